@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and running etcd-monitor needs.
+# Idempotent: when everything is already installed it checks and returns in a second or two.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain and build
+  cmake g++ ninja-build ccache pkg-config
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libzmq3-dev cppzmq-dev libpistache-dev prometheus-cpp-dev libsqlite3-dev libspdlog-dev
+  libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real parts the tests and the demo run
+  etcd-server etcd-client prometheus openssl curl
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts packaged daemons on install; the tests and the demo run their own instances on
+# their own ports, so the system-wide ones are stopped to keep 2379/9090 free.
+for svc in etcd prometheus prometheus-node-exporter; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+  fi
+done
+echo "setup: done"
