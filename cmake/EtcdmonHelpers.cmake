@@ -1,7 +1,7 @@
 # Small helpers shared by every CMakeLists.txt of the project.
 
-# etcdmon_add_unit_test(NAME <target> SOURCES <files...> LIBS <targets...>)
-# One GoogleTest executable, linked to gtest_main, each TEST registered with ctest separately.
+# etcdmon_add_test(NAME <target> SOURCES <files...> LIBS <targets...> [LABEL unit|integration|e2e])
+# One GoogleTest executable, linked to gtest_main. Unit tests are registered case by case.
 function(etcdmon_add_test)
   cmake_parse_arguments(ARG "" "NAME;LABEL" "SOURCES;LIBS" ${ARGN})
   if(NOT ETCDMON_BUILD_TESTS)
@@ -12,7 +12,16 @@ function(etcdmon_add_test)
   if(NOT ARG_LABEL)
     set(ARG_LABEL unit)
   endif()
-  gtest_discover_tests(${ARG_NAME}
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 300)
+  if(ARG_LABEL STREQUAL "unit")
+    gtest_discover_tests(${ARG_NAME}
+      DISCOVERY_TIMEOUT 60
+      PROPERTIES LABELS unit TIMEOUT 120)
+  else()
+    # Integration and end-to-end suites run as one ctest test per executable, so a suite can
+    # start its etcd cluster once (SetUpTestSuite) instead of once per case. They take turns on
+    # the "etcd" lock: two clusters electing leaders on two cores at once make each other flaky.
+    add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+    set_tests_properties(${ARG_NAME} PROPERTIES
+      LABELS ${ARG_LABEL} TIMEOUT 600 RESOURCE_LOCK etcd)
+  endif()
 endfunction()
