@@ -1,0 +1,646 @@
+#include "etcdmon/etcd/client.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <utility>
+
+#include "etcd/etcdserverpb/rpc.grpc.pb.h"
+#include "etcdmon/etcd/errors.h"
+
+namespace etcdmon::etcd {
+namespace {
+
+namespace pb = ::etcdserverpb;
+
+// gRPC deadlines are system_clock time points.
+using WallClock = std::chrono::system_clock;
+
+// How long the connect-failure probe may take. It only runs after the dial timeout expired,
+// on a channel that is already failing, so it answers at once in practice.
+constexpr std::chrono::milliseconds kProbeTimeout{500};
+// How long a call waits for a connection to an endpoint whose last dial failed.
+constexpr std::chrono::milliseconds kRecheckTimeout{250};
+// Reconnect quickly: a monitor wants to notice a restarted member within about a second, and
+// every call is bounded by the dial timeout anyway.
+constexpr int kInitialReconnectBackoffMs = 100;
+constexpr int kMaxReconnectBackoffMs = 1000;
+// etcd's metadata key for auth tokens.
+constexpr char kTokenMetadataKey[] = "token";
+
+// PEM material read from the files of TlsConfig; empty strings for files not configured.
+struct TlsMaterial {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+Result<std::string> ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument("cannot read " + what + " \"" + path +
+                                   "\": " + std::strerror(errno));
+  }
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (in.bad()) {
+    return Status::InvalidArgument("cannot read " + what + " \"" + path + "\": read error");
+  }
+  std::string text = data.str();
+  if (text.empty()) {
+    return Status::InvalidArgument(what + " \"" + path + "\" is empty");
+  }
+  return text;
+}
+
+Result<TlsMaterial> ReadTlsMaterial(const config::TlsConfig& tls) {
+  TlsMaterial m;
+  if (!tls.ca_file.empty()) {
+    auto ca = ReadFile(tls.ca_file, "CA file");
+    if (!ca.ok()) {
+      return ca.status();
+    }
+    m.ca = std::move(*ca);
+  }
+  if (!tls.cert_file.empty()) {
+    auto cert = ReadFile(tls.cert_file, "client certificate file");
+    if (!cert.ok()) {
+      return cert.status();
+    }
+    m.cert = std::move(*cert);
+  }
+  if (!tls.key_file.empty()) {
+    auto key = ReadFile(tls.key_file, "client key file");
+    if (!key.ok()) {
+      return key.status();
+    }
+    m.key = std::move(*key);
+  }
+  return m;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> MakeTlsCredentials(const TlsMaterial& m,
+                                                             bool insecure_skip_verify) {
+  if (!insecure_skip_verify) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = m.ca;  // empty: the system trust store
+    options.pem_private_key = m.key;
+    options.pem_cert_chain = m.cert;
+    return grpc::SslCredentials(options);
+  }
+  // Encrypted but unauthenticated: no chain verification (set_verify_server_certs(false)), no
+  // host name check (set_check_call_host(false) plus a verifier that accepts every peer).
+  // The client certificate is still presented, for servers with --client-cert-auth.
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  std::vector<grpc::experimental::IdentityKeyCertPair> identity;
+  if (!m.cert.empty()) {
+    identity.push_back({m.key, m.cert});
+  }
+  if (!m.ca.empty() || !identity.empty()) {
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(m.ca, identity));
+    if (!m.ca.empty()) {
+      options.watch_root_certs();
+    }
+    if (!identity.empty()) {
+      options.watch_identity_key_cert_pairs();
+    }
+  }
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
+}
+
+ResponseHeader FromPb(const pb::ResponseHeader& h) {
+  ResponseHeader out;
+  out.cluster_id = h.cluster_id();
+  out.member_id = h.member_id();
+  out.revision = h.revision();
+  out.raft_term = h.raft_term();
+  return out;
+}
+
+KeyValue FromPb(const mvccpb::KeyValue& kv) {
+  KeyValue out;
+  out.key = kv.key();
+  out.value = kv.value();
+  out.create_revision = kv.create_revision();
+  out.mod_revision = kv.mod_revision();
+  out.version = kv.version();
+  out.lease = kv.lease();
+  return out;
+}
+
+Member FromPb(const pb::Member& m) {
+  Member out;
+  out.id = m.id();
+  out.name = m.name();
+  out.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
+  out.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
+  out.is_learner = m.islearner();
+  return out;
+}
+
+// One endpoint: its channel and stubs, created once and reused by every call.
+struct Connection {
+  std::string authority;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KV::Stub> kv;
+  std::unique_ptr<pb::Maintenance::Stub> maintenance;
+  std::unique_ptr<pb::Cluster::Stub> cluster;
+  std::unique_ptr<pb::Auth::Stub> auth;
+  bool tls = false;
+
+  std::string Token() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return token;
+  }
+  void SetToken(std::string t) {
+    std::lock_guard<std::mutex> lock(mu);
+    token = std::move(t);
+  }
+
+  bool Unreachable() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return unreachable;
+  }
+  void SetUnreachable(bool value) {
+    std::lock_guard<std::mutex> lock(mu);
+    unreachable = value;
+  }
+
+  mutable std::mutex mu;
+  std::string token;  // guarded by mu; the etcd auth token of this endpoint, empty if none yet
+  // Guarded by mu. True from a failed dial until the channel is seen connected again.
+  bool unreachable = false;
+};
+
+class EtcdClientImpl final : public EtcdClient {
+ public:
+  EtcdClientImpl(const config::EtcdConnectionConfig& config,
+                 std::vector<std::unique_ptr<Connection>> connections)
+      : dial_timeout_(config.dial_timeout),
+        request_timeout_(config.request_timeout),
+        username_(config.username),
+        password_(config.password),
+        connections_(std::move(connections)) {}
+
+  EtcdClientImpl(const EtcdClientImpl&) = delete;
+  EtcdClientImpl& operator=(const EtcdClientImpl&) = delete;
+
+  std::vector<std::string> Endpoints() const override {
+    std::vector<std::string> out;
+    out.reserve(connections_.size());
+    for (const auto& c : connections_) {
+      out.push_back(c->authority);
+    }
+    return out;
+  }
+
+  Result<EndpointStatus> GetStatus(const std::string& endpoint) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::StatusRequest request;
+    pb::StatusResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Status", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.maintenance->Status(ctx, request, &response);
+    }));
+    EndpointStatus out;
+    out.endpoint = c.authority;
+    out.cluster_id = response.header().cluster_id();
+    out.member_id = response.header().member_id();
+    out.revision = response.header().revision();
+    out.leader = response.leader();
+    out.raft_term = response.raftterm();
+    out.raft_index = response.raftindex();
+    out.raft_applied_index = response.raftappliedindex();
+    out.db_size = response.dbsize();
+    out.db_size_in_use = response.dbsizeinuse();
+    out.version = response.version();
+    out.is_learner = response.islearner();
+    out.errors.assign(response.errors().begin(), response.errors().end());
+    return out;
+  }
+
+  Result<MemberListResult> MemberList(const std::string& endpoint) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::MemberListRequest request;
+    pb::MemberListResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "MemberList", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.cluster->MemberList(ctx, request, &response);
+    }));
+    MemberListResult out;
+    out.header = FromPb(response.header());
+    for (const pb::Member& m : response.members()) {
+      out.members.push_back(FromPb(m));
+    }
+    return out;
+  }
+
+  Result<std::vector<Alarm>> Alarms(const std::string& endpoint, AlarmAction action,
+                                    const Alarm& alarm) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::AlarmRequest request;
+    request.set_action(static_cast<pb::AlarmRequest::AlarmAction>(action));
+    request.set_memberid(alarm.member_id);
+    request.set_alarm(static_cast<pb::AlarmType>(alarm.type));
+    pb::AlarmResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Alarm", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.maintenance->Alarm(ctx, request, &response);
+    }));
+    std::vector<Alarm> out;
+    for (const pb::AlarmMember& a : response.alarms()) {
+      out.push_back(Alarm{a.memberid(), static_cast<AlarmType>(a.alarm())});
+    }
+    return out;
+  }
+
+  Result<RangeResult> Range(const std::string& endpoint, const RangeRequest& req) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::RangeRequest request;
+    request.set_key(req.key);
+    request.set_range_end(req.range_end);
+    request.set_limit(req.limit);
+    request.set_revision(req.revision);
+    request.set_serializable(req.serializable);
+    request.set_count_only(req.count_only);
+    request.set_keys_only(req.keys_only);
+    pb::RangeResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Range", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.kv->Range(ctx, request, &response);
+    }));
+    RangeResult out;
+    out.header = FromPb(response.header());
+    out.count = response.count();
+    out.more = response.more();
+    out.kvs.reserve(response.kvs_size());
+    for (const mvccpb::KeyValue& kv : response.kvs()) {
+      out.kvs.push_back(FromPb(kv));
+    }
+    return out;
+  }
+
+  Result<PutResult> Put(const std::string& endpoint, const PutRequest& req) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::PutRequest request;
+    request.set_key(req.key);
+    request.set_value(req.value);
+    request.set_lease(req.lease);
+    pb::PutResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Put", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.kv->Put(ctx, request, &response);
+    }));
+    return PutResult{FromPb(response.header())};
+  }
+
+  Result<DeleteRangeResult> DeleteRange(const std::string& endpoint,
+                                        const DeleteRangeRequest& req) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::DeleteRangeRequest request;
+    request.set_key(req.key);
+    request.set_range_end(req.range_end);
+    pb::DeleteRangeResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "DeleteRange", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.kv->DeleteRange(ctx, request, &response);
+    }));
+    return DeleteRangeResult{FromPb(response.header()), response.deleted()};
+  }
+
+  Result<ResponseHeader> Compact(const std::string& endpoint, int64_t revision,
+                                 bool physical) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::CompactionRequest request;
+    request.set_revision(revision);
+    request.set_physical(physical);
+    pb::CompactionResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Compact", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.kv->Compact(ctx, request, &response);
+    }));
+    return FromPb(response.header());
+  }
+
+  Result<ResponseHeader> Defragment(const std::string& endpoint) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::DefragmentRequest request;
+    pb::DefragmentResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Defragment", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.maintenance->Defragment(ctx, request, &response);
+    }));
+    return FromPb(response.header());
+  }
+
+  Result<HashKVResult> HashKV(const std::string& endpoint, int64_t revision) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::HashKVRequest request;
+    request.set_revision(revision);
+    pb::HashKVResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "HashKV", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.maintenance->HashKV(ctx, request, &response);
+    }));
+    return HashKVResult{FromPb(response.header()), response.hash(), response.compact_revision()};
+  }
+
+  Result<ResponseHeader> MoveLeader(const std::string& endpoint,
+                                    uint64_t target_member_id) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    Connection& c = **found;
+    pb::MoveLeaderRequest request;
+    request.set_targetid(target_member_id);
+    pb::MoveLeaderResponse response;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "MoveLeader", request_timeout_, [&](grpc::ClientContext* ctx) {
+      return c.maintenance->MoveLeader(ctx, request, &response);
+    }));
+    return FromPb(response.header());
+  }
+
+  Result<SnapshotResult> Snapshot(const std::string& endpoint, const SnapshotSink& sink,
+                                  std::chrono::milliseconds timeout) override {
+    auto found = Find(endpoint);
+    if (!found.ok()) {
+      return found.status();
+    }
+    if (timeout.count() <= 0) {
+      return Status::InvalidArgument("endpoint " + endpoint +
+                                     ": Snapshot: timeout must be positive");
+    }
+    Connection& c = **found;
+    SnapshotResult out;
+    Status sink_status;
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Snapshot", timeout, [&](grpc::ClientContext* ctx) {
+      pb::SnapshotRequest request;
+      std::unique_ptr<grpc::ClientReader<pb::SnapshotResponse>> reader =
+          c.maintenance->Snapshot(ctx, request);
+      pb::SnapshotResponse chunk;
+      bool first = true;
+      while (reader->Read(&chunk)) {
+        if (first) {
+          out.header = FromPb(chunk.header());
+          first = false;
+        }
+        if (chunk.blob().empty()) {
+          continue;
+        }
+        sink_status = sink(chunk.blob());
+        if (!sink_status.ok()) {
+          ctx->TryCancel();
+          break;
+        }
+        out.bytes += chunk.blob().size();
+      }
+      grpc::Status finished = reader->Finish();
+      if (!sink_status.ok()) {
+        // The sink's error is the result; the cancellation it caused is not retried.
+        return grpc::Status::OK;
+      }
+      return finished;
+    }));
+    if (!sink_status.ok()) {
+      return sink_status.WithContext("endpoint " + c.authority + ": Snapshot");
+    }
+    return out;
+  }
+
+ private:
+  Result<Connection*> Find(const std::string& endpoint) {
+    for (const auto& c : connections_) {
+      if (c->authority == endpoint) {
+        return c.get();
+      }
+    }
+    return Status::InvalidArgument("endpoint " + endpoint +
+                                   " is not configured (configured: " + Join(Endpoints()) + ")");
+  }
+
+  static std::string Join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) {
+      if (!out.empty()) {
+        out += ", ";
+      }
+      out += item;
+    }
+    return out;
+  }
+
+  // Waits for the channel to be connected: up to the dial timeout, or only kRecheckTimeout
+  // while the endpoint is known to be unreachable, so that a dead member does not cost a full
+  // dial timeout on every call. gRPC keeps reconnecting in the background either way.
+  // gRPC does not say why a connection attempt failed, so after a timeout a fail-fast call on
+  // the failing channel fetches the last connection error.
+  Status EnsureConnected(Connection& c) {
+    grpc_connectivity_state state = c.channel->GetState(/*try_to_connect=*/true);
+    if (state == GRPC_CHANNEL_READY) {
+      c.SetUnreachable(false);
+      return Status::Ok();
+    }
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      // Retry now rather than after the backoff: the member may be back.
+      grpc::experimental::ChannelResetConnectionBackoff(c.channel.get());
+    }
+    const bool was_unreachable = c.Unreachable();
+    const std::chrono::milliseconds wait =
+        was_unreachable ? std::min(dial_timeout_, kRecheckTimeout) : dial_timeout_;
+    if (c.channel->WaitForConnected(WallClock::now() + wait)) {
+      c.SetUnreachable(false);
+      return Status::Ok();
+    }
+    pb::StatusRequest request;
+    pb::StatusResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(false);
+    ctx.set_deadline(WallClock::now() + kProbeTimeout);
+    grpc::Status probe = c.maintenance->Status(&ctx, request, &response);
+    std::string reason;
+    if (probe.ok()) {
+      c.SetUnreachable(false);
+      return Status::Ok();  // connected just after the wait
+    }
+    if (probe.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      reason = "connection not established (the server accepts but does not answer)";
+    } else if (probe.error_code() == grpc::StatusCode::UNAVAILABLE &&
+               probe.error_message().rfind("etcdserver:", 0) != 0) {
+      reason = DescribeConnectError(probe.error_message());
+      if (c.tls && reason == "connection failed") {
+        // A server that rejects our client certificate often just drops the connection.
+        reason =
+            "connection failed (refused or TLS handshake failed; check the client "
+            "certificate)";
+      }
+      reason += " (" + probe.error_message() + ")";
+    } else {
+      c.SetUnreachable(false);
+      return Status::Ok();  // the server itself answered, so the channel is connected
+    }
+    c.SetUnreachable(true);
+    if (was_unreachable) {
+      return Status::Unavailable("endpoint " + c.authority + ": still cannot connect: " + reason);
+    }
+    return Status::Unavailable("endpoint " + c.authority + ": cannot connect within " +
+                               FormatDuration(dial_timeout_) + ": " + reason);
+  }
+
+  // Exchanges the user name and password for a token of this endpoint.
+  Status Authenticate(Connection& c, std::string* token) {
+    pb::AuthenticateRequest request;
+    request.set_name(username_);
+    request.set_password(password_.Reveal());
+    pb::AuthenticateResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(WallClock::now() + request_timeout_);
+    grpc::Status s = c.auth->Authenticate(&ctx, request, &response);
+    if (!s.ok()) {
+      return StatusFromGrpc(c.authority, "Authenticate as user \"" + username_ + "\"",
+                            s.error_code(), s.error_message());
+    }
+    *token = response.token();
+    c.SetToken(response.token());
+    return Status::Ok();
+  }
+
+  // Runs one RPC: connects first (bounded by the dial timeout), attaches the auth token, sets
+  // the deadline, and authenticates again once if etcd rejects the token (it expired).
+  // `rpc` issues the call on the context it is given and may be run twice.
+  template <typename Rpc>
+  Status Call(Connection& c, std::string_view method, std::chrono::milliseconds timeout,
+              Rpc&& rpc) {
+    ETCDMON_RETURN_IF_ERROR(EnsureConnected(c));
+    std::string token;
+    bool fresh_token = false;
+    if (!username_.empty()) {
+      token = c.Token();
+      if (token.empty()) {
+        ETCDMON_RETURN_IF_ERROR(Authenticate(c, &token));
+        fresh_token = true;
+      }
+    }
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(WallClock::now() + timeout);
+      if (!token.empty()) {
+        ctx.AddMetadata(kTokenMetadataKey, token);
+      }
+      grpc::Status s = rpc(&ctx);
+      if (s.ok()) {
+        return Status::Ok();
+      }
+      if (!username_.empty() && !fresh_token &&
+          IsTokenRejected(s.error_code(), s.error_message())) {
+        ETCDMON_RETURN_IF_ERROR(Authenticate(c, &token));
+        fresh_token = true;
+        continue;
+      }
+      return StatusFromGrpc(c.authority, method, s.error_code(), s.error_message());
+    }
+  }
+
+  const std::chrono::milliseconds dial_timeout_;
+  const std::chrono::milliseconds request_timeout_;
+  const std::string username_;
+  const config::Secret password_;
+  // Set once in the constructor; the Connection objects synchronise their own token.
+  const std::vector<std::unique_ptr<Connection>> connections_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EtcdClient>> NewEtcdClient(const config::EtcdConnectionConfig& config) {
+  ETCDMON_RETURN_IF_ERROR(ValidateConnectionConfig(config));
+  auto material = ReadTlsMaterial(config.tls);
+  if (!material.ok()) {
+    return material.status();
+  }
+  std::shared_ptr<grpc::ChannelCredentials> tls_credentials;
+  std::shared_ptr<grpc::ChannelCredentials> plain_credentials;
+
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  // The longest a single connection attempt may take.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(std::min<int64_t>(config.dial_timeout.count(), INT_MAX)));
+  // etcd answers can exceed gRPC's 4 MiB default (large ranges); etcd's clients accept any size.
+  args.SetMaxReceiveMessageSize(INT_MAX);
+  // Channels of different clients must not share connections (and their backoff state).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+
+  std::vector<std::unique_ptr<Connection>> connections;
+  for (const config::Endpoint& endpoint : config.endpoints) {
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    if (config.UsesTls(endpoint)) {
+      if (!tls_credentials) {
+        tls_credentials = MakeTlsCredentials(*material, config.tls.insecure_skip_verify);
+      }
+      credentials = tls_credentials;
+    } else {
+      if (!plain_credentials) {
+        plain_credentials = grpc::InsecureChannelCredentials();
+      }
+      credentials = plain_credentials;
+    }
+    if (!credentials) {
+      return Status::Internal("endpoint " + endpoint.Authority() +
+                              ": cannot create TLS credentials");
+    }
+    auto c = std::make_unique<Connection>();
+    c->authority = endpoint.Authority();
+    c->tls = config.UsesTls(endpoint);
+    c->channel = grpc::CreateCustomChannel(c->authority, credentials, args);
+    c->kv = pb::KV::NewStub(c->channel);
+    c->maintenance = pb::Maintenance::NewStub(c->channel);
+    c->cluster = pb::Cluster::NewStub(c->channel);
+    c->auth = pb::Auth::NewStub(c->channel);
+    connections.push_back(std::move(c));
+  }
+  return std::unique_ptr<EtcdClient>(
+      std::make_unique<EtcdClientImpl>(config, std::move(connections)));
+}
+
+}  // namespace etcdmon::etcd
