@@ -1,0 +1,594 @@
+#include "etcdmon/config/flags.h"
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include "parse.h"
+
+namespace etcdmon::config {
+
+namespace {
+
+using detail::Quote;
+
+constexpr int64_t kMaxBenchmarkOps = 100'000'000;
+constexpr size_t kMaxPasswordFileBytes = 4096;
+
+// Reads a variable the way CLI11 does: unset and empty are the same.
+std::optional<std::string> GetEnv(const std::string& name) {
+  if (name.empty()) {
+    return std::nullopt;
+  }
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr || *value == '\0') {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::string Join(const std::vector<std::string>& lines, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) {
+      out += separator;
+    }
+    out += lines[i];
+  }
+  return out;
+}
+
+// CLI11 messages are meant for one line; make sure of it.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+    if (c == ' ' && !out.empty() && out.back() == ' ') {
+      continue;
+    }
+    out += c;
+  }
+  return std::string(Trim(out));
+}
+
+// Reads the password file (already checked readable). Strips one trailing line break, as
+// `echo secret > file` leaves one.
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidArgument("cannot read file: " + std::string(std::strerror(errno)));
+  }
+  std::string content;
+  char buf[1024];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    content.append(buf, static_cast<size_t>(in.gcount()));
+    if (content.size() > kMaxPasswordFileBytes) {
+      return Status::InvalidArgument("larger than " + std::to_string(kMaxPasswordFileBytes) +
+                                     " bytes; is it the right file?");
+    }
+  }
+  if (!content.empty() && content.back() == '\n') {
+    content.pop_back();
+    if (!content.empty() && content.back() == '\r') {
+      content.pop_back();
+    }
+  }
+  if (content.empty()) {
+    return Status::InvalidArgument("file is empty");
+  }
+  return content;
+}
+
+}  // namespace
+
+Result<bool> ParseBool(std::string_view text) {
+  const std::string lower = detail::ToLower(text);
+  if (lower == "true" || lower == "1" || lower == "yes") {
+    return true;
+  }
+  if (lower == "false" || lower == "0" || lower == "no") {
+    return false;
+  }
+  return Status::InvalidArgument("invalid boolean " + Quote(text) +
+                                 ": want true, false, 1, 0, yes or no");
+}
+
+// FlagErrors -------------------------------------------------------------------------------
+
+void FlagErrors::Add(std::string line) { lines_.push_back(std::move(line)); }
+
+void FlagErrors::Add(const Status& status) {
+  if (status.ok()) {
+    return;
+  }
+  std::string_view rest = status.message();
+  while (true) {
+    const auto newline = rest.find('\n');
+    Add(std::string(rest.substr(0, newline)));
+    if (newline == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(newline + 1);
+  }
+}
+
+Status FlagErrors::ToStatus() const {
+  if (lines_.empty()) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(Join(lines_, "\n"));
+}
+
+// FlagValue --------------------------------------------------------------------------------
+
+FlagValue::FlagValue(CLI::Option* option, std::string flag, std::string env,
+                     std::string default_value)
+    : option_(option),
+      flag_(std::move(flag)),
+      env_(std::move(env)),
+      default_(std::move(default_value)) {}
+
+FlagValue FlagValue::AddOption(CLI::App& app, const std::string& name, const std::string& env,
+                               const std::string& default_value, const std::string& help,
+                               const std::string& type_name) {
+  CLI::Option* option = app.add_option("--" + name, help);
+  option->type_name(type_name);
+  if (!default_value.empty()) {
+    option->default_str(default_value);
+  }
+  if (!env.empty()) {
+    option->envname(env);
+  }
+  return FlagValue(option, "--" + name, env, default_value);
+}
+
+FlagValue FlagValue::AddSwitch(CLI::App& app, const std::string& name, const std::string& env,
+                               bool default_value, const std::string& help) {
+  const std::string description = help + " (default " + (default_value ? "true" : "false") + ")";
+  CLI::Option* option = app.add_flag("--" + name, description);
+  if (!env.empty()) {
+    option->envname(env);
+  }
+  return FlagValue(option, "--" + name, env, default_value ? "true" : "false");
+}
+
+bool FlagValue::given() const { return option_->count() > 0; }
+
+std::string FlagValue::raw() const {
+  const CLI::results_t& results = option_->results();
+  if (results.empty()) {
+    return default_;
+  }
+  return results.back();
+}
+
+std::string FlagValue::Source() const {
+  // CLI11 does not say where a value came from. The variable is only read when the flag is
+  // absent, so a value equal to the variable's is the variable's, unless the flag repeated it.
+  if (given()) {
+    if (const std::optional<std::string> value = GetEnv(env_); value && *value == raw()) {
+      return "env " + env_;
+    }
+  }
+  return flag_;
+}
+
+std::string FlagValue::Error(std::string_view reason) const {
+  return Source() + " " + Quote(raw()) + ": " + std::string(reason);
+}
+
+std::string FlagValue::AsNonEmpty(FlagErrors& errors) const {
+  std::string value = raw();
+  if (value.empty()) {
+    errors.Add(Source() + ": must not be empty");
+  }
+  return value;
+}
+
+bool FlagValue::AsBool(FlagErrors& errors) const {
+  const std::string value = raw();
+  Result<bool> parsed = ParseBool(value);
+  if (!parsed.ok()) {
+    errors.Add(Error("want true, false, 1, 0, yes or no"));
+    return false;
+  }
+  return *parsed;
+}
+
+std::chrono::milliseconds FlagValue::AsDuration(FlagErrors& errors) const {
+  Result<std::chrono::nanoseconds> parsed = detail::ParseDurationReason(raw());
+  if (!parsed.ok()) {
+    errors.Add(Error(parsed.status().message()));
+    return std::chrono::milliseconds(0);
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+}
+
+std::chrono::milliseconds FlagValue::AsPositiveDuration(FlagErrors& errors) const {
+  Result<std::chrono::nanoseconds> parsed = detail::ParseDurationReason(raw());
+  if (!parsed.ok()) {
+    errors.Add(Error(parsed.status().message()));
+    return std::chrono::milliseconds(0);
+  }
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+  if (millis.count() <= 0) {
+    errors.Add(Error("must be at least 1ms"));
+    return std::chrono::milliseconds(0);
+  }
+  return millis;
+}
+
+int64_t FlagValue::AsInt(FlagErrors& errors, int64_t min, int64_t max) const {
+  const std::string value = raw();
+  std::string_view digits = value;
+  if (!digits.empty() && digits.front() == '+') {
+    digits.remove_prefix(1);  // from_chars takes '-' but not '+'
+  }
+  int64_t parsed = 0;
+  const char* end = digits.data() + digits.size();
+  const auto [ptr, ec] = std::from_chars(digits.data(), end, parsed);
+  const std::string range = std::to_string(min) + ".." + std::to_string(max);
+  if (ec == std::errc::result_out_of_range) {
+    errors.Add(Error("out of range " + range));
+    return 0;
+  }
+  if (digits.empty() || ec != std::errc() || ptr != end) {
+    errors.Add(Error("not an integer"));
+    return 0;
+  }
+  if (parsed < min || parsed > max) {
+    errors.Add(Error("out of range " + range));
+    return 0;
+  }
+  return parsed;
+}
+
+std::string FlagValue::AsChoice(FlagErrors& errors,
+                                std::initializer_list<std::string_view> choices) const {
+  const std::string value = detail::ToLower(raw());
+  std::string list;
+  for (std::string_view choice : choices) {
+    if (value == detail::ToLower(choice)) {
+      return std::string(choice);
+    }
+    list += list.empty() ? "" : ", ";
+    list += choice;
+  }
+  errors.Add(Error("want one of " + list));
+  return "";
+}
+
+std::string FlagValue::AsReadableFile(FlagErrors& errors) const {
+  if (!given()) {
+    return default_;  // a default path, if any, is the caller's to check
+  }
+  const std::string path = raw();
+  if (path.empty()) {
+    errors.Add(Source() + ": empty path");
+    return "";
+  }
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    errors.Add(Error("no such file"));
+    return "";
+  }
+  if (ec) {
+    errors.Add(Error("cannot read file: " + ec.message()));
+    return "";
+  }
+  if (status.type() == std::filesystem::file_type::directory) {
+    errors.Add(Error("is a directory, not a file"));
+    return "";
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.Add(Error("cannot read file: " + std::string(std::strerror(errno))));
+    return "";
+  }
+  return path;
+}
+
+// ConnectionFlags --------------------------------------------------------------------------
+
+ConnectionFlags::ConnectionFlags(CLI::App& app)
+    : endpoints_(FlagValue::AddOption(app, "endpoints", "ENDPOINTS", "localhost:2379",
+                                      "etcd client endpoints, comma-separated "
+                                      "(host:port, http://host:port, https://host:port)",
+                                      "LIST")),
+      dial_timeout_(FlagValue::AddOption(app, "dial-timeout", "DIAL_TIMEOUT", "5s",
+                                         "timeout for connecting to etcd", "DURATION")),
+      command_timeout_(FlagValue::AddOption(app, "command-timeout", "", "5s",
+                                            "deadline of each etcd request", "DURATION")),
+      cacert_(FlagValue::AddOption(app, "cacert", "CA_FILE", "",
+                                   "CA bundle to verify etcd's certificate (PEM)", "FILE")),
+      cert_(FlagValue::AddOption(app, "cert", "CERT_FILE", "",
+                                 "client certificate for etcd (PEM; needs --key)", "FILE")),
+      key_(FlagValue::AddOption(app, "key", "KEY_FILE", "",
+                                "client private key for etcd (PEM; needs --cert)", "FILE")),
+      insecure_skip_tls_verify_(FlagValue::AddSwitch(app, "insecure-skip-tls-verify",
+                                                     "INSECURE_SKIP_TLS", false,
+                                                     "do not verify etcd's certificate")),
+      user_(FlagValue::AddOption(app, "user", "ETCD_USER", "", "etcd user: name or name:password",
+                                 "NAME[:PASSWORD]")),
+      password_file_(FlagValue::AddOption(
+          app, "password-file", "", "",
+          "file holding the etcd user's password (ETCD_PASSWORD may hold it instead)", "FILE")) {}
+
+Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
+  FlagErrors errors;
+  EtcdConnectionConfig config;
+
+  const std::string list = endpoints_.AsString();
+  std::set<std::string> seen;
+  std::string_view rest = list;
+  bool any = false;
+  while (true) {
+    const auto comma = rest.find(',');
+    const std::string_view item = Trim(rest.substr(0, comma));
+    if (item.empty()) {
+      if (comma != std::string_view::npos || any) {
+        errors.Add(endpoints_.Error("empty item in the list"));
+      }
+    } else {
+      any = true;
+      Result<Endpoint> endpoint = detail::ParseEndpointReason(item);
+      if (!endpoint.ok()) {
+        errors.Add(endpoints_.Source() + " " + Quote(item) + ": " + endpoint.status().message());
+      } else if (!seen.insert(endpoint->Url("")).second) {
+        errors.Add(endpoints_.Source() + " " + Quote(item) + ": listed twice");
+      } else {
+        config.endpoints.push_back(*std::move(endpoint));
+      }
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(comma + 1);
+  }
+  if (!any) {
+    errors.Add(endpoints_.Source() + ": at least one endpoint is required");
+  }
+
+  config.dial_timeout = dial_timeout_.AsPositiveDuration(errors);
+  config.request_timeout = command_timeout_.AsPositiveDuration(errors);
+
+  config.tls.ca_file = cacert_.AsReadableFile(errors);
+  config.tls.cert_file = cert_.AsReadableFile(errors);
+  config.tls.key_file = key_.AsReadableFile(errors);
+  if (cert_.given() && !key_.given()) {
+    errors.Add(cert_.Source() + ": a client certificate needs its key (--key or KEY_FILE)");
+  }
+  if (key_.given() && !cert_.given()) {
+    errors.Add(key_.Source() + ": a client key needs its certificate (--cert or CERT_FILE)");
+  }
+  config.tls.insecure_skip_verify = insecure_skip_tls_verify_.AsBool(errors);
+
+  // Authentication. The --user value may hold a password: no error line below prints it.
+  const std::string password_file = password_file_.AsReadableFile(errors);
+  const std::optional<std::string> env_password = GetEnv("ETCD_PASSWORD");
+  if (user_.given()) {
+    const std::string user = user_.AsString();
+    const auto colon = user.find(':');
+    config.username = user.substr(0, colon);
+    if (config.username.empty()) {
+      errors.Add(user_.Source() + ": empty user name");
+    }
+    if (colon != std::string::npos) {
+      if (colon + 1 == user.size()) {
+        errors.Add(user_.Source() + ": empty password after ':'");
+      }
+      if (password_file_.given()) {
+        errors.Add(password_file_.Source() +
+                   ": the password is also in --user name:password; give it once");
+      }
+      config.password = Secret(user.substr(colon + 1));
+    } else if (password_file_.given()) {
+      if (!password_file.empty()) {
+        Result<std::string> password = ReadPasswordFile(password_file);
+        if (!password.ok()) {
+          errors.Add(password_file_.Source() + " " + Quote(password_file) + ": " +
+                     password.status().message());
+        } else {
+          config.password = Secret(*std::move(password));
+        }
+      }
+    } else if (env_password) {
+      config.password = Secret(*env_password);
+    } else {
+      errors.Add(user_.Source() + ": no password for user " + Quote(config.username) +
+                 "; give name:password, --password-file or ETCD_PASSWORD");
+    }
+  } else {
+    if (password_file_.given()) {
+      errors.Add(password_file_.Source() + ": needs --user (or ETCD_USER)");
+    }
+    if (env_password) {
+      errors.Add("env ETCD_PASSWORD: set, but no --user (or ETCD_USER) is given");
+    }
+  }
+
+  if (!errors.empty()) {
+    return errors.ToStatus();
+  }
+  return config;
+}
+
+// LogFlags ---------------------------------------------------------------------------------
+
+LogFlags::LogFlags(CLI::App& app)
+    : level_(FlagValue::AddOption(app, "log-level", "LOG_LEVEL", "info",
+                                  "trace, debug, info, warn, error, critical or off", "LEVEL")),
+      format_(FlagValue::AddOption(app, "log-format", "LOG_FORMAT", "text", "text or json",
+                                   "FORMAT")) {}
+
+Result<LogConfig> LogFlags::Build() const {
+  FlagErrors errors;
+  LogConfig config;
+  config.level =
+      level_.AsChoice(errors, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  config.format = format_.AsChoice(errors, {"text", "json"});
+  if (!errors.empty()) {
+    return errors.ToStatus();
+  }
+  return config;
+}
+
+// MonitorFlags -----------------------------------------------------------------------------
+
+MonitorFlags::MonitorFlags(CLI::App& app)
+    : connection_(app),
+      log_(app),
+      api_host_(FlagValue::AddOption(app, "api-host", "API_HOST", "0.0.0.0",
+                                     "address the REST API and /metrics listen on", "HOST")),
+      api_port_(FlagValue::AddOption(app, "api-port", "API_PORT", "8080",
+                                     "port of the REST API and /metrics (1..65535)", "PORT")),
+      health_check_interval_(
+          FlagValue::AddOption(app, "health-check-interval", "HEALTH_CHECK_INTERVAL", "30s",
+                               "how often cluster health is checked", "DURATION")),
+      metrics_interval_(FlagValue::AddOption(app, "metrics-interval", "METRICS_INTERVAL", "10s",
+                                             "how often metrics are collected", "DURATION")),
+      max_latency_ms_(FlagValue::AddOption(app, "max-latency-ms", "", "100",
+                                           "alert when request latency exceeds this (ms)", "INT")),
+      max_db_size_mb_(FlagValue::AddOption(app, "max-db-size-mb", "", "8192",
+                                           "alert when the database exceeds this (MiB)", "INT")),
+      min_available_nodes_(FlagValue::AddOption(app, "min-available-nodes", "", "2",
+                                                "alert when fewer members than this are reachable",
+                                                "INT")),
+      max_leader_changes_(FlagValue::AddOption(
+          app, "max-leader-changes", "", "3",
+          "alert when the leader changes more often than this within the window", "INT")),
+      run_benchmark_(FlagValue::AddSwitch(app, "run-benchmark", "", false,
+                                          "run one benchmark, print the report and exit")),
+      benchmark_type_(FlagValue::AddOption(app, "benchmark-type", "", "write",
+                                           "benchmark workload: write, read or mixed", "TYPE")),
+      benchmark_ops_(FlagValue::AddOption(app, "benchmark-ops", "", "10000",
+                                          "operations per benchmark run (1..100000000)", "INT")),
+      benchmark_enabled_(FlagValue::AddSwitch(app, "benchmark-enabled", "BENCHMARK_ENABLED", false,
+                                              "run the benchmark periodically")),
+      benchmark_interval_(FlagValue::AddOption(app, "benchmark-interval", "BENCHMARK_INTERVAL",
+                                               "1h", "time between periodic benchmarks",
+                                               "DURATION")),
+      data_dir_(FlagValue::AddOption(app, "data-dir", "", "./etcd-monitor-data",
+                                     "directory of the metrics history database", "DIR")) {}
+
+Result<MonitorConfig> MonitorFlags::Build() const {
+  FlagErrors errors;
+  MonitorConfig config;
+
+  Result<EtcdConnectionConfig> etcd = connection_.Build();
+  errors.Add(etcd.status());
+  if (etcd.ok()) {
+    config.etcd = *std::move(etcd);
+  }
+  Result<LogConfig> log = log_.Build();
+  errors.Add(log.status());
+  if (log.ok()) {
+    config.log = *std::move(log);
+  }
+
+  config.api_host = api_host_.AsNonEmpty(errors);
+  config.api_port = static_cast<uint16_t>(api_port_.AsInt(errors, 1, 65535));
+  config.health_check_interval = health_check_interval_.AsPositiveDuration(errors);
+  config.metrics_interval = metrics_interval_.AsPositiveDuration(errors);
+
+  config.thresholds.max_latency =
+      std::chrono::milliseconds(max_latency_ms_.AsInt(errors, 1, 3'600'000));
+  config.thresholds.max_db_size_bytes =
+      static_cast<uint64_t>(max_db_size_mb_.AsInt(errors, 1, 1024 * 1024)) * 1024 * 1024;
+  config.thresholds.min_available_nodes =
+      static_cast<uint32_t>(min_available_nodes_.AsInt(errors, 1, 1000));
+  config.thresholds.max_leader_changes =
+      static_cast<uint32_t>(max_leader_changes_.AsInt(errors, 0, 1'000'000));
+
+  config.benchmark.run_once = run_benchmark_.AsBool(errors);
+  const std::string type = benchmark_type_.AsChoice(errors, {"write", "read", "mixed"});
+  config.benchmark.type = type == "read"    ? BenchmarkType::kRead
+                          : type == "mixed" ? BenchmarkType::kMixed
+                                            : BenchmarkType::kWrite;
+  config.benchmark.ops = static_cast<uint64_t>(benchmark_ops_.AsInt(errors, 1, kMaxBenchmarkOps));
+  config.benchmark.periodic = benchmark_enabled_.AsBool(errors);
+  config.benchmark.interval = benchmark_interval_.AsPositiveDuration(errors);
+
+  config.data_dir = data_dir_.AsNonEmpty(errors);
+
+  if (!errors.empty()) {
+    return errors.ToStatus();
+  }
+  return config;
+}
+
+// Command line -----------------------------------------------------------------------------
+
+namespace detail {
+
+ParseStep ParseArgs(CLI::App& app, int argc, const char* const* argv, std::ostream& out,
+                    std::ostream& err, Status* error) {
+  try {
+    app.parse(argc, argv);
+    return ParseStep::kRun;
+  } catch (const CLI::Success& e) {
+    app.exit(e, out, err);  // --help, --help-all, --version: the text goes to `out`
+    return ParseStep::kExitOk;
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--api-port: 1 required VALUE missing" for `--api-port` without a value.
+    std::string message = OneLine(e.what());
+    const auto colon = message.find(": ");
+    const std::string_view suffix = " missing";
+    if (colon != std::string::npos && message.size() > suffix.size() &&
+        message.compare(message.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      message = message.substr(0, colon) + ": missing value";
+    }
+    *error = Status::InvalidArgument(std::move(message));
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return ParseStep::kExitOk;  // a callback asked for a clean exit (CLI::RuntimeError(0))
+    }
+    *error = Status::InvalidArgument(OneLine(e.what()));
+  } catch (const std::exception& e) {
+    *error = Status::InvalidArgument(OneLine(e.what()));
+  }
+  PrintErrors(*error, err);
+  return ParseStep::kUsageError;
+}
+
+void PrintErrors(const Status& status, std::ostream& err) {
+  FlagErrors lines;
+  lines.Add(status);
+  for (const std::string& line : lines.lines()) {
+    err << "error: " << line << '\n';
+  }
+  err.flush();
+}
+
+}  // namespace detail
+
+ParseResult<MonitorConfig> ParseMonitorCommandLine(int argc, const char* const* argv,
+                                                   std::ostream& out, std::ostream& err) {
+  CLI::App app{"etcd-monitor: monitoring, alerting and benchmarking for an etcd cluster",
+               "etcd-monitor"};
+  MonitorFlags flags(app);
+  return ParseCommandLine(
+      app, argc, argv, [&flags] { return flags.Build(); }, out, err);
+}
+
+}  // namespace etcdmon::config
