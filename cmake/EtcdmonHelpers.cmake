@@ -14,6 +14,7 @@ function(etcdmon_add_test)
   endif()
   if(ARG_LABEL STREQUAL "unit")
     gtest_discover_tests(${ARG_NAME}
+      TEST_PREFIX "${ARG_NAME}."
       DISCOVERY_TIMEOUT 60
       PROPERTIES LABELS unit TIMEOUT 120)
   else()

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <iosfwd>
+
+namespace etcdmon::cli {
+
+/// The whole `etcd-monitor` command line: parses `argv`, runs the chosen command, and returns
+/// the process exit code (0 ok, 1 the operation failed, 2 bad usage or configuration). Output
+/// goes to `out`, errors to `err`; never exits the process, so tests can call it.
+int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace etcdmon::cli

@@ -1,0 +1,75 @@
+#include "etcdmon/cli/app.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace etcdmon::cli {
+namespace {
+
+struct RunResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+RunResult RunArgs(std::vector<const char*> args) {
+  args.insert(args.begin(), "etcd-monitor");
+  std::ostringstream out, err;
+  int code = RunEtcdMonitor(static_cast<int>(args.size()), args.data(), out, err);
+  return {code, out.str(), err.str()};
+}
+
+// Usage errors exit with 2 and one `error:` line naming the problem, before anything connects.
+TEST(AppTest, UsageErrorsExitTwo) {
+  struct Case {
+    std::vector<const char*> args;
+    std::string expected_in_err;
+  } cases[] = {
+      {{"ctl", "endpoint", "status", "-w", "yaml"}, "-w \"yaml\""},
+      {{"ctl", "endpoint", "status", "--dial-timeout=5x"}, "--dial-timeout \"5x\""},
+      {{"ctl", "endpoint", "status", "--endpoints=localhost"}, "localhost"},
+      {{"ctl", "endpoint", "status", "--no-such-flag"}, "no-such-flag"},
+      {{"ctl"}, "error:"},
+      {{"ctl", "endpoint"}, "error:"},
+      {{"--api-port=0"}, "--api-port"},
+      {{"--benchmark-type=delete"}, "--benchmark-type"},
+  };
+  for (const auto& c : cases) {
+    RunResult r = RunArgs(c.args);
+    EXPECT_EQ(r.code, 2) << c.expected_in_err << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expected_in_err), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  }
+}
+
+// Several bad flags are reported together, one line each.
+TEST(AppTest, ReportsEveryBadFlag) {
+  RunResult r = RunArgs({"ctl", "member", "list", "-w", "xml", "--dial-timeout=-1s"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("-w \"xml\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--dial-timeout"), std::string::npos) << r.err;
+}
+
+// --help prints the commands and exits 0.
+TEST(AppTest, HelpExitsZero) {
+  RunResult r = RunArgs({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("ctl"), std::string::npos);
+  EXPECT_NE(r.out.find("--endpoints"), std::string::npos);
+  RunResult ctl = RunArgs({"ctl", "--help"});
+  EXPECT_EQ(ctl.code, 0);
+  EXPECT_NE(ctl.out.find("endpoint"), std::string::npos);
+}
+
+// The all-in-one mode validates the quickstart's flags, then says plainly it is not built yet.
+TEST(AppTest, AllInOneNotAvailableYet) {
+  RunResult r = RunArgs({"--endpoints=localhost:2379", "--metrics-interval=10s"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not available"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace etcdmon::cli
