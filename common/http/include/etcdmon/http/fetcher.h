@@ -1,0 +1,68 @@
+#pragma once
+
+// HTTP(S) GET of small documents, such as etcd's /metrics page, over a kept-alive connection.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "etcdmon/config/types.h"
+#include "etcdmon/status/status.h"
+
+namespace etcdmon::http {
+
+struct FetcherOptions {
+  /// CA file, client certificate and key for https:// URLs. Verification of the server's
+  /// certificate and host name is on unless tls.insecure_skip_verify is set.
+  config::TlsConfig tls;
+  /// Deadline for a whole request: connecting, sending, and reading the full body.
+  std::chrono::milliseconds timeout{5000};
+  /// Deadline for establishing the connection (TCP and TLS handshake).
+  std::chrono::milliseconds connect_timeout{2000};
+  /// Larger bodies abort the transfer with ResourceExhausted.
+  std::size_t max_body_bytes = 16u << 20;
+};
+
+struct HttpResponse {
+  long status_code = 0;      // e.g. 200, 404; any status the server sent is a response
+  std::string body;          // the full body, at most max_body_bytes
+  std::string content_type;  // the Content-Type header; empty when absent
+};
+
+/// Fetches URLs with GET, reusing one connection (HTTP keep-alive) across calls to the same
+/// server. Only http:// and https:// URLs are accepted; redirects are not followed.
+///
+/// Not thread-safe: use one fetcher per thread (it is cheap to create).
+class HttpFetcher final {
+ public:
+  /// Returns Internal when the HTTP library cannot create a handle.
+  static Result<std::unique_ptr<HttpFetcher>> Create(FetcherOptions options);
+
+  ~HttpFetcher();
+  HttpFetcher(const HttpFetcher&) = delete;
+  HttpFetcher& operator=(const HttpFetcher&) = delete;
+  HttpFetcher(HttpFetcher&&) = delete;
+  HttpFetcher& operator=(HttpFetcher&&) = delete;
+
+  /// GETs `url`. Any HTTP status, including 4xx and 5xx, is a response, not an error.
+  /// Errors name the URL and the reason:
+  ///  - Unavailable: connection refused or reset, unknown host, no response, or a TLS failure
+  ///    (the message then says "TLS" and why, e.g. certificate verification failed);
+  ///  - DeadlineExceeded: the connect timeout or the request timeout passed;
+  ///  - ResourceExhausted: the body is larger than max_body_bytes (the transfer is aborted);
+  ///  - InvalidArgument: a malformed URL or a scheme other than http and https.
+  Result<HttpResponse> Get(const std::string& url);
+
+  /// As above, filling `out` so that its body's capacity is reused across calls. On error
+  /// `out` holds no useful data.
+  Status Get(const std::string& url, HttpResponse& out);
+
+ private:
+  struct Impl;
+  explicit HttpFetcher(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdmon::http

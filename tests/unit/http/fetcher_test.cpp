@@ -1,0 +1,241 @@
+#include "etcdmon/http/fetcher.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "etcdmon/testing/http_server.h"
+
+namespace etcdmon::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CannedResponse;
+using testing::HttpServer;
+
+// A loopback port that refuses connections: bound, so nobody else can take it, but not
+// listening. Closed on destruction.
+class RefusingPort {
+ public:
+  RefusingPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  ~RefusingPort() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+class HttpFetcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.Start().ok()); }
+
+  std::unique_ptr<HttpFetcher> MakeFetcher(FetcherOptions options = {}) {
+    auto fetcher = HttpFetcher::Create(std::move(options));
+    EXPECT_TRUE(fetcher.ok()) << fetcher.status().ToString();
+    return fetcher.ok() ? std::move(*fetcher) : nullptr;
+  }
+
+  HttpServer server_;
+};
+
+// A 200 response comes back with its body and content type.
+TEST_F(HttpFetcherTest, Returns200WithBody) {
+  CannedResponse metrics;
+  metrics.body = "# TYPE etcd_server_has_leader gauge\netcd_server_has_leader 1\n";
+  server_.Set("/metrics", metrics);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+
+  auto response = fetcher->Get(server_.Url("/metrics"));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_EQ(response->body, metrics.body);
+  EXPECT_EQ(response->content_type, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+// An HTTP error status is a response, not an error.
+TEST_F(HttpFetcherTest, PassesThrough404) {
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Get(server_.Url("/nowhere"));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status_code, 404);
+  EXPECT_EQ(response->body, "not found\n");
+}
+
+// Consecutive requests to one server reuse one connection; the output's storage is reused.
+TEST_F(HttpFetcherTest, KeepsConnectionAlive) {
+  CannedResponse metrics;
+  metrics.body = std::string(10000, 'm');
+  server_.Set("/metrics", metrics);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+
+  HttpResponse out;
+  ASSERT_TRUE(fetcher->Get(server_.Url("/metrics"), out).ok());
+  const char* storage = out.body.data();
+  ASSERT_TRUE(fetcher->Get(server_.Url("/metrics"), out).ok());
+  ASSERT_TRUE(fetcher->Get(server_.Url("/metrics"), out).ok());
+  EXPECT_EQ(out.body, metrics.body);
+  EXPECT_EQ(out.body.data(), storage);
+  EXPECT_EQ(server_.requests_received(), 3u);
+  EXPECT_EQ(server_.connections_accepted(), 1u);
+}
+
+// A refused connection is Unavailable and the message names the URL.
+TEST_F(HttpFetcherTest, ConnectionRefusedIsUnavailable) {
+  RefusingPort refusing;
+  ASSERT_NE(refusing.port(), 0);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  const std::string url = "http://127.0.0.1:" + std::to_string(refusing.port()) + "/metrics";
+  auto response = fetcher->Get(url);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
+  EXPECT_NE(response.status().message().find(url), std::string::npos)
+      << response.status().message();
+}
+
+// A server that accepts but never answers runs into the request timeout.
+TEST_F(HttpFetcherTest, HangingServerIsDeadlineExceeded) {
+  CannedResponse hang;
+  hang.action = CannedResponse::Action::kHang;
+  server_.Set("/metrics", hang);
+  FetcherOptions options;
+  options.timeout = 300ms;
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Get(server_.Url("/metrics"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
+      << response.status().ToString();
+}
+
+// After a failed request the same fetcher works again.
+TEST_F(HttpFetcherTest, RecoversAfterTimeout) {
+  CannedResponse hang;
+  hang.action = CannedResponse::Action::kHang;
+  server_.Set("/hang", hang);
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.Set("/ok", ok);
+  FetcherOptions options;
+  options.timeout = 300ms;
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  EXPECT_EQ(fetcher->Get(server_.Url("/hang")).status().code(), StatusCode::kDeadlineExceeded);
+  auto response = fetcher->Get(server_.Url("/ok"));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->body, "ok");
+}
+
+// Bodies over the cap abort the transfer, whether or not their length was announced.
+TEST_F(HttpFetcherTest, BodyOverCapIsResourceExhausted) {
+  for (const bool announced : {true, false}) {
+    CannedResponse huge;
+    huge.generated_body_bytes = 8u << 20;
+    huge.send_content_length = announced;
+    server_.Set("/huge", huge);
+    FetcherOptions options;
+    options.max_body_bytes = 1u << 20;
+    auto fetcher = MakeFetcher(options);
+    ASSERT_NE(fetcher, nullptr);
+    auto response = fetcher->Get(server_.Url("/huge"));
+    ASSERT_FALSE(response.ok()) << "announced=" << announced;
+    EXPECT_EQ(response.status().code(), StatusCode::kResourceExhausted)
+        << "announced=" << announced << ": " << response.status().ToString();
+    EXPECT_NE(response.status().message().find("limit of 1048576 bytes"), std::string::npos)
+        << response.status().message();
+  }
+}
+
+// A body of exactly the cap is accepted, announced or streamed.
+TEST_F(HttpFetcherTest, BodyAtCapIsAccepted) {
+  for (const bool announced : {true, false}) {
+    CannedResponse full;
+    full.generated_body_bytes = 300000;
+    full.send_content_length = announced;
+    server_.Set("/full", full);
+    FetcherOptions options;
+    options.max_body_bytes = 300000;
+    auto fetcher = MakeFetcher(options);
+    ASSERT_NE(fetcher, nullptr);
+    auto response = fetcher->Get(server_.Url("/full"));
+    ASSERT_TRUE(response.ok()) << "announced=" << announced << ": " << response.status().ToString();
+    EXPECT_EQ(response->body.size(), 300000u);
+  }
+}
+
+// A connection reset without any response is Unavailable.
+TEST_F(HttpFetcherTest, AbruptCloseIsUnavailable) {
+  CannedResponse reset;
+  reset.action = CannedResponse::Action::kCloseAbruptly;
+  server_.Set("/metrics", reset);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Get(server_.Url("/metrics"));
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
+}
+
+// Only http and https are fetched; malformed URLs are InvalidArgument.
+TEST_F(HttpFetcherTest, RejectsOtherSchemesAndMalformedUrls) {
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  for (const char* url : {"file:///etc/hostname", "ftp://127.0.0.1/x", "http://[::1/"}) {
+    auto response = fetcher->Get(url);
+    ASSERT_FALSE(response.ok()) << url;
+    EXPECT_EQ(response.status().code(), StatusCode::kInvalidArgument)
+        << url << ": " << response.status().ToString();
+  }
+}
+
+// Credentials in a URL never reach an error message.
+TEST_F(HttpFetcherTest, RedactsCredentialsInErrors) {
+  RefusingPort refusing;
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  auto response =
+      fetcher->Get("http://user:s3cret@127.0.0.1:" + std::to_string(refusing.port()) + "/metrics");
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().message().find("s3cret"), std::string::npos)
+      << response.status().message();
+  EXPECT_NE(response.status().message().find("http://***@127.0.0.1:"), std::string::npos)
+      << response.status().message();
+}
+
+// Non-positive timeouts are rejected when the fetcher is built.
+TEST(HttpFetcherCreateTest, RejectsNonPositiveTimeouts) {
+  FetcherOptions options;
+  options.timeout = 0ms;
+  EXPECT_EQ(HttpFetcher::Create(options).status().code(), StatusCode::kInvalidArgument);
+  options = FetcherOptions{};
+  options.connect_timeout = -1ms;
+  EXPECT_EQ(HttpFetcher::Create(options).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace etcdmon::http
