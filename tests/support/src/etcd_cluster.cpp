@@ -286,6 +286,17 @@ Status EtcdCluster::Pause(size_t i) {
   if (kill(m.pid, SIGSTOP) != 0) {
     return Status::Internal("SIGSTOP " + m.name + ": " + std::strerror(errno));
   }
+  // kill() returns before the process has stopped; wait until it has, so that the caller's
+  // next request really meets a stopped member. SIGSTOP cannot be caught: this returns soon.
+  int wait_status = 0;
+  if (waitpid(m.pid, &wait_status, WUNTRACED) != m.pid) {
+    return Status::Internal("waitpid " + m.name + ": " + std::strerror(errno));
+  }
+  if (!WIFSTOPPED(wait_status)) {
+    m.pid = -1;
+    return Status::Internal("member " + m.name + " ended instead of pausing (" +
+                            detail::DescribeWaitStatus(wait_status) + ")");
+  }
   m.paused = true;
   return Status::Ok();
 }
@@ -298,6 +309,17 @@ Status EtcdCluster::Resume(size_t i) {
   }
   if (kill(m.pid, SIGCONT) != 0) {
     return Status::Internal("SIGCONT " + m.name + ": " + std::strerror(errno));
+  }
+  if (m.paused) {
+    // Collect the "continued" notification, so that later waits see only the exit.
+    int wait_status = 0;
+    if (waitpid(m.pid, &wait_status, WCONTINUED) == m.pid &&
+        (WIFEXITED(wait_status) || WIFSIGNALED(wait_status))) {
+      m.pid = -1;
+      m.paused = false;
+      return Status::Internal("member " + m.name + " ended while paused (" +
+                              detail::DescribeWaitStatus(wait_status) + ")");
+    }
   }
   m.paused = false;
   return Status::Ok();

@@ -67,7 +67,8 @@ class EtcdCluster {
   /// Stops the member if it runs, starts it again on its data dir and ports, and waits until it
   /// is healthy (needs a quorum of the cluster to be up).
   Status Restart(size_t i);
-  /// SIGSTOP: the member keeps its sockets but answers nothing until Resume().
+  /// SIGSTOP: the member keeps its sockets but answers nothing until Resume(). Returns once
+  /// the process has actually stopped.
   Status Pause(size_t i);
   /// SIGCONT.
   Status Resume(size_t i);
