@@ -26,13 +26,15 @@ cleanup() {
     echo
     echo "demo: stopping ${#pids[@]} processes"
     kill "${pids[@]}" 2>/dev/null || true
-    # bounded wait for them to go (they are not our children, so `wait` cannot be used)
-    for _ in $(seq 1 50); do
+    # Bounded wait for them to go (they are not our children, so `wait` cannot be used); a
+    # leader whose peers are already gone can take several seconds, so SIGKILL after 10 s.
+    for _ in $(seq 1 100); do
       alive=0
       for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
       [ "$alive" -eq 0 ] && break
       sleep 0.1
     done
+    kill -9 "${pids[@]}" 2>/dev/null || true
   fi
 }
 trap cleanup EXIT
