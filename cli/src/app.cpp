@@ -2,10 +2,12 @@
 
 #include <CLI/CLI.hpp>
 #include <ostream>
+#include <spdlog/spdlog.h>
 
 #include "etcdmon/cli/ctl.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
+#include "etcdmon/logging/logging.h"
 
 namespace etcdmon::cli {
 namespace {
@@ -17,10 +19,18 @@ struct Invocation {
   Command command = Command::kMonitor;
   config::MonitorConfig monitor;      // kMonitor
   config::EtcdConnectionConfig etcd;  // ctl commands
+  config::LogConfig log;              // ctl commands
   OutputFormat format = OutputFormat::kTable;
 };
 
 int RunCtl(const Invocation& inv, std::ostream& out, std::ostream& err) {
+  // Diagnostics (gRPC's own included, at debug) go to stderr, never into the command's output.
+  Result<std::shared_ptr<spdlog::logger>> logger = logging::MakeLogger("ctl", inv.log);
+  if (!logger.ok()) {
+    err << "error: " << logger.status().message() << "\n";
+    return config::kExitUsage;
+  }
+  spdlog::set_default_logger(*logger);
   Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewEtcdClient(inv.etcd);
   if (!client.ok()) {
     err << "error: " << client.status().message() << "\n";
@@ -43,6 +53,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::os
   CLI::App* ctl = app.add_subcommand("ctl", "Administer an etcd cluster (like etcdctl)");
   ctl->require_subcommand(1);
   config::ConnectionFlags ctl_flags(*ctl);
+  config::LogFlags ctl_log_flags(*ctl);
   std::string write_out = "table";
   ctl->add_option("-w,--write-out", write_out, "Output format: table or json")
       ->capture_default_str();
@@ -70,12 +81,15 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::os
     config::FlagErrors errors;
     Result<config::EtcdConnectionConfig> etcd = ctl_flags.Build();
     errors.Add(etcd.status());
+    Result<config::LogConfig> log = ctl_log_flags.Build();
+    errors.Add(log.status());
     Result<OutputFormat> format = ParseOutputFormat(write_out);
     errors.Add(format.status());
     if (!errors.empty()) {
       return errors.ToStatus();
     }
     inv.etcd = std::move(etcd).value();
+    inv.log = *log;
     inv.format = *format;
     inv.command = endpoint_status->parsed() ? Command::kEndpointStatus : Command::kMemberList;
     (void)member_list;

@@ -16,6 +16,7 @@
 
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
 #include "etcdmon/etcd/errors.h"
+#include "grpc_log.h"
 
 namespace etcdmon::etcd {
 namespace {
@@ -593,6 +594,7 @@ class EtcdClientImpl final : public EtcdClient {
 
 Result<std::unique_ptr<EtcdClient>> NewEtcdClient(const config::EtcdConnectionConfig& config) {
   ETCDMON_RETURN_IF_ERROR(ValidateConnectionConfig(config));
+  detail::RouteGrpcLogsToSpdlog();
   auto material = ReadTlsMaterial(config.tls);
   if (!material.ok()) {
     return material.status();
