@@ -5,22 +5,12 @@
 #include <ostream>
 
 #include "etcdmon/cli/table.h"
+#include "etcdmon/strings/strings.h"
 
 namespace etcdmon::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string Join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) {
-      out += sep;
-    }
-    out += parts[i];
-  }
-  return out;
-}
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
 
@@ -65,8 +55,8 @@ std::vector<EndpointStatusRow> CollectEndpointStatus(etcd::EtcdClient& client) {
   std::vector<std::future<Result<etcd::EndpointStatus>>> pending;
   const std::vector<std::string> endpoints = client.Endpoints();
   for (const auto& endpoint : endpoints) {
-    pending.push_back(std::async(std::launch::async,
-                                 [&client, endpoint] { return client.GetStatus(endpoint); }));
+    pending.push_back(
+        std::async(std::launch::async, [&client, endpoint] { return client.GetStatus(endpoint); }));
   }
   std::vector<EndpointStatusRow> rows;
   rows.reserve(endpoints.size());
@@ -87,14 +77,15 @@ std::string RenderEndpointStatus(const std::vector<EndpointStatusRow>& rows, Out
   std::vector<std::vector<std::string>> cells;
   for (const auto& row : rows) {
     if (!row.status.ok()) {
-      cells.push_back({row.endpoint, "", "", "", "", "", "", "", "", "", row.status.status().message()});
+      cells.push_back(
+          {row.endpoint, "", "", "", "", "", "", "", "", "", row.status.status().message()});
       continue;
     }
     const etcd::EndpointStatus& s = *row.status;
     cells.push_back({row.endpoint, HexId(s.member_id), s.version, HumanBytes(s.db_size),
                      HumanBytes(s.db_size_in_use), Bool(s.IsLeader()), Bool(s.is_learner),
                      std::to_string(s.raft_term), std::to_string(s.raft_index),
-                     std::to_string(s.raft_applied_index), Join(s.errors, ", ")});
+                     std::to_string(s.raft_applied_index), strings::Join(s.errors, ", ")});
   }
   return RenderTable({"endpoint", "id", "version", "db size", "db size in use", "is leader",
                       "is learner", "raft term", "raft index", "raft applied index", "errors"},
@@ -118,7 +109,8 @@ std::string RenderMemberList(const etcd::MemberListResult& list, OutputFormat fo
   for (const auto& m : list.members) {
     // A member that was added but never started has no name yet (etcdctl says "unstarted").
     cells.push_back({HexId(m.id), m.name.empty() ? "unstarted" : "started", m.name,
-                     Join(m.peer_urls, ","), Join(m.client_urls, ","), Bool(m.is_learner)});
+                     strings::Join(m.peer_urls, ","), strings::Join(m.client_urls, ","),
+                     Bool(m.is_learner)});
   }
   return RenderTable({"id", "status", "name", "peer addrs", "client addrs", "is learner"}, cells);
 }
@@ -149,7 +141,7 @@ int RunMemberList(etcd::EtcdClient& client, OutputFormat format, std::ostream& o
     }
     errors.push_back(list.status().message());
   }
-  err << "error: no endpoint answered: " << Join(errors, "; ") << "\n";
+  err << "error: no endpoint answered: " << strings::Join(errors, "; ") << "\n";
   return kExitFailed;
 }
 

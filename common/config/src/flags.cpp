@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "parse.h"
+#include "etcdmon/strings/strings.h"
 
 namespace etcdmon::config {
 
@@ -44,16 +45,6 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-std::string Join(const std::vector<std::string>& lines, std::string_view separator) {
-  std::string out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (i > 0) {
-      out += separator;
-    }
-    out += lines[i];
-  }
-  return out;
-}
 
 // CLI11 messages are meant for one line; make sure of it.
 std::string OneLine(std::string_view text) {
@@ -101,7 +92,7 @@ Result<std::string> ReadPasswordFile(const std::string& path) {
 }  // namespace
 
 Result<bool> ParseBool(std::string_view text) {
-  const std::string lower = detail::ToLower(text);
+  const std::string lower = strings::AsciiToLower(text);
   if (lower == "true" || lower == "1" || lower == "yes") {
     return true;
   }
@@ -135,7 +126,7 @@ Status FlagErrors::ToStatus() const {
   if (lines_.empty()) {
     return Status::Ok();
   }
-  return Status::InvalidArgument(Join(lines_, "\n"));
+  return Status::InvalidArgument(strings::Join(lines_, "\n"));
 }
 
 // FlagValue --------------------------------------------------------------------------------
@@ -264,10 +255,10 @@ int64_t FlagValue::AsInt(FlagErrors& errors, int64_t min, int64_t max) const {
 
 std::string FlagValue::AsChoice(FlagErrors& errors,
                                 std::initializer_list<std::string_view> choices) const {
-  const std::string value = detail::ToLower(raw());
+  const std::string value = strings::AsciiToLower(raw());
   std::string list;
   for (std::string_view choice : choices) {
-    if (value == detail::ToLower(choice)) {
+    if (value == strings::AsciiToLower(choice)) {
       return std::string(choice);
     }
     list += list.empty() ? "" : ", ";

@@ -19,9 +19,6 @@ Result<Endpoint> ParseEndpointReason(std::string_view text);
 /// ParseDuration at full precision, without the `invalid duration "<text>": ` prefix.
 Result<std::chrono::nanoseconds> ParseDurationReason(std::string_view text);
 
-/// ASCII lower case.
-std::string ToLower(std::string_view text);
-
 /// `"text"` with quotes, backslashes and control characters escaped, for error messages.
 std::string Quote(std::string_view text);
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "parse.h"
+#include "etcdmon/strings/strings.h"
 
 namespace etcdmon::config {
 
@@ -63,16 +64,6 @@ constexpr uint64_t kMaxNanos = static_cast<uint64_t>(std::numeric_limits<int64_t
 
 }  // namespace
 
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 std::string Quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -103,7 +94,7 @@ Result<Endpoint> ParseEndpointReason(std::string_view text) {
   Endpoint endpoint;
   std::string_view rest = text;
   if (const auto sep = rest.find("://"); sep != std::string_view::npos) {
-    const std::string scheme = ToLower(rest.substr(0, sep));
+    const std::string scheme = strings::AsciiToLower(rest.substr(0, sep));
     if (scheme != "http" && scheme != "https") {
       return Status::InvalidArgument("unknown scheme " + Quote(rest.substr(0, sep)) +
                                      " (want http or https)");

@@ -16,6 +16,7 @@
 
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
 #include "etcdmon/etcd/errors.h"
+#include "etcdmon/strings/strings.h"
 #include "grpc_log.h"
 
 namespace etcdmon::etcd {
@@ -456,19 +457,8 @@ class EtcdClientImpl final : public EtcdClient {
         return c.get();
       }
     }
-    return Status::InvalidArgument("endpoint " + endpoint +
-                                   " is not configured (configured: " + Join(Endpoints()) + ")");
-  }
-
-  static std::string Join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const std::string& item : items) {
-      if (!out.empty()) {
-        out += ", ";
-      }
-      out += item;
-    }
-    return out;
+    return Status::InvalidArgument("endpoint " + endpoint + " is not configured (configured: " +
+                                   strings::Join(Endpoints(), ", ") + ")");
   }
 
   // Waits for the channel to be connected: up to the dial timeout, or only kRecheckTimeout

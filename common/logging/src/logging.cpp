@@ -1,4 +1,5 @@
 #include "etcdmon/logging/logging.h"
+#include "etcdmon/strings/strings.h"
 
 #include <spdlog/formatter.h>
 #include <spdlog/logger.h>
@@ -28,16 +29,6 @@ constexpr LevelName kLevels[] = {
     {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
     {"off", spdlog::level::off},
 };
-
-std::string ToLower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
 
 std::string_view LevelText(spdlog::level::level_enum level) {
   for (const LevelName& l : kLevels) {
@@ -219,7 +210,7 @@ Result<std::shared_ptr<spdlog::logger>> MakeLogger(std::string name,
   if (name.empty()) {
     return Status::InvalidArgument("empty logger name");
   }
-  const std::string level_name = ToLower(config.level);
+  const std::string level_name = strings::AsciiToLower(config.level);
   const LevelName* level = nullptr;
   for (const LevelName& l : kLevels) {
     if (l.name == level_name) {
@@ -231,7 +222,7 @@ Result<std::shared_ptr<spdlog::logger>> MakeLogger(std::string name,
                                    "\": want trace, debug, info, warn, error, critical or off");
   }
   std::unique_ptr<spdlog::formatter> formatter;
-  const std::string format = ToLower(config.format);
+  const std::string format = strings::AsciiToLower(config.format);
   if (format == "text") {
     formatter = std::make_unique<TextFormatter>();
   } else if (format == "json") {

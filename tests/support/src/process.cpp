@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "etcdmon/strings/strings.h"
+
 extern char** environ;
 
 namespace etcdmon::testing::detail {
@@ -21,17 +23,6 @@ constexpr std::chrono::milliseconds kPollInterval{10};
 
 bool StartsWith(const char* s, const char* prefix) {
   return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
-}
-
-std::string Join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const std::string& a : argv) {
-    if (!out.empty()) {
-      out += ' ';
-    }
-    out += a;
-  }
-  return out;
 }
 
 }  // namespace
@@ -147,14 +138,14 @@ Result<std::string> RunCommand(const std::vector<std::string>& argv, const std::
     kill(*pid, SIGKILL);
     int ignored = 0;
     waitpid(*pid, &ignored, 0);
-    return Status::DeadlineExceeded("`" + Join(argv) + "` did not finish within " +
+    return Status::DeadlineExceeded("`" + strings::Join(argv, " ") + "` did not finish within " +
                                     std::to_string(timeout.count()) + " ms; output:\n" +
                                     ReadWholeFile(log_file));
   }
   std::string output = ReadWholeFile(log_file);
   if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) {
-    return Status::Internal("`" + Join(argv) + "` failed (" + DescribeWaitStatus(*st) +
-                            "); output:\n" + output);
+    return Status::Internal("`" + strings::Join(argv, " ") + "` failed (" +
+                            DescribeWaitStatus(*st) + "); output:\n" + output);
   }
   return output;
 }

@@ -1,0 +1,17 @@
+#pragma once
+
+// Small string helpers every library uses. Pure functions; safe for concurrent use.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace etcdmon::strings {
+
+/// `parts` joined with `separator` between them ("a, b, c"); "" for no parts.
+std::string Join(const std::vector<std::string>& parts, std::string_view separator);
+
+/// ASCII lower case; other bytes are left as they are.
+std::string AsciiToLower(std::string_view text);
+
+}  // namespace etcdmon::strings
