@@ -1,0 +1,129 @@
+#pragma once
+
+// The aggregator's side of the collector → aggregator link: a ZeroMQ ROUTER that validates
+// SampleBatch frames, hands valid ones to the owner's handler, and acknowledges what the
+// handler committed.
+//
+// Ack contract. An Ack carries the sequence of the batch the handler just committed, and
+// senders treat it as cumulative (everything <= it is released). So that a failed batch is never
+// covered by the ack of a later one, the receiver holds a collector back after a handler failure:
+// later batches of that collector are not handed to the handler and not acked ("deferred") until
+// the sender resends the failed batch (its resend rounds always restart at its oldest
+// unacknowledged batch), or until a resend round from the same connection shows that the sender
+// no longer holds the failed batch (it dropped it because its queue was full).
+//
+// Idempotency on (collector_id, sequence) is the handler's job: after reconnects and ack
+// timeouts the same batch arrives more than once. CommittedSequences (committed_sequences.h)
+// is a small helper for that.
+
+#include <spdlog/fwd.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "etcdmon/status/status.h"
+#include "etcdmonitor/v1/samples.pb.h"
+
+namespace etcdmon::transport {
+
+/// Why a frame was dropped before reaching the handler.
+enum class RejectReason {
+  kOversized = 0,  // larger than max_frame_bytes
+  kMultipart,      // more than one payload frame
+  kMalformed,      // not a parseable SampleBatch
+  kSchemaVersion,  // schema_version is not proto::kSchemaVersion
+  kNoCollectorId,  // empty collector_id
+};
+inline constexpr std::size_t kRejectReasonCount = 5;
+
+/// Stable snake_case name, for metric labels and logs ("oversized", "schema_version", ...).
+std::string_view RejectReasonName(RejectReason reason);
+
+struct BatchReceiverOptions {
+  /// Where to listen, e.g. "tcp://0.0.0.0:5555"; "tcp://127.0.0.1:0" picks a free port (read it
+  /// back with endpoint() / port()).
+  std::string endpoint = "tcp://0.0.0.0:5555";
+  /// Larger frames are rejected (kOversized). Frames over four times this size make libzmq
+  /// drop the connection before the frame is even buffered whole.
+  std::size_t max_frame_bytes = 16u << 20;
+  /// CURVE: this server's secret key (Z85). Empty: no encryption (the default). Any client
+  /// that knows the server's public key may connect; clients are not authenticated.
+  std::string curve_secret_key;
+  /// ZMTP heartbeats, so connections of collectors that vanished are closed.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_timeout{5000};
+  /// Logs the first rejection of each reason at warn (the rest at debug) and lifecycle events.
+  /// Optional: null logs nothing.
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+/// A point-in-time copy of the receiver's counters.
+struct BatchReceiverStats {
+  uint64_t frames = 0;             // messages received, valid or not
+  uint64_t accepted = 0;           // valid batches handed to the handler
+  uint64_t acked = 0;              // acks sent (handler returned OK)
+  uint64_t handler_failures = 0;   // handler returned an error (or threw): no ack
+  uint64_t deferred = 0;           // valid batches held back after a failure (see file comment)
+  uint64_t ack_send_failures = 0;  // the peer's connection was gone or full; it will resend
+  std::array<uint64_t, kRejectReasonCount> rejected{};  // indexed by RejectReason
+
+  uint64_t rejected_total() const;
+  uint64_t rejected_for(RejectReason reason) const {
+    return rejected[static_cast<std::size_t>(reason)];
+  }
+};
+
+/// Called on the receiver's I/O thread, one batch at a time, in arrival order. Return OK only
+/// once the batch is durably committed: OK makes the receiver ack it. An error means "not
+/// stored"; the sender will resend. Must not call Stop() or destroy the receiver.
+using BatchHandler = std::function<Status(const etcdmonitor::v1::SampleBatch& batch)>;
+
+/// Receives SampleBatches from any number of BatchSenders (see the file comment).
+///
+/// Owns one I/O thread (Start() to Stop()); the handler runs on it. Stats(), endpoint() and
+/// port() are safe from any thread; Start() and Stop() are for the owner and serialized.
+class BatchReceiver final {
+ public:
+  /// Validates `options` and binds. Frames that arrive before Start() wait in the socket.
+  /// @return InvalidArgument for a bad option or key; Unavailable when the endpoint cannot be
+  ///         bound (address in use, unknown interface); the message names the endpoint.
+  static Result<std::unique_ptr<BatchReceiver>> Create(BatchReceiverOptions options,
+                                                       BatchHandler handler);
+
+  /// Stops (see Stop()).
+  ~BatchReceiver();
+  BatchReceiver(const BatchReceiver&) = delete;
+  BatchReceiver& operator=(const BatchReceiver&) = delete;
+  BatchReceiver(BatchReceiver&&) = delete;
+  BatchReceiver& operator=(BatchReceiver&&) = delete;
+
+  /// Starts the I/O thread. FailedPrecondition when already started or stopped.
+  Status Start();
+
+  /// Stops the I/O thread after the batch in hand (if any), then closes the socket and frees
+  /// the port. Frames not yet read are dropped unacknowledged. Idempotent; safe without Start().
+  void Stop();
+
+  /// The bound endpoint with the real port, e.g. "tcp://127.0.0.1:41234".
+  const std::string& endpoint() const;
+  /// The bound TCP port.
+  uint16_t port() const;
+  /// This server's CURVE public key (Z85); empty when CURVE is off.
+  const std::string& curve_public_key() const;
+
+  BatchReceiverStats Stats() const;
+
+ private:
+  struct Impl;
+  explicit BatchReceiver(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdmon::transport

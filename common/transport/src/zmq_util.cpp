@@ -1,0 +1,164 @@
+#include "zmq_util.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace etcdmon::transport::detail {
+
+void ContextDeleter::operator()(void* context) const {
+  while (zmq_ctx_term(context) != 0 && errno == EINTR) {
+  }
+}
+
+Status ZmqError(std::string_view what) {
+  const int err = errno;
+  std::string message = std::string(what) + ": " + zmq_strerror(err);
+  switch (err) {
+    case EINVAL:
+    case EPROTONOSUPPORT:
+    case ENOCOMPATPROTO:
+      return Status::InvalidArgument(std::move(message));
+    case EADDRINUSE:
+    case EADDRNOTAVAIL:
+    case ENODEV:
+    case EAGAIN:
+    case EHOSTUNREACH:
+      return Status::Unavailable(std::move(message));
+    default:
+      return Status::Internal(std::move(message));
+  }
+}
+
+Result<ContextPtr> NewContext() {
+  void* context = zmq_ctx_new();
+  if (context == nullptr) {
+    return ZmqError("zmq_ctx_new");
+  }
+  return ContextPtr(context);
+}
+
+Result<SocketPtr> NewSocket(void* context, int type) {
+  void* socket = zmq_socket(context, type);
+  if (socket == nullptr) {
+    return ZmqError("zmq_socket");
+  }
+  return SocketPtr(socket);
+}
+
+Status SetIntOption(void* socket, int option, int value, std::string_view name) {
+  if (zmq_setsockopt(socket, option, &value, sizeof(value)) != 0) {
+    return ZmqError("setting " + std::string(name));
+  }
+  return Status::Ok();
+}
+
+Status SetStringOption(void* socket, int option, std::string_view value, std::string_view name) {
+  if (zmq_setsockopt(socket, option, value.data(), value.size()) != 0) {
+    return ZmqError("setting " + std::string(name));
+  }
+  return Status::Ok();
+}
+
+Status SetMillisOption(void* socket, int option, std::chrono::milliseconds value,
+                       std::string_view name) {
+  if (value.count() < 0 || value.count() > 0x7fffffff) {
+    return Status::InvalidArgument(std::string(name) +
+                                   " out of range: " + std::to_string(value.count()) + " ms");
+  }
+  return SetIntOption(socket, option, static_cast<int>(value.count()), name);
+}
+
+Result<std::string> LastEndpoint(void* socket) {
+  char buffer[256];
+  size_t size = sizeof(buffer);
+  if (zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, buffer, &size) != 0) {
+    return ZmqError("reading ZMQ_LAST_ENDPOINT");
+  }
+  // The value is NUL-terminated and `size` counts the terminator.
+  return std::string(buffer, size > 0 ? size - 1 : 0);
+}
+
+int Poll(zmq_pollitem_t* items, int count, std::chrono::milliseconds timeout) {
+  const int rc = zmq_poll(items, count, static_cast<long>(timeout.count()));
+  if (rc < 0 && errno == EINTR) {
+    for (int i = 0; i < count; ++i) {
+      items[i].revents = 0;
+    }
+    return 0;
+  }
+  return rc;
+}
+
+bool ReceiveFrame(void* socket, Message& message) {
+  while (true) {
+    if (zmq_msg_recv(message.get(), socket, ZMQ_DONTWAIT) >= 0) {
+      return true;
+    }
+    if (errno != EINTR) {
+      return false;
+    }
+  }
+}
+
+bool SendFrame(void* socket, const void* data, std::size_t size, bool more) {
+  const int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+  while (true) {
+    if (zmq_send(socket, data, size, flags) >= 0) {
+      return true;
+    }
+    if (errno != EINTR) {
+      return false;
+    }
+  }
+}
+
+void DiscardRest(void* socket, Message& last) {
+  while (last.more()) {
+    if (!ReceiveFrame(socket, last)) {
+      return;  // cannot happen: the frames of a message arrive together
+    }
+  }
+}
+
+Result<std::unique_ptr<Waker>> Waker::Create() {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
+  }
+  return std::unique_ptr<Waker>(new Waker(fd));
+}
+
+Waker::~Waker() { close(fd_); }
+
+void Waker::Notify() {
+  const uint64_t one = 1;
+  // Fails only when the counter would overflow, i.e. the I/O thread is already due to wake.
+  [[maybe_unused]] ssize_t n = write(fd_, &one, sizeof(one));
+}
+
+void Waker::Drain() {
+  uint64_t count = 0;
+  [[maybe_unused]] ssize_t n = read(fd_, &count, sizeof(count));
+}
+
+std::optional<MonitorEvent> ReadMonitorEvent(void* monitor) {
+  // A monitor event is two frames: 6 bytes (uint16 event, uint32 value, host byte order) and
+  // the peer's endpoint.
+  Message first;
+  if (!ReceiveFrame(monitor, first)) {
+    return std::nullopt;
+  }
+  MonitorEvent event;
+  if (first.size() >= 6) {
+    const auto* bytes = static_cast<const uint8_t*>(first.data());
+    std::memcpy(&event.event, bytes, sizeof(event.event));
+    std::memcpy(&event.value, bytes + 2, sizeof(event.value));
+  }
+  DiscardRest(monitor, first);
+  return event;
+}
+
+}  // namespace etcdmon::transport::detail

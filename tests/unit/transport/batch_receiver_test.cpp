@@ -1,0 +1,333 @@
+// BatchReceiver driven by a raw ZeroMQ DEALER, so the tests choose every frame: garbage,
+// acks, the hold-back after a handler failure, and the lifecycle.
+
+#include "etcdmon/transport/batch_receiver.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <zmq.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "etcdmon/proto/schema.h"
+#include "transport_test_util.h"
+
+namespace etcdmon::transport {
+namespace {
+
+using namespace std::chrono_literals;
+using etcdmonitor::v1::Ack;
+using etcdmonitor::v1::SampleBatch;
+using ::testing::HasSubstr;
+using testing::MakeBatch;
+using testing::Range;
+using testing::Recorder;
+using testing::WaitFor;
+
+// A DEALER of its own context, connected to the receiver. Single-threaded (the test's).
+class RawPeer {
+ public:
+  explicit RawPeer(const std::string& endpoint)
+      : context_(zmq_ctx_new()), socket_(zmq_socket(context_, ZMQ_DEALER)) {
+    const int linger = 0;
+    zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
+    EXPECT_EQ(zmq_connect(socket_, endpoint.c_str()), 0);
+  }
+  ~RawPeer() {
+    zmq_close(socket_);
+    zmq_ctx_term(context_);
+  }
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  void Send(const std::string& frame, bool more = false) {
+    ASSERT_GE(zmq_send(socket_, frame.data(), frame.size(), more ? ZMQ_SNDMORE : 0), 0)
+        << zmq_strerror(zmq_errno());
+  }
+
+  void SendBatch(const SampleBatch& batch) { Send(batch.SerializeAsString()); }
+
+  // The next Ack, or nullopt when none comes within `timeout`.
+  std::optional<Ack> ReceiveAck(std::chrono::milliseconds timeout = 10s) {
+    zmq_pollitem_t item = {socket_, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, static_cast<long>(timeout.count())) <= 0) {
+      return std::nullopt;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    std::optional<Ack> ack;
+    if (zmq_msg_recv(&msg, socket_, 0) >= 0) {
+      Ack parsed;
+      if (parsed.ParseFromArray(zmq_msg_data(&msg), static_cast<int>(zmq_msg_size(&msg)))) {
+        ack = parsed;
+      }
+    }
+    zmq_msg_close(&msg);
+    return ack;
+  }
+
+ private:
+  void* context_;
+  void* socket_;
+};
+
+SampleBatch ValidBatch(uint64_t sequence, const std::string& collector = "c1") {
+  SampleBatch batch = MakeBatch();
+  batch.set_schema_version(proto::kSchemaVersion);
+  batch.set_collector_id(collector);
+  batch.set_sequence(sequence);
+  return batch;
+}
+
+class BatchReceiverTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<BatchReceiver> StartReceiver(BatchHandler handler,
+                                               std::size_t max_frame_bytes = 64 * 1024) {
+    BatchReceiverOptions options;
+    options.endpoint = "tcp://127.0.0.1:0";
+    options.max_frame_bytes = max_frame_bytes;
+    Result<std::unique_ptr<BatchReceiver>> receiver =
+        BatchReceiver::Create(options, std::move(handler));
+    EXPECT_TRUE(receiver.ok()) << receiver.status().ToString();
+    if (!receiver.ok()) {
+      return nullptr;
+    }
+    EXPECT_TRUE((*receiver)->Start().ok());
+    return std::move(*receiver);
+  }
+};
+
+// Port 0 binds a free port that endpoint() and port() report.
+TEST_F(BatchReceiverTest, ReportsTheBoundPort) {
+  Recorder recorder;
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  EXPECT_NE(receiver->port(), 0);
+  EXPECT_EQ(receiver->endpoint(), "tcp://127.0.0.1:" + std::to_string(receiver->port()));
+}
+
+// Binding a port that is taken fails at Create() with Unavailable naming the endpoint.
+TEST_F(BatchReceiverTest, PortInUseIsAnError) {
+  Recorder recorder;
+  auto first = StartReceiver(recorder.Handler());
+  ASSERT_NE(first, nullptr);
+  BatchReceiverOptions options;
+  options.endpoint = first->endpoint();
+  Result<std::unique_ptr<BatchReceiver>> second =
+      BatchReceiver::Create(options, recorder.Handler());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr(first->endpoint()));
+}
+
+// A stored batch is acked with its own sequence and collector id.
+TEST_F(BatchReceiverTest, AcksStoredBatch) {
+  Recorder recorder;
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  peer.SendBatch(ValidBatch(42, "collector-x"));
+  std::optional<Ack> ack = peer.ReceiveAck();
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->schema_version(), proto::kSchemaVersion);
+  EXPECT_EQ(ack->collector_id(), "collector-x");
+  EXPECT_EQ(ack->sequence(), 42u);
+  EXPECT_EQ(recorder.Stored(), std::vector<uint64_t>{42});
+}
+
+// Garbage of every kind is counted under its reason and dropped without an ack; the receiver
+// still stores and acks a valid batch afterwards.
+TEST_F(BatchReceiverTest, GarbageFramesAreCountedByReason) {
+  Recorder recorder;
+  auto receiver = StartReceiver(recorder.Handler(), /*max_frame_bytes=*/64 * 1024);
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+
+  std::mt19937 random(7);
+  std::string noise(1000, '\0');
+  for (char& c : noise) {
+    c = static_cast<char>(random());
+  }
+  // 0xff bytes are a varint that never ends: never a parseable message.
+  peer.Send(std::string(64, '\xff'));
+  SampleBatch wrong_version = ValidBatch(1);
+  wrong_version.set_schema_version(proto::kSchemaVersion + 1);
+  peer.SendBatch(wrong_version);
+  SampleBatch no_version = ValidBatch(1);
+  no_version.clear_schema_version();
+  peer.SendBatch(no_version);
+  SampleBatch no_collector = ValidBatch(1);
+  no_collector.clear_collector_id();
+  peer.SendBatch(no_collector);
+  peer.Send(std::string(100 * 1024, 'x'));  // over the 64 KiB limit
+  peer.Send("first part", /*more=*/true);
+  peer.Send("second part");
+  peer.Send(noise);  // random bytes: unparseable, or parsed with a bad envelope
+
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().frames == 7; }));
+  const BatchReceiverStats stats = receiver->Stats();
+  EXPECT_EQ(stats.rejected_for(RejectReason::kSchemaVersion) +
+                stats.rejected_for(RejectReason::kMalformed) +
+                stats.rejected_for(RejectReason::kNoCollectorId),
+            5u);
+  EXPECT_GE(stats.rejected_for(RejectReason::kMalformed), 1u);
+  EXPECT_GE(stats.rejected_for(RejectReason::kSchemaVersion), 2u);
+  EXPECT_GE(stats.rejected_for(RejectReason::kNoCollectorId), 1u);
+  EXPECT_EQ(stats.rejected_for(RejectReason::kOversized), 1u);
+  EXPECT_EQ(stats.rejected_for(RejectReason::kMultipart), 1u);
+  EXPECT_EQ(stats.rejected_total(), 7u);
+  EXPECT_EQ(stats.accepted, 0u);
+  EXPECT_EQ(stats.acked, 0u);
+
+  peer.SendBatch(ValidBatch(7));
+  std::optional<Ack> ack = peer.ReceiveAck();
+  ASSERT_TRUE(ack.has_value()) << "the receiver stopped answering after garbage";
+  EXPECT_EQ(ack->sequence(), 7u);  // no ack was sent for any of the garbage before it
+  EXPECT_EQ(recorder.Stored(), std::vector<uint64_t>{7});
+}
+
+// Reason names are stable (they become metric labels).
+TEST_F(BatchReceiverTest, RejectReasonNames) {
+  EXPECT_EQ(RejectReasonName(RejectReason::kOversized), "oversized");
+  EXPECT_EQ(RejectReasonName(RejectReason::kMultipart), "multipart");
+  EXPECT_EQ(RejectReasonName(RejectReason::kMalformed), "malformed");
+  EXPECT_EQ(RejectReasonName(RejectReason::kSchemaVersion), "schema_version");
+  EXPECT_EQ(RejectReasonName(RejectReason::kNoCollectorId), "no_collector_id");
+}
+
+// After the handler fails a batch, later batches of that collector are neither stored nor
+// acked (an ack is cumulative and would cover the failed one) until it is resent; other
+// collectors are not held back.
+TEST_F(BatchReceiverTest, HoldsCollectorBackAfterHandlerFailureUntilResend) {
+  Recorder recorder;
+  recorder.FailOnce(2);
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  RawPeer other(receiver->endpoint());
+
+  for (uint64_t s = 1; s <= 4; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  std::optional<Ack> ack = peer.ReceiveAck();
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->sequence(), 1u);
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().deferred == 2; }));
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+
+  other.SendBatch(ValidBatch(100, "c2"));
+  ack = other.ReceiveAck();
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->sequence(), 100u);
+
+  // The sender's resend round: 2, 3, 4 again.
+  for (uint64_t s = 2; s <= 4; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  for (uint64_t s = 2; s <= 4; ++s) {
+    ack = peer.ReceiveAck();
+    ASSERT_TRUE(ack.has_value()) << s;
+    EXPECT_EQ(ack->sequence(), s);
+  }
+  EXPECT_EQ(recorder.Stored(), (std::vector<uint64_t>{1, 100, 2, 3, 4}));
+  EXPECT_EQ(receiver->Stats().handler_failures, 1u);
+}
+
+// A resend round from the same connection that starts above the failed batch means the sender
+// gave that batch up (its queue was full): the hold-back ends instead of stalling forever.
+TEST_F(BatchReceiverTest, HoldBackEndsWhenSenderGaveUpTheFailedBatch) {
+  Recorder recorder;
+  recorder.FailOnce(2);
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  for (uint64_t s = 1; s <= 4; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().deferred == 2; }));
+  // New round without 2: 3, 4.
+  peer.SendBatch(ValidBatch(3));
+  peer.SendBatch(ValidBatch(4));
+  std::optional<Ack> ack;
+  ASSERT_TRUE(WaitFor([&] {
+    ack = peer.ReceiveAck(10ms);
+    return ack.has_value() && ack->sequence() == 4;
+  }));
+  EXPECT_EQ(recorder.Stored(), (std::vector<uint64_t>{1, 3, 4}));
+}
+
+// A handler that throws counts as a failure; the receiver keeps running.
+TEST_F(BatchReceiverTest, ThrowingHandlerIsAFailureNotACrash) {
+  int calls = 0;
+  auto receiver = StartReceiver([&calls](const SampleBatch&) -> Status {
+    if (++calls == 1) {
+      throw std::runtime_error("boom");
+    }
+    return Status::Ok();
+  });
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().handler_failures == 1; }));
+  peer.SendBatch(ValidBatch(1));  // the resend
+  std::optional<Ack> ack = peer.ReceiveAck();
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->sequence(), 1u);
+}
+
+// Bad options fail at Create().
+TEST_F(BatchReceiverTest, RejectsBadOptions) {
+  Recorder recorder;
+  BatchReceiverOptions options;
+  options.endpoint = "tcp://127.0.0.1:0";
+  options.curve_secret_key = "not a key";
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.curve_secret_key.clear();
+  options.max_frame_bytes = 0;
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.max_frame_bytes = 1024;
+  EXPECT_EQ(BatchReceiver::Create(options, nullptr).status().code(), StatusCode::kInvalidArgument);
+  options.endpoint = "nonsense";
+  EXPECT_FALSE(BatchReceiver::Create(options, recorder.Handler()).ok());
+}
+
+// Stop() twice, Stop() without Start(), destruction without Stop(), Start() after Stop().
+TEST_F(BatchReceiverTest, Lifecycle) {
+  Recorder recorder;
+  BatchReceiverOptions options;
+  options.endpoint = "tcp://127.0.0.1:0";
+  {
+    Result<std::unique_ptr<BatchReceiver>> never_started =
+        BatchReceiver::Create(options, recorder.Handler());
+    ASSERT_TRUE(never_started.ok());
+    (*never_started)->Stop();
+    (*never_started)->Stop();
+    EXPECT_EQ((*never_started)->Start().code(), StatusCode::kFailedPrecondition);
+  }
+  {
+    auto running = StartReceiver(recorder.Handler());
+    ASSERT_NE(running, nullptr);
+    EXPECT_EQ(running->Start().code(), StatusCode::kFailedPrecondition);
+    // destroyed while running
+  }
+  // The port of a stopped receiver is free again at once.
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  const std::string endpoint = receiver->endpoint();
+  receiver->Stop();
+  options.endpoint = endpoint;
+  Result<std::unique_ptr<BatchReceiver>> successor =
+      BatchReceiver::Create(options, recorder.Handler());
+  EXPECT_TRUE(successor.ok()) << successor.status().ToString();
+}
+
+}  // namespace
+}  // namespace etcdmon::transport
