@@ -1,0 +1,208 @@
+#pragma once
+
+// The collector's sampling of one etcd member: everything the member, its /metrics page and its
+// host can tell, gathered into one etcdmonitor.v1.MemberSample per interval.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/collector/certificate_probe.h"
+#include "etcdmon/collector/host_probe.h"
+#include "etcdmon/collector/metrics_source.h"
+#include "etcdmon/config/types.h"
+#include "etcdmon/etcd/client.h"
+#include "etcdmon/promtext/parser.h"
+#include "etcdmon/status/status.h"
+
+namespace etcdmonitor::v1 {
+class MemberSample;
+class MemberStatus;
+class HostStats;
+class CertificateInfo;
+}  // namespace etcdmonitor::v1
+
+namespace etcdmon::collector {
+
+/// The reserved key prefix of the active probes. Each member's write probe keeps one key,
+/// "<prefix><member name>", so probing never grows the keyspace.
+inline constexpr std::string_view kDefaultProbePrefix = "/etcd-monitor/probe/";
+
+/// What one sampler samples, and how. Plain data, validated by Sampler::Create.
+struct SamplerConfig {
+  /// The member's client endpoint as configured. Its Authority() must be one of the
+  /// EtcdClient's Endpoints(): every gRPC call goes there.
+  config::Endpoint endpoint;
+  /// Whether the client port speaks TLS (EtcdConnectionConfig::UsesTls(endpoint)): the
+  /// default URLs then use https.
+  bool tls = false;
+  /// The member's name; empty: learned from MemberList. A name given here wins.
+  std::string member_name;
+  /// The member's Prometheus page (--metrics-url); empty: "<scheme>://<host:port>/metrics".
+  std::string metrics_url;
+  /// The member's health page; empty: the metrics URL's "<scheme>://<host:port>" + "/health",
+  /// since etcd serves both on the same listener (client URL or --listen-metrics-urls).
+  std::string health_url;
+  /// The timed Put (--write-probe). The two read probes always run.
+  bool write_probe = true;
+  /// Must end with '/'. Probe keys are "<probe_prefix><member name>".
+  std::string probe_prefix{kDefaultProbePrefix};
+  /// The member's data dir (--data-dir) for disk usage; empty: no disk figures.
+  std::string data_dir;
+  /// Reads the certificate the member serves on full passes; needs a TLS endpoint.
+  bool read_certificate = false;
+};
+
+/// The sources a sample is made from; a failed source becomes a SampleError named by
+/// ErrorSourceName().
+enum class ErrorSource {
+  kStatus,             // Maintenance.Status
+  kAlarms,             // Maintenance.Alarm (GET)
+  kProbeSerializable,  // timed serializable Range
+  kProbeLinearizable,  // timed linearizable Range
+  kProbeWrite,         // timed Put
+  kMetrics,            // the /metrics page: fetch, size cap, malformed lines or families
+  kHealth,             // the /health page
+  kMemberList,         // Cluster.MemberList
+  kCertificate,        // the certificate the member serves
+  kHost,               // disk and memory of the host
+};
+inline constexpr std::size_t kErrorSourceCount = 10;
+
+/// "status", "alarms", "probe_serializable", "probe_linearizable", "probe_write", "metrics",
+/// "health", "member_list", "certificate", "host".
+std::string_view ErrorSourceName(ErrorSource source);
+
+/// Counters over the sampler's life, for the collector's own metrics.
+struct SamplerStats {
+  uint64_t samples_total = 0;      // Collect() calls
+  uint64_t unreachable_total = 0;  // samples with reachable=false
+  /// Per ErrorSource (indexed by its value): samples in which that source failed.
+  std::array<uint64_t, kErrorSourceCount> errors_by_source{};
+  /// Malformed lines found in /metrics pages (each also makes a "metrics" error).
+  uint64_t metrics_line_errors_total = 0;
+
+  uint64_t errors(ErrorSource source) const {
+    return errors_by_source[static_cast<std::size_t>(source)];
+  }
+};
+
+/// Samples one etcd member.
+///
+/// Each Collect() makes: one Maintenance.Status; unless that found the member unreachable,
+/// three timed probes (a serializable and a linearizable Range of the member's probe key, and a
+/// Put of it); one GET of /metrics, parsed once, of which only the families the collector ships
+/// are kept (FamilyNames()); and the host's memory and disk (statvfs, /proc/meminfo). A full
+/// pass (the health-check interval) adds Cluster.MemberList, a GET of /health and, when
+/// configured, the served certificate.
+/// process_open_fds from the page becomes host.open_fds (-1 when absent).
+/// Maintenance.Alarm (GET) runs on full passes, and on any pass whose Status lists errors or
+/// failed (etcd >= 3.4 lists active alarms there; otherwise there is no alarm). etcd serves an
+/// Alarm GET through raft, as a log entry fsynced on every member, so asking on every interval
+/// would add a write per member per interval to the cluster; so does its /health (a v2 QGET),
+/// which is why that too waits for the full pass.
+///
+/// Failure semantics:
+///  - Status failing with Unavailable or DeadlineExceeded means the member is unreachable: the
+///    sample has reachable=false and `error` set, and the other gRPC calls are skipped (they
+///    would only wait out the same timeouts). /metrics, /health and the host are still read:
+///    a member whose gRPC is down may still serve its pages.
+///  - Any other failed source leaves what the others got, plus one SampleError naming the
+///    source (at most one per source; several problems of one source are joined with "; ").
+///  - A family absent from /metrics is absent from the sample, never a zero. Malformed lines,
+///    an oversized page (only its first 16 MiB are parsed), a histogram series without a +Inf
+///    bucket or with repeated bounds: the rest of the page is still used, and the problem is a
+///    "metrics" error and counted.
+///  - A learner serves only serializable reads, so for a learner (as Status says) the
+///    linearizable and write probes are skipped, without error.
+///
+/// Identity: member_id comes from Status (or MemberList's header when Status failed), the name
+/// from MemberList, looked up by id. Both are remembered, so an unreachable member's samples
+/// still carry them; MemberList runs on every full pass, and on any pass while the name is
+/// unknown. A configured member_name wins. The write probe needs the name: until it is known
+/// the Put is skipped with a "probe_write" error.
+///
+/// Cost: the sample, the page body and the parse result are reused, so in steady state (the
+/// same series on every page) Collect() makes no heap allocation of its own; what the etcd
+/// client and HTTP library allocate inside their calls is theirs.
+///
+/// Single-threaded: one thread calls Collect() and stats(). The injected dependencies must
+/// outlive the sampler.
+class Sampler final {
+ public:
+  /// Validates `config`: the endpoint is one of `etcd`'s, the probe prefix is non-empty and
+  /// ends with '/', URLs (given or derived) are http(s), read_certificate only with TLS.
+  /// Errors: InvalidArgument naming the field.
+  static Result<std::unique_ptr<Sampler>> Create(SamplerConfig config, etcd::EtcdClient& etcd,
+                                                 MetricsSource& metrics, HostProbe& host,
+                                                 CertificateProbe& certificate, Clock& clock);
+
+  ~Sampler();
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
+  Sampler(Sampler&&) = delete;
+  Sampler& operator=(Sampler&&) = delete;
+
+  /// Samples the member into `out`, which is cleared first; passing the same message on every
+  /// call reuses its storage. `full`: this is a health-check interval (see the class comment).
+  /// Never fails: every failure is recorded in the sample. `out` must not live on an arena.
+  void Collect(bool full, etcdmonitor::v1::MemberSample& out);
+
+  const SamplerStats& stats() const { return stats_; }
+
+  /// The member's probe key, "<prefix><name>"; empty while the name is unknown.
+  const std::string& probe_key() const { return probe_key_; }
+  const std::string& metrics_url() const { return config_.metrics_url; }
+  const std::string& health_url() const { return config_.health_url; }
+
+  /// The /metrics families a sample keeps (the rest of a page, ~2000 series, is not shipped).
+  static const std::vector<std::string_view>& FamilyNames();
+
+ private:
+  Sampler(SamplerConfig config, etcd::EtcdClient& etcd, MetricsSource& metrics, HostProbe& host,
+          CertificateProbe& certificate, Clock& clock);
+
+  bool CollectStatus(etcdmonitor::v1::MemberSample& out);
+  void CollectMembers(etcdmonitor::v1::MemberSample& out);
+  void CollectAlarms(etcdmonitor::v1::MemberSample& out);
+  void CollectProbes(bool learner, etcdmonitor::v1::MemberSample& out);
+  void CollectMetrics(etcdmonitor::v1::MemberSample& out);
+  void CollectHealth(etcdmonitor::v1::MemberSample& out);
+  void CollectHost(etcdmonitor::v1::MemberSample& out);
+  void CollectCertificate(etcdmonitor::v1::MemberSample& out);
+  void SetMemberName(const std::string& name);
+  void AddError(ErrorSource source, std::string_view message, etcdmonitor::v1::MemberSample& out);
+
+  const SamplerConfig config_;   // URLs filled in by Create
+  const std::string authority_;  // config_.endpoint.Authority()
+  etcd::EtcdClient& etcd_;
+  MetricsSource& metrics_;
+  HostProbe& host_;
+  CertificateProbe& certificate_;
+  Clock& clock_;
+
+  std::string member_name_;  // known name; config_.member_name when given
+  uint64_t member_id_ = 0;   // last known; 0 until Status or MemberList answered
+  std::string probe_key_;    // probe_prefix + member_name_ once the name is known
+
+  // Reused across calls (steady state allocates nothing).
+  etcd::RangeRequest range_request_;
+  etcd::PutRequest put_request_;
+  std::string body_;         // the /metrics page
+  std::string health_body_;  // the /health page
+  promtext::ParseResult page_;
+  std::vector<uint8_t> series_flags_;  // scratch of the histogram extraction
+  // Singular submessages of the last sample, kept across Clear() (which deletes them).
+  std::unique_ptr<etcdmonitor::v1::MemberStatus> spare_status_;
+  std::unique_ptr<etcdmonitor::v1::HostStats> spare_host_;
+  std::unique_ptr<etcdmonitor::v1::CertificateInfo> spare_certificate_;
+
+  SamplerStats stats_;
+};
+
+}  // namespace etcdmon::collector
