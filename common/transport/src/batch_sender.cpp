@@ -525,6 +525,16 @@ Result<std::unique_ptr<BatchSender>> BatchSender::Create(BatchSenderOptions opti
   if (!first_sequence.ok()) {
     return first_sequence.status();
   }
+  if (*first_sequence == 0) {
+    // No state file: a new collector, or one whose state was wiped. Starting at 1 would make an
+    // aggregator that deduplicates on (collector, sequence) discard the new batches as old
+    // ones; the wall clock in microseconds is above every sequence an earlier incarnation
+    // could have used (blocks of a few thousand per batch interval), unless the clock went back.
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            clock.Now().time_since_epoch())
+                            .count();
+    first_sequence = std::max<uint64_t>(1, static_cast<uint64_t>(std::max<int64_t>(0, now_us)));
+  }
   auto impl = std::make_unique<Impl>(std::move(options), clock);
   ETCDMON_RETURN_IF_ERROR(impl->Setup(*first_sequence));
   if (impl->options.logger) {

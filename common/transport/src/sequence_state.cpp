@@ -27,7 +27,7 @@ Result<uint64_t> ReadSequenceState(const std::string& path) {
   Result<std::string> content = ReadSmallFile(path, kMaxStateFileBytes);
   if (!content.ok()) {
     if (content.status().code() == StatusCode::kNotFound) {
-      return uint64_t{1};
+      return uint64_t{0};
     }
     return content.status().WithContext("sequence state file");
   }

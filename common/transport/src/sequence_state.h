@@ -12,7 +12,7 @@
 
 namespace etcdmon::transport::detail {
 
-/// The stored value; 1 when the file does not exist. InvalidArgument when the content is not
+/// The stored value; 0 when the file does not exist. InvalidArgument when the content is not
 /// one positive decimal number; PermissionDenied or Internal when it cannot be read. Every
 /// message names the path.
 Result<uint64_t> ReadSequenceState(const std::string& path);

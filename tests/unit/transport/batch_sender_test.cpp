@@ -38,11 +38,21 @@ using testing::WaitFor;
 class BatchSenderTest : public ::testing::Test {
  protected:
   // Options tuned so that reconnects and resends happen within a fraction of a second.
+  // A state file saying "start at 1" (unless one exists), so tests can name the sequences they
+  // expect; a missing file would start at the clock (MissingStateFileStartsAtClockMicros).
+  static void SeedStateFile(const std::string& path) {
+    if (!std::ifstream(path)) {
+      std::ofstream(path) << "1\n";
+    }
+  }
+
+  // Options whose state file says "start at 1".
   BatchSenderOptions SenderOptions(const std::string& endpoint) const {
     BatchSenderOptions options;
     options.aggregator_endpoint = endpoint;
     options.collector_id = "collector-1";
     options.sequence_state_path = dir_.File("sequence");
+    SeedStateFile(options.sequence_state_path);
     options.ack_timeout = 1s;
     options.heartbeat_interval = 200ms;
     options.heartbeat_timeout = 1s;
@@ -76,6 +86,7 @@ class BatchSenderTest : public ::testing::Test {
 
   std::unique_ptr<BatchSender> StartSender(BatchSenderOptions options,
                                            Clock& clock = SystemClock::Instance()) {
+    SeedStateFile(options.sequence_state_path);
     Result<std::unique_ptr<BatchSender>> sender = BatchSender::Create(std::move(options), clock);
     EXPECT_TRUE(sender.ok()) << sender.status().ToString();
     if (!sender.ok()) {
@@ -300,6 +311,22 @@ TEST_F(BatchSenderTest, SequenceSurvivesRestart) {
   Result<uint64_t> next = (*restarted)->Enqueue(MakeBatch());
   ASSERT_TRUE(next.ok());
   EXPECT_GT(*next, last);
+}
+
+// Without a state file (a new collector, or one whose state was wiped) numbering starts at the
+// clock in microseconds, above anything an earlier incarnation can have sent.
+TEST_F(BatchSenderTest, MissingStateFileStartsAtClockMicros) {
+  BatchSenderOptions options = SenderOptions("tcp://127.0.0.1:1");
+  options.sequence_state_path = dir_.File("never-written");
+  FakeClock clock;
+  Result<std::unique_ptr<BatchSender>> sender = BatchSender::Create(options, clock);
+  ASSERT_TRUE(sender.ok()) << sender.status().ToString();
+  Result<uint64_t> first = (*sender)->Enqueue(MakeBatch());
+  ASSERT_TRUE(first.ok());
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          clock.Now().time_since_epoch())
+                          .count();
+  EXPECT_EQ(*first, static_cast<uint64_t>(micros));
 }
 
 // A state file that does not hold one positive number is an error at Create(), naming the
