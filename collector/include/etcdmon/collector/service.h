@@ -1,0 +1,82 @@
+#pragma once
+
+// The collector agent: samples one etcd member every interval and hands each sample to the
+// transport towards the aggregator.
+
+#include <spdlog/fwd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/config/types.h"
+#include "etcdmon/status/status.h"
+
+namespace etcdmon::collector {
+
+/// Everything `etcd-monitor-collector` is configured with. Plain data, built by the flags
+/// (collector/flags.h) or by the all-in-one binary.
+struct CollectorConfig {
+  /// Exactly one endpoint: a collector samples one member.
+  config::EtcdConnectionConfig etcd;
+  std::string aggregator = "tcp://127.0.0.1:5555";  // ZeroMQ endpoint of the aggregator
+  std::string collector_id;                         // unique per collector; default host name
+  std::chrono::milliseconds metrics_interval{std::chrono::seconds(10)};
+  std::chrono::milliseconds health_check_interval{std::chrono::seconds(30)};
+  bool write_probe = true;
+  std::string metrics_url;  // empty: the member's client URL + /metrics
+  std::string member_name;  // empty: learned from the member list
+  std::string data_dir;     // the member's data dir, for disk usage; empty: none
+  std::string sequence_state_file = "etcd-monitor-collector.seq";
+  std::size_t max_buffered_batches = 10000;
+  std::string curve_server_key;  // Z85; empty: no CURVE
+};
+
+/// Counters of a running collector, for tests and the service's own reporting.
+struct CollectorStats {
+  uint64_t samples = 0;          // samples taken
+  uint64_t enqueue_failures = 0;  // samples the transport refused (it was stopping)
+  uint64_t queue_depth = 0;       // batches waiting for the aggregator's ack
+  uint64_t dropped_batches = 0;   // unacknowledged batches dropped because the queue was full
+  uint64_t resent_batches = 0;
+  uint64_t acked_sequence = 0;
+  bool connected = false;
+};
+
+/// One collector: a sampling thread plus the transport's I/O thread.
+///
+/// The sampling thread takes a sample at a fixed rate (every metrics interval, measured from the
+/// start of the previous sample, so a slow member does not make the schedule drift); every
+/// health-check interval the sample is a full one (member list, /health, certificate). Each
+/// sample becomes one SampleBatch carrying the collector's own counters, and is enqueued without
+/// waiting for the network.
+///
+/// Start() once; Stop() stops sampling, then gives the transport `flush_timeout` to deliver what
+/// is queued. Stop is idempotent and safe without Start; the destructor stops with no flush.
+/// Stats() is safe from any thread.
+class CollectorService final {
+ public:
+  /// Validates `config`, connects nothing yet. Errors: InvalidArgument naming the problem
+  /// (no or several endpoints, non-positive intervals, an unreadable state file, a bad key).
+  static Result<std::unique_ptr<CollectorService>> Create(CollectorConfig config,
+                                                          std::shared_ptr<spdlog::logger> logger,
+                                                          Clock& clock = SystemClock::Instance());
+  ~CollectorService();
+  CollectorService(const CollectorService&) = delete;
+  CollectorService& operator=(const CollectorService&) = delete;
+  CollectorService(CollectorService&&) = delete;
+  CollectorService& operator=(CollectorService&&) = delete;
+
+  Status Start();
+  void Stop(std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(0));
+  CollectorStats Stats() const;
+
+ private:
+  struct Impl;
+  explicit CollectorService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdmon::collector

@@ -1,0 +1,102 @@
+#include "etcdmon/collector/flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include "etcdmon/runtime/signals.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::collector {
+
+config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
+                                                                    const char* const* argv,
+                                                                    std::ostream& out,
+                                                                    std::ostream& err) {
+  using config::FlagValue;
+  CLI::App app{"etcd-monitor-collector: samples one etcd member and pushes the samples to the "
+               "aggregator"};
+  config::ConnectionFlags etcd_flags(app);
+  config::LogFlags log_flags(app);
+  const CollectorConfig defaults;
+  FlagValue aggregator = FlagValue::AddOption(app, "aggregator", "AGGREGATOR", defaults.aggregator,
+                                              "the aggregator's ingest endpoint", "ENDPOINT");
+  FlagValue collector_id =
+      FlagValue::AddOption(app, "collector-id", "COLLECTOR_ID", runtime::HostName(),
+                           "this collector's unique id (default: the host name)", "ID");
+  FlagValue metrics_interval = FlagValue::AddOption(
+      app, "metrics-interval", "METRICS_INTERVAL", "10s", "how often to sample", "DURATION");
+  FlagValue health_interval =
+      FlagValue::AddOption(app, "health-check-interval", "HEALTH_CHECK_INTERVAL", "30s",
+                           "how often to add the member list, /health and the certificate",
+                           "DURATION");
+  FlagValue write_probe = FlagValue::AddSwitch(
+      app, "write-probe", "", true,
+      "time a Put of /etcd-monitor/probe/<member> every interval (--write-probe=false: off)");
+  FlagValue metrics_url = FlagValue::AddOption(
+      app, "metrics-url", "", "", "the member's /metrics (default: its client URL)", "URL");
+  FlagValue member_name = FlagValue::AddOption(
+      app, "member-name", "", "", "the member's name (default: from the member list)", "NAME");
+  FlagValue data_dir = FlagValue::AddOption(app, "data-dir", "", "",
+                                            "the member's data dir, for disk usage", "DIR");
+  FlagValue state_file =
+      FlagValue::AddOption(app, "state-file", "", defaults.sequence_state_file,
+                           "where the batch sequence survives restarts", "FILE");
+  FlagValue max_buffer = FlagValue::AddOption(
+      app, "max-buffer", "", std::to_string(defaults.max_buffered_batches),
+      "unacknowledged batches kept for resending; the oldest is dropped beyond", "N");
+  FlagValue curve_server_key = FlagValue::AddOption(
+      app, "curve-server-key", "CURVE_SERVER_KEY", "",
+      "the aggregator's CURVE public key (Z85, or a file holding it): encrypts and authenticates",
+      "KEY|FILE");
+
+  auto build = [&]() -> Result<CollectorCommandLine> {
+    config::FlagErrors errors;
+    CollectorCommandLine line;
+    Result<config::EtcdConnectionConfig> etcd = etcd_flags.Build();
+    errors.Add(etcd.status());
+    Result<config::LogConfig> log = log_flags.Build();
+    errors.Add(log.status());
+    CollectorConfig& c = line.collector;
+    if (etcd.ok()) {
+      c.etcd = *etcd;
+      if (c.etcd.endpoints.size() != 1) {
+        errors.Add("--endpoints: a collector samples exactly one member; give one endpoint and "
+                   "run one collector per member");
+      }
+    }
+    c.aggregator = aggregator.AsNonEmpty(errors);
+    if (c.aggregator.rfind("tcp://", 0) != 0 && c.aggregator.rfind("ipc://", 0) != 0 &&
+        c.aggregator.rfind("inproc://", 0) != 0) {
+      errors.Add(aggregator.Error("want tcp://host:port"));
+    }
+    c.collector_id = collector_id.AsNonEmpty(errors);
+    c.metrics_interval = metrics_interval.AsPositiveDuration(errors);
+    c.health_check_interval = health_interval.AsPositiveDuration(errors);
+    c.write_probe = write_probe.AsBool(errors);
+    c.metrics_url = metrics_url.AsString();
+    c.member_name = member_name.AsString();
+    c.data_dir = data_dir.AsString();
+    c.sequence_state_file = state_file.AsNonEmpty(errors);
+    c.max_buffered_batches = static_cast<size_t>(max_buffer.AsInt(errors, 1, 10'000'000));
+    const std::string key = curve_server_key.AsString();
+    if (!key.empty()) {
+      if (transport::IsValidCurveKey(key)) {
+        c.curve_server_key = key;
+      } else {
+        Result<std::string> loaded = transport::LoadCurveKey(key);
+        if (loaded.ok()) {
+          c.curve_server_key = *loaded;
+        } else {
+          errors.Add("--curve-server-key: not a Z85 key, and " + loaded.status().message());
+        }
+      }
+    }
+    if (!errors.empty()) {
+      return errors.ToStatus();
+    }
+    line.log = *log;
+    return line;
+  };
+  return config::ParseCommandLine(app, argc, argv, build, out, err);
+}
+
+}  // namespace etcdmon::collector

@@ -1,0 +1,253 @@
+#include "etcdmon/collector/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "etcdmon/collector/certificate_probe.h"
+#include "etcdmon/collector/host_probe.h"
+#include "etcdmon/collector/metrics_source.h"
+#include "etcdmon/collector/sampler.h"
+#include "etcdmon/etcd/client.h"
+#include "etcdmon/transport/batch_sender.h"
+#include "etcdmonitor/v1/samples.pb.h"
+
+namespace etcdmon::collector {
+
+struct CollectorService::Impl {
+  CollectorConfig config;
+  std::shared_ptr<spdlog::logger> logger;
+  Clock& clock;
+
+  // Declared in dependency order: the sampler uses the client and probes, so it goes first on
+  // destruction; the sender outlives the sampling thread that feeds it.
+  std::unique_ptr<etcd::EtcdClient> etcd;
+  std::unique_ptr<MetricsSource> metrics;
+  std::unique_ptr<HostProbe> host;
+  std::unique_ptr<CertificateProbe> certificate;
+  std::unique_ptr<transport::BatchSender> sender;
+  std::unique_ptr<Sampler> sampler;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_requested = false;  // guarded by mu
+  bool started = false;         // guarded by mu
+  bool stopped = false;         // guarded by mu
+  std::thread sampling_thread;
+
+  std::atomic<uint64_t> samples{0};
+  std::atomic<uint64_t> enqueue_failures{0};
+
+  Impl(CollectorConfig c, std::shared_ptr<spdlog::logger> l, Clock& k)
+      : config(std::move(c)), logger(std::move(l)), clock(k) {}
+
+  void FillStats(etcdmonitor::v1::SampleBatch& batch) const {
+    const SamplerStats& s = sampler->stats();
+    const transport::BatchSenderStats t = sender->Stats();
+    auto* stats = batch.mutable_stats();
+    stats->set_samples_total(s.samples_total);
+    uint64_t errors = 0;
+    auto* by_kind = stats->mutable_errors_by_kind();
+    for (size_t i = 0; i < kErrorSourceCount; ++i) {
+      const uint64_t n = s.errors_by_source[i];
+      errors += n;
+      if (n > 0) {
+        (*by_kind)[std::string(ErrorSourceName(static_cast<ErrorSource>(i)))] = n;
+      }
+    }
+    if (s.unreachable_total > 0) {
+      (*by_kind)["unreachable"] = s.unreachable_total;
+    }
+    stats->set_errors_total(errors);
+    stats->set_queue_depth(t.queue_depth);
+    stats->set_dropped_batches_total(t.dropped);
+    stats->set_resent_batches_total(t.resent);
+  }
+
+  void SamplingLoop() {
+    const auto health_every = config.health_check_interval;
+    auto next_sample = clock.SteadyNow();
+    auto next_full = next_sample;  // the first sample is a full one: learn names at once
+    bool was_reachable = true;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (clock.WaitUntil(lock, cv, next_sample, [this] { return stop_requested; })) {
+          return;
+        }
+      }
+      const auto started_at = clock.SteadyNow();
+      const bool full = started_at >= next_full;
+      if (full) {
+        next_full = started_at + health_every;
+      }
+      etcdmonitor::v1::SampleBatch batch;
+      sampler->Collect(full, *batch.add_samples());
+      const bool reachable = batch.samples(0).reachable();
+      if (reachable != was_reachable) {
+        // Log the change of state only; the sample itself carries it every interval.
+        if (reachable) {
+          logger->info("member_reachable endpoint={}", batch.samples(0).endpoint());
+        } else {
+          logger->warn("member_unreachable endpoint={} error=\"{}\"", batch.samples(0).endpoint(),
+                       batch.samples(0).error());
+        }
+        was_reachable = reachable;
+      }
+      FillStats(batch);
+      samples.fetch_add(1, std::memory_order_relaxed);
+      Result<uint64_t> seq = sender->Enqueue(std::move(batch));
+      if (!seq.ok()) {
+        enqueue_failures.fetch_add(1, std::memory_order_relaxed);
+        logger->warn("enqueue_failed error=\"{}\"", seq.status().ToString());
+      }
+      // Fixed rate; if sampling took longer than an interval, start the next one at once
+      // rather than bursting to catch up.
+      next_sample += config.metrics_interval;
+      const auto now = clock.SteadyNow();
+      if (next_sample < now) {
+        next_sample = now;
+      }
+    }
+  }
+};
+
+CollectorService::CollectorService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+CollectorService::~CollectorService() { Stop(); }
+
+Result<std::unique_ptr<CollectorService>> CollectorService::Create(
+    CollectorConfig config, std::shared_ptr<spdlog::logger> logger, Clock& clock) {
+  if (config.etcd.endpoints.size() != 1) {
+    return Status::InvalidArgument(
+        "a collector samples exactly one member: give one endpoint (run one collector per "
+        "member), got " +
+        std::to_string(config.etcd.endpoints.size()));
+  }
+  if (config.metrics_interval.count() <= 0 || config.health_check_interval.count() <= 0) {
+    return Status::InvalidArgument("the metrics and health-check intervals must be positive");
+  }
+  if (config.collector_id.empty()) {
+    return Status::InvalidArgument("the collector id must not be empty");
+  }
+  if (!logger) {
+    logger = spdlog::default_logger();
+  }
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(logger), clock);
+  const CollectorConfig& c = impl->config;
+  const config::Endpoint& endpoint = c.etcd.endpoints.front();
+  const bool tls = c.etcd.UsesTls(endpoint);
+
+  Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewEtcdClient(c.etcd);
+  if (!client.ok()) {
+    return client.status();
+  }
+  impl->etcd = std::move(client).value();
+
+  http::FetcherOptions fetch;
+  fetch.tls = c.etcd.tls;
+  fetch.connect_timeout = c.etcd.dial_timeout;
+  fetch.timeout = c.etcd.request_timeout;
+  Result<std::unique_ptr<MetricsSource>> metrics = NewHttpMetricsSource(fetch);
+  if (!metrics.ok()) {
+    return metrics.status();
+  }
+  impl->metrics = std::move(metrics).value();
+  impl->host = NewHostProbe();
+
+  CertificateProbeOptions cert_options;
+  cert_options.timeout = c.etcd.dial_timeout;
+  cert_options.tls = c.etcd.tls;
+  Result<std::unique_ptr<CertificateProbe>> certificate = NewCertificateProbe(cert_options);
+  if (!certificate.ok()) {
+    return certificate.status();
+  }
+  impl->certificate = std::move(certificate).value();
+
+  transport::BatchSenderOptions send;
+  send.aggregator_endpoint = c.aggregator;
+  send.collector_id = c.collector_id;
+  send.max_buffered_batches = c.max_buffered_batches;
+  send.sequence_state_path = c.sequence_state_file;
+  send.curve_server_key = c.curve_server_key;
+  send.logger = impl->logger;
+  Result<std::unique_ptr<transport::BatchSender>> sender =
+      transport::BatchSender::Create(send, clock);
+  if (!sender.ok()) {
+    return sender.status();
+  }
+  impl->sender = std::move(sender).value();
+
+  SamplerConfig sampling;
+  sampling.endpoint = endpoint;
+  sampling.tls = tls;
+  sampling.member_name = c.member_name;
+  sampling.metrics_url = c.metrics_url;
+  sampling.write_probe = c.write_probe;
+  sampling.data_dir = c.data_dir;
+  sampling.read_certificate = tls;
+  Result<std::unique_ptr<Sampler>> sampler =
+      Sampler::Create(sampling, *impl->etcd, *impl->metrics, *impl->host, *impl->certificate,
+                      clock);
+  if (!sampler.ok()) {
+    return sampler.status();
+  }
+  impl->sampler = std::move(sampler).value();
+  return std::unique_ptr<CollectorService>(new CollectorService(std::move(impl)));
+}
+
+Status CollectorService::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->started) {
+    return Status::FailedPrecondition("collector already started");
+  }
+  ETCDMON_RETURN_IF_ERROR(impl_->sender->Start());
+  impl_->started = true;
+  impl_->sampling_thread = std::thread([this] { impl_->SamplingLoop(); });
+  const CollectorConfig& c = impl_->config;
+  impl_->logger->info(
+      "collector_started id={} endpoint={} aggregator={} interval_ms={} health_interval_ms={} "
+      "write_probe={} tls={} curve={}",
+      c.collector_id, c.etcd.endpoints.front().Authority(), c.aggregator,
+      c.metrics_interval.count(), c.health_check_interval.count(), c.write_probe,
+      c.etcd.UsesTls(c.etcd.endpoints.front()) ? "on" : "off",
+      c.curve_server_key.empty() ? "off" : "on");
+  return Status::Ok();
+}
+
+void CollectorService::Stop(std::chrono::milliseconds flush_timeout) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (!impl_->started || impl_->stopped) {
+      impl_->stopped = true;
+      return;
+    }
+    impl_->stopped = true;
+    impl_->stop_requested = true;
+  }
+  impl_->cv.notify_all();
+  // A sample in progress finishes first; each of its calls is bounded by the etcd timeouts.
+  impl_->sampling_thread.join();
+  impl_->sender->Stop(flush_timeout);
+  const CollectorStats s = Stats();
+  impl_->logger->info("collector_stopped samples={} queue_depth={} acked_seq={} dropped={}",
+                      s.samples, s.queue_depth, s.acked_sequence, s.dropped_batches);
+}
+
+CollectorStats CollectorService::Stats() const {
+  CollectorStats s;
+  s.samples = impl_->samples.load(std::memory_order_relaxed);
+  s.enqueue_failures = impl_->enqueue_failures.load(std::memory_order_relaxed);
+  const transport::BatchSenderStats t = impl_->sender->Stats();
+  s.queue_depth = t.queue_depth;
+  s.dropped_batches = t.dropped;
+  s.resent_batches = t.resent;
+  s.acked_sequence = t.acked_sequence;
+  s.connected = t.connected;
+  return s;
+}
+
+}  // namespace etcdmon::collector
