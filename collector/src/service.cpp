@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -38,24 +39,35 @@ struct CollectorService::Impl {
   bool stopped = false;         // guarded by mu
   std::thread sampling_thread;
 
+  // Reused for every sample, so steady-state sampling keeps its storage instead of allocating
+  // (the transport queues a serialized copy). Touched only by the sampling thread.
+  etcdmonitor::v1::SampleBatch batch;
+
   std::atomic<uint64_t> samples{0};
   std::atomic<uint64_t> enqueue_failures{0};
 
   Impl(CollectorConfig c, std::shared_ptr<spdlog::logger> l, Clock& k)
       : config(std::move(c)), logger(std::move(l)), clock(k) {}
 
-  void FillStats(etcdmonitor::v1::SampleBatch& batch) const {
+  void FillStats() {
     const SamplerStats& s = sampler->stats();
     const transport::BatchSenderStats t = sender->Stats();
     auto* stats = batch.mutable_stats();
     stats->set_samples_total(s.samples_total);
     uint64_t errors = 0;
     auto* by_kind = stats->mutable_errors_by_kind();
+    static const std::array<std::string, kErrorSourceCount> kNames = [] {
+      std::array<std::string, kErrorSourceCount> names;
+      for (size_t i = 0; i < kErrorSourceCount; ++i) {
+        names[i] = std::string(ErrorSourceName(static_cast<ErrorSource>(i)));
+      }
+      return names;
+    }();
     for (size_t i = 0; i < kErrorSourceCount; ++i) {
       const uint64_t n = s.errors_by_source[i];
       errors += n;
       if (n > 0) {
-        (*by_kind)[std::string(ErrorSourceName(static_cast<ErrorSource>(i)))] = n;
+        (*by_kind)[kNames[i]] = n;
       }
     }
     if (s.unreachable_total > 0) {
@@ -84,8 +96,10 @@ struct CollectorService::Impl {
       if (full) {
         next_full = started_at + health_every;
       }
-      etcdmonitor::v1::SampleBatch batch;
-      sampler->Collect(full, *batch.add_samples());
+      if (batch.samples_size() == 0) {
+        batch.add_samples();
+      }
+      sampler->Collect(full, *batch.mutable_samples(0));
       const bool reachable = batch.samples(0).reachable();
       if (reachable != was_reachable) {
         // Log the change of state only; the sample itself carries it every interval.
@@ -97,9 +111,9 @@ struct CollectorService::Impl {
         }
         was_reachable = reachable;
       }
-      FillStats(batch);
+      FillStats();
       samples.fetch_add(1, std::memory_order_relaxed);
-      Result<uint64_t> seq = sender->Enqueue(std::move(batch));
+      Result<uint64_t> seq = sender->Enqueue(batch);
       if (!seq.ok()) {
         enqueue_failures.fetch_add(1, std::memory_order_relaxed);
         logger->warn("enqueue_failed error=\"{}\"", seq.status().ToString());

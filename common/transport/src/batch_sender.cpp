@@ -129,7 +129,7 @@ struct BatchSender::Impl {
   Impl(BatchSenderOptions opts, Clock& clk) : options(std::move(opts)), clock(clk) {}
 
   Status Setup(uint64_t first_sequence);
-  Result<uint64_t> Enqueue(SampleBatch&& batch);
+  Result<uint64_t> Enqueue(SampleBatch& batch);
   void Run();
 
   // I/O thread helpers.
@@ -257,7 +257,7 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
   return Status::Ok();
 }
 
-Result<uint64_t> BatchSender::Impl::Enqueue(SampleBatch&& batch) {
+Result<uint64_t> BatchSender::Impl::Enqueue(SampleBatch& batch) {
   std::lock_guard<std::mutex> enqueue_lock(enqueue_mu);
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -584,8 +584,8 @@ void BatchSender::Stop(std::chrono::milliseconds flush_timeout) {
   impl_->stats.connected = false;
 }
 
-Result<uint64_t> BatchSender::Enqueue(SampleBatch&& batch) {
-  return impl_->Enqueue(std::move(batch));
+Result<uint64_t> BatchSender::Enqueue(SampleBatch& batch) {
+  return impl_->Enqueue(batch);
 }
 
 BatchSenderStats BatchSender::Stats() const {

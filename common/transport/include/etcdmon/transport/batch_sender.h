@@ -119,12 +119,14 @@ class BatchSender final {
   void Stop(std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(0));
 
   /// Stamps schema_version, collector_id, the next sequence number and sent_at_unix_ms into
-  /// `batch`, serializes it and queues it; returns the sequence number. The batch is consumed
-  /// (left valid but unspecified). Never waits for the network; it writes the state file once
-  /// per `sequence_block` batches. Works before Start() (the batch waits).
+  /// `batch`, serializes it and queues the bytes; returns the sequence number. The message
+  /// itself is not kept, so a caller may reuse it for the next batch (and keep its storage).
+  /// Never waits for the network; it writes the state file once per `sequence_block` batches.
+  /// Works before Start() (the batch waits).
   /// @return FailedPrecondition after Stop(); Internal when the state file cannot be advanced
   ///         (the batch is not queued).
-  Result<uint64_t> Enqueue(etcdmonitor::v1::SampleBatch&& batch);
+  Result<uint64_t> Enqueue(etcdmonitor::v1::SampleBatch& batch);
+  Result<uint64_t> Enqueue(etcdmonitor::v1::SampleBatch&& batch) { return Enqueue(batch); }
 
   /// The counters, consistent with each other.
   BatchSenderStats Stats() const;
