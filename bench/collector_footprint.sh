@@ -2,7 +2,9 @@
 # The collector's cost on an etcd host: one collector sampling one member of the local 3-node
 # cluster every second, for DURATION seconds (default 600), acknowledged by a stand-in
 # aggregator. Prints the collector's average CPU (percent of one core), its RSS at start and end
-# (growth), and its peak RSS.
+# (growth) and peak, and how the RSS splits into anonymous memory (heap, stacks: what the
+# collector really costs) and file pages (shared-library code mapped from disk, clean and shared
+# with every other process using the same libraries).
 #   bench/collector_footprint.sh [DURATION]
 # Needs a build with -DETCDMON_BUILD_BENCH=ON in BUILD_DIR (default build); uses ports 2379-32380
 # and 25555.
@@ -39,18 +41,22 @@ ticks=$(getconf CLK_TCK)
 page=$(getconf PAGESIZE)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$cpid/stat"; }
 rss_kb() { awk -v p="$page" '{print int($2 * p / 1024)}' "/proc/$cpid/statm"; }
+anon_kb() { awk '/^RssAnon:/{print $2}' "/proc/$cpid/status"; }
+file_kb() { awk '/^RssFile:/{print $2}' "/proc/$cpid/status"; }
 
 sleep 5  # let it connect and learn the member's name
-t0=$(date +%s.%N); c0=$(cpu_ticks); rss0=$(rss_kb); peak=$rss0
+t0=$(date +%s.%N); c0=$(cpu_ticks); rss0=$(rss_kb); peak=$rss0; anon0=$(anon_kb)
 elapsed=0
 while [ "$elapsed" -lt "$duration" ]; do
   sleep 10
   elapsed=$((elapsed + 10))
   r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
-  echo "t=${elapsed}s rss_kb=$r cpu_s=$(awk -v t="$(cpu_ticks)" -v c="$c0" -v k="$ticks" 'BEGIN{printf "%.2f", (t-c)/k}')"
+  echo "t=${elapsed}s rss_kb=$r anon_kb=$(anon_kb) cpu_s=$(awk -v t="$(cpu_ticks)" -v c="$c0" -v k="$ticks" 'BEGIN{printf "%.2f", (t-c)/k}')"
 done
-t1=$(date +%s.%N); c1=$(cpu_ticks); rss1=$(rss_kb)
+t1=$(date +%s.%N); c1=$(cpu_ticks); rss1=$(rss_kb); anon1=$(anon_kb); file1=$(file_kb)
 awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v k="$ticks" -v r0="$rss0" -v r1="$rss1" \
-  -v peak="$peak" 'BEGIN {
+  -v peak="$peak" -v a0="$anon0" -v a1="$anon1" -v f1="$file1" 'BEGIN {
     printf "collector cpu_avg=%.3f%% of one core over %.0f s; rss start=%d kB end=%d kB peak=%d kB growth=%d kB\n",
-      100 * (c1 - c0) / k / (t1 - t0), t1 - t0, r0, r1, peak, r1 - r0 }'
+      100 * (c1 - c0) / k / (t1 - t0), t1 - t0, r0, r1, peak, r1 - r0
+    printf "collector rss split at end: anonymous=%d kB (start %d kB, growth %d kB) file-backed=%d kB\n",
+      a1, a0, a1 - a0, f1 }'
