@@ -29,20 +29,6 @@ constexpr int kMaxMessagesPerIteration = 256;
 // frame is buffered whole; between 1x and this, the frame is read and rejected as oversized.
 constexpr int64_t kHardFrameLimitFactor = 4;
 
-uint16_t PortOf(const std::string& endpoint) {
-  const std::size_t colon = endpoint.rfind(':');
-  if (colon == std::string::npos) {
-    return 0;
-  }
-  unsigned long port = 0;
-  for (char c : endpoint.substr(colon + 1)) {
-    if (c < '0' || c > '9' || port > 65535) {
-      return 0;
-    }
-    port = port * 10 + static_cast<unsigned long>(c - '0');
-  }
-  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
-}
 
 }  // namespace
 
@@ -173,7 +159,7 @@ Status BatchReceiver::Impl::Setup() {
     return bound.status();
   }
   endpoint = std::move(*bound);
-  port = PortOf(endpoint);
+  port = detail::PortOfEndpoint(endpoint);
   return Status::Ok();
 }
 

@@ -161,4 +161,19 @@ std::optional<MonitorEvent> ReadMonitorEvent(void* monitor) {
   return event;
 }
 
+uint16_t PortOfEndpoint(std::string_view endpoint) {
+  const std::size_t colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos) {
+    return 0;
+  }
+  unsigned long port = 0;
+  for (char c : endpoint.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) {
+      return 0;
+    }
+    port = port * 10 + static_cast<unsigned long>(c - '0');
+  }
+  return port <= 65535 ? static_cast<uint16_t>(port) : 0;
+}
+
 }  // namespace etcdmon::transport::detail

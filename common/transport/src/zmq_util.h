@@ -39,6 +39,9 @@ Status SetStringOption(void* socket, int option, std::string_view value, std::st
 Status SetMillisOption(void* socket, int option, std::chrono::milliseconds value,
                        std::string_view name);
 
+/// The port of "tcp://host:port"; 0 when there is none.
+uint16_t PortOfEndpoint(std::string_view endpoint);
+
 /// The endpoint a socket last bound or connected to (ZMQ_LAST_ENDPOINT).
 Result<std::string> LastEndpoint(void* socket);
 

@@ -1,0 +1,77 @@
+#pragma once
+
+// The aggregator's live stream: a ZeroMQ PUB socket sending one ClusterSnapshot per tick, and the
+// SUB side the alerter and the gateway read it with. Only the latest snapshot matters, so a slow
+// subscriber sees the newest one and skips the rest (the publisher never blocks, the subscriber
+// keeps one message: ZMQ_CONFLATE).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "etcdmon/status/status.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::transport {
+
+struct SnapshotPublisherOptions {
+  /// Where to listen; "tcp://127.0.0.1:0" picks a free port (see endpoint()).
+  std::string endpoint = "tcp://0.0.0.0:5556";
+  /// CURVE: this server's secret key (Z85). Empty: no encryption.
+  std::string curve_secret_key;
+};
+
+/// Publishes snapshots. Single-threaded: one thread calls Publish() (ZeroMQ sockets are not
+/// thread-safe). Publish never waits for subscribers.
+class SnapshotPublisher final {
+ public:
+  /// Binds. Errors: the endpoint is in use or invalid, a bad key.
+  static Result<std::unique_ptr<SnapshotPublisher>> Create(SnapshotPublisherOptions options);
+  ~SnapshotPublisher();
+  SnapshotPublisher(const SnapshotPublisher&) = delete;
+  SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;
+
+  /// Stamps schema_version and sends; a subscriber that is behind loses older snapshots.
+  Status Publish(etcdmonitor::v1::ClusterSnapshot& snapshot);
+
+  /// The bound endpoint, e.g. "tcp://127.0.0.1:40123".
+  const std::string& endpoint() const;
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  explicit SnapshotPublisher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SnapshotSubscriberOptions {
+  std::string endpoint = "tcp://127.0.0.1:5556";
+  /// CURVE: the publisher's public key (Z85). Empty: no encryption.
+  std::string curve_server_key;
+  /// Larger frames are dropped by libzmq (the connection is reset).
+  std::size_t max_frame_bytes = 16u << 20;
+};
+
+/// Reads the latest snapshot. Single-threaded. Connects in the background and reconnects by
+/// itself when the publisher restarts.
+class SnapshotSubscriber final {
+ public:
+  static Result<std::unique_ptr<SnapshotSubscriber>> Create(SnapshotSubscriberOptions options);
+  ~SnapshotSubscriber();
+  SnapshotSubscriber(const SnapshotSubscriber&) = delete;
+  SnapshotSubscriber& operator=(const SnapshotSubscriber&) = delete;
+
+  /// Waits up to `timeout` for a snapshot. true: `out` holds the newest one; false: none came.
+  /// InvalidArgument for a frame that is not a ClusterSnapshot of this schema version (the caller
+  /// counts it and goes on; `out` is then unspecified).
+  Result<bool> Receive(etcdmonitor::v1::ClusterSnapshot& out, std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  explicit SnapshotSubscriber(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdmon::transport

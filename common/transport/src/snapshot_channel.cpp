@@ -1,0 +1,158 @@
+#include "etcdmon/transport/snapshot_channel.h"
+
+#include "etcdmon/proto/schema.h"
+#include "etcdmon/transport/curve.h"
+#include "zmq_util.h"
+
+namespace etcdmon::transport {
+
+namespace {
+
+// Snapshots are small and only the newest matters: keep few in flight.
+constexpr int kPublisherHighWaterMark = 16;
+
+}  // namespace
+
+struct SnapshotPublisher::Impl {
+  detail::ContextPtr context;  // declared before the socket: sockets close first
+  detail::SocketPtr socket;
+  std::string endpoint;
+  uint16_t port = 0;
+  std::string frame;  // reused serialization buffer
+};
+
+SnapshotPublisher::SnapshotPublisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SnapshotPublisher::~SnapshotPublisher() = default;
+
+Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
+    SnapshotPublisherOptions options) {
+  auto impl = std::make_unique<Impl>();
+  Result<detail::ContextPtr> context = detail::NewContext();
+  if (!context.ok()) {
+    return context.status();
+  }
+  impl->context = std::move(context).value();
+  Result<detail::SocketPtr> socket = detail::NewSocket(impl->context.get(), ZMQ_PUB);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  impl->socket = std::move(socket).value();
+  void* s = impl->socket.get();
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
+  ETCDMON_RETURN_IF_ERROR(
+      detail::SetIntOption(s, ZMQ_SNDHWM, kPublisherHighWaterMark, "ZMQ_SNDHWM"));
+  if (!options.curve_secret_key.empty()) {
+    if (!IsValidCurveKey(options.curve_secret_key)) {
+      return Status::InvalidArgument("snapshot publisher: the CURVE secret key is not 40 Z85 "
+                                     "characters");
+    }
+    ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
+    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY,
+                                                    options.curve_secret_key, "CURVE secret key"));
+  }
+  if (zmq_bind(s, options.endpoint.c_str()) != 0) {
+    return detail::ZmqError("binding " + options.endpoint);
+  }
+  Result<std::string> bound = detail::LastEndpoint(s);
+  if (!bound.ok()) {
+    return bound.status();
+  }
+  impl->endpoint = std::move(bound).value();
+  impl->port = detail::PortOfEndpoint(impl->endpoint);
+  return std::unique_ptr<SnapshotPublisher>(new SnapshotPublisher(std::move(impl)));
+}
+
+Status SnapshotPublisher::Publish(etcdmonitor::v1::ClusterSnapshot& snapshot) {
+  snapshot.set_schema_version(proto::kSchemaVersion);
+  if (!snapshot.SerializeToString(&impl_->frame)) {
+    return Status::Internal("serializing ClusterSnapshot failed");
+  }
+  // PUB never blocks: with DONTWAIT a full pipe drops the message for that subscriber.
+  if (zmq_send(impl_->socket.get(), impl_->frame.data(), impl_->frame.size(), ZMQ_DONTWAIT) < 0 &&
+      zmq_errno() != EAGAIN) {
+    return detail::ZmqError("publishing a snapshot");
+  }
+  return Status::Ok();
+}
+
+const std::string& SnapshotPublisher::endpoint() const { return impl_->endpoint; }
+uint16_t SnapshotPublisher::port() const { return impl_->port; }
+
+struct SnapshotSubscriber::Impl {
+  detail::ContextPtr context;
+  detail::SocketPtr socket;
+};
+
+SnapshotSubscriber::SnapshotSubscriber(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SnapshotSubscriber::~SnapshotSubscriber() = default;
+
+Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
+    SnapshotSubscriberOptions options) {
+  auto impl = std::make_unique<Impl>();
+  Result<detail::ContextPtr> context = detail::NewContext();
+  if (!context.ok()) {
+    return context.status();
+  }
+  impl->context = std::move(context).value();
+  Result<detail::SocketPtr> socket = detail::NewSocket(impl->context.get(), ZMQ_SUB);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  impl->socket = std::move(socket).value();
+  void* s = impl->socket.get();
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
+  // Keep only the newest snapshot: a subscriber that fell behind needs the current state.
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_CONFLATE, 1, "ZMQ_CONFLATE"));
+  const int64_t max_size = static_cast<int64_t>(options.max_frame_bytes);
+  if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_size, sizeof(max_size)) != 0) {
+    return detail::ZmqError("setting ZMQ_MAXMSGSIZE");
+  }
+  if (!options.curve_server_key.empty()) {
+    if (!IsValidCurveKey(options.curve_server_key)) {
+      return Status::InvalidArgument("snapshot subscriber: the publisher's CURVE key is not 40 "
+                                     "Z85 characters");
+    }
+    Result<CurveKeyPair> mine = GenerateCurveKeyPair();
+    if (!mine.ok()) {
+      return mine.status();
+    }
+    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SERVERKEY,
+                                                    options.curve_server_key, "CURVE server key"));
+    ETCDMON_RETURN_IF_ERROR(
+        detail::SetStringOption(s, ZMQ_CURVE_PUBLICKEY, mine->public_key, "CURVE public key"));
+    ETCDMON_RETURN_IF_ERROR(
+        detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY, mine->secret_key, "CURVE secret key"));
+  }
+  ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_SUBSCRIBE, "", "ZMQ_SUBSCRIBE"));
+  if (zmq_connect(s, options.endpoint.c_str()) != 0) {
+    return detail::ZmqError("connecting to " + options.endpoint);
+  }
+  return std::unique_ptr<SnapshotSubscriber>(new SnapshotSubscriber(std::move(impl)));
+}
+
+Result<bool> SnapshotSubscriber::Receive(etcdmonitor::v1::ClusterSnapshot& out,
+                                         std::chrono::milliseconds timeout) {
+  zmq_pollitem_t item{impl_->socket.get(), 0, ZMQ_POLLIN, 0};
+  const int ready = detail::Poll(&item, 1, timeout);
+  if (ready < 0) {
+    return detail::ZmqError("waiting for a snapshot");
+  }
+  if (ready == 0 || (item.revents & ZMQ_POLLIN) == 0) {
+    return false;
+  }
+  detail::Message message;
+  if (zmq_msg_recv(message.get(), impl_->socket.get(), ZMQ_DONTWAIT) < 0) {
+    if (zmq_errno() == EAGAIN) {
+      return false;
+    }
+    return detail::ZmqError("receiving a snapshot");
+  }
+  if (!out.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    return Status::InvalidArgument("snapshot frame of " + std::to_string(message.size()) +
+                                   " bytes is not a ClusterSnapshot");
+  }
+  ETCDMON_RETURN_IF_ERROR(proto::CheckSchemaVersion(out.schema_version()));
+  return true;
+}
+
+}  // namespace etcdmon::transport
