@@ -1,0 +1,36 @@
+#pragma once
+
+// The history points of the model: what a sample, a member's state and the cluster snapshot
+// contribute to the history store (names from metric_names.h). Private to the aggregator.
+// Pure functions; they append to `out`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "etcdmon/aggregator/cluster_model.h"
+
+namespace etcdmonitor::v1 {
+class MemberSample;
+class MemberState;
+class ClusterSnapshot;
+}  // namespace etcdmonitor::v1
+
+namespace etcdmon::aggregator::detail {
+
+/// The values of one sample, at its collection time, for the member it names.
+void AppendSamplePoints(const etcdmonitor::v1::MemberSample& sample,
+                        std::vector<DerivedPoint>& out);
+
+/// The cluster-wide values of a snapshot, at its tick time.
+void AppendClusterPoints(const etcdmonitor::v1::ClusterSnapshot& snapshot,
+                         std::vector<DerivedPoint>& out);
+
+/// One member's values from its state: health always; with `new_sample`, the window
+/// percentiles (at `now`), db growth and time to quota (at the sample's time); with
+/// `new_rates`, the rates and the fsync/commit percentiles computed at that sample.
+void AppendMemberPoints(const etcdmonitor::v1::MemberState& member, const std::string& label,
+                        bool new_sample, bool new_rates, int64_t now,
+                        std::vector<DerivedPoint>& out);
+
+}  // namespace etcdmon::aggregator::detail
