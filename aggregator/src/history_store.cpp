@@ -1,0 +1,409 @@
+#include "etcdmon/aggregator/history_store.h"
+
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "etcdmon/sqlite/connection.h"
+#include "etcdmon/sqlite/statement.h"
+#include "etcdmon/sqlite/transaction.h"
+#include "history_maintainer.h"
+#include "history_reader.h"
+#include "history_schema.h"
+
+namespace etcdmon::aggregator {
+namespace {
+
+using detail::kMaxNameBytes;
+
+// Readers kept open between queries (more may be open during a burst).
+constexpr size_t kMaxIdleReaders = 4;
+
+sqlite::ConnectionOptions WriterOptions() {
+  sqlite::ConnectionOptions options;
+  options.synchronous = sqlite::Synchronous::kNormal;
+  // A write touches the newest page of every series it has points for; the cache holds those
+  // pages for many thousands of series.
+  options.cache_size_kib = 64 << 10;
+  // Fewer, larger checkpoints: a checkpoint writes each changed page once however often it
+  // changed, and the hot pages change on every write.
+  options.wal_autocheckpoint_pages = 10000;
+  options.journal_size_limit_bytes = int64_t{64} << 20;
+  return options;
+}
+
+Status CheckName(std::string_view what, std::string_view name, bool may_be_empty) {
+  if (name.empty() && !may_be_empty) {
+    return Status::InvalidArgument(std::string(what) + " name is empty");
+  }
+  if (name.size() > kMaxNameBytes) {
+    return Status::InvalidArgument(std::string(what) + " name is " + std::to_string(name.size()) +
+                                   " bytes, over the limit of " + std::to_string(kMaxNameBytes));
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument(std::string(what) + " name contains a NUL byte");
+  }
+  return Status::Ok();
+}
+
+Status CheckConfig(const HistoryConfig& c) {
+  if (c.path.empty()) {
+    return Status::InvalidArgument("history: the file path is empty");
+  }
+  if (c.raw_retention.count() <= 0 || c.minute_retention.count() <= 0 ||
+      c.hour_retention.count() <= 0) {
+    return Status::InvalidArgument("history: retentions must be positive");
+  }
+  if (c.rollup_delay.count() < 0) {
+    return Status::InvalidArgument("history: the roll-up delay must not be negative");
+  }
+  if (c.max_points < 2) {
+    return Status::InvalidArgument("history: max_points must be at least 2, got " +
+                                   std::to_string(c.max_points));
+  }
+  if (c.max_series < 1) {
+    return Status::InvalidArgument("history: max_series must be at least 1");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct HistoryStore::Impl {
+  explicit Impl(HistoryConfig c) : config(std::move(c)), readers(config.path, kMaxIdleReaders) {}
+
+  Status Load();
+  Result<SeriesId> CreateSeries(std::string_view metric, std::string_view member);
+
+  const HistoryConfig config;
+
+  // The writer side. mu serializes Series, Write and Maintain: they share the connection, its
+  // statements and the caches below.
+  std::mutex mu;
+  std::unique_ptr<sqlite::Connection> writer;      // guarded by mu; declared before its statements
+  sqlite::Statement insert_point;                  // guarded by mu
+  sqlite::Statement upsert_committed;              // guarded by mu
+  std::unique_ptr<detail::Maintainer> maintainer;  // guarded by mu
+  // metric -> member -> id; std::less<> finds by string_view without a copy.
+  std::map<std::string, std::map<std::string, SeriesId, std::less<>>, std::less<>>
+      series_ids;                                          // guarded by mu
+  std::map<std::string, int64_t, std::less<>> metric_ids;  // guarded by mu
+  std::map<std::string, int64_t, std::less<>> member_ids;  // guarded by mu
+  SeriesId max_series_id = 0;                              // guarded by mu
+
+  // Separate from mu so the ingest path's duplicate check never waits for a write or a
+  // maintenance step. Lock order: mu, then committed_mu.
+  mutable std::mutex committed_mu;
+  std::map<std::string, uint64_t, std::less<>> committed;  // guarded by committed_mu
+
+  std::atomic<uint64_t> series_count{0};
+  std::atomic<uint64_t> points_written{0};
+  std::atomic<uint64_t> points_skipped{0};
+  std::atomic<int64_t> minute_rolled_until{0};
+  std::atomic<int64_t> hour_rolled_until{0};
+
+  // Declared after the writer: readers close first, and the writer's close then checkpoints the
+  // WAL into the file.
+  mutable detail::ReaderPool readers;
+};
+
+Status HistoryStore::Impl::Load() {
+  Result<std::unique_ptr<sqlite::Connection>> db =
+      sqlite::Connection::Open(config.path, WriterOptions());
+  if (!db.ok()) {
+    return db.status().WithContext("history");
+  }
+  writer = std::move(*db);
+  ETCDMON_RETURN_IF_ERROR(detail::EnsureSchema(*writer));
+
+  Result<sqlite::Statement> statement = writer->Prepare(
+      "INSERT INTO points_raw (series, ts, value) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value");
+  if (!statement.ok()) {
+    return statement.status();
+  }
+  insert_point = std::move(*statement);
+  statement = writer->Prepare(
+      "INSERT INTO committed (collector_id, sequence) VALUES (?1, ?2)"
+      " ON CONFLICT (collector_id) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)");
+  if (!statement.ok()) {
+    return statement.status();
+  }
+  upsert_committed = std::move(*statement);
+
+  // Every name and id, so Series() runs no SQL for a known pair.
+  auto load = [this](const char* sql, auto&& on_row) -> Status {
+    Result<sqlite::Statement> select = writer->Prepare(sql);
+    if (!select.ok()) {
+      return select.status();
+    }
+    for (;;) {
+      Result<bool> row = select->Step();
+      if (!row.ok()) {
+        return row.status();
+      }
+      if (!*row) {
+        return Status::Ok();
+      }
+      on_row(*select);
+    }
+  };
+  ETCDMON_RETURN_IF_ERROR(load("SELECT id, name FROM metrics", [this](sqlite::Statement& s) {
+    metric_ids.emplace(std::string(s.ColumnText(1)), s.ColumnInt64(0));
+  }));
+  ETCDMON_RETURN_IF_ERROR(load("SELECT id, name FROM members", [this](sqlite::Statement& s) {
+    member_ids.emplace(std::string(s.ColumnText(1)), s.ColumnInt64(0));
+  }));
+  ETCDMON_RETURN_IF_ERROR(
+      load("SELECT s.id, m.name, b.name FROM series s JOIN metrics m ON m.id = s.metric_id"
+           " JOIN members b ON b.id = s.member_id",
+           [this](sqlite::Statement& s) {
+             const auto id = static_cast<SeriesId>(s.ColumnInt64(0));
+             series_ids[std::string(s.ColumnText(1))].emplace(std::string(s.ColumnText(2)), id);
+             max_series_id = std::max(max_series_id, id);
+           }));
+  uint64_t count = 0;
+  for (const auto& [metric, members] : series_ids) {
+    count += members.size();
+  }
+  // Ids are handed out densely from 1 and never deleted; Maintain walks 1..max_series_id.
+  if (count != max_series_id) {
+    return Status::FailedPrecondition("history " + config.path + ": " + std::to_string(count) +
+                                      " series but the highest id is " +
+                                      std::to_string(max_series_id));
+  }
+  series_count = count;
+  ETCDMON_RETURN_IF_ERROR(
+      load("SELECT collector_id, sequence FROM committed", [this](sqlite::Statement& s) {
+        committed.emplace(std::string(s.ColumnText(0)), static_cast<uint64_t>(s.ColumnInt64(1)));
+      }));
+
+  Result<std::unique_ptr<detail::Maintainer>> m = detail::Maintainer::Create(*writer, config);
+  if (!m.ok()) {
+    return m.status();
+  }
+  maintainer = std::move(*m);
+  minute_rolled_until = maintainer->state(detail::kMinute).rolled_below;
+  hour_rolled_until = maintainer->state(detail::kHour).rolled_below;
+
+  // One reader now, so a file readers cannot open fails at Open rather than at the first query.
+  Result<detail::ReaderPool::Lease> lease = readers.Acquire();
+  return lease.status();
+}
+
+Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
+                                                  std::string_view member) {
+  if (series_count.load() >= config.max_series) {
+    return Status::ResourceExhausted(
+        "history: series limit of " + std::to_string(config.max_series) + " reached; not adding " +
+        std::string(metric) + "{member=\"" + std::string(member) + "\"}");
+  }
+  Result<sqlite::Transaction> txn = sqlite::Transaction::Begin(*writer);
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  // Name ids come from the caches when known; new ones are inserted in the same transaction.
+  auto name_id = [this](std::map<std::string, int64_t, std::less<>>& cache, const char* table,
+                        std::string_view name, bool* inserted) -> Result<int64_t> {
+    auto it = cache.find(name);
+    if (it != cache.end()) {
+      return it->second;
+    }
+    Result<sqlite::Statement> insert =
+        writer->Prepare(std::string("INSERT INTO ") + table + " (name) VALUES (?1)");
+    if (!insert.ok()) {
+      return insert.status();
+    }
+    ETCDMON_RETURN_IF_ERROR(insert->BindAll(name));
+    ETCDMON_RETURN_IF_ERROR(insert->Run());
+    *inserted = true;
+    return writer->LastInsertRowId();
+  };
+  bool new_metric = false;
+  bool new_member = false;
+  Result<int64_t> metric_id = name_id(metric_ids, "metrics", metric, &new_metric);
+  if (!metric_id.ok()) {
+    return metric_id.status();
+  }
+  Result<int64_t> member_id = name_id(member_ids, "members", member, &new_member);
+  if (!member_id.ok()) {
+    return member_id.status();
+  }
+  Result<sqlite::Statement> insert =
+      writer->Prepare("INSERT INTO series (metric_id, member_id) VALUES (?1, ?2)");
+  if (!insert.ok()) {
+    return insert.status();
+  }
+  ETCDMON_RETURN_IF_ERROR(insert->BindAll(*metric_id, *member_id));
+  ETCDMON_RETURN_IF_ERROR(insert->Run());
+  const auto id = static_cast<SeriesId>(writer->LastInsertRowId());
+  ETCDMON_RETURN_IF_ERROR(txn->Commit());
+
+  // The caches change only once the rows are committed.
+  if (new_metric) {
+    metric_ids.emplace(std::string(metric), *metric_id);
+  }
+  if (new_member) {
+    member_ids.emplace(std::string(member), *member_id);
+  }
+  auto metric_it = series_ids.find(metric);
+  if (metric_it == series_ids.end()) {
+    metric_it =
+        series_ids.emplace(std::string(metric), std::map<std::string, SeriesId, std::less<>>())
+            .first;
+  }
+  metric_it->second.emplace(std::string(member), id);
+  max_series_id = std::max(max_series_id, id);
+  series_count.fetch_add(1);
+  return id;
+}
+
+HistoryStore::HistoryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HistoryStore::~HistoryStore() = default;
+
+Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(HistoryConfig config) {
+  ETCDMON_RETURN_IF_ERROR(CheckConfig(config));
+  auto impl = std::make_unique<Impl>(std::move(config));
+  ETCDMON_RETURN_IF_ERROR(impl->Load());
+  return std::unique_ptr<HistoryStore>(new HistoryStore(std::move(impl)));
+}
+
+Result<SeriesId> HistoryStore::Series(std::string_view metric, std::string_view member) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto metric_it = impl_->series_ids.find(metric);
+  if (metric_it != impl_->series_ids.end()) {
+    auto member_it = metric_it->second.find(member);
+    if (member_it != metric_it->second.end()) {
+      return member_it->second;
+    }
+  }
+  ETCDMON_RETURN_IF_ERROR(CheckName("metric", metric, /*may_be_empty=*/false));
+  ETCDMON_RETURN_IF_ERROR(CheckName("member", member, /*may_be_empty=*/true));
+  return impl_->CreateSeries(metric, member);
+}
+
+Status HistoryStore::Write(const WriteBatch& batch) {
+  if (batch.points.empty() && batch.committed.empty()) {
+    return Status::Ok();
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  // Everything is checked before anything is written: a bad batch stores nothing.
+  for (const PointRecord& p : batch.points) {
+    if (p.series == 0 || p.series > impl_->max_series_id) {
+      return Status::InvalidArgument("history write: unknown series id " +
+                                     std::to_string(p.series));
+    }
+    if (p.unix_ms < detail::kMinUnixMs || p.unix_ms > detail::kMaxUnixMs) {
+      return Status::InvalidArgument("history write: timestamp " + std::to_string(p.unix_ms) +
+                                     " ms is out of range");
+    }
+  }
+  for (const WriteBatch::Committed& c : batch.committed) {
+    ETCDMON_RETURN_IF_ERROR(CheckName("collector", c.collector_id, /*may_be_empty=*/false));
+    if (c.sequence == 0 ||
+        c.sequence > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument("history write: sequence " + std::to_string(c.sequence) +
+                                     " of collector " + c.collector_id + " is out of range");
+    }
+  }
+
+  Result<sqlite::Transaction> txn = sqlite::Transaction::Begin(*impl_->writer);
+  if (!txn.ok()) {
+    return txn.status();
+  }
+  sqlite::Statement& insert = impl_->insert_point;
+  uint64_t written = 0;
+  for (const PointRecord& p : batch.points) {
+    // SQLite stores NaN as NULL, and an infinity would turn every sum it enters into one.
+    if (!std::isfinite(p.value)) {
+      continue;
+    }
+    ETCDMON_RETURN_IF_ERROR(insert.BindAll(p.series, p.unix_ms, p.value));
+    ETCDMON_RETURN_IF_ERROR(insert.Run());
+    ETCDMON_RETURN_IF_ERROR(impl_->maintainer->NoteWrite(p.series, p.unix_ms));
+    ++written;
+  }
+  for (const WriteBatch::Committed& c : batch.committed) {
+    ETCDMON_RETURN_IF_ERROR(impl_->upsert_committed.BindAll(c.collector_id, c.sequence));
+    ETCDMON_RETURN_IF_ERROR(impl_->upsert_committed.Run());
+  }
+  ETCDMON_RETURN_IF_ERROR(txn->Commit());
+
+  impl_->points_written.fetch_add(written, std::memory_order_relaxed);
+  impl_->points_skipped.fetch_add(batch.points.size() - written, std::memory_order_relaxed);
+  if (!batch.committed.empty()) {
+    std::lock_guard<std::mutex> committed_lock(impl_->committed_mu);
+    for (const WriteBatch::Committed& c : batch.committed) {
+      auto it = impl_->committed.find(c.collector_id);
+      if (it == impl_->committed.end()) {
+        impl_->committed.emplace(c.collector_id, c.sequence);
+      } else if (c.sequence > it->second) {
+        it->second = c.sequence;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+uint64_t HistoryStore::HighestCommitted(std::string_view collector_id) const {
+  std::lock_guard<std::mutex> lock(impl_->committed_mu);
+  auto it = impl_->committed.find(collector_id);
+  return it == impl_->committed.end() ? 0 : it->second;
+}
+
+Result<bool> HistoryStore::Maintain(std::chrono::system_clock::time_point now, size_t budget) {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Result<bool> more = impl_->maintainer->Run(now_ms, budget, impl_->max_series_id);
+  impl_->minute_rolled_until = impl_->maintainer->state(detail::kMinute).rolled_below;
+  impl_->hour_rolled_until = impl_->maintainer->state(detail::kHour).rolled_below;
+  return more;
+}
+
+Result<HistoryResult> HistoryStore::Query(const HistoryQuery& query) const {
+  if (query.from_unix_ms > query.to_unix_ms) {
+    return Status::InvalidArgument("history query: from (" + std::to_string(query.from_unix_ms) +
+                                   ") is after to (" + std::to_string(query.to_unix_ms) + ")");
+  }
+  if (query.step_ms < 0) {
+    return Status::InvalidArgument("history query: negative step " + std::to_string(query.step_ms));
+  }
+  Result<detail::ReaderPool::Lease> reader = impl_->readers.Acquire();
+  if (!reader.ok()) {
+    return reader.status();
+  }
+  return (*reader)->Query(query, impl_->config.max_points);
+}
+
+Result<std::vector<std::string>> HistoryStore::Metrics() const {
+  Result<detail::ReaderPool::Lease> reader = impl_->readers.Acquire();
+  if (!reader.ok()) {
+    return reader.status();
+  }
+  return (*reader)->Metrics();
+}
+
+Result<std::vector<std::string>> HistoryStore::Members(std::string_view metric) const {
+  Result<detail::ReaderPool::Lease> reader = impl_->readers.Acquire();
+  if (!reader.ok()) {
+    return reader.status();
+  }
+  return (*reader)->Members(metric);
+}
+
+HistoryStats HistoryStore::Stats() const {
+  HistoryStats stats;
+  stats.series = impl_->series_count.load();
+  stats.points_written = impl_->points_written.load(std::memory_order_relaxed);
+  stats.points_skipped = impl_->points_skipped.load(std::memory_order_relaxed);
+  stats.minute_rolled_until_ms = impl_->minute_rolled_until.load();
+  stats.hour_rolled_until_ms = impl_->hour_rolled_until.load();
+  return stats;
+}
+
+}  // namespace etcdmon::aggregator
