@@ -1,0 +1,318 @@
+#include "etcdmon/aggregator/service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "etcdmon/transport/batch_receiver.h"
+#include "etcdmon/transport/snapshot_channel.h"
+#include "monitor_grpc.h"
+
+namespace etcdmon::aggregator {
+
+namespace {
+
+// gRPC servers get this long to finish in-flight calls on Stop().
+constexpr std::chrono::milliseconds kGrpcShutdownGrace{500};
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct AggregatorService::Impl {
+  AggregatorConfig config;
+  std::shared_ptr<spdlog::logger> logger;
+  Clock& clock;
+
+  // Construction order is dependency order; destruction runs backwards, so the store outlives
+  // everything that writes to it.
+  std::unique_ptr<HistoryStore> store;
+  std::unique_ptr<ClusterModel> model;
+  std::unique_ptr<transport::SnapshotPublisher> publisher;
+  std::unique_ptr<transport::BatchReceiver> receiver;
+  std::unique_ptr<detail::MonitorGrpcService> grpc_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int grpc_port = 0;
+
+  // Ingest state: touched only by the receiver's I/O thread.
+  std::vector<DerivedPoint> ingest_points;
+  WriteBatch ingest_write;
+
+  // Tick state: touched only by the tick thread.
+  etcdmonitor::v1::ClusterSnapshot tick_snapshot;
+  std::vector<DerivedPoint> tick_points;
+  WriteBatch tick_write;
+
+  mutable std::mutex snapshot_mu;
+  etcdmonitor::v1::ClusterSnapshot latest;  // guarded by snapshot_mu
+  bool have_latest = false;                 // guarded by snapshot_mu
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_requested = false;  // guarded by mu
+  bool started = false;         // guarded by mu
+  bool stopped = false;         // guarded by mu
+  std::thread tick_thread;
+
+  std::atomic<uint64_t> batches_stored{0};
+  std::atomic<uint64_t> batches_duplicate{0};
+  std::atomic<uint64_t> store_failures{0};
+  std::atomic<uint64_t> ticks{0};
+  std::atomic<uint64_t> tick_store_failures{0};
+  std::atomic<int64_t> last_tick_ms{0};
+
+  Impl(AggregatorConfig c, std::shared_ptr<spdlog::logger> l, Clock& k)
+      : config(std::move(c)), logger(std::move(l)), clock(k) {}
+
+  // Turns derived points into stored records; a point whose series cannot be created (bounds)
+  // is skipped with one warning per failure, never failing the batch.
+  void ToRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
+    out.points.clear();
+    for (const DerivedPoint& p : points) {
+      Result<SeriesId> series = store->Series(p.metric, p.member);
+      if (!series.ok()) {
+        logger->warn("series_rejected metric={} member={} error=\"{}\"", p.metric, p.member,
+                     series.status().message());
+        continue;
+      }
+      out.points.push_back({*series, p.unix_ms, p.value});
+    }
+  }
+
+  // Runs on the receiver's I/O thread. OK means durably stored: the receiver then acks.
+  Status Ingest(const etcdmonitor::v1::SampleBatch& batch) {
+    const std::string& collector = batch.collector_id();
+    if (batch.sequence() <= store->HighestCommitted(collector)) {
+      batches_duplicate.fetch_add(1, std::memory_order_relaxed);
+      return Status::Ok();  // stored before; ack again so the collector lets it go
+    }
+    ingest_points.clear();
+    for (const auto& sample : batch.samples()) {
+      ClusterModel::SamplePoints(sample, ingest_points);
+    }
+    ToRecords(ingest_points, ingest_write);
+    ingest_write.committed.clear();
+    ingest_write.committed.push_back({collector, batch.sequence()});
+    if (Status s = store->Write(ingest_write); !s.ok()) {
+      store_failures.fetch_add(1, std::memory_order_relaxed);
+      logger->error("store_failed collector={} seq={} error=\"{}\"", collector, batch.sequence(),
+                    s.message());
+      return s;
+    }
+    // The model learns only what is stored, so a restart rebuilds nothing it had not committed.
+    for (const auto& sample : batch.samples()) {
+      model->Ingest(collector, sample);
+    }
+    if (batch.has_stats()) {
+      model->IngestStats(collector, batch.stats());
+    }
+    batches_stored.fetch_add(1, std::memory_order_relaxed);
+    return Status::Ok();
+  }
+
+  void Tick() {
+    tick_points.clear();
+    model->Tick(tick_snapshot, tick_points);
+    if (Status s = publisher->Publish(tick_snapshot); !s.ok()) {
+      logger->warn("publish_failed error=\"{}\"", s.message());
+    }
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu);
+      latest = tick_snapshot;
+      have_latest = true;
+    }
+    // While blind (no fresh sample from any member: just started, or every collector gone) the
+    // tick's cluster values say "unknown", not "no leader, zero members": they are published
+    // (the snapshot says it is blind) but not written to history as if measured.
+    if (tick_snapshot.fresh_members() > 0) {
+      ToRecords(tick_points, tick_write);
+      tick_write.committed.clear();
+      if (Status s = store->Write(tick_write); !s.ok()) {
+        tick_store_failures.fetch_add(1, std::memory_order_relaxed);
+        logger->error("tick_store_failed error=\"{}\"", s.message());
+      }
+    }
+    Result<bool> more = store->Maintain(clock.Now());
+    if (!more.ok()) {
+      logger->error("maintenance_failed error=\"{}\"", more.status().message());
+    }
+    ticks.fetch_add(1, std::memory_order_relaxed);
+    last_tick_ms.store(UnixMs(clock.Now()), std::memory_order_relaxed);
+  }
+
+  void TickLoop() {
+    auto next = clock.SteadyNow();
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        if (clock.WaitUntil(lock, cv, next, [this] { return stop_requested; })) {
+          return;
+        }
+      }
+      Tick();
+      next += config.tick;
+      const auto now = clock.SteadyNow();
+      if (next < now) {
+        next = now;  // a slow tick does not make ticks pile up
+      }
+    }
+  }
+
+  void FillHealth(etcdmonitor::v1::ServiceHealth& health) const {
+    const int64_t last = last_tick_ms.load(std::memory_order_relaxed);
+    const int64_t now = UnixMs(clock.Now());
+    const int64_t tick_ms = config.tick.count();
+    const bool ticking = last > 0 && now - last <= 3 * tick_ms;
+    const bool storing = store_failures.load() == 0 || batches_stored.load() > 0;
+    health.set_ok(ticking && storing);
+    health.set_last_update_unix_ms(last);
+    std::string detail = ticking ? "ticking" : "not ticking";
+    detail += "; batches_stored=" + std::to_string(batches_stored.load());
+    detail += " store_failures=" + std::to_string(store_failures.load());
+    detail += " frames_rejected=" + std::to_string(receiver->Stats().rejected_total());
+    health.set_detail(detail);
+  }
+};
+
+AggregatorService::AggregatorService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AggregatorService::~AggregatorService() { Stop(); }
+
+Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
+    AggregatorConfig config, std::shared_ptr<spdlog::logger> logger, Clock& clock) {
+  if (config.tick.count() <= 0) {
+    return Status::InvalidArgument("the tick must be positive");
+  }
+  if (!logger) {
+    logger = spdlog::default_logger();
+  }
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(logger), clock);
+  AggregatorConfig& c = impl->config;
+
+  // The history file's directory is created, as a first start on a fresh host expects.
+  const std::filesystem::path parent = std::filesystem::path(c.history.path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return Status::InvalidArgument("cannot create the history directory " + parent.string() +
+                                     ": " + ec.message());
+    }
+  }
+  Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(c.history);
+  if (!store.ok()) {
+    return store.status();
+  }
+  impl->store = std::move(store).value();
+  impl->model = std::make_unique<ClusterModel>(c.model, clock);
+
+  transport::SnapshotPublisherOptions pub;
+  pub.endpoint = c.publish_endpoint;
+  pub.curve_secret_key = c.curve_secret_key;
+  Result<std::unique_ptr<transport::SnapshotPublisher>> publisher =
+      transport::SnapshotPublisher::Create(pub);
+  if (!publisher.ok()) {
+    return publisher.status();
+  }
+  impl->publisher = std::move(publisher).value();
+
+  transport::BatchReceiverOptions ingest;
+  ingest.endpoint = c.ingest_endpoint;
+  ingest.curve_secret_key = c.curve_secret_key;
+  ingest.logger = impl->logger;
+  Impl* raw = impl.get();
+  Result<std::unique_ptr<transport::BatchReceiver>> receiver = transport::BatchReceiver::Create(
+      ingest, [raw](const etcdmonitor::v1::SampleBatch& batch) { return raw->Ingest(batch); });
+  if (!receiver.ok()) {
+    return receiver.status();
+  }
+  impl->receiver = std::move(receiver).value();
+
+  impl->grpc_service = std::make_unique<detail::MonitorGrpcService>(
+      *impl->store,
+      [raw](etcdmonitor::v1::ClusterSnapshot& out) {
+        std::lock_guard<std::mutex> lock(raw->snapshot_mu);
+        if (!raw->have_latest) {
+          return false;
+        }
+        out = raw->latest;
+        return true;
+      },
+      [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); });
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  builder.RegisterService(impl->grpc_service.get());
+  impl->grpc_server = builder.BuildAndStart();
+  if (!impl->grpc_server || impl->grpc_port == 0) {
+    return Status::Unavailable("cannot listen for gRPC on " + c.grpc_address +
+                               " (address in use or invalid)");
+  }
+  return std::unique_ptr<AggregatorService>(new AggregatorService(std::move(impl)));
+}
+
+Status AggregatorService::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->started) {
+    return Status::FailedPrecondition("aggregator already started");
+  }
+  ETCDMON_RETURN_IF_ERROR(impl_->receiver->Start());
+  impl_->started = true;
+  impl_->tick_thread = std::thread([this] { impl_->TickLoop(); });
+  impl_->logger->info("aggregator_started ingest={} publish={} grpc={} db={} tick_ms={} curve={}",
+                      impl_->receiver->endpoint(), impl_->publisher->endpoint(), grpc_address(),
+                      impl_->config.history.path, impl_->config.tick.count(),
+                      impl_->config.curve_secret_key.empty() ? "off" : "on");
+  return Status::Ok();
+}
+
+void AggregatorService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopped) {
+      return;
+    }
+    impl_->stopped = true;
+    impl_->stop_requested = true;
+  }
+  impl_->cv.notify_all();
+  // 1. stop accepting: ingest and gRPC; 2. finish the tick in progress; 3. the store closes when
+  // the Impl is destroyed, after every writer is gone.
+  impl_->receiver->Stop();
+  impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kGrpcShutdownGrace);
+  if (impl_->tick_thread.joinable()) {
+    impl_->tick_thread.join();
+  }
+  const AggregatorStats s = Stats();
+  impl_->logger->info("aggregator_stopped batches_stored={} duplicates={} ticks={}",
+                      s.batches_stored, s.batches_duplicate, s.ticks);
+}
+
+AggregatorStats AggregatorService::Stats() const {
+  AggregatorStats s;
+  s.batches_stored = impl_->batches_stored.load();
+  s.batches_duplicate = impl_->batches_duplicate.load();
+  s.store_failures = impl_->store_failures.load();
+  s.frames_rejected = impl_->receiver->Stats().rejected_total();
+  s.ticks = impl_->ticks.load();
+  s.tick_store_failures = impl_->tick_store_failures.load();
+  s.last_tick =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(impl_->last_tick_ms.load()));
+  return s;
+}
+
+std::string AggregatorService::ingest_endpoint() const { return impl_->receiver->endpoint(); }
+std::string AggregatorService::publish_endpoint() const { return impl_->publisher->endpoint(); }
+std::string AggregatorService::grpc_address() const {
+  const std::string& a = impl_->config.grpc_address;
+  return a.substr(0, a.rfind(':')) + ":" + std::to_string(impl_->grpc_port);
+}
+
+}  // namespace etcdmon::aggregator
