@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -42,9 +43,13 @@ struct AggregatorService::Impl {
   std::unique_ptr<grpc::Server> grpc_server;
   int grpc_port = 0;
 
-  // Ingest state: touched only by the receiver's I/O thread.
-  std::vector<DerivedPoint> ingest_points;
-  WriteBatch ingest_write;
+  // Ingest state: touched only by the receiver's I/O thread. The group is what the receiver
+  // staged since its last commit; its storage is kept across groups.
+  std::vector<DerivedPoint> ingest_points;  // scratch of one batch
+  WriteBatch pending_write;  // the group's points, and one marker per collector: its highest
+  std::vector<etcdmonitor::v1::SampleBatch> pending_batches;  // first pending_count are live
+  std::size_t pending_count = 0;    // batches staged for storing, arrival order
+  uint64_t pending_duplicates = 0;  // batches of the group acked without storing
 
   // Tick state: touched only by the tick thread.
   etcdmonitor::v1::ClusterSnapshot tick_snapshot;
@@ -65,6 +70,7 @@ struct AggregatorService::Impl {
   std::atomic<uint64_t> batches_stored{0};
   std::atomic<uint64_t> batches_duplicate{0};
   std::atomic<uint64_t> store_failures{0};
+  std::atomic<uint64_t> ingest_commits{0};
   std::atomic<uint64_t> ticks{0};
   std::atomic<uint64_t> tick_store_failures{0};
   std::atomic<int64_t> last_tick_ms{0};
@@ -72,10 +78,9 @@ struct AggregatorService::Impl {
   Impl(AggregatorConfig c, std::shared_ptr<spdlog::logger> l, Clock& k)
       : config(std::move(c)), logger(std::move(l)), clock(k) {}
 
-  // Turns derived points into stored records; a point whose series cannot be created (bounds)
-  // is skipped with one warning per failure, never failing the batch.
-  void ToRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
-    out.points.clear();
+  // Appends derived points to `out` as stored records; a point whose series cannot be created
+  // (bounds) is skipped with one warning per failure, never failing the batch.
+  void AppendRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
     for (const DerivedPoint& p : points) {
       Result<SeriesId> series = store->Series(p.metric, p.member);
       if (!series.ok()) {
@@ -87,34 +92,84 @@ struct AggregatorService::Impl {
     }
   }
 
-  // Runs on the receiver's I/O thread. OK means durably stored: the receiver then acks.
-  Status Ingest(const etcdmonitor::v1::SampleBatch& batch) {
+  // The group's marker of `collector`, or null. A group holds few collectors, so a scan beats a
+  // map that would allocate per group.
+  WriteBatch::Committed* PendingMarker(const std::string& collector) {
+    for (WriteBatch::Committed& c : pending_write.committed) {
+      if (c.collector_id == collector) {
+        return &c;
+      }
+    }
+    return nullptr;
+  }
+
+  // The receiver's handler (its I/O thread): stages one batch into the group that Commit()
+  // writes. A sequence at or below the collector's highest committed or staged one is a
+  // duplicate: acknowledged with the group, not stored again (what one transaction per batch
+  // would decide too).
+  Status Stage(const etcdmonitor::v1::SampleBatch& batch) {
     const std::string& collector = batch.collector_id();
-    if (batch.sequence() <= store->HighestCommitted(collector)) {
-      batches_duplicate.fetch_add(1, std::memory_order_relaxed);
-      return Status::Ok();  // stored before; ack again so the collector lets it go
+    const uint64_t sequence = batch.sequence();
+    WriteBatch::Committed* marker = PendingMarker(collector);
+    const uint64_t staged = marker == nullptr ? 0 : marker->sequence;
+    if (sequence <= std::max(store->HighestCommitted(collector), staged)) {
+      ++pending_duplicates;
+      return Status::Ok();
     }
-    ingest_points.clear();
-    for (const auto& sample : batch.samples()) {
-      ClusterModel::SamplePoints(sample, ingest_points);
+    const std::size_t points_before = pending_write.points.size();
+    try {
+      ingest_points.clear();
+      for (const auto& sample : batch.samples()) {
+        ClusterModel::SamplePoints(sample, ingest_points);
+      }
+      AppendRecords(ingest_points, pending_write);
+      if (pending_count == pending_batches.size()) {
+        pending_batches.emplace_back();
+      }
+      pending_batches[pending_count].CopyFrom(batch);  // reuses the slot's storage
+      if (marker != nullptr) {
+        marker->sequence = sequence;
+      } else {
+        pending_write.committed.push_back({collector, sequence});
+      }
+    } catch (...) {
+      pending_write.points.resize(points_before);  // not staged: leave the group as it was
+      throw;
     }
-    ToRecords(ingest_points, ingest_write);
-    ingest_write.committed.clear();
-    ingest_write.committed.push_back({collector, batch.sequence()});
-    if (Status s = store->Write(ingest_write); !s.ok()) {
-      store_failures.fetch_add(1, std::memory_order_relaxed);
-      logger->error("store_failed collector={} seq={} error=\"{}\"", collector, batch.sequence(),
-                    s.message());
+    ++pending_count;
+    return Status::Ok();
+  }
+
+  // The receiver's commit callback: the group in one transaction. OK means durably stored (the
+  // receiver then acks every staged batch); on failure nothing is acked and the group is
+  // dropped (the collectors resend).
+  Status Commit() {
+    const std::size_t count = pending_count;
+    const uint64_t duplicates = pending_duplicates;
+    pending_count = 0;
+    pending_duplicates = 0;
+    const Status s = store->Write(pending_write);
+    pending_write.points.clear();
+    pending_write.committed.clear();
+    if (!s.ok()) {
+      store_failures.fetch_add(count, std::memory_order_relaxed);
+      logger->error("store_failed batches={} error=\"{}\"", count, s.message());
       return s;
     }
     // The model learns only what is stored, so a restart rebuilds nothing it had not committed.
-    for (const auto& sample : batch.samples()) {
-      model->Ingest(collector, sample);
+    // Arrival order: the model ignores a sample older than the member's latest.
+    for (std::size_t i = 0; i < count; ++i) {
+      const etcdmonitor::v1::SampleBatch& batch = pending_batches[i];
+      for (const auto& sample : batch.samples()) {
+        model->Ingest(batch.collector_id(), sample);
+      }
+      if (batch.has_stats()) {
+        model->IngestStats(batch.collector_id(), batch.stats());
+      }
     }
-    if (batch.has_stats()) {
-      model->IngestStats(collector, batch.stats());
-    }
-    batches_stored.fetch_add(1, std::memory_order_relaxed);
+    batches_stored.fetch_add(count, std::memory_order_relaxed);
+    batches_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
+    ingest_commits.fetch_add(1, std::memory_order_relaxed);
     return Status::Ok();
   }
 
@@ -133,7 +188,8 @@ struct AggregatorService::Impl {
     // tick's cluster values say "unknown", not "no leader, zero members": they are published
     // (the snapshot says it is blind) but not written to history as if measured.
     if (tick_snapshot.fresh_members() > 0) {
-      ToRecords(tick_points, tick_write);
+      tick_write.points.clear();
+      AppendRecords(tick_points, tick_write);
       tick_write.committed.clear();
       if (Status s = store->Write(tick_write); !s.ok()) {
         tick_store_failures.fetch_add(1, std::memory_order_relaxed);
@@ -229,8 +285,10 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   ingest.curve_secret_key = c.curve_secret_key;
   ingest.logger = impl->logger;
   Impl* raw = impl.get();
+  // Group commit: each read round's batches share one transaction.
+  ingest.commit = [raw] { return raw->Commit(); };
   Result<std::unique_ptr<transport::BatchReceiver>> receiver = transport::BatchReceiver::Create(
-      ingest, [raw](const etcdmonitor::v1::SampleBatch& batch) { return raw->Ingest(batch); });
+      ingest, [raw](const etcdmonitor::v1::SampleBatch& batch) { return raw->Stage(batch); });
   if (!receiver.ok()) {
     return receiver.status();
   }
@@ -300,6 +358,7 @@ AggregatorStats AggregatorService::Stats() const {
   s.batches_stored = impl_->batches_stored.load();
   s.batches_duplicate = impl_->batches_duplicate.load();
   s.store_failures = impl_->store_failures.load();
+  s.ingest_commits = impl_->ingest_commits.load();
   s.frames_rejected = impl_->receiver->Stats().rejected_total();
   s.ticks = impl_->ticks.load();
   s.tick_store_failures = impl_->tick_store_failures.load();

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "etcdmon/proto/schema.h"
 #include "etcdmon/transport/curve.h"
@@ -23,12 +24,12 @@ using etcdmonitor::v1::SampleBatch;
 
 // How long the I/O loop may sleep in zmq_poll; Stop() wakes it earlier through the waker.
 constexpr std::chrono::milliseconds kMaxPollWait{100};
-// Messages handled per loop iteration before the stop flag is looked at again.
+// Messages handled per loop iteration before the stop flag is looked at again; in group mode
+// also the bound on the batches of one group.
 constexpr int kMaxMessagesPerIteration = 256;
 // libzmq drops a connection whose frame exceeds this multiple of max_frame_bytes before the
 // frame is buffered whole; between 1x and this, the frame is read and rejected as oversized.
 constexpr int64_t kHardFrameLimitFactor = 4;
-
 
 }  // namespace
 
@@ -63,6 +64,8 @@ struct BatchReceiver::Impl {
   bool ReadOne();  // false when no message was waiting
   void Reject(RejectReason reason, std::size_t size);
   void Handle(std::string_view peer);
+  void Stage(std::string_view peer, const std::string& collector_id, uint64_t sequence);
+  void CommitGroup();
   void SendAck(std::string_view peer, const std::string& collector_id, uint64_t sequence);
 
   // Set once in Create().
@@ -95,6 +98,16 @@ struct BatchReceiver::Impl {
   };
   // Owned by the I/O thread.
   std::unordered_map<std::string, HeldBack> held_back;  // by collector id
+  // Group mode: the batches staged since the last commit, in arrival order. Only the first
+  // `staged_count` entries are live; the rest keep their string storage for the next group.
+  struct StagedBatch {
+    std::string peer;
+    std::string collector_id;
+    uint64_t sequence = 0;
+  };
+  std::vector<StagedBatch> staged;
+  std::size_t staged_count = 0;
+  bool last_commit_failed = false;  // logs a run of commit failures once at warn
   std::array<bool, kRejectReasonCount> reject_logged{};
   SampleBatch batch;  // parse buffer, reused
   Ack ack;
@@ -271,10 +284,74 @@ void BatchReceiver::Impl::Handle(std::string_view peer) {
     }
     return;
   }
+  // In group mode the batch is not durable yet; should the commit fail, CommitGroup() holds the
+  // collector back again from its lowest staged sequence.
   if (held != held_back.end() && sequence >= held->second.failed_sequence) {
     held_back.erase(held);
   }
-  SendAck(peer, collector_id, sequence);
+  if (options.commit) {
+    Stage(peer, collector_id, sequence);
+  } else {
+    SendAck(peer, collector_id, sequence);
+  }
+}
+
+void BatchReceiver::Impl::Stage(std::string_view peer, const std::string& collector_id,
+                                uint64_t sequence) {
+  if (staged_count == staged.size()) {
+    staged.emplace_back();
+  }
+  StagedBatch& entry = staged[staged_count++];
+  entry.peer.assign(peer.data(), peer.size());
+  entry.collector_id = collector_id;
+  entry.sequence = sequence;
+}
+
+void BatchReceiver::Impl::CommitGroup() {
+  Status status;
+  try {
+    status = options.commit();
+  } catch (const std::exception& e) {
+    status = Status::Internal(std::string("commit threw: ") + e.what());
+  } catch (...) {
+    status = Status::Internal("commit threw a non-standard exception");
+  }
+  const std::size_t count = staged_count;
+  staged_count = 0;
+  if (status.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++stats.commits;
+    }
+    last_commit_failed = false;
+    for (std::size_t i = 0; i < count; ++i) {
+      SendAck(staged[i].peer, staged[i].collector_id, staged[i].sequence);
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++stats.commit_failures;
+  }
+  if (options.logger) {
+    const auto level = last_commit_failed ? spdlog::level::debug : spdlog::level::warn;
+    options.logger->log(level, "group_not_stored batches={} error=\"{}\"", count,
+                        status.ToString());
+  }
+  last_commit_failed = true;
+  // Newest first: a collector not held back yet gets its entry from its latest batch (the
+  // connection and sequence a new resend round is recognized against, as after a handler
+  // failure); older staged batches only lower the sequence it is held back from. A collector
+  // already held back (a handler failure later in the group) keeps its newer connection data.
+  for (std::size_t i = count; i-- > 0;) {
+    const StagedBatch& entry = staged[i];
+    auto held = held_back.find(entry.collector_id);
+    if (held == held_back.end()) {
+      held_back.emplace(entry.collector_id, HeldBack{entry.sequence, entry.peer, entry.sequence});
+    } else if (entry.sequence < held->second.failed_sequence) {
+      held->second.failed_sequence = entry.sequence;
+    }
+  }
 }
 
 void BatchReceiver::Impl::SendAck(std::string_view peer, const std::string& collector_id,
@@ -306,6 +383,9 @@ void BatchReceiver::Impl::Run() {
     int handled = 0;
     while (handled < kMaxMessagesPerIteration && ReadOne()) {
       ++handled;
+    }
+    if (staged_count > 0) {
+      CommitGroup();  // the group is what this round read: the stop flag never strands it
     }
     if (handled == kMaxMessagesPerIteration) {
       continue;  // more may be waiting; look at the stop flag, then read on without polling

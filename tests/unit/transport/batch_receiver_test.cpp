@@ -1,5 +1,5 @@
 // BatchReceiver driven by a raw ZeroMQ DEALER, so the tests choose every frame: garbage,
-// acks, the hold-back after a handler failure, and the lifecycle.
+// acks, the hold-back after a handler failure, group commit, and the lifecycle.
 
 #include "etcdmon/transport/batch_receiver.h"
 
@@ -7,12 +7,17 @@
 #include <gtest/gtest.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "etcdmon/proto/schema.h"
@@ -85,13 +90,129 @@ SampleBatch ValidBatch(uint64_t sequence, const std::string& collector = "c1") {
   return batch;
 }
 
+// (collector id, sequence).
+using Key = std::pair<std::string, uint64_t>;
+
+// The owner's side of group mode, deduplicating the way the aggregator does: a sequence at or
+// below the collector's highest committed or staged one is acked with the group, not stored.
+// The commit can be held (to let frames queue up behind it) and made to fail once.
+// Safe for concurrent use (the receiver calls it on its thread, the test reads it).
+class GroupStore {
+ public:
+  BatchHandler Handler() {
+    return [this](const SampleBatch& batch) { return Stage(batch); };
+  }
+  std::function<Status()> Commit() {
+    return [this] { return CommitGroup(); };
+  }
+
+  /// Commits wait until Release() (at most 10 s, so a failed test cannot hang).
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hold_ = false;
+    }
+    cv_.notify_all();
+  }
+  /// Waits until a commit is waiting at the hold.
+  bool WaitUntilHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, 10s, [this] { return held_; });
+  }
+  /// The `n`-th commit (1-based) fails.
+  void FailCommit(int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_commit_ = n;
+  }
+
+  /// Batches committed, once each, in commit order.
+  std::vector<Key> Stored() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stored_;
+  }
+  /// Every batch handed over in each committed group, duplicates included.
+  std::vector<std::vector<Key>> Groups() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return groups_;
+  }
+
+ private:
+  Status Stage(const SampleBatch& batch) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string& collector = batch.collector_id();
+    const uint64_t high = std::max(committed_[collector], staged_high_[collector]);
+    const bool duplicate = batch.sequence() <= high;
+    if (!duplicate) {
+      staged_high_[collector] = batch.sequence();
+    }
+    group_.push_back({{collector, batch.sequence()}, duplicate});
+    return Status::Ok();
+  }
+
+  Status CommitGroup() {
+    std::unique_lock<std::mutex> lock(mu_);
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, 10s, [this] { return !hold_; });
+    held_ = false;
+    if (++commits_ == fail_commit_) {
+      group_.clear();
+      staged_high_.clear();
+      return Status::Unavailable("injected commit failure");
+    }
+    std::vector<Key> handed;
+    for (const auto& [key, duplicate] : group_) {
+      handed.push_back(key);
+      if (!duplicate) {
+        stored_.push_back(key);
+        committed_[key.first] = std::max(committed_[key.first], key.second);
+      }
+    }
+    groups_.push_back(std::move(handed));
+    group_.clear();
+    staged_high_.clear();
+    return Status::Ok();
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;                            // guarded by mu_
+  bool held_ = false;                            // a commit waits at the hold; guarded by mu_
+  int commits_ = 0;                              // guarded by mu_
+  int fail_commit_ = 0;                          // guarded by mu_
+  std::map<std::string, uint64_t> committed_;    // guarded by mu_
+  std::map<std::string, uint64_t> staged_high_;  // guarded by mu_
+  std::vector<std::pair<Key, bool>> group_;      // staged, with "duplicate"; guarded by mu_
+  std::vector<Key> stored_;                      // guarded by mu_
+  std::vector<std::vector<Key>> groups_;         // guarded by mu_
+};
+
+// The next `count` acks on `peer` as (collector, sequence); fewer when one does not come.
+std::vector<Key> ReceiveAcks(RawPeer& peer, std::size_t count) {
+  std::vector<Key> acks;
+  while (acks.size() < count) {
+    std::optional<Ack> ack = peer.ReceiveAck();
+    if (!ack.has_value()) {
+      break;
+    }
+    acks.emplace_back(ack->collector_id(), ack->sequence());
+  }
+  return acks;
+}
+
 class BatchReceiverTest : public ::testing::Test {
  protected:
   std::unique_ptr<BatchReceiver> StartReceiver(BatchHandler handler,
-                                               std::size_t max_frame_bytes = 64 * 1024) {
+                                               std::size_t max_frame_bytes = 64 * 1024,
+                                               std::function<Status()> commit = nullptr) {
     BatchReceiverOptions options;
     options.endpoint = "tcp://127.0.0.1:0";
     options.max_frame_bytes = max_frame_bytes;
+    options.commit = std::move(commit);
     Result<std::unique_ptr<BatchReceiver>> receiver =
         BatchReceiver::Create(options, std::move(handler));
     EXPECT_TRUE(receiver.ok()) << receiver.status().ToString();
@@ -327,6 +448,144 @@ TEST_F(BatchReceiverTest, Lifecycle) {
   Result<std::unique_ptr<BatchReceiver>> successor =
       BatchReceiver::Create(options, recorder.Handler());
   EXPECT_TRUE(successor.ok()) << successor.status().ToString();
+}
+
+// Group mode: a batch is acked only once the commit of its group returned OK; the batches that
+// queued up behind a held commit form the next group and are acked in arrival order.
+TEST_F(BatchReceiverTest, GroupModeAcksOnlyAfterCommit) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = StartReceiver(store.Handler(), 64 * 1024, store.Commit());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  peer.SendBatch(ValidBatch(2));
+  peer.SendBatch(ValidBatch(3));
+  // Staged, not committed: nothing is acked.
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  EXPECT_EQ(receiver->Stats().acked, 0u);
+  EXPECT_TRUE(store.Stored().empty());
+
+  store.Release();
+  EXPECT_EQ(ReceiveAcks(peer, 3), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}}));
+  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}}));
+  const BatchReceiverStats stats = receiver->Stats();
+  EXPECT_EQ(stats.acked, 3u);
+  EXPECT_EQ(stats.commits, store.Groups().size());
+  EXPECT_EQ(stats.commit_failures, 0u);
+}
+
+// Batches of several collectors, from several connections, share one group; each connection
+// gets the acks of its own batches, in order.
+TEST_F(BatchReceiverTest, GroupModeMixesCollectorsInOneGroup) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = StartReceiver(store.Handler(), 64 * 1024, store.Commit());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer first(receiver->endpoint());
+  RawPeer second(receiver->endpoint());
+  first.SendBatch(ValidBatch(1, "c0"));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  first.SendBatch(ValidBatch(1, "c1"));
+  first.SendBatch(ValidBatch(1, "c2"));
+  first.SendBatch(ValidBatch(2, "c1"));
+  second.SendBatch(ValidBatch(7, "c3"));
+  EXPECT_FALSE(first.ReceiveAck(50ms).has_value());  // the later frames queue up meanwhile
+  store.Release();
+
+  EXPECT_EQ(ReceiveAcks(first, 4), (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c2", 1}, {"c1", 2}}));
+  EXPECT_EQ(ReceiveAcks(second, 1), (std::vector<Key>{{"c3", 7}}));
+  const std::vector<std::vector<Key>> groups = store.Groups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<Key>{{"c0", 1}}));
+  EXPECT_THAT(groups[1], ::testing::UnorderedElementsAre(Key{"c1", 1}, Key{"c2", 1}, Key{"c1", 2},
+                                                         Key{"c3", 7}));
+  EXPECT_EQ(store.Stored().size(), 5u);
+}
+
+// A batch resent within the group of its first copy is acked for both copies and stored once.
+TEST_F(BatchReceiverTest, GroupModeAcksDuplicateInsideOneGroup) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = StartReceiver(store.Handler(), 64 * 1024, store.Commit());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  peer.SendBatch(ValidBatch(1, "c0"));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  // A round, then a resend round of the same batches.
+  for (uint64_t s : {1, 2, 1, 2}) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  store.Release();
+
+  EXPECT_EQ(ReceiveAcks(peer, 5),
+            (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c1", 2}, {"c1", 1}, {"c1", 2}}));
+  const std::vector<std::vector<Key>> groups = store.Groups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[1], (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 1}, {"c1", 2}}));
+  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c1", 2}}));
+}
+
+// A failed commit acks nothing of its group and holds each of its collectors back from the
+// lowest staged sequence: a newer batch is deferred, not acked (its ack would cover the
+// uncommitted ones); the resend round is then stored once and acked.
+TEST_F(BatchReceiverTest, GroupModeCommitFailureAcksNothingAndHoldsBack) {
+  GroupStore store;
+  store.Hold();
+  store.FailCommit(2);  // the group that queues up behind the first one
+  auto receiver = StartReceiver(store.Handler(), 64 * 1024, store.Commit());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  RawPeer other(receiver->endpoint());
+  peer.SendBatch(ValidBatch(1, "c0"));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  for (uint64_t s = 1; s <= 3; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  other.SendBatch(ValidBatch(5, "c2"));
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  store.Release();
+  EXPECT_EQ(ReceiveAcks(peer, 1), (std::vector<Key>{{"c0", 1}}));
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().commit_failures == 1; }));
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  EXPECT_FALSE(other.ReceiveAck(1ms).has_value());
+
+  // A newer batch of the held-back collector is deferred; another collector is not held back.
+  peer.SendBatch(ValidBatch(4));
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().deferred == 1; }));
+  other.SendBatch(ValidBatch(6, "c2"));  // c2 too was held back from 5: deferred
+  ASSERT_TRUE(WaitFor([&] { return receiver->Stats().deferred == 2; }));
+  peer.SendBatch(ValidBatch(100, "c9"));
+  EXPECT_EQ(ReceiveAcks(peer, 1), (std::vector<Key>{{"c9", 100}}));
+
+  // The resend rounds restart at the oldest unacknowledged batch.
+  for (uint64_t s = 1; s <= 4; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  other.SendBatch(ValidBatch(5, "c2"));
+  other.SendBatch(ValidBatch(6, "c2"));
+  EXPECT_EQ(ReceiveAcks(peer, 4), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}, {"c1", 4}}));
+  EXPECT_EQ(ReceiveAcks(other, 2), (std::vector<Key>{{"c2", 5}, {"c2", 6}}));
+  EXPECT_THAT(store.Stored(), ::testing::UnorderedElementsAre(
+                                  Key{"c0", 1}, Key{"c9", 100}, Key{"c1", 1}, Key{"c1", 2},
+                                  Key{"c1", 3}, Key{"c1", 4}, Key{"c2", 5}, Key{"c2", 6}));
+  const BatchReceiverStats stats = receiver->Stats();
+  EXPECT_EQ(stats.commit_failures, 1u);
+  EXPECT_EQ(stats.handler_failures, 0u);
+}
+
+// Without a commit callback nothing changes: each batch is acked as its handler returns, and
+// the group counters stay at zero.
+TEST_F(BatchReceiverTest, PerBatchModeNeverCommitsGroups) {
+  Recorder recorder;
+  auto receiver = StartReceiver(recorder.Handler());
+  ASSERT_NE(receiver, nullptr);
+  RawPeer peer(receiver->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  EXPECT_EQ(ReceiveAcks(peer, 1), (std::vector<Key>{{"c1", 1}}));
+  EXPECT_EQ(receiver->Stats().commits, 0u);
 }
 
 }  // namespace

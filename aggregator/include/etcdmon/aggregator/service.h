@@ -25,23 +25,25 @@ struct AggregatorConfig {
   std::string grpc_address = "0.0.0.0:5557";            // MonitorService; port 0 picks one
   std::chrono::milliseconds tick{std::chrono::seconds(1)};
   ModelConfig model;
-  HistoryConfig history;          // history.path: the SQLite file
-  std::string curve_secret_key;   // Z85; non-empty: CURVE on ingest and on the PUB socket
+  HistoryConfig history;         // history.path: the SQLite file
+  std::string curve_secret_key;  // Z85; non-empty: CURVE on ingest and on the PUB socket
 };
 
 /// Counters and state of a running aggregator, for tests and for its own health.
 struct AggregatorStats {
-  uint64_t batches_stored = 0;      // batches written (duplicates excluded)
-  uint64_t batches_duplicate = 0;   // resent batches acknowledged without storing again
-  uint64_t store_failures = 0;      // writes that failed (the batch was not acknowledged)
-  uint64_t frames_rejected = 0;     // garbage frames on the ingest socket
+  uint64_t batches_stored = 0;     // batches written (duplicates excluded)
+  uint64_t batches_duplicate = 0;  // resent batches acknowledged without storing again
+  uint64_t store_failures = 0;     // batches whose write failed (not acknowledged)
+  uint64_t ingest_commits = 0;     // ingest transactions (groups of batches) committed
+  uint64_t frames_rejected = 0;    // garbage frames on the ingest socket
   uint64_t ticks = 0;
   uint64_t tick_store_failures = 0;
   std::chrono::system_clock::time_point last_tick;
 };
 
-/// One aggregator. Threads: the ingest receiver's I/O thread (validates, stores, then acks), the
-/// tick thread (model → snapshot → PUB, derived points → history, incremental maintenance) and
+/// One aggregator. Threads: the ingest receiver's I/O thread (validates and stages batches,
+/// stores what each read round brought in one transaction, then acks those batches), the tick
+/// thread (model → snapshot → PUB, derived points → history, incremental maintenance) and
 /// gRPC's own. Start() once; Stop() stops accepting (ingest, gRPC), finishes the current tick and
 /// closes the store; idempotent, safe without Start(), called by the destructor.
 class AggregatorService final {

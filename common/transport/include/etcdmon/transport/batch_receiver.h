@@ -2,19 +2,31 @@
 
 // The aggregator's side of the collector → aggregator link: a ZeroMQ ROUTER that validates
 // SampleBatch frames, hands valid ones to the owner's handler, and acknowledges what the
-// handler committed.
+// owner committed.
 //
-// Ack contract. An Ack carries the sequence of the batch the handler just committed, and
+// Ack contract. An Ack carries the sequence of a batch the owner has durably committed, and
 // senders treat it as cumulative (everything <= it is released). So that a failed batch is never
-// covered by the ack of a later one, the receiver holds a collector back after a handler failure:
+// covered by the ack of a later one, the receiver holds a collector back after a failure:
 // later batches of that collector are not handed to the handler and not acked ("deferred") until
 // the sender resends the failed batch (its resend rounds always restart at its oldest
 // unacknowledged batch), or until a resend round from the same connection shows that the sender
 // no longer holds the failed batch (it dropped it because its queue was full).
 //
+// Two modes, chosen by BatchReceiverOptions::commit:
+//  - Per batch (no commit callback): the handler commits each batch; OK makes the receiver ack
+//    it at once. A handler error is a failure of that batch.
+//  - Group commit (a commit callback): the handler only stages a batch; OK means "staged". At the
+//    end of each read round (what was readable, at most a bounded number of messages) the
+//    receiver calls commit once, which makes every batch staged since the previous call durable
+//    together, or none of them. Only after commit returned OK does the receiver send the acks
+//    of the staged batches, in arrival order. When commit fails nothing of the group is acked,
+//    and every collector with a batch in the group is held back from its lowest staged sequence,
+//    exactly as if the handler had failed that batch. A handler error fails that batch alone
+//    (it was not staged). Either way, an ack never covers a batch that is not committed.
+//
 // Idempotency on (collector_id, sequence) is the handler's job: after reconnects and ack
-// timeouts the same batch arrives more than once. CommittedSequences (committed_sequences.h)
-// is a small helper for that.
+// timeouts the same batch arrives more than once, in group mode possibly twice in one group.
+// CommittedSequences (committed_sequences.h) is a small helper for that.
 
 #include <spdlog/fwd.h>
 
@@ -58,6 +70,13 @@ struct BatchReceiverOptions {
   /// ZMTP heartbeats, so connections of collectors that vanished are closed.
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{5000};
+  /// Group commit (see the file comment). Null: per-batch mode, the handler commits. Set: the
+  /// handler only stages, and this makes every batch staged since its previous call durable at
+  /// once, returning OK only when all of them are committed; an error means none of them may be
+  /// taken as stored (they are resent). It runs on the I/O thread, only when at least one batch
+  /// is staged; whatever it returns, the next handler call starts a new, empty group. Must not
+  /// call Stop() or destroy the receiver.
+  std::function<Status()> commit;
   /// Logs the first rejection of each reason at warn (the rest at debug) and lifecycle events.
   /// Optional: null logs nothing.
   std::shared_ptr<spdlog::logger> logger;
@@ -67,8 +86,10 @@ struct BatchReceiverOptions {
 struct BatchReceiverStats {
   uint64_t frames = 0;             // messages received, valid or not
   uint64_t accepted = 0;           // valid batches handed to the handler
-  uint64_t acked = 0;              // acks sent (handler returned OK)
+  uint64_t acked = 0;              // acks sent (batch committed)
   uint64_t handler_failures = 0;   // handler returned an error (or threw): no ack
+  uint64_t commits = 0;            // group mode: groups committed (commit returned OK)
+  uint64_t commit_failures = 0;    // group mode: commit returned an error (or threw): no ack
   uint64_t deferred = 0;           // valid batches held back after a failure (see file comment)
   uint64_t ack_send_failures = 0;  // the peer's connection was gone or full; it will resend
   std::array<uint64_t, kRejectReasonCount> rejected{};  // indexed by RejectReason
@@ -79,15 +100,19 @@ struct BatchReceiverStats {
   }
 };
 
-/// Called on the receiver's I/O thread, one batch at a time, in arrival order. Return OK only
-/// once the batch is durably committed: OK makes the receiver ack it. An error means "not
-/// stored"; the sender will resend. Must not call Stop() or destroy the receiver.
+/// Called on the receiver's I/O thread, one batch at a time, in arrival order. Per-batch mode:
+/// return OK only once the batch is durably committed; OK makes the receiver ack it. Group
+/// mode: return OK once the batch is staged for the next commit (see
+/// BatchReceiverOptions::commit); it is acked after that commit succeeds. An error means "not
+/// stored" (and, in group mode, not staged); the sender will resend. Must not call Stop() or
+/// destroy the receiver.
 using BatchHandler = std::function<Status(const etcdmonitor::v1::SampleBatch& batch)>;
 
 /// Receives SampleBatches from any number of BatchSenders (see the file comment).
 ///
-/// Owns one I/O thread (Start() to Stop()); the handler runs on it. Stats(), endpoint() and
-/// port() are safe from any thread; Start() and Stop() are for the owner and serialized.
+/// Owns one I/O thread (Start() to Stop()); the handler and the commit callback run on it.
+/// Stats(), endpoint() and port() are safe from any thread; Start() and Stop() are for the owner
+/// and serialized.
 class BatchReceiver final {
  public:
   /// Validates `options` and binds. Frames that arrive before Start() wait in the socket.
@@ -106,8 +131,9 @@ class BatchReceiver final {
   /// Starts the I/O thread. FailedPrecondition when already started or stopped.
   Status Start();
 
-  /// Stops the I/O thread after the batch in hand (if any), then closes the socket and frees
-  /// the port. Frames not yet read are dropped unacknowledged. Idempotent; safe without Start().
+  /// Stops the I/O thread after the batch in hand (in group mode: after the group in hand is
+  /// committed and acked), then closes the socket and frees the port. Frames not yet read are
+  /// dropped unacknowledged. Idempotent; safe without Start().
   void Stop();
 
   /// The bound endpoint with the real port, e.g. "tcp://127.0.0.1:41234".
