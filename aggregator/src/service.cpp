@@ -107,7 +107,7 @@ struct AggregatorService::Impl {
   // writes. A sequence at or below the collector's highest committed or staged one is a
   // duplicate: acknowledged with the group, not stored again (what one transaction per batch
   // would decide too).
-  Status Stage(const etcdmonitor::v1::SampleBatch& batch) {
+  Status Stage(etcdmonitor::v1::SampleBatch& batch) {
     const std::string& collector = batch.collector_id();
     const uint64_t sequence = batch.sequence();
     WriteBatch::Committed* marker = PendingMarker(collector);
@@ -123,15 +123,17 @@ struct AggregatorService::Impl {
         ClusterModel::SamplePoints(sample, ingest_points);
       }
       AppendRecords(ingest_points, pending_write);
-      if (pending_count == pending_batches.size()) {
-        pending_batches.emplace_back();
-      }
-      pending_batches[pending_count].CopyFrom(batch);  // reuses the slot's storage
       if (marker != nullptr) {
         marker->sequence = sequence;
       } else {
         pending_write.committed.push_back({collector, sequence});
       }
+      if (pending_count == pending_batches.size()) {
+        pending_batches.emplace_back();
+      }
+      // Take the parsed batch instead of copying it; the receiver gets this slot's old storage
+      // back to parse the next frame into. `collector` refers into `batch`: not used after this.
+      pending_batches[pending_count].Swap(&batch);
     } catch (...) {
       pending_write.points.resize(points_before);  // not staged: leave the group as it was
       throw;
@@ -288,7 +290,7 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   // Group commit: each read round's batches share one transaction.
   ingest.commit = [raw] { return raw->Commit(); };
   Result<std::unique_ptr<transport::BatchReceiver>> receiver = transport::BatchReceiver::Create(
-      ingest, [raw](const etcdmonitor::v1::SampleBatch& batch) { return raw->Stage(batch); });
+      ingest, [raw](etcdmonitor::v1::SampleBatch& batch) { return raw->Stage(batch); });
   if (!receiver.ok()) {
     return receiver.status();
   }

@@ -109,7 +109,8 @@ struct BatchReceiver::Impl {
   std::size_t staged_count = 0;
   bool last_commit_failed = false;  // logs a run of commit failures once at warn
   std::array<bool, kRejectReasonCount> reject_logged{};
-  SampleBatch batch;  // parse buffer, reused
+  SampleBatch batch;  // parse buffer, reused (the handler may swap its contents out)
+  std::string collector_scratch;  // the batch's collector id while it is handled
   Ack ack;
   std::string ack_frame;
 };
@@ -235,7 +236,9 @@ bool BatchReceiver::Impl::ReadOne() {
 }
 
 void BatchReceiver::Impl::Handle(std::string_view peer) {
-  const std::string& collector_id = batch.collector_id();
+  // A copy (into reused storage): the handler may take the batch's contents.
+  collector_scratch.assign(batch.collector_id());
+  const std::string& collector_id = collector_scratch;
   const uint64_t sequence = batch.sequence();
   auto held = held_back.find(collector_id);
   if (held != held_back.end()) {

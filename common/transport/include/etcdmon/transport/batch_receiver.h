@@ -105,8 +105,10 @@ struct BatchReceiverStats {
 /// mode: return OK once the batch is staged for the next commit (see
 /// BatchReceiverOptions::commit); it is acked after that commit succeeds. An error means "not
 /// stored" (and, in group mode, not staged); the sender will resend. Must not call Stop() or
-/// destroy the receiver.
-using BatchHandler = std::function<Status(const etcdmonitor::v1::SampleBatch& batch)>;
+/// destroy the receiver. The handler may take the batch's contents (`Swap` them into a message of
+/// its own, without copying): the receiver does not look at the batch after the handler returns
+/// and parses the next frame into it.
+using BatchHandler = std::function<Status(etcdmonitor::v1::SampleBatch& batch)>;
 
 /// Receives SampleBatches from any number of BatchSenders (see the file comment).
 ///
