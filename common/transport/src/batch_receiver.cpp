@@ -138,16 +138,12 @@ Status BatchReceiver::Impl::Setup() {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextPtr> new_context = detail::NewContext();
-  if (!new_context.ok()) {
-    return new_context.status();
-  }
-  context = std::move(*new_context);
-  Result<detail::SocketPtr> router = detail::NewSocket(context.get(), ZMQ_ROUTER);
+  Result<detail::ContextAndSocket> router = detail::NewContextAndSocket(ZMQ_ROUTER);
   if (!router.ok()) {
     return router.status();
   }
-  socket = std::move(*router);
+  context = std::move(router->context);
+  socket = std::move(router->socket);
   void* s = socket.get();
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
   // Unroutable acks fail visibly (counted) instead of vanishing.

@@ -191,16 +191,12 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextPtr> new_context = detail::NewContext();
-  if (!new_context.ok()) {
-    return new_context.status();
-  }
-  context = std::move(*new_context);
-  Result<detail::SocketPtr> dealer = detail::NewSocket(context.get(), ZMQ_DEALER);
+  Result<detail::ContextAndSocket> dealer = detail::NewContextAndSocket(ZMQ_DEALER);
   if (!dealer.ok()) {
     return dealer.status();
   }
-  socket = std::move(*dealer);
+  context = std::move(dealer->context);
+  socket = std::move(dealer->socket);
   void* s = socket.get();
   // IMMEDIATE: no frames are queued for a peer that is not connected (they would be lost with
   // the pipe anyway); sends fail with EAGAIN instead and the batch stays at the cursor.

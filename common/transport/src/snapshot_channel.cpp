@@ -27,16 +27,12 @@ SnapshotPublisher::~SnapshotPublisher() = default;
 Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
     SnapshotPublisherOptions options) {
   auto impl = std::make_unique<Impl>();
-  Result<detail::ContextPtr> context = detail::NewContext();
-  if (!context.ok()) {
-    return context.status();
+  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_PUB);
+  if (!zmq.ok()) {
+    return zmq.status();
   }
-  impl->context = std::move(context).value();
-  Result<detail::SocketPtr> socket = detail::NewSocket(impl->context.get(), ZMQ_PUB);
-  if (!socket.ok()) {
-    return socket.status();
-  }
-  impl->socket = std::move(socket).value();
+  impl->context = std::move(zmq->context);
+  impl->socket = std::move(zmq->socket);
   void* s = impl->socket.get();
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
   ETCDMON_RETURN_IF_ERROR(
@@ -89,16 +85,12 @@ SnapshotSubscriber::~SnapshotSubscriber() = default;
 Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
     SnapshotSubscriberOptions options) {
   auto impl = std::make_unique<Impl>();
-  Result<detail::ContextPtr> context = detail::NewContext();
-  if (!context.ok()) {
-    return context.status();
+  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_SUB);
+  if (!zmq.ok()) {
+    return zmq.status();
   }
-  impl->context = std::move(context).value();
-  Result<detail::SocketPtr> socket = detail::NewSocket(impl->context.get(), ZMQ_SUB);
-  if (!socket.ok()) {
-    return socket.status();
-  }
-  impl->socket = std::move(socket).value();
+  impl->context = std::move(zmq->context);
+  impl->socket = std::move(zmq->socket);
   void* s = impl->socket.get();
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
   // Keep only the newest snapshot: a subscriber that fell behind needs the current state.

@@ -161,6 +161,21 @@ std::optional<MonitorEvent> ReadMonitorEvent(void* monitor) {
   return event;
 }
 
+Result<ContextAndSocket> NewContextAndSocket(int type) {
+  ContextAndSocket out;
+  Result<ContextPtr> context = NewContext();
+  if (!context.ok()) {
+    return context.status();
+  }
+  out.context = std::move(context).value();
+  Result<SocketPtr> socket = NewSocket(out.context.get(), type);
+  if (!socket.ok()) {
+    return socket.status();
+  }
+  out.socket = std::move(socket).value();
+  return out;
+}
+
 uint16_t PortOfEndpoint(std::string_view endpoint) {
   const std::size_t colon = endpoint.rfind(':');
   if (colon == std::string_view::npos) {

@@ -39,6 +39,14 @@ Status SetStringOption(void* socket, int option, std::string_view value, std::st
 Status SetMillisOption(void* socket, int option, std::chrono::milliseconds value,
                        std::string_view name);
 
+/// A new context with one socket of `type`. Move `context` into a member declared before the
+/// socket's member: the socket must close before its context terminates.
+struct ContextAndSocket {
+  ContextPtr context;
+  SocketPtr socket;  // declared last: destroyed first
+};
+Result<ContextAndSocket> NewContextAndSocket(int type);
+
 /// The port of "tcp://host:port"; 0 when there is none.
 uint16_t PortOfEndpoint(std::string_view endpoint);
 
