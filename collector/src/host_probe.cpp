@@ -15,20 +15,6 @@ namespace {
 // /proc/meminfo is about 1.5 KiB; the fields read here are in its first lines.
 constexpr std::size_t kMeminfoBufferBytes = 8192;
 
-Status ErrnoStatus(int err, const std::string& what) {
-  std::string message = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return Status::NotFound(std::move(message));
-    case EACCES:
-    case EPERM:
-      return Status::PermissionDenied(std::move(message));
-    default:
-      return Status::Internal(std::move(message));
-  }
-}
-
 // The value of "<key>:   <n> kB" in meminfo text, in bytes; false when absent.
 bool MeminfoField(std::string_view text, std::string_view key, uint64_t& bytes) {
   std::size_t at = 0;
@@ -68,7 +54,7 @@ class SystemHostProbe final : public HostProbe {
   Result<DiskUsage> Disk(const std::string& path) override {
     struct statvfs fs {};
     if (statvfs(path.c_str(), &fs) != 0) {
-      return ErrnoStatus(errno, "statvfs " + path);
+      return StatusFromErrno(errno, "statvfs " + path);
     }
     DiskUsage usage;
     const uint64_t unit = fs.f_frsize != 0 ? fs.f_frsize : fs.f_bsize;
@@ -81,7 +67,7 @@ class SystemHostProbe final : public HostProbe {
     char buffer[kMeminfoBufferBytes];
     const int fd = open(meminfo_path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      return ErrnoStatus(errno, "open " + meminfo_path_);
+      return StatusFromErrno(errno, "open " + meminfo_path_);
     }
     std::size_t size = 0;
     while (size < sizeof(buffer)) {
@@ -92,7 +78,7 @@ class SystemHostProbe final : public HostProbe {
       if (n < 0) {
         const int err = errno;
         close(fd);
-        return ErrnoStatus(err, "read " + meminfo_path_);
+        return StatusFromErrno(err, "read " + meminfo_path_);
       }
       if (n == 0) {
         break;

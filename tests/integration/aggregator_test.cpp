@@ -20,6 +20,7 @@
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/collector/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
@@ -32,17 +33,7 @@ using testing::EtcdClusterOptions;
 
 constexpr auto kInterval = 200ms;  // collectors' interval and the aggregator's tick
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
+using etcdmon::testing::WaitFor;
 
 std::shared_ptr<spdlog::logger> QuietLogger() {
   auto logger = spdlog::default_logger()->clone("test");

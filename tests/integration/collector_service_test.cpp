@@ -14,6 +14,7 @@
 
 #include "etcdmon/collector/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmonitor/v1/samples.pb.h"
@@ -25,19 +26,7 @@ using namespace std::chrono_literals;
 using testing::EtcdCluster;
 using testing::EtcdClusterOptions;
 
-// Bounded polling for a condition another thread makes true; the bound is generous because the
-// assertions are about outcomes, not speed.
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using etcdmon::testing::WaitFor;
 
 // Records what a receiver got, in arrival order.
 struct Received {

@@ -35,15 +35,6 @@ std::optional<std::string> GetEnv(const std::string& name) {
   return std::string(value);
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 
 // CLI11 messages are meant for one line; make sure of it.
@@ -58,7 +49,7 @@ std::string OneLine(std::string_view text) {
     }
     out += c;
   }
-  return std::string(Trim(out));
+  return std::string(strings::TrimAsciiWhitespace(out));
 }
 
 // Reads the password file (already checked readable). Strips one trailing line break, as
@@ -335,7 +326,7 @@ Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
   bool any = false;
   while (true) {
     const auto comma = rest.find(',');
-    const std::string_view item = Trim(rest.substr(0, comma));
+    const std::string_view item = strings::TrimAsciiWhitespace(rest.substr(0, comma));
     if (item.empty()) {
       if (comma != std::string_view::npos || any) {
         errors.Add(endpoints_.Error("empty item in the list"));

@@ -1,5 +1,8 @@
 #include "etcdmon/status/status.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace etcdmon {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -28,6 +31,24 @@ std::string Status::ToString() const {
   out += ": ";
   out += message_;
   return out;
+}
+
+Status StatusFromErrno(int err, std::string_view context) {
+  std::string message(context);
+  message += ": ";
+  message += std::strerror(err);
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return Status::NotFound(std::move(message));
+    case EACCES:
+    case EPERM:
+      return Status::PermissionDenied(std::move(message));
+    case ENOSPC:
+      return Status::ResourceExhausted(std::move(message));
+    default:
+      return Status::Internal(std::move(message));
+  }
 }
 
 Status Status::WithContext(std::string_view context) const {

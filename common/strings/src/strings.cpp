@@ -23,4 +23,17 @@ std::string AsciiToLower(std::string_view text) {
   return out;
 }
 
+std::string_view TrimAsciiWhitespace(std::string_view text) {
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!text.empty() && space(text.front())) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && space(text.back())) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
 }  // namespace etcdmon::strings

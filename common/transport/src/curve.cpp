@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "etcdmon/strings/strings.h"
 #include "file_util.h"
 
 namespace etcdmon::transport {
@@ -19,15 +20,6 @@ constexpr std::string_view kZ85Alphabet =
 
 constexpr std::size_t kMaxKeyFileBytes = 4096;
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 std::string JoinPath(const std::string& dir, std::string_view file) {
   if (!dir.empty() && dir.back() == '/') {
@@ -116,7 +108,7 @@ Result<std::string> LoadCurveKey(const std::string& path) {
   if (!content.ok()) {
     return content.status().WithContext("CURVE key file");
   }
-  const std::string_view key = Trim(*content);
+  const std::string_view key = strings::TrimAsciiWhitespace(*content);
   if (key.size() != kCurveKeyLength) {
     return Status::InvalidArgument("CURVE key file " + path + ": expected one key of " +
                                    std::to_string(kCurveKeyLength) + " Z85 characters, found " +

@@ -11,16 +11,7 @@ namespace etcdmon::transport::detail {
 namespace {
 
 Status FileError(const std::string& path, std::string_view step, int err) {
-  std::string message = path + ": " + std::string(step) + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-      return Status::NotFound(std::move(message));
-    case EACCES:
-    case EPERM:
-      return Status::PermissionDenied(std::move(message));
-    default:
-      return Status::Internal(std::move(message));
-  }
+  return StatusFromErrno(err, path + ": " + std::string(step));
 }
 
 std::string DirectoryOf(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string_view>
 
+#include "etcdmon/strings/strings.h"
 #include "file_util.h"
 
 namespace etcdmon::transport::detail {
@@ -11,15 +12,6 @@ namespace {
 
 constexpr std::size_t kMaxStateFileBytes = 4096;
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 }  // namespace
 
@@ -31,7 +23,7 @@ Result<uint64_t> ReadSequenceState(const std::string& path) {
     }
     return content.status().WithContext("sequence state file");
   }
-  const std::string_view text = Trim(*content);
+  const std::string_view text = strings::TrimAsciiWhitespace(*content);
   auto corrupt = [&](const std::string& why) {
     return Status::InvalidArgument("sequence state file " + path + " is corrupt (" + why +
                                    "); it must hold one positive decimal number. Restore it, or "

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "etcdmon/sqlite/connection.h"
+#include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::aggregator {
 namespace {
@@ -38,25 +39,7 @@ std::chrono::system_clock::time_point At(int64_t unix_ms) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms));
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "etcdmon_history.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using etcdmon::testing::TempDir;
 
 class HistoryStoreTest : public ::testing::Test {
  protected:

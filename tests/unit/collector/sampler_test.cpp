@@ -153,9 +153,12 @@ etcd::MemberListResult GoodMembers() {
   return list;
 }
 
-const v1::ScalarMetric* FindScalar(const v1::MemberSample& s, std::string_view name,
-                                   std::string_view label = "", std::string_view value = "") {
-  for (const v1::ScalarMetric& m : s.scalars()) {
+// The first metric of `metrics` (scalars or histograms) named `name` and, when `label` is given,
+// carrying label=value.
+template <typename Metric>
+const Metric* FindMetric(const google::protobuf::RepeatedPtrField<Metric>& metrics,
+                         std::string_view name, std::string_view label, std::string_view value) {
+  for (const Metric& m : metrics) {
     if (m.name() != name) {
       continue;
     }
@@ -171,22 +174,14 @@ const v1::ScalarMetric* FindScalar(const v1::MemberSample& s, std::string_view n
   return nullptr;
 }
 
+const v1::ScalarMetric* FindScalar(const v1::MemberSample& s, std::string_view name,
+                                   std::string_view label = "", std::string_view value = "") {
+  return FindMetric(s.scalars(), name, label, value);
+}
+
 const v1::HistogramMetric* FindHistogram(const v1::MemberSample& s, std::string_view name,
                                          std::string_view label = "", std::string_view value = "") {
-  for (const v1::HistogramMetric& m : s.histograms()) {
-    if (m.name() != name) {
-      continue;
-    }
-    if (label.empty()) {
-      return &m;
-    }
-    for (const v1::Label& l : m.labels()) {
-      if (l.name() == label && l.value() == value) {
-        return &m;
-      }
-    }
-  }
-  return nullptr;
+  return FindMetric(s.histograms(), name, label, value);
 }
 
 const v1::SampleError* FindError(const v1::MemberSample& s, std::string_view source) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,17 @@ TEST(StatusTest, WithContextPrefixesMessage) {
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "endpoint 127.0.0.1:2379: connection refused");
   EXPECT_TRUE(Status::Ok().WithContext("x").ok());
+}
+
+// errno values map to the codes callers branch on, and the message keeps the context.
+TEST(StatusTest, FromErrno) {
+  EXPECT_EQ(StatusFromErrno(ENOENT, "open x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusFromErrno(ENOTDIR, "open x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(StatusFromErrno(EACCES, "open x").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(StatusFromErrno(ENOSPC, "write x").code(), StatusCode::kResourceExhausted);
+  Status io = StatusFromErrno(EIO, "read x");
+  EXPECT_EQ(io.code(), StatusCode::kInternal);
+  EXPECT_EQ(io.message().rfind("read x: ", 0), 0u) << io.message();
 }
 
 Status FailIf(bool fail) { return fail ? Status::Internal("boom") : Status::Ok(); }

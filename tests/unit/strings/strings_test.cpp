@@ -20,5 +20,13 @@ TEST(StringsTest, AsciiToLower) {
   EXPECT_EQ(AsciiToLower("\xc3\x89T\xc3\x89"), "\xc3\x89t\xc3\x89");
 }
 
+// Trimming removes ASCII white space at both ends only.
+TEST(StringsTest, TrimAsciiWhitespace) {
+  EXPECT_EQ(TrimAsciiWhitespace("  a b \t\r\n"), "a b");
+  EXPECT_EQ(TrimAsciiWhitespace("\n\n"), "");
+  EXPECT_EQ(TrimAsciiWhitespace(""), "");
+  EXPECT_EQ(TrimAsciiWhitespace("x"), "x");
+}
+
 }  // namespace
 }  // namespace etcdmon::strings

@@ -18,48 +18,13 @@
 #include <vector>
 
 #include "etcdmon/status/status.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::transport::testing {
 
-/// A fresh directory, removed with its content at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "etcdmon_transport.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-/// Polls `condition` every few milliseconds until it holds or `timeout` passes. The timeouts
-/// are generous upper bounds on a loaded machine, never expectations of speed.
-inline bool WaitFor(const std::function<bool()>& condition,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return condition();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using etcdmon::testing::TempDir;
+using etcdmon::testing::WaitFor;
 
 /// A batch with one member sample holding `scalars` scalar metrics.
 inline etcdmonitor::v1::SampleBatch MakeBatch(int scalars = 3) {

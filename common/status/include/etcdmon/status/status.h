@@ -117,6 +117,14 @@ class [[nodiscard]] Result {
 
 }  // namespace etcdmon
 
+namespace etcdmon {
+
+/// A system call's failure as a Status: "<context>: <strerror(err)>", NotFound for ENOENT and
+/// ENOTDIR, PermissionDenied for EACCES and EPERM, ResourceExhausted for ENOSPC, else Internal.
+Status StatusFromErrno(int err, std::string_view context);
+
+}  // namespace etcdmon
+
 /// Returns the Status of `expr` from the enclosing function when it is not OK.
 #define ETCDMON_RETURN_IF_ERROR(expr)                  \
   do {                                                 \

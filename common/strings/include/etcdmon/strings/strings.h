@@ -14,4 +14,7 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 /// ASCII lower case; other bytes are left as they are.
 std::string AsciiToLower(std::string_view text);
 
+/// `text` without leading and trailing ASCII white space (space, \t, \n, \r, \f, \v).
+std::string_view TrimAsciiWhitespace(std::string_view text);
+
 }  // namespace etcdmon::strings
