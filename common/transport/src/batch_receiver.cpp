@@ -157,14 +157,9 @@ Status BatchReceiver::Impl::Setup() {
   ETCDMON_RETURN_IF_ERROR(detail::SetMillisOption(s, ZMQ_HEARTBEAT_TIMEOUT,
                                                   options.heartbeat_timeout, "heartbeat timeout"));
   if (!options.curve_secret_key.empty()) {
-    ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY,
-                                                    options.curve_secret_key, "CURVE secret key"));
+    ETCDMON_RETURN_IF_ERROR(detail::SetCurveServer(s, options.curve_secret_key));
   }
-  if (zmq_bind(s, options.endpoint.c_str()) != 0) {
-    return detail::ZmqError("binding " + options.endpoint);
-  }
-  Result<std::string> bound = detail::LastEndpoint(s);
+  Result<std::string> bound = detail::Bind(s, options.endpoint);
   if (!bound.ok()) {
     return bound.status();
   }

@@ -226,12 +226,9 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
     if (zmq_has("curve") == 0) {
       return Status::FailedPrecondition("CURVE asked for, but libzmq was built without it");
     }
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SERVERKEY,
-                                                    options.curve_server_key, "CURVE server key"));
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_PUBLICKEY,
-                                                    options.curve_public_key, "CURVE public key"));
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY,
-                                                    options.curve_secret_key, "CURVE secret key"));
+    ETCDMON_RETURN_IF_ERROR(detail::SetCurveClient(s, options.curve_server_key,
+                                                   options.curve_public_key,
+                                                   options.curve_secret_key));
   }
 
   // The monitor must exist before connect() so that no connection event is missed.

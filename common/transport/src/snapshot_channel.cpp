@@ -42,14 +42,9 @@ Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
       return Status::InvalidArgument("snapshot publisher: the CURVE secret key is not 40 Z85 "
                                      "characters");
     }
-    ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY,
-                                                    options.curve_secret_key, "CURVE secret key"));
+    ETCDMON_RETURN_IF_ERROR(detail::SetCurveServer(s, options.curve_secret_key));
   }
-  if (zmq_bind(s, options.endpoint.c_str()) != 0) {
-    return detail::ZmqError("binding " + options.endpoint);
-  }
-  Result<std::string> bound = detail::LastEndpoint(s);
+  Result<std::string> bound = detail::Bind(s, options.endpoint);
   if (!bound.ok()) {
     return bound.status();
   }
@@ -108,12 +103,8 @@ Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
     if (!mine.ok()) {
       return mine.status();
     }
-    ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_CURVE_SERVERKEY,
-                                                    options.curve_server_key, "CURVE server key"));
-    ETCDMON_RETURN_IF_ERROR(
-        detail::SetStringOption(s, ZMQ_CURVE_PUBLICKEY, mine->public_key, "CURVE public key"));
-    ETCDMON_RETURN_IF_ERROR(
-        detail::SetStringOption(s, ZMQ_CURVE_SECRETKEY, mine->secret_key, "CURVE secret key"));
+    ETCDMON_RETURN_IF_ERROR(detail::SetCurveClient(s, options.curve_server_key, mine->public_key,
+                                                   mine->secret_key));
   }
   ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_SUBSCRIBE, "", "ZMQ_SUBSCRIBE"));
   if (zmq_connect(s, options.endpoint.c_str()) != 0) {

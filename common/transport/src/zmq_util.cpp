@@ -176,6 +176,27 @@ Result<ContextAndSocket> NewContextAndSocket(int type) {
   return out;
 }
 
+Status SetCurveServer(void* socket, const std::string& secret_key) {
+  ETCDMON_RETURN_IF_ERROR(SetIntOption(socket, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
+  return SetStringOption(socket, ZMQ_CURVE_SECRETKEY, secret_key, "CURVE secret key");
+}
+
+Status SetCurveClient(void* socket, const std::string& server_key, const std::string& public_key,
+                      const std::string& secret_key) {
+  ETCDMON_RETURN_IF_ERROR(
+      SetStringOption(socket, ZMQ_CURVE_SERVERKEY, server_key, "CURVE server key"));
+  ETCDMON_RETURN_IF_ERROR(
+      SetStringOption(socket, ZMQ_CURVE_PUBLICKEY, public_key, "CURVE public key"));
+  return SetStringOption(socket, ZMQ_CURVE_SECRETKEY, secret_key, "CURVE secret key");
+}
+
+Result<std::string> Bind(void* socket, const std::string& endpoint) {
+  if (zmq_bind(socket, endpoint.c_str()) != 0) {
+    return ZmqError("binding " + endpoint);
+  }
+  return LastEndpoint(socket);
+}
+
 uint16_t PortOfEndpoint(std::string_view endpoint) {
   const std::size_t colon = endpoint.rfind(':');
   if (colon == std::string_view::npos) {

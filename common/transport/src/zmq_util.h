@@ -47,6 +47,18 @@ struct ContextAndSocket {
 };
 Result<ContextAndSocket> NewContextAndSocket(int type);
 
+/// Makes `socket` a CURVE server with this secret key (Z85).
+Status SetCurveServer(void* socket, const std::string& secret_key);
+
+/// Makes `socket` a CURVE client of the server with public key `server_key`, using this key pair
+/// (all Z85).
+Status SetCurveClient(void* socket, const std::string& server_key, const std::string& public_key,
+                      const std::string& secret_key);
+
+/// Binds `socket` to `endpoint` and returns the endpoint actually bound (with the port chosen
+/// for ":0").
+Result<std::string> Bind(void* socket, const std::string& endpoint);
+
 /// The port of "tcp://host:port"; 0 when there is none.
 uint16_t PortOfEndpoint(std::string_view endpoint);
 
