@@ -1,0 +1,1 @@
+# (channels) sources are added here with target_sources(etcdmon_alerter PRIVATE ...).

@@ -1,0 +1,1 @@
+# (rules) sources are added here with target_sources(etcdmon_alerter PRIVATE ...).

@@ -1,0 +1,1 @@
+# (service) sources are added here with target_sources(etcdmon_alerter PRIVATE ...).

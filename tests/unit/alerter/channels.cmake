@@ -1,0 +1,1 @@
+# (channels) unit tests are added here.

@@ -1,0 +1,1 @@
+# (rules) unit tests are added here.

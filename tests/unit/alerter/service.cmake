@@ -1,0 +1,1 @@
+# (service) unit tests are added here.
