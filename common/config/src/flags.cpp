@@ -437,6 +437,34 @@ Result<LogConfig> LogFlags::Build() const {
 
 // MonitorFlags -----------------------------------------------------------------------------
 
+AlertThresholdFlags::AlertThresholdFlags(CLI::App& app)
+    : max_latency_ms_(FlagValue::AddOption(app, "max-latency-ms", "", "100",
+                                           "alert when request latency exceeds this (ms)", "INT")),
+      max_db_size_mb_(FlagValue::AddOption(app, "max-db-size-mb", "", "8192",
+                                           "alert when the database exceeds this (MiB)", "INT")),
+      min_available_nodes_(FlagValue::AddOption(app, "min-available-nodes", "", "2",
+                                                "alert when fewer members than this are reachable",
+                                                "INT")),
+      max_leader_changes_(FlagValue::AddOption(
+          app, "max-leader-changes", "", "3",
+          "alert when the leader changes more often than this within the window", "INT")) {}
+
+Result<AlertThresholds> AlertThresholdFlags::Build() const {
+  FlagErrors errors;
+  AlertThresholds thresholds;
+  thresholds.max_latency = std::chrono::milliseconds(max_latency_ms_.AsInt(errors, 1, 3'600'000));
+  thresholds.max_db_size_bytes =
+      static_cast<uint64_t>(max_db_size_mb_.AsInt(errors, 1, 1024 * 1024)) * 1024 * 1024;
+  thresholds.min_available_nodes =
+      static_cast<uint32_t>(min_available_nodes_.AsInt(errors, 1, 1000));
+  thresholds.max_leader_changes =
+      static_cast<uint32_t>(max_leader_changes_.AsInt(errors, 0, 1'000'000));
+  if (!errors.empty()) {
+    return errors.ToStatus();
+  }
+  return thresholds;
+}
+
 MonitorFlags::MonitorFlags(CLI::App& app)
     : connection_(app),
       log_(app),
@@ -449,16 +477,7 @@ MonitorFlags::MonitorFlags(CLI::App& app)
                                "how often cluster health is checked", "DURATION")),
       metrics_interval_(FlagValue::AddOption(app, "metrics-interval", "METRICS_INTERVAL", "10s",
                                              "how often metrics are collected", "DURATION")),
-      max_latency_ms_(FlagValue::AddOption(app, "max-latency-ms", "", "100",
-                                           "alert when request latency exceeds this (ms)", "INT")),
-      max_db_size_mb_(FlagValue::AddOption(app, "max-db-size-mb", "", "8192",
-                                           "alert when the database exceeds this (MiB)", "INT")),
-      min_available_nodes_(FlagValue::AddOption(app, "min-available-nodes", "", "2",
-                                                "alert when fewer members than this are reachable",
-                                                "INT")),
-      max_leader_changes_(FlagValue::AddOption(
-          app, "max-leader-changes", "", "3",
-          "alert when the leader changes more often than this within the window", "INT")),
+      thresholds_(app),
       run_benchmark_(FlagValue::AddSwitch(app, "run-benchmark", "", false,
                                           "run one benchmark, print the report and exit")),
       benchmark_type_(FlagValue::AddOption(app, "benchmark-type", "", "write",
@@ -493,14 +512,11 @@ Result<MonitorConfig> MonitorFlags::Build() const {
   config.health_check_interval = health_check_interval_.AsPositiveDuration(errors);
   config.metrics_interval = metrics_interval_.AsPositiveDuration(errors);
 
-  config.thresholds.max_latency =
-      std::chrono::milliseconds(max_latency_ms_.AsInt(errors, 1, 3'600'000));
-  config.thresholds.max_db_size_bytes =
-      static_cast<uint64_t>(max_db_size_mb_.AsInt(errors, 1, 1024 * 1024)) * 1024 * 1024;
-  config.thresholds.min_available_nodes =
-      static_cast<uint32_t>(min_available_nodes_.AsInt(errors, 1, 1000));
-  config.thresholds.max_leader_changes =
-      static_cast<uint32_t>(max_leader_changes_.AsInt(errors, 0, 1'000'000));
+  Result<AlertThresholds> thresholds = thresholds_.Build();
+  errors.Add(thresholds.status());
+  if (thresholds.ok()) {
+    config.thresholds = *thresholds;
+  }
 
   config.benchmark.run_once = run_benchmark_.AsBool(errors);
   const std::string type = benchmark_type_.AsChoice(errors, {"write", "read", "mixed"});

@@ -168,6 +168,23 @@ class LogFlags {
   FlagValue format_;
 };
 
+/// The quickstart's alert thresholds: --max-latency-ms (1..3600000, default 100),
+/// --max-db-size-mb (1..1048576, default 8192), --min-available-nodes (1..1000, default 2),
+/// --max-leader-changes (0..1000000, default 3). Shared by the alerter and the all-in-one binary.
+class AlertThresholdFlags {
+ public:
+  /// Registers the flags on `app`, which must outlive this object.
+  explicit AlertThresholdFlags(CLI::App& app);
+
+  Result<AlertThresholds> Build() const;
+
+ private:
+  FlagValue max_latency_ms_;
+  FlagValue max_db_size_mb_;
+  FlagValue min_available_nodes_;
+  FlagValue max_leader_changes_;
+};
+
 /// The whole command line of the all-in-one `etcd-monitor` binary (QUICKSTART-SPEC.md): the
 /// connection and log flags, plus --api-host (API_HOST), --api-port (API_PORT),
 /// --health-check-interval (HEALTH_CHECK_INTERVAL), --metrics-interval (METRICS_INTERVAL),
@@ -189,10 +206,7 @@ class MonitorFlags {
   FlagValue api_port_;
   FlagValue health_check_interval_;
   FlagValue metrics_interval_;
-  FlagValue max_latency_ms_;
-  FlagValue max_db_size_mb_;
-  FlagValue min_available_nodes_;
-  FlagValue max_leader_changes_;
+  AlertThresholdFlags thresholds_;
   FlagValue run_benchmark_;
   FlagValue benchmark_type_;
   FlagValue benchmark_ops_;
