@@ -52,9 +52,9 @@ std::string OneLine(std::string_view text) {
   return std::string(strings::TrimAsciiWhitespace(out));
 }
 
-// Reads the password file (already checked readable). Strips one trailing line break, as
-// `echo secret > file` leaves one.
-Result<std::string> ReadPasswordFile(const std::string& path) {
+}  // namespace
+
+Result<std::string> ReadSecretFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::InvalidArgument("cannot read file: " + std::string(std::strerror(errno)));
@@ -80,7 +80,7 @@ Result<std::string> ReadPasswordFile(const std::string& path) {
   return content;
 }
 
-}  // namespace
+namespace {
 
 Result<bool> ParseBool(std::string_view text) {
   const std::string lower = strings::AsciiToLower(text);
@@ -386,7 +386,7 @@ Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
       config.password = Secret(user.substr(colon + 1));
     } else if (password_file_.given()) {
       if (!password_file.empty()) {
-        Result<std::string> password = ReadPasswordFile(password_file);
+        Result<std::string> password = ReadSecretFile(password_file);
         if (!password.ok()) {
           errors.Add(password_file_.Source() + " " + Quote(password_file) + ": " +
                      password.status().message());

@@ -105,6 +105,8 @@ class [[nodiscard]] Result {
     assert(ok());
     return std::get<T>(std::move(data_));
   }
+  /// The value, or `fallback` on an error.
+  T value_or(T fallback) const& { return ok() ? std::get<T>(data_) : std::move(fallback); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
