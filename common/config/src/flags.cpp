@@ -80,7 +80,6 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   return content;
 }
 
-namespace {
 
 Result<bool> ParseBool(std::string_view text) {
   const std::string lower = strings::AsciiToLower(text);
