@@ -1,0 +1,244 @@
+#include "etcdmon/alerter/alert_store.h"
+
+#include <gtest/gtest.h>
+
+#include "etcdmon/sqlite/connection.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon::alerter {
+namespace {
+
+using etcdmon::testing::TempDir;
+
+Alert MakeAlert(const std::string& rule, const std::string& member, AlertState state,
+                int64_t since_ms) {
+  Alert a;
+  a.key = {rule, "prod", member};
+  a.fingerprint = Fingerprint(a.key);
+  a.severity = Severity::kCritical;
+  a.state = state;
+  a.summary = rule + " on " + (member.empty() ? "cluster" : member);
+  a.values = {{"value", 1.5}, {"threshold", 1}};
+  a.pending_since_unix_ms = since_ms;
+  if (state != AlertState::kPending) a.firing_since_unix_ms = since_ms + 1000;
+  return a;
+}
+
+Notification MakeNotification(const Alert& a, NotificationKind kind, int64_t at_ms) {
+  Notification n;
+  n.kind = kind;
+  n.alert = a;
+  n.created_unix_ms = at_ms;
+  return n;
+}
+
+class AlertStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    auto store = AlertStore::Open(dir_.File("alerts.db"));
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(store).value();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<AlertStore> store_;
+  const std::vector<std::string> channels_{"console", "webhook"};
+};
+
+TEST_F(AlertStoreTest, RecordsAlertsAndNotificationsWithPendingDeliveries) {
+  Alert firing = MakeAlert("NoLeader", "", AlertState::kFiring, 1000);
+  Alert pending = MakeAlert("MemberUnavailable", "etcd-2", AlertState::kPending, 1500);
+  pending.channels = {"webhook", "email"};  // email is not configured: no delivery for it
+  Evaluation e;
+  e.changed = {firing, pending};
+  e.notifications = {MakeNotification(firing, NotificationKind::kFiring, 2000)};
+  auto deliveries = store_->Record(e, channels_);
+  ASSERT_TRUE(deliveries.ok()) << deliveries.status().message();
+  ASSERT_EQ(deliveries->size(), 2u);
+  EXPECT_GT(e.notifications[0].id, 0);
+  EXPECT_EQ((*deliveries)[0].notification.id, e.notifications[0].id);
+  EXPECT_EQ((*deliveries)[0].channel, "console");
+  EXPECT_EQ((*deliveries)[1].channel, "webhook");
+
+  auto active = store_->LoadActive();
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 2u);
+  EXPECT_EQ((*active)[0].key.rule, "NoLeader");
+  EXPECT_EQ((*active)[0].state, AlertState::kFiring);
+  EXPECT_EQ((*active)[0].values.size(), 2u);
+  EXPECT_DOUBLE_EQ((*active)[0].values[0].value, 1.5);
+  EXPECT_EQ((*active)[1].channels, (std::vector<std::string>{"webhook", "email"}));
+}
+
+TEST_F(AlertStoreTest, DeliveriesSurviveARestartUntilSettled) {
+  Alert firing = MakeAlert("NoLeader", "", AlertState::kFiring, 1000);
+  Evaluation e;
+  e.changed = {firing};
+  e.notifications = {MakeNotification(firing, NotificationKind::kFiring, 2000)};
+  ASSERT_TRUE(store_->Record(e, channels_).ok());
+  const int64_t id = e.notifications[0].id;
+
+  // The console delivered; the webhook failed once (retry pending), then the process died.
+  DeliveryAttempt ok{id, "console", 1, Status::Ok(), true, 2100, std::chrono::milliseconds(1)};
+  DeliveryAttempt failed{id, "webhook", 1, Status::Unavailable("HTTP 500"), false, 2100,
+                         std::chrono::milliseconds(3)};
+  ASSERT_TRUE(store_->RecordAttempt(ok).ok());
+  ASSERT_TRUE(store_->RecordAttempt(failed).ok());
+  Reopen();
+
+  auto pending = store_->PendingDeliveries();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].channel, "webhook");
+  EXPECT_EQ((*pending)[0].notification.id, id);
+  EXPECT_EQ((*pending)[0].notification.kind, NotificationKind::kFiring);
+  EXPECT_EQ((*pending)[0].notification.alert.key.rule, "NoLeader");
+  EXPECT_EQ((*pending)[0].notification.alert.fingerprint, firing.fingerprint);
+
+  DeliveryAttempt retried{id, "webhook", 2, Status::Ok(), true, 2600,
+                          std::chrono::milliseconds(2)};
+  ASSERT_TRUE(store_->RecordAttempt(retried).ok());
+  pending = store_->PendingDeliveries();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+
+  auto page = store_->QueryHistory({});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 1u);
+  ASSERT_EQ(page->entries[0].deliveries.size(), 2u);
+  EXPECT_EQ(page->entries[0].deliveries[1].channel, "webhook");
+  EXPECT_EQ(page->entries[0].deliveries[1].state, "delivered");
+  EXPECT_EQ(page->entries[0].deliveries[1].attempts, 2u);
+}
+
+TEST_F(AlertStoreTest, ResolvingClosesTheInstanceAndANewOneCanOpen) {
+  Alert a = MakeAlert("NoLeader", "", AlertState::kFiring, 1000);
+  Evaluation e1;
+  e1.changed = {a};
+  ASSERT_TRUE(store_->Record(e1, channels_).ok());
+  a.state = AlertState::kResolved;
+  a.resolved_unix_ms = 5000;
+  Evaluation e2;
+  e2.changed = {a};
+  e2.notifications = {MakeNotification(a, NotificationKind::kResolved, 5000)};
+  ASSERT_TRUE(store_->Record(e2, channels_).ok());
+  EXPECT_TRUE(store_->LoadActive()->empty());
+
+  Alert again = MakeAlert("NoLeader", "", AlertState::kPending, 9000);
+  Evaluation e3;
+  e3.changed = {again};
+  ASSERT_TRUE(store_->Record(e3, channels_).ok());
+  auto page = store_->QueryHistory({});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 2u);
+  EXPECT_EQ(page->entries[0].alert.state, AlertState::kPending);  // newest first
+  EXPECT_EQ(page->entries[1].alert.state, AlertState::kResolved);
+  EXPECT_EQ(page->entries[1].alert.resolved_unix_ms, 5000);
+  ASSERT_EQ(page->entries[1].deliveries.size(), 2u);
+  EXPECT_EQ(page->entries[1].deliveries[0].kind, NotificationKind::kResolved);
+
+  // The pending one clears before `for`: it leaves no trace.
+  Evaluation e4;
+  e4.dropped = {again.key};
+  ASSERT_TRUE(store_->Record(e4, channels_).ok());
+  EXPECT_EQ(store_->QueryHistory({})->entries.size(), 1u);
+}
+
+TEST_F(AlertStoreTest, HistoryFiltersAndPages) {
+  Evaluation e;
+  for (int i = 0; i < 25; ++i) {
+    Alert a = MakeAlert(i % 2 == 0 ? "DiskUsageHigh" : "MemoryUsageHigh",
+                        "etcd-" + std::to_string(i), AlertState::kFiring, 1000 * i);
+    a.severity = i % 5 == 0 ? Severity::kCritical : Severity::kWarning;
+    e.changed.push_back(a);
+  }
+  ASSERT_TRUE(store_->Record(e, channels_).ok());
+
+  AlertHistoryFilter filter;
+  filter.page_size = 10;
+  std::vector<std::string> members;
+  int pages = 0;
+  while (true) {
+    auto page = store_->QueryHistory(filter);
+    ASSERT_TRUE(page.ok());
+    ++pages;
+    for (const auto& entry : page->entries) members.push_back(entry.alert.key.member);
+    if (page->next_before_id == 0) break;
+    filter.before_id = page->next_before_id;
+    ASSERT_LT(pages, 10) << "paging does not end";
+  }
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(members.size(), 25u);
+  EXPECT_EQ(members.front(), "etcd-24");
+  EXPECT_EQ(members.back(), "etcd-0");
+
+  AlertHistoryFilter by_rule;
+  by_rule.rule = "DiskUsageHigh";
+  by_rule.severity = "critical";
+  auto critical_disk = store_->QueryHistory(by_rule);
+  ASSERT_TRUE(critical_disk.ok());
+  ASSERT_EQ(critical_disk->entries.size(), 3u);  // i = 0, 10, 20
+  EXPECT_EQ(critical_disk->entries[0].alert.key.member, "etcd-20");
+
+  AlertHistoryFilter by_time;
+  by_time.to_unix_ms = 2500;  // pending since 0, 1000, 2000
+  EXPECT_EQ(store_->QueryHistory(by_time)->entries.size(), 3u);
+
+  AlertHistoryFilter by_member;
+  by_member.member = "etcd-7";
+  EXPECT_EQ(store_->QueryHistory(by_member)->entries.size(), 1u);
+
+  AlertHistoryFilter bad;
+  bad.page_size = 0;
+  EXPECT_EQ(store_->QueryHistory(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.page_size = 10;
+  bad.from_unix_ms = 10;
+  bad.to_unix_ms = 5;
+  EXPECT_EQ(store_->QueryHistory(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(AlertStoreTest, SilencesExpireAndArePruned) {
+  Silence s{"abc", "NoLeader", "", "maintenance", 1000, 10'000};
+  ASSERT_TRUE(store_->AddSilence(s).ok());
+  ASSERT_TRUE(store_->AddSilence({"def", "", "etcd-1", "reboot", 1000, 5'000}).ok());
+  EXPECT_EQ(store_->AddSilence(s).code(), StatusCode::kAlreadyExists);
+  auto active = store_->ActiveSilences(4'000);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 2u);
+  EXPECT_EQ((*active)[0].id, "def");  // soonest expiry first
+  EXPECT_EQ(store_->ActiveSilences(6'000)->size(), 1u);
+  EXPECT_TRUE(store_->ActiveSilences(10'000)->empty());
+}
+
+TEST_F(AlertStoreTest, PruneDropsOldResolvedAlertsWithTheirNotifications) {
+  Alert old_alert = MakeAlert("NoLeader", "", AlertState::kResolved, 1000);
+  old_alert.resolved_unix_ms = 2000;
+  Alert open_alert = MakeAlert("DiskUsageHigh", "etcd-1", AlertState::kFiring, 1000);
+  Evaluation e;
+  e.changed = {old_alert, open_alert};
+  e.notifications = {MakeNotification(old_alert, NotificationKind::kResolved, 2000)};
+  ASSERT_TRUE(store_->Record(e, channels_).ok());
+  const int64_t day_ms = 24LL * 3600 * 1000;
+  ASSERT_TRUE(store_->Prune(2000 + 31 * day_ms).ok());
+  auto page = store_->QueryHistory({});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].alert.key.rule, "DiskUsageHigh");  // open alerts are never pruned
+  EXPECT_TRUE(store_->PendingDeliveries()->empty());
+}
+
+TEST_F(AlertStoreTest, RefusesANewerSchema) {
+  store_.reset();
+  {
+    auto db = sqlite::Connection::Open(dir_.File("alerts.db"), {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto store = AlertStore::Open(dir_.File("alerts.db"));
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace etcdmon::alerter
