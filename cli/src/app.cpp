@@ -1,10 +1,19 @@
 #include "etcdmon/cli/app.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <ostream>
 #include <spdlog/spdlog.h>
 
+#include "etcdmon/cli/benchmark_command.h"
 #include "etcdmon/cli/ctl.h"
+#include "etcdmon/cli/ctl_maintenance.h"
+#include "etcdmon/cli/keygen.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/logging/logging.h"
@@ -12,7 +21,29 @@
 namespace etcdmon::cli {
 namespace {
 
-enum class Command { kMonitor, kEndpointStatus, kMemberList };
+enum class Command {
+  kMonitor,
+  kBenchmark,
+  kKeygen,
+  kEndpointStatus,
+  kEndpointHealth,
+  kEndpointHashKV,
+  kMemberList,
+  kCheckConsistency,
+  kAlarmList,
+  kAlarmDisarm,
+  kDefrag,
+  kCompact,
+  kSnapshotSave,
+  kMoveLeader,
+};
+
+// Commands that need every member of the cluster, not only the configured endpoints: the
+// quorum guard and the leader hand-over look at all members, consistency compares them all.
+bool NeedsWholeCluster(Command command) {
+  return command == Command::kDefrag || command == Command::kMoveLeader ||
+         command == Command::kCheckConsistency;
+}
 
 // What the command line asked for, validated.
 struct Invocation {
@@ -21,9 +52,53 @@ struct Invocation {
   config::EtcdConnectionConfig etcd;  // ctl commands
   config::LogConfig log;              // ctl commands
   OutputFormat format = OutputFormat::kTable;
+  bool assume_yes = false;
+  int64_t hash_revision = 0;     // kEndpointHashKV
+  bool defrag_cluster = false;   // kDefrag
+  bool skip_quorum_check = false;
+  CompactOptions compact;        // kCompact
+  SnapshotOptions snapshot;      // kSnapshotSave
+  std::string member;            // kMoveLeader
+  std::string keygen_dir;        // kKeygen
+  bool keygen_force = false;
 };
 
-int RunCtl(const Invocation& inv, std::ostream& out, std::ostream& err) {
+// The flags that only some ctl commands have, as CLI11 stores them.
+struct CtlArgs {
+  std::string write_out = "table";
+  bool yes = false;
+  int64_t hash_revision = 0;
+  bool defrag_cluster = false;
+  bool skip_quorum_check = false;
+  std::string compact_revision;
+  int64_t compact_keep = 0;
+  bool compact_physical = false;
+  std::string snapshot_file;
+  std::string snapshot_timeout = "10m";
+  std::string member;
+};
+
+// A client whose endpoints cover every member: the configured ones plus the client URL of each
+// member none of them answers for. nullptr when the configured endpoints already do.
+Result<std::unique_ptr<etcd::EtcdClient>> WholeClusterClient(
+    const config::EtcdConnectionConfig& base, etcd::EtcdClient& client) {
+  Result<std::vector<std::string>> missing = MissingMemberUrls(client);
+  if (!missing.ok() || missing->empty()) {
+    // Nothing to add, or nobody answered: the command itself reports that.
+    return std::unique_ptr<etcd::EtcdClient>();
+  }
+  config::EtcdConnectionConfig whole = base;
+  for (const auto& url : *missing) {
+    Result<config::Endpoint> endpoint = config::ParseEndpoint(url);
+    if (endpoint.ok()) {
+      whole.endpoints.push_back(*endpoint);
+    }
+  }
+  return etcd::NewEtcdClient(whole);
+}
+
+int RunCtl(const Invocation& inv, std::istream& in, bool in_is_terminal, std::ostream& out,
+           std::ostream& err) {
   // Diagnostics (gRPC's own included, at debug) go to stderr, never into the command's output.
   Result<std::shared_ptr<spdlog::logger>> logger = logging::MakeLogger("ctl", inv.log);
   if (!logger.ok()) {
@@ -31,45 +106,163 @@ int RunCtl(const Invocation& inv, std::ostream& out, std::ostream& err) {
     return config::kExitUsage;
   }
   spdlog::set_default_logger(*logger);
-  Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewEtcdClient(inv.etcd);
-  if (!client.ok()) {
-    err << "error: " << client.status().message() << "\n";
+  Result<std::unique_ptr<etcd::EtcdClient>> configured = etcd::NewEtcdClient(inv.etcd);
+  if (!configured.ok()) {
+    err << "error: " << configured.status().message() << "\n";
     return config::kExitUsage;
   }
-  if (inv.command == Command::kEndpointStatus) {
-    return RunEndpointStatus(**client, inv.format, out, err);
+  const std::vector<std::string> configured_endpoints = (*configured)->Endpoints();
+  std::unique_ptr<etcd::EtcdClient> client = std::move(configured).value();
+  if (NeedsWholeCluster(inv.command)) {
+    Result<std::unique_ptr<etcd::EtcdClient>> whole = WholeClusterClient(inv.etcd, *client);
+    if (!whole.ok()) {
+      err << "error: " << whole.status().message() << "\n";
+      return kExitFailed;
+    }
+    if (*whole) {
+      client = std::move(whole).value();
+    }
   }
-  return RunMemberList(**client, inv.format, out, err);
+  const Confirmation confirmation{inv.assume_yes, in_is_terminal, &in};
+  switch (inv.command) {
+    case Command::kEndpointStatus:
+      return RunEndpointStatus(*client, inv.format, out, err);
+    case Command::kEndpointHealth:
+      return RunEndpointHealth(*client, inv.format, out, err);
+    case Command::kEndpointHashKV:
+      return RunEndpointHashKV(*client, inv.hash_revision, inv.format, out, err);
+    case Command::kMemberList:
+      return RunMemberList(*client, inv.format, out, err);
+    case Command::kCheckConsistency:
+      return RunCheckConsistency(*client, inv.format, out, err);
+    case Command::kAlarmList:
+      return RunAlarmList(*client, inv.format, out, err);
+    case Command::kAlarmDisarm:
+      return RunAlarmDisarm(*client, confirmation, inv.format, out, err);
+    case Command::kDefrag: {
+      DefragOptions options;
+      options.targets = inv.defrag_cluster ? client->Endpoints() : configured_endpoints;
+      options.skip_quorum_check = inv.skip_quorum_check;
+      return RunDefrag(*client, options, confirmation, inv.format, out, err);
+    }
+    case Command::kCompact:
+      return RunCompact(*client, inv.compact, confirmation, inv.format, out, err);
+    case Command::kSnapshotSave:
+      return RunSnapshotSave(*client, inv.snapshot, inv.format, out, err);
+    case Command::kMoveLeader:
+      return RunMoveLeader(*client, inv.member, confirmation, inv.format, out, err);
+    case Command::kMonitor:
+    case Command::kBenchmark:
+    case Command::kKeygen:
+      break;
+  }
+  err << "error: internal: not a ctl command\n";
+  return kExitFailed;
+}
+
+// The all-in-one monitor: one call site, to be replaced by the real service.
+int RunAllInOne(const config::MonitorConfig&, std::ostream&, std::ostream& err) {
+  err << "error: the all-in-one monitor is not available in this build yet; "
+         "use `etcd-monitor ctl endpoint status` or `etcd-monitor ctl member list`\n";
+  return kExitFailed;
+}
+
+// A ctl subcommand that passes the flags it does not know to its parent, so flags may follow
+// the command words, as with etcdctl: `ctl endpoint status --endpoints=... -w json`.
+CLI::App* AddCtlCommand(CLI::App& parent, const std::string& name, const std::string& help) {
+  return parent.add_subcommand(name, help)->fallthrough();
 }
 
 }  // namespace
 
 int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  return RunEtcdMonitor(argc, argv, std::cin, isatty(STDIN_FILENO) == 1, out, err);
+}
+
+int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_is_terminal,
+                   std::ostream& out, std::ostream& err) {
   CLI::App app{"etcd-monitor: monitoring, alerting, benchmarking and administration for etcd.\n"
                "Without a subcommand it runs the whole monitor in one process."};
   app.require_subcommand(0, 1);
   config::MonitorFlags monitor_flags(app);
+  BenchmarkCommand benchmark(app);
+
+  CLI::App* keygen =
+      app.add_subcommand("keygen", "Write a CURVE key pair for the encrypted ZeroMQ link");
+  std::string keygen_dir;
+  bool keygen_force = false;
+  keygen->add_option("--out", keygen_dir, "Directory for curve.key and curve.pub")->required();
+  keygen->add_flag("--force", keygen_force, "Replace an existing key pair");
 
   CLI::App* ctl = app.add_subcommand("ctl", "Administer an etcd cluster (like etcdctl)");
   ctl->require_subcommand(1);
   config::ConnectionFlags ctl_flags(*ctl);
   config::LogFlags ctl_log_flags(*ctl);
-  std::string write_out = "table";
-  ctl->add_option("-w,--write-out", write_out, "Output format: table or json")
+  CtlArgs args;
+  ctl->add_option("-w,--write-out", args.write_out, "Output format: table, json or simple")
       ->capture_default_str();
-  // Subcommands pass options they do not know to their parent, so flags may follow the command
-  // words, as with etcdctl: `ctl endpoint status --endpoints=... -w json`.
-  CLI::App* endpoint = ctl->add_subcommand("endpoint", "Per-endpoint commands")->fallthrough();
+  ctl->add_flag("-y,--yes", args.yes, "Do not ask before changing the cluster");
+
+  CLI::App* endpoint = AddCtlCommand(*ctl, "endpoint", "Per-endpoint commands");
   endpoint->require_subcommand(1);
   CLI::App* endpoint_status =
-      endpoint->add_subcommand("status", "Status of every endpoint: leader, raft, db size")
-          ->fallthrough();
-  CLI::App* member = ctl->add_subcommand("member", "Membership commands")->fallthrough();
+      AddCtlCommand(*endpoint, "status", "Status of every endpoint: leader, raft, db size");
+  CLI::App* endpoint_health =
+      AddCtlCommand(*endpoint, "health", "Whether every endpoint serves a linearizable read");
+  CLI::App* endpoint_hashkv =
+      AddCtlCommand(*endpoint, "hashkv", "Hash of every endpoint's key space");
+  endpoint_hashkv->add_option("--rev", args.hash_revision, "Revision to hash (0: newest)");
+
+  CLI::App* member = AddCtlCommand(*ctl, "member", "Membership commands");
   member->require_subcommand(1);
-  CLI::App* member_list = member->add_subcommand("list", "List the cluster's members")->fallthrough();
+  CLI::App* member_list = AddCtlCommand(*member, "list", "List the cluster's members");
+
+  CLI::App* check = AddCtlCommand(*ctl, "check", "Cluster checks");
+  check->require_subcommand(1);
+  CLI::App* check_consistency = AddCtlCommand(
+      *check, "consistency", "Compare every member's key-space hash at one revision");
+
+  CLI::App* alarm = AddCtlCommand(*ctl, "alarm", "Alarm commands");
+  alarm->require_subcommand(1);
+  CLI::App* alarm_list = AddCtlCommand(*alarm, "list", "List the active alarms");
+  CLI::App* alarm_disarm = AddCtlCommand(*alarm, "disarm", "Clear every active alarm");
+
+  CLI::App* defrag = AddCtlCommand(
+      *ctl, "defrag", "Defragment members one at a time, refusing when quorum would be lost");
+  defrag->add_flag("--cluster", args.defrag_cluster, "Every member in turn, the leader last");
+  defrag->add_flag("--skip-quorum-check", args.skip_quorum_check,
+                   "Defragment even when the cluster loses quorum meanwhile");
+
+  CLI::App* compact = AddCtlCommand(*ctl, "compact", "Drop the history before a revision");
+  compact->add_option("revision", args.compact_revision, "Compact up to this revision");
+  compact->add_option("--keep", args.compact_keep, "Instead keep the newest N revisions");
+  compact->add_flag("--physical", args.compact_physical,
+                    "Wait until the data is removed from the backend");
+
+  CLI::App* snapshot = AddCtlCommand(*ctl, "snapshot", "Snapshot commands");
+  snapshot->require_subcommand(1);
+  CLI::App* snapshot_save = AddCtlCommand(*snapshot, "save", "Save one member's database");
+  snapshot_save->add_option("file", args.snapshot_file, "The file to write")->required();
+  snapshot_save->add_option("--timeout", args.snapshot_timeout, "Bound on the whole transfer")
+      ->capture_default_str();
+
+  CLI::App* move_leader =
+      AddCtlCommand(*ctl, "move-leader", "Hand leadership to another member");
+  move_leader->add_option("member", args.member, "Member id (hex) or name")->required();
 
   auto build = [&]() -> Result<Invocation> {
     Invocation inv;
+    if (benchmark.parsed()) {
+      ETCDMON_RETURN_IF_ERROR(benchmark.Build());
+      inv.command = Command::kBenchmark;
+      return inv;
+    }
+    if (keygen->parsed()) {
+      inv.command = Command::kKeygen;
+      inv.keygen_dir = keygen_dir;
+      inv.keygen_force = keygen_force;
+      return inv;
+    }
     if (!ctl->parsed()) {
       Result<config::MonitorConfig> monitor = monitor_flags.Build();
       if (!monitor.ok()) {
@@ -83,16 +276,70 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::os
     errors.Add(etcd.status());
     Result<config::LogConfig> log = ctl_log_flags.Build();
     errors.Add(log.status());
-    Result<OutputFormat> format = ParseOutputFormat(write_out);
+    Result<OutputFormat> format = ParseOutputFormat(args.write_out);
     errors.Add(format.status());
+    const std::pair<CLI::App*, Command> commands[] = {
+        {endpoint_status, Command::kEndpointStatus},
+        {endpoint_health, Command::kEndpointHealth},
+        {endpoint_hashkv, Command::kEndpointHashKV},
+        {member_list, Command::kMemberList},
+        {check_consistency, Command::kCheckConsistency},
+        {alarm_list, Command::kAlarmList},
+        {alarm_disarm, Command::kAlarmDisarm},
+        {defrag, Command::kDefrag},
+        {compact, Command::kCompact},
+        {snapshot_save, Command::kSnapshotSave},
+        {move_leader, Command::kMoveLeader},
+    };
+    for (const auto& [subcommand, command] : commands) {
+      if (subcommand->parsed()) {
+        inv.command = command;
+      }
+    }
+    if (inv.command == Command::kEndpointHashKV && args.hash_revision < 0) {
+      errors.Add("--rev \"" + std::to_string(args.hash_revision) + "\": must be >= 0");
+    }
+    if (inv.command == Command::kCompact) {
+      const bool has_revision = !args.compact_revision.empty();
+      if (has_revision) {
+        char* end = nullptr;
+        errno = 0;
+        const long long revision = std::strtoll(args.compact_revision.c_str(), &end, 10);
+        if (errno != 0 || *end != '\0' || revision <= 0) {
+          errors.Add("compact revision \"" + args.compact_revision +
+                     "\": want a positive integer");
+        }
+        inv.compact.revision = revision;
+      }
+      if (args.compact_keep < 0) {
+        errors.Add("--keep \"" + std::to_string(args.compact_keep) + "\": must be positive");
+      }
+      if (has_revision == (args.compact_keep > 0)) {
+        errors.Add("compact: give either a revision or --keep=N, not both or neither");
+      }
+      inv.compact.keep = args.compact_keep;
+      inv.compact.physical = args.compact_physical;
+    }
+    if (inv.command == Command::kSnapshotSave) {
+      Result<std::chrono::milliseconds> timeout = config::ParseDuration(args.snapshot_timeout);
+      if (!timeout.ok() || timeout->count() <= 0) {
+        errors.Add("--timeout \"" + args.snapshot_timeout + "\": want a positive duration");
+      } else {
+        inv.snapshot.timeout = *timeout;
+      }
+      inv.snapshot.path = args.snapshot_file;
+    }
     if (!errors.empty()) {
       return errors.ToStatus();
     }
     inv.etcd = std::move(etcd).value();
     inv.log = *log;
     inv.format = *format;
-    inv.command = endpoint_status->parsed() ? Command::kEndpointStatus : Command::kMemberList;
-    (void)member_list;
+    inv.assume_yes = args.yes;
+    inv.hash_revision = args.hash_revision;
+    inv.defrag_cluster = args.defrag_cluster;
+    inv.skip_quorum_check = args.skip_quorum_check;
+    inv.member = args.member;
     return inv;
   };
 
@@ -101,12 +348,19 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::os
     return parsed.exit_code();
   }
   const Invocation& inv = parsed.value();
-  if (inv.command != Command::kMonitor) {
-    return RunCtl(inv, out, err);
+  switch (inv.command) {
+    case Command::kMonitor:
+      if (inv.monitor.benchmark.run_once) {
+        return RunQuickstartBenchmark(inv.monitor, out, err);
+      }
+      return RunAllInOne(inv.monitor, out, err);
+    case Command::kBenchmark:
+      return benchmark.Run(out, err);
+    case Command::kKeygen:
+      return RunKeygen(inv.keygen_dir, inv.keygen_force, out, err);
+    default:
+      return RunCtl(inv, in, in_is_terminal, out, err);
   }
-  err << "error: the all-in-one monitor is not available in this build yet; "
-         "use `etcd-monitor ctl endpoint status` or `etcd-monitor ctl member list`\n";
-  return kExitFailed;
 }
 
 }  // namespace etcdmon::cli

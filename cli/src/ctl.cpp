@@ -1,6 +1,11 @@
 #include "etcdmon/cli/ctl.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -13,6 +18,43 @@ namespace {
 using nlohmann::json;
 
 const char* Bool(bool b) { return b ? "true" : "false"; }
+
+// Table or etcdctl's simple lines ("a, b, c") from the same cells.
+std::string RenderRows(const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows, OutputFormat format) {
+  if (format == OutputFormat::kTable) {
+    return RenderTable(header, rows);
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    out += strings::Join(row, ", ");
+    out += '\n';
+  }
+  return out;
+}
+
+std::string Millis(std::chrono::microseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3fms", static_cast<double>(d.count()) / 1000.0);
+  return text;
+}
+
+// Runs `call(endpoint)` on every endpoint of `client` at once; results in endpoint order.
+template <typename Call>
+auto FanOut(etcd::EtcdClient& client, Call call) {
+  using Value = decltype(call(std::string()));
+  std::vector<std::future<Value>> pending;
+  const std::vector<std::string> endpoints = client.Endpoints();
+  for (const auto& endpoint : endpoints) {
+    pending.push_back(std::async(std::launch::async, [&call, endpoint] { return call(endpoint); }));
+  }
+  std::vector<Value> values;
+  values.reserve(endpoints.size());
+  for (auto& p : pending) {
+    values.push_back(p.get());
+  }
+  return values;
+}
 
 json StatusJson(const EndpointStatusRow& row) {
   json j;
@@ -48,22 +90,16 @@ Result<OutputFormat> ParseOutputFormat(const std::string& text) {
   if (text == "json") {
     return OutputFormat::kJson;
   }
-  return Status::InvalidArgument("-w \"" + text + "\": want table or json");
+  if (text == "simple") {
+    return OutputFormat::kSimple;
+  }
+  return Status::InvalidArgument("-w \"" + text + "\": want table, json or simple");
 }
 
 std::vector<EndpointStatusRow> CollectEndpointStatus(etcd::EtcdClient& client) {
-  std::vector<std::future<Result<etcd::EndpointStatus>>> pending;
-  const std::vector<std::string> endpoints = client.Endpoints();
-  for (const auto& endpoint : endpoints) {
-    pending.push_back(
-        std::async(std::launch::async, [&client, endpoint] { return client.GetStatus(endpoint); }));
-  }
-  std::vector<EndpointStatusRow> rows;
-  rows.reserve(endpoints.size());
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    rows.push_back({endpoints[i], pending[i].get()});
-  }
-  return rows;
+  return FanOut(client, [&client](const std::string& endpoint) {
+    return EndpointStatusRow{endpoint, client.GetStatus(endpoint)};
+  });
 }
 
 std::string RenderEndpointStatus(const std::vector<EndpointStatusRow>& rows, OutputFormat format) {
@@ -87,9 +123,9 @@ std::string RenderEndpointStatus(const std::vector<EndpointStatusRow>& rows, Out
                      std::to_string(s.raft_term), std::to_string(s.raft_index),
                      std::to_string(s.raft_applied_index), strings::Join(s.errors, ", ")});
   }
-  return RenderTable({"endpoint", "id", "version", "db size", "db size in use", "is leader",
-                      "is learner", "raft term", "raft index", "raft applied index", "errors"},
-                     cells);
+  return RenderRows({"endpoint", "id", "version", "db size", "db size in use", "is leader",
+                     "is learner", "raft term", "raft index", "raft applied index", "errors"},
+                    cells, format);
 }
 
 std::string RenderMemberList(const etcd::MemberListResult& list, OutputFormat format) {
@@ -112,7 +148,8 @@ std::string RenderMemberList(const etcd::MemberListResult& list, OutputFormat fo
                      strings::Join(m.peer_urls, ","), strings::Join(m.client_urls, ","),
                      Bool(m.is_learner)});
   }
-  return RenderTable({"id", "status", "name", "peer addrs", "client addrs", "is learner"}, cells);
+  return RenderRows({"id", "status", "name", "peer addrs", "client addrs", "is learner"}, cells,
+                    format);
 }
 
 int RunEndpointStatus(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
@@ -130,16 +167,300 @@ int RunEndpointStatus(etcd::EtcdClient& client, OutputFormat format, std::ostrea
   return kExitOk;
 }
 
-int RunMemberList(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
-                  std::ostream& err) {
+Result<etcd::MemberListResult> FirstMemberList(etcd::EtcdClient& client) {
   std::vector<std::string> errors;
   for (const auto& endpoint : client.Endpoints()) {
     Result<etcd::MemberListResult> list = client.MemberList(endpoint);
     if (list.ok()) {
-      out << RenderMemberList(*list, format);
-      return kExitOk;
+      return list;
     }
     errors.push_back(list.status().message());
+  }
+  return Status::Unavailable("no endpoint answered: " + strings::Join(errors, "; "));
+}
+
+int RunMemberList(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                  std::ostream& err) {
+  Result<etcd::MemberListResult> list = FirstMemberList(client);
+  if (!list.ok()) {
+    err << "error: " << list.status().message() << "\n";
+    return kExitFailed;
+  }
+  out << RenderMemberList(*list, format);
+  return kExitOk;
+}
+
+std::string AlarmLabel(etcd::AlarmType type) {
+  std::string name = etcd::AlarmTypeName(type);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return name;
+}
+
+EndpointHealthRow CheckEndpointHealth(etcd::EtcdClient& client, const std::string& endpoint,
+                                      bool check_alarms) {
+  EndpointHealthRow row;
+  row.endpoint = endpoint;
+  etcd::RangeRequest read;
+  read.key = "health";
+  read.count_only = true;
+  const auto start = std::chrono::steady_clock::now();
+  Result<etcd::RangeResult> result = client.Range(endpoint, read);
+  row.took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  // Permission denied still proves the member served a linearizable request (etcdctl agrees).
+  if (!result.ok() && result.status().code() != StatusCode::kPermissionDenied) {
+    row.error = result.status().message();
+    return row;
+  }
+  if (check_alarms) {
+    Result<std::vector<etcd::Alarm>> alarms = client.Alarms(endpoint, etcd::AlarmAction::kGet, {});
+    if (!alarms.ok()) {
+      row.error = "cannot list alarms: " + alarms.status().message();
+      return row;
+    }
+    if (!alarms->empty()) {
+      std::vector<std::string> labels;
+      for (const auto& alarm : *alarms) {
+        labels.push_back(AlarmLabel(alarm.type) + " on " + HexId(alarm.member_id));
+      }
+      row.error = "active alarm(s): " + strings::Join(labels, ", ");
+      return row;
+    }
+  }
+  row.healthy = true;
+  return row;
+}
+
+int RunEndpointHealth(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                      std::ostream& err) {
+  std::vector<EndpointHealthRow> rows = FanOut(client, [&client](const std::string& endpoint) {
+    return CheckEndpointHealth(client, endpoint, /*check_alarms=*/true);
+  });
+  size_t unhealthy = 0;
+  for (const auto& row : rows) {
+    unhealthy += row.healthy ? 0 : 1;
+  }
+  if (format == OutputFormat::kJson) {
+    json array = json::array();
+    for (const auto& row : rows) {
+      json j = {{"endpoint", row.endpoint},
+                {"healthy", row.healthy},
+                {"took_ms", static_cast<double>(row.took.count()) / 1000.0}};
+      if (!row.healthy) {
+        j["error"] = row.error;
+      }
+      array.push_back(std::move(j));
+    }
+    out << array.dump(2) << "\n";
+  } else if (format == OutputFormat::kSimple) {
+    for (const auto& row : rows) {
+      if (row.healthy) {
+        out << row.endpoint << " is healthy: successfully committed proposal: took = "
+            << Millis(row.took) << "\n";
+      } else {
+        out << row.endpoint << " is unhealthy: failed to commit proposal: " << row.error << "\n";
+      }
+    }
+  } else {
+    std::vector<std::vector<std::string>> cells;
+    for (const auto& row : rows) {
+      cells.push_back({row.endpoint, Bool(row.healthy), Millis(row.took), row.error});
+    }
+    out << RenderTable({"endpoint", "health", "took", "error"}, cells);
+  }
+  if (unhealthy > 0) {
+    err << "error: " << unhealthy << " of " << rows.size() << " endpoints are unhealthy\n";
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+std::vector<HashKVRow> CollectHashKV(etcd::EtcdClient& client, int64_t revision) {
+  return FanOut(client, [&client, revision](const std::string& endpoint) {
+    return HashKVRow{endpoint, client.HashKV(endpoint, revision)};
+  });
+}
+
+namespace {
+
+json HashKVJson(const HashKVRow& row) {
+  json j = {{"endpoint", row.endpoint}, {"ok", row.hash.ok()}};
+  if (!row.hash.ok()) {
+    j["error"] = row.hash.status().message();
+    return j;
+  }
+  j["member_id"] = HexId(row.hash->header.member_id);
+  j["hash"] = row.hash->hash;
+  j["revision"] = row.hash->header.revision;
+  j["compact_revision"] = row.hash->compact_revision;
+  return j;
+}
+
+std::string RenderHashKV(const std::vector<HashKVRow>& rows, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    json array = json::array();
+    for (const auto& row : rows) {
+      array.push_back(HashKVJson(row));
+    }
+    return array.dump(2) + "\n";
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& row : rows) {
+    if (!row.hash.ok()) {
+      cells.push_back({row.endpoint, "", "", "", row.hash.status().message()});
+    } else if (format == OutputFormat::kSimple) {
+      // etcdctl's simple hashkv line: "endpoint, hash".
+      cells.push_back({row.endpoint, std::to_string(row.hash->hash)});
+    } else {
+      cells.push_back({row.endpoint, std::to_string(row.hash->hash),
+                       std::to_string(row.hash->header.revision),
+                       std::to_string(row.hash->compact_revision), ""});
+    }
+  }
+  return RenderRows({"endpoint", "hash", "revision", "compact revision", "error"}, cells, format);
+}
+
+const char* ConsistencyName(Consistency verdict) {
+  switch (verdict) {
+    case Consistency::kConsistent:
+      return "consistent";
+    case Consistency::kInconsistent:
+      return "inconsistent";
+    case Consistency::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+int RunEndpointHashKV(etcd::EtcdClient& client, int64_t revision, OutputFormat format,
+                      std::ostream& out, std::ostream& err) {
+  std::vector<HashKVRow> rows = CollectHashKV(client, revision);
+  out << RenderHashKV(rows, format);
+  size_t failed = 0;
+  for (const auto& row : rows) {
+    failed += row.hash.ok() ? 0 : 1;
+  }
+  if (failed > 0) {
+    err << "error: " << failed << " of " << rows.size() << " endpoints did not answer\n";
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+ConsistencyReport CheckConsistency(etcd::EtcdClient& client) {
+  ConsistencyReport report;
+  std::vector<EndpointStatusRow> statuses = CollectEndpointStatus(client);
+  int64_t lowest = INT64_MAX;
+  for (const auto& row : statuses) {
+    if (!row.status.ok()) {
+      report.reason = "cannot pick a revision: " + row.status.status().message();
+      return report;
+    }
+    lowest = std::min(lowest, row.status->revision);
+  }
+  if (statuses.empty()) {
+    report.reason = "no endpoints";
+    return report;
+  }
+  report.revision = lowest;
+  report.rows = CollectHashKV(client, lowest);
+  // Members compacted at different revisions hash different ranges, so only members with the
+  // same compaction state are comparable (etcd's own corruption check compares the same way).
+  std::map<int64_t, std::map<uint32_t, std::vector<std::string>>> by_compaction;
+  for (const auto& row : report.rows) {
+    if (!row.hash.ok()) {
+      report.reason = row.hash.status().message();
+      return report;
+    }
+    by_compaction[row.hash->compact_revision][row.hash->hash].push_back(row.endpoint);
+  }
+  const std::string at = " at revision " + std::to_string(lowest);
+  for (const auto& [compact_revision, hashes] : by_compaction) {
+    if (hashes.size() > 1) {
+      std::vector<std::string> groups;
+      for (const auto& [hash, endpoints] : hashes) {
+        groups.push_back(strings::Join(endpoints, ", ") + " hash " + std::to_string(hash));
+      }
+      report.verdict = Consistency::kInconsistent;
+      report.reason = "members disagree" + at + ": " + strings::Join(groups, "; ");
+      return report;
+    }
+  }
+  if (by_compaction.size() > 1) {
+    report.reason = "members are compacted at different revisions; try again once compaction "
+                    "has reached every member";
+    return report;
+  }
+  report.verdict = Consistency::kConsistent;
+  report.reason = std::to_string(report.rows.size()) + " endpoints hash the key space" + at +
+                  " to " + std::to_string(report.rows.front().hash->hash);
+  return report;
+}
+
+int RunCheckConsistency(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                        std::ostream& err) {
+  ConsistencyReport report = CheckConsistency(client);
+  if (format == OutputFormat::kJson) {
+    json rows = json::array();
+    for (const auto& row : report.rows) {
+      rows.push_back(HashKVJson(row));
+    }
+    json j = {{"revision", report.revision},
+              {"verdict", ConsistencyName(report.verdict)},
+              {"reason", report.reason},
+              {"endpoints", rows}};
+    out << j.dump(2) << "\n";
+  } else {
+    if (!report.rows.empty()) {
+      out << RenderHashKV(report.rows, format);
+    }
+    out << ConsistencyName(report.verdict) << ": " << report.reason << "\n";
+  }
+  switch (report.verdict) {
+    case Consistency::kConsistent:
+      return kExitOk;
+    case Consistency::kInconsistent:
+      err << "error: data differs between members: " << report.reason << "\n";
+      return kExitFailed;
+    case Consistency::kUnknown:
+      break;
+  }
+  err << "error: consistency unknown: " << report.reason << "\n";
+  return kExitFailed;
+}
+
+int RunAlarmList(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                 std::ostream& err) {
+  std::vector<std::string> errors;
+  for (const auto& endpoint : client.Endpoints()) {
+    Result<std::vector<etcd::Alarm>> alarms = client.Alarms(endpoint, etcd::AlarmAction::kGet, {});
+    if (!alarms.ok()) {
+      errors.push_back(alarms.status().message());
+      continue;
+    }
+    if (format == OutputFormat::kJson) {
+      json array = json::array();
+      for (const auto& alarm : *alarms) {
+        array.push_back(
+            {{"member_id", HexId(alarm.member_id)}, {"alarm", etcd::AlarmTypeName(alarm.type)}});
+      }
+      out << array.dump(2) << "\n";
+    } else if (format == OutputFormat::kSimple) {
+      for (const auto& alarm : *alarms) {
+        out << "memberID:" << HexId(alarm.member_id) << " alarm:" << AlarmLabel(alarm.type)
+            << "\n";
+      }
+    } else {
+      std::vector<std::vector<std::string>> cells;
+      for (const auto& alarm : *alarms) {
+        cells.push_back({HexId(alarm.member_id), AlarmLabel(alarm.type)});
+      }
+      out << RenderTable({"member id", "alarm"}, cells);
+    }
+    return kExitOk;
   }
   err << "error: no endpoint answered: " << strings::Join(errors, "; ") << "\n";
   return kExitFailed;

@@ -125,11 +125,119 @@ TEST(CtlTest, MemberListAllDown) {
             "exceeded\n");
 }
 
-// Only table and json are output formats.
+// table, json and simple are the output formats.
 TEST(CtlTest, ParseOutputFormat) {
   EXPECT_EQ(*ParseOutputFormat("table"), OutputFormat::kTable);
   EXPECT_EQ(*ParseOutputFormat("json"), OutputFormat::kJson);
+  EXPECT_EQ(*ParseOutputFormat("simple"), OutputFormat::kSimple);
   EXPECT_EQ(ParseOutputFormat("yaml").status().code(), StatusCode::kInvalidArgument);
+}
+
+// simple output is etcdctl's: one comma-separated line per row, no table rules.
+TEST(CtlTest, SimpleOutput) {
+  FakeEtcdClient client({"a:1"});
+  client.SetStatus("a:1", MakeStatus(0x80d1, 0x80d1));
+  client.SetMemberList("a:1", ThreeMembers());
+  std::ostringstream out, err;
+  ASSERT_EQ(RunEndpointStatus(client, OutputFormat::kSimple, out, err), kExitOk);
+  EXPECT_EQ(out.str(), "a:1, 80d1, 3.4.23, 20 kB, 16 kB, true, false, 2, 14, 14, \n");
+  std::ostringstream members;
+  ASSERT_EQ(RunMemberList(client, OutputFormat::kSimple, members, err), kExitOk);
+  EXPECT_EQ(members.str().substr(0, members.str().find('\n')),
+            "1, started, etcd1, http://127.0.0.1:2380, http://127.0.0.1:2379, false");
+}
+
+// Health: a linearizable read that works and no alarm is healthy; a failed read or an active
+// alarm is unhealthy with the reason, and the command fails.
+TEST(CtlTest, EndpointHealth) {
+  FakeEtcdClient client({"a:1", "b:2", "c:3"});
+  client.SetRange("a:1", etcd::RangeResult{});
+  client.SetAlarms("a:1", std::vector<etcd::Alarm>{});
+  client.SetRange("b:2", Status::DeadlineExceeded("endpoint b:2: Range: deadline exceeded"));
+  client.SetRange("c:3", Status::PermissionDenied("endpoint c:3: permission denied"));
+  client.SetAlarms("c:3", std::vector<etcd::Alarm>{{0x1e, etcd::AlarmType::kNoSpace}});
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEndpointHealth(client, OutputFormat::kJson, out, err), kExitFailed);
+  EXPECT_EQ(err.str(), "error: 2 of 3 endpoints are unhealthy\n");
+  auto j = nlohmann::json::parse(out.str());
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["healthy"], true);
+  EXPECT_FALSE(j[0].contains("error"));
+  EXPECT_TRUE(j[0]["took_ms"].is_number());
+  EXPECT_EQ(j[1]["healthy"], false);
+  EXPECT_EQ(j[1]["error"], "endpoint b:2: Range: deadline exceeded");
+  EXPECT_EQ(j[2]["healthy"], false);
+  EXPECT_EQ(j[2]["error"], "active alarm(s): NOSPACE on 1e");
+
+  std::ostringstream simple, err2;
+  RunEndpointHealth(client, OutputFormat::kSimple, simple, err2);
+  EXPECT_NE(simple.str().find("a:1 is healthy: successfully committed proposal: took = "),
+            std::string::npos)
+      << simple.str();
+  EXPECT_NE(simple.str().find("b:2 is unhealthy: failed to commit proposal: endpoint b:2"),
+            std::string::npos)
+      << simple.str();
+}
+
+etcd::HashKVResult Hash(uint64_t member, uint32_t hash, int64_t compact_revision = 0) {
+  etcd::HashKVResult r;
+  r.header.member_id = member;
+  r.header.revision = 9;
+  r.hash = hash;
+  r.compact_revision = compact_revision;
+  return r;
+}
+
+// Consistency: hashes at the lowest current revision; equal hashes are consistent, a differing
+// hash with the same compaction is inconsistent and names the members, a missing answer is
+// unknown. Only "consistent" exits 0.
+TEST(CtlTest, CheckConsistencyVerdicts) {
+  FakeEtcdClient client({"a:1", "b:2", "c:3"});
+  client.SetStatus("a:1", MakeStatus(1, 1));
+  etcd::EndpointStatus behind = MakeStatus(2, 1);
+  behind.revision = 0;  // MakeStatus uses 1; this one is lower
+  client.SetStatus("b:2", behind);
+  client.SetStatus("c:3", MakeStatus(3, 1));
+  client.SetHashKV("a:1", Hash(1, 777));
+  client.SetHashKV("b:2", Hash(2, 777));
+  client.SetHashKV("c:3", Hash(3, 777));
+  ConsistencyReport ok = CheckConsistency(client);
+  EXPECT_EQ(ok.verdict, Consistency::kConsistent) << ok.reason;
+  EXPECT_EQ(ok.revision, 0);
+  for (const auto& call : client.maintenance_calls()) {
+    EXPECT_EQ(call.substr(call.size() - 2), " 0") << call;  // every member hashed revision 0
+  }
+
+  client.SetHashKV("c:3", Hash(3, 778));
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kJson, out, err), kExitFailed);
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["verdict"], "inconsistent");
+  EXPECT_NE(j["reason"].get<std::string>().find("c:3 hash 778"), std::string::npos) << j;
+  EXPECT_EQ(j["endpoints"].size(), 3u);
+  EXPECT_NE(err.str().find("data differs between members"), std::string::npos) << err.str();
+
+  // Different compaction states are not comparable: unknown, not inconsistent.
+  client.SetHashKV("c:3", Hash(3, 778, 5));
+  EXPECT_EQ(CheckConsistency(client).verdict, Consistency::kUnknown);
+
+  client.SetHashKV("c:3", Status::Unavailable("endpoint c:3: connection refused"));
+  ConsistencyReport unknown = CheckConsistency(client);
+  EXPECT_EQ(unknown.verdict, Consistency::kUnknown);
+  EXPECT_NE(unknown.reason.find("connection refused"), std::string::npos) << unknown.reason;
+}
+
+// alarm list comes from the first endpoint that answers, in every format.
+TEST(CtlTest, AlarmList) {
+  FakeEtcdClient client({"dead:1", "b:2"});
+  client.SetAlarms("dead:1", Status::Unavailable("endpoint dead:1: connection refused"));
+  client.SetAlarms("b:2", std::vector<etcd::Alarm>{{0xab, etcd::AlarmType::kNoSpace}});
+  std::ostringstream json_out, simple_out, err;
+  ASSERT_EQ(RunAlarmList(client, OutputFormat::kJson, json_out, err), kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(json_out.str()),
+            nlohmann::json::parse(R"([{"member_id": "ab", "alarm": "nospace"}])"));
+  ASSERT_EQ(RunAlarmList(client, OutputFormat::kSimple, simple_out, err), kExitOk);
+  EXPECT_EQ(simple_out.str(), "memberID:ab alarm:NOSPACE\n");
 }
 
 }  // namespace

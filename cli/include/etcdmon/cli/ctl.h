@@ -1,8 +1,15 @@
 #pragma once
 
 // `etcd-monitor ctl`: the administration commands, written against the EtcdClient interface so
-// they run the same against a real cluster and a fake in tests.
+// they run the same against a real cluster and a fake in tests. This header holds the read-only
+// commands and what they share; ctl_maintenance.h holds the ones that change the cluster.
+//
+// Every Run* function prints its result to `out` in the chosen format, writes at most one
+// `error: ...` line to `err`, and returns the process exit code. Single-threaded callers;
+// the functions themselves may fan out to the endpoints concurrently.
 
+#include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -12,15 +19,15 @@
 
 namespace etcdmon::cli {
 
-/// `-w table|json`.
-enum class OutputFormat { kTable, kJson };
+/// `-w table|json|simple`. simple is etcdctl's: one comma-separated line per row.
+enum class OutputFormat { kTable, kJson, kSimple };
 
-/// Parses "table" / "json"; anything else is InvalidArgument naming the value.
+/// Parses "table" / "json" / "simple"; anything else is InvalidArgument naming the value.
 Result<OutputFormat> ParseOutputFormat(const std::string& text);
 
 /// Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // a member or the cluster could not answer
+inline constexpr int kExitFailed = 1;  // a member or the cluster could not answer, or refused
 
 /// One endpoint's answer to `endpoint status`: its status, or why it has none.
 struct EndpointStatusRow {
@@ -50,5 +57,79 @@ int RunEndpointStatus(etcd::EtcdClient& client, OutputFormat format, std::ostrea
 /// on `err` (every endpoint's error) when none does.
 int RunMemberList(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
                   std::ostream& err);
+
+/// The member list from the first endpoint that answers; the error names every endpoint's
+/// failure when none does.
+Result<etcd::MemberListResult> FirstMemberList(etcd::EtcdClient& client);
+
+/// One endpoint's health, as etcdctl judges it: a linearizable read (of the key "health")
+/// goes through raft within the request timeout (permission denied counts as healthy: the
+/// member answered), and, when alarms are checked, no alarm is active in the cluster.
+struct EndpointHealthRow {
+  std::string endpoint;
+  bool healthy = false;
+  std::chrono::microseconds took{0};  // the read's round trip
+  std::string error;                  // why not healthy; empty when healthy
+};
+
+/// Checks one endpoint (see EndpointHealthRow).
+EndpointHealthRow CheckEndpointHealth(etcd::EtcdClient& client, const std::string& endpoint,
+                                      bool check_alarms);
+
+/// `ctl endpoint health`: every endpoint at once. Table (endpoint, health, took, error), JSON
+/// array [{"endpoint", "healthy", "took_ms", "error"?}], or etcdctl's simple lines. kExitFailed
+/// when any endpoint is unhealthy.
+int RunEndpointHealth(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                      std::ostream& err);
+
+/// One endpoint's answer to HashKV.
+struct HashKVRow {
+  std::string endpoint;
+  Result<etcd::HashKVResult> hash;
+};
+
+/// HashKV on every endpoint at once at `revision` (0: each member's newest).
+std::vector<HashKVRow> CollectHashKV(etcd::EtcdClient& client, int64_t revision);
+
+/// `ctl endpoint hashkv [--rev=N]`: table (endpoint, hash, revision, compact revision), JSON
+/// array [{"endpoint", "ok", "hash", "revision", "compact_revision", "error"?}]. kExitFailed
+/// when any endpoint failed.
+int RunEndpointHashKV(etcd::EtcdClient& client, int64_t revision, OutputFormat format,
+                      std::ostream& out, std::ostream& err);
+
+/// The verdict of `check consistency`.
+enum class Consistency {
+  kConsistent,    // every endpoint hashed the same key space to the same value
+  kInconsistent,  // two members with the same compaction state disagree: data differs
+  kUnknown,       // some endpoint could not answer, so nothing can be concluded
+};
+
+/// What `check consistency` found: the one revision all members hashed at, each endpoint's
+/// answer, and the verdict with its reason in one sentence.
+struct ConsistencyReport {
+  int64_t revision = 0;
+  std::vector<HashKVRow> rows;
+  Consistency verdict = Consistency::kUnknown;
+  std::string reason;
+};
+
+/// Picks the newest revision every endpoint has applied (the lowest of their current
+/// revisions), hashes the key space at that revision on every endpoint, and compares.
+ConsistencyReport CheckConsistency(etcd::EtcdClient& client);
+
+/// `ctl check consistency`: prints the report (JSON: {"revision", "verdict":
+/// "consistent"|"inconsistent"|"unknown", "reason", "endpoints": [hashkv rows]}); exit code 0
+/// only when consistent.
+int RunCheckConsistency(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                        std::ostream& err);
+
+/// `ctl alarm list`: the cluster's active alarms, from the first endpoint that answers. Table
+/// (member id, alarm), JSON array [{"member_id", "alarm"}] (alarm: "nospace", "corrupt"), simple
+/// `memberID:<hex> alarm:NOSPACE` lines.
+int RunAlarmList(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
+                 std::ostream& err);
+
+/// "NOSPACE", "CORRUPT": how etcdctl prints an alarm.
+std::string AlarmLabel(etcd::AlarmType type);
 
 }  // namespace etcdmon::cli

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "etcdmon/etcd/client.h"
@@ -10,9 +12,10 @@
 namespace etcdmon::testing {
 
 /// An in-memory EtcdClient for unit tests: each endpoint answers GetStatus, MemberList, Alarms,
-/// Range and Put with what the test put in, or with the error the test set. Calls it was not
-/// told about answer kUnimplemented. It counts the calls and keeps the last Range and Put
-/// request (copied into reused storage, so steady use allocates nothing of its own). Safe for
+/// Range, Put, Compact, Defragment, HashKV, MoveLeader and Snapshot with what the test put in,
+/// or with the error the test set. Calls it was not told about answer kUnimplemented. It counts
+/// the calls and keeps the last Range and Put request (copied into reused storage, so steady use
+/// allocates nothing of its own), and records the maintenance calls in order. Safe for
 /// concurrent use.
 class FakeEtcdClient final : public etcd::EtcdClient {
  public:
@@ -40,6 +43,39 @@ class FakeEtcdClient final : public etcd::EtcdClient {
   void SetPut(const std::string& endpoint, Result<etcd::PutResult> result) {
     std::lock_guard<std::mutex> lock(mu_);
     puts_.insert_or_assign(endpoint, std::move(result));
+  }
+
+  void SetCompact(const std::string& endpoint, Result<etcd::ResponseHeader> result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    compacts_.insert_or_assign(endpoint, std::move(result));
+  }
+  void SetDefragment(const std::string& endpoint, Result<etcd::ResponseHeader> result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    defragments_.insert_or_assign(endpoint, std::move(result));
+  }
+  /// Answers every HashKV() to `endpoint`, whatever the revision asked.
+  void SetHashKV(const std::string& endpoint, Result<etcd::HashKVResult> result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hashes_.insert_or_assign(endpoint, std::move(result));
+  }
+  void SetMoveLeader(const std::string& endpoint, Result<etcd::ResponseHeader> result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    move_leaders_.insert_or_assign(endpoint, std::move(result));
+  }
+  /// Snapshot() of `endpoint` hands `stream` to the sink in chunks of `chunk_size` bytes, then
+  /// answers `header`, or fails with `error` (after the chunks) when it is not OK.
+  void SetSnapshot(const std::string& endpoint, std::string stream, etcd::ResponseHeader header,
+                   Status error = Status::Ok(), size_t chunk_size = 4096) {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshots_.insert_or_assign(endpoint,
+                                SnapshotScript{std::move(stream), header, error, chunk_size});
+  }
+
+  /// A maintenance call as received: "defragment a:1", "compact a:1 42 physical",
+  /// "hashkv a:1 7", "move-leader a:1 3", "alarm a:1 deactivate 2 1", "snapshot a:1".
+  std::vector<std::string> maintenance_calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return maintenance_calls_;
   }
 
   /// Calls made so far, over all endpoints.
@@ -84,10 +120,15 @@ class FakeEtcdClient final : public etcd::EtcdClient {
     }
     return it->second;
   }
-  Result<std::vector<etcd::Alarm>> Alarms(const std::string& endpoint, etcd::AlarmAction,
-                                          const etcd::Alarm&) override {
+  Result<std::vector<etcd::Alarm>> Alarms(const std::string& endpoint, etcd::AlarmAction action,
+                                          const etcd::Alarm& alarm) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_.alarms;
+    if (action != etcd::AlarmAction::kGet) {
+      maintenance_calls_.push_back(
+          "alarm " + endpoint + (action == etcd::AlarmAction::kActivate ? " activate " : " deactivate ") +
+          std::to_string(alarm.member_id) + " " + std::to_string(static_cast<int>(alarm.type)));
+    }
     auto it = alarms_.find(endpoint);
     if (it == alarms_.end()) {
       return Status::Unimplemented("fake: Alarms");
@@ -120,24 +161,77 @@ class FakeEtcdClient final : public etcd::EtcdClient {
                                               const etcd::DeleteRangeRequest&) override {
     return Status::Unimplemented("fake: DeleteRange");
   }
-  Result<etcd::ResponseHeader> Compact(const std::string&, int64_t, bool) override {
-    return Status::Unimplemented("fake: Compact");
+  Result<etcd::ResponseHeader> Compact(const std::string& endpoint, int64_t revision,
+                                       bool physical) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    maintenance_calls_.push_back("compact " + endpoint + " " + std::to_string(revision) +
+                                 (physical ? " physical" : ""));
+    return Answer(compacts_, endpoint, "Compact");
   }
-  Result<etcd::ResponseHeader> Defragment(const std::string&) override {
-    return Status::Unimplemented("fake: Defragment");
+  Result<etcd::ResponseHeader> Defragment(const std::string& endpoint) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    maintenance_calls_.push_back("defragment " + endpoint);
+    return Answer(defragments_, endpoint, "Defragment");
   }
-  Result<etcd::HashKVResult> HashKV(const std::string&, int64_t) override {
-    return Status::Unimplemented("fake: HashKV");
+  Result<etcd::HashKVResult> HashKV(const std::string& endpoint, int64_t revision) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    maintenance_calls_.push_back("hashkv " + endpoint + " " + std::to_string(revision));
+    return Answer(hashes_, endpoint, "HashKV");
   }
-  Result<etcd::ResponseHeader> MoveLeader(const std::string&, uint64_t) override {
-    return Status::Unimplemented("fake: MoveLeader");
+  Result<etcd::ResponseHeader> MoveLeader(const std::string& endpoint,
+                                          uint64_t target_member_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    maintenance_calls_.push_back("move-leader " + endpoint + " " +
+                                 std::to_string(target_member_id));
+    return Answer(move_leaders_, endpoint, "MoveLeader");
   }
-  Result<etcd::SnapshotResult> Snapshot(const std::string&, const etcd::SnapshotSink&,
+  Result<etcd::SnapshotResult> Snapshot(const std::string& endpoint, const etcd::SnapshotSink& sink,
                                         std::chrono::milliseconds) override {
-    return Status::Unimplemented("fake: Snapshot");
+    SnapshotScript script;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      maintenance_calls_.push_back("snapshot " + endpoint);
+      auto it = snapshots_.find(endpoint);
+      if (it == snapshots_.end()) {
+        return Status::Unimplemented("fake: Snapshot");
+      }
+      script = it->second;
+    }
+    // The sink runs without the lock held, as a real client's would on its own thread.
+    etcd::SnapshotResult result;
+    result.header = script.header;
+    const std::string_view stream = script.stream;
+    for (size_t at = 0; at < stream.size(); at += script.chunk_size) {
+      Status s = sink(stream.substr(at, script.chunk_size));
+      if (!s.ok()) {
+        return s;
+      }
+      result.bytes += std::min(script.chunk_size, stream.size() - at);
+    }
+    if (!script.error.ok()) {
+      return script.error;
+    }
+    return result;
   }
 
  private:
+  struct SnapshotScript {
+    std::string stream;
+    etcd::ResponseHeader header;
+    Status error;
+    size_t chunk_size = 4096;
+  };
+
+  template <typename T>
+  static Result<T> Answer(const std::map<std::string, Result<T>>& answers,
+                          const std::string& endpoint, const char* method) {
+    auto it = answers.find(endpoint);
+    if (it == answers.end()) {
+      return Status::Unimplemented(std::string("fake: ") + method);
+    }
+    return it->second;
+  }
+
   const std::vector<std::string> endpoints_;
   mutable std::mutex mu_;
   std::map<std::string, Result<etcd::EndpointStatus>> statuses_;        // guarded by mu_
@@ -148,6 +242,12 @@ class FakeEtcdClient final : public etcd::EtcdClient {
   CallCounts calls_;                                                    // guarded by mu_
   etcd::RangeRequest last_range_;                                       // guarded by mu_
   etcd::PutRequest last_put_;                                           // guarded by mu_
+  std::map<std::string, Result<etcd::ResponseHeader>> compacts_;        // guarded by mu_
+  std::map<std::string, Result<etcd::ResponseHeader>> defragments_;     // guarded by mu_
+  std::map<std::string, Result<etcd::HashKVResult>> hashes_;            // guarded by mu_
+  std::map<std::string, Result<etcd::ResponseHeader>> move_leaders_;    // guarded by mu_
+  std::map<std::string, SnapshotScript> snapshots_;                     // guarded by mu_
+  std::vector<std::string> maintenance_calls_;                          // guarded by mu_
 };
 
 }  // namespace etcdmon::testing

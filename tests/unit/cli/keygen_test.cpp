@@ -1,0 +1,47 @@
+#include "etcdmon/cli/keygen.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <sstream>
+
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::cli {
+namespace {
+
+using testing::TempDir;
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+// keygen writes a matching key pair with mode 0600, prints only the public key, and keeps an
+// existing pair unless --force.
+TEST(KeygenTest, WritesPairAndKeepsExisting) {
+  TempDir dir;
+  const std::string keys = dir.File("keys");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunKeygen(keys, false, out, err), 0) << err.str();
+  Result<transport::CurveKeyPair> pair = transport::LoadCurveKeyPair(keys);
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  EXPECT_EQ(ModeOf(keys + "/curve.key"), 0600u);
+  EXPECT_EQ(ModeOf(keys + "/curve.pub"), 0600u);
+  EXPECT_NE(out.str().find(pair->public_key), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find(pair->secret_key), std::string::npos);
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunKeygen(keys, false, out2, err2), 1);
+  EXPECT_NE(err2.str().find("--force"), std::string::npos) << err2.str();
+  EXPECT_EQ(transport::LoadCurveKeyPair(keys)->secret_key, pair->secret_key);
+
+  std::ostringstream out3, err3;
+  ASSERT_EQ(RunKeygen(keys, true, out3, err3), 0) << err3.str();
+  EXPECT_NE(transport::LoadCurveKeyPair(keys)->secret_key, pair->secret_key);
+}
+
+}  // namespace
+}  // namespace etcdmon::cli
