@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "etcd/etcdserverpb/rpc.grpc.pb.h"
+#include "etcdmon/etcd/channel.h"
 #include "etcdmon/etcd/errors.h"
 #include "etcdmon/strings/strings.h"
 #include "grpc_log.h"
@@ -32,96 +33,8 @@ using WallClock = std::chrono::system_clock;
 constexpr std::chrono::milliseconds kProbeTimeout{500};
 // How long a call waits for a connection to an endpoint whose last dial failed.
 constexpr std::chrono::milliseconds kRecheckTimeout{250};
-// Reconnect quickly: a monitor wants to notice a restarted member within about a second, and
-// every call is bounded by the dial timeout anyway.
-constexpr int kInitialReconnectBackoffMs = 100;
-constexpr int kMaxReconnectBackoffMs = 1000;
 // etcd's metadata key for auth tokens.
-constexpr char kTokenMetadataKey[] = "token";
-
-// PEM material read from the files of TlsConfig; empty strings for files not configured.
-struct TlsMaterial {
-  std::string ca;
-  std::string cert;
-  std::string key;
-};
-
-Result<std::string> ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::InvalidArgument("cannot read " + what + " \"" + path +
-                                   "\": " + std::strerror(errno));
-  }
-  std::ostringstream data;
-  data << in.rdbuf();
-  if (in.bad()) {
-    return Status::InvalidArgument("cannot read " + what + " \"" + path + "\": read error");
-  }
-  std::string text = data.str();
-  if (text.empty()) {
-    return Status::InvalidArgument(what + " \"" + path + "\" is empty");
-  }
-  return text;
-}
-
-Result<TlsMaterial> ReadTlsMaterial(const config::TlsConfig& tls) {
-  TlsMaterial m;
-  if (!tls.ca_file.empty()) {
-    auto ca = ReadFile(tls.ca_file, "CA file");
-    if (!ca.ok()) {
-      return ca.status();
-    }
-    m.ca = std::move(*ca);
-  }
-  if (!tls.cert_file.empty()) {
-    auto cert = ReadFile(tls.cert_file, "client certificate file");
-    if (!cert.ok()) {
-      return cert.status();
-    }
-    m.cert = std::move(*cert);
-  }
-  if (!tls.key_file.empty()) {
-    auto key = ReadFile(tls.key_file, "client key file");
-    if (!key.ok()) {
-      return key.status();
-    }
-    m.key = std::move(*key);
-  }
-  return m;
-}
-
-std::shared_ptr<grpc::ChannelCredentials> MakeTlsCredentials(const TlsMaterial& m,
-                                                             bool insecure_skip_verify) {
-  if (!insecure_skip_verify) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = m.ca;  // empty: the system trust store
-    options.pem_private_key = m.key;
-    options.pem_cert_chain = m.cert;
-    return grpc::SslCredentials(options);
-  }
-  // Encrypted but unauthenticated: no chain verification (set_verify_server_certs(false)), no
-  // host name check (set_check_call_host(false) plus a verifier that accepts every peer).
-  // The client certificate is still presented, for servers with --client-cert-auth.
-  grpc::experimental::TlsChannelCredentialsOptions options;
-  std::vector<grpc::experimental::IdentityKeyCertPair> identity;
-  if (!m.cert.empty()) {
-    identity.push_back({m.key, m.cert});
-  }
-  if (!m.ca.empty() || !identity.empty()) {
-    options.set_certificate_provider(
-        std::make_shared<grpc::experimental::StaticDataCertificateProvider>(m.ca, identity));
-    if (!m.ca.empty()) {
-      options.watch_root_certs();
-    }
-    if (!identity.empty()) {
-      options.watch_identity_key_cert_pairs();
-    }
-  }
-  options.set_verify_server_certs(false);
-  options.set_check_call_host(false);
-  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-  return grpc::experimental::TlsCredentials(options);
-}
+constexpr const char* kTokenMetadataKey = kAuthTokenMetadataKey;
 
 ResponseHeader FromPb(const pb::ResponseHeader& h) {
   ResponseHeader out;
@@ -583,48 +496,20 @@ class EtcdClientImpl final : public EtcdClient {
 }  // namespace
 
 Result<std::unique_ptr<EtcdClient>> NewEtcdClient(const config::EtcdConnectionConfig& config) {
-  ETCDMON_RETURN_IF_ERROR(ValidateConnectionConfig(config));
-  detail::RouteGrpcLogsToSpdlog();
-  auto material = ReadTlsMaterial(config.tls);
-  if (!material.ok()) {
-    return material.status();
+  Result<ChannelFactory> factory = ChannelFactory::Create(config);
+  if (!factory.ok()) {
+    return factory.status();
   }
-  std::shared_ptr<grpc::ChannelCredentials> tls_credentials;
-  std::shared_ptr<grpc::ChannelCredentials> plain_credentials;
-
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kInitialReconnectBackoffMs);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
-  // The longest a single connection attempt may take.
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-              static_cast<int>(std::min<int64_t>(config.dial_timeout.count(), INT_MAX)));
-  // etcd answers can exceed gRPC's 4 MiB default (large ranges); etcd's clients accept any size.
-  args.SetMaxReceiveMessageSize(INT_MAX);
-  // Channels of different clients must not share connections (and their backoff state).
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-
   std::vector<std::unique_ptr<Connection>> connections;
   for (const config::Endpoint& endpoint : config.endpoints) {
-    std::shared_ptr<grpc::ChannelCredentials> credentials;
-    if (config.UsesTls(endpoint)) {
-      if (!tls_credentials) {
-        tls_credentials = MakeTlsCredentials(*material, config.tls.insecure_skip_verify);
-      }
-      credentials = tls_credentials;
-    } else {
-      if (!plain_credentials) {
-        plain_credentials = grpc::InsecureChannelCredentials();
-      }
-      credentials = plain_credentials;
-    }
-    if (!credentials) {
-      return Status::Internal("endpoint " + endpoint.Authority() +
-                              ": cannot create TLS credentials");
+    Result<std::shared_ptr<grpc::Channel>> channel = factory->Dial(endpoint);
+    if (!channel.ok()) {
+      return channel.status();
     }
     auto c = std::make_unique<Connection>();
     c->authority = endpoint.Authority();
     c->tls = config.UsesTls(endpoint);
-    c->channel = grpc::CreateCustomChannel(c->authority, credentials, args);
+    c->channel = std::move(channel).value();
     c->kv = pb::KV::NewStub(c->channel);
     c->maintenance = pb::Maintenance::NewStub(c->channel);
     c->cluster = pb::Cluster::NewStub(c->channel);

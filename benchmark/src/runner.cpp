@@ -1,0 +1,780 @@
+#include "etcdmon/benchmark/runner.h"
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "etcd/etcdserverpb/rpc.grpc.pb.h"
+#include "etcdmon/benchmark/latency_histogram.h"
+#include "etcdmon/etcd/channel.h"
+#include "etcdmon/etcd/client.h"
+#include "etcdmon/etcd/errors.h"
+
+namespace etcdmon::benchmark {
+namespace {
+
+namespace pb = ::etcdserverpb;
+
+// Latency is measured on the monotonic clock; gRPC deadlines are wall-clock time points.
+using SteadyClock = std::chrono::steady_clock;
+using WallClock = std::chrono::system_clock;
+
+// A client whose request failed waits this long before its next one: a dead member must not
+// turn the run into a busy loop of instant UNAVAILABLE answers.
+constexpr std::chrono::milliseconds kFailureBackoff{10};
+// How often a worker publishes its histogram for the progress line.
+constexpr std::chrono::milliseconds kPublishInterval{250};
+// How often a worker waiting for answers checks for cancellation and the deadline.
+constexpr std::chrono::milliseconds kPollInterval{100};
+constexpr std::chrono::seconds kProgressInterval{1};
+// The per-second series is bounded: later seconds count into the last entry.
+constexpr size_t kMaxSeriesSeconds = 24 * 3600 + 1;
+// gRPC's canonical codes are 0..16.
+constexpr size_t kGrpcCodeCount = 17;
+// Error examples are cut to this many bytes.
+constexpr size_t kMaxErrorExampleSize = 200;
+// Deleting a large key space takes longer than an ordinary request.
+constexpr std::chrono::seconds kMinCleanupTimeout{60};
+
+constexpr std::string_view kGrpcCodeNames[kGrpcCodeCount] = {
+    "ok",        "cancelled",      "unknown",           "invalid_argument",   "deadline_exceeded",
+    "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
+    "aborted",   "out_of_range",   "unimplemented",     "internal",           "unavailable",
+    "data_loss", "unauthenticated"};
+
+// One endpoint requests go to.
+struct Target {
+  config::Endpoint endpoint;
+  std::string authority;
+  std::string token;  // etcd auth token; empty without auth. Set before workers start.
+};
+
+// One gRPC channel (TCP connection) and its stub.
+struct Connection {
+  const Target* target = nullptr;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KV::Stub> kv;
+};
+
+// What one phase (populate or run) does; shared read-only by its workers.
+struct PhasePlan {
+  Progress::Phase phase = Progress::Phase::kRunning;
+  bool populate = false;  // write keys 0..ops-1 once each, in order
+  uint64_t ops = 0;       // operations to issue; 0 = until the deadline
+  std::optional<SteadyClock::time_point> deadline;
+  uint64_t rate = 0;  // ops/s; 0 = unlimited
+  SteadyClock::time_point start;
+};
+
+// Counters shared by a phase's workers.
+struct PhaseCounters {
+  std::atomic<uint64_t> next_op{0};    // claims operation numbers
+  std::atomic<uint64_t> completed{0};  // succeeded + failed
+  std::atomic<uint64_t> failed{0};
+  // Rate limiting: the steady time (ns since epoch) at which the next operation may start.
+  std::atomic<int64_t> next_start_ns{0};
+};
+
+// Everything one worker thread measured.
+struct WorkerResult {
+  LatencyHistogram latency;
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  std::array<uint64_t, kGrpcCodeCount> errors{};
+  std::array<std::string, kGrpcCodeCount> error_examples;
+  std::vector<uint64_t> per_second;
+  SteadyClock::time_point last_completion{};
+};
+
+class Worker;
+
+// One concurrent client: its request and response objects are reused by every operation, so
+// the steady state allocates nothing of ours per operation.
+struct Slot {
+  enum class State { kIdle, kWaiting, kInFlight };
+  enum class Kind { kPut, kRange };
+
+  Connection* connection = nullptr;
+  State state = State::kIdle;
+  Kind kind = Kind::kPut;
+  uint64_t op = 0;  // the claimed operation number
+  pb::PutRequest put;
+  pb::PutResponse put_response;
+  pb::RangeRequest range;
+  pb::RangeResponse range_response;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<pb::PutResponse>> put_reader;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<pb::RangeResponse>> range_reader;
+  std::optional<grpc::ClientContext> context;  // a context serves one call only
+  grpc::Status status;
+  grpc::Alarm alarm;
+  SteadyClock::time_point started;
+  uint64_t rng = 0;  // xorshift64 state for random reads
+};
+
+// The shape of a run's keys: `<run prefix>` + zero-padded decimal index, key_size bytes.
+struct KeyLayout {
+  std::string run_prefix;
+  size_t key_size = 0;
+  size_t index_digits = 0;
+
+  std::string Template() const {
+    std::string key = run_prefix;
+    key.resize(key_size, '0');
+    return key;
+  }
+  // Writes `index` into the last index_digits bytes of `key` (a Template() copy).
+  void SetIndex(std::string& key, uint64_t index) const {
+    char* end = &key[key.size()];
+    for (size_t i = 0; i < index_digits; ++i) {
+      *--end = static_cast<char>('0' + index % 10);
+      index /= 10;
+    }
+  }
+};
+
+// One completion queue and the slots it drives, on one thread.
+class Worker {
+ public:
+  Worker(const BenchmarkSpec& spec, const PhasePlan& plan, PhaseCounters& counters,
+         const KeyLayout& keys, const std::string& value, std::chrono::milliseconds timeout,
+         const std::atomic<bool>& cancelled)
+      : spec_(spec),
+        plan_(plan),
+        counters_(counters),
+        keys_(keys),
+        value_(value),
+        timeout_(timeout),
+        cancelled_(cancelled) {}
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void AddSlot(Connection* connection, uint64_t seed) {
+    auto slot = std::make_unique<Slot>();
+    slot->connection = connection;
+    slot->put.set_key(keys_.Template());
+    slot->put.set_value(value_);
+    slot->range.set_key(keys_.Template());
+    slot->range.set_serializable(spec_.consistency == Consistency::kSerializable);
+    slot->rng = seed | 1;
+    slots_.push_back(std::move(slot));
+  }
+
+  void Run() {
+    if (plan_.deadline.has_value()) {
+      const auto seconds =
+          std::chrono::duration_cast<std::chrono::seconds>(*plan_.deadline - plan_.start).count();
+      result_.per_second.reserve(std::min(static_cast<size_t>(seconds) + 2, kMaxSeriesSeconds));
+    }
+    next_publish_ = SteadyClock::now() + kPublishInterval;
+    for (auto& slot : slots_) {
+      StartNext(*slot, SteadyClock::now());
+    }
+    bool alarms_cancelled = false;
+    while (pending_ > 0) {
+      void* tag = nullptr;
+      bool ok = false;
+      const auto status = cq_.AsyncNext(&tag, &ok, WallClock::now() + kPollInterval);
+      if (status == grpc::CompletionQueue::TIMEOUT) {
+        if (!alarms_cancelled && StopIssuing(SteadyClock::now())) {
+          // Wake clients waiting for their turn (rate limit or backoff) so the phase ends now.
+          for (auto& slot : slots_) {
+            if (slot->state == Slot::State::kWaiting) {
+              slot->alarm.Cancel();
+            }
+          }
+          alarms_cancelled = true;
+        }
+        continue;
+      }
+      if (status == grpc::CompletionQueue::SHUTDOWN) {
+        break;
+      }
+      Slot& slot = *static_cast<Slot*>(tag);
+      --pending_;
+      if (slot.state == Slot::State::kWaiting) {
+        slot.state = Slot::State::kIdle;
+        if (ok && !StopIssuing(SteadyClock::now())) {
+          Issue(slot);
+        }
+        continue;
+      }
+      const SteadyClock::time_point now = SteadyClock::now();
+      const bool succeeded = Complete(slot, now);
+      StartNext(slot, succeeded ? now : now + kFailureBackoff);
+    }
+    cq_.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_.Next(&tag, &ok)) {
+    }
+    Publish();
+  }
+
+  WorkerResult& result() { return result_; }
+
+  // The latency histogram as of the last publication, added to `into`. Any thread.
+  void AddSnapshotTo(LatencyHistogram& into) {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    into.Merge(snapshot_);
+  }
+
+ private:
+  bool StopIssuing(SteadyClock::time_point now) const {
+    return cancelled_.load(std::memory_order_relaxed) ||
+           (plan_.deadline.has_value() && now >= *plan_.deadline);
+  }
+
+  // Claims the slot's next operation and issues it now, or arms the slot's alarm for the time
+  // it may start (rate limit, failure backoff).
+  void StartNext(Slot& slot, SteadyClock::time_point not_before) {
+    const SteadyClock::time_point now = SteadyClock::now();
+    if (StopIssuing(now)) {
+      return;
+    }
+    const uint64_t op = counters_.next_op.fetch_add(1, std::memory_order_relaxed);
+    if (plan_.ops > 0 && op >= plan_.ops) {
+      return;
+    }
+    slot.op = op;
+    SteadyClock::time_point start = not_before;
+    if (plan_.rate > 0) {
+      start = std::max(start, ClaimRateSlot(now));
+    }
+    if (start > now) {
+      slot.state = Slot::State::kWaiting;
+      ++pending_;
+      slot.alarm.Set(&cq_, WallClock::now() + (start - now), &slot);
+      return;
+    }
+    Issue(slot);
+  }
+
+  // Strict pacing: operation k of the phase starts no earlier than start + k / rate; a pause
+  // earns no burst.
+  SteadyClock::time_point ClaimRateSlot(SteadyClock::time_point now) {
+    const int64_t interval = std::max<int64_t>(1, static_cast<int64_t>(1'000'000'000 / plan_.rate));
+    const int64_t now_ns = now.time_since_epoch().count();
+    int64_t next = counters_.next_start_ns.load(std::memory_order_relaxed);
+    int64_t claimed = 0;
+    do {
+      claimed = std::max(next, now_ns);
+    } while (!counters_.next_start_ns.compare_exchange_weak(next, claimed + interval,
+                                                            std::memory_order_relaxed));
+    return SteadyClock::time_point(SteadyClock::duration(claimed));
+  }
+
+  uint64_t RandomKeyIndex(Slot& slot) {
+    uint64_t x = slot.rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    slot.rng = x;
+    return x % spec_.key_space;
+  }
+
+  void Issue(Slot& slot) {
+    bool write = true;
+    uint64_t index = 0;
+    if (plan_.populate) {
+      index = slot.op;
+    } else {
+      switch (spec_.type) {
+        case WorkloadType::kWrite:
+          index = slot.op % spec_.key_space;
+          break;
+        case WorkloadType::kRead:
+          write = false;
+          index = RandomKeyIndex(slot);
+          break;
+        case WorkloadType::kMixed:
+          // Exactly 3 of every 10 operations write.
+          write = slot.op % 10 < 3;
+          index = write ? slot.op % spec_.key_space : RandomKeyIndex(slot);
+          break;
+      }
+    }
+    slot.context.emplace();
+    slot.context->set_deadline(WallClock::now() + timeout_);
+    const Target& target = *slot.connection->target;
+    if (!target.token.empty()) {
+      slot.context->AddMetadata(etcd::kAuthTokenMetadataKey, target.token);
+    }
+    slot.state = Slot::State::kInFlight;
+    ++pending_;
+    slot.started = SteadyClock::now();
+    if (write) {
+      slot.kind = Slot::Kind::kPut;
+      keys_.SetIndex(*slot.put.mutable_key(), index);
+      slot.put_reader = slot.connection->kv->AsyncPut(&*slot.context, slot.put, &cq_);
+      slot.put_reader->Finish(&slot.put_response, &slot.status, &slot);
+    } else {
+      slot.kind = Slot::Kind::kRange;
+      keys_.SetIndex(*slot.range.mutable_key(), index);
+      slot.range_reader = slot.connection->kv->AsyncRange(&*slot.context, slot.range, &cq_);
+      slot.range_reader->Finish(&slot.range_response, &slot.status, &slot);
+    }
+  }
+
+  // Records the answer; true when the operation succeeded.
+  bool Complete(Slot& slot, SteadyClock::time_point now) {
+    slot.state = Slot::State::kIdle;
+    const auto second = static_cast<size_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(now - plan_.start).count());
+    const size_t bucket = std::min(second, kMaxSeriesSeconds - 1);
+    if (result_.per_second.size() <= bucket) {
+      result_.per_second.resize(bucket + 1, 0);
+    }
+    ++result_.per_second[bucket];
+    result_.last_completion = std::max(result_.last_completion, now);
+    const bool ok = slot.status.ok();
+    if (ok) {
+      result_.latency.Record(now - slot.started);
+      if (slot.kind == Slot::Kind::kPut) {
+        ++result_.writes;
+      } else {
+        ++result_.reads;
+      }
+    } else {
+      const size_t code =
+          std::min<size_t>(static_cast<size_t>(slot.status.error_code()), kGrpcCodeCount - 1);
+      if (result_.errors[code]++ == 0) {
+        result_.error_examples[code] = slot.status.error_message().substr(0, kMaxErrorExampleSize);
+      }
+      counters_.failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    counters_.completed.fetch_add(1, std::memory_order_relaxed);
+    if (now >= next_publish_) {
+      Publish();
+      next_publish_ = now + kPublishInterval;
+    }
+    return ok;
+  }
+
+  void Publish() {
+    std::lock_guard<std::mutex> lock(snapshot_mu_);
+    snapshot_ = result_.latency;
+  }
+
+  const BenchmarkSpec& spec_;
+  const PhasePlan& plan_;
+  PhaseCounters& counters_;
+  const KeyLayout& keys_;
+  const std::string& value_;
+  const std::chrono::milliseconds timeout_;
+  const std::atomic<bool>& cancelled_;
+
+  // Declared before the slots: every slot's alarm and call must be gone before the queue.
+  grpc::CompletionQueue cq_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  int64_t pending_ = 0;  // armed alarms + calls in flight; worker thread only
+  SteadyClock::time_point next_publish_;
+  WorkerResult result_;  // worker thread only, until Run() returns
+
+  std::mutex snapshot_mu_;
+  LatencyHistogram snapshot_;  // guarded by snapshot_mu_
+};
+
+}  // namespace
+
+struct BenchmarkRunner::Impl {
+  Impl(etcd::ChannelFactory f, BenchmarkSpec s) : factory(std::move(f)), spec(std::move(s)) {}
+
+  Status ResolveTargets();
+  Status Connect();
+  // Runs one phase on fresh workers; fills `results`.
+  void RunPhase(const PhasePlan& plan, PhaseCounters& counters, const ProgressCallback& cb,
+                std::vector<WorkerResult>& results);
+  Status Cleanup(const std::string& run_prefix);
+
+  etcd::ChannelFactory factory;
+  const BenchmarkSpec spec;
+  std::atomic<bool> cancelled{false};
+  bool ran = false;
+
+  std::vector<Target> targets;
+  std::vector<Connection> connections;
+  KeyLayout keys;
+  std::string value;
+};
+
+BenchmarkRunner::BenchmarkRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BenchmarkRunner::~BenchmarkRunner() = default;
+
+const BenchmarkSpec& BenchmarkRunner::spec() const { return impl_->spec; }
+
+void BenchmarkRunner::Cancel() { impl_->cancelled.store(true); }
+
+Result<std::unique_ptr<BenchmarkRunner>> BenchmarkRunner::Create(
+    const config::EtcdConnectionConfig& connection, BenchmarkSpec spec) {
+  ETCDMON_RETURN_IF_ERROR(ValidateSpec(spec));
+  if (spec.target == TargetKind::kEndpoint) {
+    const bool known = std::any_of(
+        connection.endpoints.begin(), connection.endpoints.end(),
+        [&](const config::Endpoint& e) { return e.Authority() == spec.target_endpoint; });
+    if (!known) {
+      return Status::InvalidArgument("target " + spec.target_endpoint +
+                                     " is not one of the endpoints (give it in --endpoints too)");
+    }
+  }
+  Result<etcd::ChannelFactory> factory = etcd::ChannelFactory::Create(connection);
+  if (!factory.ok()) {
+    return factory.status();
+  }
+  return std::unique_ptr<BenchmarkRunner>(
+      new BenchmarkRunner(std::make_unique<Impl>(std::move(factory).value(), std::move(spec))));
+}
+
+Status BenchmarkRunner::Impl::ResolveTargets() {
+  const config::EtcdConnectionConfig& config = factory.config();
+  for (const config::Endpoint& e : config.endpoints) {
+    if (spec.target == TargetKind::kEndpoint && e.Authority() != spec.target_endpoint) {
+      continue;
+    }
+    targets.push_back(Target{e, e.Authority(), ""});
+  }
+  if (spec.target != TargetKind::kLeader) {
+    return Status::Ok();
+  }
+  // Ask every endpoint for its status; the one whose member id is the leader's is the target.
+  std::vector<std::string> problems;
+  for (const Target& t : targets) {
+    Result<std::shared_ptr<grpc::Channel>> channel = factory.Dial(t.endpoint);
+    if (!channel.ok()) {
+      return channel.status();
+    }
+    Result<std::string> token = factory.Authenticate(**channel, t.authority);
+    if (!token.ok()) {
+      return token.status();
+    }
+    std::unique_ptr<pb::Maintenance::Stub> maintenance = pb::Maintenance::NewStub(*channel);
+    grpc::ClientContext ctx;
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(WallClock::now() + config.dial_timeout + config.request_timeout);
+    if (!token->empty()) {
+      ctx.AddMetadata(etcd::kAuthTokenMetadataKey, *token);
+    }
+    pb::StatusRequest request;
+    pb::StatusResponse response;
+    grpc::Status s = maintenance->Status(&ctx, request, &response);
+    if (!s.ok()) {
+      problems.push_back(
+          etcd::StatusFromGrpc(t.authority, "Status", s.error_code(), s.error_message()).message());
+      continue;
+    }
+    if (response.leader() != 0 && response.leader() == response.header().member_id()) {
+      Target leader = t;
+      targets.assign(1, std::move(leader));
+      return Status::Ok();
+    }
+  }
+  std::string message = "cannot find the leader among the endpoints";
+  for (const std::string& p : problems) {
+    message += "; " + p;
+  }
+  return Status::Unavailable(message);
+}
+
+Status BenchmarkRunner::Impl::Connect() {
+  for (Target& t : targets) {
+    Result<std::shared_ptr<grpc::Channel>> channel = factory.Dial(t.endpoint);
+    if (!channel.ok()) {
+      return channel.status();
+    }
+    Result<std::string> token = factory.Authenticate(**channel, t.authority);
+    if (!token.ok()) {
+      return token.status();
+    }
+    t.token = std::move(token).value();
+  }
+  connections.resize(spec.conns);
+  for (uint32_t i = 0; i < spec.conns; ++i) {
+    Connection& c = connections[i];
+    c.target = &targets[i % targets.size()];
+    Result<std::shared_ptr<grpc::Channel>> channel = factory.Dial(c.target->endpoint);
+    if (!channel.ok()) {
+      return channel.status();
+    }
+    c.channel = std::move(channel).value();
+    c.kv = pb::KV::NewStub(c.channel);
+  }
+  // Connect every channel before the clock starts, so that dialling is not measured as
+  // latency. Members that do not answer are left to fail during the run (and be counted),
+  // unless none answers.
+  const auto deadline = WallClock::now() + factory.config().dial_timeout;
+  size_t connected = 0;
+  for (Connection& c : connections) {
+    c.channel->GetState(/*try_to_connect=*/true);
+  }
+  for (Connection& c : connections) {
+    if (c.channel->WaitForConnected(deadline)) {
+      ++connected;
+    }
+  }
+  if (connected == 0) {
+    return Status::Unavailable("cannot connect to any target endpoint within " +
+                               etcd::FormatDuration(factory.config().dial_timeout));
+  }
+  return Status::Ok();
+}
+
+void BenchmarkRunner::Impl::RunPhase(const PhasePlan& plan, PhaseCounters& counters,
+                                     const ProgressCallback& on_progress,
+                                     std::vector<WorkerResult>& results) {
+  // One completion queue thread per core is enough to keep gRPC busy; more only adds
+  // contention with the etcd members on the same machine.
+  const uint32_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const uint32_t worker_count = std::min({spec.clients, spec.conns, cores, 8u});
+  std::vector<std::unique_ptr<Worker>> workers;
+  workers.reserve(worker_count);
+  for (uint32_t i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<Worker>(spec, plan, counters, keys, value,
+                                               factory.config().request_timeout, cancelled));
+  }
+  std::mt19937_64 seeds(std::random_device{}());
+  for (uint32_t i = 0; i < spec.clients; ++i) {
+    workers[i % worker_count]->AddSlot(&connections[i % connections.size()], seeds());
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t running = worker_count;  // guarded by mu
+  std::vector<std::thread> threads;
+  threads.reserve(worker_count);
+  for (auto& w : workers) {
+    threads.emplace_back([&, worker = w.get()] {
+      worker->Run();
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      cv.notify_all();
+    });
+  }
+
+  LatencyHistogram merged;  // reused by every progress tick
+  uint64_t last_done = 0;
+  SteadyClock::time_point last_tick = SteadyClock::now();
+  std::unique_lock<std::mutex> lock(mu);
+  while (running > 0) {
+    if (cv.wait_for(lock, kProgressInterval, [&] { return running == 0; })) {
+      break;
+    }
+    if (!on_progress) {
+      continue;
+    }
+    lock.unlock();
+    const SteadyClock::time_point now = SteadyClock::now();
+    Progress p;
+    p.phase = plan.phase;
+    p.elapsed = now - plan.start;
+    p.ops_done = counters.completed.load(std::memory_order_relaxed);
+    p.ops_total = plan.ops;
+    p.failed = counters.failed.load(std::memory_order_relaxed);
+    const double seconds = std::chrono::duration<double>(now - last_tick).count();
+    p.current_ops_per_second =
+        seconds > 0 ? static_cast<double>(p.ops_done - last_done) / seconds : 0;
+    merged.Reset();
+    for (auto& w : workers) {
+      w->AddSnapshotTo(merged);
+    }
+    p.p99_so_far = merged.Percentile(99);
+    last_done = p.ops_done;
+    last_tick = now;
+    on_progress(p);
+    lock.lock();
+  }
+  lock.unlock();
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  results.clear();
+  for (auto& w : workers) {
+    results.push_back(std::move(w->result()));
+  }
+}
+
+Status BenchmarkRunner::Impl::Cleanup(const std::string& run_prefix) {
+  const config::EtcdConnectionConfig& config = factory.config();
+  const std::string range_end = etcd::PrefixRangeEnd(run_prefix);
+  std::string problems;
+  // One attempt per target endpoint, on the first connection to it.
+  for (const Target& t : targets) {
+    auto c = std::find_if(connections.begin(), connections.end(),
+                          [&](const Connection& conn) { return conn.target == &t; });
+    if (c == connections.end()) {
+      continue;
+    }
+    pb::DeleteRangeRequest request;
+    request.set_key(run_prefix);
+    request.set_range_end(range_end);
+    pb::DeleteRangeResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(WallClock::now() + std::max<std::chrono::milliseconds>(config.request_timeout,
+                                                                            kMinCleanupTimeout));
+    if (!t.token.empty()) {
+      ctx.AddMetadata(etcd::kAuthTokenMetadataKey, t.token);
+    }
+    grpc::Status s = c->kv->DeleteRange(&ctx, request, &response);
+    if (s.ok()) {
+      return Status::Ok();
+    }
+    problems += (problems.empty() ? "" : "; ") +
+                etcd::StatusFromGrpc(t.authority, "DeleteRange", s.error_code(), s.error_message())
+                    .message();
+  }
+  return Status::Unavailable("cannot delete the benchmark keys under " + run_prefix + ": " +
+                             problems);
+}
+
+Result<BenchmarkReport> BenchmarkRunner::Run(const ProgressCallback& on_progress) {
+  Impl& impl = *impl_;
+  const BenchmarkSpec& spec = impl.spec;
+  if (impl.ran) {
+    return Status::FailedPrecondition("a benchmark runner runs once");
+  }
+  impl.ran = true;
+  ETCDMON_RETURN_IF_ERROR(impl.ResolveTargets());
+  ETCDMON_RETURN_IF_ERROR(impl.Connect());
+
+  // The run's own prefix: cleanup deletes exactly these keys.
+  std::mt19937_64 rng(std::random_device{}());
+  char run_id[16];
+  std::snprintf(run_id, sizeof(run_id), "%08x/", static_cast<unsigned>(rng() & 0xffffffffu));
+  impl.keys.run_prefix = spec.prefix + run_id;
+  impl.keys.key_size = spec.key_size;
+  impl.keys.index_digits = spec.key_size - impl.keys.run_prefix.size();
+  impl.value.resize(spec.value_size);
+  for (char& c : impl.value) {
+    c = static_cast<char>('a' + rng() % 26);
+  }
+
+  BenchmarkReport report;
+  report.type = spec.type;
+  report.key_prefix = impl.keys.run_prefix;
+  for (const Target& t : impl.targets) {
+    report.endpoints.push_back(t.authority);
+  }
+  report.clients = spec.clients;
+  report.conns = spec.conns;
+  report.rate_limit = spec.rate;
+  report.consistency = std::string(ConsistencyName(spec.consistency));
+
+  std::vector<WorkerResult> results;
+  Status populate_status;
+  if (spec.type != WorkloadType::kWrite && !impl.cancelled.load()) {
+    PhasePlan populate;
+    populate.phase = Progress::Phase::kPopulating;
+    populate.populate = true;
+    populate.ops = spec.key_space;
+    populate.start = SteadyClock::now();
+    PhaseCounters counters;
+    impl.RunPhase(populate, counters, on_progress, results);
+    const uint64_t failed = counters.failed.load();
+    report.keys_populated = counters.completed.load() - failed;
+    if (failed > 0) {
+      std::string example;
+      for (const WorkerResult& r : results) {
+        for (size_t code = 0; code < kGrpcCodeCount && example.empty(); ++code) {
+          if (r.errors[code] > 0) {
+            example = std::string(kGrpcCodeNames[code]) + ": " + r.error_examples[code];
+          }
+        }
+      }
+      populate_status = Status::Unavailable(
+          "writing the key space before the run failed: " + std::to_string(failed) + " of " +
+          std::to_string(spec.key_space) + " writes failed (" + example + ")");
+    }
+  }
+
+  if (populate_status.ok()) {
+    PhasePlan run;
+    run.phase = Progress::Phase::kRunning;
+    run.start = SteadyClock::now();
+    run.rate = spec.rate;
+    if (spec.duration.has_value()) {
+      run.deadline = run.start + *spec.duration;
+    } else {
+      run.ops = spec.ops;
+    }
+    PhaseCounters counters;
+    impl.RunPhase(run, counters, on_progress, results);
+
+    LatencyHistogram latency;
+    std::array<uint64_t, kGrpcCodeCount> errors{};
+    std::array<std::string, kGrpcCodeCount> examples;
+    SteadyClock::time_point end = run.start;
+    for (WorkerResult& r : results) {
+      latency.Merge(r.latency);
+      report.reads += r.reads;
+      report.writes += r.writes;
+      for (size_t code = 0; code < kGrpcCodeCount; ++code) {
+        errors[code] += r.errors[code];
+        if (examples[code].empty()) {
+          examples[code] = std::move(r.error_examples[code]);
+        }
+      }
+      if (report.per_second.size() < r.per_second.size()) {
+        report.per_second.resize(r.per_second.size(), 0);
+      }
+      for (size_t i = 0; i < r.per_second.size(); ++i) {
+        report.per_second[i] += r.per_second[i];
+      }
+      end = std::max(end, r.last_completion);
+    }
+    for (size_t code = 0; code < kGrpcCodeCount; ++code) {
+      if (errors[code] > 0) {
+        report.errors.push_back(
+            ErrorCount{std::string(kGrpcCodeNames[code]), errors[code], examples[code]});
+        report.failed += errors[code];
+      }
+    }
+    std::stable_sort(report.errors.begin(), report.errors.end(),
+                     [](const ErrorCount& a, const ErrorCount& b) { return a.count > b.count; });
+    report.succeeded = latency.count();
+    report.ops = report.succeeded + report.failed;
+    report.duration = end - run.start;
+    report.ops_per_second = report.duration.count() > 0
+                                ? static_cast<double>(report.succeeded) /
+                                      std::chrono::duration<double>(report.duration).count()
+                                : 0;
+    report.mean = latency.mean();
+    report.stddev = latency.stddev();
+    report.min = latency.min();
+    report.max = latency.max();
+    for (size_t i = 0; i < kReportedPercentileCount; ++i) {
+      report.percentiles[i] = latency.Percentile(kReportedPercentiles[i]);
+    }
+    if (spec.check_perf.has_value()) {
+      report.verdict = JudgePerf(*spec.check_perf, report);
+    }
+  }
+  report.cancelled = impl.cancelled.load();
+
+  if (!spec.keep) {
+    if (on_progress) {
+      Progress p;
+      p.phase = Progress::Phase::kCleaningUp;
+      on_progress(p);
+    }
+    Status cleaned = impl.Cleanup(impl.keys.run_prefix);
+    report.keys_deleted = cleaned.ok();
+    if (!cleaned.ok()) {
+      report.cleanup_error = cleaned.message();
+    }
+  }
+  if (!populate_status.ok()) {
+    return populate_status;
+  }
+  return report;
+}
+
+}  // namespace etcdmon::benchmark
