@@ -75,7 +75,7 @@ struct BatchReceiver::Impl {
   uint16_t port = 0;
   std::string curve_public_key;
   std::unique_ptr<detail::Waker> waker;
-  detail::ContextPtr context;  // declared before the socket: it must close first
+  detail::ContextHolder context;  // declared before the socket: it must close first
   detail::SocketPtr socket;    // the ROUTER; used only by the I/O thread while it runs
 
   std::mutex lifecycle_mu;  // serializes Start() and Stop()
@@ -138,7 +138,7 @@ Status BatchReceiver::Impl::Setup() {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextAndSocket> router = detail::NewContextAndSocket(ZMQ_ROUTER);
+  Result<detail::ContextAndSocket> router = detail::NewContextAndSocket(ZMQ_ROUTER, options.context);
   if (!router.ok()) {
     return router.status();
   }

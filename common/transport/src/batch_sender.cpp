@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -30,8 +31,12 @@ constexpr int kMaxSendsPerIteration = 256;
 constexpr int kMaxAcksPerIteration = 1024;
 // Acks are tiny; anything bigger from the peer is not an ack and is refused by libzmq.
 constexpr int64_t kMaxAckFrameBytes = 64 * 1024;
-// inproc names are per context, and every sender has its own context.
-constexpr char kMonitorEndpoint[] = "inproc://batch-sender-monitor";
+// inproc names are per context, and senders may share one (SharedContext): each monitor gets a
+// name of its own.
+std::string NewMonitorEndpoint() {
+  static std::atomic<uint64_t> next{0};
+  return "inproc://batch-sender-monitor-" + std::to_string(next.fetch_add(1));
+}
 constexpr int kMonitorEvents =
     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
@@ -145,7 +150,7 @@ struct BatchSender::Impl {
   BatchSenderOptions options;
   Clock& clock;
   std::unique_ptr<detail::Waker> waker;
-  detail::ContextPtr context;  // declared before the sockets: they must close first
+  detail::ContextHolder context;  // declared before the sockets: they must close first
   detail::SocketPtr socket;    // the DEALER; used only by the I/O thread while it runs
   detail::SocketPtr monitor;   // connection events of `socket`; same ownership
 
@@ -191,7 +196,7 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextAndSocket> dealer = detail::NewContextAndSocket(ZMQ_DEALER);
+  Result<detail::ContextAndSocket> dealer = detail::NewContextAndSocket(ZMQ_DEALER, options.context);
   if (!dealer.ok()) {
     return dealer.status();
   }
@@ -232,7 +237,8 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
   }
 
   // The monitor must exist before connect() so that no connection event is missed.
-  if (zmq_socket_monitor(s, kMonitorEndpoint, kMonitorEvents) != 0) {
+  const std::string monitor_endpoint = NewMonitorEndpoint();
+  if (zmq_socket_monitor(s, monitor_endpoint.c_str(), kMonitorEvents) != 0) {
     return detail::ZmqError("zmq_socket_monitor");
   }
   Result<detail::SocketPtr> pair = detail::NewSocket(context.get(), ZMQ_PAIR);
@@ -241,11 +247,17 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
   }
   monitor = std::move(*pair);
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(monitor.get(), ZMQ_LINGER, 0, "ZMQ_LINGER"));
-  if (zmq_connect(monitor.get(), kMonitorEndpoint) != 0) {
+  if (zmq_connect(monitor.get(), monitor_endpoint.c_str()) != 0) {
     return detail::ZmqError("connecting the socket monitor");
   }
   if (zmq_connect(s, options.aggregator_endpoint.c_str()) != 0) {
     return detail::ZmqError("aggregator endpoint " + options.aggregator_endpoint);
+  }
+  // inproc:// has no handshake and libzmq reports no events for it: the link is up once
+  // connected (inside one process it cannot break; a lost ack is still resent on ack timeout).
+  if (options.aggregator_endpoint.rfind("inproc://", 0) == 0) {
+    link_up = true;
+    SetConnected(true);
   }
   return Status::Ok();
 }

@@ -14,7 +14,7 @@ constexpr int kPublisherHighWaterMark = 16;
 }  // namespace
 
 struct SnapshotPublisher::Impl {
-  detail::ContextPtr context;  // declared before the socket: sockets close first
+  detail::ContextHolder context;  // declared before the socket: sockets close first
   detail::SocketPtr socket;
   std::string endpoint;
   uint16_t port = 0;
@@ -27,7 +27,7 @@ SnapshotPublisher::~SnapshotPublisher() = default;
 Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
     SnapshotPublisherOptions options) {
   auto impl = std::make_unique<Impl>();
-  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_PUB);
+  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_PUB, options.context);
   if (!zmq.ok()) {
     return zmq.status();
   }
@@ -70,7 +70,7 @@ const std::string& SnapshotPublisher::endpoint() const { return impl_->endpoint;
 uint16_t SnapshotPublisher::port() const { return impl_->port; }
 
 struct SnapshotSubscriber::Impl {
-  detail::ContextPtr context;
+  detail::ContextHolder context;
   detail::SocketPtr socket;
 };
 
@@ -80,7 +80,7 @@ SnapshotSubscriber::~SnapshotSubscriber() = default;
 Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
     SnapshotSubscriberOptions options) {
   auto impl = std::make_unique<Impl>();
-  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_SUB);
+  Result<detail::ContextAndSocket> zmq = detail::NewContextAndSocket(ZMQ_SUB, options.context);
   if (!zmq.ok()) {
     return zmq.status();
   }

@@ -161,13 +161,19 @@ std::optional<MonitorEvent> ReadMonitorEvent(void* monitor) {
   return event;
 }
 
-Result<ContextAndSocket> NewContextAndSocket(int type) {
+Result<ContextAndSocket> NewContextAndSocket(int type,
+                                             const std::shared_ptr<SharedContext>& shared) {
   ContextAndSocket out;
-  Result<ContextPtr> context = NewContext();
-  if (!context.ok()) {
-    return context.status();
+  if (shared) {
+    // Aliasing: the holder points at the libzmq context and keeps the SharedContext alive.
+    out.context = ContextHolder(shared, shared->get());
+  } else {
+    Result<ContextPtr> context = NewContext();
+    if (!context.ok()) {
+      return context.status();
+    }
+    out.context = ContextHolder(std::move(context).value());
   }
-  out.context = std::move(context).value();
   Result<SocketPtr> socket = NewSocket(out.context.get(), type);
   if (!socket.ok()) {
     return socket.status();
@@ -213,3 +219,17 @@ uint16_t PortOfEndpoint(std::string_view endpoint) {
 }
 
 }  // namespace etcdmon::transport::detail
+
+namespace etcdmon::transport {
+
+Result<std::shared_ptr<SharedContext>> SharedContext::Create() {
+  Result<detail::ContextPtr> context = detail::NewContext();
+  if (!context.ok()) {
+    return context.status();
+  }
+  return std::shared_ptr<SharedContext>(new SharedContext(context->release()));
+}
+
+SharedContext::~SharedContext() { detail::ContextDeleter()(context_); }
+
+}  // namespace etcdmon::transport

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "etcdmon/status/status.h"
+#include "etcdmon/transport/context.h"
 
 namespace etcdmon::transport::detail {
 
@@ -26,6 +27,8 @@ struct SocketDeleter {
 /// Declare a ContextPtr before the SocketPtrs of that context: sockets must close first, or
 /// zmq_ctx_term() waits for them forever.
 using ContextPtr = std::unique_ptr<void, ContextDeleter>;
+/// A socket's hold on its context: its own (terminated with it) or a SharedContext's.
+using ContextHolder = std::shared_ptr<void>;
 using SocketPtr = std::unique_ptr<void, SocketDeleter>;
 
 /// "<what>: <zmq_strerror(errno)>" with a code that fits errno.
@@ -39,13 +42,15 @@ Status SetStringOption(void* socket, int option, std::string_view value, std::st
 Status SetMillisOption(void* socket, int option, std::chrono::milliseconds value,
                        std::string_view name);
 
-/// A new context with one socket of `type`. Move `context` into a member declared before the
-/// socket's member: the socket must close before its context terminates.
+/// One socket of `type` in `shared` (or, when null, in a new context of its own). Move `context`
+/// into a member declared before the socket's member: the socket must close before its context
+/// terminates.
 struct ContextAndSocket {
-  ContextPtr context;
+  ContextHolder context;
   SocketPtr socket;  // declared last: destroyed first
 };
-Result<ContextAndSocket> NewContextAndSocket(int type);
+Result<ContextAndSocket> NewContextAndSocket(int type,
+                                             const std::shared_ptr<SharedContext>& shared);
 
 /// Makes `socket` a CURVE server with this secret key (Z85).
 Status SetCurveServer(void* socket, const std::string& secret_key);

@@ -144,6 +144,39 @@ TEST_F(BatchSenderTest, DeliversInOrderAndDrainsQueue) {
   EXPECT_GE(receiver_stats.acked, 100u);
 }
 
+// Senders and a receiver sharing one context talk over inproc:// (the all-in-one binary): two
+// senders, each with its own connection monitor, deliver everything.
+TEST_F(BatchSenderTest, InprocWithASharedContext) {
+  auto context = SharedContext::Create();
+  ASSERT_TRUE(context.ok()) << context.status().ToString();
+  Recorder recorder;
+  BatchReceiverOptions receiver_options;
+  receiver_options.endpoint = "inproc://ingest";
+  receiver_options.context = *context;
+  auto receiver = BatchReceiver::Create(receiver_options, recorder.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+
+  std::vector<std::unique_ptr<BatchSender>> senders;
+  for (int i = 0; i < 2; ++i) {
+    BatchSenderOptions options = SenderOptions("inproc://ingest");
+    options.collector_id = "collector-" + std::to_string(i);
+    options.sequence_state_path = dir_.File("sequence-" + std::to_string(i));
+    options.context = *context;
+    senders.push_back(StartSender(std::move(options)));
+    ASSERT_NE(senders.back(), nullptr);
+    EnqueueMany(*senders.back(), 20);
+  }
+  for (auto& sender : senders) {
+    ASSERT_TRUE(WaitFor([&] { return sender->Stats().acked_sequence == 20; }))
+        << "acked " << sender->Stats().acked_sequence;
+    EXPECT_TRUE(sender->Stats().connected);
+  }
+  EXPECT_GE(recorder.StoredCount(), 40u);
+  senders.clear();
+  (*receiver)->Stop();
+}
+
 // The aggregator is down while 50 batches are produced, then comes up on the same port: every
 // batch arrives, in order, with no sequence gap. Duplicates are allowed and counted.
 TEST_F(BatchSenderTest, AggregatorDownThenUpDeliversEverythingInOrder) {

@@ -52,6 +52,27 @@ TEST(SnapshotChannelTest, DeliversSnapshots) {
   EXPECT_EQ(got.schema_version(), proto::kSchemaVersion);
 }
 
+// A publisher and a subscriber sharing one context talk over inproc://.
+TEST(SnapshotChannelTest, InprocWithASharedContext) {
+  auto context = SharedContext::Create();
+  ASSERT_TRUE(context.ok());
+  SnapshotPublisherOptions pub_options;
+  pub_options.endpoint = "inproc://snapshots";
+  pub_options.context = *context;
+  auto pub = SnapshotPublisher::Create(pub_options);
+  ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+  SnapshotSubscriberOptions sub_options;
+  sub_options.endpoint = "inproc://snapshots";
+  sub_options.context = *context;
+  auto sub = SnapshotSubscriber::Create(sub_options);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  etcdmonitor::v1::ClusterSnapshot sent, got;
+  sent.set_cluster("in-process");
+  Result<bool> r = PublishUntilReceived(**pub, **sub, sent, got);
+  ASSERT_TRUE(r.ok() && *r);
+  EXPECT_EQ(got.cluster(), "in-process");
+}
+
 // Without a publisher, Receive times out with false, not an error.
 TEST(SnapshotChannelTest, ReceiveTimesOut) {
   SnapshotSubscriberOptions options;

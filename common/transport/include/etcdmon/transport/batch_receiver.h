@@ -40,6 +40,7 @@
 #include <string_view>
 
 #include "etcdmon/status/status.h"
+#include "etcdmon/transport/context.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::transport {
@@ -58,6 +59,8 @@ inline constexpr std::size_t kRejectReasonCount = 5;
 std::string_view RejectReasonName(RejectReason reason);
 
 struct BatchReceiverOptions {
+  /// Shared with other sockets of this process for inproc:// endpoints; null: a private one.
+  std::shared_ptr<SharedContext> context;
   /// Where to listen, e.g. "tcp://0.0.0.0:5555"; "tcp://127.0.0.1:0" picks a free port (read it
   /// back with endpoint() / port()).
   std::string endpoint = "tcp://0.0.0.0:5555";

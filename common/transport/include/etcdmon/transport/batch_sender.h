@@ -24,11 +24,14 @@
 
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/status/status.h"
+#include "etcdmon/transport/context.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::transport {
 
 struct BatchSenderOptions {
+  /// Shared with other sockets of this process for inproc:// endpoints; null: a private one.
+  std::shared_ptr<SharedContext> context;
   /// The aggregator's ingest endpoint, e.g. "tcp://aggregator:5555". Required.
   std::string aggregator_endpoint;
   /// Stamped into every batch; the aggregator keys storage on (collector_id, sequence). Required.

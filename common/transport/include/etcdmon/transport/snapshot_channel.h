@@ -12,11 +12,14 @@
 #include <string>
 
 #include "etcdmon/status/status.h"
+#include "etcdmon/transport/context.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
 namespace etcdmon::transport {
 
 struct SnapshotPublisherOptions {
+  /// Shared with other sockets of this process for inproc:// endpoints; null: a private one.
+  std::shared_ptr<SharedContext> context;
   /// Where to listen; "tcp://127.0.0.1:0" picks a free port (see endpoint()).
   std::string endpoint = "tcp://0.0.0.0:5556";
   /// CURVE: this server's secret key (Z85). Empty: no encryption.
@@ -47,6 +50,8 @@ class SnapshotPublisher final {
 };
 
 struct SnapshotSubscriberOptions {
+  /// Shared with other sockets of this process for inproc:// endpoints; null: a private one.
+  std::shared_ptr<SharedContext> context;
   std::string endpoint = "tcp://127.0.0.1:5556";
   /// CURVE: the publisher's public key (Z85). Empty: no encryption.
   std::string curve_server_key;
