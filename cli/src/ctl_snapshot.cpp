@@ -186,6 +186,12 @@ Result<SnapshotSaved> SaveSnapshot(etcd::EtcdClient& client, const std::string& 
   }
   SnapshotFile file(options.max_bytes);
   ETCDMON_RETURN_IF_ERROR(file.Open(options.path));
+  // etcd 3.4 sends no header with the stream, so the revision is the member's as the transfer
+  // starts; a quiet member's snapshot holds exactly that revision.
+  Result<etcd::EndpointStatus> before = client.GetStatus(endpoint);
+  if (!before.ok()) {
+    return before.status();
+  }
   Result<etcd::SnapshotResult> streamed = client.Snapshot(
       endpoint, [&file](std::string_view chunk) { return file.Append(chunk); }, options.timeout);
   if (!streamed.ok()) {
@@ -200,7 +206,8 @@ Result<SnapshotSaved> SaveSnapshot(etcd::EtcdClient& client, const std::string& 
   saved.endpoint = endpoint;
   saved.path = options.path;
   saved.size_bytes = file.bytes();
-  saved.revision = streamed->header.revision;
+  saved.revision =
+      streamed->header.revision > 0 ? streamed->header.revision : before->revision;
   saved.sha256_hex = std::move(checksum).value();
   return saved;
 }

@@ -293,6 +293,7 @@ TEST(SnapshotTest, VerifiesChecksumAcrossChunkSizes) {
   for (size_t chunk : {1u, 7u, 32u, 33u, 4096u, 100000u}) {
     TempDir dir;
     FakeEtcdClient client({"e1:1"});
+    client.SetStatus("e1:1", StatusOf(1, 1, 17));
     const std::string stream = SnapshotStream(3);
     etcd::ResponseHeader header;
     header.revision = 42;
@@ -332,6 +333,7 @@ TEST(SnapshotTest, FailuresLeaveNothingBehind) {
     const std::string path = dir.File("db");
     std::ofstream(path) << "previous";
     FakeEtcdClient client({"e1:1"});
+    client.SetStatus("e1:1", StatusOf(1, 1));
     client.SetSnapshot("e1:1", c.stream, {}, c.error, 1000);
     std::ostringstream out, err;
     SnapshotOptions options;
@@ -351,6 +353,7 @@ TEST(SnapshotTest, FailuresLeaveNothingBehind) {
 TEST(SnapshotTest, SizeBound) {
   TempDir dir;
   FakeEtcdClient client({"e1:1"});
+  client.SetStatus("e1:1", StatusOf(1, 1));
   client.SetSnapshot("e1:1", SnapshotStream(4), {});
   SnapshotOptions options;
   options.path = dir.File("db");
@@ -358,6 +361,24 @@ TEST(SnapshotTest, SizeBound) {
   Result<SnapshotSaved> saved = SaveSnapshot(client, "e1:1", options);
   EXPECT_EQ(saved.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(FilesIn(dir.path()), 0u);
+}
+
+// Without a header in the stream (etcd 3.4) the revision is the member's as the transfer began.
+TEST(SnapshotTest, RevisionFromStatusWithoutHeader) {
+  TempDir dir;
+  FakeEtcdClient client({"e1:1"});
+  client.SetStatus("e1:1", StatusOf(1, 1, 17));
+  client.SetSnapshot("e1:1", SnapshotStream(1), {});
+  SnapshotOptions options;
+  options.path = dir.File("db");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunSnapshotSave(client, options, OutputFormat::kJson, out, err), kExitOk) << err.str();
+  auto j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["revision"], 17);
+  EXPECT_EQ(j["size_bytes"], 4096 + 32);
+  EXPECT_EQ(j["path"], options.path);
+  EXPECT_EQ(j["endpoint"], "e1:1");
+  EXPECT_EQ(j["sha256"].get<std::string>().size(), 64u);
 }
 
 // Snapshot save wants exactly one endpoint.

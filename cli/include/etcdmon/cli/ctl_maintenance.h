@@ -104,7 +104,9 @@ struct SnapshotSaved {
   std::string endpoint;
   std::string path;
   uint64_t size_bytes = 0;  // the file: the database plus its 32-byte SHA-256
-  int64_t revision = 0;     // the store revision the snapshot holds
+  // The store revision: from the stream's header when the member sends one, else (etcd 3.4)
+  // the member's revision as the transfer started.
+  int64_t revision = 0;
   std::string sha256_hex;   // the database's SHA-256, as the member sent and we recomputed it
 };
 
