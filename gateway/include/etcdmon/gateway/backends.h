@@ -1,0 +1,80 @@
+#pragma once
+
+// What the gateway reads from: the aggregator (MonitorBackend, and the live SnapshotFeed), the
+// alerter (AlertBackend) and the benchmark runner (BenchmarkBackend). The gateway binary talks to
+// the services over gRPC and ZeroMQ (grpc_backends.h); the all-in-one binary and the tests plug
+// in-process implementations instead.
+//
+// Thread-safety: every backend is called from the gateway's HTTP threads concurrently; an
+// implementation must be safe for concurrent use. Calls must be bounded in time (a deadline):
+// an HTTP thread waits for them.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "etcdmon/config/types.h"
+#include "etcdmon/status/status.h"
+#include "etcdmonitor/v1/services.pb.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::gateway {
+
+/// The aggregator's MonitorService. Errors: Unavailable when the aggregator cannot be reached
+/// (or has not ticked yet, for GetSnapshot), DeadlineExceeded, NotFound for an unknown metric,
+/// InvalidArgument for a bad range.
+class MonitorBackend {
+ public:
+  virtual ~MonitorBackend() = default;
+  virtual Result<etcdmonitor::v1::ClusterSnapshot> GetSnapshot() = 0;
+  virtual Result<etcdmonitor::v1::HistoryResponse> QueryHistory(
+      const etcdmonitor::v1::HistoryQuery& query) = 0;
+  virtual Result<std::vector<std::string>> ListMetrics() = 0;
+  virtual Result<etcdmonitor::v1::ServiceHealth> GetHealth() = 0;
+};
+
+/// The live snapshot stream. Called from one thread only (the gateway's refresher).
+class SnapshotFeed {
+ public:
+  virtual ~SnapshotFeed() = default;
+  /// Waits up to `timeout`. true: `out` holds the newest snapshot; false: none came. A non-OK
+  /// status is a bad frame: the gateway counts it and goes on.
+  virtual Result<bool> Next(etcdmonitor::v1::ClusterSnapshot& out,
+                            std::chrono::milliseconds timeout) = 0;
+};
+
+/// The alerter's AlertService. Errors as MonitorBackend's; InvalidArgument for a bad filter or
+/// page token.
+class AlertBackend {
+ public:
+  virtual ~AlertBackend() = default;
+  virtual Result<etcdmonitor::v1::ListAlertsResponse> ListActiveAlerts() = 0;
+  virtual Result<etcdmonitor::v1::AlertHistoryResponse> QueryHistory(
+      const etcdmonitor::v1::AlertHistoryRequest& request) = 0;
+  virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences() = 0;
+};
+
+/// One benchmark as POST /api/v1/performance/benchmark asks for it (validated by the gateway:
+/// ops within its bound, sizes within limits).
+struct BenchmarkSpec {
+  config::BenchmarkType type = config::BenchmarkType::kWrite;
+  uint64_t ops = 10000;
+  uint32_t clients = 10;
+  uint32_t key_size = 32;    // bytes
+  uint32_t value_size = 256;  // bytes
+};
+
+/// The benchmark runner.
+class BenchmarkBackend {
+ public:
+  virtual ~BenchmarkBackend() = default;
+  /// Starts a run in the background and returns its id at once. FailedPrecondition while
+  /// another run is in progress (one at a time); Unavailable when etcd cannot be reached.
+  virtual Result<std::string> Start(const BenchmarkSpec& spec) = 0;
+  /// The run's progress or result as a JSON object (snake_case keys; at least "id" and
+  /// "state"). NotFound for an unknown id.
+  virtual Result<std::string> Get(const std::string& id) = 0;
+};
+
+}  // namespace etcdmon::gateway

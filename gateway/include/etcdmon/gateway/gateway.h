@@ -1,0 +1,93 @@
+#pragma once
+
+// The gateway: the REST API (/api/v1/*), /health, Prometheus /metrics and the built-in
+// dashboard (/), over HTTP(S) with Pistache. It reads from backend interfaces (backends.h), so
+// the same service runs in `etcd-monitor-gateway` (gRPC + ZeroMQ backends) and embedded in the
+// all-in-one binary.
+//
+// Threads: Pistache's I/O threads (`threads`), and one refresher that keeps the newest snapshot
+// (from the feed, else by polling MonitorBackend::GetSnapshot), polls the alerter's active
+// alerts, and renders every snapshot-derived answer (/metrics text, status, members, leader,
+// current metrics, latency) once per new snapshot; a request for them copies a cached string.
+
+#include <spdlog/fwd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/config/types.h"
+#include "etcdmon/gateway/backends.h"
+#include "etcdmon/status/status.h"
+
+namespace etcdmon::gateway {
+
+inline constexpr uint16_t kDefaultApiPort = 8080;
+
+struct GatewayConfig {
+  std::string host = "0.0.0.0";   // API_HOST
+  uint16_t port = kDefaultApiPort;  // API_PORT; 0 picks a free port (see GatewayService::port)
+  int threads = 2;                 // Pistache I/O threads
+  config::Secret api_token;        // bearer token for POST endpoints; empty: they answer 401
+  std::string tls_cert_file;       // both or neither: HTTPS
+  std::string tls_key_file;
+  std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
+  // The whole request as Pistache buffers it; beyond this Pistache itself answers 413 (plain).
+  std::size_t max_request_bytes = 1024 * 1024;
+  // How often the refresher polls when no feed delivers, and re-renders without a new
+  // snapshot (the gateway's own counters, the alerter's firing alerts).
+  std::chrono::milliseconds refresh_interval{std::chrono::seconds(1)};
+  // /health reports the data stale when the newest snapshot's tick is older than this.
+  std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
+  uint64_t max_benchmark_ops = 1'000'000;  // POST benchmark: ops in 1..this
+  uint32_t max_benchmark_clients = 1000;
+};
+
+/// Backends the gateway reads; all but `monitor` are optional. They must outlive the service.
+struct GatewayBackends {
+  MonitorBackend* monitor = nullptr;      // required
+  SnapshotFeed* feed = nullptr;           // null: poll monitor->GetSnapshot()
+  AlertBackend* alerts = nullptr;         // null: alert endpoints answer 503
+  BenchmarkBackend* benchmark = nullptr;  // null: POST benchmark answers 501
+};
+
+/// Counters of a running gateway (also exported on /metrics).
+struct GatewayStats {
+  uint64_t snapshots_received = 0;  // distinct snapshots taken (feed or poll)
+  uint64_t snapshot_errors = 0;     // bad frames on the feed, failed polls
+  uint64_t renders = 0;             // times the cached answers were rebuilt
+  uint64_t requests = 0;
+};
+
+/// One gateway. Create() validates the config and binds the port (a port in use or an
+/// unreadable certificate fails there); Start() serves; Stop() stops accepting, then the
+/// refresher. Stop() is idempotent, safe without Start(), and called by the destructor.
+class GatewayService final {
+ public:
+  static Result<std::unique_ptr<GatewayService>> Create(GatewayConfig config,
+                                                        GatewayBackends backends,
+                                                        std::shared_ptr<spdlog::logger> logger,
+                                                        Clock& clock = SystemClock::Instance());
+  ~GatewayService();
+  GatewayService(const GatewayService&) = delete;
+  GatewayService& operator=(const GatewayService&) = delete;
+  GatewayService(GatewayService&&) = delete;
+  GatewayService& operator=(GatewayService&&) = delete;
+
+  Status Start();
+  void Stop();
+
+  /// The bound port (useful with port 0).
+  uint16_t port() const;
+  GatewayStats Stats() const;
+
+ private:
+  struct Impl;
+  explicit GatewayService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace etcdmon::gateway

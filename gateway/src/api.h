@@ -1,0 +1,144 @@
+#pragma once
+
+// The REST API, /health, /metrics and the dashboard as plain request → response logic, with no
+// HTTP server in it: the Pistache adapter (http_server.cpp) and the unit tests both call
+// Api::Handle. Private to the gateway.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/gateway/gateway.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::gateway::detail {
+
+struct ApiRequest {
+  std::string_view method;         // "GET", "POST", ...
+  std::string_view path;           // "/api/v1/cluster/status"
+  std::string_view query;          // without '?', not yet decoded
+  std::string_view authorization;  // the Authorization header; empty when absent
+  std::string_view body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string_view content_type = "application/json";  // static storage
+  std::shared_ptr<const std::string> shared_body;  // a cached document, shared, not copied
+  std::string body;                                // used when shared_body is null
+  std::string allow;                               // the Allow header (405)
+  std::string location;                            // the Location header (202)
+  bool authenticate = false;                       // send WWW-Authenticate: Bearer (401)
+
+  const std::string& Body() const { return shared_body ? *shared_body : body; }
+};
+
+/// Everything derived from one snapshot, rendered once by the refresher and shared read-only by
+/// every request until the next one.
+struct RenderedState {
+  std::shared_ptr<const etcdmonitor::v1::ClusterSnapshot> snapshot;  // null: no data yet
+  std::vector<std::string> member_labels;                            // of snapshot
+  std::shared_ptr<const std::string> metrics_text;  // always set
+  std::shared_ptr<const std::string> status;        // these: set with snapshot
+  std::shared_ptr<const std::string> members;
+  std::shared_ptr<const std::string> leader;
+  std::shared_ptr<const std::string> current;
+  std::shared_ptr<const std::string> latency;
+};
+
+/// The refresher's view of the services, for /health (guarded by Api's mutex).
+struct DependencyState {
+  bool aggregator_checked = false;
+  bool aggregator_ok = false;
+  std::string aggregator_detail;
+  int64_t aggregator_last_update_unix_ms = 0;
+  bool alerter_checked = false;
+  bool alerter_ok = false;
+  std::string alerter_detail;
+  std::string last_snapshot_error;  // why the newest attempt to get a snapshot failed
+};
+
+/// The routes, for the request counters.
+enum class Route : uint8_t {
+  kDashboard,
+  kHealth,
+  kMetrics,
+  kClusterStatus,
+  kClusterMembers,
+  kClusterMember,
+  kClusterLeader,
+  kMetricsCurrent,
+  kMetricsHistory,
+  kMetricsLatency,
+  kAlerts,
+  kAlertsHistory,
+  kAlertsSilences,
+  kBenchmarkStart,
+  kBenchmarkGet,
+  kUnknown,
+};
+inline constexpr size_t kRouteCount = static_cast<size_t>(Route::kUnknown) + 1;
+
+/// Thread-safe: Handle runs on every HTTP thread; Publish and SetDependencies on the refresher.
+class Api {
+ public:
+  /// `config`, the backends, `registry` and `clock` must outlive the Api.
+  Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Registry& registry,
+      Clock& clock);
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  ApiResponse Handle(const ApiRequest& request);
+
+  void Publish(std::shared_ptr<const RenderedState> state);
+  void SetDependencies(DependencyState state);
+  std::shared_ptr<const RenderedState> Current() const;
+
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+
+ private:
+  ApiResponse Dispatch(const ApiRequest& request, Route& route);
+  ApiResponse Health();
+  ApiResponse Cached(const ApiRequest& request,
+                     std::shared_ptr<const std::string> RenderedState::*document);
+  ApiResponse Member(const ApiRequest& request, std::string_view name);
+  ApiResponse History(const ApiRequest& request);
+  ApiResponse Alerts(const ApiRequest& request);
+  ApiResponse AlertsHistory(const ApiRequest& request);
+  ApiResponse Silences(const ApiRequest& request);
+  ApiResponse BenchmarkStart(const ApiRequest& request);
+  ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
+  Status CheckToken(std::string_view authorization) const;
+  void Count(Route route, int status);
+
+  const GatewayConfig& config_;
+  const GatewayBackends backends_;
+  Clock& clock_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const RenderedState> state_;  // guarded by mu_; never null
+  DependencyState dependencies_;                // guarded by mu_
+
+  std::atomic<uint64_t> requests_{0};
+  // Counters per route and status, created on first use (so /metrics lists only pairs that
+  // happened) and then found with one atomic load, so a request never allocates for them.
+  static constexpr std::array<int, 13> kCountedStatuses = {200, 202, 400, 401, 403, 404, 405,
+                                                           409, 413, 500, 501, 503, 504};
+  prometheus::Family<prometheus::Counter>& request_family_;
+  std::mutex counters_mu_;  // serializes creating a counter
+  std::array<std::array<std::atomic<prometheus::Counter*>, kCountedStatuses.size() + 1>,
+             kRouteCount>
+      request_counters_{};
+};
+
+}  // namespace etcdmon::gateway::detail

@@ -1,0 +1,133 @@
+#include "etcdmon/gateway/flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "etcdmon/strings/strings.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+// The token file's content without surrounding whitespace; the error never shows the content.
+Result<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return Status::InvalidArgument("cannot read the token file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string token(strings::TrimAsciiWhitespace(text.str()));
+  if (token.empty()) {
+    return Status::InvalidArgument("the token file is empty");
+  }
+  if (token.size() > 4096) {
+    return Status::InvalidArgument("the token file holds more than 4096 bytes");
+  }
+  return token;
+}
+
+}  // namespace
+
+config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
+                                                                const char* const* argv,
+                                                                std::ostream& out,
+                                                                std::ostream& err) {
+  using config::FlagValue;
+  CLI::App app{
+      "etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the dashboard, read "
+      "from the aggregator and the alerter"};
+  config::LogFlags log_flags(app);
+  FlagValue host =
+      FlagValue::AddOption(app, "api-host", "API_HOST", "0.0.0.0", "listen address", "HOST");
+  FlagValue port = FlagValue::AddOption(app, "api-port", "API_PORT", "8080", "listen port", "PORT");
+  FlagValue aggregator = FlagValue::AddOption(app, "aggregator", "", "localhost:5557",
+                                              "the aggregator's MonitorService", "HOST:PORT");
+  FlagValue alerter = FlagValue::AddOption(app, "alerter", "", "localhost:5558",
+                                           "the alerter's AlertService (\"\" for none)",
+                                           "HOST:PORT");
+  FlagValue snapshots = FlagValue::AddOption(
+      app, "snapshots", "", "tcp://localhost:5556",
+      "the aggregator's snapshot stream (\"\" to poll the aggregator instead)", "ENDPOINT");
+  FlagValue curve_key = FlagValue::AddOption(
+      app, "curve-server-key", "", "",
+      "the aggregator's CURVE public key (Z85, or a file holding it) when it encrypts the "
+      "stream",
+      "KEY");
+  FlagValue token_file = FlagValue::AddOption(
+      app, "api-token-file", "", "",
+      "file holding the bearer token POST endpoints require (else env API_TOKEN)", "FILE");
+  FlagValue cert = FlagValue::AddOption(app, "tls-cert-file", "", "",
+                                        "serve HTTPS with this certificate (PEM)", "FILE");
+  FlagValue key =
+      FlagValue::AddOption(app, "tls-key-file", "", "", "the certificate's key (PEM)", "FILE");
+  FlagValue backend_timeout = FlagValue::AddOption(
+      app, "backend-timeout", "", "2s", "deadline of each call to the aggregator or alerter",
+      "DURATION");
+  FlagValue threads = FlagValue::AddOption(app, "threads", "", "2", "HTTP I/O threads", "N");
+  FlagValue stale_after = FlagValue::AddOption(
+      app, "stale-after", "", "30s", "/health reports the data stale after this", "DURATION");
+  FlagValue max_ops = FlagValue::AddOption(app, "max-benchmark-ops", "", "1000000",
+                                           "largest ops a POST benchmark may ask for", "N");
+
+  auto build = [&]() -> Result<GatewayCommandLine> {
+    config::FlagErrors errors;
+    GatewayCommandLine line;
+    Result<config::LogConfig> log = log_flags.Build();
+    errors.Add(log.status());
+    GatewayConfig& g = line.gateway;
+    g.host = host.AsNonEmpty(errors);
+    g.port = static_cast<uint16_t>(port.AsInt(errors, 1, 65535));
+    g.threads = static_cast<int>(threads.AsInt(errors, 1, 64));
+    g.stale_after = stale_after.AsPositiveDuration(errors);
+    g.max_benchmark_ops = static_cast<uint64_t>(max_ops.AsInt(errors, 1, 100'000'000));
+    line.backend_timeout = backend_timeout.AsPositiveDuration(errors);
+    line.aggregator_address = aggregator.AsNonEmpty(errors);
+    if (line.aggregator_address.find(':') == std::string::npos) {
+      errors.Add(aggregator.Error("want host:port"));
+    }
+    line.alerter_address = alerter.AsString();
+    if (!line.alerter_address.empty() && line.alerter_address.find(':') == std::string::npos) {
+      errors.Add(alerter.Error("want host:port, or \"\" for none"));
+    }
+    line.snapshots_endpoint = snapshots.AsString();
+    if (const std::string k = curve_key.AsString(); !k.empty()) {
+      if (transport::IsValidCurveKey(k)) {
+        line.curve_server_key = k;
+      } else if (Result<std::string> loaded = transport::LoadCurveKey(k); loaded.ok()) {
+        line.curve_server_key = *loaded;
+      } else {
+        errors.Add("--curve-server-key: not a Z85 key, and " + loaded.status().message());
+      }
+    }
+    g.tls_cert_file = cert.AsReadableFile(errors);
+    g.tls_key_file = key.AsReadableFile(errors);
+    if (g.tls_cert_file.empty() != g.tls_key_file.empty()) {
+      errors.Add("--tls-cert-file and --tls-key-file go together");
+    }
+    // The token: the file beats the variable. Neither the token nor the file's content is ever
+    // part of an error line.
+    const std::string token_path = token_file.AsReadableFile(errors);
+    if (!token_path.empty()) {
+      Result<std::string> token = ReadTokenFile(token_path);
+      if (token.ok()) {
+        g.api_token = config::Secret(std::move(token).value());
+      } else {
+        errors.Add("--api-token-file \"" + token_path + "\": " + token.status().message());
+      }
+    } else if (const char* env = std::getenv("API_TOKEN"); env != nullptr && *env != '\0') {
+      g.api_token = config::Secret(env);
+    }
+    if (!errors.empty()) {
+      return errors.ToStatus();
+    }
+    line.log = *log;
+    return line;
+  };
+  return config::ParseCommandLine(app, argc, argv, build, out, err);
+}
+
+}  // namespace etcdmon::gateway

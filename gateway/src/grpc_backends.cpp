@@ -1,0 +1,177 @@
+#include "etcdmon/gateway/grpc_backends.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "etcdmon/etcd/errors.h"
+#include "etcdmon/transport/snapshot_channel.h"
+#include "etcdmonitor/v1/services.grpc.pb.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+namespace v1 = etcdmonitor::v1;
+
+// A failed call as a Status: the canonical code, the service and the method named, and the
+// server's message (never a secret: these services carry none).
+Status FromGrpc(const char* service, const char* method, const grpc::Status& status) {
+  Status s(etcd::StatusCodeFromGrpc(static_cast<int>(status.error_code())),
+           status.error_message());
+  if (s.ok()) {
+    s = Status::Internal(status.error_message());
+  }
+  return s.WithContext(std::string(service) + " " + method);
+}
+
+template <typename Service>
+class GrpcClient {
+ public:
+  GrpcClient(const std::string& address, std::chrono::milliseconds timeout)
+      : timeout_(timeout),
+        stub_(Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+
+ protected:
+  void Prepare(grpc::ClientContext& context) const {
+    context.set_deadline(std::chrono::system_clock::now() + timeout_);
+  }
+  const std::chrono::milliseconds timeout_;
+  std::unique_ptr<typename Service::Stub> stub_;
+};
+
+class GrpcMonitorBackend final
+    : public MonitorBackend,
+      private GrpcClient<v1::MonitorService> {
+ public:
+  using GrpcClient::GrpcClient;
+
+  Result<v1::ClusterSnapshot> GetSnapshot() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ClusterSnapshot out;
+    grpc::Status s = stub_->GetSnapshot(&context, v1::GetSnapshotRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("aggregator", "GetSnapshot", s);
+    }
+    return out;
+  }
+
+  Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery& query) override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::HistoryResponse out;
+    grpc::Status s = stub_->QueryHistory(&context, query, &out);
+    if (!s.ok()) {
+      return FromGrpc("aggregator", "QueryHistory", s);
+    }
+    return out;
+  }
+
+  Result<std::vector<std::string>> ListMetrics() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListMetricsResponse out;
+    grpc::Status s = stub_->ListMetrics(&context, v1::ListMetricsRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("aggregator", "ListMetrics", s);
+    }
+    return std::vector<std::string>(out.metrics().begin(), out.metrics().end());
+  }
+
+  Result<v1::ServiceHealth> GetHealth() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ServiceHealth out;
+    grpc::Status s = stub_->GetHealth(&context, v1::GetSnapshotRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("aggregator", "GetHealth", s);
+    }
+    return out;
+  }
+};
+
+class GrpcAlertBackend final : public AlertBackend,
+                               private GrpcClient<v1::AlertService> {
+ public:
+  using GrpcClient::GrpcClient;
+
+  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListAlertsResponse out;
+    grpc::Status s = stub_->ListActiveAlerts(&context, v1::ListAlertsRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("alerter", "ListActiveAlerts", s);
+    }
+    return out;
+  }
+
+  Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest& request) override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::AlertHistoryResponse out;
+    grpc::Status s = stub_->QueryHistory(&context, request, &out);
+    if (!s.ok()) {
+      return FromGrpc("alerter", "QueryHistory", s);
+    }
+    return out;
+  }
+
+  Result<v1::ListSilencesResponse> ListSilences() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListSilencesResponse out;
+    grpc::Status s = stub_->ListSilences(&context, v1::ListAlertsRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("alerter", "ListSilences", s);
+    }
+    return out;
+  }
+};
+
+class ZmqSnapshotFeed final : public SnapshotFeed {
+ public:
+  explicit ZmqSnapshotFeed(std::unique_ptr<transport::SnapshotSubscriber> subscriber)
+      : subscriber_(std::move(subscriber)) {}
+
+  Result<bool> Next(v1::ClusterSnapshot& out, std::chrono::milliseconds timeout) override {
+    return subscriber_->Receive(out, timeout);
+  }
+
+ private:
+  std::unique_ptr<transport::SnapshotSubscriber> subscriber_;
+};
+
+Status CheckAddress(const std::string& address) {
+  if (address.empty() || address.find(':') == std::string::npos) {
+    return Status::InvalidArgument("address \"" + address + "\": want host:port");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(const std::string& address,
+                                                              std::chrono::milliseconds timeout) {
+  ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
+  return std::unique_ptr<MonitorBackend>(std::make_unique<GrpcMonitorBackend>(address, timeout));
+}
+
+Result<std::unique_ptr<AlertBackend>> NewGrpcAlertBackend(const std::string& address,
+                                                          std::chrono::milliseconds timeout) {
+  ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
+  return std::unique_ptr<AlertBackend>(std::make_unique<GrpcAlertBackend>(address, timeout));
+}
+
+Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(const std::string& endpoint,
+                                                         const std::string& curve_server_key) {
+  transport::SnapshotSubscriberOptions options;
+  options.endpoint = endpoint;
+  options.curve_server_key = curve_server_key;
+  auto subscriber = transport::SnapshotSubscriber::Create(options);
+  if (!subscriber.ok()) {
+    return subscriber.status();
+  }
+  return std::unique_ptr<SnapshotFeed>(
+      std::make_unique<ZmqSnapshotFeed>(std::move(subscriber).value()));
+}
+
+}  // namespace etcdmon::gateway

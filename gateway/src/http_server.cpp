@@ -1,0 +1,173 @@
+#include "http_server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/net.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <mutex>
+
+#include "http_errors.h"
+
+namespace etcdmon::gateway::detail {
+namespace {
+
+using namespace Pistache;
+
+// A response header with a name chosen at run time (Pistache 0.0.5 writes only typed headers,
+// never raw ones, into a response).
+class TextHeader final : public Http::Header::Header {
+ public:
+  TextHeader(const char* name, std::string value) : name_(name), value_(std::move(value)) {}
+  const char* name() const override { return name_; }
+  void write(std::ostream& stream) const override { stream << value_; }
+  uint64_t hash() const override { return std::hash<std::string_view>()(name_); }
+
+ private:
+  const char* name_;  // static storage
+  std::string value_;
+};
+
+// One handler per Pistache worker (HTTP_PROTOTYPE clones it); all share the Api.
+class Handler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(Handler)
+
+  Handler(Api* api, std::shared_ptr<spdlog::logger> logger)
+      : api_(api), logger_(std::move(logger)) {}
+
+  void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
+    ApiResponse answer;
+    // Exceptions stop here: a request never takes the server down.
+    try {
+      std::string authorization;
+      if (auto header = request.headers().tryGet<Http::Header::Authorization>()) {
+        authorization = header->value();
+      }
+      std::string query = request.query().as_str();
+      if (!query.empty() && query.front() == '?') {
+        query.erase(0, 1);
+      }
+      ApiRequest in;
+      in.method = Http::methodString(request.method());
+      in.path = request.resource();
+      in.query = query;
+      in.authorization = authorization;
+      in.body = request.body();
+      answer = api_->Handle(in);
+    } catch (const std::exception& e) {
+      logger_->error("request_failed path=\"{}\" error=\"{}\"", request.resource(), e.what());
+      HttpError error = ToHttp(Status::Internal("the request failed inside the gateway"));
+      answer = ApiResponse();
+      answer.status = error.http_status;
+      answer.body = std::move(error.body);
+    }
+    if (!answer.allow.empty()) {
+      response.headers().add(std::make_shared<TextHeader>("Allow", answer.allow));
+    }
+    if (!answer.location.empty()) {
+      response.headers().add(std::make_shared<TextHeader>("Location", answer.location));
+    }
+    if (answer.authenticate) {
+      response.headers().add(std::make_shared<TextHeader>("WWW-Authenticate", "Bearer"));
+    }
+    response.send(static_cast<Http::Code>(answer.status), answer.Body(),
+                  MediaTypeOf(answer.content_type));
+  }
+
+ private:
+  static const Http::Mime::MediaType& MediaTypeOf(std::string_view content_type) {
+    static const Http::Mime::MediaType kJson =
+        Http::Mime::MediaType::fromString("application/json");
+    static const Http::Mime::MediaType kText =
+        Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
+    static const Http::Mime::MediaType kHtml =
+        Http::Mime::MediaType::fromString("text/html; charset=utf-8");
+    if (content_type.rfind("text/plain", 0) == 0) {
+      return kText;
+    }
+    if (content_type.rfind("text/html", 0) == 0) {
+      return kHtml;
+    }
+    return kJson;
+  }
+
+  Api* api_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(const GatewayConfig& c, Api& a, std::shared_ptr<spdlog::logger> l)
+      : config(c), api(a), logger(std::move(l)) {}
+  const GatewayConfig& config;
+  Api& api;
+  std::shared_ptr<spdlog::logger> logger;
+  std::unique_ptr<Http::Endpoint> endpoint;  // set by Start()
+  std::mutex mu;                             // serializes Start/Stop
+  bool serving = false;
+};
+
+HttpServer::HttpServer(const GatewayConfig& config, Api& api,
+                       std::shared_ptr<spdlog::logger> logger)
+    : impl_(std::make_unique<Impl>(config, api, std::move(logger))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->serving) {
+    return Status::FailedPrecondition("the HTTP server is already serving");
+  }
+  const GatewayConfig& c = impl_->config;
+  const std::string where = c.host + ":" + std::to_string(c.port);
+  try {
+    auto endpoint =
+        std::make_unique<Http::Endpoint>(Address(c.host, Port(c.port)));
+    auto options = Http::Endpoint::options()
+                       .threads(c.threads)
+                       .threadsName("gateway-http")
+                       .flags(Tcp::Options::ReuseAddr | Tcp::Options::NoDelay)
+                       .maxRequestSize(c.max_request_bytes)
+                       .headerTimeout(std::chrono::seconds(10))
+                       .bodyTimeout(std::chrono::seconds(30))
+                       .keepaliveTimeout(std::chrono::seconds(120));
+    endpoint->init(options);
+    if (!c.tls_cert_file.empty()) {
+      endpoint->useSSL(c.tls_cert_file, c.tls_key_file);
+    }
+    endpoint->setHandler(Http::make_handler<Handler>(&impl_->api, impl_->logger));
+    endpoint->serveThreaded();
+    impl_->endpoint = std::move(endpoint);
+  } catch (const std::exception& e) {
+    return Status::Unavailable("cannot serve HTTP on " + where + ": " + e.what());
+  }
+  impl_->serving = true;
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->serving) {
+    return;
+  }
+  try {
+    impl_->endpoint->shutdown();
+  } catch (const std::exception& e) {
+    impl_->logger->warn("http_shutdown_failed error=\"{}\"", e.what());
+  }
+  impl_->endpoint.reset();
+  impl_->serving = false;
+}
+
+uint16_t HttpServer::port() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->endpoint == nullptr) {
+    return 0;
+  }
+  return static_cast<uint16_t>(impl_->endpoint->getPort());
+}
+
+}  // namespace etcdmon::gateway::detail

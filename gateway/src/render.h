@@ -1,0 +1,80 @@
+#pragma once
+
+// Everything the gateway derives from one ClusterSnapshot: the JSON answers of the snapshot
+// endpoints and the Prometheus series. Pure functions, private to the gateway; the refresher
+// calls them once per new snapshot.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etcdmonitor/v1/services.pb.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace prometheus {
+struct MetricFamily;
+}  // namespace prometheus
+
+namespace etcdmon::gateway::detail {
+
+/// "2024-05-01T10:00:00.123Z" (UTC, milliseconds). 0 and negative times are rendered too; the
+/// callers render "never" as JSON null instead.
+std::string FormatRfc3339(int64_t unix_ms);
+
+/// 64-bit etcd ids as lower-case hex, as etcdctl prints them.
+std::string HexId(uint64_t id);
+
+/// The label of a member in history and on /metrics: its name, else its hex id, else its
+/// endpoint (the aggregator's rule for the history series).
+std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
+
+/// One value of a snapshot: cluster-wide when `member` is empty.
+struct Series {
+  std::string_view name;  // static storage (metric_names.h or this library)
+  std::string_view help;
+  bool counter = false;
+  std::string member;
+  double value = 0;
+};
+
+/// Every value of the snapshot worth exporting, cluster-wide first, then member by member.
+/// Values a snapshot does not know (an absent optional, a member never sampled) are left out.
+void SnapshotSeries(const etcdmonitor::v1::ClusterSnapshot& snapshot, std::vector<Series>& out);
+
+/// What the gateway knows about itself and the services, for /metrics and /health.
+struct ServiceState {
+  bool has_snapshot = false;
+  double snapshot_age_seconds = 0;
+  bool aggregator_up = false;
+  bool alerter_configured = false;
+  bool alerter_up = false;
+  // Firing alerts by severity (from the alerter's active alerts).
+  std::vector<std::pair<std::string, uint64_t>> firing_by_severity;
+};
+
+/// The Prometheus text (format 0.0.4) of the snapshot's series, the services' state, the
+/// collectors in the snapshot and `own` (the gateway's counters), with a `cluster` label on
+/// every series and a `member` label on per-member ones. `snapshot` may be null (no data yet):
+/// then only the service series are exported, labelled with `cluster_fallback`.
+std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
+                             const ServiceState& state,
+                             std::vector<prometheus::MetricFamily> own,
+                             const std::string& cluster_fallback);
+
+// The JSON documents of the snapshot endpoints (snake_case keys, RFC 3339 UTC times).
+std::string RenderStatusJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+std::string RenderMembersJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+std::string RenderLeaderJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+std::string RenderCurrentJson(const etcdmonitor::v1::ClusterSnapshot& snapshot,
+                              const std::vector<Series>& series);
+std::string RenderLatencyJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+
+/// One alert as the REST API shows it, appended to a JSON array text. Exposed for the API.
+std::string RenderAlertsJson(const google::protobuf::RepeatedPtrField<etcdmonitor::v1::AlertRecord>&
+                                 alerts,
+                             const std::string& next_page_token, bool with_token);
+std::string RenderSilencesJson(const etcdmonitor::v1::ListSilencesResponse& silences);
+std::string RenderHistoryJson(const etcdmonitor::v1::HistoryResponse& history);
+
+}  // namespace etcdmon::gateway::detail
