@@ -147,9 +147,9 @@ struct HttpFetcher::Impl {
     return Status::Ok();
   }
 
-  Status ErrorStatus(CURLcode code, const std::string& url) const {
+  Status ErrorStatus(CURLcode code, const char* method, const std::string& url) const {
     const std::string reason = error[0] != '\0' ? error : curl_easy_strerror(code);
-    const std::string prefix = "GET " + RedactUrl(url) + ": ";
+    const std::string prefix = std::string(method) + " " + RedactUrl(url) + ": ";
     if (body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
       return Status::ResourceExhausted(prefix + "response body is larger than the limit of " +
                                        std::to_string(options.max_body_bytes) + " bytes");
@@ -171,6 +171,38 @@ struct HttpFetcher::Impl {
         // there, or not answering, right now.
         return Status::Unavailable(prefix + reason);
     }
+  }
+
+  // Prepares the per-transfer state for a response into `out`.
+  void BeginTransfer(HttpResponse& out) {
+    out.status_code = 0;
+    out.body.clear();
+    out.content_type.clear();
+    error[0] = '\0';
+    body = &out.body;
+    body_too_large = false;
+    out_of_memory = false;
+  }
+
+  // Performs the transfer set up by the caller and fills `out` from its result.
+  Status Perform(CURLcode setup, const char* method, const std::string& url, HttpResponse& out) {
+    CURLcode code = setup;
+    if (code == CURLE_OK) {
+      code = curl_easy_perform(curl);
+    }
+    body = nullptr;
+    if (code != CURLE_OK) {
+      return ErrorStatus(code, method, url);
+    }
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    out.status_code = status;
+    const char* content_type = nullptr;
+    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+        content_type != nullptr) {
+      out.content_type = content_type;
+    }
+    return Status::Ok();
   }
 
   FetcherOptions options;  // set once in Create
@@ -211,35 +243,73 @@ Result<HttpResponse> HttpFetcher::Get(const std::string& url) {
 }
 
 Status HttpFetcher::Get(const std::string& url, HttpResponse& out) {
-  out.status_code = 0;
-  out.body.clear();
-  out.content_type.clear();
   Impl& impl = *impl_;
-  impl.error[0] = '\0';
-  impl.body = &out.body;
-  impl.body_too_large = false;
-  impl.out_of_memory = false;
-
+  impl.BeginTransfer(out);
   CURLcode code = curl_easy_setopt(impl.curl, CURLOPT_URL, url.c_str());
   if (code == CURLE_OK) {
     code = curl_easy_setopt(impl.curl, CURLOPT_HTTPGET, 1L);
   }
+  return impl.Perform(code, "GET", url, out);
+}
+
+Result<HttpResponse> HttpFetcher::Post(const std::string& url, std::string_view body,
+                                       const HttpHeaders& headers) {
+  Impl& impl = *impl_;
+  const std::string prefix = "POST " + RedactUrl(url) + ": ";
+  if (body.size() > impl.options.max_request_body_bytes) {
+    return Status::InvalidArgument(prefix + "request body of " + std::to_string(body.size()) +
+                                   " bytes is larger than the limit of " +
+                                   std::to_string(impl.options.max_request_body_bytes) +
+                                   " bytes");
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(nullptr,
+                                                                   &curl_slist_free_all);
+  // Without this, libcurl may wait for a "100 Continue" before sending the body.
+  std::string line = "Expect:";
+  for (std::size_t i = 0; i <= headers.size(); ++i) {
+    if (i > 0) {
+      const auto& [name, value] = headers[i - 1];
+      if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        // The value may be a token: name the header only.
+        return Status::InvalidArgument(prefix + "invalid header " +
+                                       (name.find_first_of("\r\n") == std::string::npos
+                                            ? "\"" + name + "\""
+                                            : std::string("name")));
+      }
+      // "Name;" is libcurl's spelling of a header with an empty value.
+      line = value.empty() ? name + ";" : name + ": " + value;
+    }
+    curl_slist* appended = curl_slist_append(list.get(), line.c_str());
+    if (appended == nullptr) {
+      return Status::ResourceExhausted(prefix + "out of memory");
+    }
+    list.release();
+    list.reset(appended);
+  }
+
+  HttpResponse out;
+  impl.BeginTransfer(out);
+  CURLcode code = curl_easy_setopt(impl.curl, CURLOPT_URL, url.c_str());
   if (code == CURLE_OK) {
-    code = curl_easy_perform(impl.curl);
+    code = curl_easy_setopt(impl.curl, CURLOPT_POST, 1L);
   }
-  impl.body = nullptr;
-  if (code != CURLE_OK) {
-    return impl.ErrorStatus(code, url);
+  if (code == CURLE_OK) {
+    code = curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                            static_cast<curl_off_t>(body.size()));
   }
-  long status = 0;
-  curl_easy_getinfo(impl.curl, CURLINFO_RESPONSE_CODE, &status);
-  out.status_code = status;
-  const char* content_type = nullptr;
-  if (curl_easy_getinfo(impl.curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-      content_type != nullptr) {
-    out.content_type = content_type;
+  if (code == CURLE_OK) {
+    code = curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDS, body.data());
   }
-  return Status::Ok();
+  if (code == CURLE_OK) {
+    code = curl_easy_setopt(impl.curl, CURLOPT_HTTPHEADER, list.get());
+  }
+  Status status = impl.Perform(code, "POST", url, out);
+  // The header list and the body are freed on return: the handle must not keep them.
+  curl_easy_setopt(impl.curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDS, nullptr);
+  ETCDMON_RETURN_IF_ERROR(status);
+  return out;
 }
 
 }  // namespace etcdmon::http

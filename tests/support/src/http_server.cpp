@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -59,6 +61,20 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 202:
+      return "Accepted";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
     case 404:
       return "Not Found";
     case 500:
@@ -72,6 +88,52 @@ const char* ReasonPhrase(int status) {
 
 std::string ErrnoMessage(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Parses "METHOD /path HTTP/1.1\r\nName: value\r\n..." (without the blank line).
+RecordedRequest ParseHead(const std::string& head) {
+  RecordedRequest request;
+  std::size_t line_end = head.find("\r\n");
+  const std::string_view first =
+      std::string_view(head).substr(0, line_end == std::string::npos ? head.size() : line_end);
+  const std::size_t method_end = first.find(' ');
+  if (method_end != std::string_view::npos) {
+    request.method = std::string(first.substr(0, method_end));
+    const std::size_t path_end = first.find(' ', method_end + 1);
+    if (path_end != std::string_view::npos) {
+      request.path = std::string(first.substr(method_end + 1, path_end - method_end - 1));
+    }
+  }
+  while (line_end != std::string::npos) {
+    const std::size_t begin = line_end + 2;
+    line_end = head.find("\r\n", begin);
+    const std::string_view line = std::string_view(head).substr(
+        begin, line_end == std::string::npos ? std::string::npos : line_end - begin);
+    const std::size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      request.headers.emplace_back(std::string(Trim(line.substr(0, colon))),
+                                   std::string(Trim(line.substr(colon + 1))));
+    }
+  }
+  return request;
 }
 
 }  // namespace
@@ -134,13 +196,62 @@ void HttpServer::Stop() {
   }
 }
 
+std::string RecordedRequest::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoringCase(key, name)) {
+      return value;
+    }
+  }
+  return "";
+}
+
 std::string HttpServer::Url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
 void HttpServer::Set(const std::string& path, CannedResponse response) {
   std::lock_guard<std::mutex> lock(mu_);
-  responses_[path] = std::move(response);
+  responses_[path] = {std::move(response)};
+  served_[path] = 0;
+}
+
+void HttpServer::SetSequence(const std::string& path, std::vector<CannedResponse> responses) {
+  std::lock_guard<std::mutex> lock(mu_);
+  responses_[path] = std::move(responses);
+  served_[path] = 0;
+}
+
+std::vector<RecordedRequest> HttpServer::requests() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return recorded_;
+}
+
+bool HttpServer::WaitForRequests(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return recorded_cv_.wait_for(lock, timeout, [&] { return recorded_.size() >= count; });
+}
+
+CannedResponse HttpServer::NextResponse(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = responses_.find(path);
+  if (it == responses_.end() || it->second.empty()) {
+    CannedResponse not_found;
+    not_found.status = 404;
+    not_found.body = "not found\n";
+    return not_found;
+  }
+  std::size_t& served = served_[path];
+  const CannedResponse& response = it->second[std::min(served, it->second.size() - 1)];
+  ++served;
+  return response;
+}
+
+void HttpServer::Record(RecordedRequest&& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (recorded_.size() < kMaxRecordedRequests) {
+    recorded_.push_back(std::move(request));
+  }
+  recorded_cv_.notify_all();
 }
 
 void HttpServer::AcceptLoop() {
@@ -162,7 +273,7 @@ void HttpServer::AcceptLoop() {
 void HttpServer::Serve(int fd) {
   std::string buffer;
   for (;;) {
-    // Read one request head; a GET has no body.
+    // Read one request head, then the body its Content-Length announces.
     std::size_t head_end;
     while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
       if (buffer.size() > kMaxRequestHead ||
@@ -178,27 +289,51 @@ void HttpServer::Serve(int fd) {
       }
       buffer.append(chunk, static_cast<std::size_t>(n));
     }
-    const std::string head = buffer.substr(0, head_end);
+    RecordedRequest request = ParseHead(buffer.substr(0, head_end));
     buffer.erase(0, head_end + 4);
     ++requests_received_;
 
-    // "GET /path HTTP/1.1"
-    const std::size_t path_begin = head.find(' ');
-    const std::size_t path_end =
-        path_begin == std::string::npos ? std::string::npos : head.find(' ', path_begin + 1);
-    const std::string path = path_end == std::string::npos
-                                 ? std::string()
-                                 : head.substr(path_begin + 1, path_end - path_begin - 1);
     CannedResponse response;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const auto it = responses_.find(path);
-      if (it != responses_.end()) {
-        response = it->second;
+    const std::string length_text = request.Header("Content-Length");
+    std::size_t body_length = 0;
+    bool body_ok = true;
+    if (!request.Header("Transfer-Encoding").empty()) {
+      body_ok = false;
+      response.status = 411;
+    } else if (!length_text.empty()) {
+      char* end = nullptr;
+      const unsigned long long parsed = std::strtoull(length_text.c_str(), &end, 10);
+      if (end == length_text.c_str() || *end != '\0' || parsed > kMaxRequestBody) {
+        body_ok = false;
+        response.status = 413;
       } else {
-        response.status = 404;
-        response.body = "not found\n";
+        body_length = static_cast<std::size_t>(parsed);
       }
+    }
+    if (!body_ok) {
+      // The body's end is unknown: answer, then close the connection.
+      response.body = "bad request body\n";
+      response.send_content_length = false;
+      Record(std::move(request));
+    } else {
+      while (buffer.size() < body_length) {
+        if (WaitFor(fd, POLLIN, wake_read_fd_, -1) != Wait::kReady) {
+          close(fd);
+          return;
+        }
+        char chunk[4096];
+        const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0) {
+          close(fd);
+          return;
+        }
+        buffer.append(chunk, static_cast<std::size_t>(n));
+      }
+      request.body = buffer.substr(0, body_length);
+      buffer.erase(0, body_length);
+      const std::string path = request.path;
+      Record(std::move(request));
+      response = NextResponse(path);
     }
 
     if (response.delay.count() > 0 &&

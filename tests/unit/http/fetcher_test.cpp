@@ -227,6 +227,101 @@ TEST_F(HttpFetcherTest, RedactsCredentialsInErrors) {
       << response.status().message();
 }
 
+// A POST sends its body and headers, and the response comes back.
+TEST_F(HttpFetcherTest, PostSendsBodyAndHeaders) {
+  CannedResponse accepted;
+  accepted.status = 202;
+  accepted.content_type = "application/json";
+  accepted.body = "{\"status\":\"success\"}";
+  server_.Set("/hook", accepted);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+
+  const std::string body = "{\"alert\":\"NoLeader\"}";
+  auto response = fetcher->Post(server_.Url("/hook"), body,
+                                {{"Content-Type", "application/json"}, {"X-Test", "yes"}});
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status_code, 202);
+  EXPECT_EQ(response->body, accepted.body);
+  EXPECT_EQ(response->content_type, "application/json");
+
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].path, "/hook");
+  EXPECT_EQ(requests[0].body, body);
+  EXPECT_EQ(requests[0].Header("content-type"), "application/json");
+  EXPECT_EQ(requests[0].Header("X-Test"), "yes");
+  EXPECT_EQ(requests[0].Header("Content-Length"), std::to_string(body.size()));
+  EXPECT_EQ(requests[0].Header("Expect"), "");
+}
+
+// A scripted 500 then 200 arrive in that order; a GET after a POST on the same fetcher is a
+// plain GET without the POST's headers or body.
+TEST_F(HttpFetcherTest, PostThenGetOnOneFetcher) {
+  CannedResponse failure;
+  failure.status = 500;
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.SetSequence("/hook", {failure, ok});
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+
+  auto first = fetcher->Post(server_.Url("/hook"), "a", {{"X-Test", "1"}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->status_code, 500);
+  auto second = fetcher->Get(server_.Url("/hook"));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->status_code, 200);
+  EXPECT_EQ(second->body, "ok");
+
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].method, "GET");
+  EXPECT_EQ(requests[1].body, "");
+  EXPECT_EQ(requests[1].Header("X-Test"), "");
+}
+
+// A body over the request cap, or a header that would split the request, is refused before
+// anything is sent, and a header value never reaches the error.
+TEST_F(HttpFetcherTest, PostRefusesOversizedBodyAndBadHeaders) {
+  FetcherOptions options;
+  options.max_request_body_bytes = 100;
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+
+  auto too_big = fetcher->Post(server_.Url("/hook"), std::string(101, 'x'), {});
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument) << too_big.status().ToString();
+  auto injected = fetcher->Post(server_.Url("/hook"), "x",
+                                {{"Authorization", "Bearer tok3n\r\nX-Evil: 1"}});
+  EXPECT_EQ(injected.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(injected.status().message().find("tok3n"), std::string::npos)
+      << injected.status().message();
+  auto bad_name = fetcher->Post(server_.Url("/hook"), "x", {{"X:Y", "1"}});
+  EXPECT_EQ(bad_name.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server_.requests_received(), 0u);
+
+  auto at_cap = fetcher->Post(server_.Url("/hook"), std::string(100, 'x'), {});
+  ASSERT_TRUE(at_cap.ok()) << at_cap.status().ToString();
+  EXPECT_EQ(at_cap->status_code, 404);
+}
+
+// A POST to a server that never answers runs into the request timeout.
+TEST_F(HttpFetcherTest, PostToHangingServerIsDeadlineExceeded) {
+  CannedResponse hang;
+  hang.action = CannedResponse::Action::kHang;
+  server_.Set("/hook", hang);
+  FetcherOptions options;
+  options.timeout = 300ms;
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Post(server_.Url("/hook"), "{}", {});
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
+      << response.status().ToString();
+  EXPECT_NE(response.status().message().find("POST "), std::string::npos);
+}
+
 // Non-positive timeouts are rejected when the fetcher is built.
 TEST(HttpFetcherCreateTest, RejectsNonPositiveTimeouts) {
   FetcherOptions options;

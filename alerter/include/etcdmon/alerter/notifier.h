@@ -47,21 +47,29 @@ struct DeliveryAttempt {
   std::chrono::milliseconds took{0};
 };
 
-/// Called on the channel's thread after every attempt; must be quick and thread-safe.
+/// Called after every attempt, on the channel's thread; must be quick and thread-safe. A
+/// notification dropped from a full queue is reported (attempt 0, ResourceExhausted, final) on
+/// the thread that called Dispatch/DispatchTo. The observer may be empty.
 using DeliveryObserver = std::function<void(const Notification&, const DeliveryAttempt&)>;
 
 struct DispatcherOptions {
   uint32_t max_attempts = 5;                       // per notification and channel
-  std::chrono::milliseconds initial_backoff{500};  // doubled after each failure
-  std::chrono::milliseconds max_backoff{30000};
+  std::chrono::milliseconds initial_backoff{500};  // doubled after each retryable failure
+  std::chrono::milliseconds max_backoff{30000};    // the cap of the doubling
   std::size_t max_queue = 1000;  // per channel; when full the oldest queued notification is
                                  // dropped and reported as a final failed attempt
 };
 
-
-
-/// Fans notifications out to the channels, one worker thread per channel.
-/// Thread-safe; Stop() (or the destructor) finishes the attempt in progress and returns.
+/// Fans notifications out to the channels, one queue and worker thread per channel, so that a
+/// slow, hanging or failing channel never delays another. Each channel delivers its queue in
+/// order, one notification at a time: a retryable failure (IsRetryable) is retried after a
+/// backoff (initial_backoff, doubled per attempt up to max_backoff, timed by the clock) until
+/// max_attempts; the attempt that delivers, fails permanently or is the last is `final`.
+///
+/// Thread-safe. Stop() (or the destructor) lets the attempt in progress finish (each channel
+/// bounds its own attempts with a timeout), does not wait out a backoff, and drops what is
+/// queued: a delivery interrupted by Stop() gets no final report, so whoever persists
+/// deliveries (the alert store) still has it pending and can resume it with DispatchTo().
 class Dispatcher {
  public:
   /// `clock` times backoff waits and attempt timestamps; it must outlive the dispatcher.
@@ -85,11 +93,18 @@ class Dispatcher {
   /// Returns true when idle. For tests and clean shutdown.
   bool WaitIdle(std::chrono::milliseconds timeout);
 
+  /// Stops every worker (see the class comment). Idempotent; later Dispatch calls are ignored.
   void Stop();
 
  private:
   struct Channel;
-  std::vector<std::unique_ptr<Channel>> channels_;
+  void Enqueue(Channel& channel, const Notification& notification);
+  void Run(Channel& channel);
+
+  const DispatcherOptions options_;
+  const DeliveryObserver observer_;
+  Clock& clock_;
+  std::vector<std::unique_ptr<Channel>> channels_;  // set once in the constructor
 };
 
 }  // namespace etcdmon::alerter

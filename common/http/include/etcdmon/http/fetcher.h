@@ -1,11 +1,15 @@
 #pragma once
 
-// HTTP(S) GET of small documents, such as etcd's /metrics page, over a kept-alive connection.
+// HTTP(S) GET of small documents, such as etcd's /metrics page, and POST of small request
+// bodies (webhook notifications), over a kept-alive connection.
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "etcdmon/config/types.h"
 #include "etcdmon/status/status.h"
@@ -22,7 +26,12 @@ struct FetcherOptions {
   std::chrono::milliseconds connect_timeout{2000};
   /// Larger bodies abort the transfer with ResourceExhausted.
   std::size_t max_body_bytes = 16u << 20;
+  /// Larger POST bodies are refused with InvalidArgument before anything is sent.
+  std::size_t max_request_body_bytes = 1u << 20;
 };
+
+/// Request headers as name/value pairs, e.g. {"Content-Type", "application/json"}.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   long status_code = 0;      // e.g. 200, 404; any status the server sent is a response
@@ -30,7 +39,7 @@ struct HttpResponse {
   std::string content_type;  // the Content-Type header; empty when absent
 };
 
-/// Fetches URLs with GET, reusing one connection (HTTP keep-alive) across calls to the same
+/// Fetches URLs with GET (and sends bodies with POST), reusing one connection (HTTP keep-alive) across calls to the same
 /// server. Only http:// and https:// URLs are accepted; redirects are not followed.
 ///
 /// Not thread-safe: use one fetcher per thread (it is cheap to create).
@@ -57,6 +66,14 @@ class HttpFetcher final {
   /// As above, filling `out` so that its body's capacity is reused across calls. On error
   /// `out` holds no useful data.
   Status Get(const std::string& url, HttpResponse& out);
+
+  /// POSTs `body` (sent with a Content-Length, never chunked) to `url` with `headers`. Responses
+  /// and errors are as for Get(); in addition a body larger than max_request_body_bytes, or a
+  /// header name or value holding CR or LF (or a name holding ':'), is InvalidArgument and
+  /// nothing is sent. Header values may be secrets (an Authorization token): they never appear
+  /// in an error.
+  Result<HttpResponse> Post(const std::string& url, std::string_view body,
+                            const HttpHeaders& headers);
 
  private:
   struct Impl;
