@@ -1,0 +1,109 @@
+#pragma once
+
+// The rule evaluators behind AlertEngine: one object per enabled rule, holding the rule's own
+// bounded history. Private to the alerter.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etcdmon/alerter/alert.h"
+#include "etcdmon/alerter/rules.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::alerter::detail {
+
+/// What a rule says about one alert instance in one snapshot.
+enum class Verdict {
+  kFiring,   // the condition holds
+  kHolding,  // between the resolve and the firing threshold, or not knowable now: keep the state
+  kClear,    // the condition is false: a pending alert is dropped, a firing one resolves
+};
+
+struct Observation {
+  std::string member;  // empty: cluster-wide
+  Verdict verdict = Verdict::kClear;
+  Severity severity = Severity::kWarning;
+  std::string summary;  // one line, member named, values with units
+  std::vector<AlertValue> values;
+};
+
+/// One rule's evaluator. Single-threaded (owned by AlertEngine).
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  /// Appends one observation per alert instance the snapshot tells something about; an active
+  /// alert with no observation is cleared (unless its member is stale). Called for blind
+  /// snapshots only when EvaluatesWhenBlind().
+  virtual void Evaluate(const etcdmonitor::v1::ClusterSnapshot& snapshot, int64_t now_unix_ms,
+                        std::vector<Observation>& out) = 0;
+  virtual bool EvaluatesWhenBlind() const { return false; }
+  /// Whether an unobserved alert about an UNREACHABLE member keeps its state (its data may just
+  /// be missing while the member is down) rather than being cleared.
+  virtual bool HoldsWhileUnreachable() const { return true; }
+};
+
+/// The evaluator of `spec`, or nullptr for an unknown id.
+std::unique_ptr<Rule> MakeRule(const RuleSpec& spec);
+
+// Factories, one per source file.
+std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec);
+std::unique_ptr<Rule> MakeMemberRule(const RuleSpec& spec);
+
+/// The verdict of "value above threshold" with hysteresis: firing above `fire` (at or above when
+/// `inclusive`), clear below `resolve`, holding in between.
+Verdict AboveWithHysteresis(double value, double fire, double resolve, bool inclusive = false);
+/// The mirror image: firing below `fire`, clear at or above `resolve`.
+Verdict BelowWithHysteresis(double value, double fire, double resolve);
+
+/// The member's name, or its id in hex when the name is not known yet.
+std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
+
+/// "142.5", "0.35", "1200": a number for a summary line.
+std::string FormatNumber(double value);
+/// "3d 4h", "2h 10m", "45s".
+std::string FormatSeconds(double seconds);
+/// "812 MiB", "7.5 GiB".
+std::string FormatBytes(double bytes);
+
+/// Values per wall-clock minute over the last hour, in a fixed ring (no allocation): the sum and
+/// count of what was added in each minute.
+class MinuteWindow {
+ public:
+  static constexpr int kMinutes = 60;
+
+  void Add(int64_t now_unix_ms, double value);
+  /// The sum of the minutes in the trailing `minutes` (the current minute included).
+  double Sum(int64_t now_unix_ms, int minutes) const;
+  /// The median of the per-minute means of the previous `minutes` (the current minute excluded)
+  /// and how many minutes had data.
+  double MedianOfMeans(int64_t now_unix_ms, int minutes, int* minutes_with_data) const;
+
+ private:
+  struct Bucket {
+    int64_t minute = -1;
+    double sum = 0;
+    uint32_t count = 0;
+  };
+  std::array<Bucket, kMinutes> buckets_{};
+};
+
+/// The increases of a monotonic counter per minute (a decrease is a reset: the new value is the
+/// increase). The first value seen is only a starting point: what happened before is unknown.
+class CounterWindow {
+ public:
+  void Observe(int64_t now_unix_ms, uint64_t total);
+  double Increase(int64_t now_unix_ms, int minutes) const {
+    return window_.Sum(now_unix_ms, minutes);
+  }
+
+ private:
+  std::optional<uint64_t> last_total_;
+  MinuteWindow window_;
+};
+
+}  // namespace etcdmon::alerter::detail

@@ -1,0 +1,305 @@
+// Rules about the cluster as a whole and about member availability: leader, quorum,
+// split-brain, elections, unavailable members, alarms, divergence, blind collectors.
+
+#include <algorithm>
+#include <cstdio>
+
+#include "rule.h"
+
+namespace etcdmon::alerter::detail {
+namespace {
+
+namespace v1 = etcdmonitor::v1;
+
+// Down for raft: unreachable, or answering without a leader. Stale is unknown, not down.
+bool IsDown(const v1::MemberState& member) {
+  if (member.health() == v1::UNREACHABLE) {
+    return true;
+  }
+  return member.health() != v1::STALE && member.reachable() && member.leader_id() == 0;
+}
+
+class NoLeaderRule final : public Rule {
+ public:
+  explicit NoLeaderRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    if (snapshot.has_leader()) {
+      return;
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = Verdict::kFiring;
+    o.severity = severity_;
+    o.summary = "no member reports a leader (" + std::to_string(snapshot.fresh_members()) + " of " +
+                std::to_string(snapshot.member_count()) + " members answer)";
+    o.values = {{"fresh_members", static_cast<double>(snapshot.fresh_members())}};
+  }
+
+ private:
+  Severity severity_;
+};
+
+// More voting members down than the cluster can lose. Losing only the leader is NoLeader.
+class QuorumLostRule final : public Rule {
+ public:
+  explicit QuorumLostRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    const uint32_t voting = snapshot.voting_members();
+    if (voting == 0) {
+      return;
+    }
+    uint32_t down = 0;
+    for (const auto& member : snapshot.members()) {
+      down += !member.is_learner() && IsDown(member) ? 1 : 0;
+    }
+    const uint32_t available = voting > down ? voting - down : 0;
+    if (available >= snapshot.quorum_size()) {
+      return;
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = Verdict::kFiring;
+    o.severity = severity_;
+    o.summary = "quorum lost: " + std::to_string(down) + " of " + std::to_string(voting) +
+                " voting members down, " + std::to_string(snapshot.quorum_size()) + " needed";
+    o.values = {{"voting_members_down", static_cast<double>(down)},
+                {"voting_members", static_cast<double>(voting)},
+                {"quorum_size", static_cast<double>(snapshot.quorum_size())}};
+  }
+
+ private:
+  Severity severity_;
+};
+
+class SplitBrainRule final : public Rule {
+ public:
+  explicit SplitBrainRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    if (!snapshot.split_brain().detected()) {
+      return;
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = Verdict::kFiring;
+    o.severity = severity_;
+    o.summary = "split-brain: " + snapshot.split_brain().reason();
+    o.values = {{"evidence", static_cast<double>(snapshot.split_brain().evidence_size())}};
+  }
+
+ private:
+  Severity severity_;
+};
+
+// Counts elections over the trailing hour. A rolling restart causes at most one election per
+// voting member, so the threshold is never below the number of voting members.
+class FrequentLeaderElectionsRule final : public Rule {
+ public:
+  explicit FrequentLeaderElectionsRule(const RuleSpec& spec)
+      : severity_(spec.severity),
+        max_changes_(spec.Parameter("max_changes")),
+        resolve_fraction_(spec.Parameter("resolve_percent") / 100) {}
+
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t now,
+                std::vector<Observation>& out) override {
+    changes_.Observe(now, snapshot.leader_changes_total());
+    const double changes = changes_.Increase(now, MinuteWindow::kMinutes);
+    const double threshold = std::max(max_changes_, static_cast<double>(snapshot.voting_members()));
+    const Verdict verdict = AboveWithHysteresis(changes, threshold, threshold * resolve_fraction_);
+    if (verdict == Verdict::kClear) {
+      return;
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = verdict;
+    o.severity = severity_;
+    o.summary = FormatNumber(changes) + " leader changes in the last hour > " +
+                FormatNumber(threshold) + " (current leader " +
+                (snapshot.leader_name().empty() ? std::string("none") : snapshot.leader_name()) +
+                ", term " + std::to_string(snapshot.raft_term()) + ")";
+    o.values = {{"leader_changes_1h", changes}, {"threshold", threshold}};
+  }
+
+ private:
+  Severity severity_;
+  double max_changes_;
+  double resolve_fraction_;
+  CounterWindow changes_;
+};
+
+// One warning per member down; one critical cluster-wide alert when fewer than
+// min_available_nodes voting members are up. Stale members are not down (CollectorStale).
+class MemberUnavailableRule final : public Rule {
+ public:
+  explicit MemberUnavailableRule(const RuleSpec& spec)
+      : severity_(spec.severity), min_available_(spec.Parameter("min_available_nodes")) {}
+
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    uint32_t down_voting = 0;
+    for (const auto& member : snapshot.members()) {
+      if (!IsDown(member)) {
+        continue;
+      }
+      down_voting += member.is_learner() ? 0 : 1;
+      Observation& o = out.emplace_back();
+      o.member = MemberLabel(member);
+      o.verdict = Verdict::kFiring;
+      o.severity = severity_;
+      if (member.health() == v1::UNREACHABLE) {
+        o.summary = o.member + " unreachable: " +
+                    (member.error().empty() ? std::string("no answer") : member.error());
+      } else {
+        o.summary = o.member + " answers but has no leader";
+      }
+      o.values = {{"reachable", member.reachable() ? 1.0 : 0.0}};
+    }
+    const uint32_t voting = snapshot.voting_members();
+    if (voting == 0) {
+      return;  // membership not known yet
+    }
+    const double available = voting > down_voting ? voting - down_voting : 0;
+    if (available >= min_available_) {
+      return;
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = Verdict::kFiring;
+    o.severity = Severity::kCritical;
+    o.summary = "only " + FormatNumber(available) + " of " + std::to_string(voting) +
+                " voting members available < " + FormatNumber(min_available_) + " required";
+    o.values = {{"available_members", available}, {"min_available_nodes", min_available_}};
+  }
+
+ private:
+  Severity severity_;
+  double min_available_;
+};
+
+// One alert per member with an alarm (NOSPACE, CORRUPT), naming the types.
+class EtcdAlarmActiveRule final : public Rule {
+ public:
+  explicit EtcdAlarmActiveRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    const std::size_t first = out.size();
+    for (const auto& alarm : snapshot.alarm_details()) {
+      std::string member = alarm.member_name();
+      if (member.empty()) {
+        char hex[24];
+        std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(alarm.member_id()));
+        member = hex;
+      }
+      auto same = std::find_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                               [&](const Observation& o) { return o.member == member; });
+      if (same != out.end()) {
+        same->summary += ", " + alarm.type();
+        same->values[0].value += 1;
+        continue;
+      }
+      Observation& o = out.emplace_back();
+      o.member = member;
+      o.verdict = Verdict::kFiring;
+      o.severity = severity_;
+      o.summary = member + ": etcd alarm " + alarm.type();
+      o.values = {{"alarms", 1}};
+    }
+    for (auto it = out.begin() + static_cast<std::ptrdiff_t>(first); it != out.end(); ++it) {
+      if (it->summary.find("NOSPACE") != std::string::npos) {
+        it->summary +=
+            " (writes refused: compact, `etcd-monitor ctl defrag`, then `etcd-monitor ctl alarm "
+            "disarm`)";
+      }
+    }
+  }
+
+ private:
+  Severity severity_;
+};
+
+// A member whose revision or applied index keeps falling further behind the others.
+class RevisionDivergenceRule final : public Rule {
+ public:
+  explicit RevisionDivergenceRule(const RuleSpec& spec)
+      : severity_(spec.severity), growing_for_ms_(spec.Parameter("growing_for")) {}
+
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t now,
+                std::vector<Observation>& out) override {
+    const auto& divergence = snapshot.divergence();
+    Consider(divergence.revision(), "revision", now, out);
+    Consider(divergence.applied_index(), "applied index", now, out);
+  }
+
+ private:
+  void Consider(const etcdmonitor::v1::Spread& spread, std::string_view what, int64_t now,
+                std::vector<Observation>& out) {
+    if (!spread.growing() || spread.lagging_member_name().empty() ||
+        now - spread.growing_since_unix_ms() < growing_for_ms_) {
+      return;
+    }
+    for (const Observation& o : out) {
+      if (o.member == spread.lagging_member_name()) {
+        return;  // already reported for the other counter
+      }
+    }
+    Observation& o = out.emplace_back();
+    o.member = spread.lagging_member_name();
+    o.verdict = Verdict::kFiring;
+    o.severity = severity_;
+    o.summary = o.member + ": " + std::string(what) + " " + FormatNumber(spread.lag()) +
+                " behind and falling further behind for " +
+                FormatSeconds((now - spread.growing_since_unix_ms()) / 1000.0);
+    o.values = {{"lag", spread.lag()}, {"spread", static_cast<double>(spread.spread())}};
+  }
+
+  Severity severity_;
+  double growing_for_ms_;
+};
+
+// A member without a recent sample: the monitoring is blind to it, the member may be fine.
+class CollectorStaleRule final : public Rule {
+ public:
+  explicit CollectorStaleRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  bool EvaluatesWhenBlind() const override { return true; }
+  bool HoldsWhileUnreachable() const override { return false; }  // a fresh verdict: not blind
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    for (const auto& member : snapshot.members()) {
+      if (member.health() != v1::STALE) {
+        continue;
+      }
+      Observation& o = out.emplace_back();
+      o.member = MemberLabel(member);
+      o.verdict = Verdict::kFiring;
+      o.severity = severity_;
+      if (member.last_received_unix_ms() == 0) {
+        o.summary = o.member + ": never sampled (no collector reports it); the member may be fine";
+        o.values = {{"seconds_since_sample", -1}};
+        continue;
+      }
+      const double age = (snapshot.tick_unix_ms() - member.last_received_unix_ms()) / 1000.0;
+      o.summary = o.member + ": no sample for " + FormatSeconds(age) +
+                  (member.collector_id().empty() ? std::string()
+                                                 : " from collector " + member.collector_id()) +
+                  "; monitoring is blind, the member may be fine";
+      o.values = {{"seconds_since_sample", age}};
+    }
+  }
+
+ private:
+  Severity severity_;
+};
+
+}  // namespace
+
+std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec) {
+  const std::string_view id = spec.id;
+  if (id == kNoLeader) return std::make_unique<NoLeaderRule>(spec);
+  if (id == kQuorumLost) return std::make_unique<QuorumLostRule>(spec);
+  if (id == kSplitBrain) return std::make_unique<SplitBrainRule>(spec);
+  if (id == kFrequentLeaderElections) return std::make_unique<FrequentLeaderElectionsRule>(spec);
+  if (id == kMemberUnavailable) return std::make_unique<MemberUnavailableRule>(spec);
+  if (id == kEtcdAlarmActive) return std::make_unique<EtcdAlarmActiveRule>(spec);
+  if (id == kRevisionDivergence) return std::make_unique<RevisionDivergenceRule>(spec);
+  if (id == kCollectorStale) return std::make_unique<CollectorStaleRule>(spec);
+  return nullptr;
+}
+
+}  // namespace etcdmon::alerter::detail

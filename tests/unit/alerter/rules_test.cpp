@@ -1,0 +1,416 @@
+// Each rule fires on a crafted snapshot, keeps its state between its resolve and firing
+// thresholds, and resolves below them.
+
+#include "etcdmon/alerter/rules.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "etcdmon/alerter/engine.h"
+#include "rules_test_snapshots.h"
+
+namespace etcdmon::alerter {
+namespace {
+
+using namespace testing;  // NOLINT: the snapshot helpers
+
+using Edit = std::function<void(v1::ClusterSnapshot&, double seconds)>;
+
+struct RuleCase {
+  std::string_view rule;
+  std::string member;  // "" for a cluster-wide alert
+  Severity severity;
+  Edit fire;
+  Edit hold;  // between the thresholds; null for a boolean rule
+  Edit clear;
+  std::string summary_contains;
+};
+
+Edit Noop() {
+  return [](v1::ClusterSnapshot&, double) {};
+}
+
+std::vector<RuleCase> Cases() {
+  std::vector<RuleCase> cases;
+  auto on = [](const char* name, std::function<void(v1::MemberState&)> edit) -> Edit {
+    return [name, edit](v1::ClusterSnapshot& s, double) { edit(Member(s, name)); };
+  };
+  cases.push_back({kNoLeader, "", Severity::kCritical,
+                   [](v1::ClusterSnapshot& s, double) {
+                     s.set_has_leader(false);
+                     s.set_leader_id(0);
+                   },
+                   nullptr, Noop(), "no member reports a leader"});
+  cases.push_back({kQuorumLost, "", Severity::kCritical,
+                   [](v1::ClusterSnapshot& s, double) {
+                     MakeUnreachable(s, "etcd-2");
+                     MakeUnreachable(s, "etcd-3");
+                   },
+                   nullptr, Noop(), "quorum lost: 2 of 3 voting members down"});
+  cases.push_back({kSplitBrain, "", Severity::kCritical,
+                   [](v1::ClusterSnapshot& s, double) {
+                     s.mutable_split_brain()->set_detected(true);
+                     s.mutable_split_brain()->set_reason("two leaders in term 2");
+                   },
+                   nullptr, Noop(), "split-brain: two leaders in term 2"});
+  cases.push_back({kWalFsyncSlow, "etcd-2", Severity::kCritical,
+                   on("etcd-2", [](auto& m) { SetLatency(m.mutable_wal_fsync(), 142.5); }),
+                   on("etcd-2", [](auto& m) { SetLatency(m.mutable_wal_fsync(), 95); }),
+                   on("etcd-2", [](auto& m) { SetLatency(m.mutable_wal_fsync(), 80); }),
+                   "etcd-2: WAL fsync p99 142.5 ms > 100 ms"});
+  cases.push_back(
+      {kDatabaseNearQuota, "etcd-1", Severity::kCritical,
+       on("etcd-1", [](auto& m) { m.set_db_size_bytes(static_cast<int64_t>(1740 * kMiB)); }),
+       on("etcd-1", [](auto& m) { m.set_db_size_bytes(static_cast<int64_t>(1536 * kMiB)); }),
+       on("etcd-1", [](auto& m) { m.set_db_size_bytes(static_cast<int64_t>(1024 * kMiB)); }),
+       "etcd-1: db size 1.7 GiB is 85% of the 2 GiB quota, threshold 80%"});
+  cases.push_back({kMemberUnavailable, "etcd-3", Severity::kWarning,
+                   [](v1::ClusterSnapshot& s, double) { MakeUnreachable(s, "etcd-3"); }, nullptr,
+                   Noop(), "etcd-3 unreachable: connection refused"});
+  cases.push_back({kDiskUsageHigh, "etcd-2", Severity::kWarning,
+                   on("etcd-2", [](auto& m) { m.set_disk_used_percent(85); }),
+                   on("etcd-2", [](auto& m) { m.set_disk_used_percent(75); }),
+                   on("etcd-2", [](auto& m) { m.set_disk_used_percent(70); }),
+                   "etcd-2: data disk 85% used"});
+  cases.push_back({kMemoryUsageHigh, "etcd-3", Severity::kWarning,
+                   on("etcd-3", [](auto& m) { m.set_memory_used_percent(91.5); }),
+                   on("etcd-3", [](auto& m) { m.set_memory_used_percent(73); }),
+                   on("etcd-3", [](auto& m) { m.set_memory_used_percent(50); }),
+                   "etcd-3: host memory 91.5% used > 80%"});
+  cases.push_back({kRequestLatencyDegraded, "etcd-1", Severity::kWarning,
+                   on("etcd-1", [](auto& m) { SetLatency(m.mutable_write_latency(), 150); }),
+                   on("etcd-1", [](auto& m) { SetLatency(m.mutable_write_latency(), 95); }),
+                   on("etcd-1", [](auto& m) { SetLatency(m.mutable_write_latency(), 50); }),
+                   "etcd-1: write p99 150 ms > 100 ms"});
+  cases.push_back({kPendingProposalsHigh, "etcd-1", Severity::kWarning,
+                   on("etcd-1", [](auto& m) { m.set_proposals_pending(60); }),
+                   on("etcd-1", [](auto& m) { m.set_proposals_pending(48); }),
+                   on("etcd-1", [](auto& m) { m.set_proposals_pending(10); }),
+                   "etcd-1: 60 proposals pending > 50"});
+  cases.push_back({kEtcdAlarmActive, "etcd-2", Severity::kCritical,
+                   [](v1::ClusterSnapshot& s, double) {
+                     auto* alarm = s.add_alarm_details();
+                     alarm->set_member_id(2);
+                     alarm->set_member_name("etcd-2");
+                     alarm->set_type("NOSPACE");
+                     s.add_alarms("NOSPACE");
+                   },
+                   nullptr, Noop(), "etcd-2: etcd alarm NOSPACE"});
+  cases.push_back(
+      {kCertificateExpiringSoon, "etcd-1", Severity::kWarning,
+       on("etcd-1", [](auto& m) { m.set_certificate_expires_in_seconds(10LL * 86400); }),
+       on("etcd-1", [](auto& m) { m.set_certificate_expires_in_seconds(15LL * 86400); }),
+       on("etcd-1", [](auto& m) { m.set_certificate_expires_in_seconds(30LL * 86400); }),
+       "etcd-1: TLS certificate expires in 10d 0h"});
+  cases.push_back({kDatabaseQuotaExhaustionSoon, "etcd-2", Severity::kWarning,
+                   on("etcd-2", [](auto& m) { m.set_db_seconds_to_quota(3 * 3600); }),
+                   on("etcd-2", [](auto& m) { m.set_db_seconds_to_quota(4.2 * 3600); }),
+                   on("etcd-2", [](auto& m) { m.clear_db_seconds_to_quota(); }),
+                   "etcd-2: db quota reached in 3h 0m"});
+  cases.push_back(
+      {kDatabaseFragmented, "etcd-3", Severity::kWarning,
+       on("etcd-3",
+          [](auto& m) {
+            m.set_db_size_bytes(static_cast<int64_t>(200 * kMiB));
+            m.set_db_size_in_use_bytes(static_cast<int64_t>(60 * kMiB));
+          }),
+       on("etcd-3",
+          [](auto& m) {
+            m.set_db_size_bytes(static_cast<int64_t>(200 * kMiB));
+            m.set_db_size_in_use_bytes(static_cast<int64_t>(104 * kMiB));
+          }),
+       on("etcd-3",
+          [](auto& m) {
+            m.set_db_size_bytes(static_cast<int64_t>(200 * kMiB));
+            m.set_db_size_in_use_bytes(static_cast<int64_t>(150 * kMiB));
+          }),
+       "etcd-3: only 30% of the 200 MiB db in use (140 MiB reclaimable); run `etcd-monitor ctl "
+       "defrag`"});
+  cases.push_back({kRevisionDivergence, "etcd-3", Severity::kWarning,
+                   [](v1::ClusterSnapshot& s, double seconds) {
+                     auto* spread = s.mutable_divergence()->mutable_revision();
+                     spread->set_growing(true);
+                     spread->set_lagging_member_name("etcd-3");
+                     spread->set_lag(1200);
+                     spread->set_growing_since_unix_ms(UnixMs(seconds - 360));
+                     s.mutable_divergence()->set_growing(true);
+                   },
+                   nullptr, Noop(), "etcd-3: revision 1200 behind and falling further behind"});
+  cases.push_back({kGrpcErrorRateHigh, "etcd-2", Severity::kWarning,
+                   on("etcd-2",
+                      [](auto& m) {
+                        m.mutable_rates()->set_grpc_error_ratio(0.10);
+                        m.mutable_rates()->set_grpc_errors_per_second(10);
+                      }),
+                   on("etcd-2", [](auto& m) { m.mutable_rates()->set_grpc_error_ratio(0.048); }),
+                   on("etcd-2", [](auto& m) { m.mutable_rates()->set_grpc_error_ratio(0.01); }),
+                   "etcd-2: 10% of unary gRPC requests failed (10/s of 100/s)"});
+  cases.push_back({kCollectorStale, "etcd-3", Severity::kWarning,
+                   [](v1::ClusterSnapshot& s, double) { MakeStale(s, "etcd-3"); }, nullptr, Noop(),
+                   "etcd-3: no sample for 1m 0s from collector c3"});
+  return cases;
+}
+
+// Every rule fires on its snapshot with its severity and summary, holds between the thresholds,
+// resolves below them, and raises nothing on a healthy cluster or from the band alone.
+TEST(RulesTest, EveryRuleFiresHoldsAndResolves) {
+  for (const RuleCase& c : Cases()) {
+    SCOPED_TRACE(std::string(c.rule));
+    AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+    double t = 0;
+    // Only this rule's notifications: some edits also trip other rules (QuorumLost's members
+    // are also unavailable).
+    auto evaluate = [&](const Edit& edit) {
+      t += 10;
+      v1::ClusterSnapshot s = HealthyCluster(t);
+      edit(s, t);
+      Evaluation e = engine.Evaluate(s, At(t), {});
+      std::vector<Notification> own;
+      for (Notification& n : e.notifications) {
+        if (n.alert.key.rule == c.rule) {
+          own.push_back(std::move(n));
+        }
+      }
+      e.notifications = std::move(own);
+      return e;
+    };
+    EXPECT_TRUE(evaluate(Noop()).changed.empty());
+    if (c.hold) {
+      evaluate(c.hold);
+      EXPECT_EQ(FindActive(engine.Active(), c.rule, c.member), nullptr)
+          << "the band alone must not start an alert";
+    }
+    Evaluation fired = evaluate(c.fire);
+    const std::optional<Alert> alert = ActiveAlert(engine, c.rule, c.member);
+    ASSERT_TRUE(alert.has_value());
+    EXPECT_EQ(alert->state, AlertState::kFiring);
+    EXPECT_EQ(alert->severity, c.severity);
+    EXPECT_EQ(alert->key.cluster, "test");
+    EXPECT_NE(alert->summary.find(c.summary_contains), std::string::npos) << alert->summary;
+    EXPECT_FALSE(alert->values.empty());
+    ASSERT_EQ(fired.notifications.size(), 1u);
+    EXPECT_EQ(fired.notifications[0].kind, NotificationKind::kFiring);
+    if (c.hold) {
+      Evaluation held = evaluate(c.hold);
+      EXPECT_TRUE(HasActive(engine, c.rule, c.member, AlertState::kFiring));
+      EXPECT_TRUE(held.notifications.empty());
+    }
+    Evaluation cleared = evaluate(c.clear);
+    EXPECT_EQ(FindActive(engine.Active(), c.rule, c.member), nullptr);
+    ASSERT_EQ(cleared.notifications.size(), 1u);
+    EXPECT_EQ(cleared.notifications[0].kind, NotificationKind::kResolved);
+    EXPECT_EQ(cleared.notifications[0].alert.key.rule, c.rule);
+    EXPECT_EQ(cleared.notifications[0].alert.state, AlertState::kResolved);
+  }
+}
+
+// A value hovering around each threshold rule's threshold fires once and never flaps.
+TEST(RulesTest, HoveringAroundThresholdDoesNotFlap) {
+  for (const RuleCase& c : Cases()) {
+    if (!c.hold) {
+      continue;
+    }
+    SCOPED_TRACE(std::string(c.rule));
+    AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+    int firing = 0, resolved = 0;
+    for (int i = 0; i < 20; ++i) {
+      v1::ClusterSnapshot s = HealthyCluster(i * 10);
+      (i % 2 == 0 ? c.fire : c.hold)(s, i * 10);
+      for (const Notification& n : engine.Evaluate(s, At(i * 10), {}).notifications) {
+        if (n.alert.key.rule != c.rule) {
+          continue;  // a large db is also fragmented here
+        }
+        firing += n.kind == NotificationKind::kFiring ? 1 : 0;
+        resolved += n.kind == NotificationKind::kResolved ? 1 : 0;
+      }
+    }
+    EXPECT_EQ(firing, 1);
+    EXPECT_EQ(resolved, 0);
+  }
+}
+
+// MemberUnavailable: a warning per unreachable member while enough members are up; a critical
+// cluster-wide alert when fewer than --min-available-nodes are.
+TEST(RulesTest, MemberUnavailableWarningPerMemberCriticalForCluster) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot one_down = HealthyCluster(10);
+  MakeUnreachable(one_down, "etcd-2");
+  engine.Evaluate(one_down, At(10), {});
+  EXPECT_TRUE(HasActive(engine, kMemberUnavailable, "etcd-2", AlertState::kFiring));
+  EXPECT_EQ(FindActive(engine.Active(), kMemberUnavailable, ""), nullptr);
+
+  v1::ClusterSnapshot two_down = HealthyCluster(20);
+  MakeUnreachable(two_down, "etcd-2");
+  MakeUnreachable(two_down, "etcd-3");
+  engine.Evaluate(two_down, At(20), {});
+  const auto active = engine.Active();
+  const Alert* cluster = FindActive(active, kMemberUnavailable, "");
+  ASSERT_NE(cluster, nullptr);
+  EXPECT_EQ(cluster->severity, Severity::kCritical);
+  EXPECT_EQ(cluster->summary, "only 1 of 3 voting members available < 2 required");
+  EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-3")->severity, Severity::kWarning);
+}
+
+// A reachable member without a leader is unavailable; a stale one is not (that is
+// CollectorStale).
+TEST(RulesTest, MemberUnavailableCountsLeaderlessNotStale) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(10);
+  Member(s, "etcd-2").set_leader_id(0);
+  Member(s, "etcd-2").set_health(v1::UNHEALTHY);
+  MakeStale(s, "etcd-3");
+  engine.Evaluate(s, At(10), {});
+  const auto active = engine.Active();
+  ASSERT_NE(FindActive(active, kMemberUnavailable, "etcd-2"), nullptr);
+  EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-2")->summary,
+            "etcd-2 answers but has no leader");
+  EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-3"), nullptr);
+  EXPECT_NE(FindActive(active, kCollectorStale, "etcd-3"), nullptr);
+  EXPECT_EQ(FindActive(active, kMemberUnavailable, ""), nullptr);
+}
+
+// CertificateExpiringSoon is a warning below 14 days and critical below 3 days.
+TEST(RulesTest, CertificateSeverityByRemainingDays) {
+  struct {
+    double days;
+    bool fires;
+    Severity severity;
+  } const cases[] = {{20, false, Severity::kWarning},
+                     {13.5, true, Severity::kWarning},
+                     {2.5, true, Severity::kCritical},
+                     {-1, true, Severity::kCritical}};
+  for (const auto& c : cases) {
+    AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+    v1::ClusterSnapshot s = HealthyCluster(10);
+    Member(s, "etcd-1").set_certificate_expires_in_seconds(static_cast<int64_t>(c.days * 86400));
+    engine.Evaluate(s, At(10), {});
+    const std::optional<Alert> alert = ActiveAlert(engine, kCertificateExpiringSoon, "etcd-1");
+    ASSERT_EQ(alert.has_value(), c.fires) << c.days;
+    if (alert) {
+      EXPECT_EQ(alert->severity, c.severity) << c.days;
+    }
+  }
+}
+
+// DatabaseNearQuota uses the smaller of etcd's quota and --max-db-size-mb.
+TEST(RulesTest, DatabaseNearQuotaUsesSmallerLimit) {
+  config::AlertThresholds thresholds;
+  thresholds.max_db_size_bytes = 1024ULL * 1024 * 1024;  // 1 GiB < the 2 GiB quota
+  AlertEngine engine(RulesWithoutFor(thresholds), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(10);
+  Member(s, "etcd-1").set_db_size_bytes(static_cast<int64_t>(850 * kMiB));
+  engine.Evaluate(s, At(10), {});
+  const std::optional<Alert> alert = ActiveAlert(engine, kDatabaseNearQuota, "etcd-1");
+  ASSERT_TRUE(alert.has_value());
+  EXPECT_NE(alert->summary.find("of the 1 GiB --max-db-size-mb"), std::string::npos)
+      << alert->summary;
+}
+
+// FrequentLeaderElections counts the trailing hour, with a threshold of at least the number of
+// voting members, and resolves once old elections leave the window.
+TEST(RulesTest, FrequentLeaderElectionsCountsTrailingHourScaledByClusterSize) {
+  config::AlertThresholds thresholds;
+  thresholds.max_leader_changes = 1;  // below the 5 voting members: 5 counts
+  AlertEngine engine(RulesWithoutFor(thresholds), EngineOptions{});
+  auto at = [&](double seconds, uint64_t total) {
+    v1::ClusterSnapshot s = HealthyCluster(seconds, 5);
+    s.set_leader_changes_total(total);
+    return engine.Evaluate(s, At(seconds), {});
+  };
+  at(0, 100);  // the starting point: changes before the alerter started are not counted
+  at(60, 103);
+  at(120, 105);
+  EXPECT_FALSE(HasActive(engine, kFrequentLeaderElections, "", AlertState::kFiring));
+  at(180, 106);
+  ASSERT_TRUE(HasActive(engine, kFrequentLeaderElections, "", AlertState::kFiring));
+  EXPECT_NE(engine.Active()[0].summary.find("6 leader changes in the last hour > 5"),
+            std::string::npos)
+      << engine.Active()[0].summary;
+  // 62 minutes later only the change of minute 3 is still inside the hour: 1 < 4.5 resolves.
+  at(60 * 62, 106);
+  EXPECT_FALSE(HasActive(engine, kFrequentLeaderElections, "", AlertState::kFiring));
+}
+
+// ProposalFailureRateHigh counts failures over its window per member; a counter reset (a
+// restarted member) is not a burst of failures.
+TEST(RulesTest, ProposalFailuresCountedOverWindowAcrossResets) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  auto at = [&](double seconds, uint64_t failed_total) {
+    v1::ClusterSnapshot s = HealthyCluster(seconds);
+    Member(s, "etcd-2").set_proposals_failed_total(failed_total);
+    engine.Evaluate(s, At(seconds), {});
+    return HasActive(engine, kProposalFailureRateHigh, "etcd-2", AlertState::kFiring);
+  };
+  EXPECT_FALSE(at(0, 1000));
+  EXPECT_FALSE(at(10, 1));  // restarted: its counter began again
+  EXPECT_FALSE(at(20, 4));
+  EXPECT_TRUE(at(30, 7));       // 1 + 3 + 3 = 7 > 5 in 15 min
+  EXPECT_TRUE(at(60 * 10, 7));  // still inside the window
+  EXPECT_FALSE(at(60 * 16, 7));
+}
+
+// RequestLatencyDegraded also fires at 3x a member's own 1 h baseline once the baseline covers
+// 10 minutes, but not below the absolute floor (1 ms → 3 ms is no alert).
+TEST(RulesTest, LatencyRelativeToBaselineNeedsHistoryAndFloor) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  auto at = [&](double seconds, double read_p99) {
+    v1::ClusterSnapshot s = HealthyCluster(seconds);
+    SetLatency(Member(s, "etcd-2").mutable_read_latency(), read_p99);
+    engine.Evaluate(s, At(seconds), {});
+    return HasActive(engine, kRequestLatencyDegraded, "etcd-2", AlertState::kFiring);
+  };
+  double t = 0;
+  for (; t < 5 * 60; t += 30) {
+    ASSERT_FALSE(at(t, 10));
+  }
+  EXPECT_FALSE(at(t, 45)) << "5 minutes of baseline is not enough";
+  for (; t < 15 * 60; t += 30) {
+    ASSERT_FALSE(at(t, 10));
+  }
+  EXPECT_TRUE(at(t, 45)) << "4.5x the 10 ms baseline, above the 25 ms floor";
+  const std::optional<Alert> alert = ActiveAlert(engine, kRequestLatencyDegraded, "etcd-2");
+  ASSERT_TRUE(alert.has_value());
+  EXPECT_EQ(alert->summary, "etcd-2: read p99 45 ms is 4.5x its 1 h baseline 10 ms");
+  EXPECT_FALSE(at(t + 30, 10));
+
+  AlertEngine fast(RulesWithoutFor(), EngineOptions{});
+  for (double u = 0; u < 20 * 60; u += 30) {
+    v1::ClusterSnapshot s = HealthyCluster(u);
+    SetLatency(Member(s, "etcd-2").mutable_read_latency(), 1);
+    fast.Evaluate(s, At(u), {});
+  }
+  v1::ClusterSnapshot s = HealthyCluster(20 * 60);
+  SetLatency(Member(s, "etcd-2").mutable_read_latency(), 3.5);
+  fast.Evaluate(s, At(20 * 60), {});
+  EXPECT_EQ(FindActive(fast.Active(), kRequestLatencyDegraded, "etcd-2"), nullptr);
+}
+
+// RevisionDivergence needs the lag to grow for `growing_for` (5 minutes), not just once.
+TEST(RulesTest, RevisionDivergenceNeedsSustainedGrowth) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(100);
+  auto* spread = s.mutable_divergence()->mutable_applied_index();
+  spread->set_growing(true);
+  spread->set_lagging_member_name("etcd-2");
+  spread->set_lag(50);
+  spread->set_growing_since_unix_ms(UnixMs(40));
+  engine.Evaluate(s, At(100), {});
+  EXPECT_TRUE(engine.Active().empty());
+  s.set_tick_unix_ms(UnixMs(400));
+  engine.Evaluate(s, At(400), {});
+  EXPECT_TRUE(HasActive(engine, kRevisionDivergence, "etcd-2", AlertState::kFiring));
+}
+
+// GrpcErrorRateHigh ignores members with too few requests to judge.
+TEST(RulesTest, GrpcErrorRateNeedsMinimumRequestRate) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(10);
+  Member(s, "etcd-2").mutable_rates()->set_requests_per_second(0.5);
+  Member(s, "etcd-2").mutable_rates()->set_grpc_error_ratio(1.0);
+  engine.Evaluate(s, At(10), {});
+  EXPECT_TRUE(engine.Active().empty());
+}
+
+}  // namespace
+}  // namespace etcdmon::alerter
