@@ -1,0 +1,270 @@
+// The gateway in the running product: a real 3-member etcd cluster, one collector process per
+// member, an aggregator process and a gateway process, all on free loopback ports. Every endpoint
+// is read over HTTP and compared with what the members say.
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+using etcdmon::testing::EtcdCluster;
+using etcdmon::testing::EtcdClusterOptions;
+using etcdmon::testing::WaitFor;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  json Json() const { return json::parse(body, nullptr, false); }
+};
+
+size_t Append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+HttpResult Http(const std::string& method, const std::string& url, const std::string& body = "",
+                const std::string& authorization = "") {
+  HttpResult r;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = nullptr;
+  if (!authorization.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// A child process that dies with the test (PR_SET_PDEATHSIG) and is stopped by the destructor.
+class Process {
+ public:
+  Process(std::vector<std::string> args, const std::string& log,
+          std::vector<std::string> env = {}) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      FILE* out = freopen(log.c_str(), "a", stdout);
+      (void)out;
+      dup2(fileno(stdout), fileno(stderr));
+      for (const std::string& e : env) {
+        putenv(const_cast<char*>(e.c_str()));
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class GatewayProductTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    EtcdClusterOptions options;
+    options.members = 3;
+    cluster_ = new EtcdCluster(options);
+    ASSERT_TRUE(cluster_->Start().ok());
+    auto ports = testing::PickFreeLoopbackPorts(4);
+    ASSERT_TRUE(ports.ok());
+    const std::string dir = cluster_->Dir();
+    const std::string ingest = "tcp://127.0.0.1:" + std::to_string(ports->at(0));
+    const std::string publish = "tcp://127.0.0.1:" + std::to_string(ports->at(1));
+    const std::string grpc = "127.0.0.1:" + std::to_string(ports->at(2));
+    base_ = new std::string("http://127.0.0.1:" + std::to_string(ports->at(3)));
+    processes_ = new std::vector<std::unique_ptr<Process>>();
+    processes_->push_back(std::make_unique<Process>(
+        std::vector<std::string>{ETCDMON_AGGREGATOR_BINARY, "--listen=" + ingest,
+                                 "--publish=" + publish, "--grpc-listen=" + grpc,
+                                 "--db=" + dir + "/history.db", "--tick=200ms",
+                                 "--metrics-interval=200ms", "--cluster=itest",
+                                 "--log-level=warn"},
+        dir + "/aggregator.log"));
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      processes_->push_back(std::make_unique<Process>(
+          std::vector<std::string>{ETCDMON_COLLECTOR_BINARY,
+                                   "--endpoints=" + cluster_->ClientEndpoint(i),
+                                   "--aggregator=" + ingest, "--collector-id=c" + std::to_string(i),
+                                   "--metrics-interval=200ms", "--health-check-interval=1s",
+                                   "--metrics-url=" + cluster_->MetricsUrl(i),
+                                   "--state-file=" + dir + "/c" + std::to_string(i) + ".seq",
+                                   "--log-level=warn"},
+          dir + "/collector" + std::to_string(i) + ".log"));
+    }
+    processes_->push_back(std::make_unique<Process>(
+        std::vector<std::string>{ETCDMON_GATEWAY_BINARY, "--api-host=127.0.0.1",
+                                 "--api-port=" + std::to_string(ports->at(3)),
+                                 "--aggregator=" + grpc, "--alerter", "", "--snapshots=" + publish,
+                                 "--log-level=warn"},
+        dir + "/gateway.log", std::vector<std::string>{"API_TOKEN=itest-token"}));
+    ASSERT_TRUE(WaitFor(
+        [] {
+          json s = Http("GET", *base_ + "/api/v1/cluster/status").Json();
+          return s.is_object() && s.value("member_count", 0) == 3 &&
+                 s.value("healthy_members", 0) == 3 && s.value("has_leader", false);
+        },
+        60s))
+        << "the gateway never showed a healthy 3-member cluster: "
+        << Http("GET", *base_ + "/api/v1/cluster/status").body;
+  }
+  static void TearDownTestSuite() {
+    delete processes_;  // stops the gateway, collectors and aggregator
+    delete cluster_;
+    delete base_;
+  }
+
+  static EtcdCluster* cluster_;
+  static std::string* base_;
+  static std::vector<std::unique_ptr<Process>>* processes_;
+};
+
+EtcdCluster* GatewayProductTest::cluster_ = nullptr;
+std::string* GatewayProductTest::base_ = nullptr;
+std::vector<std::unique_ptr<Process>>* GatewayProductTest::processes_ = nullptr;
+
+TEST_F(GatewayProductTest, StatusMembersAndLeaderEqualWhatTheMembersSay) {
+  // What etcd itself says: the leader and the member names.
+  auto out = cluster_->Etcdctl({"endpoint", "status", "--cluster", "-w", "json"});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  json members_said = json::parse(*out);
+  ASSERT_EQ(members_said.size(), 3u);
+  char leader_hex[17];
+  std::snprintf(leader_hex, sizeof(leader_hex), "%llx",
+                static_cast<unsigned long long>(members_said[0]["Status"]["leader"].get<uint64_t>()));
+
+  json status = Http("GET", *base_ + "/api/v1/cluster/status").Json();
+  EXPECT_EQ(status["cluster"], "itest");
+  EXPECT_EQ(status["member_count"], 3);
+  EXPECT_EQ(status["quorum_size"], 2);
+  EXPECT_EQ(status["quorum_ok"], true);
+  EXPECT_EQ(status["healthy"], true);
+  EXPECT_EQ(status["split_brain"]["detected"], false);
+  EXPECT_EQ(status["leader"]["id"], leader_hex);
+  EXPECT_TRUE(status["alarms"].empty());
+
+  json members = Http("GET", *base_ + "/api/v1/cluster/members").Json();
+  ASSERT_EQ(members["members"].size(), 3u);
+  std::vector<std::string> names;
+  for (const json& m : members["members"]) {
+    names.push_back(m["name"]);
+    EXPECT_EQ(m["health"], "healthy");
+  }
+  for (size_t i = 0; i < cluster_->size(); ++i) {
+    EXPECT_NE(std::find(names.begin(), names.end(), cluster_->Name(i)), names.end());
+  }
+  json leader = Http("GET", *base_ + "/api/v1/cluster/leader").Json();
+  EXPECT_EQ(leader["leader"]["id"], leader_hex);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/members/" + cluster_->Name(0)).status, 200);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/members/ghost").status, 404);
+}
+
+TEST_F(GatewayProductTest, LatencyIsPositiveAndOrdered) {
+  json latency;
+  ASSERT_TRUE(WaitFor([&] {
+    latency = Http("GET", *base_ + "/api/v1/metrics/latency").Json();
+    return latency.is_object() && latency["read"].is_object() && latency["write"].is_object();
+  }));
+  for (const char* kind : {"read", "write"}) {
+    const json& p = latency[kind];
+    EXPECT_GT(p["p50_ms"].get<double>(), 0) << kind;
+    EXPECT_LE(p["p50_ms"].get<double>(), p["p95_ms"].get<double>()) << kind;
+    EXPECT_LE(p["p95_ms"].get<double>(), p["p99_ms"].get<double>()) << kind;
+  }
+  json current = Http("GET", *base_ + "/api/v1/metrics/current").Json();
+  EXPECT_EQ(current["cluster_metrics"]["etcd_cluster_member_count"], 3);
+  EXPECT_EQ(current["members"].size(), 3u);
+}
+
+TEST_F(GatewayProductTest, HistoryReturnsPointsAfterAFewTicks) {
+  json history;
+  ASSERT_TRUE(WaitFor([&] {
+    history = Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_cluster_member_count"
+                                   "&from=-5m").Json();
+    return history.is_object() && history["points"].size() >= 3;
+  })) << history.dump();
+  for (const json& p : history["points"]) {
+    EXPECT_EQ(p["value"], 3);
+  }
+  json list = Http("GET", *base_ + "/api/v1/metrics/history").Json();
+  EXPECT_FALSE(list["metrics"].empty());
+  json member = Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=" +
+                                cluster_->Name(1) + "&from=-5m")
+                    .Json();
+  EXPECT_EQ(member["member"], cluster_->Name(1));
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=nope").status, 404);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=ghost")
+                .status,
+            404);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=x")
+                .status,
+            400);
+}
+
+TEST_F(GatewayProductTest, HealthMetricsAndErrorPaths) {
+  EXPECT_TRUE(WaitFor([] { return Http("GET", *base_ + "/health").status == 200; }))
+      << Http("GET", *base_ + "/health").body;
+  HttpResult metrics = Http("GET", *base_ + "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("etcd_cluster_member_count{cluster=\"itest\"} 3"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("etcd_member_up{cluster=\"itest\",member=\"" + cluster_->Name(0) +
+                              "\"} 1"),
+            std::string::npos);
+  // No alerter configured: alert endpoints say so.
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/alerts").status, 503);
+  // The benchmark: the token is checked, then 501 until a runner is plugged in.
+  const std::string url = *base_ + "/api/v1/performance/benchmark";
+  EXPECT_EQ(Http("POST", url, R"({"ops":10})").status, 401);
+  EXPECT_EQ(Http("POST", url, R"({"ops":10})", "Bearer wrong").status, 401);
+  EXPECT_EQ(Http("POST", url, R"({"ops":10})", "Bearer itest-token").status, 501);
+  EXPECT_EQ(Http("POST", url, std::string(100 * 1024, ' '), "Bearer itest-token").status, 413);
+  EXPECT_EQ(Http("DELETE", *base_ + "/api/v1/cluster/status").status, 405);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/unknown").status, 404);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/status?x=1").status, 400);
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway
