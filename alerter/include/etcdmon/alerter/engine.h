@@ -42,8 +42,8 @@ struct EngineOptions {
 
 /// What one evaluation changed.
 struct Evaluation {
-  /// Every alert whose state, severity, summary or values changed (new pending, firing,
-  /// resolved), as it now is.
+  /// Every alert whose state, severity, summary, values or last notification time changed (new
+  /// pending, firing, notified, resolved), as it now is, sorted by key.
   std::vector<Alert> changed;
   /// Pending alerts whose condition cleared before `for` passed (never notified).
   std::vector<AlertKey> dropped;
