@@ -375,6 +375,35 @@ TEST_F(DispatcherHttpTest, DoesNotRetryA400) {
   EXPECT_EQ(server_.requests().size(), 1u);
 }
 
+// A burst of notifications reaches the receiver complete and in order over one connection.
+// The time taken is recorded (never asserted) as the property burst_ms.
+TEST_F(DispatcherHttpTest, DeliversABurstInOrder) {
+  CannedResponse ok;
+  server_.Set("/hook", ok);
+  std::vector<std::unique_ptr<Notifier>> channels;
+  channels.push_back(Webhook());
+  constexpr int64_t kCount = 500;
+  DispatcherOptions options;
+  options.max_queue = kCount;
+  Dispatcher dispatcher(std::move(channels), options, log_.Observer(), clock_);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t id = 1; id <= kCount; ++id) {
+    dispatcher.Dispatch(MakeNotification(NotificationKind::kFiring, id));
+  }
+  ASSERT_TRUE(dispatcher.WaitIdle(60s));
+  RecordProperty("burst_ms",
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count()));
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), static_cast<std::size_t>(kCount));
+  for (int64_t id = 1; id <= kCount; ++id) {
+    EXPECT_EQ(nlohmann::json::parse(requests[id - 1].body)["notification_id"], id);
+  }
+  EXPECT_EQ(log_.Finals("webhook"), static_cast<std::size_t>(kCount));
+  EXPECT_EQ(server_.connections_accepted(), 1u);
+}
+
 // A hanging webhook does not delay the console: the console's attempt is reported while the
 // webhook's request is still in progress (it can only end once the receiver is stopped, long
 // before its 10-minute timeout).
