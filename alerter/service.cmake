@@ -1,6 +1,15 @@
 # The alert store (SQLite), the gRPC AlertService, the alerter service and its binary.
 target_sources(etcdmon_alerter PRIVATE
+  src/alert_grpc.cpp
   src/alert_store.cpp
+  src/flags.cpp
+  src/service.cpp
 )
 target_link_libraries(etcdmon_alerter
-  PRIVATE etcdmon::sqlite nlohmann_json::nlohmann_json)
+  PUBLIC etcdmon::config spdlog::spdlog
+  PRIVATE etcdmon::sqlite etcdmon::transport etcdmon::rpc etcdmon::proto CLI11::CLI11
+          gRPC::grpc++ nlohmann_json::nlohmann_json)
+
+add_executable(etcd-monitor-alerter main.cpp)
+target_link_libraries(etcd-monitor-alerter PRIVATE etcdmon::alerter etcdmon::logging
+                                                   etcdmon::runtime spdlog::spdlog)

@@ -424,6 +424,9 @@ void ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
   r.has_status = sample.has_status();
   if (r.has_status) {
     r.status.CopyFrom(sample.status());
+    r.claim_confirmed = r.term_since_ms != 0 && r.status.raft_term() == r.term &&
+                        r.status.leader_id() == r.claim_leader;
+    r.claim_leader = r.status.leader_id();
     if (r.term_since_ms == 0 || r.status.raft_term() != r.term) {
       r.term = r.status.raft_term();
       r.term_since_ms = at;
@@ -496,6 +499,10 @@ void ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
     if (r.latest.has_metrics && r.latest.at_ms < cur.at_ms) {
       DeriveFromPair(r, r.latest, cur);
     }
+    // As with the Status claim: /metrics is read after Status, so in one sample the two can
+    // straddle an election; an is_leader value counts once two readings in a row agree.
+    r.is_leader_confirmed = r.latest.has_metrics && Present(cur.is_leader) &&
+                            Present(r.latest.is_leader) && cur.is_leader == r.latest.is_leader;
     GrpcSnapshot& g = r.grpc.PushSlot();
     g.at_ms = at;
     g.read.assign(cur.grpc_read.begin(), cur.grpc_read.end());
@@ -828,11 +835,13 @@ detail::LeaderChoice ClusterModel::Impl::JudgeLeadership(v1::ClusterSnapshot& ou
     c.cluster_id = r->status.cluster_id();
     c.term = r->status.raft_term();
     c.leader_id = r->status.leader_id();
-    if (r->latest.at_ms == r->sample_ms && Present(r->latest.is_leader)) {
+    if (r->latest.at_ms == r->sample_ms && Present(r->latest.is_leader) &&
+        r->is_leader_confirmed) {
       c.is_leader_metric = r->latest.is_leader == 1 ? 1 : 0;
     }
     c.sample_ms = r->sample_ms;
     c.term_since_ms = r->term_since_ms;
+    c.confirmed = r->claim_confirmed;
     claims.push_back(c);
   }
   const detail::LeaderChoice leader = detail::ChooseLeader(claims);

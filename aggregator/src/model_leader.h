@@ -24,6 +24,7 @@ struct LeaderClaim {
   int is_leader_metric = -1;  // etcd_server_is_leader: 1, 0, or -1 when unknown
   int64_t sample_ms = 0;      // collection time of the sample
   int64_t term_since_ms = 0;  // collection time of its first sample at `term`
+  bool confirmed = true;      // its previous sample named the same leader at the same term
 };
 
 /// The cluster's leader: the one named at the highest term by any claim (terms only grow, so

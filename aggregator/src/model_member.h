@@ -76,6 +76,12 @@ struct MemberRecord {
   etcdmonitor::v1::MemberStatus status;
   uint64_t term = 0;          // latest raft term seen...
   int64_t term_since_ms = 0;  // ...first seen at this collection time
+  uint64_t claim_leader = 0;  // the leader its latest Status named
+  // Its latest two Status answers named the same leader at the same term. etcd's Status reads
+  // the leader and the term separately, so during an election one answer can pair the new
+  // leader with the old term; only a repeated claim counts as evidence of split-brain.
+  bool claim_confirmed = false;
+  bool is_leader_confirmed = false;  // the latest two /metrics readings agree on is_leader
   bool has_host = false;
   etcdmonitor::v1::HostStats host;
   uint32_t probe_failures = 0;

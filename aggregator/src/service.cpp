@@ -275,6 +275,7 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   transport::SnapshotPublisherOptions pub;
   pub.endpoint = c.publish_endpoint;
   pub.curve_secret_key = c.curve_secret_key;
+  pub.context = c.zmq_context;
   Result<std::unique_ptr<transport::SnapshotPublisher>> publisher =
       transport::SnapshotPublisher::Create(pub);
   if (!publisher.ok()) {
@@ -285,6 +286,7 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   transport::BatchReceiverOptions ingest;
   ingest.endpoint = c.ingest_endpoint;
   ingest.curve_secret_key = c.curve_secret_key;
+  ingest.context = c.zmq_context;
   ingest.logger = impl->logger;
   Impl* raw = impl.get();
   // Group commit: each read round's batches share one transaction.
@@ -308,10 +310,12 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
       },
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); });
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  if (!c.grpc_address.empty()) {
+    builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  }
   builder.RegisterService(impl->grpc_service.get());
   impl->grpc_server = builder.BuildAndStart();
-  if (!impl->grpc_server || impl->grpc_port == 0) {
+  if (!impl->grpc_server || (!c.grpc_address.empty() && impl->grpc_port == 0)) {
     return Status::Unavailable("cannot listen for gRPC on " + c.grpc_address +
                                " (address in use or invalid)");
   }
@@ -371,8 +375,15 @@ AggregatorStats AggregatorService::Stats() const {
 
 std::string AggregatorService::ingest_endpoint() const { return impl_->receiver->endpoint(); }
 std::string AggregatorService::publish_endpoint() const { return impl_->publisher->endpoint(); }
+std::shared_ptr<grpc::Channel> AggregatorService::InProcessChannel() {
+  return impl_->grpc_server->InProcessChannel(grpc::ChannelArguments());
+}
+
 std::string AggregatorService::grpc_address() const {
   const std::string& a = impl_->config.grpc_address;
+  if (a.empty()) {
+    return a;
+  }
   return a.substr(0, a.rfind(':')) + ":" + std::to_string(impl_->grpc_port);
 }
 

@@ -3,6 +3,8 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <cmath>
+#include <cstdio>
 
 #include "etcdmon/strings/strings.h"
 
@@ -39,6 +41,23 @@ std::string Fingerprint(const AlertKey& key) {
   for (std::size_t i = 0; i < 8; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 0xF];
+  }
+  return out;
+}
+
+std::string FormatValue(double value) {
+  char text[48];
+  const double magnitude = std::fabs(value);
+  std::snprintf(text, sizeof(text), magnitude != 0 && magnitude < 10 ? "%.2f" : "%.1f", value);
+  std::string out = text;
+  // "142.50" → "142.5", "100.0" → "100": trailing zeros carry no information.
+  if (out.find('.') != std::string::npos) {
+    while (!out.empty() && out.back() == '0') {
+      out.pop_back();
+    }
+    if (!out.empty() && out.back() == '.') {
+      out.pop_back();
+    }
   }
   return out;
 }

@@ -40,7 +40,7 @@ class ConsoleNotifier final : public Notifier {
       }
       line_ += v.name;
       line_ += '=';
-      line_ += detail::FormatNumber(v.value);
+      line_ += FormatValue(v.value);
     }
     logger_->log(n.kind == NotificationKind::kResolved ? spdlog::level::info : spdlog::level::warn,
                  "alert kind={} rule={} severity={} cluster={} member={} summary={} values={} "

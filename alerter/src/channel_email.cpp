@@ -211,7 +211,7 @@ class EmailNotifier final : public Notifier {
     if (!alert.values.empty()) {
       out += "\r\nvalues:\r\n";
       for (const AlertValue& v : alert.values) {
-        out += "  " + BodySafe(v.name) + " = " + detail::FormatNumber(v.value) + "\r\n";
+        out += "  " + BodySafe(v.name) + " = " + FormatValue(v.value) + "\r\n";
       }
     }
     out += "\r\nfingerprint: " + alert.fingerprint + "\r\n";

@@ -77,7 +77,7 @@ class SlackNotifier final : public Notifier {
       std::string values = "*Values*";
       for (std::size_t i = 0; i < alert.values.size() && i < kMaxValues; ++i) {
         values += "\n`" + alert.values[i].name + "` = " +
-                  detail::FormatNumber(alert.values[i].value);
+                  FormatValue(alert.values[i].value);
       }
       blocks.push_back({{"type", "section"}, {"text", Mrkdwn(EscapeMrkdwn(values))}});
     }

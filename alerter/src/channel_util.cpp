@@ -30,12 +30,6 @@ int64_t StartsAtUnixMs(const Alert& alert) {
                                          : alert.pending_since_unix_ms;
 }
 
-std::string FormatNumber(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.10g", value);
-  return buf;
-}
-
 std::string SafeUrl(std::string_view url) {
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) {

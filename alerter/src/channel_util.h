@@ -23,9 +23,6 @@ std::string Rfc3339(int64_t unix_ms);
 /// When the alert started: firing_since, else pending_since.
 int64_t StartsAtUnixMs(const Alert& alert);
 
-/// A number as text: shortest round-trip-ish form ("142.5", "3", "1e+20", "nan").
-std::string FormatNumber(double value);
-
 /// "scheme://host[:port]" of `url`, without credentials, path or query: the only part of a
 /// webhook URL that may be logged. "(invalid URL)" when there is no scheme.
 std::string SafeUrl(std::string_view url);

@@ -36,23 +36,6 @@ std::string MemberLabel(const etcdmonitor::v1::MemberState& member) {
   return hex;
 }
 
-std::string FormatNumber(double value) {
-  char text[48];
-  const double magnitude = std::fabs(value);
-  std::snprintf(text, sizeof(text), magnitude != 0 && magnitude < 10 ? "%.2f" : "%.1f", value);
-  std::string out = text;
-  // "142.50" → "142.5", "100.0" → "100": trailing zeros carry no information.
-  if (out.find('.') != std::string::npos) {
-    while (!out.empty() && out.back() == '0') {
-      out.pop_back();
-    }
-    if (!out.empty() && out.back() == '.') {
-      out.pop_back();
-    }
-  }
-  return out;
-}
-
 std::string FormatSeconds(double seconds) {
   const bool negative = seconds < 0;
   const int64_t total = static_cast<int64_t>(std::llround(std::fabs(seconds)));
@@ -73,9 +56,9 @@ std::string FormatSeconds(double seconds) {
 std::string FormatBytes(double bytes) {
   constexpr double kMiB = 1024.0 * 1024.0;
   if (bytes >= 1024 * kMiB) {
-    return FormatNumber(bytes / (1024 * kMiB)) + " GiB";
+    return FormatValue(bytes / (1024 * kMiB)) + " GiB";
   }
-  return FormatNumber(bytes / kMiB) + " MiB";
+  return FormatValue(bytes / kMiB) + " MiB";
 }
 
 void MinuteWindow::Add(int64_t now_unix_ms, double value) {

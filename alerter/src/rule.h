@@ -63,8 +63,6 @@ Verdict BelowWithHysteresis(double value, double fire, double resolve);
 /// The member's name, or its id in hex when the name is not known yet.
 std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
 
-/// "142.5", "0.35", "1200": a number for a summary line.
-std::string FormatNumber(double value);
 /// "3d 4h", "2h 10m", "45s".
 std::string FormatSeconds(double seconds);
 /// "812 MiB", "7.5 GiB".

@@ -19,6 +19,17 @@ bool IsDown(const v1::MemberState& member) {
   return member.health() != v1::STALE && member.reachable() && member.leader_id() == 0;
 }
 
+// Unavailable to clients: unreachable, or cut off from a leader the others have. While no
+// member has a leader (an election; a leader's restart always causes one) every member answers
+// without one: that is NoLeader's and QuorumLost's to report, each with its own `for`, not a
+// reason to call every member unavailable.
+bool IsUnavailable(const v1::MemberState& member, const v1::ClusterSnapshot& snapshot) {
+  if (member.health() == v1::UNREACHABLE) {
+    return true;
+  }
+  return snapshot.has_leader() && IsDown(member);
+}
+
 class NoLeaderRule final : public Rule {
  public:
   explicit NoLeaderRule(const RuleSpec& spec) : severity_(spec.severity) {}
@@ -111,8 +122,8 @@ class FrequentLeaderElectionsRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = verdict;
     o.severity = severity_;
-    o.summary = FormatNumber(changes) + " leader changes in the last hour > " +
-                FormatNumber(threshold) + " (current leader " +
+    o.summary = FormatValue(changes) + " leader changes in the last hour > " +
+                FormatValue(threshold) + " (current leader " +
                 (snapshot.leader_name().empty() ? std::string("none") : snapshot.leader_name()) +
                 ", term " + std::to_string(snapshot.raft_term()) + ")";
     o.values = {{"leader_changes_1h", changes}, {"threshold", threshold}};
@@ -125,7 +136,7 @@ class FrequentLeaderElectionsRule final : public Rule {
   CounterWindow changes_;
 };
 
-// One warning per member down; one critical cluster-wide alert when fewer than
+// One warning per member unavailable; one critical cluster-wide alert when fewer than
 // min_available_nodes voting members are up. Stale members are not down (CollectorStale).
 class MemberUnavailableRule final : public Rule {
  public:
@@ -136,7 +147,7 @@ class MemberUnavailableRule final : public Rule {
                 std::vector<Observation>& out) override {
     uint32_t down_voting = 0;
     for (const auto& member : snapshot.members()) {
-      if (!IsDown(member)) {
+      if (!IsUnavailable(member, snapshot)) {
         continue;
       }
       down_voting += member.is_learner() ? 0 : 1;
@@ -163,8 +174,8 @@ class MemberUnavailableRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = Verdict::kFiring;
     o.severity = Severity::kCritical;
-    o.summary = "only " + FormatNumber(available) + " of " + std::to_string(voting) +
-                " voting members available < " + FormatNumber(min_available_) + " required";
+    o.summary = "only " + FormatValue(available) + " of " + std::to_string(voting) +
+                " voting members available < " + FormatValue(min_available_) + " required";
     o.values = {{"available_members", available}, {"min_available_nodes", min_available_}};
   }
 
@@ -243,7 +254,7 @@ class RevisionDivergenceRule final : public Rule {
     o.member = spread.lagging_member_name();
     o.verdict = Verdict::kFiring;
     o.severity = severity_;
-    o.summary = o.member + ": " + std::string(what) + " " + FormatNumber(spread.lag()) +
+    o.summary = o.member + ": " + std::string(what) + " " + FormatValue(spread.lag()) +
                 " behind and falling further behind for " +
                 FormatSeconds((now - spread.growing_since_unix_ms()) / 1000.0);
     o.values = {{"lag", spread.lag()}, {"spread", static_cast<double>(spread.spread())}};

@@ -61,7 +61,7 @@ class SimpleThresholdRule : public Rule {
       Observation& o = Observe(out, member, verdict, severity_);
       o.summary = o.member + ": " + Describe(member, value) +
                   (verdict == Verdict::kFiring ? " > " : ", threshold ") +
-                  FormatNumber(threshold_) + Unit();
+                  FormatValue(threshold_) + Unit();
       o.values = {{ValueName(), value}, {"threshold", threshold_}};
     });
   }
@@ -89,7 +89,7 @@ class WalFsyncSlowRule final : public SimpleThresholdRule {
     return true;
   }
   std::string Describe(const v1::MemberState&, double value) const override {
-    return "WAL fsync p99 " + FormatNumber(value) + " ms";
+    return "WAL fsync p99 " + FormatValue(value) + " ms";
   }
   const char* ValueName() const override { return "wal_fsync_p99_ms"; }
   const char* Unit() const override { return " ms"; }
@@ -107,7 +107,7 @@ class DiskUsageHighRule final : public SimpleThresholdRule {
     return true;
   }
   std::string Describe(const v1::MemberState& m, double value) const override {
-    return "data disk " + FormatNumber(value) + "% used (" +
+    return "data disk " + FormatValue(value) + "% used (" +
            FormatBytes(static_cast<double>(m.disk_used_bytes())) + " of " +
            FormatBytes(static_cast<double>(m.disk_total_bytes())) + ")";
   }
@@ -127,7 +127,7 @@ class MemoryUsageHighRule final : public SimpleThresholdRule {
     return true;
   }
   std::string Describe(const v1::MemberState&, double value) const override {
-    return "host memory " + FormatNumber(value) + "% used";
+    return "host memory " + FormatValue(value) + "% used";
   }
   const char* ValueName() const override { return "memory_used_percent"; }
   const char* Unit() const override { return "%"; }
@@ -145,7 +145,7 @@ class PendingProposalsHighRule final : public SimpleThresholdRule {
     return true;
   }
   std::string Describe(const v1::MemberState&, double value) const override {
-    return FormatNumber(value) + " proposals pending";
+    return FormatValue(value) + " proposals pending";
   }
   const char* ValueName() const override { return "proposals_pending"; }
   const char* Unit() const override { return ""; }
@@ -175,10 +175,10 @@ class GrpcErrorRateHighRule final : public Rule {
         return;
       }
       Observation& o = Observe(out, member, verdict, severity_);
-      o.summary = o.member + ": " + FormatNumber(percent) + "% of unary gRPC requests failed (" +
-                  FormatNumber(rates.grpc_errors_per_second()) + "/s of " +
-                  FormatNumber(rates.requests_per_second()) + "/s), threshold " +
-                  FormatNumber(threshold_percent_) + "%";
+      o.summary = o.member + ": " + FormatValue(percent) + "% of unary gRPC requests failed (" +
+                  FormatValue(rates.grpc_errors_per_second()) + "/s of " +
+                  FormatValue(rates.requests_per_second()) + "/s), threshold " +
+                  FormatValue(threshold_percent_) + "%";
       o.values = {{"grpc_error_percent", percent},
                   {"requests_per_second", rates.requests_per_second()}};
     });
@@ -219,8 +219,8 @@ class ProposalFailureRateHighRule final : public Rule {
         return;
       }
       Observation& o = Observe(out, member, verdict, severity_);
-      o.summary = o.member + ": " + FormatNumber(failed) + " proposals failed in the last " +
-                  std::to_string(window_minutes_) + " min, threshold " + FormatNumber(threshold_);
+      o.summary = o.member + ": " + FormatValue(failed) + " proposals failed in the last " +
+                  std::to_string(window_minutes_) + " min, threshold " + FormatValue(threshold_);
       o.values = {{"proposals_failed", failed}, {"threshold", threshold_}};
     });
     Forget(now);
@@ -288,8 +288,8 @@ class DatabaseNearQuotaRule final : public Rule {
       Observation& o = Observe(out, member, verdict, severity_);
       o.summary = o.member + ": db size " +
                   FormatBytes(static_cast<double>(member.db_size_bytes())) + " is " +
-                  FormatNumber(percent) + "% of the " + FormatBytes(limit) + " " + limit_name +
-                  ", threshold " + FormatNumber(threshold_percent_) + "%";
+                  FormatValue(percent) + "% of the " + FormatBytes(limit) + " " + limit_name +
+                  ", threshold " + FormatValue(threshold_percent_) + "%";
       o.values = {{"db_size_bytes", static_cast<double>(member.db_size_bytes())},
                   {"limit_bytes", limit},
                   {"used_percent", percent}};
@@ -368,7 +368,7 @@ class DatabaseFragmentedRule final : public Rule {
         return;
       }
       Observation& o = Observe(out, member, verdict, severity_);
-      o.summary = o.member + ": only " + FormatNumber(percent) + "% of the " + FormatBytes(size) +
+      o.summary = o.member + ": only " + FormatValue(percent) + "% of the " + FormatBytes(size) +
                   " db in use (" + FormatBytes(size - in_use) +
                   " reclaimable); run `etcd-monitor ctl defrag` on it";
       o.values = {{"in_use_percent", percent}, {"db_size_bytes", size}};
@@ -412,7 +412,7 @@ class CertificateExpiringSoonRule final : public Rule {
                   (seconds < 0 ? " expired " + FormatSeconds(-seconds) + " ago"
                                : " expires in " + FormatSeconds(seconds)) +
                   ", threshold " +
-                  FormatNumber((critical ? critical_seconds_ : warning_seconds_) / 86400) + " days";
+                  FormatValue((critical ? critical_seconds_ : warning_seconds_) / 86400) + " days";
       o.values = {{"expires_in_seconds", seconds}};
     });
   }
@@ -491,13 +491,13 @@ class RequestLatencyDegradedRule final : public Rule {
         if (verdict < worst || (verdict == worst && ratio > worst_ratio)) {
           worst = verdict;
           worst_ratio = ratio;
-          summary = std::string(kNames[i]) + " p99 " + FormatNumber(p99) + " ms";
+          summary = std::string(kNames[i]) + " p99 " + FormatValue(p99) + " ms";
           if (is_absolute) {
             summary += (verdict == Verdict::kFiring ? " > " : ", threshold ") +
-                       FormatNumber(threshold_ms_) + " ms";
+                       FormatValue(threshold_ms_) + " ms";
           } else {
-            summary += " is " + FormatNumber(p99 / baseline) + "x its 1 h baseline " +
-                       FormatNumber(baseline) + " ms";
+            summary += " is " + FormatValue(p99 / baseline) + "x its 1 h baseline " +
+                       FormatValue(baseline) + " ms";
             values.push_back({std::string(kNames[i]) + "_baseline_ms", baseline});
           }
         }

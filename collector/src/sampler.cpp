@@ -306,6 +306,11 @@ void Sampler::Collect(bool full, v1::MemberSample& out) {
     CollectProbes(out.has_status() && out.status().is_learner(), out);
   } else {
     ++stats_.unreachable_total;
+    // "Unreachable" is known only once the dial timeout has passed: stamp the sample with that
+    // moment, or a member that is down would look like a silent collector (its sample would be
+    // a dial timeout old on arrival, which at short intervals is "stale").
+    out.set_collected_at_unix_ms(
+        duration_cast<milliseconds>(clock_.Now().time_since_epoch()).count());
   }
   CollectMetrics(out);
   if (full) {

@@ -187,6 +187,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   send.max_buffered_batches = c.max_buffered_batches;
   send.sequence_state_path = c.sequence_state_file;
   send.curve_server_key = c.curve_server_key;
+  send.context = c.zmq_context;
   send.logger = impl->logger;
   Result<std::unique_ptr<transport::BatchSender>> sender =
       transport::BatchSender::Create(send, clock);

@@ -25,9 +25,8 @@ Status FromGrpc(const char* service, const char* method, const grpc::Status& sta
 template <typename Service>
 class GrpcClient {
  public:
-  GrpcClient(const std::string& address, std::chrono::milliseconds timeout)
-      : timeout_(timeout),
-        stub_(Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  GrpcClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
+      : timeout_(timeout), stub_(Service::NewStub(std::move(channel))) {}
 
  protected:
   void Prepare(grpc::ClientContext& context) const {
@@ -152,20 +151,34 @@ Status CheckAddress(const std::string& address) {
 Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(const std::string& address,
                                                               std::chrono::milliseconds timeout) {
   ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
-  return std::unique_ptr<MonitorBackend>(std::make_unique<GrpcMonitorBackend>(address, timeout));
+  return NewGrpcMonitorBackend(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                               timeout);
+}
+
+std::unique_ptr<MonitorBackend> NewGrpcMonitorBackend(std::shared_ptr<grpc::Channel> channel,
+                                                      std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcMonitorBackend>(std::move(channel), timeout);
 }
 
 Result<std::unique_ptr<AlertBackend>> NewGrpcAlertBackend(const std::string& address,
                                                           std::chrono::milliseconds timeout) {
   ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
-  return std::unique_ptr<AlertBackend>(std::make_unique<GrpcAlertBackend>(address, timeout));
+  return NewGrpcAlertBackend(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
+                             timeout);
 }
 
-Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(const std::string& endpoint,
-                                                         const std::string& curve_server_key) {
+std::unique_ptr<AlertBackend> NewGrpcAlertBackend(std::shared_ptr<grpc::Channel> channel,
+                                                  std::chrono::milliseconds timeout) {
+  return std::make_unique<GrpcAlertBackend>(std::move(channel), timeout);
+}
+
+Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(
+    const std::string& endpoint, const std::string& curve_server_key,
+    std::shared_ptr<transport::SharedContext> context) {
   transport::SnapshotSubscriberOptions options;
   options.endpoint = endpoint;
   options.curve_server_key = curve_server_key;
+  options.context = std::move(context);
   auto subscriber = transport::SnapshotSubscriber::Create(options);
   if (!subscriber.ok()) {
     return subscriber.status();

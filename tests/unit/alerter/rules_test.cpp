@@ -270,6 +270,25 @@ TEST(RulesTest, MemberUnavailableCountsLeaderlessNotStale) {
   EXPECT_EQ(FindActive(active, kMemberUnavailable, ""), nullptr);
 }
 
+// During an election nobody has a leader: that is NoLeader (and, if it lasts, QuorumLost), not
+// every member being unavailable, so a leader's restart does not page as MemberUnavailable.
+TEST(RulesTest, MemberUnavailableIgnoresLeaderlessMembersDuringAnElection) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(10);
+  s.set_has_leader(false);
+  s.set_leader_id(0);
+  for (const char* name : {"etcd-1", "etcd-2", "etcd-3"}) {
+    Member(s, name).set_leader_id(0);
+    Member(s, name).set_health(v1::UNHEALTHY);
+  }
+  engine.Evaluate(s, At(10), {});
+  const auto active = engine.Active();
+  EXPECT_NE(FindActive(active, kNoLeader, ""), nullptr);
+  for (const char* name : {"etcd-1", "etcd-2", "etcd-3", ""}) {
+    EXPECT_EQ(FindActive(active, kMemberUnavailable, name), nullptr) << name;
+  }
+}
+
 // CertificateExpiringSoon is a warning below 14 days and critical below 3 days.
 TEST(RulesTest, CertificateSeverityByRemainingDays) {
   struct {

@@ -15,6 +15,14 @@
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/status/status.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
+namespace etcdmon::transport {
+class SharedContext;  // etcdmon/transport/context.h
+}  // namespace etcdmon::transport
+
 namespace etcdmon::aggregator {
 
 /// Everything `etcd-monitor-aggregator` is configured with (built by aggregator/flags.h or by
@@ -22,11 +30,15 @@ namespace etcdmon::aggregator {
 struct AggregatorConfig {
   std::string ingest_endpoint = "tcp://0.0.0.0:5555";   // ZeroMQ ROUTER for collectors
   std::string publish_endpoint = "tcp://0.0.0.0:5556";  // ZeroMQ PUB of ClusterSnapshot
-  std::string grpc_address = "0.0.0.0:5557";            // MonitorService; port 0 picks one
+  std::string grpc_address = "0.0.0.0:5557";  // MonitorService; port 0 picks one; empty: none
+                                              // (in-process channel only)
   std::chrono::milliseconds tick{std::chrono::seconds(1)};
   ModelConfig model;
   HistoryConfig history;         // history.path: the SQLite file
   std::string curve_secret_key;  // Z85; non-empty: CURVE on ingest and on the PUB socket
+  /// Shared with in-process collectors and subscribers (the all-in-one binary, with inproc://
+  /// endpoints); null: a context of its own.
+  std::shared_ptr<transport::SharedContext> zmq_context;
 };
 
 /// Counters and state of a running aggregator, for tests and for its own health.
@@ -65,8 +77,10 @@ class AggregatorService final {
   /// The bound endpoints (useful with port 0).
   std::string ingest_endpoint() const;
   std::string publish_endpoint() const;
-  /// "host:port" of the gRPC server; valid after Start().
+  /// "host:port" of the gRPC server; valid after Start(). Empty when grpc_address was empty.
   std::string grpc_address() const;
+  /// A channel to MonitorService that never leaves the process (the all-in-one gateway's).
+  std::shared_ptr<grpc::Channel> InProcessChannel();
 
  private:
   struct Impl;

@@ -48,6 +48,11 @@ enum class AlertState { kPending, kFiring, kResolved };
 std::string_view AlertStateName(AlertState state);
 Result<AlertState> ParseAlertState(std::string_view text);
 
+/// A value as people read it in summaries, console lines, Slack and email: "142.5", "0.35",
+/// "1200" (two decimals below 10, one above, trailing zeros dropped). Machine-readable payloads
+/// (webhook JSON, PagerDuty details) carry the number itself.
+std::string FormatValue(double value);
+
 /// One named number behind an alert, e.g. {"fsync_p99_ms", 142.5}.
 struct AlertValue {
   std::string name;

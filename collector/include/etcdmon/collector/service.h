@@ -14,6 +14,10 @@
 #include "etcdmon/config/types.h"
 #include "etcdmon/status/status.h"
 
+namespace etcdmon::transport {
+class SharedContext;  // etcdmon/transport/context.h
+}  // namespace etcdmon::transport
+
 namespace etcdmon::collector {
 
 /// Everything `etcd-monitor-collector` is configured with. Plain data, built by the flags
@@ -32,6 +36,9 @@ struct CollectorConfig {
   std::string sequence_state_file = "etcd-monitor-collector.seq";
   std::size_t max_buffered_batches = 10000;
   std::string curve_server_key;  // Z85; empty: no CURVE
+  /// Shared with an in-process aggregator (the all-in-one binary: `aggregator` is then an
+  /// inproc:// endpoint); null: a context of its own.
+  std::shared_ptr<transport::SharedContext> zmq_context;
 };
 
 /// Counters of a running collector, for tests and the service's own reporting.

@@ -10,6 +10,14 @@
 #include "etcdmon/gateway/backends.h"
 #include "etcdmon/status/status.h"
 
+namespace grpc {
+class Channel;
+}  // namespace grpc
+
+namespace etcdmon::transport {
+class SharedContext;  // etcdmon/transport/context.h
+}  // namespace etcdmon::transport
+
 namespace etcdmon::gateway {
 
 /// MonitorService at `address` ("host:port"), plaintext. Every call has `timeout` as deadline.
@@ -18,13 +26,22 @@ namespace etcdmon::gateway {
 Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(const std::string& address,
                                                               std::chrono::milliseconds timeout);
 
+/// MonitorService over an existing channel (the all-in-one binary's in-process one).
+std::unique_ptr<MonitorBackend> NewGrpcMonitorBackend(std::shared_ptr<grpc::Channel> channel,
+                                                      std::chrono::milliseconds timeout);
+
 /// AlertService at `address`, as NewGrpcMonitorBackend.
 Result<std::unique_ptr<AlertBackend>> NewGrpcAlertBackend(const std::string& address,
                                                           std::chrono::milliseconds timeout);
+/// AlertService over an existing channel.
+std::unique_ptr<AlertBackend> NewGrpcAlertBackend(std::shared_ptr<grpc::Channel> channel,
+                                                  std::chrono::milliseconds timeout);
 
 /// The aggregator's PUB stream at `endpoint` ("tcp://host:5556"); `curve_server_key` (Z85)
-/// when the aggregator encrypts it.
-Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(const std::string& endpoint,
-                                                         const std::string& curve_server_key);
+/// when the aggregator encrypts it; `context` shared with an in-process aggregator for an
+/// inproc:// endpoint (null: its own).
+Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(
+    const std::string& endpoint, const std::string& curve_server_key,
+    std::shared_ptr<transport::SharedContext> context = nullptr);
 
 }  // namespace etcdmon::gateway

@@ -1,0 +1,370 @@
+#include "etcdmon/alerter/service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "alert_grpc.h"
+#include "etcdmon/alerter/engine.h"
+#include "etcdmon/transport/snapshot_channel.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::alerter {
+namespace {
+
+constexpr std::chrono::milliseconds kReceiveTimeout{250};
+constexpr std::chrono::milliseconds kGrpcShutdownGrace{500};
+constexpr std::chrono::milliseconds kStopDeliveryGrace{1000};
+constexpr std::chrono::minutes kPruneEvery{10};
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct AlerterService::Impl {
+  AlerterConfig config;
+  std::shared_ptr<spdlog::logger> logger;
+  Clock* clock = nullptr;
+  SnapshotSource source;
+  std::unique_ptr<transport::SnapshotSubscriber> subscriber;  // when no source was given
+
+  std::unique_ptr<AlertStore> store;
+  AlertEngine engine;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<std::string> channel_names;
+
+  std::unique_ptr<detail::AlertGrpcService> grpc_service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int grpc_port = 0;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  bool stopped = false;
+  std::atomic<bool> stop_requested{false};
+  std::thread loop_thread;
+
+  std::mutex active_mu;
+  std::vector<Alert> active;  // guarded by active_mu: what the engine holds, for gRPC readers
+
+  std::atomic<bool> silences_changed{true};
+  std::vector<Silence> silences;  // loop thread only
+  std::chrono::steady_clock::time_point next_prune{};
+
+  std::atomic<uint64_t> snapshots{0}, bad_frames{0}, notifications{0}, silenced{0},
+      deliveries_ok{0}, deliveries_failed{0}, store_failures{0};
+  std::atomic<int64_t> last_snapshot_ms{0};
+  std::atomic<int64_t> last_received_steady_ms{0};  // steady ms of the latest snapshot; 0: none
+  std::atomic<bool> last_store_ok{true};
+
+  Impl(AlerterConfig c, std::shared_ptr<spdlog::logger> l, Clock& clk)
+      : config(std::move(c)),
+        logger(std::move(l)),
+        clock(&clk),
+        engine(config.rules, EngineOptions{config.repeat_interval}) {}
+
+  int64_t SteadyMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               clock->SteadyNow().time_since_epoch())
+        .count();
+  }
+
+  void OnAttempt(const Notification& n, const DeliveryAttempt& attempt) {
+    (attempt.status.ok() ? deliveries_ok : deliveries_failed)++;
+    if (Status s = store->RecordAttempt(attempt); !s.ok()) {
+      store_failures++;
+      logger->error("delivery_record_failed notification={} channel={} error=\"{}\"",
+                    attempt.notification_id, attempt.channel, s.message());
+    }
+    if (attempt.status.ok()) {
+      logger->info("notification_delivered notification={} channel={} rule={} member={} kind={} "
+                   "attempt={} took_ms={}",
+                   attempt.notification_id, attempt.channel, n.alert.key.rule,
+                   n.alert.key.member, NotificationKindName(n.kind), attempt.attempt,
+                   attempt.took.count());
+    } else {
+      logger->warn("notification_failed notification={} channel={} rule={} attempt={} final={} "
+                   "error=\"{}\"",
+                   attempt.notification_id, attempt.channel, n.alert.key.rule, attempt.attempt,
+                   attempt.final, attempt.status.message());
+    }
+  }
+
+  void PublishActive() {
+    std::vector<Alert> now_active = engine.Active();
+    std::lock_guard<std::mutex> lock(active_mu);
+    active = std::move(now_active);
+  }
+
+  void Evaluate(const etcdmonitor::v1::ClusterSnapshot& snapshot) {
+    const auto now = clock->Now();
+    const int64_t now_ms = UnixMs(now);
+    if (silences_changed.exchange(false) || (!silences.empty() &&
+                                             silences.front().expires_unix_ms <= now_ms)) {
+      Result<std::vector<Silence>> loaded = store->ActiveSilences(now_ms);
+      if (loaded.ok()) {
+        silences = std::move(loaded).value();
+      } else {
+        silences_changed = true;  // try again next time
+        logger->error("silences_load_failed error=\"{}\"", loaded.status().message());
+      }
+    }
+    Evaluation evaluation = engine.Evaluate(snapshot, now, silences);
+    snapshots++;
+    last_snapshot_ms = snapshot.tick_unix_ms();
+    for (const Alert& a : evaluation.changed) {
+      logger->info("alert_{} rule={} severity={} member={} summary=\"{}\"", AlertStateName(a.state),
+                   a.key.rule, SeverityName(a.severity), a.key.member, a.summary);
+    }
+    notifications += evaluation.notifications.size();
+    silenced += evaluation.silenced.size();
+    Result<std::vector<PendingDelivery>> deliveries = store->Record(evaluation, channel_names);
+    last_store_ok = deliveries.ok();
+    if (!deliveries.ok()) {
+      // Notifying matters more than recording: deliver anyway (without ids), and say so.
+      store_failures++;
+      logger->error("alert_store_failed error=\"{}\" (notifications are delivered unrecorded)",
+                    deliveries.status().message());
+      for (const Notification& n : evaluation.notifications) {
+        dispatcher->Dispatch(n);
+      }
+    } else {
+      for (const PendingDelivery& d : *deliveries) {
+        dispatcher->DispatchTo(d.channel, d.notification);
+      }
+    }
+    if (!evaluation.changed.empty() || !evaluation.dropped.empty()) {
+      PublishActive();
+    }
+    const auto steady = clock->SteadyNow();
+    if (steady >= next_prune) {
+      next_prune = steady + kPruneEvery;
+      if (Status s = store->Prune(now_ms); !s.ok()) {
+        logger->warn("alert_history_prune_failed error=\"{}\"", s.message());
+      }
+    }
+  }
+
+  void Loop() {
+    etcdmonitor::v1::ClusterSnapshot snapshot;
+    bool reported_silence = false;
+    const int64_t loop_started_ms = SteadyMs();
+    while (!stop_requested.load()) {
+      Result<bool> got = source(snapshot, kReceiveTimeout);
+      if (!got.ok()) {
+        if (bad_frames++ == 0) {
+          logger->warn("snapshot_rejected error=\"{}\" (further ones are counted only)",
+                       got.status().message());
+        }
+        continue;
+      }
+      if (!*got) {
+        const int64_t since = SteadyMs() - std::max(last_received_steady_ms.load(), loop_started_ms);
+        if (!reported_silence && since > config.snapshot_timeout.count()) {
+          reported_silence = true;
+          logger->warn("no_snapshots for_ms={} from={} (alerts are not evaluated while the "
+                       "aggregator is silent)",
+                       config.snapshot_timeout.count(), config.snapshot_endpoint);
+        }
+        continue;
+      }
+      if (reported_silence) {
+        reported_silence = false;
+        logger->info("snapshots_resumed");
+      }
+      last_received_steady_ms = SteadyMs();
+      Evaluate(snapshot);
+    }
+  }
+
+  void FillHealth(etcdmonitor::v1::ServiceHealth& out) {
+    const int64_t last = last_received_steady_ms.load();
+    const bool fresh = last != 0 && SteadyMs() - last <= config.snapshot_timeout.count();
+    const bool store_ok = last_store_ok.load();
+    out.set_ok(fresh && store_ok);
+    out.set_last_update_unix_ms(last_snapshot_ms.load());
+    std::string detail;
+    if (last == 0) {
+      detail = "no snapshot received yet";
+    } else if (!fresh) {
+      detail = "no snapshot for more than " + std::to_string(config.snapshot_timeout.count()) + " ms";
+    } else {
+      detail = "evaluating";
+    }
+    if (!store_ok) {
+      detail += "; the alert store failed its last write";
+    }
+    out.set_detail(detail);
+  }
+};
+
+AlerterService::AlerterService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AlerterService::~AlerterService() { Stop(); }
+
+Result<std::unique_ptr<AlerterService>> AlerterService::Create(
+    AlerterConfig config, std::vector<std::unique_ptr<Notifier>> channels,
+    std::shared_ptr<spdlog::logger> logger, Clock& clock, SnapshotSource source) {
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(logger), clock);
+  Impl* raw = impl.get();
+  const AlerterConfig& c = impl->config;
+
+  for (const auto& channel : channels) {
+    for (const std::string& seen : impl->channel_names) {
+      if (seen == channel->name()) {
+        return Status::InvalidArgument("channel \"" + seen + "\" configured twice");
+      }
+    }
+    impl->channel_names.push_back(channel->name());
+  }
+
+  const std::filesystem::path parent = std::filesystem::path(c.db_path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return Status::Unavailable("cannot create " + parent.string() + ": " + ec.message());
+    }
+  }
+  Result<std::unique_ptr<AlertStore>> store = AlertStore::Open(c.db_path, c.store);
+  if (!store.ok()) {
+    return Status(store.status().code(), "alert store " + c.db_path + ": " +
+                                             std::string(store.status().message()));
+  }
+  impl->store = std::move(store).value();
+
+  if (source) {
+    impl->source = std::move(source);
+  } else {
+    transport::SnapshotSubscriberOptions options;
+    options.endpoint = c.snapshot_endpoint;
+    options.curve_server_key = c.curve_server_key;
+    options.context = c.zmq_context;
+    Result<std::unique_ptr<transport::SnapshotSubscriber>> subscriber =
+        transport::SnapshotSubscriber::Create(options);
+    if (!subscriber.ok()) {
+      return subscriber.status();
+    }
+    impl->subscriber = std::move(subscriber).value();
+    impl->source = [raw](etcdmonitor::v1::ClusterSnapshot& out,
+                         std::chrono::milliseconds timeout) {
+      return raw->subscriber->Receive(out, timeout);
+    };
+  }
+
+  impl->dispatcher = std::make_unique<Dispatcher>(
+      std::move(channels), c.dispatcher,
+      [raw](const Notification& n, const DeliveryAttempt& attempt) { raw->OnAttempt(n, attempt); },
+      clock);
+
+  std::vector<std::string> rule_ids;
+  for (const RuleSpec& rule : c.rules.rules()) {
+    rule_ids.push_back(rule.id);
+  }
+  impl->grpc_service = std::make_unique<detail::AlertGrpcService>(
+      *impl->store, clock, std::move(rule_ids), c.api_token,
+      [raw] {
+        std::lock_guard<std::mutex> lock(raw->active_mu);
+        return raw->active;
+      },
+      [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); },
+      [raw] { raw->silences_changed = true; });
+  grpc::ServerBuilder builder;
+  if (!c.grpc_address.empty()) {
+    builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  }
+  builder.RegisterService(impl->grpc_service.get());
+  impl->grpc_server = builder.BuildAndStart();
+  if (!impl->grpc_server || (!c.grpc_address.empty() && impl->grpc_port == 0)) {
+    return Status::Unavailable("cannot listen for gRPC on " + c.grpc_address +
+                               " (address in use or invalid)");
+  }
+  return std::unique_ptr<AlerterService>(new AlerterService(std::move(impl)));
+}
+
+Status AlerterService::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->started) {
+    return Status::FailedPrecondition("alerter already started");
+  }
+  Result<std::vector<Alert>> active = impl_->store->LoadActive();
+  ETCDMON_RETURN_IF_ERROR(active.status());
+  const std::size_t restored = active->size();
+  impl_->engine.Restore(std::move(active).value());
+  impl_->PublishActive();
+  // Deliveries a previous run queued but did not finish: at-least-once, so resend them.
+  Result<std::vector<PendingDelivery>> pending = impl_->store->PendingDeliveries();
+  ETCDMON_RETURN_IF_ERROR(pending.status());
+  for (const PendingDelivery& d : *pending) {
+    impl_->dispatcher->DispatchTo(d.channel, d.notification);
+  }
+  impl_->started = true;
+  impl_->loop_thread = std::thread([this] { impl_->Loop(); });
+  impl_->logger->info(
+      "alerter_started snapshots={} grpc={} db={} rules={} channels={} restored_alerts={} "
+      "resumed_deliveries={}",
+      impl_->subscriber ? impl_->config.snapshot_endpoint : std::string("in-process"),
+      grpc_address(), impl_->config.db_path, impl_->config.rules.rules().size(),
+      impl_->channel_names.size(), restored, pending->size());
+  return Status::Ok();
+}
+
+void AlerterService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopped) {
+      return;
+    }
+    impl_->stopped = true;
+  }
+  impl_->stop_requested = true;
+  impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kGrpcShutdownGrace);
+  if (impl_->loop_thread.joinable()) {
+    impl_->loop_thread.join();
+  }
+  // Deliveries still queued stay pending in the store and go out after the next start.
+  impl_->dispatcher->WaitIdle(kStopDeliveryGrace);
+  impl_->dispatcher->Stop();
+  const AlerterStats s = Stats();
+  impl_->logger->info("alerter_stopped snapshots={} notifications={} delivered={} failed={}",
+                      s.snapshots, s.notifications, s.deliveries_ok, s.deliveries_failed);
+}
+
+bool AlerterService::WaitDeliveriesIdle(std::chrono::milliseconds timeout) {
+  return impl_->dispatcher->WaitIdle(timeout);
+}
+
+AlerterStats AlerterService::Stats() const {
+  AlerterStats s;
+  s.snapshots = impl_->snapshots.load();
+  s.bad_frames = impl_->bad_frames.load();
+  s.notifications = impl_->notifications.load();
+  s.silenced = impl_->silenced.load();
+  s.deliveries_ok = impl_->deliveries_ok.load();
+  s.deliveries_failed = impl_->deliveries_failed.load();
+  s.store_failures = impl_->store_failures.load();
+  s.last_snapshot_unix_ms = impl_->last_snapshot_ms.load();
+  return s;
+}
+
+std::shared_ptr<grpc::Channel> AlerterService::InProcessChannel() {
+  return impl_->grpc_server->InProcessChannel(grpc::ChannelArguments());
+}
+
+std::string AlerterService::grpc_address() const {
+  const std::string& a = impl_->config.grpc_address;
+  if (a.empty()) {
+    return a;
+  }
+  return a.substr(0, a.rfind(':')) + ":" + std::to_string(impl_->grpc_port);
+}
+
+}  // namespace etcdmon::alerter
