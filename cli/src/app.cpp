@@ -10,6 +10,9 @@
 #include <ostream>
 #include <spdlog/spdlog.h>
 
+#include "all_in_one.h"
+#include "etcdmon/alerter/channel_flags.h"
+#include "etcdmon/alerter/flags.h"
 #include "etcdmon/cli/benchmark_command.h"
 #include "etcdmon/cli/ctl.h"
 #include "etcdmon/cli/ctl_maintenance.h"
@@ -48,7 +51,7 @@ bool NeedsWholeCluster(Command command) {
 // What the command line asked for, validated.
 struct Invocation {
   Command command = Command::kMonitor;
-  config::MonitorConfig monitor;      // kMonitor
+  AllInOneConfig all_in_one;          // kMonitor (all_in_one.monitor: also --run-benchmark)
   config::EtcdConnectionConfig etcd;  // ctl commands
   config::LogConfig log;              // ctl commands
   OutputFormat format = OutputFormat::kTable;
@@ -160,13 +163,6 @@ int RunCtl(const Invocation& inv, std::istream& in, bool in_is_terminal, std::os
   return kExitFailed;
 }
 
-// The all-in-one monitor: one call site, to be replaced by the real service.
-int RunAllInOne(const config::MonitorConfig&, std::ostream&, std::ostream& err) {
-  err << "error: the all-in-one monitor is not available in this build yet; "
-         "use `etcd-monitor ctl endpoint status` or `etcd-monitor ctl member list`\n";
-  return kExitFailed;
-}
-
 // A ctl subcommand that passes the flags it does not know to its parent, so flags may follow
 // the command words, as with etcdctl: `ctl endpoint status --endpoints=... -w json`.
 CLI::App* AddCtlCommand(CLI::App& parent, const std::string& name, const std::string& help) {
@@ -185,6 +181,12 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
                "Without a subcommand it runs the whole monitor in one process."};
   app.require_subcommand(0, 1);
   config::MonitorFlags monitor_flags(app);
+  alerter::ChannelFlags channel_flags(app);
+  alerter::AlertRuleFlags rule_flags(app);
+  config::FlagValue tls_cert = config::FlagValue::AddOption(
+      app, "tls-cert-file", "", "", "certificate (PEM) to serve the REST API over HTTPS", "FILE");
+  config::FlagValue tls_key = config::FlagValue::AddOption(
+      app, "tls-key-file", "", "", "private key (PEM) of --tls-cert-file", "FILE");
   BenchmarkCommand benchmark(app);
 
   CLI::App* keygen =
@@ -264,11 +266,24 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       return inv;
     }
     if (!ctl->parsed()) {
+      config::FlagErrors errors;
       Result<config::MonitorConfig> monitor = monitor_flags.Build();
-      if (!monitor.ok()) {
-        return monitor.status();
+      errors.Add(monitor.status());
+      Result<alerter::ChannelConfig> channels = channel_flags.Build();
+      errors.Add(channels.status());
+      // Checked even when other flags are bad, so that every problem shows at once.
+      errors.Add(rule_flags.Build(monitor.ok() ? monitor->thresholds : config::AlertThresholds{},
+                                  inv.all_in_one.alerter));
+      inv.all_in_one.tls_cert_file = tls_cert.AsReadableFile(errors);
+      inv.all_in_one.tls_key_file = tls_key.AsReadableFile(errors);
+      if (inv.all_in_one.tls_cert_file.empty() != inv.all_in_one.tls_key_file.empty()) {
+        errors.Add("--tls-cert-file and --tls-key-file go together");
       }
-      inv.monitor = std::move(monitor).value();
+      if (!errors.empty()) {
+        return errors.ToStatus();
+      }
+      inv.all_in_one.monitor = std::move(monitor).value();
+      inv.all_in_one.channels = std::move(channels).value();
       return inv;
     }
     config::FlagErrors errors;
@@ -350,10 +365,10 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   const Invocation& inv = parsed.value();
   switch (inv.command) {
     case Command::kMonitor:
-      if (inv.monitor.benchmark.run_once) {
-        return RunQuickstartBenchmark(inv.monitor, out, err);
+      if (inv.all_in_one.monitor.benchmark.run_once) {
+        return RunQuickstartBenchmark(inv.all_in_one.monitor, out, err);
       }
-      return RunAllInOne(inv.monitor, out, err);
+      return RunAllInOne(inv.all_in_one, out, err);
     case Command::kBenchmark:
       return benchmark.Run(out, err);
     case Command::kKeygen:

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "etcdmon/testing/ports.h"
-#include "process.h"
+#include "etcdmon/testing/process.h"
 
 namespace etcdmon::testing {
 namespace {
@@ -195,7 +195,7 @@ std::vector<std::string> EtcdCluster::MemberArgs(size_t i) const {
 }
 
 Status EtcdCluster::Spawn(size_t i) {
-  auto pid = detail::Spawn(MemberArgs(i), LogFile(i));
+  auto pid = testing::Spawn(MemberArgs(i), LogFile(i));
   if (!pid.ok()) {
     return pid.status().WithContext("member " + members_[i].name);
   }
@@ -214,10 +214,10 @@ Status EtcdCluster::WaitHealthy(size_t i, std::chrono::milliseconds timeout) {
       return Status::FailedPrecondition("member " + m.name + " is not running");
     }
     int wait_status = 0;
-    if (detail::Reaped(m.pid, &wait_status)) {
+    if (Reaped(m.pid, &wait_status)) {
       m.pid = -1;
       return Status::Internal("member " + m.name + " exited during start (" +
-                              detail::DescribeWaitStatus(wait_status) + "); log " + LogFile(i) +
+                              DescribeWaitStatus(wait_status) + "); log " + LogFile(i) +
                               " ends with:\n" + LogTail(i));
     }
     auto body = HttpGet(m.metrics_port, "/health");
@@ -246,7 +246,7 @@ Status EtcdCluster::Stop(size_t i) {
     kill(m.pid, SIGCONT);  // a stopped process only acts on SIGTERM once continued
     m.paused = false;
   }
-  auto st = detail::WaitForExit(m.pid, kStopTimeout);
+  auto st = WaitForExit(m.pid, kStopTimeout);
   if (!st.ok()) {
     kill(m.pid, SIGKILL);
     int ignored = 0;
@@ -295,7 +295,7 @@ Status EtcdCluster::Pause(size_t i) {
   if (!WIFSTOPPED(wait_status)) {
     m.pid = -1;
     return Status::Internal("member " + m.name + " ended instead of pausing (" +
-                            detail::DescribeWaitStatus(wait_status) + ")");
+                            DescribeWaitStatus(wait_status) + ")");
   }
   m.paused = true;
   return Status::Ok();
@@ -318,7 +318,7 @@ Status EtcdCluster::Resume(size_t i) {
       m.pid = -1;
       m.paused = false;
       return Status::Internal("member " + m.name + " ended while paused (" +
-                              detail::DescribeWaitStatus(wait_status) + ")");
+                              DescribeWaitStatus(wait_status) + ")");
     }
   }
   m.paused = false;
@@ -378,7 +378,7 @@ std::string EtcdCluster::LogFile(size_t i) const {
 }
 
 std::string EtcdCluster::LogTail(size_t i, size_t lines) const {
-  return detail::TailOfFile(LogFile(i), lines);
+  return TailOfFile(LogFile(i), lines);
 }
 
 config::EtcdConnectionConfig EtcdCluster::ConnectionConfig() const {
@@ -429,7 +429,7 @@ Result<std::string> EtcdCluster::Etcdctl(const std::vector<std::string>& args) {
     env.push_back("ETCDCTL_USER=root:" + root_password_);
   }
   const std::string out = dir_ + "/etcdctl-" + std::to_string(++etcdctl_runs_) + ".out";
-  return detail::RunCommand(argv, out, kEtcdctlTimeout, env);
+  return RunCommand(argv, out, kEtcdctlTimeout, env);
 }
 
 Status EtcdCluster::EnableAuth(const std::string& root_password) {

@@ -1,4 +1,4 @@
-#include "process.h"
+#include "etcdmon/testing/process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace etcdmon::testing::detail {
+namespace etcdmon::testing {
 namespace {
 
 constexpr std::chrono::milliseconds kPollInterval{10};
@@ -179,4 +179,4 @@ std::string TailOfFile(const std::string& path, size_t lines) {
   return text.substr(pos);
 }
 
-}  // namespace etcdmon::testing::detail
+}  // namespace etcdmon::testing

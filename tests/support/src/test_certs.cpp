@@ -6,7 +6,7 @@
 #include <system_error>
 #include <vector>
 
-#include "process.h"
+#include "etcdmon/testing/process.h"
 
 namespace etcdmon::testing {
 namespace {
@@ -22,7 +22,7 @@ class CertMaker {
 
   Status Run(std::vector<std::string> args) {
     args.insert(args.begin(), kOpenssl);
-    auto out = detail::RunCommand(args, Path("openssl.log"), kOpensslTimeout);
+    auto out = RunCommand(args, Path("openssl.log"), kOpensslTimeout);
     return out.ok() ? Status::Ok() : out.status();
   }
 

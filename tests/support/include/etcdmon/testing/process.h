@@ -1,6 +1,6 @@
 #pragma once
 
-// Child processes for the fixtures: fork/exec with output to a file, bounded waits.
+// Child processes for fixtures and tests: fork/exec with output to a file, bounded waits.
 
 #include <sys/types.h>
 
@@ -10,7 +10,7 @@
 
 #include "etcdmon/status/status.h"
 
-namespace etcdmon::testing::detail {
+namespace etcdmon::testing {
 
 /// Starts argv[0] (an absolute path) with stdin from /dev/null and stdout+stderr appended to
 /// `log_file`. The child gets PR_SET_PDEATHSIG(SIGKILL): it dies when the calling thread does.
@@ -40,4 +40,4 @@ std::string ReadWholeFile(const std::string& path);
 /// The last `lines` lines of a file.
 std::string TailOfFile(const std::string& path, size_t lines);
 
-}  // namespace etcdmon::testing::detail
+}  // namespace etcdmon::testing

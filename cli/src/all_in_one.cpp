@@ -1,0 +1,233 @@
+#include "all_in_one.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "background_benchmarks.h"
+#include "etcdmon/aggregator/service.h"
+#include "etcdmon/collector/service.h"
+#include "etcdmon/config/flags.h"
+#include "etcdmon/gateway/gateway.h"
+#include "etcdmon/gateway/grpc_backends.h"
+#include "etcdmon/logging/logging.h"
+#include "etcdmon/runtime/signals.h"
+#include "etcdmon/transport/context.h"
+
+namespace etcdmon::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The in-process links. inproc names live inside the shared context, so they cannot collide
+// with another process.
+constexpr char kIngestEndpoint[] = "inproc://etcd-monitor/ingest";
+constexpr char kSnapshotEndpoint[] = "inproc://etcd-monitor/snapshots";
+// gRPC calls inside the process answer in microseconds; this only bounds a stuck one.
+constexpr auto kBackendTimeout = 2s;
+// At shutdown, how long collectors may spend handing their last samples to the aggregator.
+constexpr auto kCollectorFlush = 300ms;
+
+// A file name for one endpoint's collector state: "localhost:2379" → "collector-localhost_2379".
+std::string CollectorName(const config::Endpoint& endpoint) {
+  std::string name = "collector-" + endpoint.Authority();
+  for (char& c : name) {
+    if (c == ':' || c == '/' || c == '[' || c == ']') c = '_';
+  }
+  return name;
+}
+
+// Everything the process runs, in the order it starts; Stop() goes in reverse.
+struct Parts {
+  std::shared_ptr<transport::SharedContext> context;
+  std::unique_ptr<aggregator::AggregatorService> aggregator;
+  std::unique_ptr<alerter::AlerterService> alerter;
+  std::unique_ptr<gateway::MonitorBackend> monitor_backend;
+  std::unique_ptr<gateway::AlertBackend> alert_backend;
+  std::unique_ptr<gateway::SnapshotFeed> feed;
+  std::unique_ptr<BackgroundBenchmarks> benchmarks;
+  std::unique_ptr<gateway::GatewayService> gateway;
+  std::vector<std::unique_ptr<collector::CollectorService>> collectors;
+
+  void Stop() {
+    // Collectors first (nothing sampled that cannot be stored), then the benchmark runs (their
+    // keys are cleaned up), the gateway, the alerter (deliveries in progress get a moment), and
+    // the aggregator last, which commits what it received and closes the history.
+    for (auto& c : collectors) c->Stop(kCollectorFlush);
+    if (benchmarks) benchmarks->Stop();
+    if (gateway) gateway->Stop();
+    if (alerter) alerter->Stop();
+    if (aggregator) aggregator->Stop();
+  }
+
+  // Releases everything in dependency order (users before what they use), timing each part at
+  // debug level so that a slow shutdown can be traced to its part.
+  void Release(spdlog::logger& logger) {
+    auto timed = [&](const char* name, auto& part) {
+      const auto start = std::chrono::steady_clock::now();
+      part.reset();
+      logger.debug("released part={} took_ms={}", name,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - start)
+                       .count());
+    };
+    for (auto& c : collectors) timed("collector", c);
+    timed("gateway", gateway);
+    timed("benchmarks", benchmarks);
+    timed("feed", feed);
+    timed("alert_backend", alert_backend);
+    timed("monitor_backend", monitor_backend);
+    timed("alerter", alerter);
+    timed("aggregator", aggregator);
+    timed("zmq_context", context);
+  }
+};
+
+Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> logger,
+             std::shared_ptr<spdlog::logger> alerts_logger) {
+  const config::MonitorConfig& m = c.monitor;
+  std::error_code ec;
+  std::filesystem::create_directories(m.data_dir, ec);
+  if (ec) {
+    return Status::Unavailable("cannot create --data-dir " + m.data_dir + ": " + ec.message());
+  }
+  Result<std::shared_ptr<transport::SharedContext>> context = transport::SharedContext::Create();
+  ETCDMON_RETURN_IF_ERROR(context.status());
+  p.context = *context;
+
+  aggregator::AggregatorConfig agg;
+  agg.ingest_endpoint = kIngestEndpoint;
+  agg.publish_endpoint = kSnapshotEndpoint;
+  agg.grpc_address = "";  // the gateway reaches it in-process; no port to open
+  agg.model.expected_interval = m.metrics_interval;
+  agg.history.path = m.data_dir + "/history.db";
+  agg.zmq_context = p.context;
+  Result<std::unique_ptr<aggregator::AggregatorService>> aggregator =
+      aggregator::AggregatorService::Create(agg, logger);
+  ETCDMON_RETURN_IF_ERROR(aggregator.status());
+  p.aggregator = std::move(aggregator).value();
+  ETCDMON_RETURN_IF_ERROR(p.aggregator->Start());
+
+  alerter::AlerterConfig alert_config = c.alerter;
+  alert_config.snapshot_endpoint = kSnapshotEndpoint;
+  alert_config.zmq_context = p.context;
+  alert_config.grpc_address = "";
+  alert_config.db_path = m.data_dir + "/alerts.db";
+  // Snapshots come every tick (1 s); say the aggregator is silent after a few missed ones.
+  alert_config.snapshot_timeout = std::max<std::chrono::milliseconds>(10s, 3 * m.metrics_interval);
+  Result<std::vector<std::unique_ptr<alerter::Notifier>>> channels =
+      alerter::MakeNotifiers(c.channels, alerts_logger, SystemClock::Instance());
+  ETCDMON_RETURN_IF_ERROR(channels.status());
+  Result<std::unique_ptr<alerter::AlerterService>> alerter =
+      alerter::AlerterService::Create(std::move(alert_config), std::move(channels).value(), logger);
+  ETCDMON_RETURN_IF_ERROR(alerter.status());
+  p.alerter = std::move(alerter).value();
+  ETCDMON_RETURN_IF_ERROR(p.alerter->Start());
+
+  p.monitor_backend =
+      gateway::NewGrpcMonitorBackend(p.aggregator->InProcessChannel(), kBackendTimeout);
+  p.alert_backend = gateway::NewGrpcAlertBackend(p.alerter->InProcessChannel(), kBackendTimeout);
+  Result<std::unique_ptr<gateway::SnapshotFeed>> feed =
+      gateway::NewZmqSnapshotFeed(kSnapshotEndpoint, "", p.context);
+  ETCDMON_RETURN_IF_ERROR(feed.status());
+  p.feed = std::move(feed).value();
+  p.benchmarks = std::make_unique<BackgroundBenchmarks>(
+      m.etcd, logger, [logger](const benchmark::BenchmarkReport& report) {
+        logger->info("benchmark_result ops={} failed={} ops_per_second={:.1f} p99_ms={:.2f}",
+                     report.ops, report.failed, report.ops_per_second,
+                     std::chrono::duration<double, std::milli>(
+                         report.percentiles[benchmark::kReportedPercentileCount - 2])
+                         .count());
+      });
+  if (m.benchmark.periodic) {
+    p.benchmarks->StartPeriodic(BackgroundBenchmarks::PeriodicSpec(m.benchmark),
+                                m.benchmark.interval);
+  }
+
+  gateway::GatewayConfig gw;
+  gw.host = m.api_host;
+  gw.port = m.api_port;
+  gw.api_token = c.alerter.api_token;
+  gw.tls_cert_file = c.tls_cert_file;
+  gw.tls_key_file = c.tls_key_file;
+  gateway::GatewayBackends backends;
+  backends.monitor = p.monitor_backend.get();
+  backends.alerts = p.alert_backend.get();
+  backends.feed = p.feed.get();
+  backends.benchmark = p.benchmarks.get();
+  Result<std::unique_ptr<gateway::GatewayService>> gateway =
+      gateway::GatewayService::Create(gw, backends, logger);
+  ETCDMON_RETURN_IF_ERROR(gateway.status());
+  p.gateway = std::move(gateway).value();
+  ETCDMON_RETURN_IF_ERROR(p.gateway->Start());
+
+  for (const config::Endpoint& endpoint : m.etcd.endpoints) {
+    collector::CollectorConfig cc;
+    cc.etcd = m.etcd;
+    cc.etcd.endpoints = {endpoint};
+    cc.aggregator = kIngestEndpoint;
+    cc.zmq_context = p.context;
+    cc.collector_id = CollectorName(endpoint);
+    cc.metrics_interval = m.metrics_interval;
+    cc.health_check_interval = m.health_check_interval;
+    cc.sequence_state_file = m.data_dir + "/" + cc.collector_id + ".seq";
+    Result<std::unique_ptr<collector::CollectorService>> collector =
+        collector::CollectorService::Create(cc, logger);
+    ETCDMON_RETURN_IF_ERROR(collector.status().WithContext("collector for " + endpoint.Authority()));
+    p.collectors.push_back(std::move(collector).value());
+    ETCDMON_RETURN_IF_ERROR(p.collectors.back()->Start());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& err) {
+  // Before any thread exists, so that every thread inherits the blocked mask and SIGTERM/SIGINT
+  // reach only the sigwait below.
+  runtime::BlockTerminationSignals();
+  Result<std::shared_ptr<spdlog::logger>> logger = logging::MakeLogger("etcd-monitor", config.monitor.log);
+  Result<std::shared_ptr<spdlog::logger>> alerts_logger =
+      logging::MakeLogger("alerts", config.monitor.log);
+  if (!logger.ok() || !alerts_logger.ok()) {
+    err << "error: " << (logger.ok() ? alerts_logger.status() : logger.status()).message()
+        << "\n";
+    return config::kExitUsage;
+  }
+  spdlog::set_default_logger(*logger);
+
+  Parts parts;
+  if (Status s = Start(config, parts, *logger, *alerts_logger); !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    parts.Stop();
+    return 1;
+  }
+  const std::string scheme = config.tls_cert_file.empty() ? "http" : "https";
+  const std::string host = config.monitor.api_host == "0.0.0.0" ? "localhost" : config.monitor.api_host;
+  const std::string base = scheme + "://" + host + ":" + std::to_string(parts.gateway->port());
+  out << "etcd-monitor is running: " << config.monitor.etcd.endpoints.size()
+      << " endpoint(s), data in " << config.monitor.data_dir << "\n"
+      << "  dashboard       " << base << "/\n"
+      << "  cluster status  " << base << "/api/v1/cluster/status\n"
+      << "  metrics         " << base << "/metrics\n"
+      << "  health          " << base << "/health\n"
+      << "Stop with Ctrl-C (SIGINT) or SIGTERM.\n";
+  out.flush();
+
+  const int signal = runtime::WaitForTerminationSignal();
+  const auto stop_started = std::chrono::steady_clock::now();
+  (*logger)->info("signal_received signal={}", signal);
+  parts.Stop();
+  parts.Release(**logger);
+  (*logger)->info("stopped took_ms={}", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - stop_started)
+                                            .count());
+  (*logger)->flush();
+  (*alerts_logger)->flush();
+  return 0;
+}
+
+}  // namespace etcdmon::cli

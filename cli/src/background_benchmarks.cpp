@@ -1,0 +1,236 @@
+#include "background_benchmarks.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace etcdmon::cli {
+namespace {
+
+// Finished runs kept for GET /api/v1/performance/benchmark/{id}.
+constexpr std::size_t kMaxKeptRuns = 20;
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string_view PhaseName(benchmark::Progress::Phase phase) {
+  switch (phase) {
+    case benchmark::Progress::Phase::kPopulating:
+      return "populating";
+    case benchmark::Progress::Phase::kRunning:
+      return "running";
+    case benchmark::Progress::Phase::kCleaningUp:
+      return "cleaning_up";
+  }
+  return "running";
+}
+
+benchmark::WorkloadType Workload(config::BenchmarkType type) {
+  switch (type) {
+    case config::BenchmarkType::kRead:
+      return benchmark::WorkloadType::kRead;
+    case config::BenchmarkType::kMixed:
+      return benchmark::WorkloadType::kMixed;
+    case config::BenchmarkType::kWrite:
+      break;
+  }
+  return benchmark::WorkloadType::kWrite;
+}
+
+}  // namespace
+
+benchmark::BenchmarkSpec BackgroundBenchmarks::PeriodicSpec(const config::BenchmarkConfig& config) {
+  benchmark::BenchmarkSpec spec;
+  spec.type = Workload(config.type);
+  // Small and paced: at most 1,000 operations at 100/s from 4 clients, about 10 s of light load.
+  spec.ops = std::min<uint64_t>(config.ops, 1000);
+  spec.rate = 100;
+  spec.clients = 4;
+  spec.conns = 1;
+  spec.key_space = std::min<uint64_t>(spec.ops, 1000);
+  return spec;
+}
+
+BackgroundBenchmarks::BackgroundBenchmarks(config::EtcdConnectionConfig connection,
+                                           std::shared_ptr<spdlog::logger> logger,
+                                           BenchmarkObserver observer, Clock& clock)
+    : connection_(std::move(connection)),
+      logger_(std::move(logger)),
+      observer_(std::move(observer)),
+      clock_(clock) {}
+
+BackgroundBenchmarks::~BackgroundBenchmarks() { Stop(); }
+
+Result<std::string> BackgroundBenchmarks::Start(const gateway::BenchmarkSpec& request) {
+  benchmark::BenchmarkSpec spec;
+  spec.type = Workload(request.type);
+  spec.ops = request.ops;
+  spec.clients = std::max<uint32_t>(1, request.clients);
+  spec.conns = std::min<uint32_t>(spec.clients, 4);
+  spec.key_size = std::max<uint32_t>(request.key_size, 32);
+  spec.value_size = request.value_size;
+  spec.key_space = std::min<uint64_t>(std::max<uint64_t>(request.ops, 1), 10'000);
+  return Launch(std::move(spec), "api");
+}
+
+Result<std::string> BackgroundBenchmarks::Launch(benchmark::BenchmarkSpec spec,
+                                                 const std::string& trigger) {
+  Result<std::unique_ptr<benchmark::BenchmarkRunner>> runner =
+      benchmark::BenchmarkRunner::Create(connection_, std::move(spec));
+  if (!runner.ok()) {
+    return runner.status();
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    return Status::Unavailable("shutting down");
+  }
+  if (active_ != nullptr) {
+    for (const auto& [id, run] : runs_) {
+      if (run.state == "running") {
+        return Status::FailedPrecondition("benchmark " + id + " is still running");
+      }
+    }
+    return Status::FailedPrecondition("a benchmark is still running");
+  }
+  // The previous run's thread has finished its work (active_ is null); joining is immediate.
+  if (run_thread_.joinable()) {
+    run_thread_.join();
+  }
+  Run run;
+  run.id = "bench-" + std::to_string(next_id_++);
+  run.trigger = trigger;
+  run.started_unix_ms = UnixMs(clock_.Now());
+  run.progress.ops_total = (*runner)->spec().duration ? 0 : (*runner)->spec().ops;
+  const std::string id = run.id;
+  runs_[id] = std::move(run);
+  while (runs_.size() > kMaxKeptRuns) {
+    // Ids grow; the oldest has the smallest number (compare numerically, not as text).
+    auto oldest = std::min_element(runs_.begin(), runs_.end(), [](const auto& a, const auto& b) {
+      return a.second.started_unix_ms < b.second.started_unix_ms;
+    });
+    runs_.erase(oldest);
+  }
+  active_ = runner->get();
+  run_thread_ = std::thread(
+      [this, id, r = std::move(runner).value()]() mutable { Execute(id, std::move(r)); });
+  return id;
+}
+
+void BackgroundBenchmarks::Execute(std::string id,
+                                   std::unique_ptr<benchmark::BenchmarkRunner> runner) {
+  logger_->info("benchmark_started id={} type={} ops={} clients={}", id,
+                static_cast<int>(runner->spec().type), runner->spec().ops,
+                runner->spec().clients);
+  Result<benchmark::BenchmarkReport> report = runner->Run([&](const benchmark::Progress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = runs_.find(id);
+    if (it != runs_.end()) {
+      it->second.progress = p;
+    }
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_ = nullptr;
+    auto it = runs_.find(id);
+    if (it != runs_.end()) {
+      Run& run = it->second;
+      run.finished_unix_ms = UnixMs(clock_.Now());
+      if (!report.ok()) {
+        run.state = "failed";
+        run.error = std::string(report.status().message());
+      } else {
+        run.state = report->cancelled ? "cancelled" : "done";
+        run.result_json = benchmark::ToJson(*report);
+      }
+    }
+  }
+  if (!report.ok()) {
+    logger_->warn("benchmark_failed id={} error=\"{}\"", id, report.status().message());
+    return;
+  }
+  logger_->info("benchmark_finished id={} ops={} failed={} ops_per_second={:.0f}", id,
+                report->ops, report->failed, report->ops_per_second);
+  if (observer_ && !report->cancelled) {
+    observer_(*report);
+  }
+}
+
+Result<std::string> BackgroundBenchmarks::Get(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = runs_.find(id);
+  if (it == runs_.end()) {
+    return Status::NotFound("no benchmark \"" + id.substr(0, 64) + "\"");
+  }
+  const Run& run = it->second;
+  nlohmann::json out = {
+      {"id", run.id},
+      {"state", run.state},
+      {"trigger", run.trigger},
+      {"started_unix_ms", run.started_unix_ms},
+      {"progress",
+       {{"phase", PhaseName(run.progress.phase)},
+        {"ops_done", run.progress.ops_done},
+        {"ops_total", run.progress.ops_total},
+        {"failed", run.progress.failed},
+        {"current_ops_per_second", run.progress.current_ops_per_second},
+        {"p99_seconds_so_far",
+         std::chrono::duration<double>(run.progress.p99_so_far).count()}}},
+  };
+  if (run.finished_unix_ms != 0) {
+    out["finished_unix_ms"] = run.finished_unix_ms;
+  }
+  if (!run.result_json.empty()) {
+    out["result"] = nlohmann::json::parse(run.result_json, nullptr, false);
+  }
+  if (!run.error.empty()) {
+    out["error"] = run.error;
+  }
+  return out.dump();
+}
+
+void BackgroundBenchmarks::StartPeriodic(benchmark::BenchmarkSpec spec,
+                                         std::chrono::milliseconds interval) {
+  periodic_thread_ = std::thread([this, spec, interval] { PeriodicLoop(spec, interval); });
+}
+
+void BackgroundBenchmarks::PeriodicLoop(benchmark::BenchmarkSpec spec,
+                                        std::chrono::milliseconds interval) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    const auto deadline = clock_.SteadyNow() + interval;
+    if (clock_.WaitUntil(lock, cv_, deadline, [this] { return stopping_; })) {
+      return;
+    }
+    lock.unlock();
+    Result<std::string> id = Launch(spec, "periodic");
+    if (!id.ok()) {
+      // Typically a requested run is in progress: skip this round rather than queue behind it.
+      logger_->info("periodic_benchmark_skipped reason=\"{}\"", id.status().message());
+    }
+    lock.lock();
+  }
+}
+
+void BackgroundBenchmarks::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && !run_thread_.joinable() && !periodic_thread_.joinable()) {
+      return;
+    }
+    stopping_ = true;
+    if (active_ != nullptr) {
+      active_->Cancel();
+    }
+  }
+  cv_.notify_all();
+  if (periodic_thread_.joinable()) {
+    periodic_thread_.join();
+  }
+  if (run_thread_.joinable()) {
+    run_thread_.join();
+  }
+}
+
+}  // namespace etcdmon::cli

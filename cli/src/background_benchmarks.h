@@ -1,0 +1,82 @@
+#pragma once
+
+// Benchmarks the all-in-one monitor runs in the background: the ones POST
+// /api/v1/performance/benchmark asks for, and the periodic one (BENCHMARK_ENABLED). One at a
+// time, each on its own thread, cancellable at shutdown.
+
+#include <spdlog/fwd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "etcdmon/benchmark/report.h"
+#include "etcdmon/benchmark/runner.h"
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/config/types.h"
+#include "etcdmon/gateway/backends.h"
+
+namespace etcdmon::cli {
+
+/// Called with every finished run's report (periodic and requested), on the run's thread.
+using BenchmarkObserver = std::function<void(const benchmark::BenchmarkReport&)>;
+
+class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
+ public:
+  /// The periodic benchmark: a small, rate-capped write run, so that it measures the cluster
+  /// without loading it.
+  static benchmark::BenchmarkSpec PeriodicSpec(const config::BenchmarkConfig& config);
+
+  BackgroundBenchmarks(config::EtcdConnectionConfig connection,
+                       std::shared_ptr<spdlog::logger> logger, BenchmarkObserver observer,
+                       Clock& clock = SystemClock::Instance());
+  ~BackgroundBenchmarks() override;  // calls Stop()
+
+  /// Starts the periodic runs: the first after one `interval`, then every `interval`.
+  void StartPeriodic(benchmark::BenchmarkSpec spec, std::chrono::milliseconds interval);
+
+  Result<std::string> Start(const gateway::BenchmarkSpec& spec) override;
+  Result<std::string> Get(const std::string& id) override;
+
+  /// Cancels the run in progress (its keys are still cleaned up) and joins every thread.
+  void Stop();
+
+ private:
+  struct Run {
+    std::string id;
+    std::string state = "running";  // running, done, failed, cancelled
+    std::string trigger;            // "api" or "periodic"
+    benchmark::Progress progress;
+    std::string result_json;  // the report (done) or empty
+    std::string error;        // failed only
+    int64_t started_unix_ms = 0;
+    int64_t finished_unix_ms = 0;
+  };
+
+  // Starts `spec` on the run thread; FailedPrecondition while one is in progress.
+  Result<std::string> Launch(benchmark::BenchmarkSpec spec, const std::string& trigger);
+  void Execute(std::string id, std::unique_ptr<benchmark::BenchmarkRunner> runner);
+  void PeriodicLoop(benchmark::BenchmarkSpec spec, std::chrono::milliseconds interval);
+
+  const config::EtcdConnectionConfig connection_;
+  std::shared_ptr<spdlog::logger> logger_;
+  BenchmarkObserver observer_;
+  Clock& clock_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                       // guarded by mu_
+  uint64_t next_id_ = 1;                        // guarded by mu_
+  std::map<std::string, Run> runs_;             // guarded by mu_; the newest kMaxKeptRuns
+  benchmark::BenchmarkRunner* active_ = nullptr;  // guarded by mu_; the run in progress
+  std::thread run_thread_;
+  std::thread periodic_thread_;
+};
+
+}  // namespace etcdmon::cli

@@ -1,0 +1,203 @@
+// The all-in-one `etcd-monitor` as users start it (the quickstart's command line), on a real
+// 3-member cluster: collectors, aggregator, alerter and gateway in one process, reached only
+// through its REST API; a benchmark over REST; a clean exit on SIGTERM.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "etcdmon/http/fetcher.h"
+#include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::WaitFor;
+
+constexpr char kToken[] = "all-in-one-test-token";
+
+class AllInOneTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    testing::EtcdClusterOptions options;
+    options.members = 3;
+    cluster_ = new testing::EtcdCluster(options);
+    ASSERT_TRUE(cluster_->Start().ok());
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  void SetUp() override {
+    auto ports = testing::PickFreeLoopbackPorts(1);
+    ASSERT_TRUE(ports.ok());
+    port_ = (*ports)[0];
+    std::string endpoints;
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      endpoints += (i ? "," : "") + cluster_->ClientEndpoint(i);
+    }
+    const std::string token_file = dir_.File("token");
+    std::ofstream(token_file) << kToken << "\n";
+    auto pid = testing::Spawn(
+        {ETCDMON_BINARY, "--endpoints=" + endpoints, "--api-host=127.0.0.1",
+         "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
+         "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s",
+         "--api-token-file=" + token_file, "--max-leader-changes=3"},
+        dir_.File("etcd-monitor.log"));
+    ASSERT_TRUE(pid.ok()) << pid.status().message();
+    pid_ = *pid;
+    auto fetcher = http::HttpFetcher::Create({});
+    ASSERT_TRUE(fetcher.ok());
+    http_ = std::move(fetcher).value();
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      (void)testing::WaitForExit(pid_, 10s);
+    }
+  }
+
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // GET `path` as JSON; a null value when it is not a 200 with JSON.
+  nlohmann::json GetJson(const std::string& path, long* status = nullptr) {
+    Result<http::HttpResponse> r = http_->Get(Url(path));
+    if (!r.ok()) return nullptr;
+    if (status) *status = r->status_code;
+    nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+    return j.is_discarded() ? nlohmann::json() : j;
+  }
+
+  std::string Log() const { return testing::TailOfFile(dir_.File("etcd-monitor.log"), 30); }
+
+  static testing::EtcdCluster* cluster_;
+  testing::TempDir dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+  std::unique_ptr<http::HttpFetcher> http_;
+};
+
+testing::EtcdCluster* AllInOneTest::cluster_ = nullptr;
+
+// Started with the quickstart's flags, the one process serves the whole API about the cluster
+// it monitors, the quickstart's metric names, and answers a benchmark; SIGTERM ends it cleanly.
+TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
+  nlohmann::json status;
+  ASSERT_TRUE(WaitFor([&] {
+    status = GetJson("/api/v1/cluster/status");
+    return status.is_object() && status.value("member_count", 0) == 3 &&
+           status.value("healthy_members", 0) == 3 && status.value("has_leader", false);
+  }, 60s)) << status.dump() << "\n" << Log();
+  EXPECT_EQ(status.value("quorum_size", 0), 2);
+  EXPECT_TRUE(status.value("healthy", false));
+
+  // The leader it names is the one the members name.
+  auto etcdctl = cluster_->Etcdctl({"endpoint", "status", "-w", "json", "--endpoints=" +
+                                                                          cluster_->ClientEndpoint(0)});
+  ASSERT_TRUE(etcdctl.ok()) << etcdctl.status().message();
+  nlohmann::json members_say = nlohmann::json::parse(*etcdctl, nullptr, false);
+  ASSERT_TRUE(members_say.is_array() && !members_say.empty()) << *etcdctl;
+  char leader_hex[24];
+  std::snprintf(leader_hex, sizeof(leader_hex), "%llx",
+                static_cast<unsigned long long>(members_say[0]["Status"]["leader"].get<uint64_t>()));
+  ASSERT_TRUE(WaitFor([&] {
+    nlohmann::json leader = GetJson("/api/v1/cluster/leader");
+    return leader.is_object() && leader.dump().find(leader_hex) != std::string::npos;
+  })) << GetJson("/api/v1/cluster/leader").dump() << " want " << leader_hex;
+
+  long health_status = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    nlohmann::json health = GetJson("/health", &health_status);
+    return health_status == 200;
+  })) << GetJson("/health").dump();
+
+  // The quickstart's names on /metrics, with the cluster label.
+  Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
+  ASSERT_TRUE(metrics.ok());
+  for (const char* name :
+       {"etcd_cluster_healthy{", "etcd_cluster_has_leader{", "etcd_cluster_member_count{",
+        "etcd_cluster_quorum_size{", "etcd_cluster_leader_changes_total{",
+        "etcd_request_read_latency_p99_milliseconds{", "etcd_mvcc_db_total_size_bytes{",
+        "etcd_server_proposals_committed_total{"}) {
+    EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
+  }
+
+  // Alerts answer (none expected on a healthy cluster), and history has points.
+  nlohmann::json alerts = GetJson("/api/v1/alerts");
+  ASSERT_TRUE(alerts.is_object()) << alerts.dump();
+  EXPECT_TRUE(alerts.contains("alerts"));
+  ASSERT_TRUE(WaitFor([&] {
+    nlohmann::json h = GetJson("/api/v1/metrics/history?metric=etcd_cluster_member_count&from=-5m");
+    return h.is_object() && h.contains("points") && h["points"].size() >= 2;
+  }));
+
+  // A benchmark over REST: refused without the token, run with it, its keys cleaned up.
+  const std::string body = R"({"type":"write","ops":300,"clients":4})";
+  Result<http::HttpResponse> refused =
+      http_->Post(Url("/api/v1/performance/benchmark"), body, {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status_code, 401) << refused->body;
+  Result<http::HttpResponse> accepted = http_->Post(
+      Url("/api/v1/performance/benchmark"), body,
+      {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kToken}});
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_EQ(accepted->status_code, 202) << accepted->body;
+  nlohmann::json started = nlohmann::json::parse(accepted->body, nullptr, false);
+  const std::string id = started.value("id", "");
+  ASSERT_FALSE(id.empty()) << accepted->body;
+  nlohmann::json run;
+  ASSERT_TRUE(WaitFor([&] {
+    run = GetJson("/api/v1/performance/benchmark/" + id);
+    return run.is_object() && run.value("state", "") != "running";
+  }, 120s)) << run.dump();
+  EXPECT_EQ(run.value("state", ""), "done") << run.dump();
+  EXPECT_EQ(run["result"].value("ops", 0), 300) << run.dump();
+  EXPECT_EQ(run["result"].value("failed", -1), 0) << run.dump();
+  EXPECT_TRUE(run["result"].value("keys_deleted", false)) << run.dump();
+
+  // SIGTERM: a clean exit (code 0). The time it takes is recorded, not asserted.
+  const auto stop_started = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+  Result<int> exited = testing::WaitForExit(pid_, 30s);
+  ASSERT_TRUE(exited.ok()) << "still running 30 s after SIGTERM\n" << Log();
+  pid_ = -1;
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0)
+      << testing::DescribeWaitStatus(*exited) << "\n" << Log();
+  RecordProperty("stop_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::steady_clock::now() - stop_started)
+                                                 .count()));
+}
+
+// A bad flag is refused before anything starts, with one line naming it and exit code 2.
+TEST_F(AllInOneTest, RejectsBadFlagsWithExitCode2) {
+  const std::string log = dir_.File("bad-flags.log");
+  auto pid = testing::Spawn({ETCDMON_BINARY, "--endpoints=localhost:2379", "--api-port=0",
+                             "--metrics-interval=5x", "--rules-file=/nonexistent/rules.yaml"},
+                            log);
+  ASSERT_TRUE(pid.ok());
+  Result<int> exited = testing::WaitForExit(*pid, 30s);
+  ASSERT_TRUE(exited.ok());
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 2)
+      << testing::DescribeWaitStatus(*exited);
+  const std::string out = testing::ReadWholeFile(log);
+  EXPECT_NE(out.find("--api-port"), std::string::npos) << out;
+  EXPECT_NE(out.find("--metrics-interval"), std::string::npos) << out;
+  EXPECT_NE(out.find("--rules-file"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace etcdmon
