@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The product on a local 3-node etcd cluster: installs what is missing, builds, starts etcd on
-# 2379/22379/32379 (data in ./.demo/), shows the cluster through etcd-monitor, and keeps running
-# until Ctrl-C, which stops everything this script started.
+# 2379/22379/32379 (data in ./.demo/), then the all-in-one etcd-monitor on it (REST API,
+# /metrics and the dashboard on API_PORT, default 8080), and keeps running until Ctrl-C, which
+# stops everything this script started (the monitor first, then etcd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,16 +54,46 @@ echo "\$ etcd-monitor ctl endpoint status --endpoints=$endpoints -w table"
 echo
 echo "\$ etcd-monitor ctl member list --endpoints=$endpoints -w table"
 "$monitor" ctl member list --endpoints="$endpoints" -w table
+
+api_port=${API_PORT:-8080}
 echo
-echo "demo: the cluster is running; try"
-echo "  $BUILD_DIR/cli/etcd-monitor ctl endpoint status --endpoints=$endpoints -w json"
-echo "  etcdctl --endpoints=$endpoints endpoint status -w table"
+echo "demo: starting etcd-monitor on port $api_port (log in .demo/etcd-monitor.log)"
+"$monitor" --endpoints="$endpoints" --api-port="$api_port" --data-dir="$demo_dir/monitor" \
+  --metrics-interval="${METRICS_INTERVAL:-5s}" >"$demo_dir/etcd-monitor.out" \
+  2>"$demo_dir/etcd-monitor.log" &
+monitor_pid=$!
+# First in the list: cleanup stops the monitor before the cluster it watches.
+pids=("$monitor_pid" "${pids[@]}")
+for i in $(seq 1 60); do
+  if curl -fsS "http://127.0.0.1:$api_port/health" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$monitor_pid" 2>/dev/null; then
+    echo "demo: etcd-monitor exited; its log:" >&2
+    tail -20 "$demo_dir/etcd-monitor.log" >&2
+    exit 1
+  fi
+  [ "$i" -eq 60 ] && echo "demo: etcd-monitor is up but not healthy yet; see .demo/etcd-monitor.log"
+  sleep 1
+done
+cat "$demo_dir/etcd-monitor.out"
+echo
+echo "demo: everything is running; try"
+echo "  curl http://localhost:$api_port/api/v1/cluster/status"
+echo "  curl http://localhost:$api_port/api/v1/metrics/current"
+echo "  curl http://localhost:$api_port/metrics"
+echo "  $BUILD_DIR/cli/etcd-monitor ctl endpoint health --endpoints=$endpoints"
+echo "  $BUILD_DIR/cli/etcd-monitor --endpoints=$endpoints --run-benchmark --benchmark-type=write --benchmark-ops=10000"
 echo "demo: press Ctrl-C to stop"
 # The members were started by a child script, so they are not ours to `wait` on: watch them.
 while true; do
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "demo: etcd member (pid $pid) exited; see .demo/*.log"
+      if [ "$pid" = "$monitor_pid" ]; then
+        echo "demo: etcd-monitor exited; see .demo/etcd-monitor.log"
+      else
+        echo "demo: etcd member (pid $pid) exited; see .demo/*.log"
+      fi
       exit 1
     fi
   done
