@@ -1,5 +1,7 @@
 #include "etcdmon/aggregator/service.h"
 
+#include "etcdmon/aggregator/metric_names.h"
+
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
@@ -59,6 +61,9 @@ struct AggregatorService::Impl {
   mutable std::mutex snapshot_mu;
   etcdmonitor::v1::ClusterSnapshot latest;  // guarded by snapshot_mu
   bool have_latest = false;                 // guarded by snapshot_mu
+  etcdmonitor::v1::BenchmarkSummary last_benchmark;  // guarded by snapshot_mu
+  bool have_benchmark = false;                       // guarded by snapshot_mu
+  bool new_benchmark = false;  // guarded by snapshot_mu; its points are not in history yet
 
   std::mutex mu;
   std::condition_variable cv;
@@ -178,6 +183,21 @@ struct AggregatorService::Impl {
   void Tick() {
     tick_points.clear();
     model->Tick(tick_snapshot, tick_points);
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mu);
+      if (have_benchmark) {
+        *tick_snapshot.mutable_last_benchmark() = last_benchmark;
+      }
+      if (new_benchmark) {
+        new_benchmark = false;
+        const int64_t at = last_benchmark.finished_unix_ms();
+        tick_points.push_back({kBenchmarkOpsPerSecond, "", at, last_benchmark.ops_per_second()});
+        tick_points.push_back({kBenchmarkLatencyP50, "", at, last_benchmark.p50_ms()});
+        tick_points.push_back({kBenchmarkLatencyP99, "", at, last_benchmark.p99_ms()});
+        tick_points.push_back(
+            {kBenchmarkFailedOps, "", at, static_cast<double>(last_benchmark.failed())});
+      }
+    }
     if (Status s = publisher->Publish(tick_snapshot); !s.ok()) {
       logger->warn("publish_failed error=\"{}\"", s.message());
     }
@@ -357,6 +377,13 @@ void AggregatorService::Stop() {
   const AggregatorStats s = Stats();
   impl_->logger->info("aggregator_stopped batches_stored={} duplicates={} ticks={}",
                       s.batches_stored, s.batches_duplicate, s.ticks);
+}
+
+void AggregatorService::RecordBenchmark(const etcdmonitor::v1::BenchmarkSummary& summary) {
+  std::lock_guard<std::mutex> lock(impl_->snapshot_mu);
+  impl_->last_benchmark = summary;
+  impl_->have_benchmark = true;
+  impl_->new_benchmark = true;
 }
 
 AggregatorStats AggregatorService::Stats() const {

@@ -134,13 +134,11 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
       gateway::NewZmqSnapshotFeed(kSnapshotEndpoint, "", p.context);
   ETCDMON_RETURN_IF_ERROR(feed.status());
   p.feed = std::move(feed).value();
+  aggregator::AggregatorService* aggregator_service = p.aggregator.get();
   p.benchmarks = std::make_unique<BackgroundBenchmarks>(
-      m.etcd, logger, [logger](const benchmark::BenchmarkReport& report) {
-        logger->info("benchmark_result ops={} failed={} ops_per_second={:.1f} p99_ms={:.2f}",
-                     report.ops, report.failed, report.ops_per_second,
-                     std::chrono::duration<double, std::milli>(
-                         report.percentiles[benchmark::kReportedPercentileCount - 2])
-                         .count());
+      m.etcd, logger,
+      [aggregator_service](const etcdmonitor::v1::BenchmarkSummary& summary) {
+        aggregator_service->RecordBenchmark(summary);
       });
   if (m.benchmark.periodic) {
     p.benchmarks->StartPeriodic(BackgroundBenchmarks::PeriodicSpec(m.benchmark),

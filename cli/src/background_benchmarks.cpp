@@ -27,23 +27,11 @@ std::string_view PhaseName(benchmark::Progress::Phase phase) {
   return "running";
 }
 
-benchmark::WorkloadType Workload(config::BenchmarkType type) {
-  switch (type) {
-    case config::BenchmarkType::kRead:
-      return benchmark::WorkloadType::kRead;
-    case config::BenchmarkType::kMixed:
-      return benchmark::WorkloadType::kMixed;
-    case config::BenchmarkType::kWrite:
-      break;
-  }
-  return benchmark::WorkloadType::kWrite;
-}
-
 }  // namespace
 
 benchmark::BenchmarkSpec BackgroundBenchmarks::PeriodicSpec(const config::BenchmarkConfig& config) {
   benchmark::BenchmarkSpec spec;
-  spec.type = Workload(config.type);
+  spec.type = config.type;
   // Small and paced: at most 1,000 operations at 100/s from 4 clients, about 10 s of light load.
   spec.ops = std::min<uint64_t>(config.ops, 1000);
   spec.rate = 100;
@@ -65,7 +53,7 @@ BackgroundBenchmarks::~BackgroundBenchmarks() { Stop(); }
 
 Result<std::string> BackgroundBenchmarks::Start(const gateway::BenchmarkSpec& request) {
   benchmark::BenchmarkSpec spec;
-  spec.type = Workload(request.type);
+  spec.type = request.type;
   spec.ops = request.ops;
   spec.clients = std::max<uint32_t>(1, request.clients);
   spec.conns = std::min<uint32_t>(spec.clients, 4);
@@ -113,12 +101,13 @@ Result<std::string> BackgroundBenchmarks::Launch(benchmark::BenchmarkSpec spec,
     runs_.erase(oldest);
   }
   active_ = runner->get();
-  run_thread_ = std::thread(
-      [this, id, r = std::move(runner).value()]() mutable { Execute(id, std::move(r)); });
+  run_thread_ = std::thread([this, id, trigger, r = std::move(runner).value()]() mutable {
+    Execute(id, trigger, std::move(r));
+  });
   return id;
 }
 
-void BackgroundBenchmarks::Execute(std::string id,
+void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
                                    std::unique_ptr<benchmark::BenchmarkRunner> runner) {
   logger_->info("benchmark_started id={} type={} ops={} clients={}", id,
                 static_cast<int>(runner->spec().type), runner->spec().ops,
@@ -150,10 +139,27 @@ void BackgroundBenchmarks::Execute(std::string id,
     logger_->warn("benchmark_failed id={} error=\"{}\"", id, report.status().message());
     return;
   }
-  logger_->info("benchmark_finished id={} ops={} failed={} ops_per_second={:.0f}", id,
-                report->ops, report->failed, report->ops_per_second);
+  auto ms = [](std::chrono::nanoseconds d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  // kReportedPercentiles: 10, 25, 50, 75, 90, 95, 99, 99.9.
+  const double p50_ms = ms(report->percentiles[2]);
+  const double p99_ms = ms(report->percentiles[6]);
+  logger_->info("benchmark_finished id={} trigger={} ops={} failed={} ops_per_second={:.0f} "
+                "p50_ms={:.2f} p99_ms={:.2f}",
+                id, trigger, report->ops, report->failed, report->ops_per_second, p50_ms, p99_ms);
   if (observer_ && !report->cancelled) {
-    observer_(*report);
+    etcdmonitor::v1::BenchmarkSummary summary;
+    summary.set_finished_unix_ms(UnixMs(clock_.Now()));
+    summary.set_type(std::string(config::BenchmarkTypeName(report->type)));
+    summary.set_trigger(trigger);
+    summary.set_ops(report->ops);
+    summary.set_failed(report->failed);
+    summary.set_ops_per_second(report->ops_per_second);
+    summary.set_p50_ms(p50_ms);
+    summary.set_p99_ms(p99_ms);
+    summary.set_max_ms(ms(report->max));
+    observer_(summary);
   }
 }
 

@@ -21,11 +21,13 @@
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/config/types.h"
 #include "etcdmon/gateway/backends.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
 
 namespace etcdmon::cli {
 
-/// Called with every finished run's report (periodic and requested), on the run's thread.
-using BenchmarkObserver = std::function<void(const benchmark::BenchmarkReport&)>;
+/// Called with the summary of every run that finished (periodic and requested, not cancelled),
+/// on the run's thread.
+using BenchmarkObserver = std::function<void(const etcdmonitor::v1::BenchmarkSummary&)>;
 
 class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
  public:
@@ -61,7 +63,8 @@ class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
 
   // Starts `spec` on the run thread; FailedPrecondition while one is in progress.
   Result<std::string> Launch(benchmark::BenchmarkSpec spec, const std::string& trigger);
-  void Execute(std::string id, std::unique_ptr<benchmark::BenchmarkRunner> runner);
+  void Execute(std::string id, std::string trigger,
+               std::unique_ptr<benchmark::BenchmarkRunner> runner);
   void PeriodicLoop(benchmark::BenchmarkSpec spec, std::chrono::milliseconds interval);
 
   const config::EtcdConnectionConfig connection_;

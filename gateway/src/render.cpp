@@ -117,6 +117,13 @@ void ClusterSeries(const v1::ClusterSnapshot& s, std::vector<Series>& out) {
   w.Add(names::kAppliedIndexSpread,
         static_cast<double>(s.divergence().applied_index().spread()));
   w.Add(names::kDivergenceGrowing, Flag(s.divergence().growing()));
+  if (s.has_last_benchmark()) {
+    const v1::BenchmarkSummary& b = s.last_benchmark();
+    w.Add(names::kBenchmarkOpsPerSecond, b.ops_per_second());
+    w.Add(names::kBenchmarkLatencyP50, b.p50_ms());
+    w.Add(names::kBenchmarkLatencyP99, b.p99_ms());
+    w.Add(names::kBenchmarkFailedOps, static_cast<double>(b.failed()));
+  }
   if (s.has_rates()) {
     w.Rates(s.rates());
   }

@@ -40,6 +40,13 @@ class AllInOneTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    auto fetcher = http::HttpFetcher::Create({});
+    ASSERT_TRUE(fetcher.ok());
+    http_ = std::move(fetcher).value();
+  }
+
+  // Starts `etcd-monitor` on the cluster with the quickstart's kind of command line.
+  void StartMonitor(const std::vector<std::string>& extra_env = {}) {
     auto ports = testing::PickFreeLoopbackPorts(1);
     ASSERT_TRUE(ports.ok());
     port_ = (*ports)[0];
@@ -54,12 +61,9 @@ class AllInOneTest : public ::testing::Test {
          "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
          "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s",
          "--api-token-file=" + token_file, "--max-leader-changes=3"},
-        dir_.File("etcd-monitor.log"));
+        dir_.File("etcd-monitor.log"), extra_env);
     ASSERT_TRUE(pid.ok()) << pid.status().message();
     pid_ = *pid;
-    auto fetcher = http::HttpFetcher::Create({});
-    ASSERT_TRUE(fetcher.ok());
-    http_ = std::move(fetcher).value();
   }
 
   void TearDown() override {
@@ -96,6 +100,7 @@ testing::EtcdCluster* AllInOneTest::cluster_ = nullptr;
 // Started with the quickstart's flags, the one process serves the whole API about the cluster
 // it monitors, the quickstart's metric names, and answers a benchmark; SIGTERM ends it cleanly.
 TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
+  StartMonitor();
   nlohmann::json status;
   ASSERT_TRUE(WaitFor([&] {
     status = GetJson("/api/v1/cluster/status");
@@ -168,6 +173,17 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   EXPECT_EQ(run["result"].value("ops", 0), 300) << run.dump();
   EXPECT_EQ(run["result"].value("failed", -1), 0) << run.dump();
   EXPECT_TRUE(run["result"].value("keys_deleted", false)) << run.dump();
+  // Its figures reach /metrics and the history.
+  ASSERT_TRUE(WaitFor([&] {
+    Result<http::HttpResponse> m = http_->Get(Url("/metrics"));
+    return m.ok() && m->body.find("etcd_benchmark_ops_per_second{") != std::string::npos;
+  }));
+  ASSERT_TRUE(WaitFor([&] {
+    nlohmann::json h =
+        GetJson("/api/v1/metrics/history?metric=etcd_benchmark_ops_per_second&from=-5m");
+    return h.is_object() && h.contains("points") && h["points"].size() == 1 &&
+           h["points"][0].value("value", 0.0) > 0;
+  })) << GetJson("/api/v1/metrics/history?metric=etcd_benchmark_ops_per_second&from=-5m").dump();
 
   // SIGTERM: a clean exit (code 0). The time it takes is recorded, not asserted.
   const auto stop_started = std::chrono::steady_clock::now();
@@ -180,6 +196,19 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   RecordProperty("stop_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  std::chrono::steady_clock::now() - stop_started)
                                                  .count()));
+}
+
+// BENCHMARK_ENABLED=true with BENCHMARK_INTERVAL: a small benchmark runs by itself and its
+// figures reach /metrics.
+TEST_F(AllInOneTest, PeriodicBenchmarkReachesMetrics) {
+  StartMonitor({"BENCHMARK_ENABLED=true", "BENCHMARK_INTERVAL=1s"});
+  std::string body;
+  ASSERT_TRUE(WaitFor([&] {
+    Result<http::HttpResponse> m = http_->Get(Url("/metrics"));
+    if (m.ok()) body = m->body;
+    return m.ok() && body.find("etcd_benchmark_ops_per_second{") != std::string::npos;
+  }, 120s)) << Log();
+  EXPECT_NE(body.find("etcd_benchmark_latency_p99_milliseconds{"), std::string::npos);
 }
 
 // A bad flag is refused before anything starts, with one line naming it and exit code 2.

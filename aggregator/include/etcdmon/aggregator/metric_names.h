@@ -57,6 +57,12 @@ inline constexpr std::string_view kRaftIndexSpread = "etcd_cluster_raft_index_sp
 inline constexpr std::string_view kAppliedIndexSpread = "etcd_cluster_applied_index_spread";
 inline constexpr std::string_view kDivergenceGrowing = "etcd_cluster_divergence_growing";
 
+// ---- Benchmarks the monitor runs (all-in-one: BENCHMARK_ENABLED, or over REST) ----
+inline constexpr std::string_view kBenchmarkOpsPerSecond = "etcd_benchmark_ops_per_second";
+inline constexpr std::string_view kBenchmarkLatencyP50 = "etcd_benchmark_latency_p50_milliseconds";
+inline constexpr std::string_view kBenchmarkLatencyP99 = "etcd_benchmark_latency_p99_milliseconds";
+inline constexpr std::string_view kBenchmarkFailedOps = "etcd_benchmark_failed_operations";
+
 // ---- Member state (from each sample) ----
 inline constexpr std::string_view kMemberUp = "etcd_member_up";
 inline constexpr std::string_view kMemberHealthy = "etcd_member_healthy";
@@ -137,6 +143,10 @@ inline constexpr MetricInfo kAllMetrics[] = {
     {kRaftIndexSpread, MetricScope::kCluster, "Max - min raft index across members"},
     {kAppliedIndexSpread, MetricScope::kCluster, "Max - min applied index across members"},
     {kDivergenceGrowing, MetricScope::kCluster, "1 when a spread keeps growing"},
+    {kBenchmarkOpsPerSecond, MetricScope::kCluster, "Throughput of the latest benchmark run"},
+    {kBenchmarkLatencyP50, MetricScope::kCluster, "p50 latency of the latest benchmark (ms)"},
+    {kBenchmarkLatencyP99, MetricScope::kCluster, "p99 latency of the latest benchmark (ms)"},
+    {kBenchmarkFailedOps, MetricScope::kCluster, "Failed operations of the latest benchmark"},
     {kMemberUp, MetricScope::kMember, "1 when the collector reaches the member"},
     {kMemberHealthy, MetricScope::kMember, "1 when the member is healthy"},
     {kMemberStale, MetricScope::kMember, "1 when the member has no recent sample"},

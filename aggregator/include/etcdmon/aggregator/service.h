@@ -19,6 +19,10 @@ namespace grpc {
 class Channel;
 }  // namespace grpc
 
+namespace etcdmonitor::v1 {
+class BenchmarkSummary;
+}  // namespace etcdmonitor::v1
+
 namespace etcdmon::transport {
 class SharedContext;  // etcdmon/transport/context.h
 }  // namespace etcdmon::transport
@@ -74,6 +78,10 @@ class AggregatorService final {
   void Stop();
 
   AggregatorStats Stats() const;
+
+  /// A benchmark run against the cluster finished: it goes into every snapshot from the next
+  /// tick on (`last_benchmark`) and its figures into the history. Thread-safe.
+  void RecordBenchmark(const etcdmonitor::v1::BenchmarkSummary& summary);
   /// The bound endpoints (useful with port 0).
   std::string ingest_endpoint() const;
   std::string publish_endpoint() const;
