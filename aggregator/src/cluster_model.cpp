@@ -109,7 +109,7 @@ struct ClusterModel::Impl {
   void ApplyMemberList(const v1::MemberSample& sample, MemberRecord& self);
   void DeriveFromPair(MemberRecord& r, const Reading& prev, const Reading& cur);
   void ObserveDbSize(MemberRecord& r, int64_t at_ms, double bytes);
-  void Ingest(std::string_view collector_id, const v1::MemberSample& sample);
+  bool Ingest(std::string_view collector_id, const v1::MemberSample& sample);
 
   bool IsListed(uint64_t id, bool fresh_lists_only) const;
   void ClassifyMembers(int64_t now);
@@ -382,14 +382,18 @@ void ClusterModel::Impl::ObserveDbSize(MemberRecord& r, int64_t at_ms, double by
   }
 }
 
-void ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberSample& sample) {
+bool ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberSample& sample) {
   std::lock_guard<std::mutex> lock(mu);
   const int64_t now = UnixMs(clock.Now());
   const int64_t at = sample.collected_at_unix_ms();
   MemberRecord& r = FindOrCreate(sample);
   if (r.sampled && at <= r.sample_ms) {
-    return;  // older than what we have, or a resent duplicate
+    return false;  // older than what we have, or a resent duplicate
   }
+  const bool leadership_changed =
+      !r.sampled || r.reachable != sample.reachable() ||
+      (sample.has_status() && (sample.status().leader_id() != r.claim_leader ||
+                               sample.status().raft_term() != r.term));
   CollectorRecord& c = Collector(collector_id);
   ++c.samples;
   c.last_sample_ms = std::max(c.last_sample_ms, at);
@@ -473,9 +477,11 @@ void ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
   // The alarm list is fetched on full samples and whenever Status lists errors (alarms appear
   // there); a Status without errors means no alarm.
   if (sample.reachable()) {
+    // The collector skips the Alarm call while the member has no leader (it could not commit).
+    const bool no_leader = sample.has_status() && sample.status().leader_id() == 0;
     const bool fetched =
         (sample.full() || !sample.has_status() || sample.status().errors_size() > 0) &&
-        !HasError(sample, "alarms");
+        !no_leader && !HasError(sample, "alarms");
     if (fetched) {
       r.alarms.resize(static_cast<std::size_t>(sample.alarms_size()));
       for (int i = 0; i < sample.alarms_size(); ++i) {
@@ -515,6 +521,7 @@ void ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
   } else if (r.latest.at_ms == at && Present(r.latest.db_size)) {
     ObserveDbSize(r, at, r.latest.db_size);
   }
+  return leadership_changed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1237,8 +1244,8 @@ ClusterModel::ClusterModel(ModelConfig config, Clock& clock)
 
 ClusterModel::~ClusterModel() = default;
 
-void ClusterModel::Ingest(std::string_view collector_id, const v1::MemberSample& sample) {
-  impl_->Ingest(collector_id, sample);
+bool ClusterModel::Ingest(std::string_view collector_id, const v1::MemberSample& sample) {
+  return impl_->Ingest(collector_id, sample);
 }
 
 void ClusterModel::IngestStats(std::string_view collector_id, const v1::CollectorStats& stats) {

@@ -68,6 +68,7 @@ struct AggregatorService::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop_requested = false;  // guarded by mu
+  bool tick_soon = false;  // guarded by mu: ingest saw a leadership change; tick now
   bool started = false;         // guarded by mu
   bool stopped = false;         // guarded by mu
   std::thread tick_thread;
@@ -165,10 +166,11 @@ struct AggregatorService::Impl {
     }
     // The model learns only what is stored, so a restart rebuilds nothing it had not committed.
     // Arrival order: the model ignores a sample older than the member's latest.
+    bool leadership_changed = false;
     for (std::size_t i = 0; i < count; ++i) {
       const etcdmonitor::v1::SampleBatch& batch = pending_batches[i];
       for (const auto& sample : batch.samples()) {
-        model->Ingest(batch.collector_id(), sample);
+        leadership_changed = model->Ingest(batch.collector_id(), sample) || leadership_changed;
       }
       if (batch.has_stats()) {
         model->IngestStats(batch.collector_id(), batch.stats());
@@ -177,6 +179,15 @@ struct AggregatorService::Impl {
     batches_stored.fetch_add(count, std::memory_order_relaxed);
     batches_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
     ingest_commits.fetch_add(1, std::memory_order_relaxed);
+    if (leadership_changed) {
+      // A member went down or came back, or names another leader: publish now rather than at
+      // the next tick, so that a lost leader reaches the alerter up to a tick sooner.
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        tick_soon = true;
+      }
+      cv.notify_all();
+    }
     return Status::Ok();
   }
 
@@ -229,13 +240,21 @@ struct AggregatorService::Impl {
   void TickLoop() {
     auto next = clock.SteadyNow();
     while (true) {
+      bool early = false;
       {
         std::unique_lock<std::mutex> lock(mu);
-        if (clock.WaitUntil(lock, cv, next, [this] { return stop_requested; })) {
-          return;
+        if (clock.WaitUntil(lock, cv, next, [this] { return stop_requested || tick_soon; })) {
+          if (stop_requested) {
+            return;
+          }
+          early = true;
         }
+        tick_soon = false;
       }
       Tick();
+      if (early) {
+        continue;  // an extra tick: the regular ones keep their schedule
+      }
       next += config.tick;
       const auto now = clock.SteadyNow();
       if (next < now) {

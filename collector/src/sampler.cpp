@@ -299,11 +299,14 @@ void Sampler::Collect(bool full, v1::MemberSample& out) {
       CollectMembers(out);
     }
     // An Alarm GET is a raft proposal in etcd (a log entry fsynced on every member), so it is
-    // made only when it can tell something: Status lists active alarms among its errors.
-    if (full || !out.has_status() || out.status().errors_size() > 0) {
+    // made only when it can tell something: Status lists active alarms among its errors. A
+    // member without a leader cannot commit it: the call would only wait out its deadline and
+    // hold back the sample that says "no leader" (the alarms stay as last known).
+    const bool no_leader = out.has_status() && out.status().leader_id() == 0;
+    if ((full || !out.has_status() || out.status().errors_size() > 0) && !no_leader) {
       CollectAlarms(out);
     }
-    CollectProbes(out.has_status() && out.status().is_learner(), out);
+    CollectProbes(out.has_status() && out.status().is_learner(), no_leader, out);
   } else {
     ++stats_.unreachable_total;
     // "Unreachable" is known only once the dial timeout has passed: stamp the sample with that
@@ -402,11 +405,12 @@ void Sampler::CollectAlarms(v1::MemberSample& out) {
   }
 }
 
-void Sampler::CollectProbes(bool learner, v1::MemberSample& out) {
+void Sampler::CollectProbes(bool learner, bool no_leader, v1::MemberSample& out) {
   // Before the name is known, the reads go to the bare prefix: still a one-key lookup.
   range_request_.key = probe_key_.empty() ? config_.probe_prefix : probe_key_;
 
   range_request_.serializable = true;
+  range_request_.timeout = config_.probe_timeout;
   Status read = TimedProbe(clock_, v1::Probe::SERIALIZABLE_READ, *out.add_probes(),
                            [&] { return etcd_.Range(authority_, range_request_).status(); });
   if (!read.ok()) {
@@ -415,7 +419,18 @@ void Sampler::CollectProbes(bool learner, v1::MemberSample& out) {
   if (learner) {
     return;  // learners refuse linearizable reads and writes
   }
+  if (no_leader) {
+    // Without a leader a linearizable read or a write waits until its deadline and fails.
+    // Skipping them sends the sample that says "no leader" at once instead of two request
+    // timeouts later (at the defaults, 10 s sooner), and spares a struggling member the load.
+    AddError(ErrorSource::kProbeLinearizable, "skipped: the member has no leader", out);
+    if (config_.write_probe) {
+      AddError(ErrorSource::kProbeWrite, "skipped: the member has no leader", out);
+    }
+    return;
+  }
   range_request_.serializable = false;
+  range_request_.timeout = config_.probe_timeout;
   read = TimedProbe(clock_, v1::Probe::LINEARIZABLE_READ, *out.add_probes(),
                     [&] { return etcd_.Range(authority_, range_request_).status(); });
   if (!read.ok()) {
@@ -430,6 +445,7 @@ void Sampler::CollectProbes(bool learner, v1::MemberSample& out) {
     return;
   }
   put_request_.key = probe_key_;
+  put_request_.timeout = config_.probe_timeout;
   char digits[24];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), out.collected_at_unix_ms());
   put_request_.value.assign(digits, ec == std::errc() ? end : digits);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -204,6 +205,9 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   sampling.write_probe = c.write_probe;
   sampling.data_dir = c.data_dir;
   sampling.read_certificate = tls;
+  // A probe slower than a quarter of the interval has failed for monitoring purposes, and
+  // bounding it keeps a dead leader from delaying the sample that shows it by two deadlines.
+  sampling.probe_timeout = std::min(c.etcd.request_timeout, c.metrics_interval / 4);
   Result<std::unique_ptr<Sampler>> sampler =
       Sampler::Create(sampling, *impl->etcd, *impl->metrics, *impl->host, *impl->certificate,
                       clock);

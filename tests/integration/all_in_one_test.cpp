@@ -130,16 +130,22 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
     return health_status == 200;
   })) << GetJson("/health").dump();
 
-  // The quickstart's names on /metrics, with the cluster label.
-  Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
-  ASSERT_TRUE(metrics.ok());
-  for (const char* name :
-       {"etcd_cluster_healthy{", "etcd_cluster_has_leader{", "etcd_cluster_member_count{",
-        "etcd_cluster_quorum_size{", "etcd_cluster_leader_changes_total{",
-        "etcd_request_read_latency_p99_milliseconds{", "etcd_mvcc_db_total_size_bytes{",
-        "etcd_server_proposals_committed_total{"}) {
-    EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
-  }
+  // The quickstart's names on /metrics, with the cluster label (counters and latencies appear
+  // once a member's second sample has come in).
+  const std::vector<std::string> names = {
+      "etcd_cluster_healthy{", "etcd_cluster_has_leader{", "etcd_cluster_member_count{",
+      "etcd_cluster_quorum_size{", "etcd_cluster_leader_changes_total{",
+      "etcd_request_read_latency_p99_milliseconds{", "etcd_mvcc_db_total_size_bytes{",
+      "etcd_server_proposals_committed_total{"};
+  std::string missing;
+  ASSERT_TRUE(WaitFor([&] {
+    Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
+    missing.clear();
+    for (const std::string& name : names) {
+      if (!metrics.ok() || metrics->body.find(name) == std::string::npos) missing += name + " ";
+    }
+    return missing.empty();
+  })) << "missing on /metrics: " << missing;
 
   // Alerts answer (none expected on a healthy cluster), and history has points.
   nlohmann::json alerts = GetJson("/api/v1/alerts");

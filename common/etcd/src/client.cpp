@@ -206,7 +206,7 @@ class EtcdClientImpl final : public EtcdClient {
     request.set_count_only(req.count_only);
     request.set_keys_only(req.keys_only);
     pb::RangeResponse response;
-    ETCDMON_RETURN_IF_ERROR(Call(c, "Range", request_timeout_, [&](grpc::ClientContext* ctx) {
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Range", TimeoutOf(req.timeout), [&](grpc::ClientContext* ctx) {
       return c.kv->Range(ctx, request, &response);
     }));
     RangeResult out;
@@ -231,7 +231,7 @@ class EtcdClientImpl final : public EtcdClient {
     request.set_value(req.value);
     request.set_lease(req.lease);
     pb::PutResponse response;
-    ETCDMON_RETURN_IF_ERROR(Call(c, "Put", request_timeout_, [&](grpc::ClientContext* ctx) {
+    ETCDMON_RETURN_IF_ERROR(Call(c, "Put", TimeoutOf(req.timeout), [&](grpc::ClientContext* ctx) {
       return c.kv->Put(ctx, request, &response);
     }));
     return PutResult{FromPb(response.header())};
@@ -364,6 +364,11 @@ class EtcdClientImpl final : public EtcdClient {
   }
 
  private:
+  // A request's own deadline, or the client's.
+  std::chrono::milliseconds TimeoutOf(std::chrono::milliseconds requested) const {
+    return requested.count() > 0 ? requested : request_timeout_;
+  }
+
   Result<Connection*> Find(const std::string& endpoint) {
     for (const auto& c : connections_) {
       if (c->authority == endpoint) {
@@ -376,9 +381,11 @@ class EtcdClientImpl final : public EtcdClient {
 
   // Waits for the channel to be connected: up to the dial timeout, or only kRecheckTimeout
   // while the endpoint is known to be unreachable, so that a dead member does not cost a full
-  // dial timeout on every call. gRPC keeps reconnecting in the background either way.
-  // gRPC does not say why a connection attempt failed, so after a timeout a fail-fast call on
-  // the failing channel fetches the last connection error.
+  // dial timeout on every call. A connection attempt that fails outright (refused, reset, no
+  // route) ends the wait at once: only a member that accepts and then says nothing costs the
+  // whole dial timeout. gRPC keeps reconnecting in the background either way.
+  // gRPC does not say why a connection attempt failed, so a fail-fast call on the failing
+  // channel fetches the last connection error.
   Status EnsureConnected(Connection& c) {
     grpc_connectivity_state state = c.channel->GetState(/*try_to_connect=*/true);
     if (state == GRPC_CHANNEL_READY) {
@@ -392,9 +399,23 @@ class EtcdClientImpl final : public EtcdClient {
     const bool was_unreachable = c.Unreachable();
     const std::chrono::milliseconds wait =
         was_unreachable ? std::min(dial_timeout_, kRecheckTimeout) : dial_timeout_;
-    if (c.channel->WaitForConnected(WallClock::now() + wait)) {
-      c.SetUnreachable(false);
-      return Status::Ok();
+    const auto deadline = WallClock::now() + wait;
+    bool attempted = false;   // a connection attempt began (CONNECTING) during this wait
+    bool failed_fast = false;  // ...and failed before the deadline
+    while (true) {
+      if (!c.channel->WaitForStateChange(state, deadline)) {
+        break;  // the dial timeout passed
+      }
+      attempted = attempted || state == GRPC_CHANNEL_CONNECTING;
+      state = c.channel->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_READY) {
+        c.SetUnreachable(false);
+        return Status::Ok();
+      }
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) {
+        failed_fast = true;
+        break;
+      }
     }
     pb::StatusRequest request;
     pb::StatusResponse response;
@@ -426,6 +447,9 @@ class EtcdClientImpl final : public EtcdClient {
     c.SetUnreachable(true);
     if (was_unreachable) {
       return Status::Unavailable("endpoint " + c.authority + ": still cannot connect: " + reason);
+    }
+    if (failed_fast) {
+      return Status::Unavailable("endpoint " + c.authority + ": cannot connect: " + reason);
     }
     return Status::Unavailable("endpoint " + c.authority + ": cannot connect within " +
                                FormatDuration(dial_timeout_) + ": " + reason);

@@ -850,6 +850,26 @@ TEST_F(SamplerTest, LearnerGetsOnlyTheSerializableProbe) {
   EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
 }
 
+// A member without a leader gets only the serializable probe, and no Alarm call even on a full
+// pass: the others would wait for their deadline and fail (an Alarm GET is a raft proposal),
+// delaying the sample that says "no leader". The probes are reported as skipped.
+TEST_F(SamplerTest, LeaderlessMemberGetsOnlyTheSerializableProbe) {
+  etcd::EndpointStatus leaderless = GoodStatus();
+  leaderless.leader = 0;
+  etcd_.SetStatus(kEndpoint, leaderless);
+  auto sampler = Make(Config());
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(/*full=*/true, s);
+  EXPECT_EQ(etcd_.calls().alarms, 0);
+  ASSERT_EQ(s.probes_size(), 1);
+  EXPECT_EQ(s.probes(0).kind(), v1::Probe::SERIALIZABLE_READ);
+  EXPECT_EQ(etcd_.calls().put, 0);
+  EXPECT_EQ(ErrorSources(s),
+            "probe_linearizable=skipped: the member has no leader\n"
+            "probe_write=skipped: the member has no leader\n");
+}
+
 // Probe latencies are measured on the steady clock around each call.
 TEST_F(SamplerTest, ProbeLatenciesAreMeasured) {
   SlowEtcdClient slow(etcd_, clock_);

@@ -60,7 +60,10 @@ class ClusterModel final {
   /// member not newer (by collection time) than the latest one taken for it is ignored, so
   /// resent batches are harmless. Cheap: copies what the model keeps and computes the
   /// per-sample deltas (rates, histogram windows); the cluster-wide work waits for Tick.
-  void Ingest(std::string_view collector_id, const etcdmonitor::v1::MemberSample& sample);
+  /// Returns true when the sample changed what the member says about leadership: it became
+  /// reachable or unreachable, or names another leader or term (the caller may tick early, so
+  /// that a lost leader is published without waiting for the next tick).
+  bool Ingest(std::string_view collector_id, const etcdmonitor::v1::MemberSample& sample);
 
   /// Records a collector's own counters (queue depth, drops, ...) from its latest batch, shown
   /// in ClusterSnapshot.collectors. Optional.

@@ -56,6 +56,10 @@ struct SamplerConfig {
   std::string data_dir;
   /// Reads the certificate the member serves on full passes; needs a TLS endpoint.
   bool read_certificate = false;
+  /// Deadline of the linearizable read and write probes; 0: the client's request timeout.
+  /// Both wait on the leader, so when it has just died (before the member notices) each would
+  /// hold the sample for the whole deadline.
+  std::chrono::milliseconds probe_timeout{0};
 };
 
 /// The sources a sample is made from; a failed source becomes a SampleError named by
@@ -170,7 +174,7 @@ class Sampler final {
   bool CollectStatus(etcdmonitor::v1::MemberSample& out);
   void CollectMembers(etcdmonitor::v1::MemberSample& out);
   void CollectAlarms(etcdmonitor::v1::MemberSample& out);
-  void CollectProbes(bool learner, etcdmonitor::v1::MemberSample& out);
+  void CollectProbes(bool learner, bool no_leader, etcdmonitor::v1::MemberSample& out);
   void CollectMetrics(etcdmonitor::v1::MemberSample& out);
   void CollectHealth(etcdmonitor::v1::MemberSample& out);
   void CollectHost(etcdmonitor::v1::MemberSample& out);

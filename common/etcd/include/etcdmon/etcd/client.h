@@ -90,6 +90,8 @@ struct RangeRequest {
   bool serializable = false;  // member-local read, without a quorum round trip
   bool count_only = false;
   bool keys_only = false;
+  /// The call's deadline; 0: the client's request timeout.
+  std::chrono::milliseconds timeout{0};
 };
 
 struct RangeResult {
@@ -103,6 +105,8 @@ struct PutRequest {
   std::string key;
   std::string value;
   int64_t lease = 0;
+  /// The call's deadline; 0: the client's request timeout.
+  std::chrono::milliseconds timeout{0};
 };
 
 struct PutResult {
