@@ -17,6 +17,7 @@
 #include "etcdmon/cli/ctl.h"
 #include "etcdmon/cli/ctl_maintenance.h"
 #include "etcdmon/cli/keygen.h"
+#include "etcdmon/cli/silence.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/logging/logging.h"
@@ -28,6 +29,8 @@ enum class Command {
   kMonitor,
   kBenchmark,
   kKeygen,
+  kSilenceCreate,
+  kSilenceList,
   kEndpointStatus,
   kEndpointHealth,
   kEndpointHashKV,
@@ -64,6 +67,7 @@ struct Invocation {
   std::string member;            // kMoveLeader
   std::string keygen_dir;        // kKeygen
   bool keygen_force = false;
+  SilenceOptions silence;        // kSilenceCreate, kSilenceList
 };
 
 // The flags that only some ctl commands have, as CLI11 stores them.
@@ -157,6 +161,8 @@ int RunCtl(const Invocation& inv, std::istream& in, bool in_is_terminal, std::os
     case Command::kMonitor:
     case Command::kBenchmark:
     case Command::kKeygen:
+    case Command::kSilenceCreate:
+    case Command::kSilenceList:
       break;
   }
   err << "error: internal: not a ctl command\n";
@@ -195,6 +201,28 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   bool keygen_force = false;
   keygen->add_option("--out", keygen_dir, "Directory for curve.key and curve.pub")->required();
   keygen->add_flag("--force", keygen_force, "Replace an existing key pair");
+
+  CLI::App* silence = app.add_subcommand(
+      "silence", "Silence alerts during planned maintenance (through the REST API)");
+  silence->require_subcommand(1);
+  config::FlagValue silence_api_url = config::FlagValue::AddOption(
+      *silence, "api-url", "API_URL", "http://localhost:8080",
+      "base URL of the REST API (gateway or all-in-one)", "URL");
+  config::FlagValue silence_token_file = config::FlagValue::AddOption(
+      *silence, "api-token-file", "", "", "file holding the API token (or env API_TOKEN)", "FILE");
+  std::string silence_write_out = "table";
+  silence->add_option("-w,--write-out", silence_write_out, "Output format: table or json")
+      ->capture_default_str();
+  CLI::App* silence_create =
+      silence->add_subcommand("create", "Mute matching alerts for a while")->fallthrough();
+  std::string silence_rule, silence_member, silence_comment, silence_for;
+  silence_create->add_option("--rule", silence_rule, "Rule to silence (default: every rule)");
+  silence_create->add_option("--member", silence_member,
+                             "Member to silence (default: every member)");
+  silence_create->add_option("--for", silence_for, "How long, e.g. 30m or 2h")->required();
+  silence_create->add_option("--comment", silence_comment, "Why (shown with the silence)");
+  CLI::App* silence_list =
+      silence->add_subcommand("list", "The silences in force")->fallthrough();
 
   CLI::App* ctl = app.add_subcommand("ctl", "Administer an etcd cluster (like etcdctl)");
   ctl->require_subcommand(1);
@@ -257,6 +285,47 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
     if (benchmark.parsed()) {
       ETCDMON_RETURN_IF_ERROR(benchmark.Build());
       inv.command = Command::kBenchmark;
+      return inv;
+    }
+    if (silence->parsed()) {
+      config::FlagErrors errors;
+      inv.command = silence_create->parsed() ? Command::kSilenceCreate : Command::kSilenceList;
+      (void)silence_list;
+      SilenceOptions& o = inv.silence;
+      o.api_url = silence_api_url.AsNonEmpty(errors);
+      if (o.api_url.rfind("http://", 0) != 0 && o.api_url.rfind("https://", 0) != 0) {
+        errors.Add(silence_api_url.Error("want http:// or https://"));
+      }
+      const std::string token_file = silence_token_file.AsReadableFile(errors);
+      if (!token_file.empty()) {
+        Result<std::string> token = config::ReadSecretFile(token_file);
+        if (token.ok()) {
+          o.api_token = config::Secret(*std::move(token));
+        } else {
+          errors.Add(silence_token_file.Source() + " \"" + token_file + "\": " +
+                     std::string(token.status().message()));
+        }
+      } else if (const char* env = std::getenv("API_TOKEN"); env != nullptr && *env != '\0') {
+        o.api_token = config::Secret(env);
+      }
+      if (silence_write_out != "table" && silence_write_out != "json") {
+        errors.Add("--write-out \"" + silence_write_out + "\": want table or json");
+      }
+      o.json = silence_write_out == "json";
+      if (inv.command == Command::kSilenceCreate) {
+        Result<std::chrono::milliseconds> length = config::ParseDuration(silence_for);
+        if (!length.ok() || length->count() <= 0) {
+          errors.Add("--for \"" + silence_for + "\": want a duration such as 30m or 2h");
+        } else {
+          o.duration = *length;
+        }
+        o.rule = silence_rule;
+        o.member = silence_member;
+        o.comment = silence_comment;
+      }
+      if (!errors.empty()) {
+        return errors.ToStatus();
+      }
       return inv;
     }
     if (keygen->parsed()) {
@@ -373,6 +442,10 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       return benchmark.Run(out, err);
     case Command::kKeygen:
       return RunKeygen(inv.keygen_dir, inv.keygen_force, out, err);
+    case Command::kSilenceCreate:
+      return RunSilenceCreate(inv.silence, out, err);
+    case Command::kSilenceList:
+      return RunSilenceList(inv.silence, out, err);
     default:
       return RunCtl(inv, in, in_is_terminal, out, err);
   }

@@ -64,6 +64,7 @@ constexpr RouteInfo kRoutes[] = {
     {"/api/v1/alerts", Route::kAlerts, "GET"},
     {"/api/v1/alerts/history", Route::kAlertsHistory, "GET"},
     {"/api/v1/alerts/silences", Route::kAlertsSilences, "GET"},
+    {"/api/v1/alerts/silences", Route::kSilenceCreate, "POST"},
     {"/api/v1/performance/benchmark", Route::kBenchmarkStart, "POST"},
 };
 
@@ -95,6 +96,8 @@ const char* RouteName(Route route) {
       return "alerts_history";
     case Route::kAlertsSilences:
       return "alerts_silences";
+    case Route::kSilenceCreate:
+      return "silence_create";
     case Route::kBenchmarkStart:
       return "benchmark_start";
     case Route::kBenchmarkGet:
@@ -248,16 +251,15 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
   if (path.size() > 1 && path.back() == '/') {
     path.remove_suffix(1);
   }
+  std::string allowed;  // the methods of a known path, for a 405
   for (const RouteInfo& info : kRoutes) {
     if (info.path != path) {
       continue;
     }
     route = info.route;
     if (request.method != info.method) {
-      HttpError e = MethodNotAllowed(request.method, info.method);
-      ApiResponse r = Json(e.http_status, std::move(e.body));
-      r.allow = std::string(info.method);
-      return r;
+      allowed += (allowed.empty() ? "" : ", ") + std::string(info.method);
+      continue;
     }
     switch (info.route) {
       case Route::kDashboard: {
@@ -292,11 +294,19 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
         return AlertsHistory(request);
       case Route::kAlertsSilences:
         return Silences(request);
+      case Route::kSilenceCreate:
+        return SilenceCreate(request);
       case Route::kBenchmarkStart:
         return BenchmarkStart(request);
       default:
         break;
     }
+  }
+  if (!allowed.empty()) {
+    HttpError e = MethodNotAllowed(request.method, allowed);
+    ApiResponse r = Json(e.http_status, std::move(e.body));
+    r.allow = allowed;
+    return r;
   }
   // Paths with a parameter.
   if (path.size() > kBenchmarkPrefix.size() && path.substr(0, kBenchmarkPrefix.size()) ==
@@ -619,6 +629,67 @@ ApiResponse Api::Silences(const ApiRequest& request) {
     return Error(silences.status());
   }
   return Json(200, RenderSilencesJson(*silences));
+}
+
+ApiResponse Api::SilenceCreate(const ApiRequest& request) {
+  if (Status s = CheckToken(request.authorization); !s.ok()) {
+    return Error(s);
+  }
+  if (request.body.size() > config_.max_body_bytes) {
+    return Error(Status::ResourceExhausted("request body of " +
+                                           std::to_string(request.body.size()) +
+                                           " bytes is larger than the limit of " +
+                                           std::to_string(config_.max_body_bytes)));
+  }
+  if (JsonDepth(request.body) > kMaxJsonDepth) {
+    return Error(Status::InvalidArgument("the body nests too deeply"));
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Error(Status::InvalidArgument(
+        "the body must be a JSON object like {\"member\": \"etcd-2\", \"duration\": \"2h\", "
+        "\"comment\": \"kernel upgrade\"}"));
+  }
+  v1::Silence silence;
+  std::string duration;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& key = it.key();
+    if (!it->is_string()) {
+      return Error(Status::InvalidArgument(key.substr(0, 64) + ": want a string"));
+    }
+    if (key == "rule") {
+      silence.set_rule(it->get<std::string>());
+    } else if (key == "member") {
+      silence.set_member(it->get<std::string>());
+    } else if (key == "comment") {
+      silence.set_comment(it->get<std::string>());
+    } else if (key == "duration") {
+      duration = it->get<std::string>();
+    } else {
+      return Error(Status::InvalidArgument("unknown field \"" + key.substr(0, 64) +
+                                           "\" (known: rule, member, comment, duration)"));
+    }
+  }
+  Result<std::chrono::milliseconds> length = config::ParseDuration(duration);
+  if (duration.empty() || !length.ok() || length->count() <= 0) {
+    return Error(Status::InvalidArgument(
+        "duration: want how long the silence lasts, e.g. \"30m\" or \"2h\"" +
+        (length.ok() ? std::string() : " (" + std::string(length.status().message()) + ")")));
+  }
+  if (backends_.alerts == nullptr) {
+    return Error(Status::Unavailable("no alerter configured"));
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  silence.set_expires_unix_ms(now_ms + length->count());
+  // The caller proved it holds the API token; the gateway passes its own to the alerter.
+  Result<v1::Silence> created = backends_.alerts->CreateSilence(silence, config_.api_token);
+  if (!created.ok()) {
+    return Error(created.status());
+  }
+  ApiResponse r = Json(201, RenderSilenceJson(*created));
+  return r;
 }
 
 Status Api::CheckToken(std::string_view authorization) const {

@@ -83,6 +83,7 @@ enum class Route : uint8_t {
   kAlerts,
   kAlertsHistory,
   kAlertsSilences,
+  kSilenceCreate,
   kBenchmarkStart,
   kBenchmarkGet,
   kUnknown,
@@ -116,6 +117,7 @@ class Api {
   ApiResponse Alerts(const ApiRequest& request);
   ApiResponse AlertsHistory(const ApiRequest& request);
   ApiResponse Silences(const ApiRequest& request);
+  ApiResponse SilenceCreate(const ApiRequest& request);
   ApiResponse BenchmarkStart(const ApiRequest& request);
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
   Status CheckToken(std::string_view authorization) const;

@@ -619,16 +619,27 @@ std::string RenderAlertsJson(
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+json SilenceJson(const v1::Silence& s) {
+  return {{"id", s.id()},
+          {"rule", s.rule()},
+          {"member", s.member()},
+          {"comment", s.comment()},
+          {"created_at", TimeOrNull(s.created_unix_ms())},
+          {"expires_at", TimeOrNull(s.expires_unix_ms())}};
+}
+}  // namespace
+
 std::string RenderSilencesJson(const v1::ListSilencesResponse& silences) {
   json list = json::array();
   for (const v1::Silence& s : silences.silences()) {
-    list.push_back({{"id", s.id()},
-                    {"rule", s.rule()},
-                    {"member", s.member()},
-                    {"comment", s.comment()},
-                    {"expires_at", TimeOrNull(s.expires_unix_ms())}});
+    list.push_back(SilenceJson(s));
   }
   return json{{"silences", list}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string RenderSilenceJson(const v1::Silence& silence) {
+  return SilenceJson(silence).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string RenderHistoryJson(const v1::HistoryResponse& h) {

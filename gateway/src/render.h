@@ -75,6 +75,7 @@ std::string RenderAlertsJson(const google::protobuf::RepeatedPtrField<etcdmonito
                                  alerts,
                              const std::string& next_page_token, bool with_token);
 std::string RenderSilencesJson(const etcdmonitor::v1::ListSilencesResponse& silences);
+std::string RenderSilenceJson(const etcdmonitor::v1::Silence& silence);
 std::string RenderHistoryJson(const etcdmonitor::v1::HistoryResponse& history);
 
 }  // namespace etcdmon::gateway::detail

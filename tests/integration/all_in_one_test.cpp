@@ -191,6 +191,26 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
            h["points"][0].value("value", 0.0) > 0;
   })) << GetJson("/api/v1/metrics/history?metric=etcd_benchmark_ops_per_second&from=-5m").dump();
 
+  // A silence for planned maintenance, set and listed with the CLI through the REST API.
+  const std::string api = "--api-url=" + Url("");
+  Result<std::string> refused_silence = testing::RunCommand(
+      {ETCDMON_BINARY, "silence", "create", api, "--member=" + cluster_->Name(1), "--for=30m"},
+      dir_.File("silence-refused.log"), 30s);
+  EXPECT_FALSE(refused_silence.ok()) << "created without a token";
+  Result<std::string> created = testing::RunCommand(
+      {ETCDMON_BINARY, "silence", "create", api, "--api-token-file=" + dir_.File("token"),
+       "--member=" + cluster_->Name(1), "--for=30m", "--comment=rolling restart", "-w", "json"},
+      dir_.File("silence-create.log"), 30s);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  nlohmann::json silence = nlohmann::json::parse(*created, nullptr, false);
+  ASSERT_TRUE(silence.is_object()) << *created;
+  EXPECT_EQ(silence.value("member", ""), cluster_->Name(1));
+  Result<std::string> listed = testing::RunCommand({ETCDMON_BINARY, "silence", "list", api},
+                                                   dir_.File("silence-list.log"), 30s);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_NE(listed->find(silence.value("id", "?")), std::string::npos) << *listed;
+  EXPECT_NE(listed->find("rolling restart"), std::string::npos) << *listed;
+
   // SIGTERM: a clean exit (code 0). The time it takes is recorded, not asserted.
   const auto stop_started = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);

@@ -167,6 +167,32 @@ class FakeAlerts final : public AlertBackend {
     r.add_silences()->set_id("s1");
     return r;
   }
+  Result<v1::Silence> CreateSilence(const v1::Silence& silence,
+                                    const config::Secret& bearer_token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (silence.rule() == "NoSuchRule") {
+      return Status::InvalidArgument("alerter CreateSilence: unknown rule \"NoSuchRule\"");
+    }
+    created_ = silence;
+    token_ = bearer_token.Reveal();
+    v1::Silence out = silence;
+    out.set_id("0123456789abcdef");
+    out.set_created_unix_ms(kTick);
+    return out;
+  }
+  v1::Silence Created() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return created_;
+  }
+  std::string Token() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return token_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  v1::Silence created_;
+  std::string token_;
 };
 
 class FakeBenchmark final : public BenchmarkBackend {
@@ -510,6 +536,42 @@ TEST_F(GatewayServiceTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
   ExpectError(Http("GET", url + "/bench-2"), 404);
   ExpectError(Http("GET", url + "/..%2Fetc"), 404);
   ExpectError(Http("GET", url), 405);
+}
+
+// POST /api/v1/alerts/silences: token-guarded, validated, passed to the alerter with the
+// gateway's own token; the path answers GET and POST only.
+TEST_F(GatewayServiceTest, SilenceCreationNeedsTokenAndValidates) {
+  Start();
+  const std::string url = base_ + "/api/v1/alerts/silences";
+  const std::string body = R"({"member":"etcd-2","duration":"2h","comment":"kernel upgrade"})";
+  ExpectError(Http("POST", url, body), 401);
+  ExpectError(Http("POST", url, body, "Bearer wrong"), 401);
+  ExpectError(Http("POST", url, R"({"member":"etcd-2"})", "Bearer " + kToken), 400);
+  ExpectError(Http("POST", url, R"({"duration":"soon"})", "Bearer " + kToken), 400);
+  ExpectError(Http("POST", url, R"({"duration":"1h","team":"x"})", "Bearer " + kToken), 400);
+  ExpectError(Http("POST", url, R"({"duration":3600})", "Bearer " + kToken), 400);
+  ExpectError(Http("POST", url, R"({"duration":"1h","rule":"NoSuchRule"})", "Bearer " + kToken),
+              400);
+
+  const auto before = std::chrono::system_clock::now();
+  HttpResult created = Http("POST", url, body, "Bearer " + kToken);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Json()["id"], "0123456789abcdef");
+  EXPECT_EQ(created.Json()["member"], "etcd-2");
+  EXPECT_EQ(created.Json()["comment"], "kernel upgrade");
+  const v1::Silence sent = alerts_.Created();
+  EXPECT_EQ(sent.member(), "etcd-2");
+  const int64_t expected = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               (before + std::chrono::hours(2)).time_since_epoch())
+                               .count();
+  EXPECT_GE(sent.expires_unix_ms(), expected);
+  EXPECT_LT(sent.expires_unix_ms(), expected + 60'000);
+  EXPECT_EQ(alerts_.Token(), kToken);
+
+  HttpResult wrong = Http("PUT", url, body);
+  ExpectError(wrong, 405);
+  EXPECT_NE(wrong.headers.find("Allow: GET, POST"), std::string::npos) << wrong.headers;
+  EXPECT_EQ(Http("GET", url).status, 200);
 }
 
 TEST_F(GatewayServiceTest, BenchmarkWithoutRunnerIs501) {

@@ -53,6 +53,9 @@ class AlertBackend {
   virtual Result<etcdmonitor::v1::AlertHistoryResponse> QueryHistory(
       const etcdmonitor::v1::AlertHistoryRequest& request) = 0;
   virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences() = 0;
+  /// Creates a silence, authorizing with `bearer_token` (the alerter's API token).
+  virtual Result<etcdmonitor::v1::Silence> CreateSilence(const etcdmonitor::v1::Silence& silence,
+                                                         const config::Secret& bearer_token) = 0;
 };
 
 /// One benchmark as POST /api/v1/performance/benchmark asks for it (validated by the gateway:
