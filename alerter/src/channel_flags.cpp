@@ -16,7 +16,6 @@ namespace {
 using config::FlagErrors;
 using config::FlagValue;
 
-constexpr std::size_t kMaxSecretFileBytes = 4096;
 
 // Unset and empty are the same, as for every variable CLI11 reads.
 std::optional<std::string> GetEnv(const char* name) {
@@ -27,35 +26,6 @@ std::optional<std::string> GetEnv(const char* name) {
   return std::string(value);
 }
 
-// Reads a secret file that AsReadableFile() found readable. Errors never quote the content.
-Result<std::string> ReadSecretFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::InvalidArgument("cannot read file: " + std::string(std::strerror(errno)));
-  }
-  std::string content;
-  char buf[1024];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    content.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (content.size() > kMaxSecretFileBytes) {
-      return Status::InvalidArgument("larger than " + std::to_string(kMaxSecretFileBytes) +
-                                     " bytes; is it the right file?");
-    }
-  }
-  if (!content.empty() && content.back() == '\n') {
-    content.pop_back();
-    if (!content.empty() && content.back() == '\r') {
-      content.pop_back();
-    }
-  }
-  if (content.empty()) {
-    return Status::InvalidArgument("file is empty");
-  }
-  if (content.find_first_of("\r\n") != std::string::npos) {
-    return Status::InvalidArgument("holds more than one line");
-  }
-  return content;
-}
 
 // A secret from `file_flag` (a path) or else from the variable `env`, which holds the secret
 // itself. Empty when neither is given.
@@ -65,7 +35,7 @@ config::Secret SecretFrom(const FlagValue& file_flag, const char* env, FlagError
     if (path.empty()) {
       return {};
     }
-    Result<std::string> secret = ReadSecretFile(path);
+    Result<std::string> secret = config::ReadSecretFile(path);
     if (!secret.ok()) {
       errors.Add(file_flag.Source() + " \"" + path + "\": " + secret.status().message());
       return {};

@@ -77,6 +77,10 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   if (content.empty()) {
     return Status::InvalidArgument("file is empty");
   }
+  // A secret goes into a header or a protocol line: a line break inside would break it open.
+  if (content.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidArgument("holds more than one line");
+  }
   return content;
 }
 

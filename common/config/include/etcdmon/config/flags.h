@@ -44,9 +44,9 @@ inline constexpr int kExitUsage = 2;
 /// any case. Errors name the input: `invalid boolean "maybe": want true, false, 1, 0, yes or no`.
 Result<bool> ParseBool(std::string_view text);
 
-/// Reads a secret (password, token, routing key) from a file: at most a few KiB, one trailing
-/// line break stripped (as `echo secret > file` leaves one), not empty. Errors say why without
-/// the content.
+/// Reads a secret (password, token, routing key) from a file: at most 4 KiB, one line (a
+/// trailing line break is stripped, as `echo secret > file` leaves one), not empty. Errors say
+/// why without the content.
 Result<std::string> ReadSecretFile(const std::string& path);
 
 /// The problems found by a Build() step, one line each, so that all are reported together.
