@@ -21,6 +21,18 @@
 #include "etcdmon/etcd/errors.h"
 
 namespace etcdmon::benchmark {
+
+std::string_view PhaseName(Progress::Phase phase) {
+  switch (phase) {
+    case Progress::Phase::kPopulating:
+      return "populating";
+    case Progress::Phase::kRunning:
+      return "running";
+    case Progress::Phase::kCleaningUp:
+      return "cleaning_up";
+  }
+  return "running";
+}
 namespace {
 
 namespace pb = ::etcdserverpb;

@@ -15,18 +15,6 @@ int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string_view PhaseName(benchmark::Progress::Phase phase) {
-  switch (phase) {
-    case benchmark::Progress::Phase::kPopulating:
-      return "populating";
-    case benchmark::Progress::Phase::kRunning:
-      return "running";
-    case benchmark::Progress::Phase::kCleaningUp:
-      return "cleaning_up";
-  }
-  return "running";
-}
-
 }  // namespace
 
 benchmark::BenchmarkSpec BackgroundBenchmarks::PeriodicSpec(const config::BenchmarkConfig& config) {
@@ -176,7 +164,7 @@ Result<std::string> BackgroundBenchmarks::Get(const std::string& id) {
       {"trigger", run.trigger},
       {"started_unix_ms", run.started_unix_ms},
       {"progress",
-       {{"phase", PhaseName(run.progress.phase)},
+       {{"phase", benchmark::PhaseName(run.progress.phase)},
         {"ops_done", run.progress.ops_done},
         {"ops_total", run.progress.ops_total},
         {"failed", run.progress.failed},

@@ -42,18 +42,6 @@ class InterruptScope {
   void (*previous_)(int) = SIG_DFL;
 };
 
-const char* PhaseName(benchmark::Progress::Phase phase) {
-  switch (phase) {
-    case benchmark::Progress::Phase::kPopulating:
-      return "populating";
-    case benchmark::Progress::Phase::kRunning:
-      return "running";
-    case benchmark::Progress::Phase::kCleaningUp:
-      return "cleaning up";
-  }
-  return "running";
-}
-
 // One progress line: rewritten in place on a terminal, one line per second otherwise.
 void PrintProgress(const benchmark::Progress& p, bool tty, std::ostream& err) {
   char line[200];
@@ -62,15 +50,16 @@ void PrintProgress(const benchmark::Progress& p, bool tty, std::ostream& err) {
   } else {
     const double seconds = std::chrono::duration<double>(p.elapsed).count();
     const double p99_ms = std::chrono::duration<double, std::milli>(p.p99_so_far).count();
+    const std::string phase(benchmark::PhaseName(p.phase));
     if (p.ops_total > 0) {
       std::snprintf(line, sizeof(line),
                     "%s %6.1fs  %llu/%llu ops  %.0f ops/s  p99 %.2f ms  %llu failed",
-                    PhaseName(p.phase), seconds, static_cast<unsigned long long>(p.ops_done),
+                    phase.c_str(), seconds, static_cast<unsigned long long>(p.ops_done),
                     static_cast<unsigned long long>(p.ops_total), p.current_ops_per_second, p99_ms,
                     static_cast<unsigned long long>(p.failed));
     } else {
       std::snprintf(line, sizeof(line), "%s %6.1fs  %llu ops  %.0f ops/s  p99 %.2f ms  %llu failed",
-                    PhaseName(p.phase), seconds, static_cast<unsigned long long>(p.ops_done),
+                    phase.c_str(), seconds, static_cast<unsigned long long>(p.ops_done),
                     p.current_ops_per_second, p99_ms, static_cast<unsigned long long>(p.failed));
     }
   }

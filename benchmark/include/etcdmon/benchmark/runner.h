@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 #include <memory>
 
 #include "etcdmon/benchmark/report.h"
@@ -28,6 +29,9 @@ struct Progress {
   double current_ops_per_second = 0;       // over the last progress interval
   std::chrono::nanoseconds p99_so_far{0};  // of this phase's successful operations
 };
+
+/// "populating", "running" or "cleaning_up": the spelling of progress lines and JSON.
+std::string_view PhaseName(Progress::Phase phase);
 
 /// Called on Run()'s thread about once a second; it must return quickly.
 using ProgressCallback = std::function<void(const Progress&)>;
