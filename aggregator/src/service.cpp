@@ -1,3 +1,4 @@
+#include "etcdmon/rpc/server.h"
 #include "etcdmon/aggregator/service.h"
 
 #include "etcdmon/aggregator/metric_names.h"
@@ -348,16 +349,12 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
         return true;
       },
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); });
-  grpc::ServerBuilder builder;
-  if (!c.grpc_address.empty()) {
-    builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  Result<rpc::StartedServer> server = rpc::StartServer(c.grpc_address, *impl->grpc_service);
+  if (!server.ok()) {
+    return server.status();
   }
-  builder.RegisterService(impl->grpc_service.get());
-  impl->grpc_server = builder.BuildAndStart();
-  if (!impl->grpc_server || (!c.grpc_address.empty() && impl->grpc_port == 0)) {
-    return Status::Unavailable("cannot listen for gRPC on " + c.grpc_address +
-                               " (address in use or invalid)");
-  }
+  impl->grpc_server = std::move(server->server);
+  impl->grpc_port = server->port;
   return std::unique_ptr<AggregatorService>(new AggregatorService(std::move(impl)));
 }
 
@@ -426,11 +423,7 @@ std::shared_ptr<grpc::Channel> AggregatorService::InProcessChannel() {
 }
 
 std::string AggregatorService::grpc_address() const {
-  const std::string& a = impl_->config.grpc_address;
-  if (a.empty()) {
-    return a;
-  }
-  return a.substr(0, a.rfind(':')) + ":" + std::to_string(impl_->grpc_port);
+  return rpc::BoundAddress(impl_->config.grpc_address, impl_->grpc_port);
 }
 
 }  // namespace etcdmon::aggregator

@@ -1,3 +1,4 @@
+#include "etcdmon/rpc/server.h"
 #include "etcdmon/alerter/service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -277,16 +278,12 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
       },
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); },
       [raw] { raw->silences_changed = true; });
-  grpc::ServerBuilder builder;
-  if (!c.grpc_address.empty()) {
-    builder.AddListeningPort(c.grpc_address, grpc::InsecureServerCredentials(), &impl->grpc_port);
+  Result<rpc::StartedServer> server = rpc::StartServer(c.grpc_address, *impl->grpc_service);
+  if (!server.ok()) {
+    return server.status();
   }
-  builder.RegisterService(impl->grpc_service.get());
-  impl->grpc_server = builder.BuildAndStart();
-  if (!impl->grpc_server || (!c.grpc_address.empty() && impl->grpc_port == 0)) {
-    return Status::Unavailable("cannot listen for gRPC on " + c.grpc_address +
-                               " (address in use or invalid)");
-  }
+  impl->grpc_server = std::move(server->server);
+  impl->grpc_port = server->port;
   return std::unique_ptr<AlerterService>(new AlerterService(std::move(impl)));
 }
 
@@ -360,11 +357,7 @@ std::shared_ptr<grpc::Channel> AlerterService::InProcessChannel() {
 }
 
 std::string AlerterService::grpc_address() const {
-  const std::string& a = impl_->config.grpc_address;
-  if (a.empty()) {
-    return a;
-  }
-  return a.substr(0, a.rfind(':')) + ":" + std::to_string(impl_->grpc_port);
+  return rpc::BoundAddress(impl_->config.grpc_address, impl_->grpc_port);
 }
 
 }  // namespace etcdmon::alerter
