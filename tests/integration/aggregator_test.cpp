@@ -20,8 +20,10 @@
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/collector/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/monitor_stack.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
 namespace etcdmon::aggregator {
@@ -35,89 +37,9 @@ constexpr auto kInterval = 200ms;  // collectors' interval and the aggregator's 
 
 using etcdmon::testing::WaitFor;
 
-std::shared_ptr<spdlog::logger> QuietLogger() {
-  auto logger = spdlog::default_logger()->clone("test");
-  logger->set_level(spdlog::level::warn);
-  return logger;
-}
-
-// A monitor stack on a cluster: one aggregator and one collector per member.
-class Stack {
- public:
-  Stack(EtcdCluster& cluster, const std::string& dir) : cluster_(cluster), dir_(dir) {}
-
-  Status StartAggregator(const std::string& ingest = "tcp://127.0.0.1:0") {
-    AggregatorConfig config;
-    config.ingest_endpoint = ingest;
-    config.publish_endpoint = "tcp://127.0.0.1:0";
-    config.grpc_address = "127.0.0.1:0";
-    config.tick = kInterval;
-    config.model.expected_interval = kInterval;
-    config.model.cluster = "test";
-    config.history.path = dir_ + "/history.db";
-    auto service = AggregatorService::Create(config, QuietLogger());
-    if (!service.ok()) {
-      return service.status();
-    }
-    aggregator_ = std::move(service).value();
-    ETCDMON_RETURN_IF_ERROR(aggregator_->Start());
-    channel_ = grpc::CreateChannel(aggregator_->grpc_address(), grpc::InsecureChannelCredentials());
-    stub_ = etcdmonitor::v1::MonitorService::NewStub(channel_);
-    return Status::Ok();
-  }
-
-  Status StartCollectors(const std::string& aggregator_endpoint) {
-    for (size_t i = 0; i < cluster_.size(); ++i) {
-      collector::CollectorConfig c;
-      c.etcd = cluster_.ConnectionConfig();
-      c.etcd.endpoints = {c.etcd.endpoints[i]};
-      c.etcd.dial_timeout = 1s;
-      c.etcd.request_timeout = 1s;
-      c.aggregator = aggregator_endpoint;
-      c.collector_id = "collector-" + cluster_.Name(i);
-      c.metrics_interval = kInterval;
-      c.health_check_interval = 1s;
-      c.metrics_url = cluster_.MetricsUrl(i);
-      c.sequence_state_file = dir_ + "/" + c.collector_id + ".seq";
-      auto service = collector::CollectorService::Create(c, QuietLogger());
-      if (!service.ok()) {
-        return service.status();
-      }
-      ETCDMON_RETURN_IF_ERROR((*service)->Start());
-      collectors_.push_back(std::move(service).value());
-    }
-    return Status::Ok();
-  }
-
-  // The latest snapshot over gRPC; false before the first tick.
-  bool Snapshot(etcdmonitor::v1::ClusterSnapshot& out) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 2s);
-    etcdmonitor::v1::GetSnapshotRequest request;
-    return stub_->GetSnapshot(&context, request, &out).ok();
-  }
-
-  AggregatorService& aggregator() { return *aggregator_; }
-  etcdmonitor::v1::MonitorService::Stub& stub() { return *stub_; }
-  std::vector<std::unique_ptr<collector::CollectorService>>& collectors() { return collectors_; }
-
-  void Stop() {
-    for (auto& c : collectors_) {
-      c->Stop(0ms);
-    }
-    if (aggregator_) {
-      aggregator_->Stop();
-    }
-  }
-
- private:
-  EtcdCluster& cluster_;
-  std::string dir_;
-  std::unique_ptr<AggregatorService> aggregator_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<etcdmonitor::v1::MonitorService::Stub> stub_;
-  std::vector<std::unique_ptr<collector::CollectorService>> collectors_;
-};
+using testing::QuietLogger;
+// One aggregator and one collector per member, in this process.
+using Stack = testing::MonitorStack;
 
 class AggregatorClusterTest : public ::testing::Test {
  protected:
@@ -261,21 +183,6 @@ TEST_F(AggregatorClusterTest, QuorumLostAndRecovered) {
 namespace etcdmon::aggregator {
 namespace {
 
-pid_t SpawnAggregator(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 std::string IntegrityCheck(const std::string& path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
@@ -303,7 +210,8 @@ TEST(AggregatorCrashTest, SigkillLosesNothingAcknowledged) {
   ASSERT_TRUE(cluster.Start().ok());
   const uint16_t port = testing::PickFreeLoopbackPorts(1).value().at(0);
   const std::string ingest = "tcp://127.0.0.1:" + std::to_string(port);
-  const std::string db = cluster.Dir() + "/history.db";
+  const std::string dir = cluster.Dir();
+  const std::string db = dir + "/history.db";
   const std::vector<std::string> args = {ETCDMON_AGGREGATOR_BINARY, "--listen=" + ingest,
                                          "--publish=tcp://127.0.0.1:0",
                                          "--grpc-listen=127.0.0.1:0", "--db=" + db,
@@ -324,15 +232,13 @@ TEST(AggregatorCrashTest, SigkillLosesNothingAcknowledged) {
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const uint64_t acked_before_start = (*collector)->Stats().acked_sequence;
-    pid_t pid = SpawnAggregator(args);
-    ASSERT_GT(pid, 0);
+    testing::ChildProcess aggregator(args, dir + "/aggregator-" + std::to_string(round) + ".log");
+    ASSERT_TRUE(aggregator.ok()) << aggregator.status().message();
     // Let it ingest a while (different lengths per round), then kill it mid-stream.
     ASSERT_TRUE(WaitFor([&] {
       return (*collector)->Stats().acked_sequence >= acked_before_start + 5 + 7 * round;
     })) << "the aggregator never acknowledged";
-    ASSERT_EQ(kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(aggregator.Stop(SIGKILL, 10s).ok());
     const uint64_t acked = (*collector)->Stats().acked_sequence;
 
     EXPECT_EQ(IntegrityCheck(db), "ok");
@@ -344,13 +250,13 @@ TEST(AggregatorCrashTest, SigkillLosesNothingAcknowledged) {
         << "an acknowledged batch is missing after SIGKILL";
   }
   // A last restart: the collector resumes by itself and its backlog drains.
-  pid_t pid = SpawnAggregator(args);
+  testing::ChildProcess aggregator(args, dir + "/aggregator-last.log");
+  ASSERT_TRUE(aggregator.ok()) << aggregator.status().message();
   const uint64_t acked = (*collector)->Stats().acked_sequence;
   EXPECT_TRUE(WaitFor([&] { return (*collector)->Stats().acked_sequence > acked + 5; }));
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  Result<int> stopped = aggregator.Stop(SIGTERM, 10s);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0);
   (*collector)->Stop(0ms);
   EXPECT_EQ(IntegrityCheck(db), "ok");
 }

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,11 +24,10 @@
 #include "etcdmon/testing/http_server.h"
 #include "etcdmon/testing/monitor_stack.h"
 #include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
 #include "etcdmon/testing/smtp_sink.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
-
-extern char** environ;
 
 namespace etcdmon::alerter {
 namespace {
@@ -340,21 +338,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
                                    "--webhook-url=" + webhook_.Url("/hook"),
                                    "--console-notifications=false",
                                    "--log-level=warn"};
-  auto spawn = [&]() {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    EXPECT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-    return pid;
-  };
-  auto kill_and_reap = [](pid_t pid, int signal) {
-    ::kill(pid, signal);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-  };
-
-  pid_t pid = spawn();
+  auto first = std::make_unique<testing::ChildProcess>(args, dir_.File("alerter-1.log"));
+  ASSERT_TRUE(first->ok()) << first->status().message();
   ASSERT_TRUE(cluster_->Stop(1).ok());
   ASSERT_TRUE(cluster_->Stop(2).ok());
   ASSERT_TRUE(WaitFor([&] {
@@ -366,12 +351,13 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
     return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable", "");
   }, 60s));
   const size_t before_kill = WebhookNotifications(webhook_).size();
-  kill_and_reap(pid, SIGKILL);
+  ASSERT_TRUE(first->Stop(SIGKILL, 10s).ok());
 
   const int64_t restarted_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
-  pid = spawn();
+  testing::ChildProcess second(args, dir_.File("alerter-2.log"));
+  ASSERT_TRUE(second.ok()) << second.status().message();
   // The restarted alerter evaluates snapshots of the same outage for two seconds (~10 of them):
   // time for a wrongful re-send of what was already notified. Its health tells how far it got.
   auto stub = etcdmonitor::v1::AlertService::NewStub(
@@ -390,7 +376,10 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
     auto got = WebhookNotifications(webhook_);
     return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader");
   }, 60s)) << Describe(WebhookNotifications(webhook_));
-  kill_and_reap(pid, SIGTERM);
+  Result<int> stopped = second.Stop(SIGTERM, 10s);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0)
+      << testing::DescribeWaitStatus(*stopped);
 
   std::map<std::pair<std::string, std::string>, int> count;
   for (const Received& r : WebhookNotifications(webhook_)) ++count[{r.fingerprint, r.kind}];

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "etcdmon/collector/service.h"
+#include "etcdmon/testing/process.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
@@ -178,29 +179,14 @@ TEST_F(CollectorServiceTest, BinaryExitsCleanlyOnSigterm) {
                                    "--collector-id=binary",
                                    "--state-file=" + state,
                                    "--log-level=warn"};
-  std::vector<char*> argv;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  testing::ChildProcess collector(args, state + ".log");
+  ASSERT_TRUE(collector.ok()) << collector.status().message();
   ASSERT_TRUE(WaitFor([&] { return received.count() >= 3; }));
   const auto signalled = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  bool exited = WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 10s);
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  ASSERT_TRUE(exited) << "the collector did not exit within 10 s of SIGTERM";
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  Result<int> status = collector.Stop(SIGTERM, 10s);
+  ASSERT_TRUE(status.ok()) << "the collector did not exit within 10 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - signalled);
   RecordProperty("sigterm_to_exit_ms", static_cast<int>(took.count()));

@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::gateway {
@@ -64,43 +64,6 @@ HttpResult Http(const std::string& method, const std::string& url, const std::st
   return r;
 }
 
-// A child process that dies with the test (PR_SET_PDEATHSIG) and is stopped by the destructor.
-class Process {
- public:
-  Process(std::vector<std::string> args, const std::string& log,
-          std::vector<std::string> env = {}) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      FILE* out = freopen(log.c_str(), "a", stdout);
-      (void)out;
-      dup2(fileno(stdout), fileno(stderr));
-      for (const std::string& e : env) {
-        putenv(const_cast<char*>(e.c_str()));
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
-
 class GatewayProductTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -115,8 +78,8 @@ class GatewayProductTest : public ::testing::Test {
     const std::string publish = "tcp://127.0.0.1:" + std::to_string(ports->at(1));
     const std::string grpc = "127.0.0.1:" + std::to_string(ports->at(2));
     base_ = new std::string("http://127.0.0.1:" + std::to_string(ports->at(3)));
-    processes_ = new std::vector<std::unique_ptr<Process>>();
-    processes_->push_back(std::make_unique<Process>(
+    processes_ = new std::vector<std::unique_ptr<testing::ChildProcess>>();
+    processes_->push_back(std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{ETCDMON_AGGREGATOR_BINARY, "--listen=" + ingest,
                                  "--publish=" + publish, "--grpc-listen=" + grpc,
                                  "--db=" + dir + "/history.db", "--tick=200ms",
@@ -124,7 +87,7 @@ class GatewayProductTest : public ::testing::Test {
                                  "--log-level=warn"},
         dir + "/aggregator.log"));
     for (size_t i = 0; i < cluster_->size(); ++i) {
-      processes_->push_back(std::make_unique<Process>(
+      processes_->push_back(std::make_unique<testing::ChildProcess>(
           std::vector<std::string>{ETCDMON_COLLECTOR_BINARY,
                                    "--endpoints=" + cluster_->ClientEndpoint(i),
                                    "--aggregator=" + ingest, "--collector-id=c" + std::to_string(i),
@@ -134,7 +97,7 @@ class GatewayProductTest : public ::testing::Test {
                                    "--log-level=warn"},
           dir + "/collector" + std::to_string(i) + ".log"));
     }
-    processes_->push_back(std::make_unique<Process>(
+    processes_->push_back(std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{ETCDMON_GATEWAY_BINARY, "--api-host=127.0.0.1",
                                  "--api-port=" + std::to_string(ports->at(3)),
                                  "--aggregator=" + grpc, "--alerter", "", "--snapshots=" + publish,
@@ -158,12 +121,12 @@ class GatewayProductTest : public ::testing::Test {
 
   static EtcdCluster* cluster_;
   static std::string* base_;
-  static std::vector<std::unique_ptr<Process>>* processes_;
+  static std::vector<std::unique_ptr<testing::ChildProcess>>* processes_;
 };
 
 EtcdCluster* GatewayProductTest::cluster_ = nullptr;
 std::string* GatewayProductTest::base_ = nullptr;
-std::vector<std::unique_ptr<Process>>* GatewayProductTest::processes_ = nullptr;
+std::vector<std::unique_ptr<testing::ChildProcess>>* GatewayProductTest::processes_ = nullptr;
 
 TEST_F(GatewayProductTest, StatusMembersAndLeaderEqualWhatTheMembersSay) {
   // What etcd itself says: the leader and the member names.

@@ -179,4 +179,35 @@ std::string TailOfFile(const std::string& path, size_t lines) {
   return text.substr(pos);
 }
 
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_file,
+                           const std::vector<std::string>& extra_env) {
+  Result<pid_t> pid = Spawn(argv, log_file, extra_env);
+  if (pid.ok()) {
+    pid_ = *pid;
+  } else {
+    status_ = pid.status();
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    (void)Stop(SIGTERM, std::chrono::seconds(10));
+  }
+}
+
+Result<int> ChildProcess::Stop(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) {
+    return Status::FailedPrecondition("no child process");
+  }
+  const pid_t pid = pid_;
+  pid_ = -1;
+  ::kill(pid, signal);
+  Result<int> exited = WaitForExit(pid, timeout);
+  if (!exited.ok()) {
+    ::kill(pid, SIGKILL);
+    (void)WaitForExit(pid, std::chrono::seconds(10));
+  }
+  return exited;
+}
+
 }  // namespace etcdmon::testing

@@ -28,6 +28,29 @@ Result<int> WaitForExit(pid_t pid, std::chrono::milliseconds timeout);
 /// "exit code 1", "killed by signal 9".
 std::string DescribeWaitStatus(int wait_status);
 
+/// A binary under test running as a child (Spawn()), stopped and reaped by the destructor:
+/// SIGTERM, then SIGKILL after 10 s. A failed spawn is reported by ok()/status().
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_file,
+               const std::vector<std::string>& extra_env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool ok() const { return pid_ > 0; }
+  const Status& status() const { return status_; }
+  pid_t pid() const { return pid_; }
+
+  /// Sends `signal` and waits up to `timeout` for the exit; the wait status, or DeadlineExceeded
+  /// (the child is then killed and reaped). After this the destructor does nothing.
+  Result<int> Stop(int signal, std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  Status status_;
+};
+
 /// Runs a command to completion (killed after `timeout`), output to `log_file`. Returns the
 /// output on exit code 0, otherwise an error with the command, how it ended and the output.
 Result<std::string> RunCommand(const std::vector<std::string>& argv, const std::string& log_file,
