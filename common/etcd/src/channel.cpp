@@ -150,6 +150,9 @@ Result<std::shared_ptr<grpc::Channel>> ChannelFactory::Dial(
   // Channels must not share connections (and their backoff state): each Dial() is its own
   // TCP connection.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // No transparent retries: a probe or a benchmark operation that failed is reported as it
+  // happened (and the retry machinery costs CPU on every call).
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(endpoint.Authority(), credentials, args);
 }
 
