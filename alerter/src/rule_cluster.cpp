@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "rule.h"
 
@@ -17,17 +20,6 @@ bool IsDown(const v1::MemberState& member) {
     return true;
   }
   return member.health() != v1::STALE && member.reachable() && member.leader_id() == 0;
-}
-
-// Unavailable to clients: unreachable, or cut off from a leader the others have. While no
-// member has a leader (an election; a leader's restart always causes one) every member answers
-// without one: that is NoLeader's and QuorumLost's to report, each with its own `for`, not a
-// reason to call every member unavailable.
-bool IsUnavailable(const v1::MemberState& member, const v1::ClusterSnapshot& snapshot) {
-  if (member.health() == v1::UNREACHABLE) {
-    return true;
-  }
-  return snapshot.has_leader() && IsDown(member);
 }
 
 class NoLeaderRule final : public Rule {
@@ -146,7 +138,9 @@ class MemberUnavailableRule final : public Rule {
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
     uint32_t down_voting = 0;
+    seen_.clear();
     for (const auto& member : snapshot.members()) {
+      seen_.push_back(MemberLabel(member));
       if (!IsUnavailable(member, snapshot)) {
         continue;
       }
@@ -162,6 +156,11 @@ class MemberUnavailableRule final : public Rule {
         o.summary = o.member + " answers but has no leader";
       }
       o.values = {{"reachable", member.reachable() ? 1.0 : 0.0}};
+    }
+    // Forget members that left the snapshot (bounded by the membership).
+    for (auto it = leaderless_.begin(); it != leaderless_.end();) {
+      it = std::find(seen_.begin(), seen_.end(), it->first) == seen_.end() ? leaderless_.erase(it)
+                                                                           : std::next(it);
     }
     const uint32_t voting = snapshot.voting_members();
     if (voting == 0) {
@@ -180,8 +179,37 @@ class MemberUnavailableRule final : public Rule {
   }
 
  private:
+  // Unavailable to clients: unreachable, or cut off from a leader the others have, in two of
+  // its samples in a row. While leadership moves (a leader's restart hands it over) a follower
+  // answers without a leader for a moment while the new leader already leads; and while no
+  // member has a leader (an election) that is NoLeader's and QuorumLost's to report, each with
+  // its own `for`, not a reason to call every member unavailable.
+  bool IsUnavailable(const v1::MemberState& member, const v1::ClusterSnapshot& snapshot) {
+    if (member.health() == v1::UNREACHABLE) {
+      return true;
+    }
+    const std::string label = MemberLabel(member);
+    if (!snapshot.has_leader() || !IsDown(member)) {
+      leaderless_.erase(label);
+      return false;
+    }
+    Leaderless& l = leaderless_[label];
+    if (member.last_sample_unix_ms() != l.last_sample_unix_ms) {
+      l.last_sample_unix_ms = member.last_sample_unix_ms();
+      ++l.samples;
+    }
+    return l.samples >= 2;
+  }
+
+  struct Leaderless {
+    int64_t last_sample_unix_ms = 0;
+    int samples = 0;  // consecutive samples without a leader while the cluster has one
+  };
+
   Severity severity_;
   double min_available_;
+  std::map<std::string, Leaderless> leaderless_;  // by member label
+  std::vector<std::string> seen_;                 // the members of the latest snapshot
 };
 
 // One alert per member with an alarm (NOSPACE, CORRUPT), naming the types.

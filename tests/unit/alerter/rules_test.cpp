@@ -252,15 +252,24 @@ TEST(RulesTest, MemberUnavailableWarningPerMemberCriticalForCluster) {
   EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-3")->severity, Severity::kWarning);
 }
 
-// A reachable member without a leader is unavailable; a stale one is not (that is
-// CollectorStale).
+// A reachable member without a leader, in two of its samples in a row while the others have
+// one, is unavailable; one such sample is not (leadership moving); a stale member is not
+// (that is CollectorStale).
 TEST(RulesTest, MemberUnavailableCountsLeaderlessNotStale) {
   AlertEngine engine(RulesWithoutFor(), EngineOptions{});
-  v1::ClusterSnapshot s = HealthyCluster(10);
-  Member(s, "etcd-2").set_leader_id(0);
-  Member(s, "etcd-2").set_health(v1::UNHEALTHY);
-  MakeStale(s, "etcd-3");
-  engine.Evaluate(s, At(10), {});
+  auto leaderless_etcd2 = [](double seconds) {
+    v1::ClusterSnapshot s = HealthyCluster(seconds);
+    Member(s, "etcd-2").set_leader_id(0);
+    Member(s, "etcd-2").set_health(v1::UNHEALTHY);
+    MakeStale(s, "etcd-3");
+    return s;
+  };
+  engine.Evaluate(leaderless_etcd2(10), At(10), {});
+  EXPECT_EQ(FindActive(engine.Active(), kMemberUnavailable, "etcd-2"), nullptr)
+      << "one sample without a leader is a leadership hand-over";
+  engine.Evaluate(leaderless_etcd2(10), At(11), {});  // the same sample again (next tick)
+  EXPECT_EQ(FindActive(engine.Active(), kMemberUnavailable, "etcd-2"), nullptr);
+  engine.Evaluate(leaderless_etcd2(20), At(20), {});
   const auto active = engine.Active();
   ASSERT_NE(FindActive(active, kMemberUnavailable, "etcd-2"), nullptr);
   EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-2")->summary,
