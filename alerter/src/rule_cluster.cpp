@@ -22,6 +22,24 @@ bool IsDown(const v1::MemberState& member) {
   return member.health() != v1::STALE && member.reachable() && member.leader_id() == 0;
 }
 
+// Voting members whose state is unknown: their collector is silent (STALE). Cluster-wide
+// verdicts that they could tip are held, not cleared: a stopped member whose collector is
+// slow to say so must not resolve, and then fire again, an alert about a lost quorum.
+uint32_t UnknownVoting(const v1::ClusterSnapshot& snapshot) {
+  uint32_t unknown = 0;
+  for (const auto& member : snapshot.members()) {
+    unknown += !member.is_learner() && member.health() == v1::STALE ? 1 : 0;
+  }
+  return unknown;
+}
+
+// A held verdict for a cluster-wide alert: it keeps its state (an inactive one does not start).
+void Hold(std::vector<Observation>& out, Severity severity) {
+  Observation& o = out.emplace_back();
+  o.verdict = Verdict::kHolding;
+  o.severity = severity;
+}
+
 class NoLeaderRule final : public Rule {
  public:
   explicit NoLeaderRule(const RuleSpec& spec) : severity_(spec.severity) {}
@@ -58,6 +76,10 @@ class QuorumLostRule final : public Rule {
     }
     const uint32_t available = voting > down ? voting - down : 0;
     if (available >= snapshot.quorum_size()) {
+      const uint32_t unknown = UnknownVoting(snapshot);
+      if (available - std::min(unknown, available) < snapshot.quorum_size()) {
+        Hold(out, severity_);
+      }
       return;
     }
     Observation& o = out.emplace_back();
@@ -168,6 +190,9 @@ class MemberUnavailableRule final : public Rule {
     }
     const double available = voting > down_voting ? voting - down_voting : 0;
     if (available >= min_available_) {
+      if (available - std::min<double>(UnknownVoting(snapshot), available) < min_available_) {
+        Hold(out, Severity::kCritical);
+      }
       return;
     }
     Observation& o = out.emplace_back();

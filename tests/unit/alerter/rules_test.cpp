@@ -298,6 +298,41 @@ TEST(RulesTest, MemberUnavailableIgnoresLeaderlessMembersDuringAnElection) {
   }
 }
 
+// A down member whose collector falls silent (STALE) neither keeps counting as down nor
+// counts as up: QuorumLost and the cluster-wide MemberUnavailable hold their state instead of
+// resolving (and firing again a moment later).
+TEST(RulesTest, QuorumAlertsHoldWhileADownMemberIsStale) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot two_down = HealthyCluster(10);
+  MakeUnreachable(two_down, "etcd-2");
+  MakeUnreachable(two_down, "etcd-3");
+  engine.Evaluate(two_down, At(10), {});
+  ASSERT_TRUE(HasActive(engine, kQuorumLost, "", AlertState::kFiring));
+  ASSERT_TRUE(HasActive(engine, kMemberUnavailable, "", AlertState::kFiring));
+
+  v1::ClusterSnapshot one_stale = HealthyCluster(11);
+  MakeUnreachable(one_stale, "etcd-2");
+  MakeStale(one_stale, "etcd-3");
+  Evaluation e = engine.Evaluate(one_stale, At(11), {});
+  EXPECT_TRUE(HasActive(engine, kQuorumLost, "", AlertState::kFiring));
+  EXPECT_TRUE(HasActive(engine, kMemberUnavailable, "", AlertState::kFiring));
+  for (const Notification& n : e.notifications) {
+    EXPECT_NE(n.kind, NotificationKind::kResolved) << n.alert.key.rule;
+  }
+
+  engine.Evaluate(HealthyCluster(12), At(12), {});
+  EXPECT_FALSE(HasActive(engine, kQuorumLost, "", AlertState::kFiring));
+  EXPECT_FALSE(HasActive(engine, kMemberUnavailable, "", AlertState::kFiring));
+
+  // A stale member alone does not start them.
+  v1::ClusterSnapshot stale_only = HealthyCluster(13);
+  MakeUnreachable(stale_only, "etcd-2");
+  MakeStale(stale_only, "etcd-3");
+  engine.Evaluate(stale_only, At(13), {});
+  EXPECT_FALSE(HasActive(engine, kQuorumLost, "", AlertState::kFiring));
+  EXPECT_FALSE(HasActive(engine, kQuorumLost, "", AlertState::kPending));
+}
+
 // CertificateExpiringSoon is a warning below 14 days and critical below 3 days.
 TEST(RulesTest, CertificateSeverityByRemainingDays) {
   struct {
