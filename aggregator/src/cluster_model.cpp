@@ -960,8 +960,11 @@ uint32_t ClusterModel::Impl::JudgeMembers(int64_t now, v1::ClusterSnapshot& out)
     unreachable += r->health == v1::UNREACHABLE ? 1 : 0;
     stale += r->health == v1::STALE ? 1 : 0;
     fresh += r->fresh ? 1 : 0;
-    // Down for raft: unreachable, or answering without a leader. Stale is unknown, not down.
-    if (!r->learner && (r->health == v1::UNREACHABLE || r->leaderless)) {
+    // Down for raft: unreachable, or answering without a leader in two samples in a row (while
+    // leadership moves, a follower answers without one for a moment; with no leader at all,
+    // quorum_ok is false anyway). Stale is unknown, not down.
+    const bool leaderless = r->leaderless && (r->claim_confirmed || !r->has_status);
+    if (!r->learner && (r->health == v1::UNREACHABLE || leaderless)) {
       ++known_down;
     }
   }

@@ -423,6 +423,29 @@ TEST_F(ClusterModelTest, ASingleTornStatusDuringAnElectionIsNotSplitBrain) {
   EXPECT_TRUE(snap_.split_brain().detected());
 }
 
+// While leadership moves a follower answers without a leader for a moment: one such sample
+// does not count it as down for quorum, two in a row do.
+TEST_F(ClusterModelTest, AFollowerLeaderlessInOneSampleIsNotDownForQuorum) {
+  for (int round = 0; round < 2; ++round) {
+    FeedAll(kA, 3);
+    Tick();
+    Advance(seconds(10));
+  }
+  Feed(1, Unreachable(kMembers[1], Now()));
+  Feed(0, Reachable(kMembers[0], Now(), kA, 3));
+  Feed(2, Reachable(kMembers[2], Now(), 0, 3));
+  Tick();
+  EXPECT_TRUE(snap_.has_leader());
+  EXPECT_TRUE(snap_.quorum_ok()) << snap_.health_reason();
+
+  Advance(seconds(10));
+  Feed(1, Unreachable(kMembers[1], Now()));
+  Feed(0, Reachable(kMembers[0], Now(), kA, 3));
+  Feed(2, Reachable(kMembers[2], Now(), 0, 3));
+  Tick();
+  EXPECT_FALSE(snap_.quorum_ok()) << "two members down for raft: 1 unreachable, 1 leaderless";
+}
+
 // A member that reports another cluster id is split-brain; the snapshot keeps the majority id.
 TEST_F(ClusterModelTest, DifferentClusterIdsIsSplitBrain) {
   Feed(0, Reachable(kMembers[0], Now(), kA, 3));
