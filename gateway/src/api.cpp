@@ -635,21 +635,12 @@ ApiResponse Api::SilenceCreate(const ApiRequest& request) {
   if (Status s = CheckToken(request.authorization); !s.ok()) {
     return Error(s);
   }
-  if (request.body.size() > config_.max_body_bytes) {
-    return Error(Status::ResourceExhausted("request body of " +
-                                           std::to_string(request.body.size()) +
-                                           " bytes is larger than the limit of " +
-                                           std::to_string(config_.max_body_bytes)));
+  Result<json> parsed = ParseJsonBody(
+      request, R"({"member": "etcd-2", "duration": "2h", "comment": "kernel upgrade"})");
+  if (!parsed.ok()) {
+    return Error(parsed.status());
   }
-  if (JsonDepth(request.body) > kMaxJsonDepth) {
-    return Error(Status::InvalidArgument("the body nests too deeply"));
-  }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return Error(Status::InvalidArgument(
-        "the body must be a JSON object like {\"member\": \"etcd-2\", \"duration\": \"2h\", "
-        "\"comment\": \"kernel upgrade\"}"));
-  }
+  const json& body = *parsed;
   v1::Silence silence;
   std::string duration;
   for (auto it = body.begin(); it != body.end(); ++it) {
@@ -709,24 +700,31 @@ Status Api::CheckToken(std::string_view authorization) const {
   return Status::Ok();
 }
 
+Result<json> Api::ParseJsonBody(const ApiRequest& request, std::string_view example) const {
+  if (request.body.size() > config_.max_body_bytes) {
+    return Status::ResourceExhausted("request body of " + std::to_string(request.body.size()) +
+                                     " bytes is larger than the limit of " +
+                                     std::to_string(config_.max_body_bytes));
+  }
+  if (JsonDepth(request.body) > kMaxJsonDepth) {
+    return Status::InvalidArgument("the body nests too deeply");
+  }
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Status::InvalidArgument("the body must be a JSON object like " + std::string(example));
+  }
+  return body;
+}
+
 ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   if (Status s = CheckToken(request.authorization); !s.ok()) {
     return Error(s);
   }
-  if (request.body.size() > config_.max_body_bytes) {
-    return Error(Status::ResourceExhausted("request body of " +
-                                           std::to_string(request.body.size()) +
-                                           " bytes is larger than the limit of " +
-                                           std::to_string(config_.max_body_bytes)));
+  Result<json> parsed = ParseJsonBody(request, R"({"type": "write", "ops": 10000})");
+  if (!parsed.ok()) {
+    return Error(parsed.status());
   }
-  if (JsonDepth(request.body) > kMaxJsonDepth) {
-    return Error(Status::InvalidArgument("the body nests too deeply"));
-  }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return Error(Status::InvalidArgument(
-        "the body must be a JSON object like {\"type\": \"write\", \"ops\": 10000}"));
-  }
+  const json& body = *parsed;
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& key = it.key();
     if (key != "type" && key != "ops" && key != "clients" && key != "key_size" &&

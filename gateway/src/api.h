@@ -4,6 +4,7 @@
 // HTTP server in it: the Pistache adapter (http_server.cpp) and the unit tests both call
 // Api::Handle. Private to the gateway.
 
+#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
@@ -118,6 +119,9 @@ class Api {
   ApiResponse AlertsHistory(const ApiRequest& request);
   ApiResponse Silences(const ApiRequest& request);
   ApiResponse SilenceCreate(const ApiRequest& request);
+  // A POST body: within the size and nesting limits, and a JSON object (else a 400 naming
+  // `example`).
+  Result<nlohmann::json> ParseJsonBody(const ApiRequest& request, std::string_view example) const;
   ApiResponse BenchmarkStart(const ApiRequest& request);
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
   Status CheckToken(std::string_view authorization) const;
