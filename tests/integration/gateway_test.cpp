@@ -2,7 +2,6 @@
 // member, an aggregator process and a gateway process, all on free loopback ports. Every endpoint
 // is read over HTTP and compared with what the members say.
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
@@ -27,42 +27,8 @@ using etcdmon::testing::WaitFor;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-struct HttpResult {
-  long status = 0;
-  std::string body;
-  json Json() const { return json::parse(body, nullptr, false); }
-};
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-HttpResult Http(const std::string& method, const std::string& url, const std::string& body = "",
-                const std::string& authorization = "") {
-  HttpResult r;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = nullptr;
-  if (!authorization.empty()) {
-    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return r;
-}
+using etcdmon::testing::Http;
+using etcdmon::testing::HttpResult;
 
 class GatewayProductTest : public ::testing::Test {
  protected:

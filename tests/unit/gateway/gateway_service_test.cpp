@@ -1,7 +1,6 @@
 // The gateway over real HTTP (Pistache on 127.0.0.1, port 0) against fake backends: every
 // endpoint's JSON, every error path, the token check, and the /metrics text through promtool.
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "etcdmon/gateway/gateway.h"
+#include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::gateway {
@@ -223,46 +223,8 @@ class FakeBenchmark final : public BenchmarkBackend {
   BenchmarkSpec last_spec_;
 };
 
-struct HttpResult {
-  long status = 0;
-  std::string body;
-  std::string headers;
-  json Json() const { return json::parse(body, nullptr, false); }
-};
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-HttpResult Http(const std::string& method, const std::string& url, const std::string& body = "",
-                const std::string& authorization = "") {
-  HttpResult r;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = nullptr;
-  if (!authorization.empty()) {
-    headers = curl_slist_append(headers, ("Authorization: " + authorization).c_str());
-  }
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return r;
-}
+using etcdmon::testing::Http;
+using etcdmon::testing::HttpResult;
 
 // Runs promtool check metrics on `text`: its exit code and output.
 std::pair<int, std::string> Promtool(const std::string& text, const std::string& dir) {
