@@ -1,6 +1,8 @@
 // Ingest throughput of the aggregator: N simulated collectors send SampleBatches over real
 // ZeroMQ (loopback TCP) into a real AggregatorService writing SQLite; points/s is what the
-// aggregator stored and acknowledged. Beside it, in the same run, the plain batched SQLite insert
+// aggregator stored and acknowledged. The collectors run in another process (ingest_sender, next
+// to this binary) with every batch serialized and queued before the clock starts, so the figure
+// is the aggregator's own: receiving, parsing, deriving, storing, acking and the model. Beside it, in the same run, the plain batched SQLite insert
 // of the same rows (the same series and points per batch, into the store's own schema and
 // pragmas, one prepared statement): one transaction per batch, and one per group of as many
 // batches as the aggregator's group commit achieved with the same number of collectors.
@@ -9,10 +11,12 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -23,7 +27,7 @@
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/aggregator/service.h"
-#include "etcdmon/transport/batch_sender.h"
+#include "ingest_sample.h"
 
 namespace {
 
@@ -36,7 +40,9 @@ using etcdmon::aggregator::HistoryConfig;
 using etcdmon::aggregator::HistoryStore;
 using etcdmon::aggregator::SeriesId;
 
-constexpr int64_t kFirstSampleMs = 1700000000000;
+using etcdmon::bench::FirstSampleMs;
+using etcdmon::bench::MakeSample;
+
 // Batches per run, whatever the number of collectors.
 constexpr int kBatchesPerRun = 2000;
 
@@ -45,88 +51,9 @@ constexpr int kBatchesPerRun = 2000;
 std::map<int, double> g_batches_per_commit;
 std::map<int, double> g_aggregator_points_per_s;
 
-// A sample the size of a real one: status, probes, the scalars collectors keep, two histograms.
-etcdmonitor::v1::MemberSample MakeSample(int member, int64_t unix_ms) {
-  etcdmonitor::v1::MemberSample s;
-  s.set_endpoint("10.0.0." + std::to_string(member) + ":2379");
-  s.set_member_name("etcd" + std::to_string(member));
-  s.set_member_id(1000 + member);
-  s.set_collected_at_unix_ms(unix_ms);
-  s.set_reachable(true);
-  auto* st = s.mutable_status();
-  st->set_version("3.4.23");
-  st->set_member_id(1000 + member);
-  st->set_leader_id(1001);
-  st->set_raft_term(5);
-  st->set_raft_index(100000 + unix_ms / 1000);
-  st->set_raft_applied_index(100000 + unix_ms / 1000);
-  st->set_db_size(1 << 24);
-  st->set_db_size_in_use(1 << 23);
-  st->set_revision(50000);
-  for (int kind = 1; kind <= 3; ++kind) {
-    auto* p = s.add_probes();
-    p->set_kind(static_cast<etcdmonitor::v1::Probe::Kind>(kind));
-    p->set_ok(true);
-    p->set_latency_us(800 + kind * 100);
-  }
-  const char* names[] = {"etcd_server_has_leader",
-                         "etcd_server_leader_changes_seen_total",
-                         "etcd_server_proposals_committed_total",
-                         "etcd_server_proposals_applied_total",
-                         "etcd_server_proposals_failed_total",
-                         "etcd_server_proposals_pending",
-                         "etcd_mvcc_db_total_size_in_bytes",
-                         "etcd_mvcc_db_total_size_in_use_in_bytes",
-                         "etcd_server_quota_backend_bytes",
-                         "process_resident_memory_bytes",
-                         "process_cpu_seconds_total",
-                         "etcd_server_is_leader"};
-  for (const char* name : names) {
-    auto* m = s.add_scalars();
-    m->set_name(name);
-    m->set_value(static_cast<double>(unix_ms % 1000));
-  }
-  for (const char* method : {"Range", "Put", "Txn", "LeaseGrant"}) {
-    for (const char* code : {"OK", "Unavailable"}) {
-      auto* m = s.add_scalars();
-      m->set_name("grpc_server_handled_total");
-      auto* l1 = m->add_labels();
-      l1->set_name("grpc_method");
-      l1->set_value(method);
-      auto* l2 = m->add_labels();
-      l2->set_name("grpc_code");
-      l2->set_value(code);
-      m->set_value(static_cast<double>(unix_ms));
-    }
-  }
-  for (const char* name :
-       {"etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_duration_seconds"}) {
-    auto* h = s.add_histograms();
-    h->set_name(name);
-    double bound = 0.001;
-    uint64_t count = 0;
-    for (int b = 0; b < 14; ++b, bound *= 2) {
-      auto* bucket = h->add_buckets();
-      bucket->set_upper_bound(bound);
-      count += 10;
-      bucket->set_cumulative_count(count);
-    }
-    auto* inf = h->add_buckets();
-    inf->set_upper_bound(std::numeric_limits<double>::infinity());
-    inf->set_cumulative_count(count);
-    h->set_count(count);
-    h->set_sum(1.5);
-  }
-  s.mutable_host()->set_memory_total_bytes(1ULL << 34);
-  s.mutable_host()->set_memory_available_bytes(1ULL << 33);
-  s.mutable_host()->set_disk_total_bytes(1ULL << 36);
-  s.mutable_host()->set_disk_used_bytes(1ULL << 35);
-  return s;
-}
-
 size_t PointsPerSample() {
   std::vector<DerivedPoint> points;
-  ClusterModel::SamplePoints(MakeSample(1, 1700000000000), points);
+  ClusterModel::SamplePoints(MakeSample(1, FirstSampleMs()), points);
   return points.size();
 }
 
@@ -134,6 +61,81 @@ std::string TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "ingest-bench-XXXXXX").string();
   return mkdtemp(pattern.data());
 }
+
+// The simulated collectors' process (ingest_sender): started with pipes on its stdin and stdout.
+// Closing its stdin ends it.
+class SenderProcess {
+ public:
+  SenderProcess() = default;
+  SenderProcess(const SenderProcess&) = delete;
+  SenderProcess& operator=(const SenderProcess&) = delete;
+  ~SenderProcess() { Finish(); }
+
+  // Starts ingest_sender (next to this binary) and waits for its "ready": every batch is queued.
+  bool Start(const std::string& endpoint, int collectors, int batches, int64_t first_ms,
+             const std::string& dir) {
+    const std::string binary =
+        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "ingest_sender")
+            .string();
+    int to_child[2];
+    int from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) {
+      return false;
+    }
+    const std::string collectors_arg = std::to_string(collectors);
+    const std::string batches_arg = std::to_string(batches);
+    const std::string first_ms_arg = std::to_string(first_ms);
+    pid_ = fork();
+    if (pid_ < 0) {
+      return false;
+    }
+    if (pid_ == 0) {
+      dup2(to_child[0], STDIN_FILENO);
+      dup2(from_child[1], STDOUT_FILENO);
+      close(to_child[0]);
+      close(to_child[1]);
+      close(from_child[0]);
+      close(from_child[1]);
+      execl(binary.c_str(), binary.c_str(), endpoint.c_str(), collectors_arg.c_str(),
+            batches_arg.c_str(), first_ms_arg.c_str(), dir.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    to_child_ = fdopen(to_child[1], "w");
+    from_child_ = fdopen(from_child[0], "r");
+    char line[64] = {};
+    return to_child_ != nullptr && from_child_ != nullptr &&
+           fgets(line, sizeof(line), from_child_) != nullptr && std::string(line) == "ready\n";
+  }
+
+  // The senders start sending.
+  bool Go() { return fputs("go\n", to_child_) >= 0 && fflush(to_child_) == 0; }
+
+  // Ends the process (closing its stdin) and reaps it; true when it exited with 0.
+  bool Finish() {
+    if (to_child_ != nullptr) {
+      fclose(to_child_);
+      to_child_ = nullptr;
+    }
+    if (from_child_ != nullptr) {
+      fclose(from_child_);
+      from_child_ = nullptr;
+    }
+    if (pid_ <= 0) {
+      return true;
+    }
+    int status = 0;
+    const bool reaped = waitpid(pid_, &status, 0) == pid_;
+    pid_ = -1;
+    return reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* to_child_ = nullptr;
+  FILE* from_child_ = nullptr;
+};
 
 // N collectors each send `batches` batches as fast as the aggregator acknowledges them.
 void BM_AggregatorIngest(benchmark::State& state) {
@@ -157,35 +159,19 @@ void BM_AggregatorIngest(benchmark::State& state) {
       state.SkipWithError("aggregator did not start");
       return;
     }
-    std::vector<std::unique_ptr<etcdmon::transport::BatchSender>> senders;
-    for (int c = 0; c < collectors; ++c) {
-      etcdmon::transport::BatchSenderOptions o;
-      o.aggregator_endpoint = (*aggregator)->ingest_endpoint();
-      o.collector_id = "bench-" + std::to_string(c);
-      o.sequence_state_path = dir + "/" + o.collector_id + ".seq";
-      auto sender = etcdmon::transport::BatchSender::Create(o);
-      if (!sender.ok() || !(*sender)->Start().ok()) {
-        state.SkipWithError("sender did not start");
-        return;
-      }
-      senders.push_back(std::move(sender).value());
+    SenderProcess senders;
+    if (!senders.Start((*aggregator)->ingest_endpoint(), collectors, batches, FirstSampleMs(),
+                       dir)) {
+      state.SkipWithError("ingest_sender did not start");
+      return;
     }
-    // Built outside the timed part: only serialization, delivery and storage are measured.
-    std::vector<etcdmonitor::v1::SampleBatch> prepared(static_cast<size_t>(batches) * collectors);
-    for (int b = 0; b < batches; ++b) {
-      for (int c = 0; c < collectors; ++c) {
-        *prepared[static_cast<size_t>(b) * collectors + c].add_samples() =
-            MakeSample(c, kFirstSampleMs + b * 1000);
-      }
-    }
-    state.ResumeTiming();
-    const auto start = std::chrono::steady_clock::now();
     const uint64_t before = (*aggregator)->Stats().batches_stored;
     const uint64_t commits_before = (*aggregator)->Stats().ingest_commits;
-    for (int b = 0; b < batches; ++b) {
-      for (int c = 0; c < collectors; ++c) {
-        (void)senders[c]->Enqueue(prepared[static_cast<size_t>(b) * collectors + c]);
-      }
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    if (!senders.Go()) {
+      state.SkipWithError("ingest_sender did not take \"go\"");
+      return;
     }
     const uint64_t want = before + static_cast<uint64_t>(batches) * collectors;
     const auto deadline = std::chrono::steady_clock::now() + 120s;
@@ -194,10 +180,17 @@ void BM_AggregatorIngest(benchmark::State& state) {
       std::this_thread::sleep_for(1ms);
     }
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if ((*aggregator)->Stats().batches_stored < want) {
+      state.SkipWithError("the aggregator did not store every batch within 120 s");
+      return;
+    }
     stored += (*aggregator)->Stats().batches_stored - before;
     commits += (*aggregator)->Stats().ingest_commits - commits_before;
     state.PauseTiming();
-    senders.clear();
+    if (!senders.Finish()) {
+      state.SkipWithError("ingest_sender failed");
+      return;
+    }
     (*aggregator)->Stop();
     aggregator->reset();
     std::filesystem::remove_all(dir);
@@ -235,7 +228,7 @@ std::vector<std::vector<Row>> CollectorRows(HistoryStore& store, int collectors)
   std::vector<DerivedPoint> points;
   for (int c = 0; c < collectors; ++c) {
     points.clear();
-    ClusterModel::SamplePoints(MakeSample(c, kFirstSampleMs), points);
+    ClusterModel::SamplePoints(MakeSample(c, FirstSampleMs()), points);
     for (const DerivedPoint& p : points) {
       auto series = store.Series(p.metric, p.member);
       if (!series.ok()) {
@@ -294,6 +287,7 @@ void PlainInsert(benchmark::State& state, bool per_group) {
                        "INSERT INTO points_raw (series, ts, value) VALUES (?1, ?2, ?3)"
                        " ON CONFLICT (series, ts) DO UPDATE SET value = excluded.value",
                        -1, &insert, nullptr);
+    const int64_t first_ms = FirstSampleMs();
     state.ResumeTiming();
     const auto start = std::chrono::steady_clock::now();
     int in_transaction = 0;
@@ -304,7 +298,7 @@ void PlainInsert(benchmark::State& state, bool per_group) {
         }
         for (const Row& row : rows[c]) {
           sqlite3_bind_int64(insert, 1, row.series);
-          sqlite3_bind_int64(insert, 2, kFirstSampleMs + b * 1000);
+          sqlite3_bind_int64(insert, 2, first_ms + b * 1000);
           sqlite3_bind_double(insert, 3, row.value);
           if (sqlite3_step(insert) != SQLITE_DONE) {
             std::abort();
