@@ -205,6 +205,35 @@ TEST_F(HistoryStoreTest, RewriteIsIdempotent) {
   EXPECT_EQ(result.points[1].value, 2.0);
 }
 
+// Write inserts in key order, not in batch order; of several points with one key in a batch
+// (many, so that a sort which does not keep their order would shuffle them) the last one wins.
+TEST_F(HistoryStoreTest, LastPointOfAKeyWinsWithinABatch) {
+  const SeriesId series[] = {MustSeries("m", "etcd-3"), MustSeries("m", "etcd-1"),
+                             MustSeries("m", "etcd-2")};
+  WriteBatch batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.points.push_back({series[i % 3], kT0 + (i % 2) * 1000, static_cast<double>(i)});
+  }
+  MustWrite(batch);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM points_raw"), 6);
+  EXPECT_EQ(store_->Stats().points_written, 300u);
+  const char* members[] = {"etcd-3", "etcd-1", "etcd-2"};
+  for (int s = 0; s < 3; ++s) {
+    HistoryResult result = MustQuery("m", members[s], kT0, kT0 + 1000);
+    ASSERT_EQ(result.points.size(), 2u) << members[s];
+    for (int t = 0; t < 2; ++t) {
+      // The last i < 300 with i % 3 == s and i % 2 == t.
+      int last = -1;
+      for (int i = 0; i < 300; ++i) {
+        if (i % 3 == s && i % 2 == t) {
+          last = i;
+        }
+      }
+      EXPECT_EQ(result.points[t].value, static_cast<double>(last)) << members[s] << " t=" << t;
+    }
+  }
+}
+
 // Committed markers: the highest sequence per collector, never lowered, kept across reopen.
 TEST_F(HistoryStoreTest, CommittedMarkersSurviveReopen) {
   EXPECT_EQ(store_->HighestCommitted("c1"), 0u);
