@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev libpistache-dev prometheus-cpp-dev libsqlite3-dev libspdlog-dev
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
-  libyaml-cpp-dev
+  libyaml-cpp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and the demo run
   etcd-server etcd-client prometheus openssl curl wrk

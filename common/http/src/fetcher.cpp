@@ -1,10 +1,12 @@
 #include "etcdmon/http/fetcher.h"
 
-#include <curl/curl.h>
+#include <httplib.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
-#include <cstdint>
-#include <limits>
+#include <cctype>
+#include <csignal>
+#include <fstream>
 #include <mutex>
 #include <new>
 #include <utility>
@@ -12,12 +14,23 @@
 namespace etcdmon::http {
 namespace {
 
-// curl_global_init is not thread-safe and must run once per process, before any handle.
-CURLcode GlobalInit() {
+using SteadyClock = std::chrono::steady_clock;
+
+// Connections kept open per fetcher: one per server (scheme, host, port) it talks to. A
+// fetcher normally talks to one or two servers; beyond this the least recently used goes.
+constexpr std::size_t kMaxOpenConnections = 4;
+
+// A write to a connection the server already closed raises SIGPIPE, which would kill the
+// process; OpenSSL writes to the socket with write(), which cannot pass MSG_NOSIGNAL. Ignore
+// it once, unless the program installed a handler of its own.
+void IgnoreSigpipeOnce() {
   static std::once_flag once;
-  static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return result;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      std::signal(SIGPIPE, SIG_IGN);
+    }
+  });
 }
 
 // The URL for messages, with any user:password@ replaced, since messages reach logs.
@@ -36,199 +49,332 @@ std::string RedactUrl(const std::string& url) {
   return url.substr(0, authority) + "***@" + url.substr(at + 1);
 }
 
-bool IsTlsError(CURLcode code) {
-  switch (code) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-#if LIBCURL_VERSION_NUM >= 0x074d00  // 7.77.0
-    case CURLE_SSL_CLIENTCERT:
-#endif
-      return true;
-    default:
-      return false;
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX-decoding of a URL's user name or password.
+std::string PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 && HexDigit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
   }
+  return out;
+}
+
+// What a URL says about where to send a request.
+struct Target {
+  bool tls = false;
+  std::string host;  // IPv6 without brackets
+  int port = 0;
+  std::string path;  // path and query, as given; "/" when empty
+  std::string user;  // from user:password@, for basic auth; empty when absent
+  std::string password;
+};
+
+// Splits an http(s) URL. Errors are InvalidArgument with `what` (method and redacted URL).
+Status ParseTarget(const std::string& url, const std::string& what, Target& out) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) {
+    return Status::InvalidArgument(what + ": not an http:// or https:// URL");
+  }
+  std::string scheme = url.substr(0, scheme_end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") {
+    return Status::InvalidArgument(what + ": unsupported scheme \"" + scheme +
+                                   "\" (use http or https)");
+  }
+  out.tls = scheme == "https";
+  const std::size_t authority_begin = scheme_end + 3;
+  std::size_t authority_end = url.find_first_of("/?#", authority_begin);
+  if (authority_end == std::string::npos) {
+    authority_end = url.size();
+  }
+  std::string_view authority(url.data() + authority_begin, authority_end - authority_begin);
+  out.user.clear();
+  out.password.clear();
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    const std::size_t colon = userinfo.find(':');
+    out.user = PercentDecode(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      out.password = PercentDecode(userinfo.substr(colon + 1));
+    }
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return Status::InvalidArgument(what + ": malformed URL (unterminated IPv6 address)");
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    const std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return Status::InvalidArgument(what + ": malformed URL (text after the IPv6 address)");
+      }
+      port_text = rest.substr(1);
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+    }
+  }
+  if (out.host.empty()) {
+    return Status::InvalidArgument(what + ": malformed URL (no host)");
+  }
+  out.port = out.tls ? 443 : 80;
+  if (!port_text.empty()) {
+    int port = 0;
+    for (const char c : port_text) {
+      if (c < '0' || c > '9' || port > 65535) {
+        return Status::InvalidArgument(what + ": malformed URL (bad port)");
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) {
+      return Status::InvalidArgument(what + ": malformed URL (bad port)");
+    }
+    out.port = port;
+  }
+  std::size_t path_end = url.find('#', authority_end);
+  if (path_end == std::string::npos) {
+    path_end = url.size();
+  }
+  out.path.assign(url, authority_end, path_end - authority_end);
+  if (out.path.empty() || out.path.front() != '/') {
+    out.path.insert(0, "/");
+  }
+  return Status::Ok();
+}
+
+// True when the file can be opened for reading.
+bool Readable(const std::string& path) {
+  std::ifstream in(path);
+  return in.good();
 }
 
 }  // namespace
 
 struct HttpFetcher::Impl {
-  ~Impl() {
-    if (curl != nullptr) {
-      curl_easy_cleanup(curl);
-    }
-  }
+  // One kept-alive connection to one server.
+  struct Connection {
+    bool tls = false;
+    std::string host;
+    int port = 0;
+    std::unique_ptr<httplib::ClientImpl> client;
+  };
 
-  // libcurl write callback: appends to `body` up to the limit; returning less than it was
-  // given makes libcurl abort the transfer with CURLE_WRITE_ERROR.
-  static std::size_t Write(char* data, std::size_t size, std::size_t count, void* user) {
-    auto* impl = static_cast<Impl*>(user);
-    const std::size_t n = size * count;  // size is always 1
-    if (n > impl->options.max_body_bytes - impl->body->size()) {
-      impl->body_too_large = true;
-      return 0;
+  // The connection for `target`, opened (and configured) on first use; most recent first.
+  Connection& ConnectionFor(const Target& target) {
+    auto it = std::find_if(connections.begin(), connections.end(), [&](const Connection& c) {
+      return c.tls == target.tls && c.port == target.port && c.host == target.host;
+    });
+    if (it != connections.end()) {
+      std::rotate(connections.begin(), it, it + 1);
+      return connections.front();
     }
-    try {
-      impl->body->append(data, n);
-    } catch (const std::bad_alloc&) {
-      impl->out_of_memory = true;  // no exception may cross libcurl's C frames
-      return 0;
+    if (connections.size() >= kMaxOpenConnections) {
+      connections.pop_back();
     }
-    return n;
-  }
-
-  Status Setup() {
-    const long verify = options.tls.insecure_skip_verify ? 0L : 1L;
-    struct {
-      CURLcode code;
-      const char* what;
-    } const results[] = {
-      {curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L), "NOSIGNAL"},
-      {curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error), "ERRORBUFFER"},
-      {curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Impl::Write), "WRITEFUNCTION"},
-      {curl_easy_setopt(curl, CURLOPT_WRITEDATA, this), "WRITEDATA"},
-      {curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count())),
-       "TIMEOUT_MS"},
-      {curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                        static_cast<long>(options.connect_timeout.count())),
-       "CONNECTTIMEOUT_MS"},
-      // Rejects a declared Content-Length over the limit before any body is read; bodies
-      // of unknown length are cut off by Write().
-      {curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                        static_cast<curl_off_t>(std::min<std::uint64_t>(
-                            options.max_body_bytes, std::numeric_limits<curl_off_t>::max()))),
-       "MAXFILESIZE_LARGE"},
-#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0
-      {curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS_STR"},
-#else
-      {curl_easy_setopt(curl, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS), "PROTOCOLS"},
-#endif
-      {curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L), "FOLLOWLOCATION"},
-      {curl_easy_setopt(curl, CURLOPT_USERAGENT, "etcd-monitor"), "USERAGENT"},
-      {curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, verify), "SSL_VERIFYPEER"},
-      {curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, verify != 0 ? 2L : 0L), "SSL_VERIFYHOST"},
-    };
-    for (const auto& r : results) {
-      if (r.code != CURLE_OK) {
-        return Status::Internal(std::string("cannot set CURLOPT_") + r.what + ": " +
-                                curl_easy_strerror(r.code));
+    Connection c;
+    c.tls = target.tls;
+    c.host = target.host;
+    c.port = target.port;
+    if (target.tls) {
+      auto ssl = std::make_unique<httplib::SSLClient>(target.host, target.port,
+                                                      options.tls.cert_file, options.tls.key_file);
+      if (!options.tls.ca_file.empty()) {
+        ssl->set_ca_cert_path(options.tls.ca_file);
       }
+      ssl->enable_server_certificate_verification(!options.tls.insecure_skip_verify);
+      c.client = std::move(ssl);
+    } else {
+      c.client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
     }
-    const struct {
-      CURLoption option;
-      const std::string& path;
-      const char* what;
-    } files[] = {
-        {CURLOPT_CAINFO, options.tls.ca_file, "CA file"},
-        {CURLOPT_SSLCERT, options.tls.cert_file, "client certificate"},
-        {CURLOPT_SSLKEY, options.tls.key_file, "client key"},
-    };
-    for (const auto& f : files) {
-      if (f.path.empty()) {
-        continue;
-      }
-      const CURLcode code = curl_easy_setopt(curl, f.option, f.path.c_str());
-      if (code != CURLE_OK) {
-        return Status::InvalidArgument(std::string("cannot use ") + f.what + " " + f.path + ": " +
-                                       curl_easy_strerror(code));
-      }
-    }
-    return Status::Ok();
+    c.client->set_keep_alive(true);
+    // A POST goes out as two writes (head, body); with Nagle's algorithm the body waits for the
+    // server's delayed ACK, 40 ms per request.
+    c.client->set_tcp_nodelay(true);
+    c.client->set_follow_location(false);
+    c.client->set_url_encode(false);  // the caller's URL is sent as it is
+    // No Accept-Encoding: a compressed /metrics page costs the member CPU to save loopback bytes.
+    c.client->set_decompress(false);
+    connections.insert(connections.begin(), std::move(c));
+    return connections.front();
   }
 
-  Status ErrorStatus(CURLcode code, const char* method, const std::string& url) const {
-    const std::string reason = error[0] != '\0' ? error : curl_easy_strerror(code);
-    const std::string prefix = std::string(method) + " " + RedactUrl(url) + ": ";
-    if (body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
-      return Status::ResourceExhausted(prefix + "response body is larger than the limit of " +
-                                       std::to_string(options.max_body_bytes) + " bytes");
-    }
-    if (out_of_memory || code == CURLE_OUT_OF_MEMORY) {
-      return Status::ResourceExhausted(prefix + "out of memory");
-    }
-    if (IsTlsError(code)) {
-      return Status::Unavailable(prefix + "TLS: " + reason);
-    }
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return Status::DeadlineExceeded(prefix + reason);
-      case CURLE_URL_MALFORMAT:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-        return Status::InvalidArgument(prefix + reason);
-      default:
-        // Refused or reset connections, unknown hosts, empty replies: the server is not
-        // there, or not answering, right now.
-        return Status::Unavailable(prefix + reason);
-    }
-  }
-
-  // Prepares the per-transfer state for a response into `out`.
-  void BeginTransfer(HttpResponse& out) {
+  // Sends `request` and fills `out`. The body goes into out.body, whose capacity is reused.
+  Status Send(const char* method, const std::string& url, std::chrono::milliseconds timeout,
+              HttpResponse& out) {
     out.status_code = 0;
     out.body.clear();
     out.content_type.clear();
-    error[0] = '\0';
-    body = &out.body;
-    body_too_large = false;
-    out_of_memory = false;
-  }
+    const std::string what = std::string(method) + " " + RedactUrl(url);
+    ETCDMON_RETURN_IF_ERROR(ParseTarget(url, what, target));
+    Connection& c = ConnectionFor(target);
+    if (!c.client->is_valid()) {
+      connections.erase(connections.begin());
+      return Status::InvalidArgument(what + ": TLS: cannot load the client certificate " +
+                                     options.tls.cert_file + " or key " + options.tls.key_file);
+    }
+    if (timeout.count() <= 0) {
+      timeout = options.timeout;
+    }
+    const auto connect = std::min(options.connect_timeout, timeout);
+    c.client->set_connection_timeout(connect);
+    c.client->set_read_timeout(timeout);
+    c.client->set_write_timeout(timeout);
+    if (!target.user.empty() || !target.password.empty()) {
+      c.client->set_basic_auth(target.user, target.password);
+    } else {
+      c.client->set_basic_auth("", "");
+    }
 
-  // Performs the transfer set up by the caller and fills `out` from its result.
-  Status Perform(CURLcode setup, const char* method, const std::string& url, HttpResponse& out) {
-    CURLcode code = setup;
-    if (code == CURLE_OK) {
-      code = curl_easy_perform(curl);
+    request.method = method;
+    request.path = target.path;
+    request.headers.emplace("User-Agent", "etcd-monitor");
+    const auto start = SteadyClock::now();
+    const auto deadline = start + timeout;
+    bool too_large = false;
+    bool out_of_memory = false;
+    bool timed_out = false;
+    request.response_handler = [&](const httplib::Response& r) {
+      // An announced length over the cap ends the transfer before any of it is read.
+      const std::string length = r.get_header_value("Content-Length");
+      if (!length.empty() &&
+          (length.size() > 19 ||
+           length.find_first_not_of("0123456789") != std::string::npos ||
+           std::stoull(length) > options.max_body_bytes)) {
+        too_large = true;
+        return false;
+      }
+      return true;
+    };
+    request.content_receiver = [&](const char* data, std::size_t n, uint64_t, uint64_t) {
+      if (SteadyClock::now() > deadline) {
+        timed_out = true;
+        return false;
+      }
+      if (n > options.max_body_bytes - out.body.size()) {
+        too_large = true;
+        return false;
+      }
+      try {
+        out.body.append(data, n);
+      } catch (const std::bad_alloc&) {
+        out_of_memory = true;
+        return false;
+      }
+      return true;
+    };
+    // A reused response would keep the previous one's headers (its Content-Length).
+    response.headers.clear();
+    response.body.clear();
+    response.status = -1;
+    response.location.clear();
+    httplib::Error error = httplib::Error::Success;
+    const bool sent = c.client->send(request, response, error);
+    request.headers.clear();
+    request.body.clear();
+    request.response_handler = nullptr;
+    request.content_receiver = nullptr;
+    const auto elapsed = SteadyClock::now() - start;
+    if (too_large) {
+      c.client->stop();  // the rest of the body is not wanted: the connection cannot be reused
+      return Status::ResourceExhausted(what + ": response body is larger than the limit of " +
+                                       std::to_string(options.max_body_bytes) + " bytes");
     }
-    body = nullptr;
-    if (code != CURLE_OK) {
-      return ErrorStatus(code, method, url);
+    if (out_of_memory) {
+      c.client->stop();
+      return Status::ResourceExhausted(what + ": out of memory");
     }
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    out.status_code = status;
-    const char* content_type = nullptr;
-    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-        content_type != nullptr) {
-      out.content_type = content_type;
+    if (!sent || error != httplib::Error::Success) {
+      // A wait for the server that ended with the deadline is a timeout, whatever the library
+      // calls it; the margin covers the poll granularity.
+      if (timed_out || error == httplib::Error::ConnectionTimeout ||
+          ((error == httplib::Error::Read || error == httplib::Error::Write) &&
+           elapsed + std::chrono::milliseconds(5) >= timeout)) {
+        return Status::DeadlineExceeded(what + ": no complete response within " +
+                                        std::to_string(timeout.count()) + " ms");
+      }
+      return ErrorStatus(error, c, what);
     }
+    out.status_code = response.status;
+    out.content_type = response.get_header_value("Content-Type");
     return Status::Ok();
   }
 
+  Status ErrorStatus(httplib::Error error, Connection& c, const std::string& what) const {
+    switch (error) {
+      case httplib::Error::Connection:
+        return Status::Unavailable(what + ": cannot connect (connection refused or no route)");
+      case httplib::Error::Read:
+        return Status::Unavailable(what + ": connection closed without a complete response");
+      case httplib::Error::Write:
+        return Status::Unavailable(what + ": connection closed while sending the request");
+      case httplib::Error::SSLServerVerification: {
+        const long result = static_cast<httplib::SSLClient&>(*c.client).get_openssl_verify_result();
+        const char* reason = result != X509_V_OK ? X509_verify_cert_error_string(result)
+                                                 : "the host name does not match the certificate";
+        return Status::Unavailable(what + ": TLS: certificate verification failed: " + reason);
+      }
+      case httplib::Error::SSLConnection:
+        return Status::Unavailable(what +
+                                   ": TLS handshake failed (wrong CA, rejected client "
+                                   "certificate, or not a TLS server)");
+      case httplib::Error::SSLLoadingCerts:
+        return Status::InvalidArgument(what + ": TLS: cannot load the CA file " +
+                                       (options.tls.ca_file.empty() ? std::string("(system)")
+                                                                    : options.tls.ca_file));
+      default:
+        return Status::Unavailable(what + ": " + httplib::to_string(error));
+    }
+  }
+
   FetcherOptions options;  // set once in Create
-  CURL* curl = nullptr;    // owned; keeps the connection cache between calls
-  char error[CURL_ERROR_SIZE] = {};
-  // Per-transfer state of the write callback.
-  std::string* body = nullptr;
-  bool body_too_large = false;
-  bool out_of_memory = false;
+  std::vector<Connection> connections;
+  // Reused across calls so that a steady series of requests allocates little.
+  Target target;
+  httplib::Request request;
+  httplib::Response response;
 };
 
 Result<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(FetcherOptions options) {
   if (options.timeout.count() <= 0 || options.connect_timeout.count() <= 0) {
     return Status::InvalidArgument("HTTP timeouts must be positive");
   }
-  const CURLcode init = GlobalInit();
-  if (init != CURLE_OK) {
-    return Status::Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(init));
+  struct File {
+    const std::string& path;
+    const char* what;
+  };
+  for (const File& f : {File{options.tls.ca_file, "CA file"},
+                        File{options.tls.cert_file, "client certificate"},
+                        File{options.tls.key_file, "client key"}}) {
+    if (!f.path.empty() && !Readable(f.path)) {
+      return Status::InvalidArgument(std::string("cannot read the ") + f.what + " " + f.path);
+    }
   }
+  if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {
+    return Status::InvalidArgument("a client certificate needs its key, and a key its certificate");
+  }
+  IgnoreSigpipeOnce();
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
-  impl->curl = curl_easy_init();
-  if (impl->curl == nullptr) {
-    return Status::Internal("curl_easy_init failed");
-  }
-  ETCDMON_RETURN_IF_ERROR(impl->Setup());
+  impl->connections.reserve(kMaxOpenConnections);
   return std::unique_ptr<HttpFetcher>(new HttpFetcher(std::move(impl)));
 }
 
@@ -243,17 +389,19 @@ Result<HttpResponse> HttpFetcher::Get(const std::string& url) {
 }
 
 Status HttpFetcher::Get(const std::string& url, HttpResponse& out) {
-  Impl& impl = *impl_;
-  impl.BeginTransfer(out);
-  CURLcode code = curl_easy_setopt(impl.curl, CURLOPT_URL, url.c_str());
-  if (code == CURLE_OK) {
-    code = curl_easy_setopt(impl.curl, CURLOPT_HTTPGET, 1L);
-  }
-  return impl.Perform(code, "GET", url, out);
+  return impl_->Send("GET", url, std::chrono::milliseconds(0), out);
 }
 
 Result<HttpResponse> HttpFetcher::Post(const std::string& url, std::string_view body,
-                                       const HttpHeaders& headers) {
+                                       const HttpHeaders& headers,
+                                       std::chrono::milliseconds timeout) {
+  HttpResponse out;
+  ETCDMON_RETURN_IF_ERROR(Post(url, body, headers, out, timeout));
+  return out;
+}
+
+Status HttpFetcher::Post(const std::string& url, std::string_view body, const HttpHeaders& headers,
+                         HttpResponse& out, std::chrono::milliseconds timeout) {
   Impl& impl = *impl_;
   const std::string prefix = "POST " + RedactUrl(url) + ": ";
   if (body.size() > impl.options.max_request_body_bytes) {
@@ -262,54 +410,21 @@ Result<HttpResponse> HttpFetcher::Post(const std::string& url, std::string_view 
                                    std::to_string(impl.options.max_request_body_bytes) +
                                    " bytes");
   }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(nullptr,
-                                                                   &curl_slist_free_all);
-  // Without this, libcurl may wait for a "100 Continue" before sending the body.
-  std::string line = "Expect:";
-  for (std::size_t i = 0; i <= headers.size(); ++i) {
-    if (i > 0) {
-      const auto& [name, value] = headers[i - 1];
-      if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos) {
-        // The value may be a token: name the header only.
-        return Status::InvalidArgument(prefix + "invalid header " +
-                                       (name.find_first_of("\r\n") == std::string::npos
-                                            ? "\"" + name + "\""
-                                            : std::string("name")));
-      }
-      // "Name;" is libcurl's spelling of a header with an empty value.
-      line = value.empty() ? name + ";" : name + ": " + value;
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      // The value may be a token: name the header only.
+      return Status::InvalidArgument(prefix + "invalid header " +
+                                     (name.find_first_of("\r\n") == std::string::npos
+                                          ? "\"" + name + "\""
+                                          : std::string("name")));
     }
-    curl_slist* appended = curl_slist_append(list.get(), line.c_str());
-    if (appended == nullptr) {
-      return Status::ResourceExhausted(prefix + "out of memory");
-    }
-    list.release();
-    list.reset(appended);
   }
-
-  HttpResponse out;
-  impl.BeginTransfer(out);
-  CURLcode code = curl_easy_setopt(impl.curl, CURLOPT_URL, url.c_str());
-  if (code == CURLE_OK) {
-    code = curl_easy_setopt(impl.curl, CURLOPT_POST, 1L);
+  for (const auto& [name, value] : headers) {
+    impl.request.headers.emplace(name, value);
   }
-  if (code == CURLE_OK) {
-    code = curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                            static_cast<curl_off_t>(body.size()));
-  }
-  if (code == CURLE_OK) {
-    code = curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDS, body.data());
-  }
-  if (code == CURLE_OK) {
-    code = curl_easy_setopt(impl.curl, CURLOPT_HTTPHEADER, list.get());
-  }
-  Status status = impl.Perform(code, "POST", url, out);
-  // The header list and the body are freed on return: the handle must not keep them.
-  curl_easy_setopt(impl.curl, CURLOPT_HTTPHEADER, nullptr);
-  curl_easy_setopt(impl.curl, CURLOPT_POSTFIELDS, nullptr);
-  ETCDMON_RETURN_IF_ERROR(status);
-  return out;
+  impl.request.body.assign(body.data(), body.size());
+  return impl.Send("POST", url, timeout, out);
 }
 
 }  // namespace etcdmon::http

@@ -322,6 +322,62 @@ TEST_F(HttpFetcherTest, PostToHangingServerIsDeadlineExceeded) {
   EXPECT_NE(response.status().message().find("POST "), std::string::npos);
 }
 
+// A GET names the client, asks for no compression (a compressed /metrics page costs the
+// member CPU), and sends the user name and password of the URL as basic auth.
+TEST_F(HttpFetcherTest, GetSendsIdentityWithoutCompressionAndBasicAuth) {
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.Set("/metrics", ok);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  const std::string plain = server_.Url("/metrics");
+  const std::string with_user = "http://mon%40itor:p%3Ass@" + plain.substr(7);
+  ASSERT_TRUE(fetcher->Get(plain).ok());
+  ASSERT_TRUE(fetcher->Get(with_user).ok());
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].Header("User-Agent"), "etcd-monitor");
+  EXPECT_EQ(requests[0].Header("Accept-Encoding"), "");
+  EXPECT_EQ(requests[0].Header("Authorization"), "");
+  // base64("mon@itor:p:ss")
+  EXPECT_EQ(requests[1].Header("Authorization"), "Basic bW9uQGl0b3I6cDpzcw==");
+}
+
+// A POST's own timeout replaces the fetcher's for that call only.
+TEST_F(HttpFetcherTest, PostTimeoutOverridesTheFetchers) {
+  CannedResponse hang;
+  hang.action = CannedResponse::Action::kHang;
+  server_.Set("/hang", hang);
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.Set("/ok", ok);
+  FetcherOptions options;
+  options.timeout = std::chrono::minutes(10);
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Post(server_.Url("/hang"), "{}", {}, 200ms);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
+      << response.status().ToString();
+  HttpResponse out;
+  ASSERT_TRUE(fetcher->Post(server_.Url("/ok"), "{}", {}, out).ok());
+  EXPECT_EQ(out.body, "ok");
+}
+
+// Unreadable TLS files are reported when the fetcher is built, naming the file.
+TEST(HttpFetcherCreateTest, RejectsUnreadableTlsFiles) {
+  FetcherOptions options;
+  options.tls.ca_file = "/nonexistent/ca.pem";
+  auto fetcher = HttpFetcher::Create(options);
+  ASSERT_FALSE(fetcher.ok());
+  EXPECT_EQ(fetcher.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(fetcher.status().message().find("/nonexistent/ca.pem"), std::string::npos);
+  options = FetcherOptions{};
+  options.tls.cert_file = "/etc/hostname";
+  EXPECT_EQ(HttpFetcher::Create(options).status().code(), StatusCode::kInvalidArgument)
+      << "a certificate without its key";
+}
+
 // Non-positive timeouts are rejected when the fetcher is built.
 TEST(HttpFetcherCreateTest, RejectsNonPositiveTimeouts) {
   FetcherOptions options;

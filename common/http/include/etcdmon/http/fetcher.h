@@ -39,8 +39,9 @@ struct HttpResponse {
   std::string content_type;  // the Content-Type header; empty when absent
 };
 
-/// Fetches URLs with GET (and sends bodies with POST), reusing one connection (HTTP keep-alive) across calls to the same
-/// server. Only http:// and https:// URLs are accepted; redirects are not followed.
+/// Fetches URLs with GET (and sends bodies with POST), reusing one connection (HTTP keep-alive)
+/// per server across calls. Only http:// and https:// URLs are accepted; redirects are not
+/// followed; user:password@ in a URL is sent as basic auth. No compression is asked for.
 ///
 /// Not thread-safe: use one fetcher per thread (it is cheap to create).
 class HttpFetcher final {
@@ -72,8 +73,14 @@ class HttpFetcher final {
   /// header name or value holding CR or LF (or a name holding ':'), is InvalidArgument and
   /// nothing is sent. Header values may be secrets (an Authorization token): they never appear
   /// in an error.
+  /// `timeout`, when positive, replaces the fetcher's request timeout for this call.
   Result<HttpResponse> Post(const std::string& url, std::string_view body,
-                            const HttpHeaders& headers);
+                            const HttpHeaders& headers,
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
+  /// As above, filling `out` so that its body's capacity is reused across calls.
+  Status Post(const std::string& url, std::string_view body, const HttpHeaders& headers,
+              HttpResponse& out, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
  private:
   struct Impl;
