@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
 #include <string>
 
 #include "error.h"
@@ -30,10 +31,20 @@ bool OnlySeparatorsLeft(const char* tail, const char* end) {
   return true;
 }
 
+// SQLite counts every allocation under one process-wide mutex, for sqlite3_memory_used(), which
+// nothing here reads; an insert allocates and frees a few times per row. Off, the aggregator's
+// ingest thread used 7-10% less CPU time per point. It can only be switched off before SQLite
+// initializes: when another part of the process opened a database first, counting stays on.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                      const ConnectionOptions& options) {
+  ConfigureSqliteOnce();
   sqlite3* db = nullptr;
   // NOMUTEX: a connection is used by one thread at a time (see the class comment), so SQLite's
   // own per-connection mutex would only cost time.

@@ -1,5 +1,6 @@
 #include "etcdmon/transport/batch_receiver.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -367,6 +368,8 @@ void BatchReceiver::Impl::SendAck(std::string_view peer, const std::string& coll
 }
 
 void BatchReceiver::Impl::Run() {
+  // Named, so that top -H, perf and gdb tell the ingest thread apart (at most 15 characters).
+  pthread_setname_np(pthread_self(), "batch-receiver");
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu);
