@@ -90,7 +90,8 @@ void AppendSamplePoints(const v1::MemberSample& sample, std::vector<DerivedPoint
     }
   }
   for (const v1::ScalarMetric& s : sample.scalars()) {
-    const std::string& name = s.name();
+    // A view: comparing it with a literal checks the length first, without a strlen per literal.
+    const std::string_view name = s.name();
     if (name == "etcd_server_proposals_committed_total") {
       p.Add(kProposalsCommitted, s.value());
     } else if (name == "etcd_server_proposals_applied_total") {

@@ -77,7 +77,8 @@ void ExtractReading(const v1::MemberSample& sample, Reading& out,
   out.at_ms = sample.collected_at_unix_ms();
   out.has_metrics = sample.scalars_size() > 0 || sample.histograms_size() > 0;
   for (const v1::ScalarMetric& s : sample.scalars()) {
-    const std::string& name = s.name();
+    // A view: comparing it with a literal checks the length first, without a strlen per literal.
+    const std::string_view name = s.name();
     const double v = s.value();
     if (name == "grpc_server_handled_total") {
       if (LabelValue(s.labels(), "grpc_type") == "unary") {
@@ -111,11 +112,12 @@ void ExtractReading(const v1::MemberSample& sample, Reading& out,
   // Series of one family are summed; a series with another bucket layout is left out.
   for (const v1::HistogramMetric& h : sample.histograms()) {
     std::vector<histogram::Bucket>* into = nullptr;
-    if (h.name() == "etcd_disk_wal_fsync_duration_seconds") {
+    const std::string_view name = h.name();
+    if (name == "etcd_disk_wal_fsync_duration_seconds") {
       into = &out.wal_fsync;
-    } else if (h.name() == "etcd_disk_backend_commit_duration_seconds") {
+    } else if (name == "etcd_disk_backend_commit_duration_seconds") {
       into = &out.backend_commit;
-    } else if (h.name() == "grpc_server_handling_seconds") {
+    } else if (name == "grpc_server_handling_seconds") {
       switch (ClassifyGrpc(h.labels())) {
         case GrpcKind::kRead:
           into = &out.grpc_read;

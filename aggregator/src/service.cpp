@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -24,6 +25,10 @@ namespace {
 
 // gRPC servers get this long to finish in-flight calls on Stop().
 constexpr std::chrono::milliseconds kGrpcShutdownGrace{500};
+// Bounds of the ingest path's series id cache (AggregatorService::Impl::sample_series): members
+// (labels come from collectors), and entries per member (a sample yields fewer metrics).
+constexpr std::size_t kMaxCachedMembers = 4096;
+constexpr std::size_t kMaxCachedSeriesPerMember = 256;
 
 int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -48,7 +53,14 @@ struct AggregatorService::Impl {
 
   // Ingest state: touched only by the receiver's I/O thread. The group is what the receiver
   // staged since its last commit; its storage is kept across groups.
-  std::vector<DerivedPoint> ingest_points;  // scratch of one batch
+  std::vector<DerivedPoint> ingest_points;  // scratch of one sample
+  // Series ids of the points each member's samples yield, in the order they were first seen.
+  // A member's samples yield the same metrics in the same order sample after sample, so point
+  // i is checked against entry i with one comparison of names, instead of being looked up by
+  // (metric, member) in the store's maps under the store's mutex. Ids are never reused, so an
+  // entry stays right for the file's life. Bounded: kMaxCachedMembers members, and per member
+  // no more entries than the distinct metric names a sample can yield.
+  std::unordered_map<std::string, std::vector<std::pair<std::string, SeriesId>>> sample_series;
   WriteBatch pending_write;  // the group's points, and one marker per collector: its highest
   std::vector<etcdmonitor::v1::SampleBatch> pending_batches;  // first pending_count are live
   std::size_t pending_count = 0;    // batches staged for storing, arrival order
@@ -99,6 +111,53 @@ struct AggregatorService::Impl {
     }
   }
 
+  // Appends the points of one sample (they share one member) as stored records, through
+  // sample_series; as AppendRecords otherwise.
+  void AppendSampleRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
+    if (points.empty()) {
+      return;
+    }
+    const std::string& member = points.front().member;
+    auto cached = sample_series.find(member);
+    if (cached == sample_series.end()) {
+      if (sample_series.size() >= kMaxCachedMembers) {
+        sample_series.clear();  // many members come and go: start over rather than grow
+      }
+      cached = sample_series.emplace(member, std::vector<std::pair<std::string, SeriesId>>())
+                   .first;
+    }
+    std::vector<std::pair<std::string, SeriesId>>& ids = cached->second;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const DerivedPoint& p = points[i];
+      assert(p.member == member);  // SamplePoints gives every point of a sample its member
+      SeriesId id = 0;
+      if (i < ids.size() && ids[i].first == p.metric) {
+        id = ids[i].second;
+      } else {
+        // Another layout than the first sample's (a probe failed, no status): search the rest.
+        for (const auto& [metric, known] : ids) {
+          if (metric == p.metric) {
+            id = known;
+            break;
+          }
+        }
+      }
+      if (id == 0) {
+        Result<SeriesId> series = store->Series(p.metric, p.member);
+        if (!series.ok()) {
+          logger->warn("series_rejected metric={} member={} error=\"{}\"", p.metric, p.member,
+                       series.status().message());
+          continue;
+        }
+        id = *series;
+        if (ids.size() < kMaxCachedSeriesPerMember) {
+          ids.emplace_back(std::string(p.metric), id);
+        }
+      }
+      out.points.push_back({id, p.unix_ms, p.value});
+    }
+  }
+
   // The group's marker of `collector`, or null. A group holds few collectors, so a scan beats a
   // map that would allocate per group.
   WriteBatch::Committed* PendingMarker(const std::string& collector) {
@@ -125,11 +184,11 @@ struct AggregatorService::Impl {
     }
     const std::size_t points_before = pending_write.points.size();
     try {
-      ingest_points.clear();
       for (const auto& sample : batch.samples()) {
+        ingest_points.clear();
         ClusterModel::SamplePoints(sample, ingest_points);
+        AppendSampleRecords(ingest_points, pending_write);
       }
-      AppendRecords(ingest_points, pending_write);
       if (marker != nullptr) {
         marker->sequence = sequence;
       } else {
