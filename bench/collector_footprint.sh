@@ -53,6 +53,10 @@ while [ "$elapsed" -lt "$duration" ]; do
   r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
   echo "t=${elapsed}s rss_kb=$r anon_kb=$(anon_kb) cpu_s=$(awk -v t="$(cpu_ticks)" -v c="$c0" -v k="$ticks" 'BEGIN{printf "%.2f", (t-c)/k}')"
 done
+# Where the file-backed pages come from: resident kB per mapped file, largest first.
+echo "largest file-backed mappings (resident kB):"
+awk '/^[0-9a-f]+-[0-9a-f]+ / { file = $6 } /^Rss:/ { if (file != "") rss[file] += $2 }
+     END { for (f in rss) printf "%8d %s\n", rss[f], f }' "/proc/$cpid/smaps" | sort -rn | head -12
 t1=$(date +%s.%N); c1=$(cpu_ticks); rss1=$(rss_kb); anon1=$(anon_kb); file1=$(file_kb)
 awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v k="$ticks" -v r0="$rss0" -v r1="$rss1" \
   -v peak="$peak" -v a0="$anon0" -v a1="$anon1" -v f1="$file1" 'BEGIN {

@@ -14,6 +14,7 @@
 #include "etcdmon/collector/metrics_source.h"
 #include "etcdmon/collector/sampler.h"
 #include "etcdmon/etcd/client.h"
+#include "etcdmon/etcd/gateway_client.h"
 #include "etcdmon/transport/batch_sender.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
@@ -156,7 +157,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   const config::Endpoint& endpoint = c.etcd.endpoints.front();
   const bool tls = c.etcd.UsesTls(endpoint);
 
-  Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewEtcdClient(c.etcd);
+  Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewGatewayEtcdClient(c.etcd);
   if (!client.ok()) {
     return client.status();
   }

@@ -18,6 +18,7 @@
 
 #include "etcdmon/collector/sampler.h"
 #include "etcdmon/etcd/client.h"
+#include "etcdmon/etcd/gateway_client.h"
 #include "etcdmon/http/fetcher.h"
 #include "etcdmon/promtext/parser.h"
 #include "etcdmon/testing/etcd_cluster.h"
@@ -104,7 +105,8 @@ Layouts PageLayouts(const promtext::ParseResult& page, std::string_view name) {
 class RealSources {
  public:
   explicit RealSources(const config::EtcdConnectionConfig& connection) {
-    auto client = etcd::NewEtcdClient(connection);
+    // The client the collector agent uses (service.cpp).
+    auto client = etcd::NewGatewayEtcdClient(connection);
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     if (client.ok()) {
       client_ = std::move(client).value();

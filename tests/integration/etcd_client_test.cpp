@@ -1,5 +1,7 @@
 // EtcdClient against real etcd processes: a shared 3-member cluster, a 1-member TLS cluster and
-// a 1-member cluster with auth enabled, each started once per suite.
+// a 1-member cluster with auth enabled, each started once per suite. Every behaviour is checked
+// for both clients, gRPC (NewEtcdClient) and the JSON gateway (NewGatewayEtcdClient), except
+// HashKV and snapshots, which only the gRPC client does.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "etcdmon/etcd/client.h"
+#include "etcdmon/etcd/gateway_client.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/ports.h"
 
@@ -31,8 +34,17 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-std::unique_ptr<EtcdClient> MustConnect(const config::EtcdConnectionConfig& config) {
-  auto client = NewEtcdClient(config);
+struct ClientKind {
+  const char* name;
+  Result<std::unique_ptr<EtcdClient>> (*make)(const config::EtcdConnectionConfig&);
+};
+const ClientKind kGrpc{"grpc", &NewEtcdClient};
+const ClientKind kGateway{"gateway", &NewGatewayEtcdClient};
+std::string KindName(const ::testing::TestParamInfo<ClientKind>& info) { return info.param.name; }
+
+std::unique_ptr<EtcdClient> MustConnect(const config::EtcdConnectionConfig& config,
+                                        const ClientKind& kind) {
+  auto client = kind.make(config);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
   return client.ok() ? std::move(client).value() : nullptr;
 }
@@ -57,7 +69,7 @@ class SharedCluster {
 
 // ---- a 3-member cluster ----
 
-class EtcdClientClusterTest : public ::testing::Test {
+class EtcdClientClusterTest : public ::testing::TestWithParam<ClientKind> {
  protected:
   static void SetUpTestSuite() {
     EtcdClusterOptions options;
@@ -68,7 +80,7 @@ class EtcdClientClusterTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_TRUE(cluster_.error().empty()) << cluster_.error();
-    client_ = MustConnect(cluster_->ConnectionConfig());
+    client_ = MustConnect(cluster_->ConnectionConfig(), GetParam());
     ASSERT_NE(client_, nullptr);
   }
 
@@ -108,8 +120,15 @@ class EtcdClientClusterTest : public ::testing::Test {
 
 SharedCluster EtcdClientClusterTest::cluster_;
 
+INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientClusterTest, ::testing::Values(kGrpc, kGateway),
+                         KindName);
+
+// HashKV and snapshots: the gRPC client only (the gateway client says so, see the unit tests).
+class EtcdClientGrpcOnlyTest : public EtcdClientClusterTest {};
+INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientGrpcOnlyTest, ::testing::Values(kGrpc), KindName);
+
 // Every member reports the same cluster and leader, and exactly one of them is that leader.
-TEST_F(EtcdClientClusterTest, StatusAgreesOnLeaderAndClusterId) {
+TEST_P(EtcdClientClusterTest, StatusAgreesOnLeaderAndClusterId) {
   std::set<uint64_t> cluster_ids;
   std::set<uint64_t> leaders;
   std::set<uint64_t> member_ids;
@@ -145,7 +164,7 @@ TEST_F(EtcdClientClusterTest, StatusAgreesOnLeaderAndClusterId) {
 }
 
 // MemberList names every member with its peer and client URLs.
-TEST_F(EtcdClientClusterTest, MemberListListsAllMembers) {
+TEST_P(EtcdClientClusterTest, MemberListListsAllMembers) {
   auto list = client_->MemberList(Endpoint(1));
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   EXPECT_NE(list->header.cluster_id, 0u);
@@ -168,7 +187,7 @@ TEST_F(EtcdClientClusterTest, MemberListListsAllMembers) {
 
 // A put is visible to linearizable reads anywhere and to serializable reads where it was made;
 // prefix ranges and deletes work.
-TEST_F(EtcdClientClusterTest, PutRangeAndDeleteRange) {
+TEST_P(EtcdClientClusterTest, PutRangeAndDeleteRange) {
   const std::string prefix = "/etcdmon-test/kv/";
   auto put = client_->Put(Endpoint(0), PutRequest{prefix + "a", "value-a", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
@@ -212,7 +231,7 @@ TEST_F(EtcdClientClusterTest, PutRangeAndDeleteRange) {
 }
 
 // One client serves many threads at once.
-TEST_F(EtcdClientClusterTest, ConcurrentCallsShareOneClient) {
+TEST_P(EtcdClientClusterTest, ConcurrentCallsShareOneClient) {
   constexpr int kThreads = 4;
   constexpr int kCallsPerThread = 25;
   std::atomic<int> failures{0};
@@ -240,8 +259,8 @@ TEST_F(EtcdClientClusterTest, ConcurrentCallsShareOneClient) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-// Members agree on the hash of the key space; compaction, defragmentation and alarms work.
-TEST_F(EtcdClientClusterTest, HashKVCompactDefragmentAndAlarms) {
+// Members agree on the hash of the key space.
+TEST_P(EtcdClientGrpcOnlyTest, HashKVAgreesAcrossMembers) {
   auto put = client_->Put(Endpoint(0), PutRequest{"/etcdmon-test/hash", "x", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   const int64_t revision = put->header.revision;
@@ -256,11 +275,20 @@ TEST_F(EtcdClientClusterTest, HashKVCompactDefragmentAndAlarms) {
     hashes.insert(hash->hash);
   }
   EXPECT_EQ(hashes.size(), 1u);
+}
+
+// Compaction, defragmentation and alarms work; a read below the compacted revision fails.
+TEST_P(EtcdClientClusterTest, CompactDefragmentAndAlarms) {
+  const std::string key = std::string("/etcdmon-test/compact/") + GetParam().name;
+  auto put = client_->Put(Endpoint(0), PutRequest{key, "x", 0});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  const int64_t revision = put->header.revision;
+  ASSERT_TRUE(client_->Put(Endpoint(0), PutRequest{key, "y", 0}).ok());
 
   auto compacted = client_->Compact(Endpoint(0), revision, /*physical=*/true);
   ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
   RangeRequest old;
-  old.key = "/etcdmon-test/hash";
+  old.key = key;
   old.revision = revision - 1;
   auto stale = client_->Range(Endpoint(0), old);
   ASSERT_FALSE(stale.ok());
@@ -276,7 +304,7 @@ TEST_F(EtcdClientClusterTest, HashKVCompactDefragmentAndAlarms) {
 }
 
 // A snapshot streams the whole database to the sink; a failing sink aborts it with its error.
-TEST_F(EtcdClientClusterTest, SnapshotStreamsToSink) {
+TEST_P(EtcdClientGrpcOnlyTest, SnapshotStreamsToSink) {
   std::string data;
   auto snapshot = client_->Snapshot(
       Endpoint(0),
@@ -299,7 +327,7 @@ TEST_F(EtcdClientClusterTest, SnapshotStreamsToSink) {
 
 // An endpoint with nothing listening fails with kUnavailable, saying why, as soon as the
 // connection is refused (not after the dial timeout).
-TEST_F(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
+TEST_P(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
   auto port = testing::PickFreeLoopbackPorts(1);
   ASSERT_TRUE(port.ok()) << port.status().ToString();
   config::EtcdConnectionConfig config;
@@ -308,7 +336,7 @@ TEST_F(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
   dead.port = (*port)[0];
   config.endpoints = {dead};
   config.dial_timeout = milliseconds(1000);
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   const std::string endpoint = "127.0.0.1:" + std::to_string(dead.port);
 
@@ -331,7 +359,7 @@ TEST_F(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
 
 // A killed member is kUnavailable while the others keep answering; after a restart the same
 // client reaches it again.
-TEST_F(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
+TEST_P(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
   ASSERT_TRUE(client_->GetStatus(Endpoint(2)).ok());
   ASSERT_TRUE(cluster_->Kill(2).ok());
 
@@ -360,13 +388,13 @@ TEST_F(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
 
 // A member that stops answering (SIGSTOP) makes calls fail with kDeadlineExceeded instead of
 // blocking.
-TEST_F(EtcdClientClusterTest, PausedMemberHitsTheRequestDeadline) {
+TEST_P(EtcdClientClusterTest, PausedMemberHitsTheRequestDeadline) {
   auto leader = WaitForAgreedLeader();
   ASSERT_TRUE(leader.ok()) << leader.status().ToString();
   const size_t follower = (*leader + 1) % cluster_->size();  // leadership stays put
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.request_timeout = milliseconds(500);
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->GetStatus(Endpoint(follower)).ok());  // connected before the pause
 
@@ -381,7 +409,7 @@ TEST_F(EtcdClientClusterTest, PausedMemberHitsTheRequestDeadline) {
 }
 
 // Leadership moves to the requested member.
-TEST_F(EtcdClientClusterTest, MoveLeaderTransfersLeadership) {
+TEST_P(EtcdClientClusterTest, MoveLeaderTransfersLeadership) {
   auto leader = WaitForAgreedLeader();
   ASSERT_TRUE(leader.ok()) << leader.status().ToString();
   auto leader_status = client_->GetStatus(Endpoint(*leader));
@@ -400,7 +428,7 @@ TEST_F(EtcdClientClusterTest, MoveLeaderTransfersLeadership) {
 
 // ---- a TLS member ----
 
-class EtcdClientTlsTest : public ::testing::Test {
+class EtcdClientTlsTest : public ::testing::TestWithParam<ClientKind> {
  protected:
   static void SetUpTestSuite() {
     EtcdClusterOptions options;
@@ -419,9 +447,11 @@ class EtcdClientTlsTest : public ::testing::Test {
 
 SharedCluster EtcdClientTlsTest::cluster_;
 
+INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientTlsTest, ::testing::Values(kGrpc, kGateway), KindName);
+
 // The right CA and client certificate give a working client.
-TEST_F(EtcdClientTlsTest, WorksWithTrustedCaAndClientCertificate) {
-  auto client = MustConnect(cluster_->ConnectionConfig());
+TEST_P(EtcdClientTlsTest, WorksWithTrustedCaAndClientCertificate) {
+  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_TRUE(status.ok()) << status.status().ToString();
@@ -430,21 +460,21 @@ TEST_F(EtcdClientTlsTest, WorksWithTrustedCaAndClientCertificate) {
 }
 
 // The server certificate also matches the name "localhost" (DNS SAN).
-TEST_F(EtcdClientTlsTest, VerifiesHostName) {
+TEST_P(EtcdClientTlsTest, VerifiesHostName) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.endpoints[0].host = "localhost";
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus("localhost:" + std::to_string(cluster_->ClientPort(0)));
   ASSERT_TRUE(status.ok()) << status.status().ToString();
 }
 
 // Trusting the wrong CA fails with kUnavailable and a message that names the endpoint and TLS.
-TEST_F(EtcdClientTlsTest, WrongCaFailsWithClearError) {
+TEST_P(EtcdClientTlsTest, WrongCaFailsWithClearError) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.tls.ca_file = cluster_->Certificates().other_ca_cert;
   config.dial_timeout = milliseconds(1000);
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_FALSE(status.ok());
@@ -457,11 +487,11 @@ TEST_F(EtcdClientTlsTest, WrongCaFailsWithClearError) {
 
 // insecure_skip_verify accepts a server whose CA is not trusted, still presenting the client
 // certificate the server requires.
-TEST_F(EtcdClientTlsTest, InsecureSkipVerifyAcceptsUntrustedServer) {
+TEST_P(EtcdClientTlsTest, InsecureSkipVerifyAcceptsUntrustedServer) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.tls.ca_file = cluster_->Certificates().other_ca_cert;
   config.tls.insecure_skip_verify = true;
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_TRUE(status.ok()) << status.status().ToString();
@@ -471,12 +501,12 @@ TEST_F(EtcdClientTlsTest, InsecureSkipVerifyAcceptsUntrustedServer) {
 }
 
 // Without a client certificate the server (with --client-cert-auth) refuses the connection.
-TEST_F(EtcdClientTlsTest, MissingClientCertificateIsRefused) {
+TEST_P(EtcdClientTlsTest, MissingClientCertificateIsRefused) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.tls.cert_file.clear();
   config.tls.key_file.clear();
   config.dial_timeout = milliseconds(1000);
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_FALSE(status.ok());
@@ -488,7 +518,7 @@ TEST_F(EtcdClientTlsTest, MissingClientCertificateIsRefused) {
 }
 
 // Plain text towards a TLS port fails with kUnavailable rather than hanging.
-TEST_F(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
+TEST_P(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
   config::EtcdConnectionConfig config;
   config::Endpoint e;
   e.scheme = "http";
@@ -497,7 +527,7 @@ TEST_F(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
   config.endpoints = {e};
   config.dial_timeout = milliseconds(1000);
   config.request_timeout = milliseconds(1000);
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_FALSE(status.ok());
@@ -509,7 +539,7 @@ TEST_F(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
 
 // ---- a member with auth enabled ----
 
-class EtcdClientAuthTest : public ::testing::Test {
+class EtcdClientAuthTest : public ::testing::TestWithParam<ClientKind> {
  protected:
   static constexpr char kRootPassword[] = "root-pw-for-tests";
 
@@ -541,9 +571,12 @@ class EtcdClientAuthTest : public ::testing::Test {
 SharedCluster EtcdClientAuthTest::cluster_;
 std::string EtcdClientAuthTest::auth_error_;
 
+INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientAuthTest, ::testing::Values(kGrpc, kGateway),
+                         KindName);
+
 // The right password gives a token that authorises reads and writes.
-TEST_F(EtcdClientAuthTest, CorrectPasswordWorks) {
-  auto client = MustConnect(cluster_->ConnectionConfig());
+TEST_P(EtcdClientAuthTest, CorrectPasswordWorks) {
+  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   auto put = client->Put(Endpoint(), PutRequest{"/etcdmon-test/auth", "ok", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
@@ -556,10 +589,10 @@ TEST_F(EtcdClientAuthTest, CorrectPasswordWorks) {
 }
 
 // A wrong password is kUnauthenticated, and the message does not contain the password.
-TEST_F(EtcdClientAuthTest, WrongPasswordIsUnauthenticated) {
+TEST_P(EtcdClientAuthTest, WrongPasswordIsUnauthenticated) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.password = config::Secret("not-the-password");
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   RangeRequest get;
   get.key = "/etcdmon-test/auth";
@@ -573,11 +606,11 @@ TEST_F(EtcdClientAuthTest, WrongPasswordIsUnauthenticated) {
 }
 
 // Without credentials a cluster with auth enabled answers kUnauthenticated.
-TEST_F(EtcdClientAuthTest, MissingCredentialsAreUnauthenticated) {
+TEST_P(EtcdClientAuthTest, MissingCredentialsAreUnauthenticated) {
   config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
   config.username.clear();
   config.password = config::Secret();
-  auto client = MustConnect(config);
+  auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   RangeRequest get;
   get.key = "/etcdmon-test/auth";
@@ -588,13 +621,14 @@ TEST_F(EtcdClientAuthTest, MissingCredentialsAreUnauthenticated) {
 
 // When etcd invalidates the token (here: the auth store changed), the client authenticates
 // again and the call succeeds.
-TEST_F(EtcdClientAuthTest, ReauthenticatesWhenTokenIsRejected) {
-  auto client = MustConnect(cluster_->ConnectionConfig());
+TEST_P(EtcdClientAuthTest, ReauthenticatesWhenTokenIsRejected) {
+  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   RangeRequest get;
   get.key = "/etcdmon-test/auth";
   ASSERT_TRUE(client->Range(Endpoint(), get).ok());
-  auto added = cluster_->Etcdctl({"user", "add", "other:other-pw", "--interactive=false"});
+  const std::string user = std::string("other-") + GetParam().name;
+  auto added = cluster_->Etcdctl({"user", "add", user + ":other-pw", "--interactive=false"});
   ASSERT_TRUE(added.ok()) << added.status().ToString();
   auto put = client->Put(Endpoint(), PutRequest{"/etcdmon-test/auth", "again", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();

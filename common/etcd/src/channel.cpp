@@ -17,6 +17,7 @@
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/etcd/errors.h"
 #include "grpc_log.h"
+#include "tls_files.h"
 
 namespace etcdmon::etcd {
 namespace {
@@ -28,58 +29,7 @@ namespace pb = ::etcdserverpb;
 constexpr int kInitialReconnectBackoffMs = 100;
 constexpr int kMaxReconnectBackoffMs = 1000;
 
-// PEM material read from the files of TlsConfig; empty strings for files not configured.
-struct TlsMaterial {
-  std::string ca;
-  std::string cert;
-  std::string key;
-};
-
-Result<std::string> ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::InvalidArgument("cannot read " + what + " \"" + path +
-                                   "\": " + std::strerror(errno));
-  }
-  std::ostringstream data;
-  data << in.rdbuf();
-  if (in.bad()) {
-    return Status::InvalidArgument("cannot read " + what + " \"" + path + "\": read error");
-  }
-  std::string text = data.str();
-  if (text.empty()) {
-    return Status::InvalidArgument(what + " \"" + path + "\" is empty");
-  }
-  return text;
-}
-
-Result<TlsMaterial> ReadTlsMaterial(const config::TlsConfig& tls) {
-  TlsMaterial m;
-  if (!tls.ca_file.empty()) {
-    auto ca = ReadFile(tls.ca_file, "CA file");
-    if (!ca.ok()) {
-      return ca.status();
-    }
-    m.ca = std::move(*ca);
-  }
-  if (!tls.cert_file.empty()) {
-    auto cert = ReadFile(tls.cert_file, "client certificate file");
-    if (!cert.ok()) {
-      return cert.status();
-    }
-    m.cert = std::move(*cert);
-  }
-  if (!tls.key_file.empty()) {
-    auto key = ReadFile(tls.key_file, "client key file");
-    if (!key.ok()) {
-      return key.status();
-    }
-    m.key = std::move(*key);
-  }
-  return m;
-}
-
-std::shared_ptr<grpc::ChannelCredentials> MakeTlsCredentials(const TlsMaterial& m,
+std::shared_ptr<grpc::ChannelCredentials> MakeTlsCredentials(const detail::TlsMaterial& m,
                                                              bool insecure_skip_verify) {
   if (!insecure_skip_verify) {
     grpc::SslCredentialsOptions options;
@@ -117,7 +67,7 @@ std::shared_ptr<grpc::ChannelCredentials> MakeTlsCredentials(const TlsMaterial& 
 Result<ChannelFactory> ChannelFactory::Create(const config::EtcdConnectionConfig& config) {
   ETCDMON_RETURN_IF_ERROR(ValidateConnectionConfig(config));
   detail::RouteGrpcLogsToSpdlog();
-  auto material = ReadTlsMaterial(config.tls);
+  auto material = detail::ReadTlsMaterial(config.tls);
   if (!material.ok()) {
     return material.status();
   }

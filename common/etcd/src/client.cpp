@@ -19,11 +19,14 @@
 #include "etcdmon/etcd/errors.h"
 #include "etcdmon/strings/strings.h"
 #include "grpc_log.h"
+#include "pb_convert.h"
 
 namespace etcdmon::etcd {
 namespace {
 
 namespace pb = ::etcdserverpb;
+using detail::FromPb;
+using detail::ToPb;
 
 // gRPC deadlines are system_clock time points.
 using WallClock = std::chrono::system_clock;
@@ -35,36 +38,6 @@ constexpr std::chrono::milliseconds kProbeTimeout{500};
 constexpr std::chrono::milliseconds kRecheckTimeout{250};
 // etcd's metadata key for auth tokens.
 constexpr const char* kTokenMetadataKey = kAuthTokenMetadataKey;
-
-ResponseHeader FromPb(const pb::ResponseHeader& h) {
-  ResponseHeader out;
-  out.cluster_id = h.cluster_id();
-  out.member_id = h.member_id();
-  out.revision = h.revision();
-  out.raft_term = h.raft_term();
-  return out;
-}
-
-KeyValue FromPb(const mvccpb::KeyValue& kv) {
-  KeyValue out;
-  out.key = kv.key();
-  out.value = kv.value();
-  out.create_revision = kv.create_revision();
-  out.mod_revision = kv.mod_revision();
-  out.version = kv.version();
-  out.lease = kv.lease();
-  return out;
-}
-
-Member FromPb(const pb::Member& m) {
-  Member out;
-  out.id = m.id();
-  out.name = m.name();
-  out.peer_urls.assign(m.peerurls().begin(), m.peerurls().end());
-  out.client_urls.assign(m.clienturls().begin(), m.clienturls().end());
-  out.is_learner = m.islearner();
-  return out;
-}
 
 // One endpoint: its channel and stubs, created once and reused by every call.
 struct Connection {
@@ -133,21 +106,7 @@ class EtcdClientImpl final : public EtcdClient {
     ETCDMON_RETURN_IF_ERROR(Call(c, "Status", request_timeout_, [&](grpc::ClientContext* ctx) {
       return c.maintenance->Status(ctx, request, &response);
     }));
-    EndpointStatus out;
-    out.endpoint = c.authority;
-    out.cluster_id = response.header().cluster_id();
-    out.member_id = response.header().member_id();
-    out.revision = response.header().revision();
-    out.leader = response.leader();
-    out.raft_term = response.raftterm();
-    out.raft_index = response.raftindex();
-    out.raft_applied_index = response.raftappliedindex();
-    out.db_size = response.dbsize();
-    out.db_size_in_use = response.dbsizeinuse();
-    out.version = response.version();
-    out.is_learner = response.islearner();
-    out.errors.assign(response.errors().begin(), response.errors().end());
-    return out;
+    return FromPb(c.authority, response);
   }
 
   Result<MemberListResult> MemberList(const std::string& endpoint) override {
@@ -161,12 +120,7 @@ class EtcdClientImpl final : public EtcdClient {
     ETCDMON_RETURN_IF_ERROR(Call(c, "MemberList", request_timeout_, [&](grpc::ClientContext* ctx) {
       return c.cluster->MemberList(ctx, request, &response);
     }));
-    MemberListResult out;
-    out.header = FromPb(response.header());
-    for (const pb::Member& m : response.members()) {
-      out.members.push_back(FromPb(m));
-    }
-    return out;
+    return FromPb(response);
   }
 
   Result<std::vector<Alarm>> Alarms(const std::string& endpoint, AlarmAction action,
@@ -176,19 +130,12 @@ class EtcdClientImpl final : public EtcdClient {
       return found.status();
     }
     Connection& c = **found;
-    pb::AlarmRequest request;
-    request.set_action(static_cast<pb::AlarmRequest::AlarmAction>(action));
-    request.set_memberid(alarm.member_id);
-    request.set_alarm(static_cast<pb::AlarmType>(alarm.type));
+    const pb::AlarmRequest request = ToPb(action, alarm);
     pb::AlarmResponse response;
     ETCDMON_RETURN_IF_ERROR(Call(c, "Alarm", request_timeout_, [&](grpc::ClientContext* ctx) {
       return c.maintenance->Alarm(ctx, request, &response);
     }));
-    std::vector<Alarm> out;
-    for (const pb::AlarmMember& a : response.alarms()) {
-      out.push_back(Alarm{a.memberid(), static_cast<AlarmType>(a.alarm())});
-    }
-    return out;
+    return FromPb(response);
   }
 
   Result<RangeResult> Range(const std::string& endpoint, const RangeRequest& req) override {
@@ -197,27 +144,12 @@ class EtcdClientImpl final : public EtcdClient {
       return found.status();
     }
     Connection& c = **found;
-    pb::RangeRequest request;
-    request.set_key(req.key);
-    request.set_range_end(req.range_end);
-    request.set_limit(req.limit);
-    request.set_revision(req.revision);
-    request.set_serializable(req.serializable);
-    request.set_count_only(req.count_only);
-    request.set_keys_only(req.keys_only);
+    const pb::RangeRequest request = ToPb(req);
     pb::RangeResponse response;
     ETCDMON_RETURN_IF_ERROR(Call(c, "Range", TimeoutOf(req.timeout), [&](grpc::ClientContext* ctx) {
       return c.kv->Range(ctx, request, &response);
     }));
-    RangeResult out;
-    out.header = FromPb(response.header());
-    out.count = response.count();
-    out.more = response.more();
-    out.kvs.reserve(response.kvs_size());
-    for (const mvccpb::KeyValue& kv : response.kvs()) {
-      out.kvs.push_back(FromPb(kv));
-    }
-    return out;
+    return FromPb(response);
   }
 
   Result<PutResult> Put(const std::string& endpoint, const PutRequest& req) override {
@@ -226,10 +158,7 @@ class EtcdClientImpl final : public EtcdClient {
       return found.status();
     }
     Connection& c = **found;
-    pb::PutRequest request;
-    request.set_key(req.key);
-    request.set_value(req.value);
-    request.set_lease(req.lease);
+    const pb::PutRequest request = ToPb(req);
     pb::PutResponse response;
     ETCDMON_RETURN_IF_ERROR(Call(c, "Put", TimeoutOf(req.timeout), [&](grpc::ClientContext* ctx) {
       return c.kv->Put(ctx, request, &response);
@@ -244,9 +173,7 @@ class EtcdClientImpl final : public EtcdClient {
       return found.status();
     }
     Connection& c = **found;
-    pb::DeleteRangeRequest request;
-    request.set_key(req.key);
-    request.set_range_end(req.range_end);
+    const pb::DeleteRangeRequest request = ToPb(req);
     pb::DeleteRangeResponse response;
     ETCDMON_RETURN_IF_ERROR(Call(c, "DeleteRange", request_timeout_, [&](grpc::ClientContext* ctx) {
       return c.kv->DeleteRange(ctx, request, &response);

@@ -176,6 +176,9 @@ struct HttpFetcher::Impl {
     std::string host;
     int port = 0;
     std::unique_ptr<httplib::ClientImpl> client;
+    // The server has answered on this connection at least once: a later failure is a lost
+    // connection, not a server that cannot be talked to.
+    bool answered = false;
   };
 
   // The connection for `target`, opened (and configured) on first use; most recent first.
@@ -218,8 +221,9 @@ struct HttpFetcher::Impl {
   }
 
   // Sends `request` and fills `out`. The body goes into out.body, whose capacity is reused.
-  Status Send(const char* method, const std::string& url, std::chrono::milliseconds timeout,
+  Status Send(const char* method, const std::string& url, const CallOptions& call,
               HttpResponse& out) {
+    connect_failed = false;
     out.status_code = 0;
     out.body.clear();
     out.content_type.clear();
@@ -231,10 +235,10 @@ struct HttpFetcher::Impl {
       return Status::InvalidArgument(what + ": TLS: cannot load the client certificate " +
                                      options.tls.cert_file + " or key " + options.tls.key_file);
     }
-    if (timeout.count() <= 0) {
-      timeout = options.timeout;
-    }
-    const auto connect = std::min(options.connect_timeout, timeout);
+    const std::chrono::milliseconds timeout =
+        call.timeout.count() > 0 ? call.timeout : options.timeout;
+    const auto connect = std::min(
+        call.connect_timeout.count() > 0 ? call.connect_timeout : options.connect_timeout, timeout);
     c.client->set_connection_timeout(connect);
     c.client->set_read_timeout(timeout);
     c.client->set_write_timeout(timeout);
@@ -253,6 +257,7 @@ struct HttpFetcher::Impl {
     bool out_of_memory = false;
     bool timed_out = false;
     request.response_handler = [&](const httplib::Response& r) {
+      out.status_code = r.status;
       // An announced length over the cap ends the transfer before any of it is read.
       const std::string length = r.get_header_value("Content-Length");
       if (!length.empty() &&
@@ -305,23 +310,45 @@ struct HttpFetcher::Impl {
     if (!sent || error != httplib::Error::Success) {
       // A wait for the server that ended with the deadline is a timeout, whatever the library
       // calls it; the margin covers the poll granularity.
-      if (timed_out || error == httplib::Error::ConnectionTimeout ||
+      if (error == httplib::Error::ConnectionTimeout) {
+        connect_failed = true;
+        return Status::Unavailable(what + ": cannot connect within " +
+                                   std::to_string(connect.count()) + " ms");
+      }
+      if (timed_out ||
           ((error == httplib::Error::Read || error == httplib::Error::Write) &&
            elapsed + std::chrono::milliseconds(5) >= timeout)) {
         return Status::DeadlineExceeded(what + ": no complete response within " +
                                         std::to_string(timeout.count()) + " ms");
       }
+      out_status_code = out.status_code;
       return ErrorStatus(error, c, what);
     }
+    c.answered = true;
     out.status_code = response.status;
     out.content_type = response.get_header_value("Content-Type");
     return Status::Ok();
   }
 
-  Status ErrorStatus(httplib::Error error, Connection& c, const std::string& what) const {
+  Status ErrorStatus(httplib::Error error, Connection& c, const std::string& what) {
+    connect_failed = error == httplib::Error::Connection ||
+                     error == httplib::Error::SSLServerVerification ||
+                     error == httplib::Error::SSLConnection;
+    if ((error == httplib::Error::Read || error == httplib::Error::Write) && !c.answered &&
+        out_status_code == 0) {
+      // Closed before any answer on a connection that never worked: with TLS 1.3 a server
+      // that rejects (or misses) the client certificate says so only now; without TLS the
+      // port may speak TLS.
+      connect_failed = true;
+      return Status::Unavailable(
+          what + (c.tls ? ": TLS: the server closed the connection before answering (client "
+                          "certificate missing or rejected?)"
+                        : ": the server closed the connection before answering (a TLS port? "
+                          "use https)"));
+    }
     switch (error) {
       case httplib::Error::Connection:
-        return Status::Unavailable(what + ": cannot connect (connection refused or no route)");
+        return Status::Unavailable(what + ": cannot connect: connection refused or no route to host");
       case httplib::Error::Read:
         return Status::Unavailable(what + ": connection closed without a complete response");
       case httplib::Error::Write:
@@ -347,6 +374,8 @@ struct HttpFetcher::Impl {
 
   FetcherOptions options;  // set once in Create
   std::vector<Connection> connections;
+  bool connect_failed = false;  // the last request failed before it had a connection
+  long out_status_code = 0;     // of the failing request, for ErrorStatus
   // Reused across calls so that a steady series of requests allocates little.
   Target target;
   httplib::Request request;
@@ -389,19 +418,20 @@ Result<HttpResponse> HttpFetcher::Get(const std::string& url) {
 }
 
 Status HttpFetcher::Get(const std::string& url, HttpResponse& out) {
-  return impl_->Send("GET", url, std::chrono::milliseconds(0), out);
+  return impl_->Send("GET", url, CallOptions{}, out);
 }
 
+bool HttpFetcher::last_failure_was_connect() const { return impl_->connect_failed; }
+
 Result<HttpResponse> HttpFetcher::Post(const std::string& url, std::string_view body,
-                                       const HttpHeaders& headers,
-                                       std::chrono::milliseconds timeout) {
+                                       const HttpHeaders& headers, const CallOptions& call) {
   HttpResponse out;
-  ETCDMON_RETURN_IF_ERROR(Post(url, body, headers, out, timeout));
+  ETCDMON_RETURN_IF_ERROR(Post(url, body, headers, out, call));
   return out;
 }
 
 Status HttpFetcher::Post(const std::string& url, std::string_view body, const HttpHeaders& headers,
-                         HttpResponse& out, std::chrono::milliseconds timeout) {
+                         HttpResponse& out, const CallOptions& call) {
   Impl& impl = *impl_;
   const std::string prefix = "POST " + RedactUrl(url) + ": ";
   if (body.size() > impl.options.max_request_body_bytes) {
@@ -424,7 +454,7 @@ Status HttpFetcher::Post(const std::string& url, std::string_view body, const Ht
     impl.request.headers.emplace(name, value);
   }
   impl.request.body.assign(body.data(), body.size());
-  return impl.Send("POST", url, timeout, out);
+  return impl.Send("POST", url, call, out);
 }
 
 }  // namespace etcdmon::http

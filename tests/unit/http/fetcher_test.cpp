@@ -117,6 +117,9 @@ TEST_F(HttpFetcherTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
   EXPECT_NE(response.status().message().find(url), std::string::npos)
       << response.status().message();
+  EXPECT_NE(response.status().message().find("connection refused"), std::string::npos)
+      << response.status().message();
+  EXPECT_TRUE(fetcher->last_failure_was_connect());
 }
 
 // A server that accepts but never answers runs into the request timeout.
@@ -199,6 +202,18 @@ TEST_F(HttpFetcherTest, AbruptCloseIsUnavailable) {
   auto response = fetcher->Get(server_.Url("/metrics"));
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
+  // It never answered on this connection: as good as not reachable.
+  EXPECT_TRUE(fetcher->last_failure_was_connect());
+
+  // Once a server has answered, a connection it drops is lost, not unreachable.
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.Set("/ok", ok);
+  ASSERT_TRUE(fetcher->Get(server_.Url("/ok")).ok());
+  auto dropped = fetcher->Get(server_.Url("/metrics"));
+  ASSERT_FALSE(dropped.ok());
+  EXPECT_EQ(dropped.status().code(), StatusCode::kUnavailable) << dropped.status().ToString();
+  EXPECT_FALSE(fetcher->last_failure_was_connect()) << dropped.status().ToString();
 }
 
 // Only http and https are fetched; malformed URLs are InvalidArgument.
@@ -355,7 +370,7 @@ TEST_F(HttpFetcherTest, PostTimeoutOverridesTheFetchers) {
   options.timeout = std::chrono::minutes(10);
   auto fetcher = MakeFetcher(options);
   ASSERT_NE(fetcher, nullptr);
-  auto response = fetcher->Post(server_.Url("/hang"), "{}", {}, 200ms);
+  auto response = fetcher->Post(server_.Url("/hang"), "{}", {}, CallOptions{200ms, 0ms});
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
       << response.status().ToString();

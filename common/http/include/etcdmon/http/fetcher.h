@@ -30,6 +30,12 @@ struct FetcherOptions {
   std::size_t max_request_body_bytes = 1u << 20;
 };
 
+/// Per-call replacements of the fetcher's timeouts; zero keeps the fetcher's.
+struct CallOptions {
+  std::chrono::milliseconds timeout{0};
+  std::chrono::milliseconds connect_timeout{0};
+};
+
 /// Request headers as name/value pairs, e.g. {"Content-Type", "application/json"}.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -59,13 +65,15 @@ class HttpFetcher final {
   /// Errors name the URL and the reason:
   ///  - Unavailable: connection refused or reset, unknown host, no response, or a TLS failure
   ///    (the message then says "TLS" and why, e.g. certificate verification failed);
-  ///  - DeadlineExceeded: the connect timeout or the request timeout passed;
+  ///  - DeadlineExceeded: the request timeout passed (a connect timeout is Unavailable: the
+  ///    server cannot be reached);
   ///  - ResourceExhausted: the body is larger than max_body_bytes (the transfer is aborted);
   ///  - InvalidArgument: a malformed URL or a scheme other than http and https.
   Result<HttpResponse> Get(const std::string& url);
 
-  /// As above, filling `out` so that its body's capacity is reused across calls. On error
-  /// `out` holds no useful data.
+  /// As above, filling `out` so that its body's capacity is reused across calls. On an error
+  /// after the response's head arrived, out.status_code and out.body hold what arrived (the
+  /// body may be cut short); otherwise out.status_code is 0.
   Status Get(const std::string& url, HttpResponse& out);
 
   /// POSTs `body` (sent with a Content-Length, never chunked) to `url` with `headers`. Responses
@@ -73,14 +81,16 @@ class HttpFetcher final {
   /// header name or value holding CR or LF (or a name holding ':'), is InvalidArgument and
   /// nothing is sent. Header values may be secrets (an Authorization token): they never appear
   /// in an error.
-  /// `timeout`, when positive, replaces the fetcher's request timeout for this call.
   Result<HttpResponse> Post(const std::string& url, std::string_view body,
-                            const HttpHeaders& headers,
-                            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+                            const HttpHeaders& headers, const CallOptions& call = {});
 
   /// As above, filling `out` so that its body's capacity is reused across calls.
   Status Post(const std::string& url, std::string_view body, const HttpHeaders& headers,
-              HttpResponse& out, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+              HttpResponse& out, const CallOptions& call = {});
+
+  /// True when the last failed request never got a connection: refused, no route, the connect
+  /// timeout, or the TLS handshake (certificate verification included). False after a success.
+  bool last_failure_was_connect() const;
 
  private:
   struct Impl;
