@@ -1,7 +1,6 @@
 #include "etcdmon/etcd/gateway_client.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -10,6 +9,7 @@
 #include "etcdmon/etcd/errors.h"
 #include "etcdmon/http/fetcher.h"
 #include "etcdmon/strings/strings.h"
+#include "json_codec.h"
 #include "pb_convert.h"
 #include "tls_files.h"
 
@@ -64,8 +64,6 @@ class GatewayEtcdClient final : public EtcdClient {
     fetch_.connect_timeout = config.dial_timeout;
     fetch_.timeout = config.request_timeout;
     fetch_.max_body_bytes = kMaxResponseBytes;
-    json_out_.preserve_proto_field_names = true;  // every etcd version parses these
-    json_in_.ignore_unknown_fields = true;        // newer etcd versions answer more
   }
 
   std::vector<std::string> Endpoints() const override {
@@ -221,23 +219,23 @@ class GatewayEtcdClient final : public EtcdClient {
     return requested.count() > 0 ? requested : request_timeout_;
   }
 
-  // etcd's error answer: {"error": ..., "message": ..., "code": <gRPC code>}.
-  bool ParseEtcdError(const std::string& body, int* grpc_code, std::string* grpc_message) const {
-    google::protobuf::Struct error;
-    if (!google::protobuf::util::JsonStringToMessage(body, &error, json_in_).ok()) {
+  // etcd's error answer: {"error": ..., "message": ..., "code": <gRPC code>}. Errors are rare,
+  // so a parsed document is fine here.
+  static bool ParseEtcdError(const std::string& body, int* grpc_code, std::string* grpc_message) {
+    const nlohmann::json error = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!error.is_object()) {
       return false;
     }
-    const auto code = error.fields().find("code");
-    if (code == error.fields().end() ||
-        code->second.kind_case() != google::protobuf::Value::kNumberValue ||
-        code->second.number_value() < 1) {
+    const auto code = error.find("code");
+    if (code == error.end() || !code->is_number_integer() || code->get<int64_t>() < 1 ||
+        code->get<int64_t>() > 1000) {
       return false;
     }
-    *grpc_code = static_cast<int>(code->second.number_value());
+    *grpc_code = static_cast<int>(code->get<int64_t>());
     for (const char* field : {"message", "error"}) {
-      auto it = error.fields().find(field);
-      if (it != error.fields().end() && !it->second.string_value().empty()) {
-        *grpc_message = it->second.string_value();
+      const auto it = error.find(field);
+      if (it != error.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+        *grpc_message = it->get<std::string>();
         break;
       }
     }
@@ -353,9 +351,7 @@ class GatewayEtcdClient final : public EtcdClient {
     request.set_name(username_);
     request.set_password(password_.Reveal());
     std::string body;
-    if (!google::protobuf::util::MessageToJsonString(request, &body, json_out_).ok()) {
-      return Status::Internal("endpoint " + e.authority + ": cannot encode Authenticate");
-    }
+    detail::AppendJson(request, body);
     const std::string method = "Authenticate as user \"" + username_ + "\"";
     http::HttpResponse out;
     int code = 0;
@@ -366,9 +362,10 @@ class GatewayEtcdClient final : public EtcdClient {
       return StatusFromGrpc(e.authority, method, code, message);
     }
     pb::AuthenticateResponse response;
-    if (!google::protobuf::util::JsonStringToMessage(out.body, &response, json_in_).ok()) {
+    std::string error;
+    if (!detail::ReadJson(out.body, response, error)) {
       return Status::Internal("endpoint " + e.authority + ": " + method +
-                              ": unexpected answer: " + Quote(out.body));
+                              ": unexpected answer (" + error + "): " + Quote(out.body));
     }
     *token = response.token();
     std::lock_guard<std::mutex> lock(e.mu);
@@ -381,10 +378,7 @@ class GatewayEtcdClient final : public EtcdClient {
   Status Call(GatewayEndpoint& e, std::string_view method, const char* path,
               const Request& request, Response* response, std::chrono::milliseconds timeout) {
     std::string body;
-    if (!google::protobuf::util::MessageToJsonString(request, &body, json_out_).ok()) {
-      return Status::Internal("endpoint " + e.authority + ": cannot encode " +
-                              std::string(method));
-    }
+    detail::AppendJson(request, body);
     std::string token;
     bool fresh_token = false;
     if (!username_.empty()) {
@@ -404,9 +398,9 @@ class GatewayEtcdClient final : public EtcdClient {
       std::string message;
       ETCDMON_RETURN_IF_ERROR(Post(e, method, url, body, token, timeout, out, &code, &message));
       if (code == 0) {
-        if (!google::protobuf::util::JsonStringToMessage(out.body, response, json_in_).ok()) {
+        if (!detail::ReadJson(out.body, *response, message)) {
           return Status::Internal("endpoint " + e.authority + ": " + std::string(method) +
-                                  ": unexpected answer: " + Quote(out.body));
+                                  ": unexpected answer (" + message + "): " + Quote(out.body));
         }
         return Status::Ok();
       }
@@ -428,8 +422,6 @@ class GatewayEtcdClient final : public EtcdClient {
   const config::Secret password_;
   const std::vector<std::unique_ptr<GatewayEndpoint>> endpoints_;
   http::FetcherOptions fetch_;
-  google::protobuf::util::JsonPrintOptions json_out_;
-  google::protobuf::util::JsonParseOptions json_in_;
 };
 
 }  // namespace
