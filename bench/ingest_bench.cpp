@@ -79,8 +79,7 @@ class SenderProcess {
   bool Start(const std::string& endpoint, int collectors, int batches, int64_t first_ms,
              const std::string& dir) {
     const std::string binary =
-        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "ingest_sender")
-            .string();
+        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "ingest_sender").string();
     int to_child[2];
     int from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) {

@@ -43,13 +43,47 @@ class Points {
   const int64_t at_;
 };
 
+// Hands a sample's values to a visitor.
+class VisitorPoints {
+ public:
+  explicit VisitorPoints(SamplePointVisitor& visitor) : visitor_(visitor) {}
+  void Add(std::string_view metric, double value) { visitor_.Point(metric, value); }
+
+ private:
+  SamplePointVisitor& visitor_;
+};
+
+// Appends a sample's values as DerivedPoints.
+class AppendingVisitor final : public SamplePointVisitor {
+ public:
+  explicit AppendingVisitor(std::vector<DerivedPoint>& out) : out_(out) {}
+  void Member(const std::string& label, int64_t unix_ms) override {
+    member_ = &label;
+    at_ = unix_ms;
+  }
+  void Point(std::string_view metric, double value) override {
+    out_.push_back(DerivedPoint{metric, *member_, at_, value});
+  }
+
+ private:
+  std::vector<DerivedPoint>& out_;
+  const std::string* member_ = nullptr;
+  int64_t at_ = 0;
+};
+
 }  // namespace
 
 void AppendSamplePoints(const v1::MemberSample& sample, std::vector<DerivedPoint>& out) {
+  AppendingVisitor visitor(out);
+  VisitSamplePoints(sample, visitor);
+}
+
+void VisitSamplePoints(const v1::MemberSample& sample, SamplePointVisitor& visitor) {
   const std::string member =
       MemberLabel(sample.member_name(), sample.member_id(), sample.endpoint());
   const int64_t at = sample.collected_at_unix_ms();
-  Points p(out, member, at);
+  visitor.Member(member, at);
+  VisitorPoints p(visitor);
   p.Add(kMemberUp, Flag(sample.reachable()));
   double db_size = 0;
   if (sample.has_status()) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "etcdmon/aggregator/cluster_model.h"
@@ -18,7 +19,21 @@ class ClusterSnapshot;
 
 namespace etcdmon::aggregator::detail {
 
+/// Receives the values of one sample: the member's label and the time once, then each value.
+/// What SamplePoints yields, without a DerivedPoint (and its copy of the label) per value.
+class SamplePointVisitor {
+ public:
+  virtual ~SamplePointVisitor() = default;
+  /// First, once. `label` is valid until the visit returns.
+  virtual void Member(const std::string& label, int64_t unix_ms) = 0;
+  /// Then once per value; `metric` is one of metric_names.h.
+  virtual void Point(std::string_view metric, double value) = 0;
+};
+
 /// The values of one sample, at its collection time, for the member it names.
+void VisitSamplePoints(const etcdmonitor::v1::MemberSample& sample, SamplePointVisitor& visitor);
+
+/// The same as DerivedPoints appended to `out`.
 void AppendSamplePoints(const etcdmonitor::v1::MemberSample& sample,
                         std::vector<DerivedPoint>& out);
 

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cassert>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -17,6 +16,7 @@
 
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmon/transport/snapshot_channel.h"
+#include "model_points.h"
 #include "monitor_grpc.h"
 
 namespace etcdmon::aggregator {
@@ -53,14 +53,15 @@ struct AggregatorService::Impl {
 
   // Ingest state: touched only by the receiver's I/O thread. The group is what the receiver
   // staged since its last commit; its storage is kept across groups.
-  std::vector<DerivedPoint> ingest_points;  // scratch of one sample
-  // Series ids of the points each member's samples yield, in the order they were first seen.
-  // A member's samples yield the same metrics in the same order sample after sample, so point
-  // i is checked against entry i with one comparison of names, instead of being looked up by
-  // (metric, member) in the store's maps under the store's mutex. Ids are never reused, so an
-  // entry stays right for the file's life. Bounded: kMaxCachedMembers members, and per member
-  // no more entries than the distinct metric names a sample can yield.
-  std::unordered_map<std::string, std::vector<std::pair<std::string, SeriesId>>> sample_series;
+  //
+  // sample_series: per member label, the series ids of the values its samples yield, in the
+  // order first seen. A member's samples yield the same metrics in the same order sample after
+  // sample, so value i is checked against entry i with one comparison of names instead of a
+  // lookup by (metric, member) in the store's maps under the store's mutex. Ids are never
+  // reused, so an entry stays right for the file's life. Bounded: kMaxCachedMembers labels,
+  // kMaxCachedSeriesPerMember entries each (a sample yields a few dozen metrics).
+  using CachedSeries = std::vector<std::pair<std::string, SeriesId>>;  // (metric, id)
+  std::unordered_map<std::string, CachedSeries> sample_series;
   WriteBatch pending_write;  // the group's points, and one marker per collector: its highest
   std::vector<etcdmonitor::v1::SampleBatch> pending_batches;  // first pending_count are live
   std::size_t pending_count = 0;    // batches staged for storing, arrival order
@@ -111,52 +112,64 @@ struct AggregatorService::Impl {
     }
   }
 
-  // Appends the points of one sample (they share one member) as stored records, through
-  // sample_series; as AppendRecords otherwise.
-  void AppendSampleRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
-    if (points.empty()) {
-      return;
-    }
-    const std::string& member = points.front().member;
-    auto cached = sample_series.find(member);
-    if (cached == sample_series.end()) {
-      if (sample_series.size() >= kMaxCachedMembers) {
-        sample_series.clear();  // many members come and go: start over rather than grow
+  // Appends the values of one sample to pending_write as stored records: its series ids come
+  // from sample_series, else from the store (then cached); a value whose series cannot be
+  // created is skipped with a warning, as in AppendRecords. No DerivedPoint is built per value.
+  class SampleRecorder final : public detail::SamplePointVisitor {
+   public:
+    explicit SampleRecorder(Impl& impl) : impl_(impl) {}
+
+    void Member(const std::string& label, int64_t unix_ms) override {
+      member_ = &label;
+      at_ = unix_ms;
+      position_ = 0;
+      auto cached = impl_.sample_series.find(label);
+      if (cached == impl_.sample_series.end()) {
+        if (impl_.sample_series.size() >= kMaxCachedMembers) {
+          impl_.sample_series.clear();  // many members come and go: start over, not grow
+        }
+        cached = impl_.sample_series.emplace(label, CachedSeries()).first;
       }
-      cached = sample_series.emplace(member, std::vector<std::pair<std::string, SeriesId>>())
-                   .first;
+      ids_ = &cached->second;
     }
-    std::vector<std::pair<std::string, SeriesId>>& ids = cached->second;
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      const DerivedPoint& p = points[i];
-      assert(p.member == member);  // SamplePoints gives every point of a sample its member
+
+    void Point(std::string_view metric, double value) override {
+      CachedSeries& ids = *ids_;
+      const std::size_t i = position_++;
       SeriesId id = 0;
-      if (i < ids.size() && ids[i].first == p.metric) {
+      if (i < ids.size() && ids[i].first == metric) {
         id = ids[i].second;
       } else {
         // Another layout than the first sample's (a probe failed, no status): search the rest.
-        for (const auto& [metric, known] : ids) {
-          if (metric == p.metric) {
-            id = known;
+        for (const auto& [known_metric, known_id] : ids) {
+          if (known_metric == metric) {
+            id = known_id;
             break;
           }
         }
       }
       if (id == 0) {
-        Result<SeriesId> series = store->Series(p.metric, p.member);
+        Result<SeriesId> series = impl_.store->Series(metric, *member_);
         if (!series.ok()) {
-          logger->warn("series_rejected metric={} member={} error=\"{}\"", p.metric, p.member,
-                       series.status().message());
-          continue;
+          impl_.logger->warn("series_rejected metric={} member={} error=\"{}\"", metric, *member_,
+                             series.status().message());
+          return;
         }
         id = *series;
         if (ids.size() < kMaxCachedSeriesPerMember) {
-          ids.emplace_back(std::string(p.metric), id);
+          ids.emplace_back(std::string(metric), id);
         }
       }
-      out.points.push_back({id, p.unix_ms, p.value});
+      impl_.pending_write.points.push_back({id, at_, value});
     }
-  }
+
+   private:
+    Impl& impl_;
+    const std::string* member_ = nullptr;
+    int64_t at_ = 0;
+    CachedSeries* ids_ = nullptr;
+    std::size_t position_ = 0;
+  };
 
   // The group's marker of `collector`, or null. A group holds few collectors, so a scan beats a
   // map that would allocate per group.
@@ -184,10 +197,9 @@ struct AggregatorService::Impl {
     }
     const std::size_t points_before = pending_write.points.size();
     try {
+      SampleRecorder recorder(*this);
       for (const auto& sample : batch.samples()) {
-        ingest_points.clear();
-        ClusterModel::SamplePoints(sample, ingest_points);
-        AppendSampleRecords(ingest_points, pending_write);
+        detail::VisitSamplePoints(sample, recorder);
       }
       if (marker != nullptr) {
         marker->sequence = sequence;

@@ -3,8 +3,6 @@
 // cache of the ingest path (samples whose point layout changes from sample to sample) and
 // idempotency on (collector, sequence).
 
-#include "etcdmon/aggregator/service.h"
-
 #include <gtest/gtest.h>
 #include <zmq.h>
 
@@ -16,6 +14,7 @@
 
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
+#include "etcdmon/aggregator/service.h"
 #include "etcdmon/proto/schema.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
@@ -34,6 +33,9 @@ const int64_t kT0 = [] {
                              .count();
   return now_ms - now_ms % 60000 - 600000;
 }();
+
+// Longer than std::string's inline buffer.
+const std::string kLongMember = "etcd-member-with-a-long-name.example.com";
 
 // A sample of `member` at `at`: status when `with_status`, then the probes whose bit is set in
 // `ok_probes` succeed (bit 0: serializable read, 1: linearizable read, 2: write), then two
@@ -151,8 +153,8 @@ class ServiceIngestTest : public ::testing::Test {
     ASSERT_FALSE(points.empty());
     for (const DerivedPoint& p : points) {
       auto result = store.Query({std::string(p.metric), p.member, p.unix_ms, p.unix_ms, 0});
-      ASSERT_TRUE(result.ok()) << p.metric << "{" << p.member << "}: "
-                               << result.status().ToString();
+      ASSERT_TRUE(result.ok()) << p.metric << "{" << p.member
+                               << "}: " << result.status().ToString();
       ASSERT_EQ(result->points.size(), 1u) << p.metric << "{" << p.member << "} at " << p.unix_ms;
       EXPECT_EQ(result->points[0].value, p.value) << p.metric << "{" << p.member << "}";
     }
@@ -169,22 +171,22 @@ class ServiceIngestTest : public ::testing::Test {
 TEST_F(ServiceIngestTest, ChangingSampleLayoutsStoreEveryPointInItsSeries) {
   const std::vector<v1::MemberSample> sent = {
       Sample("etcd-a", kT0, true, 0b111, 1),
-      Sample("etcd-a", kT0 + 1000, false, 0b111, 2),  // no status: fewer points, shifted
-      Sample("etcd-a", kT0 + 2000, true, 0b101, 3),   // linearizable probe failed
-      Sample("etcd-a", kT0 + 3000, true, 0b010, 4),   // only the linearizable probe
-      Sample("etcd-b", kT0 + 3000, true, 0b111, 5),   // another member, the first layout
-      Sample("etcd-a", kT0 + 4000, true, 0b111, 6),   // back to the first layout
+      Sample("etcd-a", kT0 + 1000, false, 0b111, 2),    // no status: fewer points, shifted
+      Sample("etcd-a", kT0 + 2000, true, 0b101, 3),     // linearizable probe failed
+      Sample("etcd-a", kT0 + 3000, true, 0b010, 4),     // only the linearizable probe
+      Sample(kLongMember, kT0 + 3000, true, 0b111, 5),  // another member, the first layout
+      Sample("etcd-a", kT0 + 4000, true, 0b111, 6),     // back to the first layout
   };
   uint64_t sequence = 0;
   for (const v1::MemberSample& s : sent) {
     ASSERT_TRUE(collector_->SendAndAwaitAck("c1", ++sequence, {s})) << sequence;
   }
   // Two samples in one batch, of both members.
-  ASSERT_TRUE(collector_->SendAndAwaitAck(
-      "c1", ++sequence,
-      {Sample("etcd-b", kT0 + 5000, false, 0b011, 7), Sample("etcd-a", kT0 + 5000, true, 0b110, 8)}));
+  ASSERT_TRUE(collector_->SendAndAwaitAck("c1", ++sequence,
+                                          {Sample(kLongMember, kT0 + 5000, false, 0b011, 7),
+                                           Sample("etcd-a", kT0 + 5000, true, 0b110, 8)}));
   EXPECT_EQ(service_->Stats().batches_stored, sequence);
-  const v1::MemberSample last_b = Sample("etcd-b", kT0 + 5000, false, 0b011, 7);
+  const v1::MemberSample last_b = Sample(kLongMember, kT0 + 5000, false, 0b011, 7);
   const v1::MemberSample last_a = Sample("etcd-a", kT0 + 5000, true, 0b110, 8);
 
   std::unique_ptr<HistoryStore> store = StopAndOpenHistory();
@@ -206,7 +208,7 @@ TEST_F(ServiceIngestTest, ResentSequencesAreAckedNotStored) {
   ASSERT_TRUE(collector_->SendAndAwaitAck("c1", 6, {Sample("etcd-a", kT0 + 1000, true, 0b111, 9)}));
   ASSERT_TRUE(collector_->SendAndAwaitAck("c1", 5, {Sample("etcd-a", kT0, true, 0b111, 9)}));
   // Another collector's sequence 5 is its own.
-  const v1::MemberSample other = Sample("etcd-b", kT0, true, 0b111, 3);
+  const v1::MemberSample other = Sample(kLongMember, kT0, true, 0b111, 3);
   ASSERT_TRUE(collector_->SendAndAwaitAck("c2", 5, {other}));
   ASSERT_TRUE(WaitFor([&] { return service_->Stats().batches_duplicate == 2; }));
   EXPECT_EQ(service_->Stats().batches_stored, 3u);
