@@ -431,6 +431,12 @@ bool ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
     r.claim_confirmed = r.term_since_ms != 0 && r.status.raft_term() == r.term &&
                         r.status.leader_id() == r.claim_leader;
     r.claim_leader = r.status.leader_id();
+    const bool leading = r.status.member_id() != 0 && r.status.leader_id() == r.status.member_id();
+    if (!leading) {
+      r.leading_since_ms = 0;
+    } else if (r.leading_since_ms == 0 || r.status.raft_term() != r.term) {
+      r.leading_since_ms = at;
+    }
     if (r.term_since_ms == 0 || r.status.raft_term() != r.term) {
       r.term = r.status.raft_term();
       r.term_since_ms = at;
@@ -946,6 +952,10 @@ uint32_t ClusterModel::Impl::JudgeMembers(int64_t now, v1::ClusterSnapshot& out)
   }
   uint32_t member_count = 0, voting = 0, learners = 0, healthy = 0, healthy_voting = 0;
   uint32_t unreachable = 0, stale = 0, fresh = 0, known_down = 0;
+  // Since when the current leader says it leads: a follower's "no leader" collected before
+  // that describes the election that made it, not the present.
+  const MemberRecord* leader = out.has_leader() ? FindById(out.leader_id()) : nullptr;
+  const int64_t leading_since = leader != nullptr ? leader->leading_since_ms : 0;
   for (auto& r : members) {
     JudgeMember(*r, any_list, now);
     if (!r->counted) {
@@ -962,8 +972,11 @@ uint32_t ClusterModel::Impl::JudgeMembers(int64_t now, v1::ClusterSnapshot& out)
     fresh += r->fresh ? 1 : 0;
     // Down for raft: unreachable, or answering without a leader in two samples in a row (while
     // leadership moves, a follower answers without one for a moment; with no leader at all,
-    // quorum_ok is false anyway). Stale is unknown, not down.
-    const bool leaderless = r->leaderless && (r->claim_confirmed || !r->has_status);
+    // quorum_ok is false anyway), unless its answer predates the current leader's first claim
+    // (an election longer than two of its samples). Stale is unknown, not down.
+    const bool predates_leader = leading_since > 0 && r->sample_ms < leading_since;
+    const bool leaderless =
+        r->leaderless && !predates_leader && (r->claim_confirmed || !r->has_status);
     if (!r->learner && (r->health == v1::UNREACHABLE || leaderless)) {
       ++known_down;
     }

@@ -82,6 +82,9 @@ struct MemberRecord {
   // leader with the old term; only a repeated claim counts as evidence of split-brain.
   bool claim_confirmed = false;
   bool is_leader_confirmed = false;  // the latest two /metrics readings agree on is_leader
+  // Collection time of the first Status in a row in which it names itself leader at its current
+  // term; 0 while it does not lead.
+  int64_t leading_since_ms = 0;
   bool has_host = false;
   etcdmonitor::v1::HostStats host;
   uint32_t probe_failures = 0;

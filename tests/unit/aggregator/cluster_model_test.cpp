@@ -446,6 +446,43 @@ TEST_F(ClusterModelTest, AFollowerLeaderlessInOneSampleIsNotDownForQuorum) {
   EXPECT_FALSE(snap_.quorum_ok()) << "two members down for raft: 1 unreachable, 1 leaderless";
 }
 
+// An election that outlasts two of a follower's samples: its "no leader" answers, collected
+// before the new leader was first seen leading, do not count it as down once the leader is known
+// (the leader-kill case: the first snapshot naming the new leader must not say quorum lost). A
+// "no leader" collected after that does.
+TEST_F(ClusterModelTest, LeaderlessAnswersFromBeforeTheNewLeaderDoNotCountAsDown) {
+  for (int round = 0; round < 2; ++round) {
+    FeedAll(kA, 3);
+    Tick();
+    Advance(seconds(10));
+  }
+  // A is killed; B and C hold an election at term 4.
+  for (int sample = 0; sample < 2; ++sample) {
+    Feed(0, Unreachable(kMembers[0], Now()));
+    Feed(1, Reachable(kMembers[1], Now(), 0, 4));
+    Feed(2, Reachable(kMembers[2], Now(), 0, 4));
+    Tick();
+    EXPECT_FALSE(snap_.has_leader());
+    EXPECT_FALSE(snap_.quorum_ok());
+    Advance(milliseconds(200));
+  }
+  // C wins and says so before B's next sample.
+  Feed(2, Reachable(kMembers[2], Now(), kC, 4));
+  Tick();
+  EXPECT_TRUE(snap_.has_leader());
+  EXPECT_EQ(snap_.leader_id(), kC);
+  EXPECT_TRUE(snap_.quorum_ok()) << snap_.health_reason();
+
+  // B still without a leader after C was seen leading: down for raft, quorum lost.
+  Advance(milliseconds(200));
+  Feed(0, Unreachable(kMembers[0], Now()));
+  Feed(1, Reachable(kMembers[1], Now(), 0, 4));
+  Feed(2, Reachable(kMembers[2], Now(), kC, 4));
+  Tick();
+  EXPECT_TRUE(snap_.has_leader());
+  EXPECT_FALSE(snap_.quorum_ok()) << "A unreachable and B leaderless after the election";
+}
+
 // A member that reports another cluster id is split-brain; the snapshot keeps the majority id.
 TEST_F(ClusterModelTest, DifferentClusterIdsIsSplitBrain) {
   Feed(0, Reachable(kMembers[0], Now(), kA, 3));
