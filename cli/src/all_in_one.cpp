@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -51,12 +52,17 @@ struct Parts {
   std::unique_ptr<BackgroundBenchmarks> benchmarks;
   std::unique_ptr<gateway::GatewayService> gateway;
   std::vector<std::unique_ptr<collector::CollectorService>> collectors;
+  // A collector's sample was abandoned at Stop (its member stopped answering): its thread ends
+  // on its own later, so the process must exit without running static destructors.
+  bool abandoned_sample = false;
 
   void Stop() {
     // Collectors first (nothing sampled that cannot be stored), then the benchmark runs (their
     // keys are cleaned up), the gateway, the alerter (deliveries in progress get a moment), and
     // the aggregator last, which commits what it received and closes the history.
-    for (auto& c : collectors) c->Stop(kCollectorFlush);
+    for (auto& c : collectors) {
+      abandoned_sample = !c->Stop(kCollectorFlush) || abandoned_sample;
+    }
     if (benchmarks) benchmarks->Stop();
     if (gateway) gateway->Stop();
     if (alerter) alerter->Stop();
@@ -225,6 +231,9 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
                                             .count());
   (*logger)->flush();
   (*alerts_logger)->flush();
+  if (parts.abandoned_sample) {
+    std::_Exit(0);
+  }
   return 0;
 }
 

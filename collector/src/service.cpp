@@ -39,6 +39,7 @@ struct CollectorService::Impl {
   bool stop_requested = false;  // guarded by mu
   bool started = false;         // guarded by mu
   bool stopped = false;         // guarded by mu
+  bool sampling_done = false;   // guarded by mu; the sampling loop has returned
   std::thread sampling_thread;
 
   // Reused for every sample, so steady-state sampling keeps its storage instead of allocating
@@ -79,6 +80,16 @@ struct CollectorService::Impl {
     stats->set_queue_depth(t.queue_depth);
     stats->set_dropped_batches_total(t.dropped);
     stats->set_resent_batches_total(t.resent);
+  }
+
+  // The sampling thread's body: the loop, then "done" for a Stop() that waits with a deadline.
+  void RunSampling() {
+    SamplingLoop();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      sampling_done = true;
+    }
+    cv.notify_all();
   }
 
   void SamplingLoop() {
@@ -131,7 +142,7 @@ struct CollectorService::Impl {
   }
 };
 
-CollectorService::CollectorService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CollectorService::CollectorService(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 CollectorService::~CollectorService() { Stop(); }
 
@@ -226,7 +237,9 @@ Status CollectorService::Start() {
   }
   ETCDMON_RETURN_IF_ERROR(impl_->sender->Start());
   impl_->started = true;
-  impl_->sampling_thread = std::thread([this] { impl_->SamplingLoop(); });
+  // The thread shares the state it works on: if Stop() stops waiting for a sample blocked on an
+  // unresponsive member, the thread finishes later on its own (bounded by the etcd timeouts).
+  impl_->sampling_thread = std::thread([impl = impl_] { impl->RunSampling(); });
   const CollectorConfig& c = impl_->config;
   impl_->logger->info(
       "collector_started id={} endpoint={} aggregator={} interval_ms={} health_interval_ms={} "
@@ -238,23 +251,42 @@ Status CollectorService::Start() {
   return Status::Ok();
 }
 
-void CollectorService::Stop(std::chrono::milliseconds flush_timeout) {
+bool CollectorService::Stop(std::chrono::milliseconds flush_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + flush_timeout;
+  bool sampling_ended = true;
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    std::unique_lock<std::mutex> lock(impl_->mu);
     if (!impl_->started || impl_->stopped) {
       impl_->stopped = true;
-      return;
+      return true;
     }
     impl_->stopped = true;
     impl_->stop_requested = true;
+    impl_->cv.notify_all();
+    if (flush_timeout.count() <= 0) {
+      // No deadline: a sample in progress finishes first (bounded by the etcd timeouts).
+      impl_->cv.wait(lock, [this] { return impl_->sampling_done; });
+    } else {
+      // Half of the time for a sample in progress (a member that stopped answering would hold
+      // it up to the request timeout), the rest for delivering what is queued.
+      sampling_ended = impl_->cv.wait_until(lock, deadline - flush_timeout / 2,
+                                            [this] { return impl_->sampling_done; });
+    }
   }
-  impl_->cv.notify_all();
-  // A sample in progress finishes first; each of its calls is bounded by the etcd timeouts.
-  impl_->sampling_thread.join();
-  impl_->sender->Stop(flush_timeout);
+  if (sampling_ended) {
+    impl_->sampling_thread.join();
+  } else {
+    impl_->logger->warn(
+        "sample_abandoned reason=\"the member has not answered; not waiting for it\"");
+    impl_->sampling_thread.detach();
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  impl_->sender->Stop(std::max(left, std::chrono::milliseconds(0)));
   const CollectorStats s = Stats();
   impl_->logger->info("collector_stopped samples={} queue_depth={} acked_seq={} dropped={}",
                       s.samples, s.queue_depth, s.acked_sequence, s.dropped_batches);
+  return sampling_ended;
 }
 
 CollectorStats CollectorService::Stats() const {

@@ -192,6 +192,51 @@ TEST_F(CollectorServiceTest, BinaryExitsCleanlyOnSigterm) {
   RecordProperty("sigterm_to_exit_ms", static_cast<int>(took.count()));
 }
 
+// SIGTERM while a sample waits for a member that stopped answering (SIGSTOP): the binary still
+// exits 0 promptly instead of waiting out the member's 20 s request timeout.
+TEST_F(CollectorServiceTest, BinaryExitsOnSigtermWhileTheMemberHangs) {
+  Received received;
+  auto receiver = StartReceiver("tcp://127.0.0.1:0", received);
+  ASSERT_NE(receiver, nullptr);
+  const std::string state = cluster_->Dir() + "/hanging.seq";
+  std::vector<std::string> args = {ETCDMON_COLLECTOR_BINARY,
+                                   "--endpoints=" + cluster_->ClientEndpoint(0),
+                                   "--aggregator=" + receiver->endpoint(),
+                                   "--metrics-url=" + cluster_->MetricsUrl(0),
+                                   "--metrics-interval=100ms",
+                                   "--dial-timeout=20s",
+                                   "--command-timeout=20s",
+                                   "--collector-id=hanging",
+                                   "--state-file=" + state,
+                                   "--log-level=warn"};
+  testing::ChildProcess collector(args, state + ".log");
+  ASSERT_TRUE(collector.ok()) << collector.status().message();
+  ASSERT_TRUE(WaitFor([&] { return received.count() >= 3; }));
+  ASSERT_TRUE(cluster_->Pause(0).ok());
+  // A sample is stuck once no batch has arrived for ten intervals.
+  size_t seen = received.count();
+  auto quiet_since = std::chrono::steady_clock::now();
+  const bool stuck = WaitFor([&] {
+    const size_t now_seen = received.count();
+    if (now_seen != seen) {
+      seen = now_seen;
+      quiet_since = std::chrono::steady_clock::now();
+    }
+    return std::chrono::steady_clock::now() - quiet_since > 1s;
+  });
+  const auto signalled = std::chrono::steady_clock::now();
+  Result<int> status = collector.Stop(SIGTERM, 8s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - signalled);
+  ASSERT_TRUE(cluster_->Resume(0).ok());
+  ASSERT_TRUE(stuck) << "batches kept arriving from a paused member";
+  ASSERT_TRUE(status.ok()) << "the collector did not exit within 8 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  RecordProperty("sigterm_to_exit_ms", static_cast<int>(took.count()));
+  ASSERT_TRUE(cluster_->WaitHealthy(0, 10s).ok());
+}
+
 // Several endpoints are refused: one collector samples one member.
 TEST_F(CollectorServiceTest, RejectsSeveralEndpoints) {
   CollectorConfig c = Config("tcp://127.0.0.1:1");
