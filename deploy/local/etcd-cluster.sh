@@ -4,6 +4,8 @@
 #   etcd2 client 22379 peer 22380
 #   etcd3 client 32379 peer 32380
 # Usage: deploy/local/etcd-cluster.sh DATA_DIR
+# Env: ETCD_HOST (127.0.0.1), ETCD_CLIENT_PORTS ("2379 22379 32379"), ETCD_PEER_PORTS
+# ("2380 22380 32380"): other ports, e.g. free ones picked by a test.
 # Prints one "PID NAME" line per member on stdout once the cluster has a leader; the members
 # keep running in the background (the caller stops them by PID). Logs: DATA_DIR/<name>.log.
 set -euo pipefail
@@ -11,8 +13,12 @@ set -euo pipefail
 data_dir=${1:?usage: etcd-cluster.sh DATA_DIR}
 host=${ETCD_HOST:-127.0.0.1}
 names=(etcd1 etcd2 etcd3)
-client_ports=(2379 22379 32379)
-peer_ports=(2380 22380 32380)
+read -r -a client_ports <<<"${ETCD_CLIENT_PORTS:-2379 22379 32379}"
+read -r -a peer_ports <<<"${ETCD_PEER_PORTS:-2380 22380 32380}"
+if [ ${#client_ports[@]} -ne 3 ] || [ ${#peer_ports[@]} -ne 3 ]; then
+  echo "etcd-cluster: ETCD_CLIENT_PORTS and ETCD_PEER_PORTS need three ports each" >&2
+  exit 2
+fi
 
 port_in_use() {
   (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null
@@ -37,7 +43,8 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; exit 130' INT TERM
 for i in 0 1 2; do
   name=${names[$i]}
-  etcd --name "$name" \
+  # etcd reads ETCD_* variables as its own settings: ours are not for it.
+  env -u ETCD_HOST -u ETCD_CLIENT_PORTS -u ETCD_PEER_PORTS etcd --name "$name" \
     --data-dir "$data_dir/$name.etcd" \
     --listen-client-urls "http://$host:${client_ports[$i]}" \
     --advertise-client-urls "http://$host:${client_ports[$i]}" \

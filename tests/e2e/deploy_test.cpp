@@ -1,0 +1,726 @@
+// The deployment stack: docker-compose-full.yml, deploy/Dockerfile, deploy/prometheus/ (config,
+// alert rules and their promtool tests), the Grafana provisioning and dashboards/etcd-monitor.json.
+// Docker does not run here, so the compose and Docker files are checked statically against the
+// binaries (every flag, port, mount and runtime library), and the same stack runs natively
+// through deploy/local/stack.sh on free loopback ports: Prometheus scrapes the gateway and the
+// members, every dashboard query returns data, the alert rules evaluate, and a stopped member
+// shows through Prometheus.
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "etcdmon/testing/http_client.h"
+#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon::deploy {
+namespace {
+
+using etcdmon::testing::Http;
+using etcdmon::testing::HttpResult;
+using etcdmon::testing::ReadWholeFile;
+using etcdmon::testing::RunCommand;
+using etcdmon::testing::TempDir;
+using etcdmon::testing::WaitFor;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kSourceDir = ETCDMON_SOURCE_DIR;
+const std::string kBuildDir = ETCDMON_BUILD_DIR;
+const std::string kPromtool = "/usr/bin/promtool";
+const std::string kStackScript = kSourceDir + "/deploy/local/stack.sh";
+
+// The binaries of the image, by name, as the compose file's entrypoints name them.
+const std::map<std::string, std::string> kBinaries = {
+    {"etcd-monitor", ETCDMON_BINARY},
+    {"etcd-monitor-collector", ETCDMON_COLLECTOR_BINARY},
+    {"etcd-monitor-aggregator", ETCDMON_AGGREGATOR_BINARY},
+    {"etcd-monitor-alerter", ETCDMON_ALERTER_BINARY},
+    {"etcd-monitor-gateway", ETCDMON_GATEWAY_BINARY},
+};
+
+// The quickstart's dashboard: row title → the panels it promises.
+const std::vector<std::pair<std::string, std::vector<std::string>>> kDashboardRows = {
+    {"Cluster Overview", {"Health status", "Leader status", "Member count"}},
+    {"Performance",
+     {"Read latency (P50, P95, P99)", "Write latency (P50, P95, P99)", "Request rate",
+      "Throughput"}},
+    {"Database", {"Database size", "Size in use", "Growth rate"}},
+    {"Raft Consensus",
+     {"Proposals committed", "Proposals applied", "Proposals pending", "Proposals failed"}},
+    {"Disk Performance", {"WAL fsync duration", "Backend commit duration"}},
+};
+
+std::string RunOk(const std::vector<std::string>& argv, const std::string& log_file,
+                  std::chrono::milliseconds timeout = 60s,
+                  const std::vector<std::string>& env = {}) {
+  std::remove(log_file.c_str());
+  auto output = RunCommand(argv, log_file, timeout, env);
+  EXPECT_TRUE(output.ok()) << output.status().ToString();
+  return output.ok() ? *output : std::string();
+}
+
+std::string UrlEncode(const std::string& text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// WaitFor at a pace fit for HTTP queries to Prometheus (WaitFor itself polls every 5 ms).
+template <typename Condition>
+bool Eventually(Condition condition, std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [&] {
+        if (condition()) {
+          return true;
+        }
+        std::this_thread::sleep_for(200ms);
+        return false;
+      },
+      timeout);
+}
+
+// The time left until `deadline`, at least a moment (for one more check).
+std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+// A flag is accepted when the binary's --help lists it as a whole word.
+bool HelpListsFlag(const std::string& help, const std::string& flag) {
+  const std::regex listed("(^|[^a-z0-9-])" + flag + "($|[^a-z0-9-])");
+  return std::regex_search(help, listed);
+}
+
+// "--name=value" and "--name" → "--name"; anything else → "".
+std::string FlagName(const std::string& argument) {
+  if (argument.rfind("--", 0) != 0) {
+    return "";
+  }
+  return argument.substr(0, argument.find('='));
+}
+
+// The Grafana variables of the dashboard, replaced as Grafana would with "All" selected.
+std::string ExpandDashboardVariables(std::string expr) {
+  const std::pair<std::string, std::string> kVariables[] = {{"$__rate_interval", "1m"},
+                                                            {"$cluster", ".+"}};
+  for (const auto& [name, value] : kVariables) {
+    for (size_t at = expr.find(name); at != std::string::npos; at = expr.find(name, at)) {
+      expr.replace(at, name.size(), value);
+      at += value.size();
+    }
+  }
+  return expr;
+}
+
+// ---- docker-compose-full.yml ----
+
+class ComposeFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    compose_ = YAML::LoadFile(kSourceDir + "/docker-compose-full.yml");
+    ASSERT_TRUE(compose_["services"].IsMap());
+  }
+
+  // A service's key, also when it comes from a `<<: *anchor` merge (yaml-cpp does not merge);
+  // a null node when the service has no such key.
+  YAML::Node Get(const std::string& service, const std::string& key) const {
+    const YAML::Node node = compose_["services"][service];
+    if (node[key]) {
+      return node[key];
+    }
+    if (node["<<"] && node["<<"][key]) {
+      return node["<<"][key];
+    }
+    return YAML::Node();
+  }
+
+  std::vector<std::string> Strings(const YAML::Node& list) const {
+    std::vector<std::string> out;
+    if (list && list.IsSequence()) {
+      for (const auto& item : list) {
+        out.push_back(item.as<std::string>());
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> ServiceNames() const {
+    std::vector<std::string> names;
+    for (const auto& entry : compose_["services"]) {
+      names.push_back(entry.first.as<std::string>());
+    }
+    return names;
+  }
+
+  YAML::Node compose_;
+};
+
+TEST_F(ComposeFile, HasTheQuickstartServicesNamesNetworkAndPorts) {
+  EXPECT_EQ(compose_["name"].as<std::string>(""), "etcd-monitor")
+      << "docker network inspect etcd-monitor_etcd-network needs the project name";
+  ASSERT_TRUE(compose_["networks"]["etcd-network"]) << "the quickstart's network";
+
+  // container name → the host port the quickstart opens (empty: none published).
+  const std::map<std::string, std::string> kPublished = {
+      {"etcd1", "2379:2379"},        {"etcd2", "22379:2379"},     {"etcd3", "32379:2379"},
+      {"etcd-monitor", "8080:8080"}, {"prometheus", "9090:9090"}, {"grafana", "3000:3000"}};
+  std::set<std::string> seen;
+  for (const std::string& service : ServiceNames()) {
+    SCOPED_TRACE(service);
+    const std::vector<std::string> networks = Strings(Get(service, "networks"));
+    EXPECT_NE(std::find(networks.begin(), networks.end(), "etcd-network"), networks.end());
+    const std::string container = Get(service, "container_name").as<std::string>("");
+    auto expected = kPublished.find(container);
+    if (expected != kPublished.end()) {
+      seen.insert(container);
+      EXPECT_EQ(Strings(Get(service, "ports")), std::vector<std::string>{expected->second});
+    } else {
+      EXPECT_TRUE(Get(service, "ports").IsNull()) << "only the quickstart's ports are published";
+    }
+    EXPECT_FALSE(Get(service, "restart").IsNull()) << "every service has a restart policy";
+  }
+  EXPECT_EQ(seen.size(), kPublished.size()) << "a quickstart container is missing";
+
+  const YAML::Node grafana_env = Get("grafana", "environment");
+  EXPECT_EQ(grafana_env["GF_SECURITY_ADMIN_USER"].as<std::string>(""), "admin");
+  EXPECT_EQ(grafana_env["GF_SECURITY_ADMIN_PASSWORD"].as<std::string>(""), "admin");
+}
+
+TEST_F(ComposeFile, EveryMonitorCommandUsesOnlyFlagsItsBinaryAccepts) {
+  TempDir dir;
+  std::map<std::string, std::string> help;
+  for (const auto& [name, path] : kBinaries) {
+    help[name] = RunOk({path, "--help"}, dir.File(name + ".help"));
+  }
+  help["etcd-monitor keygen"] =
+      RunOk({kBinaries.at("etcd-monitor"), "keygen", "--help"}, dir.File("keygen.help"));
+  help["etcd"] = RunOk({"/usr/bin/etcd", "--help"}, dir.File("etcd.help"));
+  help["prometheus"] = RunOk({"/usr/bin/prometheus", "--help"}, dir.File("prometheus.help"));
+
+  int checked_flags = 0;
+  for (const std::string& service : ServiceNames()) {
+    SCOPED_TRACE(service);
+    std::vector<std::string> command = Strings(Get(service, "command"));
+    const std::vector<std::string> entrypoint = Strings(Get(service, "entrypoint"));
+    const std::string image = Get(service, "image").as<std::string>("");
+    std::string binary;
+    if (image.rfind("etcd-monitor:", 0) == 0) {
+      binary = entrypoint.empty() ? "etcd-monitor" : entrypoint[0];
+      if (binary == "sh") {
+        // keygen: `sh -c "test -s /keys/curve.pub || exec etcd-monitor keygen --out /keys"`
+        ASSERT_EQ(entrypoint.size(), 3u);
+        std::istringstream words(entrypoint[2]);
+        command.clear();
+        for (std::string word; words >> word;) {
+          command.push_back(word);
+        }
+        binary = "etcd-monitor keygen";
+      } else {
+        command.insert(command.begin(), entrypoint.begin() + 1, entrypoint.end());
+      }
+    } else if (image.find("/etcd:") != std::string::npos) {
+      binary = "etcd";
+    } else if (image.find("prometheus:") != std::string::npos) {
+      binary = "prometheus";
+    } else {
+      continue;  // Grafana: configured through its environment
+    }
+    ASSERT_TRUE(help.count(binary)) << "unknown binary " << binary;
+    for (const std::string& argument : command) {
+      const std::string flag = FlagName(argument);
+      if (flag.empty()) {
+        continue;
+      }
+      ++checked_flags;
+      EXPECT_TRUE(HelpListsFlag(help[binary], flag)) << binary << " has no flag " << flag;
+    }
+  }
+  EXPECT_GT(checked_flags, 50);
+}
+
+TEST_F(ComposeFile, CurveIsOnBetweenCollectorsAndAggregator) {
+  auto has = [&](const std::string& service, const std::string& argument) {
+    const std::vector<std::string> command = Strings(Get(service, "command"));
+    return std::find(command.begin(), command.end(), argument) != command.end();
+  };
+  EXPECT_TRUE(has("aggregator", "--curve-secret-key-file=/keys/curve.key"));
+  EXPECT_TRUE(has("alerter", "--curve-server-key-file=/keys/curve.pub"));
+  EXPECT_TRUE(has("etcd-monitor", "--curve-server-key=/keys/curve.pub"));
+  int collectors = 0;
+  for (const std::string& service : ServiceNames()) {
+    const std::vector<std::string> entrypoint = Strings(Get(service, "entrypoint"));
+    const std::vector<std::string> volumes = Strings(Get(service, "volumes"));
+    const bool mounts_keys = std::find_if(volumes.begin(), volumes.end(), [](const std::string& v) {
+                               return v.rfind("curve-keys:/keys", 0) == 0;
+                             }) != volumes.end();
+    if (!entrypoint.empty() && entrypoint[0] == "etcd-monitor-collector") {
+      ++collectors;
+      EXPECT_TRUE(has(service, "--curve-server-key=/keys/curve.pub")) << service;
+      EXPECT_TRUE(mounts_keys) << service;
+      EXPECT_EQ(Get(service, "depends_on")["keygen"]["condition"].as<std::string>(""),
+                "service_completed_successfully")
+          << service;
+    }
+  }
+  EXPECT_EQ(collectors, 3) << "one collector per member";
+}
+
+TEST_F(ComposeFile, EveryMountedRepositoryPathExists) {
+  int mounts = 0;
+  for (const std::string& service : ServiceNames()) {
+    for (const std::string& volume : Strings(Get(service, "volumes"))) {
+      if (volume.rfind("./", 0) != 0) {
+        continue;  // a named volume
+      }
+      ++mounts;
+      const std::string source = volume.substr(0, volume.find(':'));
+      EXPECT_TRUE(std::filesystem::exists(kSourceDir + "/" + source))
+          << service << " mounts " << source << ", which the repository does not have";
+    }
+  }
+  EXPECT_GE(mounts, 4);
+  // Prometheus finds its rules beside its config, as rule_files is relative.
+  const std::vector<std::string> volumes = Strings(Get("prometheus", "volumes"));
+  for (const char* expected :
+       {"./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+        "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro"}) {
+    EXPECT_NE(std::find(volumes.begin(), volumes.end(), expected), volumes.end()) << expected;
+  }
+}
+
+// ---- deploy/Dockerfile ----
+
+TEST(Dockerfile, BuildsTheFiveBinariesAndRunsTheAllInOne) {
+  const std::string dockerfile = ReadWholeFile(kSourceDir + "/deploy/Dockerfile");
+  ASSERT_FALSE(dockerfile.empty());
+  for (const std::string& expected :
+       {std::string("FROM debian:bookworm AS build"), std::string("ENTRYPOINT [\"etcd-monitor\"]"),
+        std::string("EXPOSE 8080"), std::string("/health"), std::string("VOLUME"),
+        std::string("USER etcdmon"), std::string("-DCMAKE_BUILD_TYPE=Release"),
+        std::string("-DETCDMON_BUILD_TESTS=OFF")}) {
+    EXPECT_NE(dockerfile.find(expected), std::string::npos) << expected;
+  }
+  for (const auto& entry : kBinaries) {
+    EXPECT_TRUE(HelpListsFlag(dockerfile, entry.first)) << entry.first << " is not built";
+    EXPECT_NE(dockerfile.find("/usr/local/bin/" + entry.first), std::string::npos)
+        << entry.first << " is not installed";
+  }
+}
+
+// Every shared library the binaries load comes from a package the runtime stage installs, or
+// from one of their dependencies (as apt resolves them on this Debian).
+TEST(Dockerfile, RuntimeStageInstallsEveryLibraryTheBinariesLoad) {
+  const std::string dockerfile = ReadWholeFile(kSourceDir + "/deploy/Dockerfile");
+  const size_t runtime_stage = dockerfile.find("FROM debian:bookworm-slim");
+  ASSERT_NE(runtime_stage, std::string::npos);
+  const size_t install = dockerfile.find("apt-get install", runtime_stage);
+  ASSERT_NE(install, std::string::npos);
+  const size_t end = dockerfile.find("&&", install);
+  std::istringstream words(dockerfile.substr(install, end - install));
+  std::vector<std::string> packages;
+  for (std::string word; words >> word;) {
+    if (word != "apt-get" && word != "install" && word != "\\" && word[0] != '-') {
+      packages.push_back(word);
+    }
+  }
+  ASSERT_GT(packages.size(), 10u);
+
+  TempDir dir;
+  std::vector<std::string> depends = {"/usr/bin/apt-cache", "depends",       "--recurse",
+                                      "--no-recommends",    "--no-suggests", "--no-conflicts",
+                                      "--no-breaks",        "--no-replaces", "--no-enhances"};
+  depends.insert(depends.end(), packages.begin(), packages.end());
+  std::set<std::string> available;
+  std::istringstream closure(RunOk(depends, dir.File("depends.log")));
+  for (std::string line; std::getline(closure, line);) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '<') {
+      available.insert(line);
+    }
+  }
+  for (const std::string& package : packages) {
+    EXPECT_TRUE(available.count(package)) << "apt does not know " << package;
+  }
+
+  // Every library any binary loads, as ldd names it and as its real path (one of the two is
+  // the path its package lists), then their owners in one dpkg query.
+  std::map<std::string, std::vector<std::string>> loaded_by;  // library → binaries
+  for (const auto& [name, path] : kBinaries) {
+    std::istringstream ldd(RunOk({"/usr/bin/ldd", path}, dir.File(name + ".ldd")));
+    for (std::string line; std::getline(ldd, line);) {
+      const size_t arrow = line.find("=> ");
+      if (arrow == std::string::npos) {
+        continue;  // the vDSO and the loader
+      }
+      std::string library = line.substr(arrow + 3);
+      library = library.substr(0, library.find(' '));
+      ASSERT_NE(library, "not") << name << ": " << line;
+      loaded_by[library].push_back(name);
+    }
+  }
+  ASSERT_FALSE(loaded_by.empty());
+  std::vector<std::string> query = {"/usr/bin/dpkg", "-S"};
+  for (const auto& entry : loaded_by) {
+    query.push_back(entry.first);
+    query.push_back(std::filesystem::canonical(entry.first).string());
+  }
+  // dpkg exits 1 when a path is not listed (the other spelling is): read its output anyway.
+  (void)RunCommand(query, dir.File("dpkg.log"), 60s);
+  std::map<std::string, std::string> owner_of;  // path → package
+  std::istringstream owners(ReadWholeFile(dir.File("dpkg.log")));
+  for (std::string line; std::getline(owners, line);) {
+    const size_t separator = line.find(": /");
+    if (separator != std::string::npos && line.rfind("dpkg-query", 0) != 0) {
+      const std::string package = line.substr(0, separator);
+      owner_of[line.substr(separator + 2)] = package.substr(0, package.find(':'));
+    }
+  }
+  for (const auto& [library, binaries] : loaded_by) {
+    std::string owner = owner_of[library];
+    if (owner.empty()) {
+      owner = owner_of[std::filesystem::canonical(library).string()];
+    }
+    ASSERT_FALSE(owner.empty()) << binaries[0] << " loads " << library << ", which no package has";
+    EXPECT_TRUE(available.count(owner)) << binaries[0] << " loads " << library << " from " << owner
+                                        << ", which the runtime stage does not install";
+  }
+}
+
+// ---- deploy/prometheus ----
+
+TEST(PrometheusFiles, PromtoolAcceptsTheRulesTheirUnitTestsAndTheConfigs) {
+  TempDir dir;
+  const std::string rules = kSourceDir + "/deploy/prometheus/alerts.yml";
+  RunOk({kPromtool, "check", "rules", rules}, dir.File("check-rules.log"));
+  // Every alert fires after its `for` and stays quiet on healthy series (alerts_test.yml).
+  RunOk({kPromtool, "test", "rules", kSourceDir + "/deploy/prometheus/alerts_test.yml"},
+        dir.File("test-rules.log"));
+  // The compose config (also checks that its rule file is found beside it)...
+  RunOk({kPromtool, "check", "config", kSourceDir + "/deploy/prometheus/prometheus.yml"},
+        dir.File("check-config.log"));
+  // ...and the native stack's copy of it.
+  RunOk({"/bin/bash", kStackScript, "config"}, dir.File("stack-config.log"), 30s,
+        {"STACK_DIR=" + dir.path()});
+  const std::string local_config = dir.File("prometheus/prometheus.yml");
+  RunOk({kPromtool, "check", "config", local_config}, dir.File("check-local-config.log"));
+  const std::string text = ReadWholeFile(local_config);
+  EXPECT_NE(text.find("'127.0.0.1:8080'"), std::string::npos) << text;
+  EXPECT_NE(text.find("'127.0.0.1:22379'"), std::string::npos) << text;
+  EXPECT_EQ(text.find("'etcd1:"), std::string::npos) << text;
+}
+
+// ---- dashboards/ and the Grafana provisioning ----
+
+TEST(GrafanaDashboard, HasTheQuickstartsFivePanelGroups) {
+  const json dashboard =
+      json::parse(ReadWholeFile(kSourceDir + "/dashboards/etcd-monitor.json"), nullptr, false);
+  ASSERT_TRUE(dashboard.is_object()) << "dashboards/etcd-monitor.json is not JSON";
+  // Grafana's top-level panel list: each row is followed by its panels.
+  std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+  for (const json& panel : dashboard.at("panels")) {
+    const std::string title = panel.value("title", "");
+    if (panel.value("type", "") == "row") {
+      rows.push_back({title, {}});
+      continue;
+    }
+    ASSERT_FALSE(rows.empty()) << title << " is above the first row";
+    rows.back().second.push_back(title);
+    EXPECT_EQ(panel.at("datasource").value("uid", ""), "prometheus") << title;
+    ASSERT_FALSE(panel.value("targets", json::array()).empty()) << title;
+    for (const json& target : panel.at("targets")) {
+      EXPECT_FALSE(target.value("expr", "").empty()) << title;
+    }
+  }
+  EXPECT_EQ(rows, kDashboardRows);
+
+  const YAML::Node datasources =
+      YAML::LoadFile(kSourceDir + "/deploy/grafana/provisioning/datasources/prometheus.yml");
+  EXPECT_EQ(datasources["datasources"][0]["uid"].as<std::string>(""), "prometheus");
+  EXPECT_EQ(datasources["datasources"][0]["url"].as<std::string>(""), "http://prometheus:9090");
+  const YAML::Node providers =
+      YAML::LoadFile(kSourceDir + "/deploy/grafana/provisioning/dashboards/etcd-monitor.yml");
+  EXPECT_EQ(providers["providers"][0]["options"]["path"].as<std::string>(""),
+            "/etc/grafana/dashboards");
+}
+
+// ---- the native stack (deploy/local/stack.sh) ----
+
+class NativeStack : public ::testing::Test {
+ protected:
+  static constexpr size_t kPorts = 12;
+
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    // Free ports picked now may be taken by the time a service binds them: retry with others.
+    for (int attempt = 1; attempt <= 3 && !started_; ++attempt) {
+      auto ports = testing::PickFreeLoopbackPorts(kPorts);
+      ASSERT_TRUE(ports.ok()) << ports.status().ToString();
+      const std::vector<uint16_t>& p = *ports;
+      env_ = {"STACK_DIR=" + dir_->File("stack"),
+              "BUILD_DIR=" + kBuildDir,
+              "ETCD_CLIENT_PORTS=" + Ports(p, 0),
+              "ETCD_PEER_PORTS=" + Ports(p, 3),
+              "INGEST_PORT=" + std::to_string(p[6]),
+              "PUBLISH_PORT=" + std::to_string(p[7]),
+              "AGGREGATOR_GRPC_PORT=" + std::to_string(p[8]),
+              "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
+              "API_PORT=" + std::to_string(p[10]),
+              "PROMETHEUS_PORT=" + std::to_string(p[11]),
+              "METRICS_INTERVAL=1s",
+              "HEALTH_CHECK_INTERVAL=2s",
+              "SCRAPE_INTERVAL=1s",
+              "START_TIMEOUT=60"};
+      api_ = "http://127.0.0.1:" + std::to_string(p[10]);
+      prometheus_ = "http://127.0.0.1:" + std::to_string(p[11]);
+      const std::string log = dir_->File("start-" + std::to_string(attempt) + ".log");
+      auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 120s, env_);
+      started_ = started.ok();
+      if (!started_) {
+        const std::string output = ReadWholeFile(log);
+        if (output.find("address already in use") == std::string::npos &&
+            output.find("already in use") == std::string::npos) {
+          FAIL() << "stack.sh start failed:\n" << started.status().ToString();
+        }
+      }
+    }
+    ASSERT_TRUE(started_) << "stack.sh start failed 3 times on ports in use";
+  }
+
+  static void TearDownTestSuite() {
+    if (dir_ != nullptr) {
+      // Stops whatever still runs (the last test stops everything and checks it).
+      (void)RunCommand({"/bin/bash", kStackScript, "stop"}, dir_->File("teardown.log"), 60s, env_);
+      delete dir_;
+      dir_ = nullptr;
+    }
+  }
+
+  void SetUp() override {
+    if (!started_) {
+      GTEST_SKIP() << "the stack did not start";
+    }
+  }
+
+  static std::string Ports(const std::vector<uint16_t>& ports, size_t first) {
+    return std::to_string(ports[first]) + " " + std::to_string(ports[first + 1]) + " " +
+           std::to_string(ports[first + 2]);
+  }
+
+  // An instant query's result vector; a discarded JSON value on any error.
+  static json Query(const std::string& promql) {
+    const HttpResult reply = Http("GET", prometheus_ + "/api/v1/query?query=" + UrlEncode(promql));
+    const json body = reply.Json();
+    if (reply.status != 200 || !body.is_object() || body.value("status", "") != "success") {
+      return json(json::value_t::discarded);
+    }
+    return body.at("data").at("result");
+  }
+
+  // The value of a query's only series, or "" when it does not have exactly one.
+  static std::string SingleValue(const std::string& promql) {
+    const json result = Query(promql);
+    if (result.is_discarded() || result.size() != 1) {
+      return "";
+    }
+    return result[0].at("value").at(1).get<std::string>();
+  }
+
+  static std::string Log(const std::string& name) {
+    return testing::TailOfFile(dir_->File("stack/logs/" + name + ".log"), 20);
+  }
+
+  static TempDir* dir_;
+  static std::vector<std::string> env_;
+  static std::string api_;
+  static std::string prometheus_;
+  static bool started_;
+};
+
+TempDir* NativeStack::dir_ = nullptr;
+std::vector<std::string> NativeStack::env_;
+std::string NativeStack::api_;
+std::string NativeStack::prometheus_;
+bool NativeStack::started_ = false;
+
+TEST_F(NativeStack, PrometheusScrapesTheGatewayAndEveryMember) {
+  std::string last_targets;
+  auto all_up = [&] {
+    const HttpResult reply = Http("GET", prometheus_ + "/api/v1/targets");
+    last_targets = reply.body;
+    const json body = reply.Json();
+    if (!body.is_object() || !body.contains("data")) {
+      return false;
+    }
+    std::map<std::string, int> up_per_job;
+    for (const json& target : body["data"]["activeTargets"]) {
+      if (target.value("health", "") == "up") {
+        ++up_per_job[target["labels"].value("job", "")];
+      }
+    }
+    return up_per_job["etcd-monitor"] == 1 && up_per_job["etcd"] == 3;
+  };
+  ASSERT_TRUE(Eventually(all_up, 30s)) << "targets: " << last_targets;
+
+  // The cluster's verdict, through Prometheus.
+  EXPECT_TRUE(Eventually([] { return SingleValue("etcd_cluster_healthy") == "1"; }, 20s))
+      << Query("etcd_cluster_healthy").dump() << "\ngateway: " << Log("gateway");
+  EXPECT_EQ(SingleValue("etcd_cluster_has_leader"), "1");
+  EXPECT_EQ(SingleValue("etcd_cluster_member_count"), "3");
+  EXPECT_EQ(Query("up{job=\"etcd\"} == 1").size(), 3u);
+}
+
+TEST_F(NativeStack, EveryDashboardQueryReturnsData) {
+  const json dashboard =
+      json::parse(ReadWholeFile(kSourceDir + "/dashboards/etcd-monitor.json"), nullptr, false);
+  ASSERT_TRUE(dashboard.is_object());
+  int queries = 0;
+  // Rates need two scrapes; on a healthy cluster every panel has data within seconds. One
+  // deadline for all queries, so a stack without data fails in bounded time.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (const json& panel : dashboard.at("panels")) {
+    for (const json& target : panel.value("targets", json::array())) {
+      const std::string expr = ExpandDashboardVariables(target.value("expr", ""));
+      ++queries;
+      json result;
+      const bool has_data = Eventually(
+          [&] {
+            result = Query(expr);
+            return !result.is_discarded() && !result.empty();
+          },
+          Remaining(deadline));
+      EXPECT_TRUE(has_data) << panel.value("title", "") << ": " << expr << " → "
+                            << (result.is_discarded() ? "rejected" : "no data");
+    }
+  }
+  EXPECT_GE(queries, 20);
+}
+
+TEST_F(NativeStack, EveryAlertRuleEvaluatesOnTheGatewaysMetrics) {
+  const YAML::Node rules = YAML::LoadFile(kSourceDir + "/deploy/prometheus/alerts.yml");
+  std::vector<std::string> expressions;
+  for (const auto& group : rules["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      expressions.push_back(rule["expr"].as<std::string>());
+    }
+  }
+  ASSERT_GE(expressions.size(), 10u);
+
+  // Prometheus accepts each expression, and every series it selects exists on a healthy
+  // cluster (a rule on a metric the gateway does not serve would never fire).
+  const std::regex selector(R"(([a-z_:][a-z0-9_:]*)\{job="etcd-monitor"[^}]*\})");
+  int selectors = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (const std::string& expr : expressions) {
+    EXPECT_FALSE(Query(expr).is_discarded()) << "Prometheus rejects: " << expr;
+    for (std::sregex_iterator it(expr.begin(), expr.end(), selector), end; it != end; ++it) {
+      ++selectors;
+      const std::string series = it->str();
+      EXPECT_TRUE(Eventually([&] { return !Query(series).empty(); }, Remaining(deadline)))
+          << series << " has no data (used by: " << expr << ")";
+    }
+  }
+  EXPECT_GE(selectors, static_cast<int>(expressions.size()));
+
+  // Prometheus evaluated every rule without error, and nothing fires on a healthy cluster.
+  json groups;
+  auto all_evaluated = [&] {
+    const json body = Http("GET", prometheus_ + "/api/v1/rules").Json();
+    if (!body.is_object() || !body.contains("data")) {
+      return false;
+    }
+    groups = body["data"]["groups"];
+    size_t evaluated = 0;
+    for (const json& group : groups) {
+      for (const json& rule : group["rules"]) {
+        if (rule.value("health", "") == "ok") {
+          ++evaluated;
+        }
+      }
+    }
+    return evaluated == expressions.size();
+  };
+  ASSERT_TRUE(Eventually(all_evaluated, 20s)) << groups.dump(1);
+  for (const json& group : groups) {
+    for (const json& rule : group["rules"]) {
+      EXPECT_NE(rule.value("state", ""), "firing") << rule.dump(1);
+    }
+  }
+}
+
+TEST_F(NativeStack, AStoppedMemberShowsThroughPrometheusAndStopLeavesNothingBehind) {
+  ASSERT_TRUE(
+      Eventually([] { return SingleValue("etcd_member_up{member=\"etcd3\"}") == "1"; }, 20s));
+  RunOk({"/bin/bash", kStackScript, "stop", "etcd3"}, dir_->File("stop-etcd3.log"), 60s, env_);
+
+  // The collector of etcd3 reports it unreachable, the gateway serves that, Prometheus scrapes it;
+  // Prometheus also sees the member's own /metrics go down, and the warning rule goes pending.
+  EXPECT_TRUE(
+      Eventually([] { return SingleValue("etcd_member_up{member=\"etcd3\"}") == "0"; }, 30s))
+      << Query("etcd_member_up").dump() << "\ncollector: " << Log("collector-etcd3");
+  EXPECT_TRUE(
+      Eventually([] { return SingleValue("up{job=\"etcd\", member=\"etcd3\"}") == "0"; }, 30s));
+  EXPECT_TRUE(Eventually(
+      [] {
+        const json alerts = Http("GET", prometheus_ + "/api/v1/alerts").Json();
+        if (!alerts.is_object() || !alerts.contains("data")) {
+          return false;
+        }
+        for (const json& alert : alerts["data"]["alerts"]) {
+          if (alert["labels"].value("alertname", "") == "EtcdMemberUnavailable" &&
+              alert["labels"].value("member", "") == "etcd3") {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s))
+      << "EtcdMemberUnavailable for etcd3 is not pending";
+  // Two of three members keep a leader.
+  EXPECT_TRUE(Eventually([] { return SingleValue("etcd_cluster_has_leader") == "1"; }, 30s));
+
+  // `stop` ends every process the stack started.
+  std::vector<std::pair<std::string, int>> pids;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_->File("stack/pids"))) {
+    pids.push_back({entry.path().stem().string(), std::stoi(ReadWholeFile(entry.path()))});
+  }
+  EXPECT_EQ(pids.size(), 9u) << "every process but the stopped etcd3 has a pid file";
+  RunOk({"/bin/bash", kStackScript, "stop"}, dir_->File("stop.log"), 60s, env_);
+  for (const auto& [name, pid] : pids) {
+    // Not our children: an exited one may linger as a zombie until init reaps it.
+    const std::string stat = ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
+    const size_t state = stat.rfind(')');
+    EXPECT_TRUE(stat.empty() || (state != std::string::npos && stat[state + 2] == 'Z'))
+        << name << " (pid " << pid << ") still runs";
+  }
+  const std::string status =
+      RunOk({"/bin/bash", kStackScript, "status"}, dir_->File("status.log"), 30s, env_);
+  EXPECT_EQ(status.find("running"), std::string::npos) << status;
+}
+
+}  // namespace
+}  // namespace etcdmon::deploy
