@@ -13,8 +13,8 @@
 #        deploy/local/stack.sh config       only write the native prometheus.yml (and alerts.yml)
 #
 # Env (defaults are the compose stack's ports):
-#   STACK_DIR          ./.stack: data, logs (logs/NAME.log), pid files (pids/NAME.pid), keys,
-#                      the generated prometheus.yml
+#   STACK_DIR          .cache/stack (git-ignored): data, logs (logs/NAME.log), pid files
+#                      (pids/NAME.pid), keys, the generated prometheus.yml
 #   BUILD_DIR          build: the CMake build tree holding the binaries; or
 #   ETCDMON_BIN_DIR    a directory holding all five binaries (e.g. /usr/local/bin)
 #   ETCD_CLIENT_PORTS  "2379 22379 32379"     ETCD_PEER_PORTS "2380 22380 32380"
@@ -29,7 +29,7 @@ set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-stack_dir=${STACK_DIR:-$root/.stack}
+stack_dir=${STACK_DIR:-$root/.cache/stack}
 read -r -a etcd_client_ports <<<"${ETCD_CLIENT_PORTS:-2379 22379 32379}"
 read -r -a etcd_peer_ports <<<"${ETCD_PEER_PORTS:-2380 22380 32380}"
 ingest_port=${INGEST_PORT:-5555}

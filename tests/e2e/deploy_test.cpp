@@ -481,7 +481,9 @@ class NativeStack : public ::testing::Test {
       auto ports = testing::PickFreeLoopbackPorts(kPorts);
       ASSERT_TRUE(ports.ok()) << ports.status().ToString();
       const std::vector<uint16_t>& p = *ports;
-      env_ = {"STACK_DIR=" + dir_->File("stack"),
+      // A fresh directory per attempt: etcd keeps its peer URLs in its data dir.
+      stack_dir_ = dir_->File("stack-" + std::to_string(attempt));
+      env_ = {"STACK_DIR=" + stack_dir_,
               "BUILD_DIR=" + kBuildDir,
               "ETCD_CLIENT_PORTS=" + Ports(p, 0),
               "ETCD_PEER_PORTS=" + Ports(p, 3),
@@ -551,10 +553,11 @@ class NativeStack : public ::testing::Test {
   }
 
   static std::string Log(const std::string& name) {
-    return testing::TailOfFile(dir_->File("stack/logs/" + name + ".log"), 20);
+    return testing::TailOfFile(stack_dir_ + "/logs/" + name + ".log", 20);
   }
 
   static TempDir* dir_;
+  static std::string stack_dir_;
   static std::vector<std::string> env_;
   static std::string api_;
   static std::string prometheus_;
@@ -562,6 +565,7 @@ class NativeStack : public ::testing::Test {
 };
 
 TempDir* NativeStack::dir_ = nullptr;
+std::string NativeStack::stack_dir_;
 std::vector<std::string> NativeStack::env_;
 std::string NativeStack::api_;
 std::string NativeStack::prometheus_;
@@ -705,7 +709,7 @@ TEST_F(NativeStack, AStoppedMemberShowsThroughPrometheusAndStopLeavesNothingBehi
 
   // `stop` ends every process the stack started.
   std::vector<std::pair<std::string, int>> pids;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_->File("stack/pids"))) {
+  for (const auto& entry : std::filesystem::directory_iterator(stack_dir_ + "/pids")) {
     pids.push_back({entry.path().stem().string(), std::stoi(ReadWholeFile(entry.path()))});
   }
   EXPECT_EQ(pids.size(), 9u) << "every process but the stopped etcd3 has a pid file";
