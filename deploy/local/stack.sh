@@ -21,6 +21,7 @@
 #   INGEST_PORT 5555, PUBLISH_PORT 5556, AGGREGATOR_GRPC_PORT 5557, ALERTER_GRPC_PORT 5558,
 #   API_PORT 8080, PROMETHEUS_PORT 9090
 #   METRICS_INTERVAL   10s: the collectors' sampling interval
+#   HEALTH_CHECK_INTERVAL  30s: the collectors' member list, alarms and /health
 #   SCRAPE_INTERVAL    unset: prometheus.yml's own (15s, the gateway 10s); tests set 1s
 #   PROMETHEUS         /usr/bin/prometheus
 #   START_TIMEOUT      60: seconds `start` waits for the gateway and Prometheus
@@ -306,6 +307,12 @@ case ${1:-} in
   start) start ;;
   stop)
     shift
+    for name in "$@"; do
+      case " ${all_names[*]} " in
+        *" $name "*) ;;
+        *) log "unknown process '$name' (one of: ${all_names[*]})"; exit 2 ;;
+      esac
+    done
     if [ $# -eq 0 ]; then stop_all; else stop_names "$@"; fi
     ;;
   status) status ;;

@@ -596,6 +596,14 @@ TEST_F(NativeStack, PrometheusScrapesTheGatewayAndEveryMember) {
   EXPECT_EQ(SingleValue("etcd_cluster_has_leader"), "1");
   EXPECT_EQ(SingleValue("etcd_cluster_member_count"), "3");
   EXPECT_EQ(Query("up{job=\"etcd\"} == 1").size(), 3u);
+
+  // The samples came over CURVE, as in the compose stack.
+  for (const std::string name :
+       {"aggregator", "collector-etcd1", "collector-etcd2", "collector-etcd3"}) {
+    EXPECT_NE(ReadWholeFile(stack_dir_ + "/logs/" + name + ".log").find("curve=on"),
+              std::string::npos)
+        << name << ": " << Log(name);
+  }
 }
 
 TEST_F(NativeStack, EveryDashboardQueryReturnsData) {
