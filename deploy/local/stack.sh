@@ -128,10 +128,13 @@ stop_names() {
 stop_all() {
   local reversed=() i
   for ((i = ${#all_names[@]} - 1; i >= 0; i--)); do reversed+=("${all_names[$i]}"); done
-  # Everything but etcd first, then the three members together (one by one, the last two
-  # would wait for a quorum that is gone).
+  # Everything but etcd first, then the members one at a time: a stopping leader hands its
+  # leadership to a live peer at once, and the last one has no live peer to wait for. (Stopped
+  # together, a leader may wait seconds for a hand-over to a peer that is going away too.)
   stop_names "${reversed[@]:0:7}"
-  stop_names etcd3 etcd2 etcd1
+  stop_names etcd3
+  stop_names etcd2
+  stop_names etcd1
 }
 
 # prometheus.yml as the containers see it, with each container's host:port replaced by the
