@@ -79,15 +79,11 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
     c.max_buffered_batches = static_cast<size_t>(max_buffer.AsInt(errors, 1, 10'000'000));
     const std::string key = curve_server_key.AsString();
     if (!key.empty()) {
-      if (transport::IsValidCurveKey(key)) {
-        c.curve_server_key = key;
+      Result<std::string> resolved = transport::ResolveCurveKeyArgument(key);
+      if (resolved.ok()) {
+        c.curve_server_key = *resolved;
       } else {
-        Result<std::string> loaded = transport::LoadCurveKey(key);
-        if (loaded.ok()) {
-          c.curve_server_key = *loaded;
-        } else {
-          errors.Add("--curve-server-key: not a Z85 key, and " + loaded.status().message());
-        }
+        errors.Add("--curve-server-key: " + resolved.status().message());
       }
     }
     if (!errors.empty()) {

@@ -95,12 +95,10 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
     }
     line.snapshots_endpoint = snapshots.AsString();
     if (const std::string k = curve_key.AsString(); !k.empty()) {
-      if (transport::IsValidCurveKey(k)) {
-        line.curve_server_key = k;
-      } else if (Result<std::string> loaded = transport::LoadCurveKey(k); loaded.ok()) {
-        line.curve_server_key = *loaded;
+      if (Result<std::string> resolved = transport::ResolveCurveKeyArgument(k); resolved.ok()) {
+        line.curve_server_key = *resolved;
       } else {
-        errors.Add("--curve-server-key: not a Z85 key, and " + loaded.status().message());
+        errors.Add("--curve-server-key: " + resolved.status().message());
       }
     }
     g.tls_cert_file = cert.AsReadableFile(errors);

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "etcdmon/strings/strings.h"
 #include "file_util.h"
@@ -119,6 +120,18 @@ Result<std::string> LoadCurveKey(const std::string& path) {
                                    ": key holds characters outside the Z85 alphabet");
   }
   return std::string(key);
+}
+
+Result<std::string> ResolveCurveKeyArgument(const std::string& key_or_file) {
+  std::error_code error;
+  if (std::filesystem::exists(key_or_file, error)) {
+    return LoadCurveKey(key_or_file);
+  }
+  if (IsValidCurveKey(key_or_file)) {
+    return key_or_file;
+  }
+  return Status::InvalidArgument("not a Z85 key of " + std::to_string(kCurveKeyLength) +
+                                 " characters, and no file of that name exists");
 }
 
 Result<CurveKeyPair> LoadCurveKeyPair(const std::string& dir) {

@@ -171,5 +171,31 @@ TEST(CurveTest, LoadPairDetectsMismatch) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("curve.pub"));
 }
 
+// A command-line key is a key file when such a file exists, even when its path is 40
+// characters of the Z85 alphabet (which has '/' and '.'); otherwise it must be a key.
+TEST(CurveTest, KeyArgumentPrefersAnExistingFile) {
+  TempDir dir;
+  Result<CurveKeyPair> pair = GenerateCurveKeyPair();
+  ASSERT_TRUE(pair.ok());
+  std::string path = dir.File("k");
+  path += std::string(kCurveKeyLength - path.size() % kCurveKeyLength, 'x');
+  ASSERT_EQ(path.size() % kCurveKeyLength, 0u);
+  WriteAll(path, pair->public_key + "\n");
+  if (path.size() == kCurveKeyLength) {
+    EXPECT_TRUE(IsValidCurveKey(path));  // the ambiguity this resolves
+  }
+  Result<std::string> from_file = ResolveCurveKeyArgument(path);
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(*from_file, pair->public_key);
+
+  Result<std::string> literal = ResolveCurveKeyArgument(pair->public_key);
+  ASSERT_TRUE(literal.ok()) << literal.status().ToString();
+  EXPECT_EQ(*literal, pair->public_key);
+
+  Result<std::string> neither = ResolveCurveKeyArgument(dir.File("missing"));
+  ASSERT_FALSE(neither.ok());
+  EXPECT_EQ(neither.status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace etcdmon::transport

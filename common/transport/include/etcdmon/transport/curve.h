@@ -54,6 +54,12 @@ Status WriteCurveKeyPair(const std::string& dir, const CurveKeyPair& pair, bool 
 ///         InvalidArgument when its content is not one Z85 key; every message names the path.
 Result<std::string> LoadCurveKey(const std::string& path);
 
+/// A key given on the command line as either the key itself or a key file: a path that names an
+/// existing file is read as a key file (a path can be 40 characters of the Z85 alphabet too,
+/// which includes '/' and '.'); otherwise the text must be a Z85 key.
+/// @return the key; InvalidArgument (or the file's error) saying both readings failed.
+Result<std::string> ResolveCurveKeyArgument(const std::string& key_or_file);
+
 /// Reads `dir`/curve.key and `dir`/curve.pub and checks that they belong together.
 Result<CurveKeyPair> LoadCurveKeyPair(const std::string& dir);
 
