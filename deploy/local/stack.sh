@@ -211,10 +211,8 @@ start() {
   if [ ! -s "$keys/curve.pub" ]; then
     "$monitor" keygen --out "$keys" >/dev/null
   fi
-  # The public key itself, not its file: --curve-server-key takes any 40 Z85 characters as the
-  # key, and a path can be 40 such characters long. The public key is no secret.
-  local server_key
-  server_key=$(cat "$keys/curve.pub")
+  # The collectors and the gateway take the aggregator's public key file, as in compose.
+  local server_key=$keys/curve.pub
 
   launch aggregator "$aggregator" \
     --listen="tcp://127.0.0.1:$ingest_port" \
