@@ -1,4 +1,4 @@
-// The deployment stack: docker-compose-full.yml, deploy/Dockerfile, deploy/prometheus/ (config,
+// The deployment stack: docker-compose-full.yml, Dockerfile, deploy/prometheus/ (config,
 // alert rules and their promtool tests), the Grafana provisioning and dashboards/etcd-monitor.json.
 // Docker does not run here, so the compose and Docker files are checked statically against the
 // binaries (every flag, port, mount and runtime library), and the same stack runs natively
@@ -314,10 +314,10 @@ TEST_F(ComposeFile, EveryMountedRepositoryPathExists) {
   }
 }
 
-// ---- deploy/Dockerfile ----
+// ---- Dockerfile ----
 
 TEST(Dockerfile, BuildsTheFiveBinariesAndRunsTheAllInOne) {
-  const std::string dockerfile = ReadWholeFile(kSourceDir + "/deploy/Dockerfile");
+  const std::string dockerfile = ReadWholeFile(kSourceDir + "/Dockerfile");
   ASSERT_FALSE(dockerfile.empty());
   for (const std::string& expected :
        {std::string("FROM debian:bookworm AS build"), std::string("ENTRYPOINT [\"etcd-monitor\"]"),
@@ -336,7 +336,7 @@ TEST(Dockerfile, BuildsTheFiveBinariesAndRunsTheAllInOne) {
 // Every shared library the binaries load comes from a package the runtime stage installs, or
 // from one of their dependencies (as apt resolves them on this Debian).
 TEST(Dockerfile, RuntimeStageInstallsEveryLibraryTheBinariesLoad) {
-  const std::string dockerfile = ReadWholeFile(kSourceDir + "/deploy/Dockerfile");
+  const std::string dockerfile = ReadWholeFile(kSourceDir + "/Dockerfile");
   const size_t runtime_stage = dockerfile.find("FROM debian:bookworm-slim");
   ASSERT_NE(runtime_stage, std::string::npos);
   const size_t install = dockerfile.find("apt-get install", runtime_stage);

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The etcd-monitor image: the five binaries on Debian 12, run as a non-root user.
-#   docker build -f deploy/Dockerfile -t etcd-monitor:latest .      (from the repository root)
+#   docker build -t etcd-monitor:latest .      (from the repository root, as in the quickstart)
 #   docker run -d --name etcd-monitor -p 8080:8080 \
 #     -e ENDPOINTS=etcd1:2379,etcd2:2379,etcd3:2379 etcd-monitor:latest
 # Without arguments it runs the all-in-one monitor; docker-compose-full.yml runs the same image
