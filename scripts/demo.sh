@@ -21,21 +21,31 @@ rm -rf "$demo_dir"
 mkdir -p "$demo_dir"
 
 pids=()
+# True while `pid` runs: a process that exited but was not reaped yet (a zombie; these are not
+# our children, so init reaps them, sometimes late) counts as gone.
+running() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
 cleanup() {
   trap - EXIT INT TERM
   if [ ${#pids[@]} -gt 0 ]; then
     echo
     echo "demo: stopping ${#pids[@]} processes"
-    kill "${pids[@]}" 2>/dev/null || true
-    # Bounded wait for them to go (they are not our children, so `wait` cannot be used); a
-    # leader whose peers are already gone can take several seconds, so SIGKILL after 10 s.
-    for _ in $(seq 1 100); do
-      alive=0
-      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-      [ "$alive" -eq 0 ] && break
-      sleep 0.1
+    # In list order (the monitor first), one at a time: etcd members stopped together make a
+    # stopping leader try to hand over to a member that is going too, which can take seconds.
+    # Each gets a bounded wait (they are not our children, so `wait` cannot be used), then
+    # SIGKILL.
+    local pid
+    for pid in "${pids[@]}"; do
+      kill "$pid" 2>/dev/null || continue
+      for _ in $(seq 1 50); do
+        running "$pid" || break
+        sleep 0.1
+      done
+      running "$pid" && kill -9 "$pid" 2>/dev/null || true
     done
-    kill -9 "${pids[@]}" 2>/dev/null || true
   fi
 }
 trap cleanup EXIT
