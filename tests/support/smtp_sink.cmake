@@ -6,4 +6,4 @@ add_library(etcdmon::test_smtp_sink ALIAS etcdmon_test_smtp_sink)
 target_include_directories(etcdmon_test_smtp_sink PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(etcdmon_test_smtp_sink
   PUBLIC etcdmon::status Threads::Threads
-  PRIVATE OpenSSL::SSL)
+  PRIVATE etcdmon::strings OpenSSL::SSL)

@@ -8,6 +8,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "etcdmon/strings/strings.h"
+
 namespace etcdmon::etcd::detail {
 namespace {
 
@@ -25,50 +27,6 @@ void AppendBase64(std::string_view bytes, std::string& out) {
                                 reinterpret_cast<const unsigned char*>(bytes.data()),
                                 static_cast<int>(bytes.size()));
   out.resize(start + static_cast<std::size_t>(n));
-}
-
-// Standard or URL-safe base64, padded or not, into `out`. False on anything else.
-bool DecodeBase64(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size() * 3 / 4);
-  uint32_t bits = 0;
-  int count = 0;
-  for (const char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+' || c == '-') {
-      v = 62;
-    } else if (c == '/' || c == '_') {
-      v = 63;
-    } else if (c == '=') {
-      break;
-    } else {
-      return false;
-    }
-    bits = (bits << 6) | static_cast<uint32_t>(v);
-    if (++count == 4) {
-      out.push_back(static_cast<char>(bits >> 16));
-      out.push_back(static_cast<char>(bits >> 8));
-      out.push_back(static_cast<char>(bits));
-      bits = 0;
-      count = 0;
-    }
-  }
-  if (count == 1) {
-    return false;
-  }
-  if (count == 2) {
-    out.push_back(static_cast<char>(bits >> 4));
-  } else if (count == 3) {
-    out.push_back(static_cast<char>(bits >> 10));
-    out.push_back(static_cast<char>(bits >> 2));
-  }
-  return true;
 }
 
 void AppendEscaped(std::string_view text, std::string& out) {
@@ -224,7 +182,7 @@ class Reader final : public nlohmann::json_sax<nlohmann::json> {
     switch (f->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
         if (f->type() == FieldDescriptor::TYPE_BYTES) {
-          if (!DecodeBase64(value, scratch_)) {
+          if (!strings::DecodeBase64(value, scratch_)) {
             return Fail(f, "text that is not base64");
           }
           f->is_repeated() ? top.reflection->AddString(top.message, f, scratch_)

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <utility>
 
+#include "etcdmon/strings/strings.h"
+
 namespace etcdmon::testing {
 namespace {
 
@@ -26,38 +28,6 @@ std::string Upper(std::string_view text) {
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
-}
-
-// Decodes standard base64; false on any invalid character.
-bool DecodeBase64(std::string_view in, std::string& out) {
-  out.clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    } else if (c == '=') {
-      break;
-    } else {
-      return false;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return true;
 }
 
 // The address inside "<...>" of "FROM:<a@b> SIZE=10"; the text itself without brackets.
@@ -253,7 +223,7 @@ class SmtpSink::Session {
         }
       }
       // authzid NUL authcid NUL passwd
-      const std::size_t first = DecodeBase64(initial, decoded) ? decoded.find('\0') : 0;
+      const std::size_t first = strings::DecodeBase64(initial, decoded) ? decoded.find('\0') : 0;
       const std::size_t second =
           first == std::string::npos ? first : decoded.find('\0', first + 1);
       if (first == std::string::npos || second == std::string::npos) {
@@ -266,13 +236,13 @@ class SmtpSink::Session {
       if (line.empty() && (!Write("334 VXNlcm5hbWU6") || !ReadLine(line))) {
         return false;
       }
-      if (!DecodeBase64(line, user)) {
+      if (!strings::DecodeBase64(line, user)) {
         return Write("501 5.5.2 malformed AUTH LOGIN");
       }
       if (!Write("334 UGFzc3dvcmQ6") || !ReadLine(line)) {
         return false;
       }
-      if (!DecodeBase64(line, password)) {
+      if (!strings::DecodeBase64(line, password)) {
         return Write("501 5.5.2 malformed AUTH LOGIN");
       }
     } else {

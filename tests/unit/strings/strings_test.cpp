@@ -28,5 +28,25 @@ TEST(StringsTest, TrimAsciiWhitespace) {
   EXPECT_EQ(TrimAsciiWhitespace("x"), "x");
 }
 
+// Standard and URL-safe alphabets, with or without padding; anything else is refused.
+TEST(StringsTest, DecodeBase64) {
+  std::string out;
+  EXPECT_TRUE(DecodeBase64("", out));
+  EXPECT_EQ(out, "");
+  EXPECT_TRUE(DecodeBase64("Zm9v", out));
+  EXPECT_EQ(out, "foo");
+  EXPECT_TRUE(DecodeBase64("Zm9vYg==", out));
+  EXPECT_EQ(out, "foob");
+  EXPECT_TRUE(DecodeBase64("Zm9vYmE", out));
+  EXPECT_EQ(out, "fooba");
+  EXPECT_TRUE(DecodeBase64("AP8+/w==", out));
+  EXPECT_EQ(out, std::string("\0\xff\x3e\xff", 4));
+  EXPECT_TRUE(DecodeBase64("AP8-_w", out));
+  EXPECT_EQ(out, std::string("\0\xff\x3e\xff", 4));
+  EXPECT_FALSE(DecodeBase64("Zm9v!", out));
+  EXPECT_FALSE(DecodeBase64("Z", out));
+  EXPECT_FALSE(DecodeBase64("Zm 9v", out));
+}
+
 }  // namespace
 }  // namespace etcdmon::strings
