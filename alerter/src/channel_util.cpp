@@ -101,6 +101,9 @@ Result<std::unique_ptr<JsonPoster>> JsonPoster::Create(std::string channel, conf
     return Status::InvalidArgument(channel + ": the timeout must be positive");
   }
   http::FetcherOptions options;
+  // Receivers are usually on the internet: honour the proxy environment, as libcurl (which
+  // this client replaced) did.
+  options.proxy = http::ProxySettings::FromEnvironment();
   options.timeout = timeout;
   options.connect_timeout = timeout;
   // Receivers answer with a short acknowledgement; nothing in it is used beyond a quote.

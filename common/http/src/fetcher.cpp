@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <new>
 #include <utility>
+
+#include "etcdmon/strings/strings.h"
 
 namespace etcdmon::http {
 namespace {
@@ -167,7 +170,70 @@ bool Readable(const std::string& path) {
   return in.good();
 }
 
+const char* FirstEnv(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') {
+      return value;
+    }
+  }
+  return "";
+}
+
+// True when `host` matches one entry of a NO_PROXY list.
+bool NoProxyMatches(std::string_view list, std::string_view host) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view entry = strings::TrimAsciiWhitespace(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (entry == "*") {
+      return true;
+    }
+    if (!entry.empty() && entry.front() == '.') {
+      entry.remove_prefix(1);
+      if (host.size() > entry.size() && host.substr(host.size() - entry.size()) == entry &&
+          host[host.size() - entry.size() - 1] == '.') {
+        return true;
+      }
+      continue;
+    }
+    if (entry.empty()) {
+      continue;
+    }
+    if (host == entry || (host.size() > entry.size() &&
+                          host.substr(host.size() - entry.size()) == entry &&
+                          host[host.size() - entry.size() - 1] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+ProxySettings ProxySettings::FromEnvironment() {
+  ProxySettings p;
+  const std::string all = FirstEnv({"ALL_PROXY", "all_proxy"});
+  p.http_proxy = FirstEnv({"http_proxy"});
+  if (p.http_proxy.empty()) {
+    p.http_proxy = all;
+  }
+  p.https_proxy = FirstEnv({"HTTPS_PROXY", "https_proxy"});
+  if (p.https_proxy.empty()) {
+    p.https_proxy = all;
+  }
+  p.no_proxy = FirstEnv({"NO_PROXY", "no_proxy"});
+  return p;
+}
+
+const std::string& ProxySettings::For(std::string_view host, bool tls) const {
+  static const std::string kNone;
+  const std::string& proxy = tls ? https_proxy : http_proxy;
+  if (proxy.empty() || NoProxyMatches(no_proxy, host)) {
+    return kNone;
+  }
+  return proxy;
+}
 
 struct HttpFetcher::Impl {
   // One kept-alive connection to one server.
@@ -207,6 +273,18 @@ struct HttpFetcher::Impl {
       c.client = std::move(ssl);
     } else {
       c.client = std::make_unique<httplib::ClientImpl>(target.host, target.port);
+    }
+    if (const std::string& proxy = options.proxy.For(target.host, target.tls); !proxy.empty()) {
+      // Checked when the fetcher was created.
+      Target via;
+      if (ParseTarget(proxy.find("://") == std::string::npos ? "http://" + proxy : proxy,
+                      "proxy", via)
+              .ok()) {
+        c.client->set_proxy(via.host, via.port);
+        if (!via.user.empty()) {
+          c.client->set_proxy_basic_auth(via.user, via.password);
+        }
+      }
     }
     c.client->set_keep_alive(true);
     // A POST goes out as two writes (head, body); with Nagle's algorithm the body waits for the
@@ -395,6 +473,21 @@ Result<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(FetcherOptions options)
                         File{options.tls.key_file, "client key"}}) {
     if (!f.path.empty() && !Readable(f.path)) {
       return Status::InvalidArgument(std::string("cannot read the ") + f.what + " " + f.path);
+    }
+  }
+  for (const std::string* proxy : {&options.proxy.http_proxy, &options.proxy.https_proxy}) {
+    if (proxy->empty()) {
+      continue;
+    }
+    Target via;
+    const std::string url =
+        proxy->find("://") == std::string::npos ? "http://" + *proxy : *proxy;
+    if (Status s = ParseTarget(url, "proxy " + RedactUrl(url), via); !s.ok()) {
+      return s;
+    }
+    if (via.tls) {
+      return Status::InvalidArgument("proxy " + RedactUrl(url) +
+                                     ": an https:// proxy is not supported (use http://)");
     }
   }
   if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {

@@ -393,6 +393,73 @@ TEST(HttpFetcherCreateTest, RejectsUnreadableTlsFiles) {
       << "a certificate without its key";
 }
 
+// Through a proxy, a plain-http request goes to the proxy in absolute form with the proxy's
+// credentials; a host on the NO_PROXY list is reached directly.
+TEST_F(HttpFetcherTest, HttpRequestsGoThroughTheProxyUnlessExcluded) {
+  CannedResponse ok;
+  ok.body = "ok";
+  server_.Set("http://receiver.example:8080/hook", ok);
+  server_.Set("/direct", ok);
+  FetcherOptions options;
+  const std::string proxy = server_.Url("");
+  options.proxy.http_proxy = "http://relay:s3cret@" + proxy.substr(7);
+  options.proxy.no_proxy = "other.example, 127.0.0.1";
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+
+  auto via = fetcher->Post("http://receiver.example:8080/hook", "{}", {});
+  ASSERT_TRUE(via.ok()) << via.status().ToString();
+  EXPECT_EQ(via->body, "ok");
+  auto direct = fetcher->Get(server_.Url("/direct"));
+  ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+  EXPECT_EQ(direct->body, "ok");
+
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].path, "http://receiver.example:8080/hook");
+  // base64("relay:s3cret")
+  EXPECT_EQ(requests[0].Header("Proxy-Authorization"), "Basic cmVsYXk6czNjcmV0");
+  EXPECT_EQ(requests[1].path, "/direct");
+  EXPECT_EQ(requests[1].Header("Proxy-Authorization"), "");
+}
+
+// Which requests a proxy serves, and what the environment says.
+TEST(ProxySettingsTest, MatchesNoProxyAndReadsTheEnvironment) {
+  ProxySettings p;
+  p.http_proxy = "http://proxy:3128";
+  p.https_proxy = "http://tls-proxy:3128";
+  p.no_proxy = " .internal ,example.com,10.0.0.1";
+  EXPECT_EQ(p.For("hooks.slack.com", true), "http://tls-proxy:3128");
+  EXPECT_EQ(p.For("hooks.slack.com", false), "http://proxy:3128");
+  EXPECT_EQ(p.For("a.internal", true), "");
+  EXPECT_EQ(p.For("internal", true), "http://tls-proxy:3128");
+  EXPECT_EQ(p.For("example.com", true), "");
+  EXPECT_EQ(p.For("api.example.com", true), "");
+  EXPECT_EQ(p.For("notexample.com", true), "http://tls-proxy:3128");
+  EXPECT_EQ(p.For("10.0.0.1", false), "");
+  EXPECT_EQ(p.For("10.0.0.10", false), "http://proxy:3128");
+  p.no_proxy = "*";
+  EXPECT_EQ(p.For("anything", true), "");
+
+  setenv("HTTPS_PROXY", "http://from-env:8080", 1);
+  setenv("HTTP_PROXY", "http://ignored:1", 1);  // upper case is not read for http (httpoxy)
+  unsetenv("http_proxy");
+  setenv("ALL_PROXY", "http://all:2", 1);
+  setenv("no_proxy", "localhost", 1);
+  unsetenv("NO_PROXY");
+  const ProxySettings env = ProxySettings::FromEnvironment();
+  EXPECT_EQ(env.https_proxy, "http://from-env:8080");
+  EXPECT_EQ(env.http_proxy, "http://all:2");
+  EXPECT_EQ(env.no_proxy, "localhost");
+  for (const char* name : {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "no_proxy"}) {
+    unsetenv(name);
+  }
+
+  FetcherOptions options;
+  options.proxy.https_proxy = "https://tls-proxy:3128";
+  EXPECT_EQ(HttpFetcher::Create(options).status().code(), StatusCode::kInvalidArgument);
+}
+
 // Non-positive timeouts are rejected when the fetcher is built.
 TEST(HttpFetcherCreateTest, RejectsNonPositiveTimeouts) {
   FetcherOptions options;

@@ -16,7 +16,28 @@
 
 namespace etcdmon::http {
 
+/// An HTTP proxy for outbound requests, as libcurl and most tools take it from the
+/// environment. Requests to https:// URLs tunnel through it with CONNECT (TLS stays end to end);
+/// http:// requests go to it in absolute form.
+struct ProxySettings {
+  std::string http_proxy;   // "http://[user:password@]host:port" for http:// URLs; empty: none
+  std::string https_proxy;  // the same for https:// URLs
+  /// Comma-separated hosts that are reached directly: "example.com" matches it and its
+  /// subdomains, ".example.com" its subdomains, "*" every host; IP addresses match exactly.
+  std::string no_proxy;
+
+  /// From http_proxy (lower case only, as libcurl: HTTP_PROXY can be set by a CGI request
+  /// header), HTTPS_PROXY/https_proxy, then ALL_PROXY/all_proxy for either, and
+  /// NO_PROXY/no_proxy.
+  static ProxySettings FromEnvironment();
+
+  /// The proxy URL for a request to `host` over `tls`; empty when it goes directly.
+  const std::string& For(std::string_view host, bool tls) const;
+};
+
 struct FetcherOptions {
+  /// Proxies; none by default (the collector talks to its member directly).
+  ProxySettings proxy;
   /// CA file, client certificate and key for https:// URLs. Verification of the server's
   /// certificate and host name is on unless tls.insecure_skip_verify is set.
   config::TlsConfig tls;
