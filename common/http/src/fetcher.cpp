@@ -229,7 +229,9 @@ ProxySettings ProxySettings::FromEnvironment() {
 const std::string& ProxySettings::For(std::string_view host, bool tls) const {
   static const std::string kNone;
   const std::string& proxy = tls ? https_proxy : http_proxy;
-  if (proxy.empty() || NoProxyMatches(no_proxy, host)) {
+  // A proxy cannot reach this machine's loopback: those always go directly.
+  const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (proxy.empty() || loopback || NoProxyMatches(no_proxy, host)) {
     return kNone;
   }
   return proxy;

@@ -394,7 +394,7 @@ TEST(HttpFetcherCreateTest, RejectsUnreadableTlsFiles) {
 }
 
 // Through a proxy, a plain-http request goes to the proxy in absolute form with the proxy's
-// credentials; a host on the NO_PROXY list is reached directly.
+// credentials; loopback addresses are reached directly.
 TEST_F(HttpFetcherTest, HttpRequestsGoThroughTheProxyUnlessExcluded) {
   CannedResponse ok;
   ok.body = "ok";
@@ -403,7 +403,7 @@ TEST_F(HttpFetcherTest, HttpRequestsGoThroughTheProxyUnlessExcluded) {
   FetcherOptions options;
   const std::string proxy = server_.Url("");
   options.proxy.http_proxy = "http://relay:s3cret@" + proxy.substr(7);
-  options.proxy.no_proxy = "other.example, 127.0.0.1";
+  options.proxy.no_proxy = "other.example";
   auto fetcher = MakeFetcher(options);
   ASSERT_NE(fetcher, nullptr);
 
@@ -438,6 +438,9 @@ TEST(ProxySettingsTest, MatchesNoProxyAndReadsTheEnvironment) {
   EXPECT_EQ(p.For("notexample.com", true), "http://tls-proxy:3128");
   EXPECT_EQ(p.For("10.0.0.1", false), "");
   EXPECT_EQ(p.For("10.0.0.10", false), "http://proxy:3128");
+  EXPECT_EQ(p.For("127.0.0.1", true), "");
+  EXPECT_EQ(p.For("localhost", false), "");
+  EXPECT_EQ(p.For("::1", false), "");
   p.no_proxy = "*";
   EXPECT_EQ(p.For("anything", true), "");
 

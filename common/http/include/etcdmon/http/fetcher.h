@@ -31,7 +31,8 @@ struct ProxySettings {
   /// NO_PROXY/no_proxy.
   static ProxySettings FromEnvironment();
 
-  /// The proxy URL for a request to `host` over `tls`; empty when it goes directly.
+  /// The proxy URL for a request to `host` over `tls`; empty when it goes directly (always for
+  /// localhost, 127.0.0.0/8 and ::1).
   const std::string& For(std::string_view host, bool tls) const;
 };
 
