@@ -58,6 +58,20 @@ class HttpFetcherTest : public ::testing::Test {
     return fetcher.ok() ? std::move(*fetcher) : nullptr;
   }
 
+  // `path` reads the request and then never answers.
+  void Hang(const std::string& path) {
+    CannedResponse hang;
+    hang.action = CannedResponse::Action::kHang;
+    server_.Set(path, hang);
+  }
+
+  // `path` answers 200 with the body "ok".
+  void AnswerOk(const std::string& path) {
+    CannedResponse ok;
+    ok.body = "ok";
+    server_.Set(path, ok);
+  }
+
   HttpServer server_;
 };
 
@@ -124,9 +138,7 @@ TEST_F(HttpFetcherTest, ConnectionRefusedIsUnavailable) {
 
 // A server that accepts but never answers runs into the request timeout.
 TEST_F(HttpFetcherTest, HangingServerIsDeadlineExceeded) {
-  CannedResponse hang;
-  hang.action = CannedResponse::Action::kHang;
-  server_.Set("/metrics", hang);
+  Hang("/metrics");
   FetcherOptions options;
   options.timeout = 300ms;
   auto fetcher = MakeFetcher(options);
@@ -139,12 +151,8 @@ TEST_F(HttpFetcherTest, HangingServerIsDeadlineExceeded) {
 
 // After a failed request the same fetcher works again.
 TEST_F(HttpFetcherTest, RecoversAfterTimeout) {
-  CannedResponse hang;
-  hang.action = CannedResponse::Action::kHang;
-  server_.Set("/hang", hang);
-  CannedResponse ok;
-  ok.body = "ok";
-  server_.Set("/ok", ok);
+  Hang("/hang");
+  AnswerOk("/ok");
   FetcherOptions options;
   options.timeout = 300ms;
   auto fetcher = MakeFetcher(options);
@@ -206,9 +214,7 @@ TEST_F(HttpFetcherTest, AbruptCloseIsUnavailable) {
   EXPECT_TRUE(fetcher->last_failure_was_connect());
 
   // Once a server has answered, a connection it drops is lost, not unreachable.
-  CannedResponse ok;
-  ok.body = "ok";
-  server_.Set("/ok", ok);
+  AnswerOk("/ok");
   ASSERT_TRUE(fetcher->Get(server_.Url("/ok")).ok());
   auto dropped = fetcher->Get(server_.Url("/metrics"));
   ASSERT_FALSE(dropped.ok());
@@ -323,9 +329,7 @@ TEST_F(HttpFetcherTest, PostRefusesOversizedBodyAndBadHeaders) {
 
 // A POST to a server that never answers runs into the request timeout.
 TEST_F(HttpFetcherTest, PostToHangingServerIsDeadlineExceeded) {
-  CannedResponse hang;
-  hang.action = CannedResponse::Action::kHang;
-  server_.Set("/hook", hang);
+  Hang("/hook");
   FetcherOptions options;
   options.timeout = 300ms;
   auto fetcher = MakeFetcher(options);
@@ -340,9 +344,7 @@ TEST_F(HttpFetcherTest, PostToHangingServerIsDeadlineExceeded) {
 // A GET names the client, asks for no compression (a compressed /metrics page costs the
 // member CPU), and sends the user name and password of the URL as basic auth.
 TEST_F(HttpFetcherTest, GetSendsIdentityWithoutCompressionAndBasicAuth) {
-  CannedResponse ok;
-  ok.body = "ok";
-  server_.Set("/metrics", ok);
+  AnswerOk("/metrics");
   auto fetcher = MakeFetcher();
   ASSERT_NE(fetcher, nullptr);
   const std::string plain = server_.Url("/metrics");
@@ -360,12 +362,8 @@ TEST_F(HttpFetcherTest, GetSendsIdentityWithoutCompressionAndBasicAuth) {
 
 // A POST's own timeout replaces the fetcher's for that call only.
 TEST_F(HttpFetcherTest, PostTimeoutOverridesTheFetchers) {
-  CannedResponse hang;
-  hang.action = CannedResponse::Action::kHang;
-  server_.Set("/hang", hang);
-  CannedResponse ok;
-  ok.body = "ok";
-  server_.Set("/ok", ok);
+  Hang("/hang");
+  AnswerOk("/ok");
   FetcherOptions options;
   options.timeout = std::chrono::minutes(10);
   auto fetcher = MakeFetcher(options);
@@ -396,10 +394,8 @@ TEST(HttpFetcherCreateTest, RejectsUnreadableTlsFiles) {
 // Through a proxy, a plain-http request goes to the proxy in absolute form with the proxy's
 // credentials; loopback addresses are reached directly.
 TEST_F(HttpFetcherTest, HttpRequestsGoThroughTheProxyUnlessExcluded) {
-  CannedResponse ok;
-  ok.body = "ok";
-  server_.Set("http://receiver.example:8080/hook", ok);
-  server_.Set("/direct", ok);
+  AnswerOk("http://receiver.example:8080/hook");
+  AnswerOk("/direct");
   FetcherOptions options;
   const std::string proxy = server_.Url("");
   options.proxy.http_proxy = "http://relay:s3cret@" + proxy.substr(7);
