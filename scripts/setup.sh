@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and the demo run
   etcd-server etcd-client prometheus openssl curl wrk
+  # the browser tests load the gateway's web page in headless chromium (tests/browser)
+  chromium
 )
 
 missing=()
