@@ -31,6 +31,9 @@ std::string MemberLabel(const etcdmonitor::v1::MemberState& member) {
   if (!member.name().empty()) {
     return member.name();
   }
+  if (member.id() == 0 && !member.endpoint().empty()) {
+    return member.endpoint();  // never answered: known only by the endpoint its collector uses
+  }
   char hex[24];
   std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(member.id()));
   return hex;

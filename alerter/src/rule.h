@@ -60,7 +60,8 @@ Verdict AboveWithHysteresis(double value, double fire, double resolve, bool incl
 /// The mirror image: firing below `fire`, clear at or above `resolve`.
 Verdict BelowWithHysteresis(double value, double fire, double resolve);
 
-/// The member's name, or its id in hex when the name is not known yet.
+/// The member's name, else its id in hex, else (a member that never answered) its endpoint:
+/// the aggregator's and the gateway's label of the member.
 std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
 
 /// "3d 4h", "2h 10m", "45s".

@@ -33,6 +33,43 @@ uint32_t UnknownVoting(const v1::ClusterSnapshot& snapshot) {
   return unknown;
 }
 
+// What the snapshot observed of its members: answering (a fresh sample that reached the
+// member), unreachable (a fresh sample that did not) and stale (no recent sample: unknown).
+struct Observed {
+  uint32_t members = 0;
+  uint32_t answering = 0;
+  uint32_t unreachable = 0;
+  uint32_t stale = 0;
+};
+
+Observed ObserveMembers(const v1::ClusterSnapshot& snapshot) {
+  Observed o;
+  for (const auto& member : snapshot.members()) {
+    ++o.members;
+    if (member.health() == v1::STALE) {
+      ++o.stale;
+    } else if (member.health() == v1::UNREACHABLE || !member.reachable()) {
+      ++o.unreachable;
+    } else {
+      ++o.answering;
+    }
+  }
+  return o;
+}
+
+// "2 unreachable, 1 without a recent sample": the members that did not answer, by why; empty
+// when every member answered.
+std::string NotAnswering(const Observed& o) {
+  std::string out;
+  if (o.unreachable > 0) {
+    out = std::to_string(o.unreachable) + " unreachable";
+  }
+  if (o.stale > 0) {
+    out += (out.empty() ? "" : ", ") + std::to_string(o.stale) + " without a recent sample";
+  }
+  return out;
+}
+
 // A held verdict for a cluster-wide alert: it keeps its state (an inactive one does not start).
 void Hold(std::vector<Observation>& out, Severity severity) {
   Observation& o = out.emplace_back();
@@ -51,9 +88,16 @@ class NoLeaderRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = Verdict::kFiring;
     o.severity = severity_;
-    o.summary = "no member reports a leader (" + std::to_string(snapshot.fresh_members()) + " of " +
-                std::to_string(snapshot.member_count()) + " members answer)";
-    o.values = {{"fresh_members", static_cast<double>(snapshot.fresh_members())}};
+    // Counted from what each member's newest sample says: a fresh sample of a member that did
+    // not answer (stopped, hung, refused) is not an answer.
+    const Observed seen = ObserveMembers(snapshot);
+    const std::string missing = NotAnswering(seen);
+    o.summary = "no member reports a leader (" + std::to_string(seen.answering) + " of " +
+                std::to_string(seen.members) + " members answer" +
+                (missing.empty() ? std::string() : "; " + missing) + ")";
+    o.values = {{"answering_members", static_cast<double>(seen.answering)},
+                {"unreachable_members", static_cast<double>(seen.unreachable)},
+                {"stale_members", static_cast<double>(seen.stale)}};
   }
 
  private:
@@ -70,9 +114,13 @@ class QuorumLostRule final : public Rule {
     if (voting == 0) {
       return;
     }
-    uint32_t down = 0;
+    uint32_t down = 0, unreachable = 0;
     for (const auto& member : snapshot.members()) {
-      down += !member.is_learner() && IsDown(member) ? 1 : 0;
+      if (member.is_learner() || !IsDown(member)) {
+        continue;
+      }
+      ++down;
+      unreachable += member.health() == v1::UNREACHABLE ? 1 : 0;
     }
     const uint32_t available = voting > down ? voting - down : 0;
     if (available >= snapshot.quorum_size()) {
@@ -85,8 +133,18 @@ class QuorumLostRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = Verdict::kFiring;
     o.severity = severity_;
+    // Down is what was observed: unreachable, or answering without a leader.
+    std::string why;
+    if (unreachable > 0) {
+      why = std::to_string(unreachable) + " unreachable";
+    }
+    if (down > unreachable) {
+      why += (why.empty() ? "" : ", ") + std::to_string(down - unreachable) +
+             " answering without a leader";
+    }
     o.summary = "quorum lost: " + std::to_string(down) + " of " + std::to_string(voting) +
-                " voting members down, " + std::to_string(snapshot.quorum_size()) + " needed";
+                " voting members down (" + why + "), " + std::to_string(snapshot.quorum_size()) +
+                " needed";
     o.values = {{"voting_members_down", static_cast<double>(down)},
                 {"voting_members", static_cast<double>(voting)},
                 {"quorum_size", static_cast<double>(snapshot.quorum_size())}};
@@ -136,10 +194,17 @@ class FrequentLeaderElectionsRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = verdict;
     o.severity = severity_;
+    std::string leader = "no current leader";
+    if (snapshot.has_leader()) {
+      char hex[24];
+      std::snprintf(hex, sizeof(hex), "%llx",
+                    static_cast<unsigned long long>(snapshot.leader_id()));
+      leader = "current leader " +
+               (snapshot.leader_name().empty() ? std::string(hex) : snapshot.leader_name()) +
+               ", term " + std::to_string(snapshot.raft_term());
+    }
     o.summary = FormatValue(changes) + " leader changes in the last hour > " +
-                FormatValue(threshold) + " (current leader " +
-                (snapshot.leader_name().empty() ? std::string("none") : snapshot.leader_name()) +
-                ", term " + std::to_string(snapshot.raft_term()) + ")";
+                FormatValue(threshold) + " (" + leader + ")";
     o.values = {{"leader_changes_1h", changes}, {"threshold", threshold}};
   }
 
@@ -151,7 +216,9 @@ class FrequentLeaderElectionsRule final : public Rule {
 };
 
 // One warning per member unavailable; one critical cluster-wide alert when fewer than
-// min_available_nodes voting members are up. Stale members are not down (CollectorStale).
+// min_available_nodes voting members are up (0, the default: the quorum size of the current
+// voting members, so a single-member cluster needs its one member and a five-member cluster
+// three). Stale members are not down (CollectorStale).
 class MemberUnavailableRule final : public Rule {
  public:
   explicit MemberUnavailableRule(const RuleSpec& spec)
@@ -188,9 +255,11 @@ class MemberUnavailableRule final : public Rule {
     if (voting == 0) {
       return;  // membership not known yet
     }
+    const bool follows_quorum = min_available_ <= 0;
+    const double required = follows_quorum ? static_cast<double>(voting / 2 + 1) : min_available_;
     const double available = voting > down_voting ? voting - down_voting : 0;
-    if (available >= min_available_) {
-      if (available - std::min<double>(UnknownVoting(snapshot), available) < min_available_) {
+    if (available >= required) {
+      if (available - std::min<double>(UnknownVoting(snapshot), available) < required) {
         Hold(out, Severity::kCritical);
       }
       return;
@@ -198,9 +267,15 @@ class MemberUnavailableRule final : public Rule {
     Observation& o = out.emplace_back();
     o.verdict = Verdict::kFiring;
     o.severity = Severity::kCritical;
-    o.summary = "only " + FormatValue(available) + " of " + std::to_string(voting) +
-                " voting members available < " + FormatValue(min_available_) + " required";
-    o.values = {{"available_members", available}, {"min_available_nodes", min_available_}};
+    // Stale members count as available (unknown, not down): say so when some are.
+    const uint32_t unknown = UnknownVoting(snapshot);
+    o.summary =
+        "only " + FormatValue(available) + " of " + std::to_string(voting) +
+        " voting members available < " + FormatValue(required) + " required" +
+        (follows_quorum ? " (quorum)" : "") +
+        (unknown > 0 ? "; " + std::to_string(unknown) + " of them without a recent sample, unknown"
+                     : "");
+    o.values = {{"available_members", available}, {"min_available_nodes", required}};
   }
 
  private:

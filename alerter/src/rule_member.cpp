@@ -17,8 +17,22 @@ namespace v1 = etcdmonitor::v1;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Calls `judge(member, label)` for every member that has fresh data; stale members are skipped
-// (the engine keeps their alerts as they are).
+// Calls `judge(member)` for every member whose newest sample is fresh and answered: the
+// figures of a member that does not answer now (its latencies, rates) are from older samples
+// and must not be reported as current. Stale and unreachable members are skipped (the engine
+// keeps their alerts as they are).
+template <typename Judge>
+void ForAnsweringMembers(const v1::ClusterSnapshot& snapshot, Judge&& judge) {
+  for (const auto& member : snapshot.members()) {
+    if (member.health() != v1::STALE && member.health() != v1::UNREACHABLE && member.reachable()) {
+      judge(member);
+    }
+  }
+}
+
+// Calls `judge(member)` for every member with a fresh sample, answered or not: for what the
+// collector measures beside the member (its host) or what stays true while it is down (the
+// certificate's expiry).
 template <typename Judge>
 void ForFreshMembers(const v1::ClusterSnapshot& snapshot, Judge&& judge) {
   for (const auto& member : snapshot.members()) {
@@ -48,7 +62,7 @@ class SimpleThresholdRule : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    auto judge = [&](const v1::MemberState& member) {
       double value = 0;
       if (!Value(member, &value)) {
         return;
@@ -63,10 +77,17 @@ class SimpleThresholdRule : public Rule {
                   (verdict == Verdict::kFiring ? " > " : ", threshold ") +
                   FormatValue(threshold_) + Unit();
       o.values = {{ValueName(), value}, {"threshold", threshold_}};
-    });
+    };
+    if (OfTheHost()) {
+      ForFreshMembers(snapshot, judge);
+    } else {
+      ForAnsweringMembers(snapshot, judge);
+    }
   }
 
  protected:
+  // The value is the host's (the collector measures it whether or not etcd answers).
+  virtual bool OfTheHost() const { return false; }
   virtual bool Value(const v1::MemberState& member, double* value) const = 0;
   virtual std::string Describe(const v1::MemberState& member, double value) const = 0;
   virtual const char* ValueName() const = 0;
@@ -101,6 +122,7 @@ class DiskUsageHighRule final : public SimpleThresholdRule {
       : SimpleThresholdRule(spec, "threshold_percent") {}
 
  protected:
+  bool OfTheHost() const override { return true; }
   bool Value(const v1::MemberState& m, double* value) const override {
     if (!m.has_disk_used_percent()) return false;
     *value = m.disk_used_percent();
@@ -121,6 +143,7 @@ class MemoryUsageHighRule final : public SimpleThresholdRule {
       : SimpleThresholdRule(spec, "threshold_percent") {}
 
  protected:
+  bool OfTheHost() const override { return true; }
   bool Value(const v1::MemberState& m, double* value) const override {
     if (!m.has_memory_used_percent()) return false;
     *value = m.memory_used_percent();
@@ -163,7 +186,7 @@ class GrpcErrorRateHighRule final : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    ForAnsweringMembers(snapshot, [&](const v1::MemberState& member) {
       if (!member.has_rates() || member.rates().requests_per_second() < min_rate_) {
         return;
       }
@@ -203,7 +226,7 @@ class ProposalFailureRateHighRule final : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t now,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    ForAnsweringMembers(snapshot, [&](const v1::MemberState& member) {
       if (!member.reachable() || !member.has_rates()) {
         return;  // the counter is not known now; a later value counts from the last known one
       }
@@ -269,7 +292,7 @@ class DatabaseNearQuotaRule final : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    ForAnsweringMembers(snapshot, [&](const v1::MemberState& member) {
       if (member.db_size_bytes() <= 0) {
         return;
       }
@@ -313,7 +336,7 @@ class DatabaseQuotaExhaustionSoonRule final : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    ForAnsweringMembers(snapshot, [&](const v1::MemberState& member) {
       if (!member.has_db_seconds_to_quota()) {
         return;  // not growing
       }
@@ -350,7 +373,7 @@ class DatabaseFragmentedRule final : public Rule {
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
-    ForFreshMembers(snapshot, [&](const v1::MemberState& member) {
+    ForAnsweringMembers(snapshot, [&](const v1::MemberState& member) {
       const double size = static_cast<double>(member.db_size_bytes());
       const double in_use = static_cast<double>(member.db_size_in_use_bytes());
       if (size <= 0 || in_use <= 0) {

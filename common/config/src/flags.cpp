@@ -445,9 +445,11 @@ AlertThresholdFlags::AlertThresholdFlags(CLI::App& app)
                                            "alert when request latency exceeds this (ms)", "INT")),
       max_db_size_mb_(FlagValue::AddOption(app, "max-db-size-mb", "", "8192",
                                            "alert when the database exceeds this (MiB)", "INT")),
-      min_available_nodes_(FlagValue::AddOption(app, "min-available-nodes", "", "2",
-                                                "alert when fewer members than this are reachable",
-                                                "INT")),
+      min_available_nodes_(FlagValue::AddOption(
+          app, "min-available-nodes", "", "",
+          "alert (critical) when fewer voting members than this are available (default: the "
+          "quorum size of the current voting members, so a 1-member cluster needs 1)",
+          "INT")),
       max_leader_changes_(FlagValue::AddOption(
           app, "max-leader-changes", "", "3",
           "alert when the leader changes more often than this within the window", "INT")) {}
@@ -458,8 +460,11 @@ Result<AlertThresholds> AlertThresholdFlags::Build() const {
   thresholds.max_latency = std::chrono::milliseconds(max_latency_ms_.AsInt(errors, 1, 3'600'000));
   thresholds.max_db_size_bytes =
       static_cast<uint64_t>(max_db_size_mb_.AsInt(errors, 1, 1024 * 1024)) * 1024 * 1024;
+  // Not given: 0, the cluster's quorum size (AlertThresholds::min_available_nodes).
   thresholds.min_available_nodes =
-      static_cast<uint32_t>(min_available_nodes_.AsInt(errors, 1, 1000));
+      min_available_nodes_.given()
+          ? static_cast<uint32_t>(min_available_nodes_.AsInt(errors, 1, 1000))
+          : 0;
   thresholds.max_leader_changes =
       static_cast<uint32_t>(max_leader_changes_.AsInt(errors, 0, 1'000'000));
   if (!errors.empty()) {

@@ -248,8 +248,206 @@ TEST(RulesTest, MemberUnavailableWarningPerMemberCriticalForCluster) {
   const Alert* cluster = FindActive(active, kMemberUnavailable, "");
   ASSERT_NE(cluster, nullptr);
   EXPECT_EQ(cluster->severity, Severity::kCritical);
-  EXPECT_EQ(cluster->summary, "only 1 of 3 voting members available < 2 required");
+  EXPECT_EQ(cluster->summary, "only 1 of 3 voting members available < 2 required (quorum)");
   EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-3")->severity, Severity::kWarning);
+}
+
+// At the default (--min-available-nodes not given) the cluster-wide alert follows the quorum
+// of the current voting members: a healthy single-member cluster raises nothing, and it fires
+// only when fewer members than a quorum are available.
+TEST(RulesTest, MemberUnavailableDefaultFollowsTheQuorum) {
+  struct Case {
+    const char* name;
+    int size;
+    int down;
+    const char* critical;  // the cluster-wide summary; nullptr: none
+  };
+  const Case cases[] = {
+      {"1 member up", 1, 0, nullptr},
+      {"1 member down", 1, 1, "only 0 of 1 voting members available < 1 required (quorum)"},
+      {"3 members, 1 down", 3, 1, nullptr},
+      {"3 members, 2 down", 3, 2, "only 1 of 3 voting members available < 2 required (quorum)"},
+      {"5 members, 2 down", 5, 2, nullptr},
+      {"5 members, 3 down", 5, 3, "only 2 of 5 voting members available < 3 required (quorum)"},
+  };
+  for (const Case& c : cases) {
+    AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+    v1::ClusterSnapshot s = HealthyCluster(10, c.size);
+    for (int i = 0; i < c.down; ++i) {
+      MakeUnreachable(s, "etcd-" + std::to_string(c.size - i));
+    }
+    engine.Evaluate(s, At(10), {});
+    const auto active = engine.Active();
+    const Alert* cluster = FindActive(active, kMemberUnavailable, "");
+    if (c.critical == nullptr) {
+      EXPECT_EQ(cluster, nullptr) << c.name << ": " << cluster->summary;
+    } else {
+      ASSERT_NE(cluster, nullptr) << c.name;
+      EXPECT_EQ(cluster->summary, c.critical) << c.name;
+      EXPECT_EQ(cluster->severity, Severity::kCritical) << c.name;
+    }
+    if (c.down == 0) {
+      EXPECT_TRUE(active.empty()) << c.name << ": " << active[0].summary;
+    }
+  }
+}
+
+// An explicit --min-available-nodes is honoured as given, whatever the cluster's size.
+TEST(RulesTest, MemberUnavailableExplicitMinimumIsHonoured) {
+  config::AlertThresholds thresholds;
+  thresholds.min_available_nodes = 2;
+  {
+    AlertEngine engine(RulesWithoutFor(thresholds), EngineOptions{});
+    engine.Evaluate(HealthyCluster(10, 1), At(10), {});
+    const auto active = engine.Active();
+    const Alert* cluster = FindActive(active, kMemberUnavailable, "");
+    ASSERT_NE(cluster, nullptr);
+    EXPECT_EQ(cluster->summary, "only 1 of 1 voting members available < 2 required");
+  }
+  thresholds.min_available_nodes = 4;
+  {
+    AlertEngine engine(RulesWithoutFor(thresholds), EngineOptions{});
+    v1::ClusterSnapshot s = HealthyCluster(10, 5);
+    MakeUnreachable(s, "etcd-4");
+    MakeUnreachable(s, "etcd-5");
+    engine.Evaluate(s, At(10), {});
+    const auto active = engine.Active();
+    const Alert* cluster = FindActive(active, kMemberUnavailable, "");
+    ASSERT_NE(cluster, nullptr);
+    EXPECT_EQ(cluster->summary, "only 3 of 5 voting members available < 4 required");
+  }
+}
+
+// Two of three members hung (SIGSTOP): their collectors' samples are fresh but did not reach
+// them. NoLeader counts the one member that answered, and says what the others are;
+// QuorumLost says why each is down.
+TEST(RulesTest, SummariesCountWhatAnswered) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(10);
+  s.set_has_leader(false);
+  s.set_leader_id(0);
+  s.set_leader_name("");
+  s.set_quorum_ok(false);
+  s.set_healthy(false);
+  MakeUnreachable(s, "etcd-2");
+  MakeUnreachable(s, "etcd-3");
+  Member(s, "etcd-2").set_error("context deadline exceeded");
+  Member(s, "etcd-3").set_error("context deadline exceeded");
+  Member(s, "etcd-1").set_leader_id(0);
+  Member(s, "etcd-1").set_health(v1::UNHEALTHY);
+  engine.Evaluate(s, At(10), {});
+  const auto active = engine.Active();
+  const Alert* no_leader = FindActive(active, kNoLeader, "");
+  ASSERT_NE(no_leader, nullptr);
+  EXPECT_EQ(no_leader->summary,
+            "no member reports a leader (1 of 3 members answer; 2 unreachable)");
+  const Alert* quorum = FindActive(active, kQuorumLost, "");
+  ASSERT_NE(quorum, nullptr);
+  EXPECT_EQ(quorum->summary,
+            "quorum lost: 3 of 3 voting members down (2 unreachable, 1 answering without a "
+            "leader), 2 needed");
+  ASSERT_NE(FindActive(active, kMemberUnavailable, "etcd-2"), nullptr);
+  EXPECT_EQ(FindActive(active, kMemberUnavailable, "etcd-2")->summary,
+            "etcd-2 unreachable: context deadline exceeded");
+
+  // A stale member is neither an answer nor unreachable.
+  v1::ClusterSnapshot stale = s;
+  stale.set_tick_unix_ms(UnixMs(11));
+  MakeStale(stale, "etcd-1");
+  engine.Evaluate(stale, At(11), {});
+  const auto later = engine.Active();
+  ASSERT_NE(FindActive(later, kNoLeader, ""), nullptr);
+  EXPECT_EQ(FindActive(later, kNoLeader, "")->summary,
+            "no member reports a leader (0 of 3 members answer; 2 unreachable, 1 without a "
+            "recent sample)");
+}
+
+// --endpoints=localhost:1: one member, known only by its endpoint, never answered. Alerts name
+// it by its endpoint, never by an empty name or a zero id.
+TEST(RulesTest, MemberKnownOnlyByEndpointIsLabelledByIt) {
+  v1::ClusterSnapshot s;
+  s.set_schema_version(1);
+  s.set_cluster("test");
+  s.set_tick_unix_ms(UnixMs(10));
+  s.set_member_count(1);
+  s.set_voting_members(1);
+  s.set_quorum_size(1);
+  s.set_fresh_members(1);
+  s.set_unreachable_members(1);
+  v1::MemberState* m = s.add_members();
+  m->set_endpoint("localhost:1");
+  m->set_health(v1::UNREACHABLE);
+  m->set_sampled(true);
+  m->set_error("connection refused");
+  m->set_last_sample_unix_ms(UnixMs(10));
+  m->set_last_received_unix_ms(UnixMs(10));
+
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  engine.Evaluate(s, At(10), {});
+  const auto active = engine.Active();
+  const Alert* member = FindActive(active, kMemberUnavailable, "localhost:1");
+  ASSERT_NE(member, nullptr);
+  EXPECT_EQ(member->summary, "localhost:1 unreachable: connection refused");
+  const Alert* no_leader = FindActive(active, kNoLeader, "");
+  ASSERT_NE(no_leader, nullptr);
+  EXPECT_EQ(no_leader->summary,
+            "no member reports a leader (0 of 1 members answer; 1 unreachable)");
+  const Alert* cluster = FindActive(active, kMemberUnavailable, "");
+  ASSERT_NE(cluster, nullptr);
+  EXPECT_EQ(cluster->summary, "only 0 of 1 voting members available < 1 required (quorum)");
+  for (const Alert& a : active) {
+    EXPECT_EQ(a.summary.find(" 0 unreachable"), std::string::npos) << a.summary;
+  }
+}
+
+// The figures a member that does not answer still shows are from older samples: rules do not
+// judge them as current (no alert starts, an active one holds), except the host's own figures.
+TEST(RulesTest, FiguresOfAMemberThatDoesNotAnswerAreNotJudged) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot slow = HealthyCluster(10);
+  SetLatency(Member(slow, "etcd-2").mutable_wal_fsync(), 250);
+  engine.Evaluate(slow, At(10), {});
+  ASSERT_TRUE(HasActive(engine, kWalFsyncSlow, "etcd-2", AlertState::kFiring));
+
+  // etcd-2 stops answering; its last fsync window is still in the snapshot, as is etcd-3's
+  // (slow too), and etcd-3's host disk is full.
+  v1::ClusterSnapshot down = HealthyCluster(20);
+  MakeUnreachable(down, "etcd-2");
+  MakeUnreachable(down, "etcd-3");
+  SetLatency(Member(down, "etcd-2").mutable_wal_fsync(), 250);
+  SetLatency(Member(down, "etcd-3").mutable_wal_fsync(), 300);
+  Member(down, "etcd-3").mutable_rates()->set_requests_per_second(100);
+  Member(down, "etcd-3").mutable_rates()->set_grpc_error_ratio(0.5);
+  Member(down, "etcd-3").set_disk_used_percent(95);
+  engine.Evaluate(down, At(20), {});
+  const auto active = engine.Active();
+  const Alert* held = FindActive(active, kWalFsyncSlow, "etcd-2");
+  ASSERT_NE(held, nullptr) << "its alert holds while it is unreachable";
+  EXPECT_EQ(held->summary, "etcd-2: WAL fsync p99 250 ms > 100 ms") << "the last judged value";
+  EXPECT_EQ(FindActive(active, kWalFsyncSlow, "etcd-3"), nullptr);
+  EXPECT_EQ(FindActive(active, kGrpcErrorRateHigh, "etcd-3"), nullptr);
+  EXPECT_NE(FindActive(active, kDiskUsageHigh, "etcd-3"), nullptr);
+}
+
+// FrequentLeaderElections does not invent a term for a cluster without a leader.
+TEST(RulesTest, FrequentLeaderElectionsWithoutALeader) {
+  config::AlertThresholds thresholds;
+  thresholds.max_leader_changes = 1;
+  AlertEngine engine(RulesWithoutFor(thresholds), EngineOptions{});
+  v1::ClusterSnapshot s = HealthyCluster(0);
+  s.set_leader_changes_total(10);
+  engine.Evaluate(s, At(0), {});
+  s = HealthyCluster(60);
+  s.set_leader_changes_total(20);
+  s.set_has_leader(false);
+  s.set_leader_id(0);
+  s.set_leader_name("");
+  s.set_raft_term(0);
+  engine.Evaluate(s, At(60), {});
+  const auto active = engine.Active();
+  const Alert* alert = FindActive(active, kFrequentLeaderElections, "");
+  ASSERT_NE(alert, nullptr);
+  EXPECT_EQ(alert->summary, "10 leader changes in the last hour > 3 (no current leader)");
 }
 
 // A reachable member without a leader, in two of its samples in a row while the others have

@@ -410,7 +410,7 @@ TEST_F(MonitorFlagsTest, Defaults) {
   EXPECT_EQ(config.metrics_interval, 10s);
   EXPECT_EQ(config.thresholds.max_latency, 100ms);
   EXPECT_EQ(config.thresholds.max_db_size_bytes, 8192ULL * 1024 * 1024);
-  EXPECT_EQ(config.thresholds.min_available_nodes, 2u);
+  EXPECT_EQ(config.thresholds.min_available_nodes, 0u);  // not given: the cluster's quorum
   EXPECT_EQ(config.thresholds.max_leader_changes, 3u);
   EXPECT_FALSE(config.benchmark.run_once);
   EXPECT_EQ(config.benchmark.type, BenchmarkType::kWrite);
@@ -438,6 +438,7 @@ TEST_F(MonitorFlagsTest, QuickstartCommandLine) {
   ASSERT_THAT(config.etcd.endpoints, SizeIs(3));
   EXPECT_EQ(config.etcd.endpoints[2].port, 32379);
   EXPECT_EQ(config.api_port, 8080);
+  EXPECT_EQ(config.thresholds.min_available_nodes, 2u);  // given: kept as given
 }
 
 // The quickstart's benchmark command lines parse as written.

@@ -174,7 +174,8 @@ class LogFlags {
 };
 
 /// The quickstart's alert thresholds: --max-latency-ms (1..3600000, default 100),
-/// --max-db-size-mb (1..1048576, default 8192), --min-available-nodes (1..1000, default 2),
+/// --max-db-size-mb (1..1048576, default 8192), --min-available-nodes (1..1000; not given: 0,
+/// the quorum size of the current voting members),
 /// --max-leader-changes (0..1000000, default 3). Shared by the alerter and the all-in-one binary.
 class AlertThresholdFlags {
  public:

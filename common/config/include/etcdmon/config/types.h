@@ -92,7 +92,9 @@ struct LogConfig {
 struct AlertThresholds {
   std::chrono::milliseconds max_latency{100};  // read or write probe latency above this alerts
   uint64_t max_db_size_bytes = 8192ULL * 1024 * 1024;  // --max-db-size-mb, converted to bytes
-  uint32_t min_available_nodes = 2;  // fewer reachable members than this alerts; >= 1
+  // Fewer available voting members than this alerts (1..1000); 0, the default: the cluster's
+  // quorum size (voting members / 2 + 1), which follows the cluster as it grows or shrinks.
+  uint32_t min_available_nodes = 0;
   uint32_t max_leader_changes = 3;   // more leader changes than this within the window alerts
 };
 
