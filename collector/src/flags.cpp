@@ -35,8 +35,11 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
       app, "metrics-url", "", "", "the member's /metrics (default: its client URL)", "URL");
   FlagValue member_name = FlagValue::AddOption(
       app, "member-name", "", "", "the member's name (default: from the member list)", "NAME");
-  FlagValue data_dir = FlagValue::AddOption(app, "data-dir", "", "",
-                                            "the member's data dir, for disk usage", "DIR");
+  FlagValue data_dir = FlagValue::AddOption(
+      app, "data-dir", "", "",
+      "the member's data dir, for disk usage (default: found from /proc when the member runs "
+      "on this host)",
+      "DIR");
   FlagValue state_file =
       FlagValue::AddOption(app, "state-file", "", defaults.sequence_state_file,
                            "where the batch sequence survives restarts", "FILE");

@@ -262,7 +262,9 @@ Sampler::Sampler(SamplerConfig config, etcd::EtcdClient& etcd, MetricsSource& me
       metrics_(metrics),
       host_(host),
       certificate_(certificate),
-      clock_(clock) {
+      clock_(clock),
+      discovery_(config_.proc_root),
+      data_dir_(config_.data_dir) {
   if (!config_.member_name.empty()) {
     SetMemberName(config_.member_name);
   }
@@ -319,7 +321,7 @@ void Sampler::Collect(bool full, v1::MemberSample& out) {
   if (full) {
     CollectHealth(out);
   }
-  CollectHost(out);
+  CollectHost(full, out);
   if (full && config_.read_certificate && reachable) {
     CollectCertificate(out);
   }
@@ -519,7 +521,7 @@ void Sampler::CollectHealth(v1::MemberSample& out) {
   }
 }
 
-void Sampler::CollectHost(v1::MemberSample& out) {
+void Sampler::CollectHost(bool full, v1::MemberSample& out) {
   v1::HostStats& host = *out.mutable_host();
   Result<MemoryUsage> memory = host_.Memory();
   if (memory.ok()) {
@@ -528,16 +530,66 @@ void Sampler::CollectHost(v1::MemberSample& out) {
   } else {
     AddError(ErrorSource::kHost, ErrorText(memory.status()), out);
   }
-  if (config_.data_dir.empty()) {
+  LocateDataDir(full);
+  if (data_dir_.empty()) {
+    host.set_disk_unknown_reason(disk_unknown_reason_);
     return;
   }
-  Result<DiskUsage> disk = host_.Disk(config_.data_dir);
+  Result<DiskUsage> disk = host_.Disk(data_dir_);
   if (disk.ok()) {
     host.set_disk_total_bytes(disk->total_bytes);
     host.set_disk_used_bytes(disk->used_bytes);
-  } else {
-    AddError(ErrorSource::kHost, ErrorText(disk.status()), out);
+    disk_unknown_reason_.clear();
+    return;
   }
+  const Status status = disk.status();
+  const std::string_view error = ErrorText(status);
+  AddError(ErrorSource::kHost, error, out);
+  disk_unknown_reason_.assign(error.data(), error.size());
+  host.set_disk_unknown_reason(disk_unknown_reason_);
+  if (discovered_) {
+    // The member may have moved its data: look again on the next full pass.
+    discovered_.reset();
+    data_dir_.clear();
+  }
+}
+
+void Sampler::LocateDataDir(bool full) {
+  if (!config_.data_dir.empty()) {
+    return;
+  }
+  if (discovered_) {
+    if (!full || discovery_.StillRunning(*discovered_)) {
+      return;
+    }
+    discovered_.reset();  // the member restarted, or another process has its pid
+    data_dir_.clear();
+  } else if (discovery_tried_ && !full) {
+    return;
+  }
+  discovery_tried_ = true;
+  const std::string hint =
+      config_.data_dir_hint.empty() ? std::string("give --data-dir") : config_.data_dir_hint;
+  if (!config_.discover_data_dir) {
+    disk_unknown_reason_ = "the member's data dir is not known: " + hint;
+    return;
+  }
+  if (!IsLocalHost(config_.endpoint.host)) {
+    disk_unknown_reason_ = "the member runs on another host (" + config_.endpoint.host +
+                           "): run a collector beside it or " + hint;
+    return;
+  }
+  Result<DiscoveredDataDir> found =
+      discovery_.Discover(config_.endpoint.host, config_.endpoint.port);
+  if (!found.ok()) {
+    disk_unknown_reason_ =
+        "the member's data dir was not found: " + std::string(found.status().message()) + "; " +
+        hint;
+    return;
+  }
+  discovered_ = std::move(found).value();
+  data_dir_ = discovered_->data_dir;
+  disk_unknown_reason_.clear();
 }
 
 void Sampler::CollectCertificate(v1::MemberSample& out) {

@@ -82,6 +82,26 @@ struct CollectorService::Impl {
     stats->set_resent_batches_total(t.resent);
   }
 
+  // Logs when the data dir measured for disk usage, or the reason there is none, changes.
+  // Touched only by the sampling thread.
+  void LogDataDirChange() {
+    const std::string& dir = sampler->data_dir();
+    const std::string& reason = sampler->disk_unknown_reason();
+    if (dir == logged_data_dir && reason == logged_disk_reason) {
+      return;
+    }
+    logged_data_dir = dir;
+    logged_disk_reason = reason;
+    const std::string endpoint = config.etcd.endpoints.front().Authority();
+    if (!reason.empty()) {
+      logger->info("disk_usage_unknown endpoint={} reason=\"{}\"", endpoint, reason);
+    } else {
+      logger->info("disk_usage_data_dir endpoint={} data_dir={}", endpoint, dir);
+    }
+  }
+  std::string logged_data_dir;
+  std::string logged_disk_reason;
+
   // The sampling thread's body: the loop, then "done" for a Stop() that waits with a deadline.
   void RunSampling() {
     SamplingLoop();
@@ -124,6 +144,7 @@ struct CollectorService::Impl {
         }
         was_reachable = reachable;
       }
+      LogDataDirChange();
       FillStats();
       samples.fetch_add(1, std::memory_order_relaxed);
       Result<uint64_t> seq = sender->Enqueue(batch);
@@ -216,6 +237,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   sampling.metrics_url = c.metrics_url;
   sampling.write_probe = c.write_probe;
   sampling.data_dir = c.data_dir;
+  sampling.data_dir_hint = c.data_dir_hint;
   sampling.read_certificate = tls;
   // A probe slower than a quarter of the interval has failed for monitoring purposes, and
   // bounding it keeps a dead leader from delaying the sample that shows it by two deadlines.

@@ -11,6 +11,7 @@
 #include "etcdmon/testing/fake_etcd_client.h"
 #include "etcdmon/testing/http_server.h"
 #include "etcdmonitor/v1/samples.pb.h"
+#include "fake_proc.h"
 #include "fakes.h"
 
 namespace etcdmon::collector {
@@ -965,10 +966,12 @@ TEST_F(SamplerTest, HealthVerdicts) {
   }
 }
 
-// Without a data dir there are no disk figures, and no statvfs.
+// Without a data dir, and without discovery, there are no disk figures and no statvfs; the
+// sample says why.
 TEST_F(SamplerTest, NoDataDirNoDiskStats) {
   SamplerConfig config = Config();
   config.data_dir.clear();
+  config.discover_data_dir = false;
   auto sampler = Make(config);
   ASSERT_NE(sampler, nullptr);
   v1::MemberSample s;
@@ -976,7 +979,138 @@ TEST_F(SamplerTest, NoDataDirNoDiskStats) {
   EXPECT_EQ(host_.disk_calls, 0);
   EXPECT_EQ(s.host().disk_total_bytes(), 0u);
   EXPECT_EQ(s.host().memory_total_bytes(), 8000u);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "the member's data dir is not known: give --data-dir");
   EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
+}
+
+// A given data dir is measured; the reason stays empty.
+TEST_F(SamplerTest, GivenDataDirIsMeasured) {
+  auto sampler = Make(Config());
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(false, s);
+  EXPECT_EQ(host_.last_disk_path, "/var/lib/etcd");
+  EXPECT_EQ(s.host().disk_total_bytes(), 1000u);
+  EXPECT_EQ(s.host().disk_used_bytes(), 400u);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "");
+  EXPECT_EQ(sampler->data_dir(), "/var/lib/etcd");
+}
+
+// Without a data dir, the member on this host is found from /proc on the first sample; later
+// passes use what was found without scanning; a full pass checks the process is still the
+// same, and finds the new one after a restart.
+TEST_F(SamplerTest, DiscoversTheDataDirOfAMemberOnThisHost) {
+  collector::testing::FakeProc proc;
+  proc.Listen(false, collector::testing::kProcV4Loopback, 2379, 501);
+  proc.AddProcess(70, {{"/usr/bin/etcd", "--name=etcd0", "--data-dir=/srv/etcd0"}, {}, "/", {501},
+                       /*start_time=*/10});
+  SamplerConfig config = Config();
+  config.data_dir.clear();
+  config.proc_root = proc.root();
+  auto sampler = Make(config);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(false, s);
+  EXPECT_EQ(host_.last_disk_path, "/srv/etcd0");
+  EXPECT_EQ(s.host().disk_total_bytes(), 1000u);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "");
+  EXPECT_EQ(sampler->data_dir(), "/srv/etcd0");
+
+  // The member restarts with another data dir (same pid, new start time): a plain pass does not
+  // look, a full pass does.
+  proc.RemoveProcess(70);
+  proc.AddProcess(70, {{"/usr/bin/etcd", "--data-dir=/srv/moved"}, {}, "/", {501},
+                       /*start_time=*/20});
+  sampler->Collect(false, s);
+  EXPECT_EQ(host_.last_disk_path, "/srv/etcd0");
+  sampler->Collect(true, s);
+  EXPECT_EQ(host_.last_disk_path, "/srv/moved");
+  EXPECT_EQ(s.host().disk_total_bytes(), 1000u);
+
+  // The member stops: on the next full pass the disk is unknown, and the sample says why.
+  proc.RemoveProcess(70);
+  const int calls = host_.disk_calls;
+  sampler->Collect(true, s);
+  EXPECT_EQ(host_.disk_calls, calls);
+  EXPECT_EQ(s.host().disk_total_bytes(), 0u);
+  EXPECT_EQ(s.host().disk_unknown_reason(),
+            "the member's data dir was not found: the socket listening on port 2379 belongs to "
+            "no process visible here (another PID namespace?); give --data-dir");
+  EXPECT_EQ(sampler->data_dir(), "");
+}
+
+// A member that starts after the collector is found on the first full pass after it started;
+// until then each sample says why there is no disk figure.
+TEST_F(SamplerTest, DiscoveryRetriesOnFullPassesWhileUnknown) {
+  collector::testing::FakeProc proc;
+  SamplerConfig config = Config();
+  config.data_dir.clear();
+  config.proc_root = proc.root();
+  config.data_dir_hint = "give --member-data-dir=127.0.0.1:2379=DIR";
+  auto sampler = Make(config);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(true, s);
+  const std::string reason =
+      "the member's data dir was not found: no process on this host listens on port 2379 (the "
+      "member may run in a container or another network namespace); give "
+      "--member-data-dir=127.0.0.1:2379=DIR";
+  EXPECT_EQ(s.host().disk_unknown_reason(), reason);
+
+  proc.Listen(false, collector::testing::kProcV4Any, 2379, 601);
+  proc.AddProcess(80, {{"etcd"}, {"ETCD_DATA_DIR=/var/lib/etcd/default"}, "/", {601}});
+  sampler->Collect(false, s);
+  EXPECT_EQ(s.host().disk_unknown_reason(), reason);
+  EXPECT_EQ(host_.disk_calls, 0);
+  sampler->Collect(true, s);
+  EXPECT_EQ(host_.last_disk_path, "/var/lib/etcd/default");
+  EXPECT_EQ(s.host().disk_total_bytes(), 1000u);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "");
+}
+
+// A member on another host: no /proc is read, and the sample says what to do.
+TEST_F(SamplerTest, RemoteMemberDiskIsUnknownWithReason) {
+  collector::testing::FakeProc proc;
+  proc.Listen(false, collector::testing::kProcV4Any, 2379, 701);
+  proc.AddProcess(90, {{"etcd", "--data-dir=/local/etcd"}, {}, "/", {701}});
+  constexpr char kRemote[] = "192.0.2.10:2379";
+  FakeEtcdClient remote({kRemote});
+  remote.SetStatus(kRemote, GoodStatus());
+  remote.SetMemberList(kRemote, GoodMembers());
+  remote.SetAlarms(kRemote, std::vector<etcd::Alarm>{});
+  remote.SetRange(kRemote, etcd::RangeResult{});
+  remote.SetPut(kRemote, etcd::PutResult{});
+  SamplerConfig config = Config();
+  config.endpoint.host = "192.0.2.10";
+  config.data_dir.clear();
+  config.proc_root = proc.root();
+  config.data_dir_hint = "give --member-data-dir=192.0.2.10:2379=DIR";
+  auto sampler = Make(config, &remote);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(true, s);
+  EXPECT_EQ(host_.disk_calls, 0);
+  EXPECT_FALSE(s.host().disk_total_bytes() > 0);
+  EXPECT_EQ(s.host().disk_unknown_reason(),
+            "the member runs on another host (192.0.2.10): run a collector beside it or give "
+            "--member-data-dir=192.0.2.10:2379=DIR");
+}
+
+// statvfs failing: a "host" error, and the same text as the reason.
+TEST_F(SamplerTest, DiskErrorIsTheReason) {
+  host_.disk = Status::NotFound("statvfs /var/lib/etcd: No such file or directory");
+  auto sampler = Make(Config());
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  sampler->Collect(false, s);
+  EXPECT_EQ(s.host().disk_total_bytes(), 0u);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "statvfs /var/lib/etcd: No such file or directory");
+  ASSERT_NE(FindError(s, "host"), nullptr) << ErrorSources(s);
+
+  host_.disk = DiskUsage{1000, 400};
+  sampler->Collect(false, s);
+  EXPECT_EQ(s.host().disk_unknown_reason(), "");
+  EXPECT_EQ(s.host().disk_total_bytes(), 1000u);
 }
 
 // Reusing the message: nothing of the previous sample leaks into the next one.

@@ -7,12 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/collector/certificate_probe.h"
+#include "etcdmon/collector/data_dir_discovery.h"
 #include "etcdmon/collector/host_probe.h"
 #include "etcdmon/collector/metrics_source.h"
 #include "etcdmon/config/types.h"
@@ -52,8 +54,17 @@ struct SamplerConfig {
   bool write_probe = true;
   /// Must end with '/'. Probe keys are "<probe_prefix><member name>".
   std::string probe_prefix{kDefaultProbePrefix};
-  /// The member's data dir (--data-dir) for disk usage; empty: no disk figures.
+  /// The member's data dir (--data-dir) for disk usage; empty: discovered, or no disk figures.
   std::string data_dir;
+  /// Without `data_dir`, when the endpoint's host is this machine (IsLocalHost): find the data
+  /// dir of the etcd process serving the endpoint (DataDirDiscovery), on the first Collect()
+  /// and then on each full pass while it is unknown.
+  bool discover_data_dir = true;
+  /// Where procfs is mounted, for the discovery (tests give a fake tree).
+  std::string proc_root = "/proc";
+  /// Ends host.disk_unknown_reason: how the user can make disk usage known. Empty:
+  /// "give --data-dir" (the agent's own flag).
+  std::string data_dir_hint;
   /// Reads the certificate the member serves on full passes; needs a TLS endpoint.
   bool read_certificate = false;
   /// Deadline of the linearizable read and write probes; 0: the client's request timeout.
@@ -125,6 +136,11 @@ struct SamplerStats {
 ///  - A learner serves only serializable reads, so for a learner (as Status says) the
 ///    linearizable and write probes are skipped, without error.
 ///
+/// Disk usage is that of the file system holding the data dir: SamplerConfig::data_dir, else
+/// the one discovered from /proc for a member on this host (checked on full passes to still be
+/// the same process, and discovered again once it is not, or once statvfs fails on it). When
+/// it is unknown, or statvfs fails, host.disk_unknown_reason says why and what to do.
+///
 /// Identity: member_id comes from Status (or MemberList's header when Status failed), the name
 /// from MemberList, looked up by id. Both are remembered, so an unreachable member's samples
 /// still carry them; MemberList runs on every full pass, and on any pass while the name is
@@ -162,6 +178,11 @@ class Sampler final {
   /// The member's probe key, "<prefix><name>"; empty while the name is unknown.
   const std::string& probe_key() const { return probe_key_; }
   const std::string& metrics_url() const { return config_.metrics_url; }
+  /// The data dir whose file system the disk figures describe: the configured or discovered
+  /// one; empty while unknown (disk_unknown_reason() then says why).
+  const std::string& data_dir() const { return data_dir_; }
+  /// Why there are no disk figures; empty when the last sample had them.
+  const std::string& disk_unknown_reason() const { return disk_unknown_reason_; }
   const std::string& health_url() const { return config_.health_url; }
 
   /// The /metrics families a sample keeps (the rest of a page, ~2000 series, is not shipped).
@@ -177,7 +198,8 @@ class Sampler final {
   void CollectProbes(bool learner, bool no_leader, etcdmonitor::v1::MemberSample& out);
   void CollectMetrics(etcdmonitor::v1::MemberSample& out);
   void CollectHealth(etcdmonitor::v1::MemberSample& out);
-  void CollectHost(etcdmonitor::v1::MemberSample& out);
+  void CollectHost(bool full, etcdmonitor::v1::MemberSample& out);
+  void LocateDataDir(bool full);
   void CollectCertificate(etcdmonitor::v1::MemberSample& out);
   void SetMemberName(const std::string& name);
   void AddError(ErrorSource source, std::string_view message, etcdmonitor::v1::MemberSample& out);
@@ -193,6 +215,13 @@ class Sampler final {
   std::string member_name_;  // known name; config_.member_name when given
   uint64_t member_id_ = 0;   // last known; 0 until Status or MemberList answered
   std::string probe_key_;    // probe_prefix + member_name_ once the name is known
+
+  // Disk usage: the data dir measured (config_.data_dir, or discovered), else the reason.
+  const DataDirDiscovery discovery_;
+  std::optional<DiscoveredDataDir> discovered_;
+  bool discovery_tried_ = false;  // a first attempt was made (later ones: full passes only)
+  std::string data_dir_;
+  std::string disk_unknown_reason_;
 
   // Reused across calls (steady state allocates nothing).
   etcd::RangeRequest range_request_;

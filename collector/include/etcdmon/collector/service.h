@@ -32,7 +32,12 @@ struct CollectorConfig {
   bool write_probe = true;
   std::string metrics_url;  // empty: the member's client URL + /metrics
   std::string member_name;  // empty: learned from the member list
-  std::string data_dir;     // the member's data dir, for disk usage; empty: none
+  /// The member's data dir, for disk usage; empty: discovered from /proc when the member runs
+  /// on this host (SamplerConfig::discover_data_dir), else none.
+  std::string data_dir;
+  /// How the user can make disk usage known, in the samples' disk_unknown_reason; empty:
+  /// "give --data-dir" (the agent's flag).
+  std::string data_dir_hint;
   std::string sequence_state_file = "etcd-monitor-collector.seq";
   std::size_t max_buffered_batches = 10000;
   std::string curve_server_key;  // Z85; empty: no CURVE
