@@ -62,6 +62,22 @@ void SetPercentiles(const Percentiles& p, v1::LatencyPercentiles& out) {
   out.set_count(p.count);
 }
 
+// "unreachable": how a member's health reads in a sentence.
+const char* HealthWord(v1::MemberHealth health) {
+  switch (health) {
+    case v1::HEALTHY:
+      return "healthy";
+    case v1::UNHEALTHY:
+      return "unhealthy";
+    case v1::UNREACHABLE:
+      return "unreachable";
+    case v1::STALE:
+      return "stale";
+    default:
+      return "unknown";
+  }
+}
+
 bool HasError(const v1::MemberSample& sample, std::string_view source) {
   for (const v1::SampleError& e : sample.errors()) {
     if (e.source() == source) {
@@ -412,6 +428,9 @@ bool ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
     r.endpoint = sample.endpoint();
   }
   r.reachable = sample.reachable();
+  if (r.reachable) {
+    r.answered_ms = at;
+  }
   r.error = sample.error();
 
   r.errors.resize(static_cast<std::size_t>(sample.errors_size()));
@@ -698,6 +717,10 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
     m.add_errors(e);
   }
   m.set_last_received_unix_ms(r.received_ms);
+  m.set_last_answered_unix_ms(r.answered_ms);
+  // Answering now: a fresh newest sample that reached it. Otherwise what is still shown from
+  // older samples (latency windows, rates, histogram windows) is not current.
+  m.set_figures_stale(!(r.sampled && r.fresh && r.reachable));
   for (const std::string& url : r.peer_urls) {
     m.add_peer_urls(url);
   }
@@ -705,9 +728,13 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
     m.add_client_urls(url);
   }
 
+  // Status figures (term, indices, revision, sizes, version, leader) are those of the newest
+  // sample only: r.has_status is false when that sample did not answer, and they stay unknown
+  // (absent) rather than showing an older answer or zero.
   double db_size = 0;
   const Reading& metrics = r.latest;
-  if (r.has_status) {
+  const bool current_metrics = metrics.has_metrics && metrics.at_ms == r.sample_ms;
+  if (r.has_status && r.reachable) {
     const v1::MemberStatus& s = r.status;
     m.set_raft_term(s.raft_term());
     m.set_raft_index(s.raft_index());
@@ -725,7 +752,7 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
       m.set_db_fragmentation_ratio(1.0 - static_cast<double>(s.db_size_in_use()) /
                                              static_cast<double>(s.db_size()));
     }
-  } else if (metrics.has_metrics && Present(metrics.db_size)) {
+  } else if (current_metrics && Present(metrics.db_size)) {
     db_size = metrics.db_size;
     m.set_db_size_bytes(static_cast<int64_t>(metrics.db_size));
     if (Present(metrics.db_size_in_use)) {
@@ -736,7 +763,7 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
     }
   }
 
-  if (metrics.has_metrics && metrics.at_ms == r.sample_ms) {
+  if (current_metrics) {
     if (Present(metrics.has_leader)) {
       m.set_has_leader_metric(metrics.has_leader == 1);
     }
@@ -1159,9 +1186,29 @@ void ClusterModel::Impl::Verdict(uint32_t known_down, v1::ClusterSnapshot& out) 
   const bool split_brain = out.split_brain().detected();
   out.set_healthy(out.fresh_members() > 0 && out.has_leader() && out.quorum_ok() && !split_brain &&
                   alarms.empty());
+  // Members whose fresh newest sample reached them, and the first error of those it did not.
+  uint32_t answering = 0;
+  std::string first_error;
+  for (const auto& r : members) {
+    if (!r->counted || !r->fresh) {
+      continue;
+    }
+    if (r->reachable) {
+      ++answering;
+    } else if (first_error.empty()) {
+      first_error = r->label + ": " + (r->error.empty() ? std::string("no answer") : r->error);
+    }
+  }
   std::string& reason = *out.mutable_health_reason();
   if (out.fresh_members() == 0) {
     Append(reason, "no recent sample of any member");
+  } else if (answering == 0) {
+    // Nothing etcd said is current: no leader and no quorum follow from that, say the cause.
+    Append(reason, "no etcd member answers: 0 of " + std::to_string(out.member_count()) +
+                       " reachable (" + first_error + ")");
+    if (out.stale_members() > 0) {
+      Append(reason, std::to_string(out.stale_members()) + " without a recent sample");
+    }
   } else {
     if (!out.has_leader()) {
       Append(reason, "no leader");
@@ -1180,10 +1227,35 @@ void ClusterModel::Impl::Verdict(uint32_t known_down, v1::ClusterSnapshot& out) 
              "alarm " + a.type + " on " + (r != nullptr ? r->label : detail::HexId(a.member_id)));
     }
   }
-  out.set_degraded(out.healthy() && out.healthy_members() < out.member_count());
-  if (out.degraded()) {
+  // One word for the cluster, worst first (v1::ClusterState).
+  v1::ClusterState state = v1::CLUSTER_HEALTHY;
+  if (out.member_count() == 0) {
+    state = v1::CLUSTER_STATE_UNKNOWN;
+  } else if (out.fresh_members() == 0) {
+    state = v1::CLUSTER_STALE;
+  } else if (split_brain) {
+    state = v1::CLUSTER_SPLIT_BRAIN;
+  } else if (!out.has_leader()) {
+    state = v1::CLUSTER_NO_LEADER;
+  } else if (!out.quorum_ok()) {
+    state = v1::CLUSTER_NO_QUORUM;
+  } else if (!out.healthy() || out.healthy_members() < out.member_count()) {
+    state = v1::CLUSTER_DEGRADED;  // serving, but a member is down, stale or unhealthy
+  }
+  out.set_state(state);
+  out.set_degraded(state == v1::CLUSTER_DEGRADED);
+  if (out.degraded() && reason.empty()) {
     reason = std::to_string(out.healthy_members()) + " of " + std::to_string(out.member_count()) +
              " members healthy";
+    std::string others;
+    for (const auto& r : members) {
+      if (r->counted && r->health != v1::HEALTHY) {
+        others += (others.empty() ? "" : ", ") + r->label + " " + HealthWord(r->health);
+      }
+    }
+    if (!others.empty()) {
+      reason += " (" + others + ")";
+    }
   }
 
   for (const AlarmEntry& a : alarms) {

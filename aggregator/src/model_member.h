@@ -69,6 +69,7 @@ struct MemberRecord {
   int64_t seen_ms = 0;      // min of the two: a resent old sample does not make it look fresh
   bool dirty = false;       // a sample arrived since the last tick
   bool reachable = false;
+  int64_t answered_ms = 0;  // collection time of the newest sample that reached it; 0: never
   std::string error;
   std::vector<std::string> errors;  // "source: message"
   std::string problems;             // status and probe errors: what makes it "erroring"

@@ -243,6 +243,9 @@ void AppendMemberPoints(const v1::MemberState& m, const std::string& label, bool
     at_sample.Percentiles(m.has_backend_commit(), m.backend_commit(), {}, kBackendCommitP95,
                           kBackendCommitP99);
   }
+  if (m.figures_stale()) {
+    return;  // it did not answer: the windows below are older figures, not news
+  }
   if (m.has_rates()) {
     at_sample.Add(kDbGrowthRate, m.rates().db_growth_bytes_per_second());
   }

@@ -386,6 +386,10 @@ ApiResponse Api::Health() {
                              : "the newest snapshot is older than " +
                                    std::to_string(config_.stale_after.count() / 1000) + "s"}};
     ok = ok && fresh;
+    // A monitor that reaches no etcd member is not ok, whatever else works.
+    const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
+    checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
+    ok = ok && etcd.ok;
   }
   checks["data"] = data;
   json body = {{"status", ok ? "ok" : "unavailable"},

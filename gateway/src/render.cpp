@@ -152,7 +152,11 @@ void MemberSeries(const v1::MemberState& m, std::vector<Series>& out) {
     return;  // known from member lists only: nothing measured
   }
   w.Add(names::kMemberUp, Flag(m.reachable()));
-  if (m.reachable() && m.raft_term() > 0) {
+  // A member that does not answer now: what the snapshot still shows of it is from older
+  // samples, and its gauges are not exported as if current. etcd's own counters keep their last
+  // value (a counter does not go stale; rate() and increase() over them stay right).
+  const bool current = !m.figures_stale();
+  if (current && m.reachable() && m.has_raft_term()) {
     w.Add(names::kMemberHasLeader, Flag(m.leader_id() != 0));
     w.Add(names::kMemberRaftTerm, static_cast<double>(m.raft_term()));
     w.Add(names::kMemberRaftIndex, static_cast<double>(m.raft_index()));
@@ -160,7 +164,7 @@ void MemberSeries(const v1::MemberState& m, std::vector<Series>& out) {
     w.Add(names::kMemberApplyLag, static_cast<double>(m.apply_lag()));
     w.Add(names::kMemberRevision, static_cast<double>(m.revision()));
   }
-  if (m.db_size_bytes() > 0) {
+  if (current && m.db_size_bytes() > 0) {
     w.Add(names::kDbSize, static_cast<double>(m.db_size_bytes()));
     w.Add(names::kDbSizeInUse, static_cast<double>(m.db_size_in_use_bytes()));
   }
@@ -169,33 +173,37 @@ void MemberSeries(const v1::MemberState& m, std::vector<Series>& out) {
     w.Add(names::kProposalsCommitted, static_cast<double>(m.proposals_committed_total()));
     w.Add(names::kProposalsApplied, static_cast<double>(m.proposals_applied_total()));
     w.Add(names::kProposalsFailed, static_cast<double>(m.proposals_failed_total()));
-    w.Add(names::kProposalsPending, static_cast<double>(m.proposals_pending()));
     w.Add(names::kMemberLeaderChangesSeen, static_cast<double>(m.leader_changes_seen_total()));
+  }
+  if (current && m.has_rates()) {
+    w.Add(names::kProposalsPending, static_cast<double>(m.proposals_pending()));
     w.Add(names::kRequestRate, m.rates().requests_per_second());
     w.Rates(m.rates());
   }
-  w.Percentiles(m.has_read_latency(), m.read_latency(), names::kReadLatencyP50,
-                names::kReadLatencyP95, names::kReadLatencyP99);
-  w.Percentiles(m.has_write_latency(), m.write_latency(), names::kWriteLatencyP50,
-                names::kWriteLatencyP95, names::kWriteLatencyP99);
-  w.Percentiles(m.has_wal_fsync(), m.wal_fsync(), {}, names::kWalFsyncP95, names::kWalFsyncP99);
-  w.Percentiles(m.has_backend_commit(), m.backend_commit(), {}, names::kBackendCommitP95,
-                names::kBackendCommitP99);
-  w.Percentiles(m.has_grpc_read_latency(), m.grpc_read_latency(), names::kGrpcReadLatencyP50,
-                names::kGrpcReadLatencyP95, names::kGrpcReadLatencyP99);
-  w.Percentiles(m.has_grpc_write_latency(), m.grpc_write_latency(), names::kGrpcWriteLatencyP50,
-                names::kGrpcWriteLatencyP95, names::kGrpcWriteLatencyP99);
-  if (m.db_quota_bytes() > 0) {
-    w.Add(names::kDbQuotaBytes, static_cast<double>(m.db_quota_bytes()));
-  }
-  if (m.has_db_quota_used_percent()) {
-    w.Add(names::kDbQuotaUsedPercent, m.db_quota_used_percent());
-  }
-  if (m.has_db_seconds_to_quota()) {
-    w.Add(names::kDbSecondsToQuota, m.db_seconds_to_quota());
-  }
-  if (m.has_db_fragmentation_ratio()) {
-    w.Add(names::kDbFragmentation, m.db_fragmentation_ratio());
+  if (current) {
+    w.Percentiles(m.has_read_latency(), m.read_latency(), names::kReadLatencyP50,
+                  names::kReadLatencyP95, names::kReadLatencyP99);
+    w.Percentiles(m.has_write_latency(), m.write_latency(), names::kWriteLatencyP50,
+                  names::kWriteLatencyP95, names::kWriteLatencyP99);
+    w.Percentiles(m.has_wal_fsync(), m.wal_fsync(), {}, names::kWalFsyncP95, names::kWalFsyncP99);
+    w.Percentiles(m.has_backend_commit(), m.backend_commit(), {}, names::kBackendCommitP95,
+                  names::kBackendCommitP99);
+    w.Percentiles(m.has_grpc_read_latency(), m.grpc_read_latency(), names::kGrpcReadLatencyP50,
+                  names::kGrpcReadLatencyP95, names::kGrpcReadLatencyP99);
+    w.Percentiles(m.has_grpc_write_latency(), m.grpc_write_latency(), names::kGrpcWriteLatencyP50,
+                  names::kGrpcWriteLatencyP95, names::kGrpcWriteLatencyP99);
+    if (m.db_quota_bytes() > 0) {
+      w.Add(names::kDbQuotaBytes, static_cast<double>(m.db_quota_bytes()));
+    }
+    if (m.has_db_quota_used_percent()) {
+      w.Add(names::kDbQuotaUsedPercent, m.db_quota_used_percent());
+    }
+    if (m.has_db_seconds_to_quota()) {
+      w.Add(names::kDbSecondsToQuota, m.db_seconds_to_quota());
+    }
+    if (m.has_db_fragmentation_ratio()) {
+      w.Add(names::kDbFragmentation, m.db_fragmentation_ratio());
+    }
   }
   if (m.has_disk_used_percent()) {
     w.Add(names::kDiskUsagePercent, m.disk_used_percent());
@@ -308,7 +316,35 @@ std::string SplitBrainKindName(int kind) {
   }
 }
 
+std::string ClusterStateName(v1::ClusterState state) {
+  switch (state) {
+    case v1::CLUSTER_HEALTHY:
+      return "healthy";
+    case v1::CLUSTER_DEGRADED:
+      return "degraded";
+    case v1::CLUSTER_NO_LEADER:
+      return "no_leader";
+    case v1::CLUSTER_NO_QUORUM:
+      return "no_quorum";
+    case v1::CLUSTER_SPLIT_BRAIN:
+      return "split_brain";
+    case v1::CLUSTER_STALE:
+      return "stale";
+    default:
+      return "unknown";
+  }
+}
+
+// A value the snapshot may not know: JSON null when absent.
+template <typename T>
+json Known(bool present, const T& value) {
+  return present ? json(value) : json(nullptr);
+}
+
 json MemberJson(const v1::MemberState& m) {
+  // What the member said in its newest sample is null when that sample did not answer (or it
+  // was never sampled): unknown is not zero. Figures from older samples are marked by
+  // figures_stale and figures_as_of.
   json j = {
       {"id", HexId(m.id())},
       {"name", m.name()},
@@ -323,17 +359,17 @@ json MemberJson(const v1::MemberState& m) {
       {"reachable", m.reachable()},
       {"error", m.error()},
       {"errors", m.errors()},
-      {"cluster_id", HexId(m.cluster_id())},
-      {"leader_id", HexId(m.leader_id())},
-      {"raft_term", m.raft_term()},
-      {"raft_index", m.raft_index()},
-      {"raft_applied_index", m.raft_applied_index()},
-      {"apply_lag", m.apply_lag()},
-      {"revision", m.revision()},
-      {"db_size_bytes", m.db_size_bytes()},
-      {"db_size_in_use_bytes", m.db_size_in_use_bytes()},
-      {"db_quota_bytes", m.db_quota_bytes()},
-      {"version", m.version()},
+      {"cluster_id", Known(m.has_cluster_id(), HexId(m.cluster_id()))},
+      {"leader_id", Known(m.has_leader_id(), HexId(m.leader_id()))},
+      {"raft_term", Known(m.has_raft_term(), m.raft_term())},
+      {"raft_index", Known(m.has_raft_index(), m.raft_index())},
+      {"raft_applied_index", Known(m.has_raft_applied_index(), m.raft_applied_index())},
+      {"apply_lag", Known(m.has_apply_lag(), m.apply_lag())},
+      {"revision", Known(m.has_revision(), m.revision())},
+      {"db_size_bytes", Known(m.has_db_size_bytes(), m.db_size_bytes())},
+      {"db_size_in_use_bytes", Known(m.has_db_size_in_use_bytes(), m.db_size_in_use_bytes())},
+      {"db_quota_bytes", Known(m.db_quota_bytes() > 0, m.db_quota_bytes())},
+      {"version", Known(m.has_version(), m.version())},
       {"peer_urls", m.peer_urls()},
       {"client_urls", m.client_urls()},
       {"alarms", m.alarms()},
@@ -342,6 +378,8 @@ json MemberJson(const v1::MemberState& m) {
       {"last_received", TimeOrNull(m.last_received_unix_ms())},
       {"read_latency", Latency(m.has_read_latency(), m.read_latency())},
       {"write_latency", Latency(m.has_write_latency(), m.write_latency())},
+      {"figures_as_of", TimeOrNull(m.last_answered_unix_ms())},
+      {"figures_stale", m.figures_stale()},
   };
   j["disk_used_percent"] = m.has_disk_used_percent() ? json(m.disk_used_percent()) : json(nullptr);
   j["memory_used_percent"] =
@@ -397,6 +435,30 @@ std::string MemberLabel(const v1::MemberState& m) {
     return HexId(m.id());
   }
   return m.endpoint();
+}
+
+EtcdReachability ReachabilityOf(const v1::ClusterSnapshot& snapshot) {
+  EtcdReachability out;
+  if (snapshot.members_size() == 0) {
+    out.detail = "no etcd member known yet";
+    return out;
+  }
+  int answering = 0;
+  std::string first_error;
+  for (const v1::MemberState& m : snapshot.members()) {
+    if (m.reachable() && m.health() != v1::UNREACHABLE && m.health() != v1::STALE) {
+      ++answering;
+    } else if (first_error.empty()) {
+      const std::string& why = !m.error().empty() ? m.error() : m.reason();
+      first_error = MemberLabel(m) + ": " + (why.empty() ? std::string("no answer") : why);
+    }
+  }
+  const std::string counts =
+      std::to_string(answering) + " of " + std::to_string(snapshot.members_size());
+  out.ok = answering > 0;
+  out.detail = out.ok ? counts + " members answer"
+                      : "no etcd member answers: " + counts + " reachable (" + first_error + ")";
+  return out;
 }
 
 void SnapshotSeries(const v1::ClusterSnapshot& snapshot, std::vector<Series>& out) {
@@ -500,6 +562,7 @@ std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
   json j = {
       {"cluster", s.cluster()},
       {"cluster_id", HexId(s.cluster_id())},
+      {"state", ClusterStateName(s.state())},
       {"healthy", s.healthy()},
       {"degraded", s.degraded()},
       {"health_reason", s.health_reason()},
@@ -588,12 +651,15 @@ std::string RenderCurrentJson(const v1::ClusterSnapshot& s, const std::vector<Se
 std::string RenderLatencyJson(const v1::ClusterSnapshot& s) {
   json members = json::array();
   for (const v1::MemberState& m : s.members()) {
-    members.push_back({{"member", MemberLabel(m)},
-                       {"read", Latency(m.has_read_latency(), m.read_latency())},
-                       {"write", Latency(m.has_write_latency(), m.write_latency())},
-                       {"wal_fsync", Latency(m.has_wal_fsync(), m.wal_fsync(), false)},
-                       {"backend_commit",
-                        Latency(m.has_backend_commit(), m.backend_commit(), false)}});
+    // The windows of a member that does not answer now are kept, marked stale.
+    members.push_back(
+        {{"member", MemberLabel(m)},
+         {"read", Latency(m.has_read_latency(), m.read_latency())},
+         {"write", Latency(m.has_write_latency(), m.write_latency())},
+         {"wal_fsync", Latency(m.has_wal_fsync(), m.wal_fsync(), false)},
+         {"backend_commit", Latency(m.has_backend_commit(), m.backend_commit(), false)},
+         {"figures_as_of", TimeOrNull(m.last_answered_unix_ms())},
+         {"figures_stale", m.figures_stale()}});
   }
   json j = {{"cluster", s.cluster()},
             {"read", Latency(s.has_read_latency(), s.read_latency())},

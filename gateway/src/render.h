@@ -29,6 +29,16 @@ std::string HexId(uint64_t id);
 /// endpoint (the aggregator's rule for the history series).
 std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
 
+/// Whether the monitor reaches etcd, as the snapshot tells: not ok when it knows members but
+/// none answers (no fresh newest sample that reached the member); `detail` says how many
+/// answer, or why none does ("no etcd member answers: 0 of 1 reachable (localhost:1: ...)").
+/// A snapshot without members (none known yet) is ok.
+struct EtcdReachability {
+  bool ok = true;
+  std::string detail;
+};
+EtcdReachability ReachabilityOf(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+
 /// One value of a snapshot: cluster-wide when `member` is empty.
 struct Series {
   std::string_view name;  // static storage (metric_names.h or this library)

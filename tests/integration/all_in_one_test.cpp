@@ -254,5 +254,77 @@ TEST_F(AllInOneTest, RejectsBadFlagsWithExitCode2) {
   EXPECT_NE(out.find("--rules-file"), std::string::npos) << out;
 }
 
+// --endpoints=localhost:1 (nothing listens there): the monitor reaches no member, so /health is
+// 503 with the etcd check saying why, the member is named by its endpoint, and the alerts about
+// it say what was observed.
+TEST_F(AllInOneTest, ReachingNoMemberIsUnavailable) {
+  auto ports = testing::PickFreeLoopbackPorts(1);
+  ASSERT_TRUE(ports.ok());
+  port_ = (*ports)[0];
+  auto pid = testing::Spawn(
+      {ETCDMON_BINARY, "--endpoints=localhost:1", "--api-host=127.0.0.1",
+       "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
+       "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s"},
+      dir_.File("etcd-monitor.log"));
+  ASSERT_TRUE(pid.ok()) << pid.status().message();
+  pid_ = *pid;
+
+  long status = 0;
+  nlohmann::json health;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        health = GetJson("/health", &status);
+        // Until the first sample the snapshot knows no member (the check is ok then).
+        return health.is_object() && health["checks"].contains("etcd") &&
+               !health["checks"]["etcd"].value("ok", true);
+      },
+      60s))
+      << health.dump() << "\n"
+      << Log();
+  EXPECT_EQ(status, 503) << health.dump();
+  EXPECT_EQ(health.value("status", ""), "unavailable") << health.dump();
+  const std::string detail = health["checks"]["etcd"].value("detail", "");
+  EXPECT_EQ(detail.rfind("no etcd member answers: 0 of 1 reachable (localhost:1: ", 0), 0u)
+      << detail;
+
+  nlohmann::json members = GetJson("/api/v1/cluster/members");
+  ASSERT_TRUE(members.is_object() && members["members"].size() == 1) << members.dump();
+  EXPECT_EQ(members["members"][0].value("label", ""), "localhost:1") << members.dump();
+  EXPECT_TRUE(members["members"][0]["raft_term"].is_null()) << members.dump();
+  EXPECT_TRUE(members["members"][0]["figures_as_of"].is_null()) << members.dump();
+  nlohmann::json cluster = GetJson("/api/v1/cluster/status");
+  EXPECT_EQ(cluster.value("state", ""), "no_leader") << cluster.dump();
+  EXPECT_EQ(cluster.value("health_reason", "").rfind("no etcd member answers", 0), 0u)
+      << cluster.dump();
+
+  // The alerts (pending: their `for` has not passed) name the member by its endpoint.
+  nlohmann::json alerts;
+  auto find = [&](const std::string& rule, const std::string& member) {
+    for (const nlohmann::json& a : alerts["alerts"]) {
+      if (a.value("rule", "") == rule && a.value("member", "") == member) return a;
+    }
+    return nlohmann::json();
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        alerts = GetJson("/api/v1/alerts");
+        return alerts.is_object() && !find("MemberUnavailable", "localhost:1").is_null() &&
+               !find("NoLeader", "").is_null();
+      },
+      30s))
+      << alerts.dump();
+  EXPECT_EQ(find("MemberUnavailable", "localhost:1")
+                .value("summary", "")
+                .rfind("localhost:1 unreachable: ", 0),
+            0u)
+      << alerts.dump();
+  EXPECT_EQ(find("NoLeader", "").value("summary", ""),
+            "no member reports a leader (0 of 1 members answer; 1 unreachable)")
+      << alerts.dump();
+  for (const nlohmann::json& a : alerts["alerts"]) {
+    EXPECT_NE(a.value("member", ""), "0") << a.dump();
+  }
+}
+
 }  // namespace
 }  // namespace etcdmon

@@ -235,6 +235,7 @@ TEST_F(ClusterModelTest, HealthyThreeMemberCluster) {
   EXPECT_EQ(snap_.tick_unix_ms(), Now());
   EXPECT_TRUE(snap_.healthy());
   EXPECT_FALSE(snap_.degraded());
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_HEALTHY);
   EXPECT_EQ(snap_.health_reason(), "");
   EXPECT_TRUE(snap_.has_leader());
   EXPECT_EQ(snap_.leader_id(), kA);
@@ -1112,6 +1113,158 @@ TEST_F(ClusterModelTest, BlindWithoutFreshSamples) {
   EXPECT_EQ(snap_.member_count(), 3u);  // the lists we have still say who the members are
   EXPECT_FALSE(snap_.healthy());
   EXPECT_EQ(snap_.health_reason(), "no recent sample of any member");
+}
+
+// A member that answered, then stopped answering: what etcd said (term, indices, revision,
+// sizes, version, leader) is unknown, not zero; the latency window still shown is marked stale
+// as of its last answer; the cluster, serving, is degraded.
+TEST_F(ClusterModelTest, MemberThatStopsAnsweringIsUnknownAndDegradesTheCluster) {
+  for (int i = 0; i < 3; ++i) {
+    v1::MemberSample s = Reachable(kMembers[i], Now(), kA, 2);
+    AddProbe(s, v1::Probe::SERIALIZABLE_READ, 4);
+    Feed(i, s);
+  }
+  Tick();
+  const int64_t answered_at = Now();
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_HEALTHY);
+  {
+    const v1::MemberState& m = MemberNamed("etcd-3");
+    EXPECT_FALSE(m.figures_stale());
+    EXPECT_EQ(m.last_answered_unix_ms(), answered_at);
+    ASSERT_TRUE(m.has_raft_term());
+    EXPECT_EQ(m.raft_term(), 2u);
+    EXPECT_TRUE(m.has_revision());
+    EXPECT_TRUE(m.has_db_size_bytes());
+  }
+
+  Advance(seconds(10));
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Feed(1, Reachable(kMembers[1], Now(), kA, 2));
+  Feed(2, Unreachable(kMembers[2], Now()));
+  Tick();
+
+  const v1::MemberState& down = MemberNamed("etcd-3");
+  EXPECT_EQ(down.health(), v1::UNREACHABLE);
+  EXPECT_FALSE(down.has_raft_term());
+  EXPECT_FALSE(down.has_raft_index());
+  EXPECT_FALSE(down.has_raft_applied_index());
+  EXPECT_FALSE(down.has_apply_lag());
+  EXPECT_FALSE(down.has_revision());
+  EXPECT_FALSE(down.has_db_size_bytes());
+  EXPECT_FALSE(down.has_db_size_in_use_bytes());
+  EXPECT_FALSE(down.has_version());
+  EXPECT_FALSE(down.has_leader_id());
+  EXPECT_FALSE(down.has_cluster_id());
+  EXPECT_FALSE(down.has_db_fragmentation_ratio());
+  EXPECT_TRUE(down.figures_stale());
+  EXPECT_EQ(down.last_answered_unix_ms(), answered_at);
+  ASSERT_TRUE(down.has_read_latency()) << "the window still holds its older probes";
+  EXPECT_EQ(down.read_latency().count(), 1u);
+  EXPECT_FALSE(MemberNamed("etcd-1").figures_stale());
+  EXPECT_EQ(MemberNamed("etcd-1").last_answered_unix_ms(), Now());
+
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_DEGRADED);
+  EXPECT_TRUE(snap_.healthy());
+  EXPECT_TRUE(snap_.degraded());
+  EXPECT_EQ(snap_.health_reason(), "2 of 3 members healthy (etcd-3 unreachable)");
+  // Its history gets no latency point from the older probes.
+  double v = 0;
+  EXPECT_FALSE(FindPoint(kReadLatencyP99, "etcd-3", v));
+}
+
+// A member that never answered has no etcd figures at all, and nothing to be as of.
+TEST_F(ClusterModelTest, NeverAnsweredMemberIsUnknown) {
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Feed(1, Reachable(kMembers[1], Now(), kA, 2));
+  Feed(2, Unreachable(kMembers[2], Now()));
+  Tick();
+  const v1::MemberState& m = MemberNamed("etcd-3");
+  EXPECT_FALSE(m.has_raft_term());
+  EXPECT_FALSE(m.has_revision());
+  EXPECT_FALSE(m.has_db_size_bytes());
+  EXPECT_FALSE(m.has_read_latency());
+  EXPECT_TRUE(m.figures_stale());
+  EXPECT_EQ(m.last_answered_unix_ms(), 0);
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_DEGRADED);
+}
+
+// A stale member keeps what its newest sample said, marked stale as of that sample.
+TEST_F(ClusterModelTest, StaleMemberFiguresAreMarkedStale) {
+  FeedAll(kA, 2);
+  Tick();
+  const int64_t answered_at = Now();
+  for (int step = 0; step < 3; ++step) {
+    Advance(seconds(10));
+    Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+    Feed(1, Reachable(kMembers[1], Now(), kA, 2));
+  }
+  Tick();
+  const v1::MemberState& m = MemberNamed("etcd-3");
+  EXPECT_EQ(m.health(), v1::STALE);
+  EXPECT_TRUE(m.has_raft_term());
+  EXPECT_TRUE(m.figures_stale());
+  EXPECT_EQ(m.last_answered_unix_ms(), answered_at);
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_DEGRADED);
+  EXPECT_EQ(snap_.health_reason(), "2 of 3 members healthy (etcd-3 stale)");
+}
+
+// The cluster's state names the worst of what was observed.
+TEST_F(ClusterModelTest, StateNamesTheWorstCondition) {
+  Tick();
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_STATE_UNKNOWN) << "no member known";
+
+  // The leader answers, both followers are down: a leader without a quorum.
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Feed(1, Unreachable(kMembers[1], Now()));
+  Feed(2, Unreachable(kMembers[2], Now()));
+  Tick();
+  EXPECT_TRUE(snap_.has_leader());
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_NO_QUORUM);
+  EXPECT_FALSE(snap_.degraded());
+
+  Advance(seconds(10));
+  Feed(0, Reachable(kMembers[0], Now(), 0, 3));
+  Feed(1, Unreachable(kMembers[1], Now()));
+  Feed(2, Unreachable(kMembers[2], Now()));
+  Tick();
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_NO_LEADER);
+
+  Advance(seconds(40));
+  Tick();
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_STALE);
+}
+
+// Split-brain outranks everything else in the state.
+TEST_F(ClusterModelTest, SplitBrainState) {
+  for (int round = 0; round < 2; ++round) {
+    Feed(0, Reachable(kMembers[0], Now(), kA, 5));
+    Feed(1, Reachable(kMembers[1], Now(), kA, 5));
+    Feed(2, Reachable(kMembers[2], Now(), kC, 5));
+    Tick();
+    Advance(seconds(10));
+  }
+  ASSERT_TRUE(snap_.split_brain().detected());
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_SPLIT_BRAIN);
+}
+
+// A monitor that reaches no member (--endpoints=localhost:1) says so, naming the member by
+// its endpoint and the error, instead of a lost leader and quorum.
+TEST_F(ClusterModelTest, NoMemberAnswersIsTheReason) {
+  v1::MemberSample s;
+  s.set_endpoint("localhost:1");
+  s.set_collected_at_unix_ms(Now());
+  s.set_reachable(false);
+  s.set_error("connection refused");
+  Feed(0, s);
+  Tick();
+  ASSERT_EQ(snap_.members_size(), 1);
+  EXPECT_EQ(snap_.member_count(), 1u);
+  EXPECT_FALSE(snap_.members(0).has_raft_term());
+  EXPECT_TRUE(snap_.members(0).figures_stale());
+  EXPECT_FALSE(snap_.healthy());
+  EXPECT_EQ(snap_.state(), v1::CLUSTER_NO_LEADER);
+  EXPECT_EQ(snap_.health_reason(),
+            "no etcd member answers: 0 of 1 reachable (localhost:1: connection refused)");
 }
 
 // The per-sample history points carry the sample's own time and the member's name.

@@ -32,6 +32,7 @@ v1::ClusterSnapshot ThreeMemberSnapshot() {
   s.set_cluster_id(0xabc);
   s.set_tick_unix_ms(kTick);
   s.set_healthy(true);
+  s.set_state(v1::CLUSTER_HEALTHY);
   s.set_has_leader(true);
   s.set_leader_id(2);
   s.set_leader_name("etcd-2");
@@ -312,6 +313,8 @@ TEST_F(GatewayServiceTest, ClusterStatusCarriesEveryField) {
   EXPECT_NE(r.headers.find("application/json"), std::string::npos);
   json s = r.Json();
   EXPECT_EQ(s["healthy"], true);
+  EXPECT_EQ(s["state"], "healthy");
+  EXPECT_EQ(s["degraded"], false);
   EXPECT_EQ(s["has_leader"], true);
   EXPECT_EQ(s["leader"]["name"], "etcd-2");
   EXPECT_EQ(s["leader"]["id"], "2");
@@ -603,6 +606,175 @@ TEST_F(GatewayServiceTest, HealthReportsStaleData) {
   monitor_.SetSnapshot(fresh);
   EXPECT_TRUE(WaitFor([&] { return Http("GET", base_ + "/health").status == 200; }))
       << Http("GET", base_ + "/health").body;
+}
+
+// A tick a minute ahead of now: fresh for the whole test.
+int64_t FreshTick() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() +
+         60000;
+}
+
+// --endpoints=localhost:1: fresh data, every service up, but no etcd member answers. The
+// monitor is not ok (503, "unavailable"), and the etcd check says why; once one member answers
+// it is ok again.
+TEST_F(GatewayServiceTest, HealthIsUnavailableWhenNoMemberAnswers) {
+  v1::ClusterSnapshot none;
+  none.set_cluster("default");
+  none.set_tick_unix_ms(FreshTick());
+  none.set_state(v1::CLUSTER_NO_LEADER);
+  none.set_member_count(1);
+  none.set_fresh_members(1);
+  none.set_unreachable_members(1);
+  v1::MemberState* m = none.add_members();
+  m->set_endpoint("localhost:1");
+  m->set_health(v1::UNREACHABLE);
+  m->set_sampled(true);
+  m->set_reachable(false);
+  m->set_error("connection refused");
+  m->set_reason("connection refused");
+  m->set_figures_stale(true);
+  monitor_.SetSnapshot(none);
+  Start(/*with_snapshot=*/false);
+  HttpResult health;
+  ASSERT_TRUE(WaitFor([&] {
+    health = Http("GET", base_ + "/health");
+    const json j = health.Json();
+    return j.is_object() && j["checks"]["alerter"]["ok"] == true &&
+           j["checks"]["data"]["ok"] == true;
+  })) << health.body;
+  EXPECT_EQ(health.status, 503) << health.body;
+  const json j = health.Json();
+  EXPECT_EQ(j["status"], "unavailable");
+  EXPECT_EQ(j["checks"]["etcd"]["ok"], false);
+  EXPECT_EQ(j["checks"]["etcd"]["detail"],
+            "no etcd member answers: 0 of 1 reachable (localhost:1: connection refused)");
+  // The member is labelled by its endpoint.
+  json members = Http("GET", base_ + "/api/v1/cluster/members").Json();
+  ASSERT_EQ(members["members"].size(), 1u);
+  EXPECT_EQ(members["members"][0]["label"], "localhost:1");
+
+  // One of three answers: ok.
+  v1::ClusterSnapshot one = ThreeMemberSnapshot();
+  one.set_tick_unix_ms(FreshTick());
+  for (int i = 1; i < 3; ++i) {
+    one.mutable_members(i)->set_health(v1::UNREACHABLE);
+    one.mutable_members(i)->set_reachable(false);
+  }
+  monitor_.SetSnapshot(one);
+  ASSERT_TRUE(WaitFor([&] {
+    health = Http("GET", base_ + "/health");
+    return health.status == 200;
+  })) << health.body;
+  EXPECT_EQ(health.Json()["checks"]["etcd"]["ok"], true);
+  EXPECT_EQ(health.Json()["checks"]["etcd"]["detail"], "1 of 3 members answer");
+}
+
+// The snapshot of a cluster with one member that stopped answering and one that never did:
+// what they said is null (unknown, not zero), their figures are marked stale as of their last
+// answer, /metrics exports none of their gauges as current, and the cluster is degraded.
+v1::ClusterSnapshot OneStoppedOneNeverAnswered() {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_state(v1::CLUSTER_DEGRADED);
+  s.set_degraded(true);
+  s.set_healthy_members(1);
+  s.set_unreachable_members(2);
+  s.set_health_reason("1 of 3 members healthy (etcd-1 unreachable, etcd-3 unreachable)");
+  for (int i = 0; i < 3; ++i) {
+    s.mutable_members(i)->set_last_answered_unix_ms(kTick);
+    s.mutable_members(i)->set_revision(42);
+    s.mutable_members(i)->set_version("3.5.9");
+  }
+  for (int i : {0, 2}) {
+    v1::MemberState* m = s.mutable_members(i);
+    m->set_health(v1::UNREACHABLE);
+    m->set_reachable(false);
+    m->set_error("context deadline exceeded");
+    m->clear_raft_term();
+    m->clear_revision();
+    m->clear_version();
+    m->clear_leader_id();
+    m->clear_db_size_bytes();
+    m->clear_db_size_in_use_bytes();
+    m->set_figures_stale(true);
+  }
+  s.mutable_members(0)->set_last_answered_unix_ms(kTick - 30000);  // stopped: answered before
+  s.mutable_members(2)->set_last_answered_unix_ms(0);              // never answered
+  s.mutable_members(2)->clear_read_latency();
+  s.mutable_members(2)->clear_write_latency();
+  s.mutable_members(2)->clear_wal_fsync();
+  return s;
+}
+
+TEST_F(GatewayServiceTest, MembersThatDoNotAnswerShowUnknownAndStale) {
+  monitor_.SetSnapshot(OneStoppedOneNeverAnswered());
+  Start(/*with_snapshot=*/false);
+  json members;
+  ASSERT_TRUE(WaitFor([&] {
+    HttpResult r = Http("GET", base_ + "/api/v1/cluster/members");
+    members = r.Json();
+    return r.status == 200;
+  }));
+  ASSERT_EQ(members["members"].size(), 3u);
+  const json& stopped = members["members"][0];
+  const json& up = members["members"][1];
+  const json& never = members["members"][2];
+  for (const char* key :
+       {"raft_term", "raft_index", "raft_applied_index", "apply_lag", "revision", "db_size_bytes",
+        "db_size_in_use_bytes", "version", "leader_id", "cluster_id", "db_quota_bytes"}) {
+    EXPECT_TRUE(stopped[key].is_null()) << key << ": " << stopped.dump();
+    EXPECT_TRUE(never[key].is_null()) << key << ": " << never.dump();
+  }
+  EXPECT_EQ(stopped["figures_stale"], true);
+  EXPECT_EQ(stopped["figures_as_of"], "2024-05-01T09:59:30.000Z");
+  EXPECT_EQ(stopped["read_latency"]["p99_ms"], 2.5) << "the window is kept, marked stale";
+  EXPECT_EQ(never["figures_stale"], true);
+  EXPECT_TRUE(never["figures_as_of"].is_null());
+  EXPECT_TRUE(never["read_latency"].is_null());
+
+  EXPECT_EQ(up["raft_term"], 7);
+  EXPECT_EQ(up["revision"], 42);
+  EXPECT_EQ(up["version"], "3.5.9");
+  EXPECT_EQ(up["leader_id"], "2");
+  EXPECT_EQ(up["db_size_bytes"], 20480);
+  EXPECT_EQ(up["figures_stale"], false);
+  EXPECT_EQ(up["figures_as_of"], "2024-05-01T10:00:00.000Z");
+
+  json status = Http("GET", base_ + "/api/v1/cluster/status").Json();
+  EXPECT_EQ(status["state"], "degraded");
+  EXPECT_EQ(status["degraded"], true);
+  EXPECT_EQ(status["healthy"], true);
+
+  json latency = Http("GET", base_ + "/api/v1/metrics/latency").Json();
+  ASSERT_EQ(latency["members"].size(), 3u);
+  EXPECT_EQ(latency["members"][0]["figures_stale"], true);
+  EXPECT_EQ(latency["members"][0]["figures_as_of"], "2024-05-01T09:59:30.000Z");
+  EXPECT_EQ(latency["members"][1]["figures_stale"], false);
+
+  // The leader's JSON is a member's JSON.
+  json leader = Http("GET", base_ + "/api/v1/cluster/leader").Json();
+  EXPECT_EQ(leader["leader"]["raft_term"], 7);
+  EXPECT_EQ(leader["leader"]["figures_stale"], false);
+
+  // /metrics: the members that do not answer are up 0, with their counters, and no gauge.
+  const std::string text = Http("GET", base_ + "/metrics").body;
+  EXPECT_NE(text.find("etcd_member_up{cluster=\"prod\",member=\"etcd-1\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("etcd_server_proposals_committed_total{cluster=\"prod\",member=\"etcd-1\"}"),
+            std::string::npos);
+  for (const char* gauge :
+       {"etcd_request_read_latency_p99_milliseconds",
+        "etcd_disk_wal_fsync_duration_p99_milliseconds", "etcd_request_rate_per_second",
+        "etcd_member_raft_term", "etcd_mvcc_db_total_size_bytes"}) {
+    for (const char* member : {"etcd-1", "etcd-3"}) {
+      const std::string series =
+          std::string(gauge) + "{cluster=\"prod\",member=\"" + member + "\"}";
+      EXPECT_EQ(text.find(series), std::string::npos) << series;
+    }
+  }
+  EXPECT_NE(
+      text.find("etcd_request_read_latency_p99_milliseconds{cluster=\"prod\",member=\"etcd-2\"}"),
+      std::string::npos);
 }
 
 TEST_F(GatewayServiceTest, DashboardIsHtmlUsingTheApi) {
