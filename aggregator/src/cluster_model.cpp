@@ -846,6 +846,10 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
     if (h.disk_total_bytes() > 0) {
       m.set_disk_used_percent(static_cast<double>(h.disk_used_bytes()) /
                               static_cast<double>(h.disk_total_bytes()) * 100.0);
+    } else {
+      m.set_disk_unknown_reason(h.disk_unknown_reason().empty()
+                                    ? "the collector reported no disk figures"
+                                    : h.disk_unknown_reason());
     }
     if (h.memory_total_bytes() > 0) {
       const double used =
@@ -854,6 +858,9 @@ void ClusterModel::Impl::FillMember(const MemberRecord& r, int64_t now, v1::Memb
               : 0.0;
       m.set_memory_used_percent(used / static_cast<double>(h.memory_total_bytes()) * 100.0);
     }
+  } else {
+    m.set_disk_unknown_reason(r.sampled ? "no host figures in the member's samples yet"
+                                        : "no collector samples this member");
   }
   if (r.has_certificate) {
     m.set_certificate_subject(r.certificate_subject);

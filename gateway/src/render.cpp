@@ -382,6 +382,9 @@ json MemberJson(const v1::MemberState& m) {
       {"figures_stale", m.figures_stale()},
   };
   j["disk_used_percent"] = m.has_disk_used_percent() ? json(m.disk_used_percent()) : json(nullptr);
+  // Why disk_used_percent is null (the member's data dir is not known here, ...); null with it.
+  j["disk_unknown_reason"] =
+      m.disk_unknown_reason().empty() ? json(nullptr) : json(m.disk_unknown_reason());
   j["memory_used_percent"] =
       m.has_memory_used_percent() ? json(m.memory_used_percent()) : json(nullptr);
   j["certificate_expires_in_seconds"] = m.has_certificate_expires_in_seconds()

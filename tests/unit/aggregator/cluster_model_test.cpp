@@ -914,6 +914,30 @@ TEST_F(ClusterModelTest, FragmentationAndHostUsage) {
   EXPECT_EQ(m.certificate_subject(), "CN=etcd-1");
 }
 
+// Without disk figures the member says why: the collector's reason, or that no collector
+// samples it; with them, no reason.
+TEST_F(ClusterModelTest, DiskUnknownReason) {
+  v1::MemberSample unknown = Reachable(kMembers[0], Now(), kA, 2);
+  unknown.mutable_host()->set_memory_total_bytes(4000);
+  unknown.mutable_host()->set_disk_unknown_reason(
+      "the member runs on another host (10.0.0.1): run a collector beside it or give "
+      "--member-data-dir=10.0.0.1:2379=DIR");
+  v1::MemberSample known = Reachable(kMembers[1], Now(), kA, 2);
+  known.mutable_host()->set_disk_total_bytes(1000);
+  known.mutable_host()->set_disk_used_bytes(810);
+  Feed(0, unknown);
+  Feed(1, known);
+  Tick();
+  EXPECT_FALSE(MemberNamed("etcd-1").has_disk_used_percent());
+  EXPECT_EQ(MemberNamed("etcd-1").disk_unknown_reason(),
+            "the member runs on another host (10.0.0.1): run a collector beside it or give "
+            "--member-data-dir=10.0.0.1:2379=DIR");
+  EXPECT_NEAR(MemberNamed("etcd-2").disk_used_percent(), 81.0, 1e-9);
+  EXPECT_EQ(MemberNamed("etcd-2").disk_unknown_reason(), "");
+  EXPECT_FALSE(MemberNamed("etcd-3").has_disk_used_percent());
+  EXPECT_EQ(MemberNamed("etcd-3").disk_unknown_reason(), "no collector samples this member");
+}
+
 // Alarms make the member unhealthy and the cluster unhealthy; a Status without errors on a
 // later sample clears them.
 TEST_F(ClusterModelTest, AlarmsAreReportedAndCleared) {

@@ -375,6 +375,32 @@ TEST_F(GatewayServiceTest, MembersLeaderAndOneMember) {
   ExpectError(Http("GET", base_ + "/api/v1/cluster/members/nobody"), 404);
 }
 
+// A member whose disk usage is unknown shows null with the reason; the others a number and a
+// null reason.
+TEST_F(GatewayServiceTest, MemberDiskUnknownShowsTheReason) {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  v1::MemberState* remote = s.mutable_members(2);
+  remote->clear_disk_used_percent();
+  remote->set_disk_unknown_reason(
+      "the member runs on another host (10.0.0.3): run a collector beside it or give "
+      "--member-data-dir=10.0.0.3:2379=DIR");
+  monitor_.SetSnapshot(s);
+  Start(/*with_snapshot=*/false);
+  json members;
+  ASSERT_TRUE(WaitFor([&] {
+    HttpResult r = Http("GET", base_ + "/api/v1/cluster/members");
+    members = r.Json();
+    return r.status == 200;
+  }));
+  ASSERT_EQ(members["members"].size(), 3u);
+  EXPECT_EQ(members["members"][0]["disk_used_percent"], 42);
+  EXPECT_TRUE(members["members"][0]["disk_unknown_reason"].is_null()) << members.dump();
+  EXPECT_TRUE(members["members"][2]["disk_used_percent"].is_null()) << members.dump();
+  EXPECT_EQ(members["members"][2]["disk_unknown_reason"],
+            "the member runs on another host (10.0.0.3): run a collector beside it or give "
+            "--member-data-dir=10.0.0.3:2379=DIR");
+}
+
 TEST_F(GatewayServiceTest, CurrentMetricsAndLatency) {
   Start();
   json current = Http("GET", base_ + "/api/v1/metrics/current").Json();
