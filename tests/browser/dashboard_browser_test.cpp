@@ -1,0 +1,378 @@
+// The dashboard at "/" in a real browser: the gateway runs in-process on a free loopback port
+// over fake backends that serve one crafted snapshot and a firing and a pending alert; headless
+// chromium loads the page, lets its script fetch and render, and the tests read the DOM it built.
+// Set ETCDMON_DASHBOARD_SCREENSHOT=/tmp/dashboard.png to also get a picture of the page.
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "etcdmon/gateway/gateway.h"
+#include "etcdmon/testing/headless_browser.h"
+#include "etcdmon/testing/http_client.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+namespace v1 = etcdmonitor::v1;
+using etcdmon::testing::HeadlessBrowser;
+using etcdmon::testing::Http;
+using etcdmon::testing::WaitFor;
+
+constexpr int64_t kTick = 1714557600000;          // 2024-05-01T10:00:00Z
+constexpr int64_t kLastAnswered = kTick - 45000;  // 2024-05-01T09:59:15Z
+constexpr char kLastAnsweredText[] = "2024-05-01T09:59:15.000Z";
+constexpr uint64_t kDbBytes = 7581696;        // 7.2 MiB
+constexpr uint64_t kBigDbBytes = 1610612736;  // 1.5 GiB
+constexpr char kDash[] = "\u2013";
+
+// A three-member cluster with etcd-3 down: quorum holds, so it is degraded. etcd-3 answers
+// nothing (term, revision and db size unknown); its latencies are the last it reported, 45 s ago.
+v1::ClusterSnapshot DegradedSnapshot() {
+  v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  s.set_cluster_id(0xabc);
+  s.set_tick_unix_ms(kTick);
+  s.set_healthy(true);
+  s.set_degraded(true);
+  s.set_health_reason("etcd-3 unreachable");
+  s.set_state(v1::CLUSTER_DEGRADED);
+  s.set_has_leader(true);
+  s.set_leader_id(1);
+  s.set_leader_name("etcd-1");
+  s.set_member_count(3);
+  s.set_voting_members(3);
+  s.set_quorum_size(2);
+  s.set_healthy_members(2);
+  s.set_unreachable_members(1);
+  s.set_quorum_ok(true);
+  s.set_raft_term(7);
+  v1::LatencyPercentiles read;
+  read.set_p50_ms(0.5);
+  read.set_p95_ms(1.5);
+  read.set_p99_ms(2.5);
+  read.set_count(30);
+  *s.mutable_read_latency() = read;
+  *s.mutable_write_latency() = read;
+  for (int i = 1; i <= 3; ++i) {
+    v1::MemberState* m = s.add_members();
+    m->set_id(static_cast<uint64_t>(i));
+    m->set_name("etcd-" + std::to_string(i));
+    m->set_endpoint("127.0.0.1:" + std::to_string(i * 10000 + 2379));
+    m->set_in_member_list(true);
+    m->set_sampled(true);
+    *m->mutable_read_latency() = read;
+    *m->mutable_write_latency() = read;
+    m->set_last_sample_unix_ms(kTick);
+    if (i == 3) {
+      m->set_health(v1::UNREACHABLE);
+      m->set_reason("connection refused");
+      m->set_figures_stale(true);
+      m->set_last_answered_unix_ms(kLastAnswered);
+      continue;  // no raft term, no revision: unknown
+    }
+    m->set_health(v1::HEALTHY);
+    m->set_is_leader(i == 1);
+    m->set_reachable(true);
+    m->set_last_answered_unix_ms(kTick);
+    m->set_raft_term(7);
+    m->set_revision(1234);
+    m->set_db_size_bytes(i == 2 ? kBigDbBytes : kDbBytes);
+    m->set_leader_id(1);
+  }
+  return s;
+}
+
+class FakeMonitor final : public MonitorBackend {
+ public:
+  explicit FakeMonitor(v1::ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) {}
+  Result<v1::ClusterSnapshot> GetSnapshot() override { return snapshot_; }
+  Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery&) override {
+    return v1::HistoryResponse();
+  }
+  Result<std::vector<std::string>> ListMetrics() override { return std::vector<std::string>{}; }
+  Result<v1::ServiceHealth> GetHealth() override {
+    v1::ServiceHealth h;
+    h.set_ok(true);
+    h.set_last_update_unix_ms(kTick);
+    return h;
+  }
+
+ private:
+  const v1::ClusterSnapshot snapshot_;
+};
+
+class FakeAlerts final : public AlertBackend {
+ public:
+  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+    v1::ListAlertsResponse r;
+    v1::AlertRecord* firing = r.add_alerts();
+    firing->set_fingerprint("f1");
+    firing->set_rule("MemberUnavailable");
+    firing->set_severity("critical");
+    firing->set_state("firing");
+    firing->set_member("etcd-3");
+    firing->set_summary("etcd-3 unreachable");
+    firing->set_started_unix_ms(kLastAnswered);
+    firing->set_firing_since_unix_ms(kTick);
+    v1::AlertRecord* pending = r.add_alerts();
+    pending->set_fingerprint("f2");
+    pending->set_rule("HighFsyncLatency");
+    pending->set_severity("warning");
+    pending->set_state("pending");
+    pending->set_member("etcd-2");
+    pending->set_summary("wal fsync p99 above 10 ms");
+    pending->set_started_unix_ms(kTick);
+    return r;
+  }
+  Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest&) override {
+    return v1::AlertHistoryResponse();
+  }
+  Result<v1::ListSilencesResponse> ListSilences() override { return v1::ListSilencesResponse(); }
+  Result<v1::Silence> CreateSilence(const v1::Silence&, const config::Secret&) override {
+    return Status::Unimplemented("no silences in this test");
+  }
+};
+
+// --- reading the DOM chromium serialized (attributes in double quotes) ---
+
+// The element that starts with `open` (e.g. `<tr data-member="etcd-3"`) up to the first `close`
+// after it; empty when there is none.
+std::string Element(const std::string& dom, const std::string& open, const std::string& close) {
+  const size_t begin = dom.find(open);
+  if (begin == std::string::npos) {
+    return "";
+  }
+  const size_t end = dom.find(close, begin);
+  if (end == std::string::npos) {
+    return "";
+  }
+  return dom.substr(begin, end + close.size() - begin);
+}
+
+// `html` without its tags.
+std::string Text(const std::string& html) {
+  std::string text;
+  bool in_tag = false;
+  for (char c : html) {
+    if (c == '<') {
+      in_tag = true;
+    } else if (c == '>') {
+      in_tag = false;
+    } else if (!in_tag) {
+      text += c;
+    }
+  }
+  return text;
+}
+
+// The <td> elements of one table row, in order, each with its tags.
+std::vector<std::string> Cells(const std::string& row) {
+  std::vector<std::string> cells;
+  size_t pos = 0;
+  while ((pos = row.find("<td", pos)) != std::string::npos) {
+    const size_t end = row.find("</td>", pos);
+    if (end == std::string::npos) {
+      break;
+    }
+    cells.push_back(row.substr(pos, end + 5 - pos));
+    pos = end + 5;
+  }
+  return cells;
+}
+
+// Columns of the members table.
+enum MemberColumn {
+  kName,
+  kEndpoint,
+  kHealth,
+  kLeader,
+  kTerm,
+  kRevision,
+  kDbSize,
+  kReadP99,
+  kWriteP99
+};
+
+class DashboardBrowserTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Result<HeadlessBrowser> browser = HeadlessBrowser::Find();
+    ASSERT_TRUE(browser.ok()) << browser.status().ToString();
+    monitor_ = std::make_unique<FakeMonitor>(DegradedSnapshot());
+    alerts_ = std::make_unique<FakeAlerts>();
+    GatewayConfig config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.refresh_interval = std::chrono::milliseconds(50);
+    GatewayBackends backends;
+    backends.monitor = monitor_.get();
+    backends.alerts = alerts_.get();
+    auto logger = spdlog::default_logger()->clone("dashboard-browser-test");
+    logger->set_level(spdlog::level::warn);
+    auto service = GatewayService::Create(config, backends, logger);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(service).value();
+    ASSERT_TRUE(service_->Start().ok());
+    const std::string base = "http://127.0.0.1:" + std::to_string(service_->port());
+    // The page must find the snapshot and both alerts on its first fetch.
+    ASSERT_TRUE(WaitFor([&] {
+      const nlohmann::json alerts = Http("GET", base + "/api/v1/alerts").Json();
+      return Http("GET", base + "/api/v1/cluster/status").status == 200 && alerts.is_object() &&
+             alerts.contains("alerts") && alerts["alerts"].size() == 2;
+    }));
+
+    Result<std::string> dom = browser->DumpDom(base + "/");
+    ASSERT_TRUE(dom.ok()) << dom.status().ToString();
+    dom_ = std::make_unique<std::string>(std::move(dom).value());
+    Result<std::string> with_pending = browser->DumpDom(base + "/#pending");
+    ASSERT_TRUE(with_pending.ok()) << with_pending.status().ToString();
+    dom_with_pending_ = std::make_unique<std::string>(std::move(with_pending).value());
+    if (const char* png = std::getenv("ETCDMON_DASHBOARD_SCREENSHOT"); png != nullptr && *png) {
+      Status shot = browser->Screenshot(base + "/#pending", png);
+      ASSERT_TRUE(shot.ok()) << shot.ToString();
+    }
+  }
+
+  static void TearDownTestSuite() {
+    service_.reset();  // before the backends it reads
+    alerts_.reset();
+    monitor_.reset();
+    dom_.reset();
+    dom_with_pending_.reset();
+  }
+
+  void SetUp() override {
+    // A failed suite set-up has already said why; the cases have nothing to read.
+    ASSERT_NE(dom_, nullptr);
+    ASSERT_NE(dom_with_pending_, nullptr);
+    // The script filled the page without errors, in both loads.
+    for (const std::string* dom : {dom_.get(), dom_with_pending_.get()}) {
+      ASSERT_NE(Element(*dom, "<table id=\"members\">", "</table>").find("etcd-3"),
+                std::string::npos)
+          << *dom;
+      ASSERT_EQ(Text(Element(*dom, "<div id=\"err\"", "</div>")), "") << *dom;
+    }
+  }
+
+  // The members table's row whose first cell is `name`.
+  static std::string MemberRow(const std::string& name) {
+    const std::string table = Element(*dom_, "<table id=\"members\">", "</table>");
+    const size_t cell = table.find("<td>" + name + "</td>");
+    const size_t row = cell == std::string::npos ? cell : table.rfind("<tr", cell);
+    return row == std::string::npos ? "" : Element(table.substr(row), "<tr", "</tr>");
+  }
+  static std::vector<std::string> MemberCells(const std::string& name) {
+    return Cells(MemberRow(name));
+  }
+
+  static inline std::unique_ptr<FakeMonitor> monitor_;
+  static inline std::unique_ptr<FakeAlerts> alerts_;
+  static inline std::unique_ptr<GatewayService> service_;
+  static inline std::unique_ptr<std::string> dom_;               // "/"
+  static inline std::unique_ptr<std::string> dom_with_pending_;  // "/#pending"
+};
+
+TEST_F(DashboardBrowserTest, UnknownValuesShowADashNotZero) {
+  std::vector<std::string> down = MemberCells("etcd-3");
+  ASSERT_EQ(down.size(), 9u) << *dom_;
+  EXPECT_EQ(Text(down[kTerm]), kDash) << down[kTerm];
+  EXPECT_EQ(Text(down[kRevision]), kDash) << down[kRevision];
+  EXPECT_EQ(Text(down[kDbSize]), kDash) << down[kDbSize];
+  std::vector<std::string> up = MemberCells("etcd-1");
+  ASSERT_EQ(up.size(), 9u) << *dom_;
+  EXPECT_EQ(Text(up[kTerm]), "7");
+  EXPECT_EQ(Text(up[kRevision]), "1234");
+  // wal fsync has no p50 (etcd's histogram buckets do not resolve it): unknown too.
+  const std::string wal = Element(*dom_, "<tr><td>wal fsync</td>", "</tr>");
+  ASSERT_FALSE(wal.empty()) << *dom_;
+  EXPECT_EQ(Text(Cells(wal)[1]), kDash) << wal;
+}
+
+TEST_F(DashboardBrowserTest, SizesAreInBinaryUnitsWithTheBytesInTheTitle) {
+  std::vector<std::string> m1 = MemberCells("etcd-1");
+  ASSERT_EQ(m1.size(), 9u) << *dom_;
+  EXPECT_EQ(Text(m1[kDbSize]), "7.2 MiB");
+  EXPECT_NE(m1[kDbSize].find("title=\"7581696 bytes\""), std::string::npos) << m1[kDbSize];
+  std::vector<std::string> m2 = MemberCells("etcd-2");
+  ASSERT_EQ(m2.size(), 9u) << *dom_;
+  EXPECT_EQ(Text(m2[kDbSize]), "1.5 GiB");
+  EXPECT_EQ(Text(*dom_).find("7581696"), std::string::npos) << "a raw byte count is shown";
+}
+
+TEST_F(DashboardBrowserTest, DegradedClusterIsShownDegradedNotGreen) {
+  const std::string card = Element(*dom_, "<span class=\"state", "</span>");
+  ASSERT_FALSE(card.empty()) << *dom_;
+  EXPECT_NE(card.find("data-state=\"degraded\""), std::string::npos) << card;
+  EXPECT_NE(card.find("class=\"state warn\""), std::string::npos) << card;
+  EXPECT_NE(Text(card).find("degraded"), std::string::npos) << card;
+  // Not by colour alone: a symbol goes with the word.
+  EXPECT_NE(Text(card).find("\u26a0"), std::string::npos) << card;
+  EXPECT_EQ(card.find("\"ok\""), std::string::npos) << card;
+  EXPECT_EQ(Text(*dom_).find("healthy: true"), std::string::npos) << "the old green card is shown";
+  const std::string status = Element(*dom_, "<div class=\"cards\" id=\"status\">", "</div>");
+  EXPECT_NE(Text(status).find("2/3 healthy"), std::string::npos) << status;
+}
+
+TEST_F(DashboardBrowserTest, StaleFiguresAreMarkedWithTheirTime) {
+  std::vector<std::string> down = MemberCells("etcd-3");
+  ASSERT_EQ(down.size(), 9u) << *dom_;
+  const std::string as_of = std::string("as of ") + kLastAnsweredText;
+  // The marker, where the member's health is.
+  EXPECT_NE(down[kHealth].find("class=\"tag stale\""), std::string::npos) << down[kHealth];
+  EXPECT_NE(Text(down[kHealth]).find("stale"), std::string::npos) << down[kHealth];
+  EXPECT_NE(down[kHealth].find(as_of), std::string::npos) << down[kHealth];
+  // The last latency figures it reported, greyed, with their time.
+  for (int column : {kReadP99, kWriteP99}) {
+    EXPECT_NE(down[column].find("class=\"num stale\""), std::string::npos) << down[column];
+    EXPECT_NE(down[column].find(as_of), std::string::npos) << down[column];
+    EXPECT_EQ(Text(down[column]), "2.5");
+  }
+  // Fresh members carry no marker.
+  const std::string fresh = MemberRow("etcd-1");
+  ASSERT_FALSE(fresh.empty()) << *dom_;
+  EXPECT_EQ(fresh.find("stale"), std::string::npos) << fresh;
+}
+
+TEST_F(DashboardBrowserTest, PendingAlertsAreHiddenByDefaultAndCounted) {
+  const std::string table = Element(*dom_, "<table id=\"alerts\">", "</table>");
+  ASSERT_FALSE(table.empty()) << *dom_;
+  EXPECT_NE(table.find("MemberUnavailable"), std::string::npos) << table;
+  EXPECT_EQ(table.find("HighFsyncLatency"), std::string::npos) << table;
+  const std::string firing = Element(table, "<tr class=\"firing\">", "</tr>");
+  ASSERT_FALSE(firing.empty()) << table;
+  EXPECT_NE(Text(Cells(firing)[0]).find("firing"), std::string::npos) << firing;
+  // The control that shows them, reachable from the keyboard, with their count.
+  const std::string control =
+      Element(*dom_, "<label><input type=\"checkbox\" id=\"show-pending\"", "</label>");
+  ASSERT_FALSE(control.empty()) << *dom_;
+  EXPECT_NE(Text(control).find("pending"), std::string::npos) << control;
+  EXPECT_NE(control.find("<span id=\"pending-count\">1</span>"), std::string::npos) << control;
+}
+
+TEST_F(DashboardBrowserTest, PendingAlertsShownOnRequestWithTheirState) {
+  const std::string table = Element(*dom_with_pending_, "<table id=\"alerts\">", "</table>");
+  ASSERT_FALSE(table.empty()) << *dom_with_pending_;
+  const std::string firing = Element(table, "<tr class=\"firing\">", "</tr>");
+  const std::string pending = Element(table, "<tr class=\"pending\">", "</tr>");
+  ASSERT_FALSE(firing.empty()) << table;
+  ASSERT_FALSE(pending.empty()) << table;
+  EXPECT_NE(pending.find("HighFsyncLatency"), std::string::npos) << pending;
+  EXPECT_EQ(Text(Cells(pending)[0]).find("firing"), std::string::npos) << pending;
+  EXPECT_NE(Text(Cells(pending)[0]).find("pending"), std::string::npos) << pending;
+  EXPECT_LT(table.find("MemberUnavailable"), table.find("HighFsyncLatency")) << "firing first";
+}
+
+TEST_F(DashboardBrowserTest, EveryLoadCompletesARefresh) {
+  // body[data-refreshes] is how a browser test knows the script finished (issue #18 builds on it).
+  EXPECT_NE(dom_->find("<body data-refreshes=\""), std::string::npos) << *dom_;
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway
