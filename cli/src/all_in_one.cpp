@@ -178,6 +178,13 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
     cc.metrics_interval = m.metrics_interval;
     cc.health_check_interval = m.health_check_interval;
     cc.sequence_state_file = m.data_dir + "/" + cc.collector_id + ".seq";
+    // Disk usage: the data dir given for this member, else the one found from /proc.
+    for (const config::MemberDataDir& dir : m.member_data_dirs) {
+      if (dir.endpoint.Authority() == endpoint.Authority()) {
+        cc.data_dir = dir.path;
+      }
+    }
+    cc.data_dir_hint = "give --member-data-dir=" + endpoint.Authority() + "=DIR";
     Result<std::unique_ptr<collector::CollectorService>> collector =
         collector::CollectorService::Create(cc, logger);
     ETCDMON_RETURN_IF_ERROR(collector.status().WithContext("collector for " + endpoint.Authority()));

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/statvfs.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,23 +49,27 @@ class AllInOneTest : public ::testing::Test {
     http_ = std::move(fetcher).value();
   }
 
-  // Starts `etcd-monitor` on the cluster with the quickstart's kind of command line.
-  void StartMonitor(const std::vector<std::string>& extra_env = {}) {
+  // Starts `etcd-monitor` on the cluster with the quickstart's kind of command line; with
+  // `endpoints` instead of every member's, and `extra_args` appended.
+  void StartMonitor(const std::vector<std::string>& extra_env = {}, std::string endpoints = "",
+                    const std::vector<std::string>& extra_args = {}) {
     auto ports = testing::PickFreeLoopbackPorts(1);
     ASSERT_TRUE(ports.ok());
     port_ = (*ports)[0];
-    std::string endpoints;
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      endpoints += (i ? "," : "") + cluster_->ClientEndpoint(i);
+    if (endpoints.empty()) {
+      for (size_t i = 0; i < cluster_->size(); ++i) {
+        endpoints += (i ? "," : "") + cluster_->ClientEndpoint(i);
+      }
     }
     const std::string token_file = dir_.File("token");
     std::ofstream(token_file) << kToken << "\n";
-    auto pid = testing::Spawn(
-        {ETCDMON_BINARY, "--endpoints=" + endpoints, "--api-host=127.0.0.1",
-         "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
-         "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s",
-         "--api-token-file=" + token_file, "--max-leader-changes=3"},
-        dir_.File("etcd-monitor.log"), extra_env);
+    std::vector<std::string> argv = {
+        ETCDMON_BINARY, "--endpoints=" + endpoints, "--api-host=127.0.0.1",
+        "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
+        "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s",
+        "--api-token-file=" + token_file, "--max-leader-changes=3"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto pid = testing::Spawn(argv, dir_.File("etcd-monitor.log"), extra_env);
     ASSERT_TRUE(pid.ok()) << pid.status().message();
     pid_ = *pid;
   }
@@ -235,6 +243,113 @@ TEST_F(AllInOneTest, PeriodicBenchmarkReachesMetrics) {
     return m.ok() && body.find("etcd_benchmark_ops_per_second{") != std::string::npos;
   }, 120s)) << Log();
   EXPECT_NE(body.find("etcd_benchmark_latency_p99_milliseconds{"), std::string::npos);
+}
+
+// The used share of the file system holding `path`, as df counts it (root's reserve as used).
+double DiskUsedPercent(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0 || fs.f_blocks == 0) return -1;
+  return static_cast<double>(fs.f_blocks - fs.f_bfree) / static_cast<double>(fs.f_blocks) * 100;
+}
+
+// The value of `name{...member="<member>"...}` on a Prometheus page; nullopt when absent.
+std::optional<double> SeriesValue(const std::string& page, const std::string& name,
+                                  const std::string& member) {
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + "{", 0) == 0 &&
+        line.find("member=\"" + member + "\"") != std::string::npos) {
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+// The entry of /api/v1/cluster/members with `key` equal to `value`; null when absent.
+nlohmann::json MemberWith(const nlohmann::json& members, const std::string& key,
+                          const std::string& value) {
+  if (!members.is_object() || !members.contains("members")) return nullptr;
+  for (const nlohmann::json& m : members["members"]) {
+    if (m.value(key, "") == value) return m;
+  }
+  return nullptr;
+}
+
+// Without any flag, the monitor on the members' host finds each member's data dir from /proc
+// (the fixture's members run on loopback as this user): every member has its disk usage, that
+// of the file system holding its data dir, in the JSON and on /metrics.
+TEST_F(AllInOneTest, DiskUsageOfMembersOnThisHostWithoutFlags) {
+  StartMonitor();
+  nlohmann::json members;
+  ASSERT_TRUE(WaitFor([&] {
+    members = GetJson("/api/v1/cluster/members");
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
+      if (!m.is_object() || !m["disk_used_percent"].is_number()) return false;
+    }
+    return true;
+  }, 60s)) << members.dump(1) << "\n" << Log();
+  std::string page;
+  ASSERT_TRUE(WaitFor([&] {
+    Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
+    page = metrics.ok() ? metrics->body : "";
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (!SeriesValue(page, "etcd_host_disk_usage_percent", cluster_->Name(i))) return false;
+    }
+    return true;
+  })) << page;
+  for (size_t i = 0; i < cluster_->size(); ++i) {
+    const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
+    const double expected = DiskUsedPercent(cluster_->DataDir(i));
+    ASSERT_GT(expected, 0) << cluster_->DataDir(i);
+    // Other processes write to the same file system meanwhile: near, not equal.
+    EXPECT_NEAR(m["disk_used_percent"].get<double>(), expected, 5.0) << m.dump();
+    EXPECT_TRUE(m["disk_unknown_reason"].is_null()) << m.dump();
+    EXPECT_NEAR(*SeriesValue(page, "etcd_host_disk_usage_percent", cluster_->Name(i)), expected,
+                5.0);
+  }
+}
+
+// Where the disk usage cannot be known the member says why: an endpoint nothing listens on,
+// a member no collector samples, and a --member-data-dir (which beats discovery) whose
+// directory is gone.
+TEST_F(AllInOneTest, UnknownDiskUsageSaysWhy) {
+  auto free_ports = testing::PickFreeLoopbackPorts(1);
+  ASSERT_TRUE(free_ports.ok());
+  const std::string dead = "127.0.0.1:" + std::to_string((*free_ports)[0]);
+  const std::string gone = dir_.File("gone");
+  ASSERT_TRUE(std::filesystem::create_directory(gone));
+  StartMonitor({}, cluster_->ClientEndpoint(0) + "," + cluster_->ClientEndpoint(1) + "," + dead,
+               {"--member-data-dir=" + cluster_->ClientEndpoint(1) + "=" + gone});
+  // The flag is checked at start; the directory disappears once the monitor runs.
+  ASSERT_TRUE(WaitFor([&] { return GetJson("/api/v1/cluster/members").is_object(); }, 60s))
+      << Log();
+  ASSERT_TRUE(std::filesystem::remove(gone));
+
+  nlohmann::json members;
+  auto reason = [&](const std::string& key, const std::string& value) {
+    const nlohmann::json m = MemberWith(members, key, value);
+    return m.is_object() && m["disk_used_percent"].is_null() && m["disk_unknown_reason"].is_string()
+               ? m["disk_unknown_reason"].get<std::string>()
+               : std::string();
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    members = GetJson("/api/v1/cluster/members");
+    const nlohmann::json found = MemberWith(members, "name", cluster_->Name(0));
+    // Until its collector's first sample names it, a member is one "no collector samples".
+    return found.is_object() && found["disk_used_percent"].is_number() &&
+           !reason("endpoint", dead).empty() &&
+           reason("name", cluster_->Name(1)).find("statvfs") != std::string::npos &&
+           !reason("name", cluster_->Name(2)).empty();
+  }, 60s)) << members.dump(1) << "\n" << Log();
+  EXPECT_EQ(reason("endpoint", dead),
+            "the member's data dir was not found: no process on this host listens on port " +
+                std::to_string((*free_ports)[0]) +
+                " (the member may run in a container or another network namespace); give "
+                "--member-data-dir=" + dead + "=DIR");
+  EXPECT_NE(reason("name", cluster_->Name(1)).find("statvfs " + gone), std::string::npos)
+      << members.dump(1);
+  EXPECT_EQ(reason("name", cluster_->Name(2)), "no collector samples this member");
 }
 
 // A bad flag is refused before anything starts, with one line naming it and exit code 2.

@@ -146,6 +146,13 @@ FlagValue FlagValue::AddOption(CLI::App& app, const std::string& name, const std
   return FlagValue(option, "--" + name, env, default_value);
 }
 
+FlagValue FlagValue::AddRepeatedOption(CLI::App& app, const std::string& name,
+                                       const std::string& help, const std::string& type_name) {
+  CLI::Option* option = app.add_option("--" + name, help);
+  option->type_name(type_name)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  return FlagValue(option, "--" + name, "", "");
+}
+
 FlagValue FlagValue::AddSwitch(CLI::App& app, const std::string& name, const std::string& env,
                                bool default_value, const std::string& help) {
   const std::string description = help + " (default " + (default_value ? "true" : "false") + ")";
@@ -165,6 +172,8 @@ std::string FlagValue::raw() const {
   }
   return results.back();
 }
+
+std::vector<std::string> FlagValue::values() const { return option_->results(); }
 
 std::string FlagValue::Source() const {
   // CLI11 does not say where a value came from. The variable is only read when the flag is
@@ -440,6 +449,71 @@ Result<LogConfig> LogFlags::Build() const {
 
 // MonitorFlags -----------------------------------------------------------------------------
 
+namespace {
+
+// --member-data-dir values: ENDPOINT=DIR, or DIR alone (a path starting with '/' or '.', or
+// without '=') when there is one endpoint.
+std::vector<MemberDataDir> BuildMemberDataDirs(const FlagValue& flag,
+                                               const std::vector<Endpoint>& endpoints,
+                                               FlagErrors& errors) {
+  std::vector<MemberDataDir> dirs;
+  for (const std::string& value : flag.values()) {
+    auto error = [&](const std::string& reason) {
+      errors.Add(flag.flag() + " " + Quote(value) + ": " + reason);
+    };
+    const std::size_t eq = value.find('=');
+    const bool path_only =
+        eq == std::string::npos || (!value.empty() && (value[0] == '/' || value[0] == '.'));
+    const std::string path = path_only ? value : value.substr(eq + 1);
+    MemberDataDir dir;
+    if (path_only) {
+      if (endpoints.size() != 1) {
+        error("name the member's endpoint, ENDPOINT=DIR: there are " +
+              std::to_string(endpoints.size()) + " endpoints");
+        continue;
+      }
+      dir.endpoint = endpoints.front();
+    } else {
+      Result<Endpoint> endpoint = detail::ParseEndpointReason(value.substr(0, eq));
+      if (!endpoint.ok()) {
+        error(std::string(endpoint.status().message()));
+        continue;
+      }
+      std::string listed;
+      const Endpoint* match = nullptr;
+      for (const Endpoint& e : endpoints) {
+        listed += (listed.empty() ? "" : ", ") + e.Authority();
+        if (match == nullptr && e.Authority() == endpoint->Authority()) {
+          match = &e;
+        }
+      }
+      if (match == nullptr) {
+        error("not one of --endpoints (" + listed + ")");
+        continue;
+      }
+      dir.endpoint = *match;
+    }
+    std::error_code ec;
+    if (path.empty() || !std::filesystem::is_directory(path, ec)) {
+      error("no such directory");
+      continue;
+    }
+    bool repeated = false;
+    for (const MemberDataDir& d : dirs) {
+      repeated = repeated || d.endpoint.Authority() == dir.endpoint.Authority();
+    }
+    if (repeated) {
+      error("a second data dir for " + dir.endpoint.Authority());
+      continue;
+    }
+    dir.path = std::filesystem::absolute(path, ec).lexically_normal().string();
+    dirs.push_back(std::move(dir));
+  }
+  return dirs;
+}
+
+}  // namespace
+
 AlertThresholdFlags::AlertThresholdFlags(CLI::App& app)
     : max_latency_ms_(FlagValue::AddOption(app, "max-latency-ms", "", "100",
                                            "alert when request latency exceeds this (ms)", "INT")),
@@ -498,7 +572,12 @@ MonitorFlags::MonitorFlags(CLI::App& app)
                                                "1h", "time between periodic benchmarks",
                                                "DURATION")),
       data_dir_(FlagValue::AddOption(app, "data-dir", "", "./etcd-monitor-data",
-                                     "directory of the metrics history database", "DIR")) {}
+                                     "directory of the metrics history database", "DIR")),
+      member_data_dir_(FlagValue::AddRepeatedOption(
+          app, "member-data-dir",
+          "a member's data dir, for its disk usage: ENDPOINT=DIR (repeat per member), or DIR "
+          "with a single endpoint (default: found from /proc when the member runs on this host)",
+          "ENDPOINT=DIR")) {}
 
 Result<MonitorConfig> MonitorFlags::Build() const {
   FlagErrors errors;
@@ -536,6 +615,9 @@ Result<MonitorConfig> MonitorFlags::Build() const {
   config.benchmark.interval = benchmark_interval_.AsPositiveDuration(errors);
 
   config.data_dir = data_dir_.AsNonEmpty(errors);
+  if (etcd.ok()) {
+    config.member_data_dirs = BuildMemberDataDirs(member_data_dir_, config.etcd.endpoints, errors);
+  }
 
   if (!errors.empty()) {
     return errors.ToStatus();

@@ -551,6 +551,69 @@ TEST_F(MonitorFlagsTest, BadBenchmarkEnabledNamesTheVariable) {
             "env BENCHMARK_ENABLED \"sometimes\": want true, false, 1, 0, yes or no");
 }
 
+// --member-data-dir: ENDPOINT=DIR per member (the endpoint as --endpoints wrote it, with or
+// without its scheme), or DIR alone with one endpoint; paths are made absolute.
+TEST_F(MonitorFlagsTest, MemberDataDirs) {
+  const std::filesystem::path a = dir_ / "a";
+  const std::filesystem::path b = dir_ / "b=c";
+  std::filesystem::create_directories(a);
+  std::filesystem::create_directories(b);
+  Parsed<MonitorConfig> parsed = RunMonitor(
+      {"--endpoints=127.0.0.1:2379,http://127.0.0.1:22379", "--member-data-dir",
+       "127.0.0.1:2379=" + a.string(), "--member-data-dir=http://127.0.0.1:22379=" + b.string()});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  const std::vector<MemberDataDir>& dirs = parsed.result.value().member_data_dirs;
+  ASSERT_EQ(dirs.size(), 2u);
+  EXPECT_EQ(dirs[0].endpoint.Authority(), "127.0.0.1:2379");
+  EXPECT_EQ(dirs[0].path, a.string());
+  EXPECT_EQ(dirs[1].endpoint.Authority(), "127.0.0.1:22379");
+  EXPECT_EQ(dirs[1].path, b.string());
+
+  // One endpoint: the directory alone will do, a relative one made absolute.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  parsed = RunMonitor({"--endpoints=localhost:2379", "--member-data-dir=a"});
+  std::filesystem::current_path(cwd);
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  ASSERT_EQ(parsed.result.value().member_data_dirs.size(), 1u);
+  EXPECT_EQ(parsed.result.value().member_data_dirs[0].endpoint.Authority(), "localhost:2379");
+  EXPECT_EQ(parsed.result.value().member_data_dirs[0].path, a.string());
+
+  // None given: none (the members' data dirs are found from /proc).
+  parsed = RunMonitor({});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_TRUE(parsed.result.value().member_data_dirs.empty());
+}
+
+// Each bad --member-data-dir is an error naming the flag and the value.
+TEST_F(MonitorFlagsTest, RejectsBadMemberDataDirs) {
+  const std::string a = (dir_ / "a").string();
+  std::filesystem::create_directories(a);
+  const std::string two = "--endpoints=127.0.0.1:2379,127.0.0.1:22379";
+  const BadValueCase cases[] = {
+      {{two, "--member-data-dir=" + a},
+       "--member-data-dir \"" + a + "\": name the member's endpoint, ENDPOINT=DIR: there are 2 "
+       "endpoints"},
+      {{two, "--member-data-dir=127.0.0.1:3379=" + a},
+       "--member-data-dir \"127.0.0.1:3379=" + a +
+           "\": not one of --endpoints (127.0.0.1:2379, 127.0.0.1:22379)"},
+      {{two, "--member-data-dir=127.0.0.1=" + a},
+       "--member-data-dir \"127.0.0.1=" + a + "\": missing port"},
+      {{two, "--member-data-dir=127.0.0.1:2379=" + a + "/missing"},
+       "--member-data-dir \"127.0.0.1:2379=" + a + "/missing\": no such directory"},
+      {{two, "--member-data-dir=127.0.0.1:2379="},
+       "--member-data-dir \"127.0.0.1:2379=\": no such directory"},
+      {{two, "--member-data-dir=127.0.0.1:2379=" + a, "--member-data-dir=127.0.0.1:2379=/"},
+       "--member-data-dir \"127.0.0.1:2379=/\": a second data dir for 127.0.0.1:2379"},
+  };
+  for (const BadValueCase& c : cases) {
+    Parsed<MonitorConfig> parsed = RunMonitor(c.args);
+    ASSERT_FALSE(parsed.result.ok()) << c.expected;
+    EXPECT_EQ(parsed.result.status().message(), c.expected);
+    EXPECT_EQ(parsed.result.exit_code(), kExitUsage) << c.expected;
+  }
+}
+
 // All bad values, from flags and variables and from every group, are reported together.
 TEST_F(MonitorFlagsTest, ReportsAllErrorsTogether) {
   SetEnv("API_PORT", "0");

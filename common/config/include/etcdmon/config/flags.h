@@ -85,6 +85,12 @@ class FlagValue {
                              const std::string& default_value, const std::string& help,
                              const std::string& type_name = "VALUE");
 
+  /// Registers an option that may be given several times (`--<name> a --<name> b`), without
+  /// a variable or default; values() has every occurrence, raw() the last.
+  static FlagValue AddRepeatedOption(CLI::App& app, const std::string& name,
+                                     const std::string& help,
+                                     const std::string& type_name = "VALUE");
+
   /// Registers a boolean switch: `--<name>` alone means true; `--<name>=false` also works, and so
   /// does the variable with any value ParseBool() accepts.
   static FlagValue AddSwitch(CLI::App& app, const std::string& name, const std::string& env,
@@ -99,6 +105,8 @@ class FlagValue {
   bool given() const;
   /// The flag's text, else the variable's, else the default.
   std::string raw() const;
+  /// Every value given, in order (AddRepeatedOption); empty when none was.
+  std::vector<std::string> values() const;
   /// `--name`, or `env NAME` when the value is the variable's: the start of an error line.
   /// (When the flag repeats the variable's exact value, the variable is named.)
   std::string Source() const;
@@ -196,7 +204,9 @@ class AlertThresholdFlags {
 /// --health-check-interval (HEALTH_CHECK_INTERVAL), --metrics-interval (METRICS_INTERVAL),
 /// --max-latency-ms, --max-db-size-mb, --min-available-nodes, --max-leader-changes,
 /// --run-benchmark, --benchmark-type, --benchmark-ops, --benchmark-enabled (BENCHMARK_ENABLED),
-/// --benchmark-interval (BENCHMARK_INTERVAL) and --data-dir.
+/// --benchmark-interval (BENCHMARK_INTERVAL) and --data-dir; and --member-data-dir
+/// (repeatable: ENDPOINT=DIR, ENDPOINT one of --endpoints as written; or DIR alone with a single
+/// endpoint; DIR an existing directory, made absolute).
 class MonitorFlags {
  public:
   /// Registers the flags on `app`, which must outlive this object.
@@ -219,6 +229,7 @@ class MonitorFlags {
   FlagValue benchmark_enabled_;
   FlagValue benchmark_interval_;
   FlagValue data_dir_;
+  FlagValue member_data_dir_;
 };
 
 /// What ParseCommandLine() ended with. Either ok(): run with value(); or not: main() returns
