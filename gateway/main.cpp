@@ -1,6 +1,7 @@
 // etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the dashboard.
 #include <spdlog/spdlog.h>
 
+#include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/flags.h"
 #include "etcdmon/gateway/gateway.h"
 #include "etcdmon/gateway/grpc_backends.h"
@@ -42,12 +43,18 @@ int main(int argc, char** argv) {
     feed = std::move(f).value();
     backends.feed = feed.get();
   }
+  std::unique_ptr<etcdmon::gateway::BackgroundBenchmarks> benchmarks;
+  if (!c.etcd.endpoints.empty()) {
+    benchmarks = std::make_unique<etcdmon::gateway::BackgroundBenchmarks>(c.etcd, *logger, nullptr);
+    backends.benchmark = benchmarks.get();
+  }
   auto service = etcdmon::gateway::GatewayService::Create(c.gateway, backends, *logger);
   if (!service.ok()) return fail(service.status());
   if (etcdmon::Status s = (*service)->Start(); !s.ok()) return fail(s);
   const int signal = etcdmon::runtime::WaitForTerminationSignal();
   (*logger)->info("signal_received signal={}", signal);
   (*service)->Stop();
+  if (benchmarks) benchmarks->Stop();  // cancels a run in progress; its keys are cleaned up
   (*logger)->flush();
   return 0;
 }

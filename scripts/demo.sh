@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
 # The product on a local 3-node etcd cluster: installs what is missing, builds, starts etcd on
 # 2379/22379/32379 (data in ./.demo/), then the all-in-one etcd-monitor on it (REST API,
-# /metrics and the dashboard on API_PORT, default 8080), and keeps running until Ctrl-C, which
-# stops everything this script started (the monitor first, then etcd).
+# /metrics and the dashboard on API_PORT, default 8080), and keeps running until Ctrl-C or
+# SIGTERM (`kill PID`; a job started in the background with `&` ignores Ctrl-C's SIGINT), which
+# stop everything this script started (the monitor first, then etcd).
+# Env: API_PORT (8080), METRICS_INTERVAL (5s), BUILD_DIR (build), DEMO_DIR (.demo),
+# ETCD_CLIENT_PORTS / ETCD_PEER_PORTS (see deploy/local/etcd-cluster.sh), ETCDMON_BIN_DIR (use
+# the etcd-monitor binary there instead of installing and building; the tests do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-bash scripts/setup.sh
-BUILD_DIR=${BUILD_DIR:-build}
-export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-cmake -S "$root" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-echo "demo: building etcd-monitor"
-ninja -C "$BUILD_DIR" etcd-monitor | grep -v '^\[' || true
-ninja -C "$BUILD_DIR" etcd-monitor >/dev/null
-monitor="$root/$BUILD_DIR/cli/etcd-monitor"
+if [ -n "${ETCDMON_BIN_DIR:-}" ]; then
+  monitor="$ETCDMON_BIN_DIR/etcd-monitor"
+  shown_monitor=$monitor
+else
+  bash scripts/setup.sh
+  BUILD_DIR=${BUILD_DIR:-build}
+  export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+  cmake -S "$root" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  echo "demo: building etcd-monitor"
+  ninja -C "$BUILD_DIR" etcd-monitor | grep -v '^\[' || true
+  ninja -C "$BUILD_DIR" etcd-monitor >/dev/null
+  monitor="$root/$BUILD_DIR/cli/etcd-monitor"
+  shown_monitor="$BUILD_DIR/cli/etcd-monitor"
+fi
+if [ ! -x "$monitor" ]; then
+  echo "demo: no etcd-monitor binary at $monitor" >&2
+  exit 1
+fi
 
-demo_dir="$root/.demo"
+demo_dir=${DEMO_DIR:-$root/.demo}
 rm -rf "$demo_dir"
 mkdir -p "$demo_dir"
 
@@ -51,13 +65,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "demo: starting etcd on 127.0.0.1:2379, :22379, :32379 (data and logs in .demo/)"
+read -r -a client_ports <<<"${ETCD_CLIENT_PORTS:-2379 22379 32379}"
+echo "demo: starting etcd on 127.0.0.1:${client_ports[0]}, :${client_ports[1]}, :${client_ports[2]} (data and logs in $demo_dir)"
 members=$(deploy/local/etcd-cluster.sh "$demo_dir")
 while read -r pid name; do
   pids+=("$pid")
 done <<<"$members"
 
-endpoints=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
+endpoints=127.0.0.1:${client_ports[0]},127.0.0.1:${client_ports[1]},127.0.0.1:${client_ports[2]}
 echo
 echo "\$ etcd-monitor ctl endpoint status --endpoints=$endpoints -w table"
 "$monitor" ctl endpoint status --endpoints="$endpoints" -w table
@@ -65,10 +80,16 @@ echo
 echo "\$ etcd-monitor ctl member list --endpoints=$endpoints -w table"
 "$monitor" ctl member list --endpoints="$endpoints" -w table
 
+# The API token that running benchmarks and creating silences need: random, readable by this
+# user only, never printed (the hint below reads it from the file).
+token_file="$demo_dir/api-token"
+deploy/local/api-token.sh "$token_file"
+
 api_port=${API_PORT:-8080}
 echo
-echo "demo: starting etcd-monitor on port $api_port (log in .demo/etcd-monitor.log)"
+echo "demo: starting etcd-monitor on port $api_port (log in $demo_dir/etcd-monitor.log)"
 "$monitor" --endpoints="$endpoints" --api-port="$api_port" --data-dir="$demo_dir/monitor" \
+  --api-token-file="$token_file" \
   --metrics-interval="${METRICS_INTERVAL:-5s}" >"$demo_dir/etcd-monitor.out" \
   2>"$demo_dir/etcd-monitor.log" &
 monitor_pid=$!
@@ -92,9 +113,12 @@ echo "demo: everything is running; try"
 echo "  curl http://localhost:$api_port/api/v1/cluster/status"
 echo "  curl http://localhost:$api_port/api/v1/metrics/current"
 echo "  curl http://localhost:$api_port/metrics"
-echo "  $BUILD_DIR/cli/etcd-monitor ctl endpoint health --endpoints=$endpoints"
-echo "  $BUILD_DIR/cli/etcd-monitor --endpoints=$endpoints --run-benchmark --benchmark-type=write --benchmark-ops=10000"
-echo "demo: press Ctrl-C to stop"
+echo "  $shown_monitor ctl endpoint health --endpoints=$endpoints"
+echo "  $shown_monitor --endpoints=$endpoints --run-benchmark --benchmark-type=write --benchmark-ops=10000"
+echo "demo: the API token (benchmarks over REST, silences) is in $token_file; try"
+echo "  curl -X POST -H \"Authorization: Bearer \$(cat $token_file)\" -d '{\"type\": \"write\", \"ops\": 10000}' http://localhost:$api_port/api/v1/performance/benchmark"
+echo "  API_TOKEN=\$(cat $token_file) $shown_monitor silence create --for=1h --api-url=http://localhost:$api_port --comment=demo"
+echo "demo: press Ctrl-C to stop (or kill $$ when started in the background)"
 # The members were started by a child script, so they are not ours to `wait` on: watch them.
 while true; do
   for pid in "${pids[@]}"; do

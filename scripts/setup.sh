@@ -16,6 +16,8 @@ PACKAGES=(
   etcd-server etcd-client prometheus openssl curl wrk
   # the browser tests load the gateway's web page in headless chromium (tests/browser)
   chromium
+  # the compose file is validated with Debian 12's docker-compose (Compose v1; no daemon needed)
+  docker-compose
 )
 
 missing=()

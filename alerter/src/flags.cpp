@@ -19,7 +19,8 @@ AlertRuleFlags::AlertRuleFlags(CLI::App& app)
                                             "DURATION")),
       api_token_file_(FlagValue::AddOption(
           app, "api-token-file", "", "",
-          "file holding the bearer token that creating silences needs (or env API_TOKEN)",
+          "file holding the bearer token that creating silences and running benchmarks need "
+          "(or env API_TOKEN)",
           "FILE")) {}
 
 Status AlertRuleFlags::Build(const config::AlertThresholds& thresholds,

@@ -8,10 +8,10 @@
 #include <memory>
 #include <vector>
 
-#include "background_benchmarks.h"
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/collector/service.h"
 #include "etcdmon/config/flags.h"
+#include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/gateway.h"
 #include "etcdmon/gateway/grpc_backends.h"
 #include "etcdmon/logging/logging.h"
@@ -49,7 +49,7 @@ struct Parts {
   std::unique_ptr<gateway::MonitorBackend> monitor_backend;
   std::unique_ptr<gateway::AlertBackend> alert_backend;
   std::unique_ptr<gateway::SnapshotFeed> feed;
-  std::unique_ptr<BackgroundBenchmarks> benchmarks;
+  std::unique_ptr<gateway::BackgroundBenchmarks> benchmarks;
   std::unique_ptr<gateway::GatewayService> gateway;
   std::vector<std::unique_ptr<collector::CollectorService>> collectors;
   // A collector's sample was abandoned at Stop (its member stopped answering): its thread ends
@@ -141,13 +141,13 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   ETCDMON_RETURN_IF_ERROR(feed.status());
   p.feed = std::move(feed).value();
   aggregator::AggregatorService* aggregator_service = p.aggregator.get();
-  p.benchmarks = std::make_unique<BackgroundBenchmarks>(
+  p.benchmarks = std::make_unique<gateway::BackgroundBenchmarks>(
       m.etcd, logger,
       [aggregator_service](const etcdmonitor::v1::BenchmarkSummary& summary) {
         aggregator_service->RecordBenchmark(summary);
       });
   if (m.benchmark.periodic) {
-    p.benchmarks->StartPeriodic(BackgroundBenchmarks::PeriodicSpec(m.benchmark),
+    p.benchmarks->StartPeriodic(gateway::BackgroundBenchmarks::PeriodicSpec(m.benchmark),
                                 m.benchmark.interval);
   }
 

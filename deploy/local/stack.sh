@@ -211,8 +211,10 @@ start() {
   if [ ! -s "$keys/curve.pub" ]; then
     "$monitor" keygen --out "$keys" >/dev/null
   fi
-  # The collectors and the gateway take the aggregator's public key file, as in compose.
+  # The collectors and the gateway take the aggregator's public key file, as in compose. The
+  # alerter and the gateway share one API token (benchmarks over REST, silences).
   local server_key=$keys/curve.pub
+  "$here/api-token.sh" "$keys/api-token"
 
   launch aggregator "$aggregator" \
     --listen="tcp://127.0.0.1:$ingest_port" \
@@ -243,6 +245,7 @@ start() {
     --curve-server-key-file="$keys/curve.pub" \
     --grpc-listen="127.0.0.1:$alerter_grpc_port" \
     --db="$stack_dir/alerter/alerts.db" \
+    --api-token-file="$keys/api-token" \
     --max-latency-ms=100 --max-db-size-mb=8192 --min-available-nodes=2 --max-leader-changes=3
 
   launch gateway "$gateway" \
@@ -251,7 +254,9 @@ start() {
     --aggregator="127.0.0.1:$aggregator_grpc_port" \
     --alerter="127.0.0.1:$alerter_grpc_port" \
     --snapshots="tcp://127.0.0.1:$publish_port" \
-    --curve-server-key="$server_key"
+    --curve-server-key="$server_key" \
+    --api-token-file="$keys/api-token" \
+    --endpoints="http://127.0.0.1:${etcd_client_ports[0]},http://127.0.0.1:${etcd_client_ports[1]},http://127.0.0.1:${etcd_client_ports[2]}"
 
   write_prometheus_config
   launch prometheus "$prometheus_bin" \
@@ -289,6 +294,8 @@ etcd-monitor stack running (pids in $stack_dir/pids, logs in $stack_dir/logs):
   etcd         http://127.0.0.1:${etcd_client_ports[0]}  :${etcd_client_ports[1]}  :${etcd_client_ports[2]}
   gateway      http://127.0.0.1:$api_port  (/health, /api/v1/cluster/status, /metrics)
   prometheus   http://127.0.0.1:$prometheus_port  (/targets, /alerts)
+API token (POST /api/v1/performance/benchmark, silences) in $stack_dir/keys/api-token:
+  curl -X POST -H "Authorization: Bearer \$(cat $stack_dir/keys/api-token)" -d '{"type": "write", "ops": 10000}' http://127.0.0.1:$api_port/api/v1/performance/benchmark
 stop it with: STACK_DIR=$stack_dir $0 stop
 EOF
 }

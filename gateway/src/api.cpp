@@ -767,7 +767,8 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   spec.value_size = static_cast<uint32_t>(*value_size);
   if (backends_.benchmark == nullptr) {
     return Error(Status::Unimplemented(
-        "benchmarks are not available in this gateway: no benchmark runner is configured"));
+        "benchmarks are not available in this gateway: start it with --endpoints (or ENDPOINTS) "
+        "naming the etcd cluster to run them against"));
   }
   Result<std::string> id = backends_.benchmark->Start(spec);
   if (!id.ok()) {
@@ -797,7 +798,8 @@ ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {
   }
   if (backends_.benchmark == nullptr) {
     return Error(Status::Unimplemented(
-        "benchmarks are not available in this gateway: no benchmark runner is configured"));
+        "benchmarks are not available in this gateway: start it with --endpoints (or ENDPOINTS) "
+        "naming the etcd cluster to run them against"));
   }
   Result<std::string> result = backends_.benchmark->Get(std::string(id));
   if (!result.ok()) {

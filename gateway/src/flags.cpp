@@ -41,6 +41,11 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
       "etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the dashboard, read "
       "from the aggregator and the alerter"};
   config::LogFlags log_flags(app);
+  // Optional: with endpoints the gateway runs POST /api/v1/performance/benchmark itself.
+  config::ConnectionFlags etcd_flags(
+      app, config::ConnectionFlags::Endpoints::kOptional,
+      "etcd client endpoints, comma-separated, that POST /api/v1/performance/benchmark runs "
+      "against (none: benchmarks answer 501)");
   FlagValue host =
       FlagValue::AddOption(app, "api-host", "API_HOST", "0.0.0.0", "listen address", "HOST");
   FlagValue port = FlagValue::AddOption(app, "api-port", "API_PORT", "8080", "listen port", "PORT");
@@ -59,7 +64,9 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
       "KEY");
   FlagValue token_file = FlagValue::AddOption(
       app, "api-token-file", "", "",
-      "file holding the bearer token POST endpoints require (else env API_TOKEN)", "FILE");
+      "file holding the bearer token that creating silences and running benchmarks need (else "
+      "env API_TOKEN)",
+      "FILE");
   FlagValue cert = FlagValue::AddOption(app, "tls-cert-file", "", "",
                                         "serve HTTPS with this certificate (PEM)", "FILE");
   FlagValue key =
@@ -78,6 +85,8 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
     GatewayCommandLine line;
     Result<config::LogConfig> log = log_flags.Build();
     errors.Add(log.status());
+    Result<config::EtcdConnectionConfig> etcd = etcd_flags.Build();
+    errors.Add(etcd.status());
     GatewayConfig& g = line.gateway;
     g.host = host.AsNonEmpty(errors);
     g.port = static_cast<uint16_t>(port.AsInt(errors, 1, 65535));
@@ -123,6 +132,7 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
       return errors.ToStatus();
     }
     line.log = *log;
+    line.etcd = *std::move(etcd);
     return line;
   };
   return config::ParseCommandLine(app, argc, argv, build, out, err);

@@ -55,6 +55,7 @@ struct GatewayService::Impl {
 
   void Run();
   bool PollSnapshot(v1::ClusterSnapshot& out);
+  void AddOwnBenchmark(v1::ClusterSnapshot& s) const;
   void PollDependencies();
   void Render();
   void WaitForPollTurn(std::chrono::milliseconds timeout);
@@ -163,6 +164,19 @@ void GatewayService::Impl::WaitForPollTurn(std::chrono::milliseconds timeout) {
   wake.wait_for(lock, timeout, [&] { return stopping; });
 }
 
+// A standalone gateway runs REST benchmarks itself: the aggregator never hears of them, so the
+// newest one's figures are added to the snapshot here (in the all-in-one both know the same run).
+void GatewayService::Impl::AddOwnBenchmark(v1::ClusterSnapshot& s) const {
+  if (backends.benchmark == nullptr) {
+    return;
+  }
+  std::optional<v1::BenchmarkSummary> own = backends.benchmark->LastFinished();
+  if (own && (!s.has_last_benchmark() ||
+              s.last_benchmark().finished_unix_ms() < own->finished_unix_ms())) {
+    *s.mutable_last_benchmark() = *std::move(own);
+  }
+}
+
 // The refresher: newest snapshot in, cached answers out. A feed delivers snapshots as they are
 // published; without one (or while it stays silent, e.g. before the PUB connection is up) the
 // snapshot is polled once per refresh interval. Everything is re-rendered on a new snapshot and
@@ -213,6 +227,7 @@ void GatewayService::Impl::Run() {
         got && (snapshot == nullptr || incoming.tick_unix_ms() != snapshot->tick_unix_ms() ||
                 incoming.cluster() != snapshot->cluster());
     if (is_new) {
+      AddOwnBenchmark(incoming);
       snapshot = std::make_shared<const v1::ClusterSnapshot>(incoming);
       last_snapshot = now;
       snapshots_received.fetch_add(1, std::memory_order_relaxed);

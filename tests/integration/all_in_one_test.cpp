@@ -164,8 +164,9 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
     return h.is_object() && h.contains("points") && h["points"].size() >= 2;
   }));
 
-  // A benchmark over REST: refused without the token, run with it, its keys cleaned up.
-  const std::string body = R"({"type":"write","ops":300,"clients":4})";
+  // A benchmark over REST, the quickstart's body verbatim: refused without the token, run with
+  // it, its keys cleaned up.
+  const std::string body = R"({"type": "write", "ops": 10000})";
   Result<http::HttpResponse> refused =
       http_->Post(Url("/api/v1/performance/benchmark"), body, {{"Content-Type", "application/json"}});
   ASSERT_TRUE(refused.ok());
@@ -184,7 +185,7 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
     return run.is_object() && run.value("state", "") != "running";
   }, 120s)) << run.dump();
   EXPECT_EQ(run.value("state", ""), "done") << run.dump();
-  EXPECT_EQ(run["result"].value("ops", 0), 300) << run.dump();
+  EXPECT_EQ(run["result"].value("ops", 0), 10000) << run.dump();
   EXPECT_EQ(run["result"].value("failed", -1), 0) << run.dump();
   EXPECT_TRUE(run["result"].value("keys_deleted", false)) << run.dump();
   // Its figures reach /metrics and the history.

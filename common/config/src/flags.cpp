@@ -304,11 +304,15 @@ std::string FlagValue::AsReadableFile(FlagErrors& errors) const {
 
 // ConnectionFlags --------------------------------------------------------------------------
 
-ConnectionFlags::ConnectionFlags(CLI::App& app)
-    : endpoints_(FlagValue::AddOption(app, "endpoints", "ENDPOINTS", "localhost:2379",
-                                      "etcd client endpoints, comma-separated "
-                                      "(host:port, http://host:port, https://host:port)",
-                                      "LIST")),
+ConnectionFlags::ConnectionFlags(CLI::App& app, Endpoints endpoints,
+                                 const std::string& endpoints_help)
+    : endpoints_required_(endpoints == Endpoints::kRequired),
+      endpoints_(FlagValue::AddOption(
+          app, "endpoints", "ENDPOINTS", endpoints_required_ ? "localhost:2379" : "",
+          !endpoints_help.empty() ? endpoints_help
+                                  : "etcd client endpoints, comma-separated "
+                                    "(host:port, http://host:port, https://host:port)",
+          "LIST")),
       dial_timeout_(FlagValue::AddOption(app, "dial-timeout", "DIAL_TIMEOUT", "5s",
                                          "timeout for connecting to etcd", "DURATION")),
       command_timeout_(FlagValue::AddOption(app, "command-timeout", "", "5s",
@@ -359,7 +363,7 @@ Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
     }
     rest.remove_prefix(comma + 1);
   }
-  if (!any) {
+  if (!any && endpoints_required_) {
     errors.Add(endpoints_.Source() + ": at least one endpoint is required");
   }
 
@@ -628,6 +632,45 @@ Result<MonitorConfig> MonitorFlags::Build() const {
 // Command line -----------------------------------------------------------------------------
 
 namespace detail {
+namespace {
+
+// When the innermost command given takes commands of its own and a word on the line is none of
+// them (`etcd-monitor ctl frobnicate`), or it needs one and got none (`etcd-monitor ctl`): a line
+// naming the word and the valid commands, instead of CLI11's "A subcommand is required".
+// Empty when that is not the problem.
+std::string CommandWordError(CLI::App& app, std::string_view program) {
+  CLI::App* current = &app;
+  std::string path(program);
+  while (true) {
+    std::vector<CLI::App*> parsed = current->get_subcommands();
+    if (parsed.empty()) {
+      break;
+    }
+    current = parsed.front();
+    path += " " + current->get_name();
+  }
+  std::vector<CLI::App*> all = current->get_subcommands([](CLI::App*) { return true; });
+  if (all.empty()) {
+    return "";
+  }
+  std::string valid;
+  for (const CLI::App* sub : all) {
+    valid += (valid.empty() ? "" : ", ") + sub->get_name();
+  }
+  // A fallthrough command hands words it does not know to its parents: look at them all.
+  for (const std::string& word : app.remaining(/*recurse=*/true)) {
+    if (!word.empty() && word[0] != '-') {
+      return "unknown command \"" + word.substr(0, 64) + "\" for \"" + path +
+             "\"; valid commands: " + valid;
+    }
+  }
+  if (current->get_require_subcommand_min() > 0) {
+    return "\"" + path + "\" needs a command: " + valid;
+  }
+  return "";
+}
+
+}  // namespace
 
 ParseStep ParseArgs(CLI::App& app, int argc, const char* const* argv, std::ostream& out,
                     std::ostream& err, Status* error) {
@@ -651,7 +694,11 @@ ParseStep ParseArgs(CLI::App& app, int argc, const char* const* argv, std::ostre
     if (e.get_exit_code() == 0) {
       return ParseStep::kExitOk;  // a callback asked for a clean exit (CLI::RuntimeError(0))
     }
-    *error = Status::InvalidArgument(OneLine(e.what()));
+    const std::string program =
+        argc > 0 ? std::filesystem::path(argv[0]).filename().string() : std::string("etcd-monitor");
+    std::string command_error = CommandWordError(app, program);
+    *error = Status::InvalidArgument(command_error.empty() ? OneLine(e.what())
+                                                           : std::move(command_error));
   } catch (const std::exception& e) {
     *error = Status::InvalidArgument(OneLine(e.what()));
   }

@@ -45,6 +45,31 @@ TEST(AppTest, UsageErrorsExitTwo) {
   }
 }
 
+// A command word that does not exist is named, with the valid ones; a command that needs one
+// and got none lists them.
+TEST(AppTest, UnknownOrMissingCommandNamesTheValidOnes) {
+  struct Case {
+    std::vector<const char*> args;
+    std::string expected_err;
+  } cases[] = {
+      {{"ctl", "frobnicate"},
+       "error: unknown command \"frobnicate\" for \"etcd-monitor ctl\"; valid commands: endpoint, "
+       "member, check, alarm, defrag, compact, snapshot, move-leader\n"},
+      {{"ctl", "endpoint", "stats", "--endpoints=localhost:2379"},
+       "error: unknown command \"stats\" for \"etcd-monitor ctl endpoint\"; valid commands: "
+       "status, health, hashkv\n"},
+      {{"ctl"},
+       "error: \"etcd-monitor ctl\" needs a command: endpoint, member, check, alarm, defrag, "
+       "compact, snapshot, move-leader\n"},
+      {{"silence"}, "error: \"etcd-monitor silence\" needs a command: create, list\n"},
+  };
+  for (const auto& c : cases) {
+    RunResult r = RunArgs(c.args);
+    EXPECT_EQ(r.code, 2) << c.expected_err;
+    EXPECT_EQ(r.err, c.expected_err);
+  }
+}
+
 // Several bad flags are reported together, one line each.
 TEST(AppTest, ReportsEveryBadFlag) {
   RunResult r = RunArgs({"ctl", "member", "list", "-w", "xml", "--dial-timeout=-1s"});

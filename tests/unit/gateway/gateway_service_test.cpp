@@ -213,6 +213,7 @@ class FakeBenchmark final : public BenchmarkBackend {
     }
     return std::string(R"({"id":"bench-1","state":"running","done_ops":5})");
   }
+  std::optional<v1::BenchmarkSummary> LastFinished() override { return std::nullopt; }
   BenchmarkSpec LastSpec() {
     std::lock_guard<std::mutex> lock(mu_);
     return last_spec_;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,9 @@ struct BenchmarkSpec {
   config::BenchmarkType type = config::BenchmarkType::kWrite;
   uint64_t ops = 10000;
   uint32_t clients = 10;
-  uint32_t key_size = 32;    // bytes
+  // Bytes; the benchmark runner's default, with room for the key index of any run the gateway
+  // allows (a run's keys are its prefix, its id and a zero-padded index).
+  uint32_t key_size = 64;
   uint32_t value_size = 256;  // bytes
 };
 
@@ -78,6 +81,9 @@ class BenchmarkBackend {
   /// The run's progress or result as a JSON object (snake_case keys; at least "id" and
   /// "state"). NotFound for an unknown id.
   virtual Result<std::string> Get(const std::string& id) = 0;
+  /// The summary of the newest run that finished (not cancelled), if any: /metrics shows its
+  /// figures (etcd_benchmark_*) when the aggregator's snapshot has no newer one.
+  virtual std::optional<etcdmonitor::v1::BenchmarkSummary> LastFinished() = 0;
 };
 
 }  // namespace etcdmon::gateway

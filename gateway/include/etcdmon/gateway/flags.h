@@ -19,6 +19,8 @@ struct GatewayCommandLine {
   std::string snapshots_endpoint;  // ZeroMQ PUB of the aggregator; empty: poll GetSnapshot
   std::string curve_server_key;    // the aggregator's CURVE public key (Z85); empty: plain
   std::chrono::milliseconds backend_timeout{std::chrono::seconds(2)};
+  // etcd, for POST /api/v1/performance/benchmark; no endpoints: benchmarks answer 501.
+  config::EtcdConnectionConfig etcd;
 };
 
 /// Parses --api-host (API_HOST, 0.0.0.0), --api-port (API_PORT, 8080), --aggregator
@@ -26,7 +28,8 @@ struct GatewayCommandLine {
 /// (tcp://localhost:5556; "" to poll instead), --curve-server-key (a Z85 key or a file holding
 /// it), --api-token-file or API_TOKEN (the bearer token of POST endpoints; never printed),
 /// --tls-cert-file and --tls-key-file (HTTPS), --backend-timeout (2s), --threads (2),
-/// --stale-after (30s), --max-benchmark-ops (1000000) and the log flags. Prints help or every
+/// --stale-after (30s), --max-benchmark-ops (1000000), the etcd connection flags of
+/// config::ConnectionFlags with --endpoints (ENDPOINTS) optional, and the log flags. Prints help or every
 /// error, as config::ParseCommandLine does.
 config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
                                                                 const char* const* argv,

@@ -144,18 +144,24 @@ class FlagValue {
 ///   --key (KEY_FILE), --insecure-skip-tls-verify (INSECURE_SKIP_TLS), --user (ETCD_USER,
 ///   `name` or `name:password`), --password-file; ETCD_PASSWORD holds a password too.
 ///
-/// Build() checks that there is at least one endpoint, that --cert and --key come together,
+/// Build() checks that there is at least one endpoint (unless they are optional: then the
+/// default is none and an empty list means "no etcd"), that --cert and --key come together,
 /// that named files are readable, and that a user has exactly one password source (in order:
 /// `name:password`, --password-file, ETCD_PASSWORD). No error line ever contains a password.
 class ConnectionFlags {
  public:
-  /// Registers the flags on `app`, which must outlive this object.
-  explicit ConnectionFlags(CLI::App& app);
+  enum class Endpoints { kRequired, kOptional };
+
+  /// Registers the flags on `app`, which must outlive this object. `endpoints_help`, when not
+  /// empty, replaces the help text of --endpoints.
+  explicit ConnectionFlags(CLI::App& app, Endpoints endpoints = Endpoints::kRequired,
+                           const std::string& endpoints_help = "");
 
   /// Every problem, one line each, as InvalidArgument.
   Result<EtcdConnectionConfig> Build() const;
 
  private:
+  bool endpoints_required_;
   FlagValue endpoints_;
   FlagValue dial_timeout_;
   FlagValue command_timeout_;

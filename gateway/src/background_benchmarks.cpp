@@ -1,11 +1,11 @@
-#include "background_benchmarks.h"
+#include "etcdmon/gateway/background_benchmarks.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
-namespace etcdmon::cli {
+namespace etcdmon::gateway {
 namespace {
 
 // Finished runs kept for GET /api/v1/performance/benchmark/{id}.
@@ -39,7 +39,7 @@ BackgroundBenchmarks::BackgroundBenchmarks(config::EtcdConnectionConfig connecti
 
 BackgroundBenchmarks::~BackgroundBenchmarks() { Stop(); }
 
-Result<std::string> BackgroundBenchmarks::Start(const gateway::BenchmarkSpec& request) {
+Result<std::string> BackgroundBenchmarks::Start(const BenchmarkSpec& request) {
   benchmark::BenchmarkSpec spec;
   spec.type = request.type;
   spec.ops = request.ops;
@@ -97,8 +97,8 @@ Result<std::string> BackgroundBenchmarks::Launch(benchmark::BenchmarkSpec spec,
 
 void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
                                    std::unique_ptr<benchmark::BenchmarkRunner> runner) {
-  logger_->info("benchmark_started id={} type={} ops={} clients={}", id,
-                static_cast<int>(runner->spec().type), runner->spec().ops,
+  logger_->info("benchmark_started id={} trigger={} type={} ops={} clients={}", id, trigger,
+                config::BenchmarkTypeName(runner->spec().type), runner->spec().ops,
                 runner->spec().clients);
   Result<benchmark::BenchmarkReport> report = runner->Run([&](const benchmark::Progress& p) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -133,22 +133,35 @@ void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
   // kReportedPercentiles: 10, 25, 50, 75, 90, 95, 99, 99.9.
   const double p50_ms = ms(report->percentiles[2]);
   const double p99_ms = ms(report->percentiles[6]);
-  logger_->info("benchmark_finished id={} trigger={} ops={} failed={} ops_per_second={:.0f} "
-                "p50_ms={:.2f} p99_ms={:.2f}",
-                id, trigger, report->ops, report->failed, report->ops_per_second, p50_ms, p99_ms);
-  if (observer_ && !report->cancelled) {
-    etcdmonitor::v1::BenchmarkSummary summary;
-    summary.set_finished_unix_ms(UnixMs(clock_.Now()));
-    summary.set_type(std::string(config::BenchmarkTypeName(report->type)));
-    summary.set_trigger(trigger);
-    summary.set_ops(report->ops);
-    summary.set_failed(report->failed);
-    summary.set_ops_per_second(report->ops_per_second);
-    summary.set_p50_ms(p50_ms);
-    summary.set_p99_ms(p99_ms);
-    summary.set_max_ms(ms(report->max));
+  logger_->info(
+      "benchmark_finished id={} trigger={} ops={} failed={} ops_per_second={:.0f} "
+      "p50_ms={:.2f} p99_ms={:.2f}",
+      id, trigger, report->ops, report->failed, report->ops_per_second, p50_ms, p99_ms);
+  if (report->cancelled) {
+    return;
+  }
+  etcdmonitor::v1::BenchmarkSummary summary;
+  summary.set_finished_unix_ms(UnixMs(clock_.Now()));
+  summary.set_type(std::string(config::BenchmarkTypeName(report->type)));
+  summary.set_trigger(trigger);
+  summary.set_ops(report->ops);
+  summary.set_failed(report->failed);
+  summary.set_ops_per_second(report->ops_per_second);
+  summary.set_p50_ms(p50_ms);
+  summary.set_p99_ms(p99_ms);
+  summary.set_max_ms(ms(report->max));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_finished_ = summary;
+  }
+  if (observer_) {
     observer_(summary);
   }
+}
+
+std::optional<etcdmonitor::v1::BenchmarkSummary> BackgroundBenchmarks::LastFinished() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_finished_;
 }
 
 Result<std::string> BackgroundBenchmarks::Get(const std::string& id) {
@@ -169,8 +182,7 @@ Result<std::string> BackgroundBenchmarks::Get(const std::string& id) {
         {"ops_total", run.progress.ops_total},
         {"failed", run.progress.failed},
         {"current_ops_per_second", run.progress.current_ops_per_second},
-        {"p99_seconds_so_far",
-         std::chrono::duration<double>(run.progress.p99_so_far).count()}}},
+        {"p99_seconds_so_far", std::chrono::duration<double>(run.progress.p99_so_far).count()}}},
   };
   if (run.finished_unix_ms != 0) {
     out["finished_unix_ms"] = run.finished_unix_ms;
@@ -227,4 +239,4 @@ void BackgroundBenchmarks::Stop() {
   }
 }
 
-}  // namespace etcdmon::cli
+}  // namespace etcdmon::gateway

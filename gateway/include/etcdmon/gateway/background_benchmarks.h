@@ -1,8 +1,9 @@
 #pragma once
 
-// Benchmarks the all-in-one monitor runs in the background: the ones POST
-// /api/v1/performance/benchmark asks for, and the periodic one (BENCHMARK_ENABLED). One at a
-// time, each on its own thread, cancellable at shutdown.
+// Benchmarks run in the background: the ones POST /api/v1/performance/benchmark asks for (in
+// the all-in-one monitor and in the standalone gateway given --endpoints), and the all-in-one's
+// periodic one (BENCHMARK_ENABLED). One at a time, each on its own thread, cancellable at
+// shutdown. Safe for concurrent use.
 
 #include <spdlog/fwd.h>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,13 +25,13 @@
 #include "etcdmon/gateway/backends.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
-namespace etcdmon::cli {
+namespace etcdmon::gateway {
 
 /// Called with the summary of every run that finished (periodic and requested, not cancelled),
 /// on the run's thread.
 using BenchmarkObserver = std::function<void(const etcdmonitor::v1::BenchmarkSummary&)>;
 
-class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
+class BackgroundBenchmarks final : public BenchmarkBackend {
  public:
   /// The periodic benchmark: a small, rate-capped write run, so that it measures the cluster
   /// without loading it.
@@ -43,8 +45,9 @@ class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
   /// Starts the periodic runs: the first after one `interval`, then every `interval`.
   void StartPeriodic(benchmark::BenchmarkSpec spec, std::chrono::milliseconds interval);
 
-  Result<std::string> Start(const gateway::BenchmarkSpec& spec) override;
+  Result<std::string> Start(const BenchmarkSpec& spec) override;
   Result<std::string> Get(const std::string& id) override;
+  std::optional<etcdmonitor::v1::BenchmarkSummary> LastFinished() override;
 
   /// Cancels the run in progress (its keys are still cleaned up) and joins every thread.
   void Stop();
@@ -74,12 +77,13 @@ class BackgroundBenchmarks final : public gateway::BenchmarkBackend {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                       // guarded by mu_
-  uint64_t next_id_ = 1;                        // guarded by mu_
-  std::map<std::string, Run> runs_;             // guarded by mu_; the newest kMaxKeptRuns
+  bool stopping_ = false;            // guarded by mu_
+  uint64_t next_id_ = 1;             // guarded by mu_
+  std::map<std::string, Run> runs_;  // guarded by mu_; the newest kMaxKeptRuns
+  std::optional<etcdmonitor::v1::BenchmarkSummary> last_finished_;  // guarded by mu_
   benchmark::BenchmarkRunner* active_ = nullptr;  // guarded by mu_; the run in progress
   std::thread run_thread_;
   std::thread periodic_thread_;
 };
 
-}  // namespace etcdmon::cli
+}  // namespace etcdmon::gateway

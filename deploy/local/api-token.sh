@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Writes a random API token (the bearer token of POST /api/v1/performance/benchmark and of
+# creating silences) to FILE, readable by this user only, unless FILE already holds one.
+# Usage: deploy/local/api-token.sh FILE          (prints nothing: the token stays in the file)
+set -euo pipefail
+file=${1:?usage: api-token.sh FILE}
+if [ -s "$file" ]; then
+  exit 0
+fi
+mkdir -p "$(dirname "$file")"
+(umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$file.tmp" && mv "$file.tmp" "$file")
