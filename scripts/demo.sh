@@ -119,17 +119,20 @@ echo "demo: the API token (benchmarks over REST, silences) is in $token_file; tr
 echo "  curl -X POST -H \"Authorization: Bearer \$(cat $token_file)\" -d '{\"type\": \"write\", \"ops\": 10000}' http://localhost:$api_port/api/v1/performance/benchmark"
 echo "  API_TOKEN=\$(cat $token_file) $shown_monitor silence create --for=1h --api-url=http://localhost:$api_port --comment=demo"
 echo "demo: press Ctrl-C to stop (or kill $$ when started in the background)"
-# The members were started by a child script, so they are not ours to `wait` on: watch them.
+# The members were started by a child script, so they are not ours to `wait` on: watch them. A
+# member that exits (stopped to see what the monitor says) is reported once; the monitor keeps
+# watching the rest. The demo ends when the monitor exits.
+declare -A reported=()
 while true; do
-  for pid in "${pids[@]}"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      if [ "$pid" = "$monitor_pid" ]; then
-        echo "demo: etcd-monitor exited; see .demo/etcd-monitor.log"
-      else
-        echo "demo: etcd member (pid $pid) exited; see .demo/*.log"
-      fi
-      exit 1
+  if ! kill -0 "$monitor_pid" 2>/dev/null; then
+    echo "demo: etcd-monitor exited; see $demo_dir/etcd-monitor.log"
+    exit 1
+  fi
+  while read -r pid name; do
+    if [ -z "${reported[$pid]:-}" ] && ! running "$pid"; then
+      reported[$pid]=1
+      echo "demo: etcd member $name (pid $pid) exited (log: $demo_dir/$name.log); the monitor keeps watching"
     fi
-  done
+  done <<<"$members"
   sleep 1
 done

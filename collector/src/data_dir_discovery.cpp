@@ -138,6 +138,22 @@ struct Listener {
   uint32_t uid = 0;
 };
 
+// Up to 8 hex digits, either case; false on any other character.
+bool ParseHex32(std::string_view hex, uint32_t& out) {
+  out = 0;
+  for (char c : hex) {
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+    if (digit < 0) {
+      return false;
+    }
+    out = out * 16 + static_cast<uint32_t>(digit);
+  }
+  return true;
+}
+
 // Parses the hex local address of a /proc/net/tcp{,6} line: the kernel prints each 32-bit
 // word of the address as it lies in memory, so reading a word back in host order and copying
 // its bytes gives the address in network order.
@@ -151,28 +167,14 @@ bool ParseProcAddress(std::string_view hex, bool v6, IpAddress& ip, uint16_t& po
   ip.family = v6 ? AF_INET6 : AF_INET;
   for (std::size_t w = 0; w < words; ++w) {
     uint32_t word = 0;
-    for (char c : hex.substr(w * 8, 8)) {
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                               : -1;
-      if (digit < 0) {
-        return false;
-      }
-      word = word * 16 + static_cast<uint32_t>(digit);
+    if (!ParseHex32(hex.substr(w * 8, 8), word)) {
+      return false;
     }
     std::memcpy(ip.bytes + w * 4, &word, 4);
   }
   uint32_t p = 0;
-  for (char c : hex.substr(colon + 1)) {
-    const int digit = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                             : -1;
-    if (digit < 0) {
-      return false;
-    }
-    p = p * 16 + static_cast<uint32_t>(digit);
+  if (!ParseHex32(hex.substr(colon + 1), p)) {
+    return false;
   }
   port = static_cast<uint16_t>(p);
   ip = ip.Unmapped();
