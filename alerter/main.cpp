@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
     (*logger)->error("startup_failed error=\"{}\"", channels.status().message());
     return etcdmon::config::kExitUsage;
   }
-  auto service = etcdmon::alerter::AlerterService::Create(
-      std::move(cli.value().alerter), std::move(channels).value(), *logger);
+  auto service = etcdmon::alerter::AlerterService::Create(std::move(cli.value().alerter),
+                                                          std::move(channels).value(), *logger);
   if (!service.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", service.status().message());
     return 1;

@@ -6,13 +6,12 @@
 //   cmake -S . -B build -DETCDMON_BUILD_BENCH=ON && ninja -C build alert_latency_bench
 //   build/bench/alert_latency_bench [--runs=5] [--interval-ms=1000]
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,8 +70,8 @@ int main(int argc, char** argv) {
   std::vector<double> latencies_ms;
   for (int run = 0; run < runs; ++run) {
     etcdmon::testing::HttpServer webhook;
-    webhook.Set("/hook", {etcdmon::testing::CannedResponse::Action::kRespond, 200, "text/plain",
-                          "ok"});
+    webhook.Set("/hook",
+                {etcdmon::testing::CannedResponse::Action::kRespond, 200, "text/plain", "ok"});
     if (!webhook.Start().ok()) return Fail("webhook receiver did not start");
 
     etcdmon::alerter::AlerterConfig config;
@@ -85,8 +84,8 @@ int main(int argc, char** argv) {
     channels.console = false;
     channels.webhook =
         etcdmon::alerter::WebhookConfig{etcdmon::config::Secret(webhook.Url("/hook")), {}, {}};
-    auto notifiers = etcdmon::alerter::MakeNotifiers(channels, nullptr,
-                                                     etcdmon::SystemClock::Instance());
+    auto notifiers =
+        etcdmon::alerter::MakeNotifiers(channels, nullptr, etcdmon::SystemClock::Instance());
     if (!notifiers.ok()) return Fail(std::string(notifiers.status().message()));
     auto alerter = etcdmon::alerter::AlerterService::Create(
         std::move(config), std::move(notifiers).value(), etcdmon::testing::QuietLogger("alerter"));
@@ -94,9 +93,11 @@ int main(int argc, char** argv) {
 
     // One member down first (quorum still holds), then the second: quorum is lost at the kill.
     if (!cluster.Kill(1).ok()) return Fail("kill member 1");
-    if (!stack.WaitForSnapshot([](const etcdmonitor::v1::ClusterSnapshot& s) {
-          return s.unreachable_members() == 1 && s.has_leader();
-        }, 60s)) {
+    if (!stack.WaitForSnapshot(
+            [](const etcdmonitor::v1::ClusterSnapshot& s) {
+              return s.unreachable_members() == 1 && s.has_leader();
+            },
+            60s)) {
       return Fail("member 1 never seen down");
     }
     const Steady::time_point quorum_lost = Steady::now();
@@ -114,15 +115,17 @@ int main(int argc, char** argv) {
 
     (*alerter)->Stop();
     if (!cluster.Restart(1).ok() || !cluster.Restart(2).ok()) return Fail("restart members");
-    if (!stack.WaitForSnapshot([](const etcdmonitor::v1::ClusterSnapshot& s) {
-          return s.healthy_members() == 3 && s.has_leader();
-        }, 120s)) {
+    if (!stack.WaitForSnapshot(
+            [](const etcdmonitor::v1::ClusterSnapshot& s) {
+              return s.healthy_members() == 3 && s.has_leader();
+            },
+            120s)) {
       return Fail("cluster never recovered");
     }
   }
   std::sort(latencies_ms.begin(), latencies_ms.end());
-  std::printf("median of %d runs: %.0f ms (interval %d ms, for: 0s; min %.0f, max %.0f)\n",
-              runs, latencies_ms[latencies_ms.size() / 2], interval_ms, latencies_ms.front(),
+  std::printf("median of %d runs: %.0f ms (interval %d ms, for: 0s; min %.0f, max %.0f)\n", runs,
+              latencies_ms[latencies_ms.size() / 2], interval_ms, latencies_ms.front(),
               latencies_ms.back());
   return 0;
 }

@@ -9,6 +9,20 @@ root=$(pwd)
 start=$(date +%s)
 bash scripts/setup.sh
 
+# The tree stays formatted (.clang-format at the root): a formatting difference fails the run
+# (after the tests, so that they still report), naming the files and lines.
+format_status=0
+format_log=$(mktemp)
+if ! git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run -Werror 2>"$format_log"; then
+  format_status=1
+  head -40 "$format_log" >&2
+  echo "test: FAILED: files differ from .clang-format; fix with:" \
+    "git ls-files '*.cpp' '*.h' | xargs clang-format -i" >&2
+else
+  echo "test: every C++ file is formatted as .clang-format says"
+fi
+rm -f "$format_log"
+
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
@@ -32,4 +46,8 @@ cd "$BUILD_DIR"
 status=0
 ctest --output-on-failure -j "$JOBS" "$@" || status=$?
 echo "test: total $(( $(date +%s) - start )) s"
+if [ "$format_status" -ne 0 ]; then
+  echo "test: FAILED: formatting (see above)" >&2
+  status=1
+fi
 exit $status

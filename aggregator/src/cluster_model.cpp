@@ -408,8 +408,8 @@ bool ClusterModel::Impl::Ingest(std::string_view collector_id, const v1::MemberS
   }
   const bool leadership_changed =
       !r.sampled || r.reachable != sample.reachable() ||
-      (sample.has_status() && (sample.status().leader_id() != r.claim_leader ||
-                               sample.status().raft_term() != r.term));
+      (sample.has_status() &&
+       (sample.status().leader_id() != r.claim_leader || sample.status().raft_term() != r.term));
   CollectorRecord& c = Collector(collector_id);
   ++c.samples;
   c.last_sample_ms = std::max(c.last_sample_ms, at);
@@ -882,8 +882,7 @@ detail::LeaderChoice ClusterModel::Impl::JudgeLeadership(v1::ClusterSnapshot& ou
     c.cluster_id = r->status.cluster_id();
     c.term = r->status.raft_term();
     c.leader_id = r->status.leader_id();
-    if (r->latest.at_ms == r->sample_ms && Present(r->latest.is_leader) &&
-        r->is_leader_confirmed) {
+    if (r->latest.at_ms == r->sample_ms && Present(r->latest.is_leader) && r->is_leader_confirmed) {
       c.is_leader_metric = r->latest.is_leader == 1 ? 1 : 0;
     }
     c.sample_ms = r->sample_ms;

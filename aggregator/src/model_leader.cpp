@@ -121,8 +121,8 @@ void DetectSplitBrain(const std::vector<LeaderClaim>& claims, int64_t grace_ms,
     for (std::size_t j = i + 1; j < n; ++j) {
       const LeaderClaim& a = claims[i];
       const LeaderClaim& b = claims[j];
-      if (a.term != b.term || a.is_leader_metric != 1 || b.is_leader_metric != 1 ||
-          !a.confirmed || !b.confirmed) {
+      if (a.term != b.term || a.is_leader_metric != 1 || b.is_leader_metric != 1 || !a.confirmed ||
+          !b.confirmed) {
         continue;
       }
       if (!found) {

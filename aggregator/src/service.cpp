@@ -1,7 +1,4 @@
-#include "etcdmon/rpc/server.h"
 #include "etcdmon/aggregator/service.h"
-
-#include "etcdmon/aggregator/metric_names.h"
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +11,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "etcdmon/aggregator/metric_names.h"
+#include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "model_points.h"
@@ -73,8 +72,8 @@ struct AggregatorService::Impl {
   WriteBatch tick_write;
 
   mutable std::mutex snapshot_mu;
-  etcdmonitor::v1::ClusterSnapshot latest;  // guarded by snapshot_mu
-  bool have_latest = false;                 // guarded by snapshot_mu
+  etcdmonitor::v1::ClusterSnapshot latest;           // guarded by snapshot_mu
+  bool have_latest = false;                          // guarded by snapshot_mu
   etcdmonitor::v1::BenchmarkSummary last_benchmark;  // guarded by snapshot_mu
   bool have_benchmark = false;                       // guarded by snapshot_mu
   bool new_benchmark = false;  // guarded by snapshot_mu; its points are not in history yet
@@ -82,7 +81,7 @@ struct AggregatorService::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop_requested = false;  // guarded by mu
-  bool tick_soon = false;  // guarded by mu: ingest saw a leadership change; tick now
+  bool tick_soon = false;       // guarded by mu: ingest saw a leadership change; tick now
   bool started = false;         // guarded by mu
   bool stopped = false;         // guarded by mu
   std::thread tick_thread;

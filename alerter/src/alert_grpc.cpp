@@ -84,8 +84,7 @@ AlertGrpcService::AlertGrpcService(AlertStore& store, Clock& clock,
       health_(std::move(health)),
       silence_added_(std::move(silence_added)) {}
 
-grpc::Status AlertGrpcService::ListActiveAlerts(grpc::ServerContext*,
-                                                const v1::ListAlertsRequest*,
+grpc::Status AlertGrpcService::ListActiveAlerts(grpc::ServerContext*, const v1::ListAlertsRequest*,
                                                 v1::ListAlertsResponse* response) {
   for (const Alert& a : active_()) {
     ToProto(a, response->add_alerts());

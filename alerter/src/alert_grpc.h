@@ -34,8 +34,7 @@ class AlertGrpcService final : public etcdmonitor::v1::AlertService::Service {
   grpc::Status QueryHistory(grpc::ServerContext* context,
                             const etcdmonitor::v1::AlertHistoryRequest* request,
                             etcdmonitor::v1::AlertHistoryResponse* response) override;
-  grpc::Status CreateSilence(grpc::ServerContext* context,
-                             const etcdmonitor::v1::Silence* request,
+  grpc::Status CreateSilence(grpc::ServerContext* context, const etcdmonitor::v1::Silence* request,
                              etcdmonitor::v1::Silence* response) override;
   grpc::Status ListSilences(grpc::ServerContext* context,
                             const etcdmonitor::v1::ListAlertsRequest* request,

@@ -1,9 +1,8 @@
 #include "etcdmon/alerter/alert_store.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "etcdmon/sqlite/connection.h"
@@ -215,37 +214,37 @@ struct AlertStore::Impl {
       statement = std::move(prepared).value();
       return Status::Ok();
     };
-    ETCDMON_RETURN_IF_ERROR(prepare(
-        update_open_alert,
-        "UPDATE alerts SET severity=?2, state=?3, summary=?4, values_json=?5, channels=?6, "
-        "pending_since_ms=?7, firing_since_ms=?8, resolved_ms=?9, last_notified_ms=?10 "
-        "WHERE fingerprint=?1 AND resolved_ms=0"));
+    ETCDMON_RETURN_IF_ERROR(
+        prepare(update_open_alert,
+                "UPDATE alerts SET severity=?2, state=?3, summary=?4, values_json=?5, channels=?6, "
+                "pending_since_ms=?7, firing_since_ms=?8, resolved_ms=?9, last_notified_ms=?10 "
+                "WHERE fingerprint=?1 AND resolved_ms=0"));
     ETCDMON_RETURN_IF_ERROR(prepare(
         insert_alert,
         "INSERT INTO alerts(fingerprint, rule, cluster, member, severity, state, summary, "
         "values_json, channels, pending_since_ms, firing_since_ms, resolved_ms, last_notified_ms) "
         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-    ETCDMON_RETURN_IF_ERROR(prepare(
-        delete_pending,
-        "DELETE FROM alerts WHERE fingerprint=? AND resolved_ms=0 AND state='pending'"));
+    ETCDMON_RETURN_IF_ERROR(
+        prepare(delete_pending,
+                "DELETE FROM alerts WHERE fingerprint=? AND resolved_ms=0 AND state='pending'"));
     ETCDMON_RETURN_IF_ERROR(prepare(
         latest_alert_id, "SELECT id FROM alerts WHERE fingerprint=? ORDER BY id DESC LIMIT 1"));
-    ETCDMON_RETURN_IF_ERROR(prepare(
-        insert_notification,
-        "INSERT INTO notifications(alert_id, kind, created_ms, silenced, alert_json) "
-        "VALUES(?,?,?,?,?)"));
-    ETCDMON_RETURN_IF_ERROR(prepare(
-        insert_delivery,
-        "INSERT OR IGNORE INTO deliveries(notification_id, channel, state, attempts, "
-        "last_attempt_ms, last_error) VALUES(?,?,?,0,0,'')"));
+    ETCDMON_RETURN_IF_ERROR(
+        prepare(insert_notification,
+                "INSERT INTO notifications(alert_id, kind, created_ms, silenced, alert_json) "
+                "VALUES(?,?,?,?,?)"));
+    ETCDMON_RETURN_IF_ERROR(
+        prepare(insert_delivery,
+                "INSERT OR IGNORE INTO deliveries(notification_id, channel, state, attempts, "
+                "last_attempt_ms, last_error) VALUES(?,?,?,0,0,'')"));
     ETCDMON_RETURN_IF_ERROR(prepare(
         insert_attempt,
         "INSERT OR REPLACE INTO delivery_attempts(notification_id, channel, attempt, unix_ms, ok, "
         "error, took_ms) VALUES(?,?,?,?,?,?,?)"));
-    ETCDMON_RETURN_IF_ERROR(prepare(
-        settle_delivery,
-        "UPDATE deliveries SET state=?3, attempts=MAX(attempts, ?4), last_attempt_ms=?5, "
-        "last_error=?6 WHERE notification_id=?1 AND channel=?2"));
+    ETCDMON_RETURN_IF_ERROR(
+        prepare(settle_delivery,
+                "UPDATE deliveries SET state=?3, attempts=MAX(attempts, ?4), last_attempt_ms=?5, "
+                "last_error=?6 WHERE notification_id=?1 AND channel=?2"));
     return Status::Ok();
   }
 
@@ -266,10 +265,10 @@ struct AlertStore::Impl {
       return Status::Ok();
     }
     sqlite::ResetGuard reset(insert_alert);
-    ETCDMON_RETURN_IF_ERROR(insert_alert.BindAll(
-        a.fingerprint, a.key.rule, a.key.cluster, a.key.member, severity, state, a.summary,
-        values, channels, a.pending_since_unix_ms, a.firing_since_unix_ms, a.resolved_unix_ms,
-        a.last_notified_unix_ms));
+    ETCDMON_RETURN_IF_ERROR(
+        insert_alert.BindAll(a.fingerprint, a.key.rule, a.key.cluster, a.key.member, severity,
+                             state, a.summary, values, channels, a.pending_since_unix_ms,
+                             a.firing_since_unix_ms, a.resolved_unix_ms, a.last_notified_unix_ms));
     return insert_alert.Run();
   }
 
@@ -288,9 +287,9 @@ struct AlertStore::Impl {
     ETCDMON_RETURN_IF_ERROR(alert_id.status());
     {
       sqlite::ResetGuard reset(insert_notification);
-      ETCDMON_RETURN_IF_ERROR(insert_notification.BindAll(
-          *alert_id, NotificationKindName(n.kind), n.created_unix_ms, silenced ? 1 : 0,
-          AlertToJson(n.alert)));
+      ETCDMON_RETURN_IF_ERROR(insert_notification.BindAll(*alert_id, NotificationKindName(n.kind),
+                                                          n.created_unix_ms, silenced ? 1 : 0,
+                                                          AlertToJson(n.alert)));
       ETCDMON_RETURN_IF_ERROR(insert_notification.Run());
     }
     n.id = db->LastInsertRowId();
@@ -348,7 +347,8 @@ Result<std::unique_ptr<AlertStore>> AlertStore::Open(const std::string& path,
   // Alert state is small and written once per evaluation at most; a lost last transaction on
   // power loss is acceptable (WAL + NORMAL never corrupts), a slow fsync per tick is not.
   connection_options.synchronous = sqlite::Synchronous::kNormal;
-  Result<std::unique_ptr<sqlite::Connection>> db = sqlite::Connection::Open(path, connection_options);
+  Result<std::unique_ptr<sqlite::Connection>> db =
+      sqlite::Connection::Open(path, connection_options);
   ETCDMON_RETURN_IF_ERROR(db.status());
   impl->db = std::move(db).value();
   Result<int64_t> version = impl->db->QueryInt64("PRAGMA user_version");
@@ -367,8 +367,8 @@ Result<std::unique_ptr<AlertStore>> AlertStore::Open(const std::string& path,
 
 Result<std::vector<Alert>> AlertStore::LoadActive() {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Result<sqlite::Statement> q = impl_->db->Prepare("SELECT " + std::string(kAlertColumns) +
-                                                   " FROM alerts WHERE resolved_ms = 0 ORDER BY id");
+  Result<sqlite::Statement> q = impl_->db->Prepare(
+      "SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE resolved_ms = 0 ORDER BY id");
   ETCDMON_RETURN_IF_ERROR(q.status());
   std::vector<Alert> alerts;
   while (true) {
@@ -454,9 +454,8 @@ Status AlertStore::RecordAttempt(const DeliveryAttempt& attempt) {
   const char* state = attempt.status.ok() ? "delivered" : (attempt.final ? "failed" : "pending");
   {
     sqlite::ResetGuard reset(impl_->settle_delivery);
-    ETCDMON_RETURN_IF_ERROR(impl_->settle_delivery.BindAll(attempt.notification_id,
-                                                           attempt.channel, state, attempt.attempt,
-                                                           attempt.unix_ms, error));
+    ETCDMON_RETURN_IF_ERROR(impl_->settle_delivery.BindAll(
+        attempt.notification_id, attempt.channel, state, attempt.attempt, attempt.unix_ms, error));
     ETCDMON_RETURN_IF_ERROR(impl_->settle_delivery.Run());
   }
   return tx->Commit();
@@ -467,7 +466,8 @@ Result<AlertHistoryPage> AlertStore::QueryHistory(const AlertHistoryFilter& filt
     return Status::InvalidArgument("page size " + std::to_string(filter.page_size) +
                                    " out of range 1..1000");
   }
-  if (filter.from_unix_ms != 0 && filter.to_unix_ms != 0 && filter.from_unix_ms > filter.to_unix_ms) {
+  if (filter.from_unix_ms != 0 && filter.to_unix_ms != 0 &&
+      filter.from_unix_ms > filter.to_unix_ms) {
     return Status::InvalidArgument("the time range ends before it starts");
   }
   std::string sql = "SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE 1=1";
@@ -569,7 +569,8 @@ Status AlertStore::Prune(int64_t now_unix_ms, int64_t max_rows) {
       sqlite::Transaction::Begin(*impl_->db, sqlite::TransactionMode::kImmediate);
   ETCDMON_RETURN_IF_ERROR(tx.status());
   // The victims: resolved alerts past retention, plus the oldest beyond the cap; bounded.
-  ETCDMON_RETURN_IF_ERROR(impl_->db->Exec("CREATE TEMP TABLE IF NOT EXISTS prune_ids(id INTEGER PRIMARY KEY); DELETE FROM prune_ids;"));
+  ETCDMON_RETURN_IF_ERROR(impl_->db->Exec(
+      "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id INTEGER PRIMARY KEY); DELETE FROM prune_ids;"));
   {
     Result<sqlite::Statement> q = impl_->db->Prepare(
         "INSERT OR IGNORE INTO prune_ids SELECT id FROM alerts WHERE resolved_ms != 0 AND "
@@ -589,8 +590,8 @@ Status AlertStore::Prune(int64_t now_unix_ms, int64_t max_rows) {
   {
     Result<sqlite::Statement> q = impl_->db->Prepare("DELETE FROM silences WHERE expires_ms < ?");
     ETCDMON_RETURN_IF_ERROR(q.status());
-    ETCDMON_RETURN_IF_ERROR(q->BindAll(
-        now_unix_ms - static_cast<int64_t>(impl_->options.silence_retention.count())));
+    ETCDMON_RETURN_IF_ERROR(
+        q->BindAll(now_unix_ms - static_cast<int64_t>(impl_->options.silence_retention.count())));
     ETCDMON_RETURN_IF_ERROR(q->Run());
   }
   return tx->Commit();

@@ -143,8 +143,8 @@ class EmailNotifier final : public Notifier {
     }
     long reply = 0;
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &reply);
-    std::string message = "email " + safe_url_ + ": " +
-                          (error_[0] != '\0' ? error_ : curl_easy_strerror(code));
+    std::string message =
+        "email " + safe_url_ + ": " + (error_[0] != '\0' ? error_ : curl_easy_strerror(code));
     if (reply != 0) {
       message += " (SMTP reply " + std::to_string(reply) + ")";
     }
@@ -173,8 +173,8 @@ class EmailNotifier final : public Notifier {
     const Alert& alert = n.alert;
     const bool resolved = n.kind == NotificationKind::kResolved;
     const std::string severity(SeverityName(alert.severity));
-    std::string subject = "[" + std::string(resolved ? "RESOLVED " : "FIRING ") + severity +
-                          "] " + alert.key.rule + " cluster=" + alert.key.cluster;
+    std::string subject = "[" + std::string(resolved ? "RESOLVED " : "FIRING ") + severity + "] " +
+                          alert.key.rule + " cluster=" + alert.key.cluster;
     if (!alert.key.member.empty()) {
       subject += " member=" + alert.key.member;
     }
@@ -196,8 +196,8 @@ class EmailNotifier final : public Notifier {
     out += "Content-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Transfer-Encoding: 8bit\r\n";
     out += "\r\n";
-    out += std::string(resolved ? "RESOLVED" : "FIRING") + " " + severity + ": " +
-           alert.key.rule + "\r\n\r\n";
+    out += std::string(resolved ? "RESOLVED" : "FIRING") + " " + severity + ": " + alert.key.rule +
+           "\r\n\r\n";
     out += "cluster:     " + alert.key.cluster + "\r\n";
     out += "member:      " + (alert.key.member.empty() ? "-" : alert.key.member) + "\r\n";
     out += "since:       " + detail::Rfc3339(detail::StartsAtUnixMs(alert)) + "\r\n";

@@ -16,7 +16,6 @@ namespace {
 using config::FlagErrors;
 using config::FlagValue;
 
-
 // Unset and empty are the same, as for every variable CLI11 reads.
 std::optional<std::string> GetEnv(const char* name) {
   const char* value = std::getenv(name);
@@ -25,7 +24,6 @@ std::optional<std::string> GetEnv(const char* name) {
   }
   return std::string(value);
 }
-
 
 // A secret from `file_flag` (a path) or else from the variable `env`, which holds the secret
 // itself. Empty when neither is given.
@@ -146,8 +144,8 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
   config::Secret hmac = SecretFrom(webhook_hmac_secret_file_, "WEBHOOK_HMAC_SECRET", errors);
   if (webhook_url_.given()) {
     CheckSecretUrl(webhook_url_, errors);
-    config.webhook = WebhookConfig{config::Secret(webhook_url_.raw()), std::move(token),
-                                   std::move(hmac)};
+    config.webhook =
+        WebhookConfig{config::Secret(webhook_url_.raw()), std::move(token), std::move(hmac)};
   } else {
     if (!token.empty()) {
       errors.Add((webhook_token_file_.given() ? webhook_token_file_.Source()
@@ -219,15 +217,14 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
                  ": a password without --smtp-user");
     }
     if (!email.username.empty() && password.empty()) {
-      errors.Add(smtp_user_.Source() +
-                 ": no password (--smtp-password-file or SMTP_PASSWORD)");
+      errors.Add(smtp_user_.Source() + ": no password (--smtp-password-file or SMTP_PASSWORD)");
     }
     email.password = std::move(password);
     email.ca_file = ca_file;
     config.email = std::move(email);
   } else {
-    for (const FlagValue* flag : {&smtp_from_, &smtp_to_, &smtp_user_, &smtp_password_file_,
-                                  &smtp_ca_file_}) {
+    for (const FlagValue* flag :
+         {&smtp_from_, &smtp_to_, &smtp_user_, &smtp_password_file_, &smtp_ca_file_}) {
       if (flag->given()) {
         errors.Add(flag->Source() + ": needs --smtp-url");
       }

@@ -28,8 +28,8 @@ class PagerDutyNotifier final : public Notifier {
     if (n.kind != NotificationKind::kResolved) {
       std::string summary = "[" + std::string(SeverityName(alert.severity)) + "] " +
                             alert.key.rule + " cluster=" + alert.key.cluster +
-                            (alert.key.member.empty() ? "" : " member=" + alert.key.member) +
-                            ": " + alert.summary;
+                            (alert.key.member.empty() ? "" : " member=" + alert.key.member) + ": " +
+                            alert.summary;
       if (summary.size() > kMaxSummaryBytes) {
         summary.resize(kMaxSummaryBytes);
       }

@@ -69,29 +69,27 @@ class SlackNotifier final : public Notifier {
     fields.push_back(Mrkdwn("*Since*\n" + detail::Rfc3339(detail::StartsAtUnixMs(alert))));
 
     nlohmann::ordered_json blocks = nlohmann::ordered_json::array();
-    blocks.push_back({{"type", "section"},
-                      {"text", Mrkdwn("*" + EscapeMrkdwn(title) + "*\n" +
-                                      EscapeMrkdwn(alert.summary))},
-                      {"fields", std::move(fields)}});
+    blocks.push_back(
+        {{"type", "section"},
+         {"text", Mrkdwn("*" + EscapeMrkdwn(title) + "*\n" + EscapeMrkdwn(alert.summary))},
+         {"fields", std::move(fields)}});
     if (!alert.values.empty()) {
       std::string values = "*Values*";
       for (std::size_t i = 0; i < alert.values.size() && i < kMaxValues; ++i) {
-        values += "\n`" + alert.values[i].name + "` = " +
-                  FormatValue(alert.values[i].value);
+        values += "\n`" + alert.values[i].name + "` = " + FormatValue(alert.values[i].value);
       }
       blocks.push_back({{"type", "section"}, {"text", Mrkdwn(EscapeMrkdwn(values))}});
     }
-    blocks.push_back(
-        {{"type", "context"},
-         {"elements", nlohmann::ordered_json::array(
-                          {Mrkdwn("fingerprint " + alert.fingerprint + " · notification " +
-                                  std::to_string(n.id) + " · " +
-                                  std::string(NotificationKindName(n.kind)))})}});
+    blocks.push_back({{"type", "context"},
+                      {"elements", nlohmann::ordered_json::array(
+                                       {Mrkdwn("fingerprint " + alert.fingerprint +
+                                               " · notification " + std::to_string(n.id) + " · " +
+                                               std::string(NotificationKindName(n.kind)))})}});
 
     nlohmann::ordered_json attachment;
-    attachment["color"] = resolved ? kColorResolved
-                                   : (alert.severity == Severity::kCritical ? kColorCritical
-                                                                            : kColorWarning);
+    attachment["color"] =
+        resolved ? kColorResolved
+                 : (alert.severity == Severity::kCritical ? kColorCritical : kColorWarning);
     attachment["blocks"] = std::move(blocks);
     nlohmann::ordered_json doc;
     doc["text"] = title + ": " + alert.summary;

@@ -26,8 +26,7 @@ std::string Rfc3339(int64_t unix_ms) {
 }
 
 int64_t StartsAtUnixMs(const Alert& alert) {
-  return alert.firing_since_unix_ms != 0 ? alert.firing_since_unix_ms
-                                         : alert.pending_since_unix_ms;
+  return alert.firing_since_unix_ms != 0 ? alert.firing_since_unix_ms : alert.pending_since_unix_ms;
 }
 
 std::string SafeUrl(std::string_view url) {
@@ -143,8 +142,9 @@ Status JsonPoster::Post(std::string_view body, const http::HttpHeaders& headers,
     message = what + ": " + Scrub(std::move(message), {&url});
   }
   const std::size_t scheme_end = url.find("://");
-  const std::size_t path_begin =
-      scheme_end == std::string::npos ? std::string::npos : url.find_first_of("/?#", scheme_end + 3);
+  const std::size_t path_begin = scheme_end == std::string::npos
+                                     ? std::string::npos
+                                     : url.find_first_of("/?#", scheme_end + 3);
   const std::string path = path_begin == std::string::npos ? "" : url.substr(path_begin);
   message = Scrub(std::move(message), {&url, path.size() > 1 ? &path : nullptr});
   message = Scrub(std::move(message), secrets);

@@ -88,13 +88,13 @@ class WebhookNotifier final : public Notifier {
     doc["fingerprint"] = alert.fingerprint;
     doc["starts_at"] = Rfc3339(detail::StartsAtUnixMs(alert));
     if (resolved) {
-      doc["ends_at"] = Rfc3339(alert.resolved_unix_ms != 0 ? alert.resolved_unix_ms
-                                                           : n.created_unix_ms);
+      doc["ends_at"] =
+          Rfc3339(alert.resolved_unix_ms != 0 ? alert.resolved_unix_ms : n.created_unix_ms);
     }
     doc["notification_id"] = n.id;
-    doc["sent_at"] = Rfc3339(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 clock_.Now().time_since_epoch())
-                                 .count());
+    doc["sent_at"] = Rfc3339(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+            .count());
     // Invalid UTF-8 (from an etcd error text, say) becomes U+FFFD instead of throwing.
     return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }

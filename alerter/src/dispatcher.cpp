@@ -110,9 +110,9 @@ void Dispatcher::Enqueue(Channel& channel, const Notification& notification) {
     attempt.notification_id = dropped->id;
     attempt.channel = channel.notifier->name();
     attempt.attempt = 0;
-    attempt.status = Status::ResourceExhausted(
-        attempt.channel + ": queue full (" + std::to_string(options_.max_queue) +
-        " notifications): dropped the oldest");
+    attempt.status = Status::ResourceExhausted(attempt.channel + ": queue full (" +
+                                               std::to_string(options_.max_queue) +
+                                               " notifications): dropped the oldest");
     attempt.final = true;
     attempt.unix_ms = UnixMs(clock_.Now());
     observer_(*dropped, attempt);

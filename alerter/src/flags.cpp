@@ -39,8 +39,8 @@ Status AlertRuleFlags::Build(const config::AlertThresholds& thresholds,
     if (token.ok()) {
       config.api_token = config::Secret(*std::move(token));
     } else {
-      errors.Add(api_token_file_.Source() + " \"" + token_file + "\": " +
-                 std::string(token.status().message()));
+      errors.Add(api_token_file_.Source() + " \"" + token_file +
+                 "\": " + std::string(token.status().message()));
     }
   } else if (const char* env = std::getenv("API_TOKEN"); env != nullptr && *env != '\0') {
     config.api_token = config::Secret(env);
@@ -59,15 +59,14 @@ config::ParseResult<AlerterCommandLine> ParseAlerterCommandLine(int argc, const 
   AlertRuleFlags rule_flags(app);
   ChannelFlags channel_flags(app);
   const AlerterConfig d;
-  FlagValue snapshots = FlagValue::AddOption(app, "snapshots", "", d.snapshot_endpoint,
-                                             "the aggregator's snapshot stream (ZeroMQ)",
-                                             "ENDPOINT");
+  FlagValue snapshots =
+      FlagValue::AddOption(app, "snapshots", "", d.snapshot_endpoint,
+                           "the aggregator's snapshot stream (ZeroMQ)", "ENDPOINT");
   FlagValue curve_key = FlagValue::AddOption(
       app, "curve-server-key-file", "", "",
       "file holding the aggregator's CURVE public key (Z85), when it encrypts", "FILE");
-  FlagValue grpc_listen =
-      FlagValue::AddOption(app, "grpc-listen", "", d.grpc_address, "AlertService address",
-                           "HOST:PORT");
+  FlagValue grpc_listen = FlagValue::AddOption(app, "grpc-listen", "", d.grpc_address,
+                                               "AlertService address", "HOST:PORT");
   FlagValue db = FlagValue::AddOption(app, "db", "", d.db_path,
                                       "the SQLite alert state and history (created with its "
                                       "directory)",

@@ -74,8 +74,8 @@ class SimpleThresholdRule : public Rule {
       }
       Observation& o = Observe(out, member, verdict, severity_);
       o.summary = o.member + ": " + Describe(member, value) +
-                  (verdict == Verdict::kFiring ? " > " : ", threshold ") +
-                  FormatValue(threshold_) + Unit();
+                  (verdict == Verdict::kFiring ? " > " : ", threshold ") + FormatValue(threshold_) +
+                  Unit();
       o.values = {{ValueName(), value}, {"threshold", threshold_}};
     };
     if (OfTheHost()) {

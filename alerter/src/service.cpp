@@ -1,4 +1,3 @@
-#include "etcdmon/rpc/server.h"
 #include "etcdmon/alerter/service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -13,6 +12,7 @@
 
 #include "alert_grpc.h"
 #include "etcdmon/alerter/engine.h"
+#include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
@@ -86,16 +86,17 @@ struct AlerterService::Impl {
                     attempt.notification_id, attempt.channel, s.message());
     }
     if (attempt.status.ok()) {
-      logger->info("notification_delivered notification={} channel={} rule={} member={} kind={} "
-                   "attempt={} took_ms={}",
-                   attempt.notification_id, attempt.channel, n.alert.key.rule,
-                   n.alert.key.member, NotificationKindName(n.kind), attempt.attempt,
-                   attempt.took.count());
+      logger->info(
+          "notification_delivered notification={} channel={} rule={} member={} kind={} "
+          "attempt={} took_ms={}",
+          attempt.notification_id, attempt.channel, n.alert.key.rule, n.alert.key.member,
+          NotificationKindName(n.kind), attempt.attempt, attempt.took.count());
     } else {
-      logger->warn("notification_failed notification={} channel={} rule={} attempt={} final={} "
-                   "error=\"{}\"",
-                   attempt.notification_id, attempt.channel, n.alert.key.rule, attempt.attempt,
-                   attempt.final, attempt.status.message());
+      logger->warn(
+          "notification_failed notification={} channel={} rule={} attempt={} final={} "
+          "error=\"{}\"",
+          attempt.notification_id, attempt.channel, n.alert.key.rule, attempt.attempt,
+          attempt.final, attempt.status.message());
     }
   }
 
@@ -108,8 +109,8 @@ struct AlerterService::Impl {
   void Evaluate(const etcdmonitor::v1::ClusterSnapshot& snapshot) {
     const auto now = clock->Now();
     const int64_t now_ms = UnixMs(now);
-    if (silences_changed.exchange(false) || (!silences.empty() &&
-                                             silences.front().expires_unix_ms <= now_ms)) {
+    if (silences_changed.exchange(false) ||
+        (!silences.empty() && silences.front().expires_unix_ms <= now_ms)) {
       Result<std::vector<Silence>> loaded = store->ActiveSilences(now_ms);
       if (loaded.ok()) {
         silences = std::move(loaded).value();
@@ -168,12 +169,14 @@ struct AlerterService::Impl {
         continue;
       }
       if (!*got) {
-        const int64_t since = SteadyMs() - std::max(last_received_steady_ms.load(), loop_started_ms);
+        const int64_t since =
+            SteadyMs() - std::max(last_received_steady_ms.load(), loop_started_ms);
         if (!reported_silence && since > config.snapshot_timeout.count()) {
           reported_silence = true;
-          logger->warn("no_snapshots for_ms={} from={} (alerts are not evaluated while the "
-                       "aggregator is silent)",
-                       config.snapshot_timeout.count(), config.snapshot_endpoint);
+          logger->warn(
+              "no_snapshots for_ms={} from={} (alerts are not evaluated while the "
+              "aggregator is silent)",
+              config.snapshot_timeout.count(), config.snapshot_endpoint);
         }
         continue;
       }
@@ -196,7 +199,8 @@ struct AlerterService::Impl {
     if (last == 0) {
       detail = "no snapshot received yet";
     } else if (!fresh) {
-      detail = "no snapshot for more than " + std::to_string(config.snapshot_timeout.count()) + " ms";
+      detail =
+          "no snapshot for more than " + std::to_string(config.snapshot_timeout.count()) + " ms";
     } else {
       detail = "evaluating";
     }
@@ -237,8 +241,8 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
   }
   Result<std::unique_ptr<AlertStore>> store = AlertStore::Open(c.db_path, c.store);
   if (!store.ok()) {
-    return Status(store.status().code(), "alert store " + c.db_path + ": " +
-                                             std::string(store.status().message()));
+    return Status(store.status().code(),
+                  "alert store " + c.db_path + ": " + std::string(store.status().message()));
   }
   impl->store = std::move(store).value();
 
@@ -255,8 +259,7 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
       return subscriber.status();
     }
     impl->subscriber = std::move(subscriber).value();
-    impl->source = [raw](etcdmonitor::v1::ClusterSnapshot& out,
-                         std::chrono::milliseconds timeout) {
+    impl->source = [raw](etcdmonitor::v1::ClusterSnapshot& out, std::chrono::milliseconds timeout) {
       return raw->subscriber->Receive(out, timeout);
     };
   }

@@ -1,7 +1,7 @@
 #include "etcdmon/benchmark/runner.h"
 
-#include <grpcpp/alarm.h>
 #include <absl/synchronization/mutex.h>
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>

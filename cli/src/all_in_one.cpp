@@ -142,8 +142,7 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.feed = std::move(feed).value();
   aggregator::AggregatorService* aggregator_service = p.aggregator.get();
   p.benchmarks = std::make_unique<gateway::BackgroundBenchmarks>(
-      m.etcd, logger,
-      [aggregator_service](const etcdmonitor::v1::BenchmarkSummary& summary) {
+      m.etcd, logger, [aggregator_service](const etcdmonitor::v1::BenchmarkSummary& summary) {
         aggregator_service->RecordBenchmark(summary);
       });
   if (m.benchmark.periodic) {
@@ -187,7 +186,8 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
     cc.data_dir_hint = "give --member-data-dir=" + endpoint.Authority() + "=DIR";
     Result<std::unique_ptr<collector::CollectorService>> collector =
         collector::CollectorService::Create(cc, logger);
-    ETCDMON_RETURN_IF_ERROR(collector.status().WithContext("collector for " + endpoint.Authority()));
+    ETCDMON_RETURN_IF_ERROR(
+        collector.status().WithContext("collector for " + endpoint.Authority()));
     p.collectors.push_back(std::move(collector).value());
     ETCDMON_RETURN_IF_ERROR(p.collectors.back()->Start());
   }
@@ -200,12 +200,12 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
   // Before any thread exists, so that every thread inherits the blocked mask and SIGTERM/SIGINT
   // reach only the sigwait below.
   runtime::BlockTerminationSignals();
-  Result<std::shared_ptr<spdlog::logger>> logger = logging::MakeLogger("etcd-monitor", config.monitor.log);
+  Result<std::shared_ptr<spdlog::logger>> logger =
+      logging::MakeLogger("etcd-monitor", config.monitor.log);
   Result<std::shared_ptr<spdlog::logger>> alerts_logger =
       logging::MakeLogger("alerts", config.monitor.log);
   if (!logger.ok() || !alerts_logger.ok()) {
-    err << "error: " << (logger.ok() ? alerts_logger.status() : logger.status()).message()
-        << "\n";
+    err << "error: " << (logger.ok() ? alerts_logger.status() : logger.status()).message() << "\n";
     return config::kExitUsage;
   }
   spdlog::set_default_logger(*logger);
@@ -217,7 +217,8 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
     return 1;
   }
   const std::string scheme = config.tls_cert_file.empty() ? "http" : "https";
-  const std::string host = config.monitor.api_host == "0.0.0.0" ? "localhost" : config.monitor.api_host;
+  const std::string host =
+      config.monitor.api_host == "0.0.0.0" ? "localhost" : config.monitor.api_host;
   const std::string base = scheme + "://" + host + ":" + std::to_string(parts.gateway->port());
   out << "etcd-monitor is running: " << config.monitor.etcd.endpoints.size()
       << " endpoint(s), data in " << config.monitor.data_dir << "\n"

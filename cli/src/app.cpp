@@ -1,5 +1,6 @@
 #include "etcdmon/cli/app.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,7 +9,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <ostream>
-#include <spdlog/spdlog.h>
 
 #include "all_in_one.h"
 #include "etcdmon/alerter/channel_flags.h"
@@ -59,15 +59,15 @@ struct Invocation {
   config::LogConfig log;              // ctl commands
   OutputFormat format = OutputFormat::kTable;
   bool assume_yes = false;
-  int64_t hash_revision = 0;     // kEndpointHashKV
-  bool defrag_cluster = false;   // kDefrag
+  int64_t hash_revision = 0;    // kEndpointHashKV
+  bool defrag_cluster = false;  // kDefrag
   bool skip_quorum_check = false;
-  CompactOptions compact;        // kCompact
-  SnapshotOptions snapshot;      // kSnapshotSave
-  std::string member;            // kMoveLeader
-  std::string keygen_dir;        // kKeygen
+  CompactOptions compact;    // kCompact
+  SnapshotOptions snapshot;  // kSnapshotSave
+  std::string member;        // kMoveLeader
+  std::string keygen_dir;    // kKeygen
   bool keygen_force = false;
-  SilenceOptions silence;        // kSilenceCreate, kSilenceList
+  SilenceOptions silence;  // kSilenceCreate, kSilenceList
 };
 
 // The flags that only some ctl commands have, as CLI11 stores them.
@@ -183,8 +183,9 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::ostream& out, std::os
 
 int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_is_terminal,
                    std::ostream& out, std::ostream& err) {
-  CLI::App app{"etcd-monitor: monitoring, alerting, benchmarking and administration for etcd.\n"
-               "Without a subcommand it runs the whole monitor in one process."};
+  CLI::App app{
+      "etcd-monitor: monitoring, alerting, benchmarking and administration for etcd.\n"
+      "Without a subcommand it runs the whole monitor in one process."};
   app.require_subcommand(0, 1);
   config::MonitorFlags monitor_flags(app);
   alerter::ChannelFlags channel_flags(app);
@@ -205,9 +206,9 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   CLI::App* silence = app.add_subcommand(
       "silence", "Silence alerts during planned maintenance (through the REST API)");
   silence->require_subcommand(1);
-  config::FlagValue silence_api_url = config::FlagValue::AddOption(
-      *silence, "api-url", "API_URL", "http://localhost:8080",
-      "base URL of the REST API (gateway or all-in-one)", "URL");
+  config::FlagValue silence_api_url =
+      config::FlagValue::AddOption(*silence, "api-url", "API_URL", "http://localhost:8080",
+                                   "base URL of the REST API (gateway or all-in-one)", "URL");
   config::FlagValue silence_token_file = config::FlagValue::AddOption(
       *silence, "api-token-file", "", "", "file holding the API token (or env API_TOKEN)", "FILE");
   std::string silence_write_out = "table";
@@ -221,8 +222,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
                              "Member to silence (default: every member)");
   silence_create->add_option("--for", silence_for, "How long, e.g. 30m or 2h")->required();
   silence_create->add_option("--comment", silence_comment, "Why (shown with the silence)");
-  CLI::App* silence_list =
-      silence->add_subcommand("list", "The silences in force")->fallthrough();
+  CLI::App* silence_list = silence->add_subcommand("list", "The silences in force")->fallthrough();
 
   CLI::App* ctl = app.add_subcommand("ctl", "Administer an etcd cluster (like etcdctl)");
   ctl->require_subcommand(1);
@@ -249,8 +249,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
 
   CLI::App* check = AddCtlCommand(*ctl, "check", "Cluster checks");
   check->require_subcommand(1);
-  CLI::App* check_consistency = AddCtlCommand(
-      *check, "consistency", "Compare every member's key-space hash at one revision");
+  CLI::App* check_consistency =
+      AddCtlCommand(*check, "consistency", "Compare every member's key-space hash at one revision");
 
   CLI::App* alarm = AddCtlCommand(*ctl, "alarm", "Alarm commands");
   alarm->require_subcommand(1);
@@ -276,8 +276,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   snapshot_save->add_option("--timeout", args.snapshot_timeout, "Bound on the whole transfer")
       ->capture_default_str();
 
-  CLI::App* move_leader =
-      AddCtlCommand(*ctl, "move-leader", "Hand leadership to another member");
+  CLI::App* move_leader = AddCtlCommand(*ctl, "move-leader", "Hand leadership to another member");
   move_leader->add_option("member", args.member, "Member id (hex) or name")->required();
 
   auto build = [&]() -> Result<Invocation> {
@@ -302,8 +301,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
         if (token.ok()) {
           o.api_token = config::Secret(*std::move(token));
         } else {
-          errors.Add(silence_token_file.Source() + " \"" + token_file + "\": " +
-                     std::string(token.status().message()));
+          errors.Add(silence_token_file.Source() + " \"" + token_file +
+                     "\": " + std::string(token.status().message()));
         }
       } else if (const char* env = std::getenv("API_TOKEN"); env != nullptr && *env != '\0') {
         o.api_token = config::Secret(env);
@@ -390,8 +389,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
         errno = 0;
         const long long revision = std::strtoll(args.compact_revision.c_str(), &end, 10);
         if (errno != 0 || *end != '\0' || revision <= 0) {
-          errors.Add("compact revision \"" + args.compact_revision +
-                     "\": want a positive integer");
+          errors.Add("compact revision \"" + args.compact_revision + "\": want a positive integer");
         }
         inv.compact.revision = revision;
       }

@@ -53,8 +53,8 @@ void PrintProgress(const benchmark::Progress& p, bool tty, std::ostream& err) {
     const std::string phase(benchmark::PhaseName(p.phase));
     if (p.ops_total > 0) {
       std::snprintf(line, sizeof(line),
-                    "%s %6.1fs  %llu/%llu ops  %.0f ops/s  p99 %.2f ms  %llu failed",
-                    phase.c_str(), seconds, static_cast<unsigned long long>(p.ops_done),
+                    "%s %6.1fs  %llu/%llu ops  %.0f ops/s  p99 %.2f ms  %llu failed", phase.c_str(),
+                    seconds, static_cast<unsigned long long>(p.ops_done),
                     static_cast<unsigned long long>(p.ops_total), p.current_ops_per_second, p99_ms,
                     static_cast<unsigned long long>(p.failed));
     } else {

@@ -256,8 +256,8 @@ int RunEndpointHealth(etcd::EtcdClient& client, OutputFormat format, std::ostrea
   } else if (format == OutputFormat::kSimple) {
     for (const auto& row : rows) {
       if (row.healthy) {
-        out << row.endpoint << " is healthy: successfully committed proposal: took = "
-            << Millis(row.took) << "\n";
+        out << row.endpoint
+            << " is healthy: successfully committed proposal: took = " << Millis(row.took) << "\n";
       } else {
         out << row.endpoint << " is unhealthy: failed to commit proposal: " << row.error << "\n";
       }
@@ -390,8 +390,9 @@ ConsistencyReport CheckConsistency(etcd::EtcdClient& client) {
     }
   }
   if (by_compaction.size() > 1) {
-    report.reason = "members are compacted at different revisions; try again once compaction "
-                    "has reached every member";
+    report.reason =
+        "members are compacted at different revisions; try again once compaction "
+        "has reached every member";
     return report;
   }
   report.verdict = Consistency::kConsistent;
@@ -450,8 +451,7 @@ int RunAlarmList(etcd::EtcdClient& client, OutputFormat format, std::ostream& ou
       out << array.dump(2) << "\n";
     } else if (format == OutputFormat::kSimple) {
       for (const auto& alarm : *alarms) {
-        out << "memberID:" << HexId(alarm.member_id) << " alarm:" << AlarmLabel(alarm.type)
-            << "\n";
+        out << "memberID:" << HexId(alarm.member_id) << " alarm:" << AlarmLabel(alarm.type) << "\n";
       }
     } else {
       std::vector<std::vector<std::string>> cells;

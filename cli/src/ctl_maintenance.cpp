@@ -75,10 +75,11 @@ std::string RenderDefragRows(const std::vector<DefragRow>& rows, OutputFormat fo
   }
   std::vector<std::vector<std::string>> cells;
   for (const auto& row : rows) {
-    cells.push_back({row.endpoint, row.member_id ? HexId(row.member_id) : "",
-                     row.ok ? "defragmented" : "failed",
-                     row.db_size_before ? HumanBytes(static_cast<uint64_t>(row.db_size_before)) : "",
-                     row.ok ? HumanBytes(static_cast<uint64_t>(row.db_size_after)) : "", row.error});
+    cells.push_back(
+        {row.endpoint, row.member_id ? HexId(row.member_id) : "",
+         row.ok ? "defragmented" : "failed",
+         row.db_size_before ? HumanBytes(static_cast<uint64_t>(row.db_size_before)) : "",
+         row.ok ? HumanBytes(static_cast<uint64_t>(row.db_size_after)) : "", row.error});
   }
   return RenderTable({"endpoint", "id", "result", "db size before", "db size after", "error"},
                      cells);
@@ -121,8 +122,8 @@ Status Confirm(const Confirmation& confirmation, const std::string& action, std:
   return Status::FailedPrecondition("not confirmed: did not " + action);
 }
 
-int RunAlarmDisarm(etcd::EtcdClient& client, const Confirmation& confirmation,
-                   OutputFormat format, std::ostream& out, std::ostream& err) {
+int RunAlarmDisarm(etcd::EtcdClient& client, const Confirmation& confirmation, OutputFormat format,
+                   std::ostream& out, std::ostream& err) {
   std::vector<std::string> errors;
   for (const auto& endpoint : client.Endpoints()) {
     Result<std::vector<etcd::Alarm>> alarms = client.Alarms(endpoint, etcd::AlarmAction::kGet, {});
@@ -160,8 +161,7 @@ int RunAlarmDisarm(etcd::EtcdClient& client, const Confirmation& confirmation,
       out << array.dump(2) << "\n";
     } else if (format == OutputFormat::kSimple) {
       for (const auto& alarm : cleared) {
-        out << "memberID:" << HexId(alarm.member_id) << " alarm:" << AlarmLabel(alarm.type)
-            << "\n";
+        out << "memberID:" << HexId(alarm.member_id) << " alarm:" << AlarmLabel(alarm.type) << "\n";
       }
     } else {
       std::vector<std::vector<std::string>> cells;
@@ -245,9 +245,10 @@ Status CheckQuorumWithout(const std::vector<MemberHealth>& members, uint64_t bus
   if (available >= quorum) {
     return Status::Ok();
   }
-  std::string message = "the cluster would lose quorum while " + busy + " is busy: " +
-                        std::to_string(available) + " other healthy voting member(s) of " +
-                        std::to_string(voters) + ", quorum needs " + std::to_string(quorum);
+  std::string message = "the cluster would lose quorum while " + busy +
+                        " is busy: " + std::to_string(available) +
+                        " other healthy voting member(s) of " + std::to_string(voters) +
+                        ", quorum needs " + std::to_string(quorum);
   if (!not_healthy.empty()) {
     message += " (not healthy: " + strings::Join(not_healthy, "; ") + ")";
   }
@@ -322,9 +323,9 @@ int RunDefrag(etcd::EtcdClient& client, const DefragOptions& options,
     EndpointHealthRow health = CheckEndpointHealth(client, endpoint, /*check_alarms=*/false);
     Result<etcd::EndpointStatus> after = client.GetStatus(endpoint);
     if (!health.healthy || !after.ok() || after->leader == 0) {
-      row.error = "defragmented, but the health check failed: " +
-                  (!health.healthy ? health.error
-                                   : (!after.ok() ? after.status().message() : "no leader"));
+      row.error =
+          "defragmented, but the health check failed: " +
+          (!health.healthy ? health.error : (!after.ok() ? after.status().message() : "no leader"));
       failure = Status::Unavailable(endpoint + ": " + row.error);
       rows.push_back(std::move(row));
       break;
@@ -376,8 +377,8 @@ int RunCompact(etcd::EtcdClient& client, const CompactOptions& options,
       return kExitFailed;
     }
     if (target <= 0) {
-      err << "error: compact: nothing to compact: keeping " << options.keep
-          << " revisions of " << current << "\n";
+      err << "error: compact: nothing to compact: keeping " << options.keep << " revisions of "
+          << current << "\n";
       return kExitFailed;
     }
     Status consent = Confirm(confirmation,
@@ -393,7 +394,8 @@ int RunCompact(etcd::EtcdClient& client, const CompactOptions& options,
       return kExitFailed;
     }
     if (format == OutputFormat::kJson) {
-      json j = {{"revision", target}, {"current_revision", current}, {"physical", options.physical}};
+      json j = {
+          {"revision", target}, {"current_revision", current}, {"physical", options.physical}};
       out << j.dump(2) << "\n";
     } else {
       out << "compacted revision " << target << "\n";
@@ -425,8 +427,8 @@ int RunMoveLeader(etcd::EtcdClient& client, const std::string& member,
     }
   }
   if (target == nullptr) {
-    err << "error: move-leader: no member \"" << member << "\" in the cluster (members: "
-        << strings::Join(known, ", ") << ")\n";
+    err << "error: move-leader: no member \"" << member
+        << "\" in the cluster (members: " << strings::Join(known, ", ") << ")\n";
     return kExitFailed;
   }
   if (!target->voter) {
@@ -439,9 +441,9 @@ int RunMoveLeader(etcd::EtcdClient& client, const std::string& member,
   }
   const bool moved = leader->id != target->id;
   if (moved) {
-    Status consent = Confirm(
-        confirmation, "move leadership from " + Describe(*leader) + " to " + Describe(*target),
-        err);
+    Status consent =
+        Confirm(confirmation,
+                "move leadership from " + Describe(*leader) + " to " + Describe(*target), err);
     if (!consent.ok()) {
       return NotConfirmed(consent, err);
     }

@@ -78,8 +78,7 @@ class SnapshotFile {
   Status Append(std::string_view chunk) {
     bytes_ += chunk.size();
     if (bytes_ > max_bytes_) {
-      return Status::ResourceExhausted("snapshot exceeds " + std::to_string(max_bytes_) +
-                                       " bytes");
+      return Status::ResourceExhausted("snapshot exceeds " + std::to_string(max_bytes_) + " bytes");
     }
     ETCDMON_RETURN_IF_ERROR(WriteAll(chunk));
     const auto* data = reinterpret_cast<const unsigned char*>(chunk.data());
@@ -206,8 +205,7 @@ Result<SnapshotSaved> SaveSnapshot(etcd::EtcdClient& client, const std::string& 
   saved.endpoint = endpoint;
   saved.path = options.path;
   saved.size_bytes = file.bytes();
-  saved.revision =
-      streamed->header.revision > 0 ? streamed->header.revision : before->revision;
+  saved.revision = streamed->header.revision > 0 ? streamed->header.revision : before->revision;
   saved.sha256_hex = std::move(checksum).value();
   return saved;
 }

@@ -1,7 +1,6 @@
 #include "etcdmon/cli/silence.h"
 
 #include <nlohmann/json.hpp>
-
 #include <ostream>
 #include <vector>
 
@@ -25,8 +24,8 @@ std::string Trimmed(std::string url) {
 std::string ErrorOf(const http::HttpResponse& response) {
   json body = json::parse(response.body, nullptr, false);
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    return body["error"].value("message", "") + " (HTTP " +
-           std::to_string(response.status_code) + ")";
+    return body["error"].value("message", "") + " (HTTP " + std::to_string(response.status_code) +
+           ")";
   }
   return "HTTP " + std::to_string(response.status_code);
 }
@@ -68,10 +67,10 @@ int RunSilenceCreate(const SilenceOptions& options, std::ostream& out, std::ostr
                {"comment", options.comment}};
   if (!options.rule.empty()) body["rule"] = options.rule;
   if (!options.member.empty()) body["member"] = options.member;
-  Result<http::HttpResponse> response = (*fetcher)->Post(
-      Trimmed(options.api_url) + "/api/v1/alerts/silences", body.dump(),
-      {{"Content-Type", "application/json"},
-       {"Authorization", "Bearer " + options.api_token.Reveal()}});
+  Result<http::HttpResponse> response =
+      (*fetcher)->Post(Trimmed(options.api_url) + "/api/v1/alerts/silences", body.dump(),
+                       {{"Content-Type", "application/json"},
+                        {"Authorization", "Bearer " + options.api_token.Reveal()}});
   if (!response.ok()) {
     err << "error: " << response.status().message() << "\n";
     return kExitFailed;

@@ -12,8 +12,9 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
                                                                     std::ostream& out,
                                                                     std::ostream& err) {
   using config::FlagValue;
-  CLI::App app{"etcd-monitor-collector: samples one etcd member and pushes the samples to the "
-               "aggregator"};
+  CLI::App app{
+      "etcd-monitor-collector: samples one etcd member and pushes the samples to the "
+      "aggregator"};
   config::ConnectionFlags etcd_flags(app);
   config::LogFlags log_flags(app);
   const CollectorConfig defaults;
@@ -22,12 +23,11 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
   FlagValue collector_id =
       FlagValue::AddOption(app, "collector-id", "COLLECTOR_ID", runtime::HostName(),
                            "this collector's unique id (default: the host name)", "ID");
-  FlagValue metrics_interval = FlagValue::AddOption(
-      app, "metrics-interval", "METRICS_INTERVAL", "10s", "how often to sample", "DURATION");
-  FlagValue health_interval =
-      FlagValue::AddOption(app, "health-check-interval", "HEALTH_CHECK_INTERVAL", "30s",
-                           "how often to add the member list, /health and the certificate",
-                           "DURATION");
+  FlagValue metrics_interval = FlagValue::AddOption(app, "metrics-interval", "METRICS_INTERVAL",
+                                                    "10s", "how often to sample", "DURATION");
+  FlagValue health_interval = FlagValue::AddOption(
+      app, "health-check-interval", "HEALTH_CHECK_INTERVAL", "30s",
+      "how often to add the member list, /health and the certificate", "DURATION");
   FlagValue write_probe = FlagValue::AddSwitch(
       app, "write-probe", "", true,
       "time a Put of /etcd-monitor/probe/<member> every interval (--write-probe=false: off)");
@@ -40,9 +40,8 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
       "the member's data dir, for disk usage (default: found from /proc when the member runs "
       "on this host)",
       "DIR");
-  FlagValue state_file =
-      FlagValue::AddOption(app, "state-file", "", defaults.sequence_state_file,
-                           "where the batch sequence survives restarts", "FILE");
+  FlagValue state_file = FlagValue::AddOption(app, "state-file", "", defaults.sequence_state_file,
+                                              "where the batch sequence survives restarts", "FILE");
   FlagValue max_buffer = FlagValue::AddOption(
       app, "max-buffer", "", std::to_string(defaults.max_buffered_batches),
       "unacknowledged batches kept for resending; the oldest is dropped beyond", "N");
@@ -62,8 +61,9 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
     if (etcd.ok()) {
       c.etcd = *etcd;
       if (c.etcd.endpoints.size() != 1) {
-        errors.Add("--endpoints: a collector samples exactly one member; give one endpoint and "
-                   "run one collector per member");
+        errors.Add(
+            "--endpoints: a collector samples exactly one member; give one endpoint and "
+            "run one collector per member");
       }
     }
     c.aggregator = aggregator.AsNonEmpty(errors);

@@ -242,9 +242,8 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   // A probe slower than a quarter of the interval has failed for monitoring purposes, and
   // bounding it keeps a dead leader from delaying the sample that shows it by two deadlines.
   sampling.probe_timeout = std::min(c.etcd.request_timeout, c.metrics_interval / 4);
-  Result<std::unique_ptr<Sampler>> sampler =
-      Sampler::Create(sampling, *impl->etcd, *impl->metrics, *impl->host, *impl->certificate,
-                      clock);
+  Result<std::unique_ptr<Sampler>> sampler = Sampler::Create(
+      sampling, *impl->etcd, *impl->metrics, *impl->host, *impl->certificate, clock);
   if (!sampler.ok()) {
     return sampler.status();
   }

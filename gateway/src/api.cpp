@@ -190,11 +190,10 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
       backends_(backends),
       clock_(clock),
       state_(std::make_shared<RenderedState>()),
-      request_family_(
-          prometheus::BuildCounter()
-              .Name("etcd_monitor_gateway_http_requests_total")
-              .Help("HTTP requests the gateway answered, by handler and status code")
-              .Register(registry)) {
+      request_family_(prometheus::BuildCounter()
+                          .Name("etcd_monitor_gateway_http_requests_total")
+                          .Help("HTTP requests the gateway answered, by handler and status code")
+                          .Register(registry)) {
   auto empty = std::make_shared<RenderedState>();
   empty->metrics_text = std::make_shared<const std::string>();
   state_ = std::move(empty);
@@ -309,8 +308,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
     return r;
   }
   // Paths with a parameter.
-  if (path.size() > kBenchmarkPrefix.size() && path.substr(0, kBenchmarkPrefix.size()) ==
-                                                   kBenchmarkPrefix) {
+  if (path.size() > kBenchmarkPrefix.size() &&
+      path.substr(0, kBenchmarkPrefix.size()) == kBenchmarkPrefix) {
     route = Route::kBenchmarkGet;
     if (request.method != "GET") {
       HttpError e = MethodNotAllowed(request.method, "GET");
@@ -372,8 +371,8 @@ ApiResponse Api::Health() {
   if (state->snapshot == nullptr) {
     data = {{"ok", false},
             {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
-                                                         ? std::string()
-                                                         : ": " + deps.last_snapshot_error)}};
+                                                        ? std::string()
+                                                        : ": " + deps.last_snapshot_error)}};
     ok = false;
   } else {
     const int64_t tick = state->snapshot->tick_unix_ms();
@@ -392,9 +391,8 @@ ApiResponse Api::Health() {
     ok = ok && etcd.ok;
   }
   checks["data"] = data;
-  json body = {{"status", ok ? "ok" : "unavailable"},
-               {"time", FormatRfc3339(now)},
-               {"checks", checks}};
+  json body = {
+      {"status", ok ? "ok" : "unavailable"}, {"time", FormatRfc3339(now)}, {"checks", checks}};
   return Json(ok ? 200 : 503, Dump(body));
 }
 
@@ -409,7 +407,8 @@ ApiResponse Api::Cached(const ApiRequest& request,
   }
   std::shared_ptr<const RenderedState> state = Current();
   if (state->snapshot == nullptr) {
-    return Error(Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+    return Error(
+        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
   }
   ApiResponse r;
   r.shared_body = (*state).*document;
@@ -423,7 +422,8 @@ ApiResponse Api::Member(const ApiRequest& request, std::string_view name) {
   }
   std::shared_ptr<const RenderedState> state = Current();
   if (state->snapshot == nullptr) {
-    return Error(Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+    return Error(
+        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
   }
   for (const v1::MemberState& m : state->snapshot->members()) {
     if (MemberLabel(m) == name || (m.id() != 0 && HexId(m.id()) == name)) {
@@ -484,8 +484,8 @@ ApiResponse Api::History(const ApiRequest& request) {
                                          "\" exists per member only: add member=<name>"));
   }
   if (!member_label.empty() && info->scope == aggregator::MetricScope::kCluster) {
-    return Error(Status::InvalidArgument("metric \"" + *metric +
-                                         "\" is cluster-wide: leave member out"));
+    return Error(
+        Status::InvalidArgument("metric \"" + *metric + "\" is cluster-wide: leave member out"));
   }
   if (!member_label.empty()) {
     std::shared_ptr<const RenderedState> state = Current();

@@ -4,7 +4,6 @@
 // HTTP server in it: the Pistache adapter (http_server.cpp) and the unit tests both call
 // Api::Handle. Private to the gateway.
 
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
@@ -14,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,11 +35,11 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::string_view content_type = "application/json";  // static storage
-  std::shared_ptr<const std::string> shared_body;  // a cached document, shared, not copied
-  std::string body;                                // used when shared_body is null
-  std::string allow;                               // the Allow header (405)
-  std::string location;                            // the Location header (202)
-  bool authenticate = false;                       // send WWW-Authenticate: Bearer (401)
+  std::shared_ptr<const std::string> shared_body;      // a cached document, shared, not copied
+  std::string body;                                    // used when shared_body is null
+  std::string allow;                                   // the Allow header (405)
+  std::string location;                                // the Location header (202)
+  bool authenticate = false;                           // send WWW-Authenticate: Bearer (401)
 
   const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
@@ -49,8 +49,8 @@ struct ApiResponse {
 struct RenderedState {
   std::shared_ptr<const etcdmonitor::v1::ClusterSnapshot> snapshot;  // null: no data yet
   std::vector<std::string> member_labels;                            // of snapshot
-  std::shared_ptr<const std::string> metrics_text;  // always set
-  std::shared_ptr<const std::string> status;        // these: set with snapshot
+  std::shared_ptr<const std::string> metrics_text;                   // always set
+  std::shared_ptr<const std::string> status;                         // these: set with snapshot
   std::shared_ptr<const std::string> members;
   std::shared_ptr<const std::string> leader;
   std::shared_ptr<const std::string> current;

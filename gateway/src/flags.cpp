@@ -1,7 +1,6 @@
 #include "etcdmon/gateway/flags.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,8 +31,7 @@ Result<std::string> ReadTokenFile(const std::string& path) {
 
 }  // namespace
 
-config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
-                                                                const char* const* argv,
+config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const char* const* argv,
                                                                 std::ostream& out,
                                                                 std::ostream& err) {
   using config::FlagValue;
@@ -51,9 +49,9 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
   FlagValue port = FlagValue::AddOption(app, "api-port", "API_PORT", "8080", "listen port", "PORT");
   FlagValue aggregator = FlagValue::AddOption(app, "aggregator", "", "localhost:5557",
                                               "the aggregator's MonitorService", "HOST:PORT");
-  FlagValue alerter = FlagValue::AddOption(app, "alerter", "", "localhost:5558",
-                                           "the alerter's AlertService (\"\" for none)",
-                                           "HOST:PORT");
+  FlagValue alerter =
+      FlagValue::AddOption(app, "alerter", "", "localhost:5558",
+                           "the alerter's AlertService (\"\" for none)", "HOST:PORT");
   FlagValue snapshots = FlagValue::AddOption(
       app, "snapshots", "", "tcp://localhost:5556",
       "the aggregator's snapshot stream (\"\" to poll the aggregator instead)", "ENDPOINT");
@@ -71,9 +69,9 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
                                         "serve HTTPS with this certificate (PEM)", "FILE");
   FlagValue key =
       FlagValue::AddOption(app, "tls-key-file", "", "", "the certificate's key (PEM)", "FILE");
-  FlagValue backend_timeout = FlagValue::AddOption(
-      app, "backend-timeout", "", "2s", "deadline of each call to the aggregator or alerter",
-      "DURATION");
+  FlagValue backend_timeout =
+      FlagValue::AddOption(app, "backend-timeout", "", "2s",
+                           "deadline of each call to the aggregator or alerter", "DURATION");
   FlagValue threads = FlagValue::AddOption(app, "threads", "", "2", "HTTP I/O threads", "N");
   FlagValue stale_after = FlagValue::AddOption(
       app, "stale-after", "", "30s", "/health reports the data stale after this", "DURATION");

@@ -138,9 +138,8 @@ void GatewayService::Impl::Render() {
   auto state = std::make_shared<RenderedState>();
   services.has_snapshot = snapshot != nullptr;
   if (snapshot != nullptr) {
-    services.snapshot_age_seconds =
-        std::max<double>(0, static_cast<double>(UnixMs(clock.Now()) - snapshot->tick_unix_ms()) /
-                                1000.0);
+    services.snapshot_age_seconds = std::max<double>(
+        0, static_cast<double>(UnixMs(clock.Now()) - snapshot->tick_unix_ms()) / 1000.0);
     state->snapshot = snapshot;
     std::vector<detail::Series> series;
     detail::SnapshotSeries(*snapshot, series);
@@ -184,7 +183,8 @@ void GatewayService::Impl::AddOwnBenchmark(v1::ClusterSnapshot& s) const {
 // without one).
 void GatewayService::Impl::Run() {
   const auto interval = config.refresh_interval;
-  const auto feed_wait = std::min<std::chrono::milliseconds>(interval, std::chrono::milliseconds(250));
+  const auto feed_wait =
+      std::min<std::chrono::milliseconds>(interval, std::chrono::milliseconds(250));
   SteadyClock::time_point last_snapshot{};  // when the newest distinct snapshot was taken
   SteadyClock::time_point next_poll{};
   SteadyClock::time_point next_render{};

@@ -14,8 +14,7 @@ namespace v1 = etcdmonitor::v1;
 // A failed call as a Status: the canonical code, the service and the method named, and the
 // server's message (never a secret: these services carry none).
 Status FromGrpc(const char* service, const char* method, const grpc::Status& status) {
-  Status s(etcd::StatusCodeFromGrpc(static_cast<int>(status.error_code())),
-           status.error_message());
+  Status s(etcd::StatusCodeFromGrpc(static_cast<int>(status.error_code())), status.error_message());
   if (s.ok()) {
     s = Status::Internal(status.error_message());
   }
@@ -36,9 +35,7 @@ class GrpcClient {
   std::unique_ptr<typename Service::Stub> stub_;
 };
 
-class GrpcMonitorBackend final
-    : public MonitorBackend,
-      private GrpcClient<v1::MonitorService> {
+class GrpcMonitorBackend final : public MonitorBackend, private GrpcClient<v1::MonitorService> {
  public:
   using GrpcClient::GrpcClient;
 
@@ -87,8 +84,7 @@ class GrpcMonitorBackend final
   }
 };
 
-class GrpcAlertBackend final : public AlertBackend,
-                               private GrpcClient<v1::AlertService> {
+class GrpcAlertBackend final : public AlertBackend, private GrpcClient<v1::AlertService> {
  public:
   using GrpcClient::GrpcClient;
 

@@ -124,8 +124,7 @@ Status HttpServer::Start() {
   const GatewayConfig& c = impl_->config;
   const std::string where = c.host + ":" + std::to_string(c.port);
   try {
-    auto endpoint =
-        std::make_unique<Http::Endpoint>(Address(c.host, Port(c.port)));
+    auto endpoint = std::make_unique<Http::Endpoint>(Address(c.host, Port(c.port)));
     auto options = Http::Endpoint::options()
                        .threads(c.threads)
                        .threadsName("gateway-http")

@@ -2,8 +2,8 @@
 
 #include <cctype>
 #include <charconv>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 
@@ -179,9 +179,9 @@ Status QueryParams::OnlyKnown(std::initializer_list<std::string_view> known) con
         list += list.empty() ? "" : ", ";
         list += k;
       }
-      return Status::InvalidArgument("unknown query parameter \"" + n + "\"" +
-                                     (list.empty() ? " (this endpoint takes none)"
-                                                   : " (known: " + list + ")"));
+      return Status::InvalidArgument(
+          "unknown query parameter \"" + n + "\"" +
+          (list.empty() ? " (this endpoint takes none)" : " (known: " + list + ")"));
     }
   }
   return Status::Ok();
@@ -189,8 +189,8 @@ Status QueryParams::OnlyKnown(std::initializer_list<std::string_view> known) con
 
 Result<int64_t> ParseTime(std::string_view name, std::string_view text, int64_t now_unix_ms) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(std::string(name) + " \"" + std::string(text) + "\": " +
-                                   std::string(why));
+    return Status::InvalidArgument(std::string(name) + " \"" + std::string(text) +
+                                   "\": " + std::string(why));
   };
   if (text.empty()) {
     return bad("empty (use RFC 3339, Unix seconds, \"now\" or a relative time like -1h)");
@@ -215,8 +215,7 @@ Result<int64_t> ParseTime(std::string_view name, std::string_view text, int64_t 
     dots += c == '.' ? 1 : 0;
     digits_only = digits_only && (std::isdigit(static_cast<unsigned char>(c)) || c == '.');
   }
-  if (digits_only && dots <= 1 && text.size() <= 20 && text.front() != '.' &&
-      text.back() != '.') {
+  if (digits_only && dots <= 1 && text.size() <= 20 && text.front() != '.' && text.back() != '.') {
     const double seconds = std::strtod(std::string(text).c_str(), nullptr);
     if (std::isfinite(seconds) && seconds < 1e13) {
       return static_cast<int64_t>(std::llround(seconds * 1000.0));

@@ -114,8 +114,7 @@ void ClusterSeries(const v1::ClusterSnapshot& s, std::vector<Series>& out) {
   w.Add(names::kClusterAlarmsActive, s.alarm_details_size());
   w.Add(names::kRevisionSpread, static_cast<double>(s.divergence().revision().spread()));
   w.Add(names::kRaftIndexSpread, static_cast<double>(s.divergence().raft_index().spread()));
-  w.Add(names::kAppliedIndexSpread,
-        static_cast<double>(s.divergence().applied_index().spread()));
+  w.Add(names::kAppliedIndexSpread, static_cast<double>(s.divergence().applied_index().spread()));
   w.Add(names::kDivergenceGrowing, Flag(s.divergence().growing()));
   if (s.has_last_benchmark()) {
     const v1::BenchmarkSummary& b = s.last_benchmark();
@@ -475,7 +474,7 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
                              std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback) {
   FamilyBuilder b(snapshot != nullptr && !snapshot->cluster().empty() ? snapshot->cluster()
-                                                                       : cluster_fallback);
+                                                                      : cluster_fallback);
   if (snapshot != nullptr) {
     std::vector<Series> series;
     series.reserve(64 + 48 * static_cast<size_t>(snapshot->members_size()));
@@ -547,8 +546,9 @@ std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
   }
   json alarms = json::array();
   for (const v1::AlarmState& a : s.alarm_details()) {
-    alarms.push_back(
-        {{"member_id", HexId(a.member_id())}, {"member_name", a.member_name()}, {"type", a.type()}});
+    alarms.push_back({{"member_id", HexId(a.member_id())},
+                      {"member_name", a.member_name()},
+                      {"type", a.type()}});
   }
   json healthy_members = json::array();
   for (const v1::MemberState& m : s.members()) {
@@ -558,9 +558,8 @@ std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
   }
   json leader = nullptr;
   if (s.has_leader()) {
-    leader = {{"id", HexId(s.leader_id())},
-              {"name", s.leader_name()},
-              {"endpoint", s.leader_endpoint()}};
+    leader = {
+        {"id", HexId(s.leader_id())}, {"name", s.leader_name()}, {"endpoint", s.leader_endpoint()}};
   }
   json j = {
       {"cluster", s.cluster()},
@@ -674,9 +673,8 @@ std::string RenderLatencyJson(const v1::ClusterSnapshot& s) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string RenderAlertsJson(
-    const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alerts,
-    const std::string& next_page_token, bool with_token) {
+std::string RenderAlertsJson(const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alerts,
+                             const std::string& next_page_token, bool with_token) {
   json list = json::array();
   for (const v1::AlertRecord& a : alerts) {
     list.push_back(AlertJson(a));

@@ -68,8 +68,7 @@ struct ServiceState {
 /// every series and a `member` label on per-member ones. `snapshot` may be null (no data yet):
 /// then only the service series are exported, labelled with `cluster_fallback`.
 std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
-                             const ServiceState& state,
-                             std::vector<prometheus::MetricFamily> own,
+                             const ServiceState& state, std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback);
 
 // The JSON documents of the snapshot endpoints (snake_case keys, RFC 3339 UTC times).
@@ -81,9 +80,9 @@ std::string RenderCurrentJson(const etcdmonitor::v1::ClusterSnapshot& snapshot,
 std::string RenderLatencyJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
 
 /// One alert as the REST API shows it, appended to a JSON array text. Exposed for the API.
-std::string RenderAlertsJson(const google::protobuf::RepeatedPtrField<etcdmonitor::v1::AlertRecord>&
-                                 alerts,
-                             const std::string& next_page_token, bool with_token);
+std::string RenderAlertsJson(
+    const google::protobuf::RepeatedPtrField<etcdmonitor::v1::AlertRecord>& alerts,
+    const std::string& next_page_token, bool with_token);
 std::string RenderSilencesJson(const etcdmonitor::v1::ListSilencesResponse& silences);
 std::string RenderSilenceJson(const etcdmonitor::v1::Silence& silence);
 std::string RenderHistoryJson(const etcdmonitor::v1::HistoryResponse& history);

@@ -3,9 +3,9 @@
 // Faults are real: a killed leader, two stopped members, a SIGKILLed aggregator process.
 
 #include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,9 +21,9 @@
 #include "etcdmon/collector/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/monitor_stack.h"
-#include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
 namespace etcdmon::aggregator {
@@ -212,11 +212,10 @@ TEST(AggregatorCrashTest, SigkillLosesNothingAcknowledged) {
   const std::string ingest = "tcp://127.0.0.1:" + std::to_string(port);
   const std::string dir = cluster.Dir();
   const std::string db = dir + "/history.db";
-  const std::vector<std::string> args = {ETCDMON_AGGREGATOR_BINARY, "--listen=" + ingest,
-                                         "--publish=tcp://127.0.0.1:0",
-                                         "--grpc-listen=127.0.0.1:0", "--db=" + db,
-                                         "--tick=200ms", "--metrics-interval=50ms",
-                                         "--log-level=warn"};
+  const std::vector<std::string> args = {
+      ETCDMON_AGGREGATOR_BINARY,   "--listen=" + ingest, "--publish=tcp://127.0.0.1:0",
+      "--grpc-listen=127.0.0.1:0", "--db=" + db,         "--tick=200ms",
+      "--metrics-interval=50ms",   "--log-level=warn"};
 
   collector::CollectorConfig c;
   c.etcd = cluster.ConnectionConfig();

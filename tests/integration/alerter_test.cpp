@@ -4,7 +4,6 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -187,13 +187,16 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
 
   ASSERT_TRUE(cluster_->Stop(1).ok());
   ASSERT_TRUE(cluster_->Stop(2).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto got = WebhookNotifications(webhook_);
-    return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader") &&
-           Has(got, "firing", "MemberUnavailable", cluster_->Name(1)) &&
-           Has(got, "firing", "MemberUnavailable", cluster_->Name(2)) &&
-           Has(got, "firing", "MemberUnavailable", "");
-  }, 60s)) << Describe(WebhookNotifications(webhook_));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = WebhookNotifications(webhook_);
+        return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader") &&
+               Has(got, "firing", "MemberUnavailable", cluster_->Name(1)) &&
+               Has(got, "firing", "MemberUnavailable", cluster_->Name(2)) &&
+               Has(got, "firing", "MemberUnavailable", "");
+      },
+      60s))
+      << Describe(WebhookNotifications(webhook_));
   for (const Received& r : WebhookNotifications(webhook_)) {
     if (r.alert == "MemberUnavailable" && r.member.empty()) {
       EXPECT_EQ(r.severity, "critical") << "fewer than --min-available-nodes healthy";
@@ -203,15 +206,17 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
     }
   }
   // The same alerts by email.
-  ASSERT_TRUE(WaitFor([&] {
-    bool quorum = false, leader = false;
-    for (const testing::SmtpMessage& m : smtp_.messages()) {
-      const std::string subject = m.Header("Subject");
-      quorum = quorum || subject.find("QuorumLost") != std::string::npos;
-      leader = leader || subject.find("NoLeader") != std::string::npos;
-    }
-    return quorum && leader;
-  }, 30s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        bool quorum = false, leader = false;
+        for (const testing::SmtpMessage& m : smtp_.messages()) {
+          const std::string subject = m.Header("Subject");
+          quorum = quorum || subject.find("QuorumLost") != std::string::npos;
+          leader = leader || subject.find("NoLeader") != std::string::npos;
+        }
+        return quorum && leader;
+      },
+      30s));
 
   // The active alerts over gRPC.
   {
@@ -228,13 +233,16 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
 
   ASSERT_TRUE(cluster_->Restart(1).ok());
   ASSERT_TRUE(cluster_->Restart(2).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto got = WebhookNotifications(webhook_);
-    return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader") &&
-           Has(got, "resolved", "MemberUnavailable", cluster_->Name(1)) &&
-           Has(got, "resolved", "MemberUnavailable", cluster_->Name(2)) &&
-           Has(got, "resolved", "MemberUnavailable", "");
-  }, 60s)) << Describe(WebhookNotifications(webhook_));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = WebhookNotifications(webhook_);
+        return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader") &&
+               Has(got, "resolved", "MemberUnavailable", cluster_->Name(1)) &&
+               Has(got, "resolved", "MemberUnavailable", cluster_->Name(2)) &&
+               Has(got, "resolved", "MemberUnavailable", "");
+      },
+      60s))
+      << Describe(WebhookNotifications(webhook_));
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(30s));
 
   // Nothing twice: one firing and one resolved notification per alert key, every id unique.
@@ -297,11 +305,15 @@ rules:
         if (m.name() == cluster_->Name(i)) return !m.reachable();
       }
       return false;
-    })) << "member " << i << " never seen down";
+    })) << "member "
+        << i << " never seen down";
     ASSERT_TRUE(cluster_->Restart(i).ok());
-    ASSERT_TRUE(stack_->WaitForSnapshot([&](const etcdmonitor::v1::ClusterSnapshot& s) {
-      return s.healthy_members() == 3 && s.has_leader() && s.quorum_ok();
-    }, 60s)) << "member " << i << " never came back";
+    ASSERT_TRUE(stack_->WaitForSnapshot(
+        [&](const etcdmonitor::v1::ClusterSnapshot& s) {
+          return s.healthy_members() == 3 && s.has_leader() && s.quorum_ok();
+        },
+        60s))
+        << "member " << i << " never came back";
   }
   ASSERT_TRUE(WaitForEvaluations(5));
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(30s));
@@ -330,52 +342,56 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
   auto ports = testing::PickFreeLoopbackPorts(1);
   ASSERT_TRUE(ports.ok());
   const std::string grpc_address = "127.0.0.1:" + std::to_string((*ports)[0]);
-  std::vector<std::string> args = {ETCDMON_ALERTER_BINARY,
-                                   "--snapshots=" + stack_->aggregator().publish_endpoint(),
-                                   "--grpc-listen=" + grpc_address,
-                                   "--db=" + db,
-                                   "--rules-file=" + rules_file,
-                                   "--webhook-url=" + webhook_.Url("/hook"),
-                                   "--console-notifications=false",
-                                   "--log-level=warn"};
+  std::vector<std::string> args = {
+      ETCDMON_ALERTER_BINARY,          "--snapshots=" + stack_->aggregator().publish_endpoint(),
+      "--grpc-listen=" + grpc_address, "--db=" + db,
+      "--rules-file=" + rules_file,    "--webhook-url=" + webhook_.Url("/hook"),
+      "--console-notifications=false", "--log-level=warn"};
   auto first = std::make_unique<testing::ChildProcess>(args, dir_.File("alerter-1.log"));
   ASSERT_TRUE(first->ok()) << first->status().message();
   ASSERT_TRUE(cluster_->Stop(1).ok());
   ASSERT_TRUE(cluster_->Stop(2).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto got = WebhookNotifications(webhook_);
-    return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader");
-  }, 60s)) << Describe(WebhookNotifications(webhook_));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = WebhookNotifications(webhook_);
+        return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader");
+      },
+      60s))
+      << Describe(WebhookNotifications(webhook_));
   // Let every firing notification of this outage arrive, then kill.
-  ASSERT_TRUE(WaitFor([&] {
-    return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable", "");
-  }, 60s));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable", ""); }, 60s));
   const size_t before_kill = WebhookNotifications(webhook_).size();
   ASSERT_TRUE(first->Stop(SIGKILL, 10s).ok());
 
   const int64_t restarted_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
   testing::ChildProcess second(args, dir_.File("alerter-2.log"));
   ASSERT_TRUE(second.ok()) << second.status().message();
   // The restarted alerter evaluates snapshots of the same outage for two seconds (~10 of them):
   // time for a wrongful re-send of what was already notified. Its health tells how far it got.
   auto stub = etcdmonitor::v1::AlertService::NewStub(
       grpc::CreateChannel(grpc_address, grpc::InsecureChannelCredentials()));
-  ASSERT_TRUE(WaitFor([&] {
-    grpc::ClientContext c;
-    etcdmonitor::v1::ListAlertsRequest request;
-    etcdmonitor::v1::ServiceHealth health;
-    return stub->GetHealth(&c, request, &health).ok() &&
-           health.last_update_unix_ms() >= restarted_ms + 2000;
-  }, 60s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext c;
+        etcdmonitor::v1::ListAlertsRequest request;
+        etcdmonitor::v1::ServiceHealth health;
+        return stub->GetHealth(&c, request, &health).ok() &&
+               health.last_update_unix_ms() >= restarted_ms + 2000;
+      },
+      60s));
   EXPECT_GE(webhook_.requests().size(), before_kill);
   ASSERT_TRUE(cluster_->Restart(1).ok());
   ASSERT_TRUE(cluster_->Restart(2).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto got = WebhookNotifications(webhook_);
-    return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader");
-  }, 60s)) << Describe(WebhookNotifications(webhook_));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = WebhookNotifications(webhook_);
+        return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader");
+      },
+      60s))
+      << Describe(WebhookNotifications(webhook_));
   Result<int> stopped = second.Stop(SIGTERM, 10s);
   ASSERT_TRUE(stopped.ok());
   EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0)
@@ -436,18 +452,20 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
 
   // The silenced member goes down: its alert fires (visible over gRPC) but nobody is notified.
   ASSERT_TRUE(cluster_->Stop(2).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    grpc::ClientContext c;
-    etcdmonitor::v1::ListAlertsResponse active;
-    if (!stub_->ListActiveAlerts(&c, list_request, &active).ok()) return false;
-    for (const auto& a : active.alerts()) {
-      if (a.rule() == "MemberUnavailable" && a.member() == cluster_->Name(2) &&
-          a.state() == "firing") {
-        return true;
-      }
-    }
-    return false;
-  }, 60s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext c;
+        etcdmonitor::v1::ListAlertsResponse active;
+        if (!stub_->ListActiveAlerts(&c, list_request, &active).ok()) return false;
+        for (const auto& a : active.alerts()) {
+          if (a.rule() == "MemberUnavailable" && a.member() == cluster_->Name(2) &&
+              a.state() == "firing") {
+            return true;
+          }
+        }
+        return false;
+      },
+      60s));
   ASSERT_TRUE(WaitForEvaluations(5));
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(10s));
   EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));

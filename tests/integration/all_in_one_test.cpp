@@ -3,13 +3,13 @@
 // through its REST API; a benchmark over REST; a clean exit on SIGTERM.
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/statvfs.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -63,11 +63,16 @@ class AllInOneTest : public ::testing::Test {
     }
     const std::string token_file = dir_.File("token");
     std::ofstream(token_file) << kToken << "\n";
-    std::vector<std::string> argv = {
-        ETCDMON_BINARY, "--endpoints=" + endpoints, "--api-host=127.0.0.1",
-        "--api-port=" + std::to_string(port_), "--data-dir=" + dir_.File("data"),
-        "--metrics-interval=500ms", "--health-check-interval=1s", "--dial-timeout=1s",
-        "--api-token-file=" + token_file, "--max-leader-changes=3"};
+    std::vector<std::string> argv = {ETCDMON_BINARY,
+                                     "--endpoints=" + endpoints,
+                                     "--api-host=127.0.0.1",
+                                     "--api-port=" + std::to_string(port_),
+                                     "--data-dir=" + dir_.File("data"),
+                                     "--metrics-interval=500ms",
+                                     "--health-check-interval=1s",
+                                     "--dial-timeout=1s",
+                                     "--api-token-file=" + token_file,
+                                     "--max-leader-changes=3"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     auto pid = testing::Spawn(argv, dir_.File("etcd-monitor.log"), extra_env);
     ASSERT_TRUE(pid.ok()) << pid.status().message();
@@ -110,27 +115,33 @@ testing::EtcdCluster* AllInOneTest::cluster_ = nullptr;
 TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   StartMonitor();
   nlohmann::json status;
-  ASSERT_TRUE(WaitFor([&] {
-    status = GetJson("/api/v1/cluster/status");
-    return status.is_object() && status.value("member_count", 0) == 3 &&
-           status.value("healthy_members", 0) == 3 && status.value("has_leader", false);
-  }, 60s)) << status.dump() << "\n" << Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        status = GetJson("/api/v1/cluster/status");
+        return status.is_object() && status.value("member_count", 0) == 3 &&
+               status.value("healthy_members", 0) == 3 && status.value("has_leader", false);
+      },
+      60s))
+      << status.dump() << "\n"
+      << Log();
   EXPECT_EQ(status.value("quorum_size", 0), 2);
   EXPECT_TRUE(status.value("healthy", false));
 
   // The leader it names is the one the members name.
-  auto etcdctl = cluster_->Etcdctl({"endpoint", "status", "-w", "json", "--endpoints=" +
-                                                                          cluster_->ClientEndpoint(0)});
+  auto etcdctl = cluster_->Etcdctl(
+      {"endpoint", "status", "-w", "json", "--endpoints=" + cluster_->ClientEndpoint(0)});
   ASSERT_TRUE(etcdctl.ok()) << etcdctl.status().message();
   nlohmann::json members_say = nlohmann::json::parse(*etcdctl, nullptr, false);
   ASSERT_TRUE(members_say.is_array() && !members_say.empty()) << *etcdctl;
   char leader_hex[24];
-  std::snprintf(leader_hex, sizeof(leader_hex), "%llx",
-                static_cast<unsigned long long>(members_say[0]["Status"]["leader"].get<uint64_t>()));
+  std::snprintf(
+      leader_hex, sizeof(leader_hex), "%llx",
+      static_cast<unsigned long long>(members_say[0]["Status"]["leader"].get<uint64_t>()));
   ASSERT_TRUE(WaitFor([&] {
     nlohmann::json leader = GetJson("/api/v1/cluster/leader");
     return leader.is_object() && leader.dump().find(leader_hex) != std::string::npos;
-  })) << GetJson("/api/v1/cluster/leader").dump() << " want " << leader_hex;
+  })) << GetJson("/api/v1/cluster/leader").dump()
+      << " want " << leader_hex;
 
   long health_status = 0;
   ASSERT_TRUE(WaitFor([&] {
@@ -140,11 +151,14 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
 
   // The quickstart's names on /metrics, with the cluster label (counters and latencies appear
   // once a member's second sample has come in).
-  const std::vector<std::string> names = {
-      "etcd_cluster_healthy{", "etcd_cluster_has_leader{", "etcd_cluster_member_count{",
-      "etcd_cluster_quorum_size{", "etcd_cluster_leader_changes_total{",
-      "etcd_request_read_latency_p99_milliseconds{", "etcd_mvcc_db_total_size_bytes{",
-      "etcd_server_proposals_committed_total{"};
+  const std::vector<std::string> names = {"etcd_cluster_healthy{",
+                                          "etcd_cluster_has_leader{",
+                                          "etcd_cluster_member_count{",
+                                          "etcd_cluster_quorum_size{",
+                                          "etcd_cluster_leader_changes_total{",
+                                          "etcd_request_read_latency_p99_milliseconds{",
+                                          "etcd_mvcc_db_total_size_bytes{",
+                                          "etcd_server_proposals_committed_total{"};
   std::string missing;
   ASSERT_TRUE(WaitFor([&] {
     Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
@@ -153,7 +167,8 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
       if (!metrics.ok() || metrics->body.find(name) == std::string::npos) missing += name + " ";
     }
     return missing.empty();
-  })) << "missing on /metrics: " << missing;
+  })) << "missing on /metrics: "
+      << missing;
 
   // Alerts answer (none expected on a healthy cluster), and history has points.
   nlohmann::json alerts = GetJson("/api/v1/alerts");
@@ -167,8 +182,8 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   // A benchmark over REST, the quickstart's body verbatim: refused without the token, run with
   // it, its keys cleaned up.
   const std::string body = R"({"type": "write", "ops": 10000})";
-  Result<http::HttpResponse> refused =
-      http_->Post(Url("/api/v1/performance/benchmark"), body, {{"Content-Type", "application/json"}});
+  Result<http::HttpResponse> refused = http_->Post(Url("/api/v1/performance/benchmark"), body,
+                                                   {{"Content-Type", "application/json"}});
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status_code, 401) << refused->body;
   Result<http::HttpResponse> accepted = http_->Post(
@@ -180,10 +195,13 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   const std::string id = started.value("id", "");
   ASSERT_FALSE(id.empty()) << accepted->body;
   nlohmann::json run;
-  ASSERT_TRUE(WaitFor([&] {
-    run = GetJson("/api/v1/performance/benchmark/" + id);
-    return run.is_object() && run.value("state", "") != "running";
-  }, 120s)) << run.dump();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        run = GetJson("/api/v1/performance/benchmark/" + id);
+        return run.is_object() && run.value("state", "") != "running";
+      },
+      120s))
+      << run.dump();
   EXPECT_EQ(run.value("state", ""), "done") << run.dump();
   EXPECT_EQ(run["result"].value("ops", 0), 10000) << run.dump();
   EXPECT_EQ(run["result"].value("failed", -1), 0) << run.dump();
@@ -227,7 +245,8 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   ASSERT_TRUE(exited.ok()) << "still running 30 s after SIGTERM\n" << Log();
   pid_ = -1;
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0)
-      << testing::DescribeWaitStatus(*exited) << "\n" << Log();
+      << testing::DescribeWaitStatus(*exited) << "\n"
+      << Log();
   RecordProperty("stop_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  std::chrono::steady_clock::now() - stop_started)
                                                  .count()));
@@ -238,11 +257,14 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
 TEST_F(AllInOneTest, PeriodicBenchmarkReachesMetrics) {
   StartMonitor({"BENCHMARK_ENABLED=true", "BENCHMARK_INTERVAL=1s"});
   std::string body;
-  ASSERT_TRUE(WaitFor([&] {
-    Result<http::HttpResponse> m = http_->Get(Url("/metrics"));
-    if (m.ok()) body = m->body;
-    return m.ok() && body.find("etcd_benchmark_ops_per_second{") != std::string::npos;
-  }, 120s)) << Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Result<http::HttpResponse> m = http_->Get(Url("/metrics"));
+        if (m.ok()) body = m->body;
+        return m.ok() && body.find("etcd_benchmark_ops_per_second{") != std::string::npos;
+      },
+      120s))
+      << Log();
   EXPECT_NE(body.find("etcd_benchmark_latency_p99_milliseconds{"), std::string::npos);
 }
 
@@ -282,14 +304,18 @@ nlohmann::json MemberWith(const nlohmann::json& members, const std::string& key,
 TEST_F(AllInOneTest, DiskUsageOfMembersOnThisHostWithoutFlags) {
   StartMonitor();
   nlohmann::json members;
-  ASSERT_TRUE(WaitFor([&] {
-    members = GetJson("/api/v1/cluster/members");
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
-      if (!m.is_object() || !m["disk_used_percent"].is_number()) return false;
-    }
-    return true;
-  }, 60s)) << members.dump(1) << "\n" << Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        members = GetJson("/api/v1/cluster/members");
+        for (size_t i = 0; i < cluster_->size(); ++i) {
+          const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
+          if (!m.is_object() || !m["disk_used_percent"].is_number()) return false;
+        }
+        return true;
+      },
+      60s))
+      << members.dump(1) << "\n"
+      << Log();
   std::string page;
   ASSERT_TRUE(WaitFor([&] {
     Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
@@ -334,20 +360,25 @@ TEST_F(AllInOneTest, UnknownDiskUsageSaysWhy) {
                ? m["disk_unknown_reason"].get<std::string>()
                : std::string();
   };
-  ASSERT_TRUE(WaitFor([&] {
-    members = GetJson("/api/v1/cluster/members");
-    const nlohmann::json found = MemberWith(members, "name", cluster_->Name(0));
-    // Until its collector's first sample names it, a member is one "no collector samples".
-    return found.is_object() && found["disk_used_percent"].is_number() &&
-           !reason("endpoint", dead).empty() &&
-           reason("name", cluster_->Name(1)).find("statvfs") != std::string::npos &&
-           !reason("name", cluster_->Name(2)).empty();
-  }, 60s)) << members.dump(1) << "\n" << Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        members = GetJson("/api/v1/cluster/members");
+        const nlohmann::json found = MemberWith(members, "name", cluster_->Name(0));
+        // Until its collector's first sample names it, a member is one "no collector samples".
+        return found.is_object() && found["disk_used_percent"].is_number() &&
+               !reason("endpoint", dead).empty() &&
+               reason("name", cluster_->Name(1)).find("statvfs") != std::string::npos &&
+               !reason("name", cluster_->Name(2)).empty();
+      },
+      60s))
+      << members.dump(1) << "\n"
+      << Log();
   EXPECT_EQ(reason("endpoint", dead),
             "the member's data dir was not found: no process on this host listens on port " +
                 std::to_string((*free_ports)[0]) +
                 " (the member may run in a container or another network namespace); give "
-                "--member-data-dir=" + dead + "=DIR");
+                "--member-data-dir=" +
+                dead + "=DIR");
   EXPECT_NE(reason("name", cluster_->Name(1)).find("statvfs " + gone), std::string::npos)
       << members.dump(1);
   EXPECT_EQ(reason("name", cluster_->Name(2)), "no collector samples this member");

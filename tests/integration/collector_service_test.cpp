@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "etcdmon/collector/service.h"
-#include "etcdmon/testing/process.h"
 #include "etcdmon/testing/etcd_cluster.h"
-#include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
@@ -32,8 +32,8 @@ using etcdmon::testing::WaitFor;
 // Records what a receiver got, in arrival order.
 struct Received {
   std::mutex mu;
-  std::vector<uint64_t> sequences;                       // guarded by mu
-  std::vector<etcdmonitor::v1::MemberSample> samples;    // guarded by mu
+  std::vector<uint64_t> sequences;                     // guarded by mu
+  std::vector<etcdmonitor::v1::MemberSample> samples;  // guarded by mu
 
   transport::BatchHandler Handler() {
     return [this](const etcdmonitor::v1::SampleBatch& batch) {

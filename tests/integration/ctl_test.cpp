@@ -61,8 +61,8 @@ struct Leadership {
   std::string leader_id;
 };
 Leadership ReadLeadership(const std::string& endpoints_flag) {
-  std::vector<std::string> args = {"etcd-monitor", "ctl", "endpoint", "status", endpoints_flag,
-                                   "-w", "json"};
+  std::vector<std::string> args = {"etcd-monitor", "ctl", "endpoint", "status",
+                                   endpoints_flag, "-w",  "json"};
   std::vector<const char*> argv;
   for (const auto& a : args) {
     argv.push_back(a.c_str());
@@ -234,8 +234,8 @@ TEST_F(CtlClusterTest, HealthHashKVAndConsistency) {
   EXPECT_EQ(report["endpoints"][0]["hash"], report["endpoints"][2]["hash"]);
 
   // Given one endpoint, the check still compares every member (found through the member list).
-  RunResult one = RunCtl({"check", "consistency", "--endpoints=" + cluster_->ClientEndpoint(0),
-                          "-w", "json"});
+  RunResult one =
+      RunCtl({"check", "consistency", "--endpoints=" + cluster_->ClientEndpoint(0), "-w", "json"});
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_EQ(json::parse(one.out)["endpoints"].size(), 3u);
 }
@@ -254,9 +254,8 @@ TEST_F(CtlClusterTest, AlarmListAndDisarm) {
 
   RunResult list = RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"});
   ASSERT_EQ(list.code, 0) << list.err;
-  EXPECT_EQ(json::parse(list.out),
-            json::parse("[{\"member_id\": \"" + HexId(status->member_id) +
-                        "\", \"alarm\": \"nospace\"}]"));
+  EXPECT_EQ(json::parse(list.out), json::parse("[{\"member_id\": \"" + HexId(status->member_id) +
+                                               "\", \"alarm\": \"nospace\"}]"));
   RunResult health = RunCtl({"endpoint", "health", EndpointsFlag(*cluster_)});
   EXPECT_EQ(health.code, 1);
   EXPECT_TRUE(Contains(health.out, "NOSPACE")) << health.out;
@@ -264,16 +263,16 @@ TEST_F(CtlClusterTest, AlarmListAndDisarm) {
   RunResult refused = RunCtl({"alarm", "disarm", EndpointsFlag(*cluster_)});
   EXPECT_EQ(refused.code, 2);
   EXPECT_TRUE(Contains(refused.err, "pass --yes")) << refused.err;
-  EXPECT_EQ(json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out)
-                .size(),
-            1u);
+  EXPECT_EQ(
+      json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out).size(),
+      1u);
 
   RunResult disarmed = RunCtl({"alarm", "disarm", EndpointsFlag(*cluster_), "--yes"});
   ASSERT_EQ(disarmed.code, 0) << disarmed.err;
   EXPECT_TRUE(Contains(disarmed.out, "NOSPACE")) << disarmed.out;
-  EXPECT_EQ(json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out)
-                .size(),
-            0u);
+  EXPECT_EQ(
+      json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out).size(),
+      0u);
   EXPECT_EQ(RunCtl({"endpoint", "health", EndpointsFlag(*cluster_)}).code, 0);
 }
 
@@ -283,16 +282,16 @@ TEST_F(CtlClusterTest, CompactRules) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(cluster_->Etcdctl({"put", "compact-key", std::to_string(i)}).ok());
   }
-  RunResult kept = RunCtl({"compact", "--keep=2", "--physical", "--yes", EndpointsFlag(*cluster_),
-                           "-w", "json"});
+  RunResult kept = RunCtl(
+      {"compact", "--keep=2", "--physical", "--yes", EndpointsFlag(*cluster_), "-w", "json"});
   ASSERT_EQ(kept.code, 0) << kept.err;
   json result = json::parse(kept.out);
   const int64_t compacted = result["revision"].get<int64_t>();
   EXPECT_EQ(compacted, result["current_revision"].get<int64_t>() - 2);
   EXPECT_EQ(result["physical"], true);
   // etcd agrees: reading below the compacted revision fails.
-  EXPECT_FALSE(cluster_->Etcdctl({"get", "compact-key", "--rev=" + std::to_string(compacted - 1)})
-                   .ok());
+  EXPECT_FALSE(
+      cluster_->Etcdctl({"get", "compact-key", "--rev=" + std::to_string(compacted - 1)}).ok());
 
   RunResult future = RunCtl({"compact", "1000000000", "--yes", EndpointsFlag(*cluster_)});
   EXPECT_EQ(future.code, 1);
@@ -333,8 +332,8 @@ TEST_F(CtlClusterTest, DefragWalksClusterLeaderLast) {
 // voting members: refused, naming the stopped member. Without --yes nothing is asked.
 TEST_F(CtlClusterTest, DefragRefusedWhenQuorumWouldBeLost) {
   ASSERT_TRUE(cluster_->Stop(2).ok());
-  RunResult r = RunCtl({"defrag", "--yes", "--dial-timeout=1s",
-                        "--endpoints=" + cluster_->ClientEndpoint(0)});
+  RunResult r = RunCtl(
+      {"defrag", "--yes", "--dial-timeout=1s", "--endpoints=" + cluster_->ClientEndpoint(0)});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(Contains(r.err, "would lose quorum")) << r.err;
   EXPECT_TRUE(Contains(r.err, cluster_->Name(2))) << r.err;
@@ -351,8 +350,8 @@ TEST_F(CtlClusterTest, DefragRefusedWhenQuorumWouldBeLost) {
 TEST_F(CtlClusterTest, SnapshotSave) {
   TempDir dir;
   const std::string path = dir.File("backup.db");
-  RunResult saved = RunCtl({"snapshot", "save", path, "--endpoints=" + cluster_->ClientEndpoint(1),
-                            "-w", "json"});
+  RunResult saved = RunCtl(
+      {"snapshot", "save", path, "--endpoints=" + cluster_->ClientEndpoint(1), "-w", "json"});
   ASSERT_EQ(saved.code, 0) << saved.err;
   json j = json::parse(saved.out);
   const std::string content = ReadFile(path);
@@ -391,8 +390,8 @@ TEST_F(CtlClusterTest, MoveLeader) {
   while (before.member_ids[follower] == before.leader_id) {
     ++follower;
   }
-  RunResult moved = RunCtl({"move-leader", cluster_->Name(follower), "--yes",
-                            EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult moved = RunCtl(
+      {"move-leader", cluster_->Name(follower), "--yes", EndpointsFlag(*cluster_), "-w", "json"});
   ASSERT_EQ(moved.code, 0) << moved.err;
   EXPECT_EQ(json::parse(moved.out)["to_member_id"], before.member_ids[follower]);
   EXPECT_TRUE(WaitFor([&] {
@@ -403,8 +402,8 @@ TEST_F(CtlClusterTest, MoveLeader) {
   EXPECT_EQ(unknown.code, 1);
   EXPECT_TRUE(Contains(unknown.err, "no member \"nosuchmember\"")) << unknown.err;
 
-  RunResult unconfirmed = RunCtl({"move-leader", before.member_ids[(follower + 1) % 3],
-                                  EndpointsFlag(*cluster_)});
+  RunResult unconfirmed =
+      RunCtl({"move-leader", before.member_ids[(follower + 1) % 3], EndpointsFlag(*cluster_)});
   if (before.member_ids[(follower + 1) % 3] != before.member_ids[follower]) {
     EXPECT_EQ(unconfirmed.code, 2) << unconfirmed.err;
   }
@@ -426,10 +425,9 @@ TEST(CtlTlsTest, TlsFlagsWork) {
   ASSERT_EQ(ok.code, 0) << ok.err << ok.out;
   EXPECT_EQ(json::parse(ok.out)[0]["ok"], true);
 
-  RunResult wrong_ca =
-      RunCtl({"endpoint", "status", endpoint, "--cacert=" + certs.other_ca_cert,
-              "--cert=" + certs.client_cert, "--key=" + certs.client_key, "--dial-timeout=2s",
-              "-w", "json"});
+  RunResult wrong_ca = RunCtl({"endpoint", "status", endpoint, "--cacert=" + certs.other_ca_cert,
+                               "--cert=" + certs.client_cert, "--key=" + certs.client_key,
+                               "--dial-timeout=2s", "-w", "json"});
   EXPECT_EQ(wrong_ca.code, 1);
   json row = json::parse(wrong_ca.out)[0];
   EXPECT_EQ(row["ok"], false);

@@ -352,9 +352,9 @@ TEST_P(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
   EXPECT_TRUE(Contains(status.status().message(), "connection refused"))
       << status.status().message();
   EXPECT_LT(elapsed, std::chrono::seconds(10));
-  RecordProperty("refused_after_ms",
-                 static_cast<int>(
-                     std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
+  RecordProperty(
+      "refused_after_ms",
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()));
 }
 
 // A killed member is kUnavailable while the others keep answering; after a restart the same
@@ -571,8 +571,7 @@ class EtcdClientAuthTest : public ::testing::TestWithParam<ClientKind> {
 SharedCluster EtcdClientAuthTest::cluster_;
 std::string EtcdClientAuthTest::auth_error_;
 
-INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientAuthTest, ::testing::Values(kGrpc, kGateway),
-                         KindName);
+INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientAuthTest, ::testing::Values(kGrpc, kGateway), KindName);
 
 // The right password gives a token that authorises reads and writes.
 TEST_P(EtcdClientAuthTest, CorrectPasswordWorks) {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -49,18 +49,16 @@ class GatewayProductTest : public ::testing::Test {
         std::vector<std::string>{ETCDMON_AGGREGATOR_BINARY, "--listen=" + ingest,
                                  "--publish=" + publish, "--grpc-listen=" + grpc,
                                  "--db=" + dir + "/history.db", "--tick=200ms",
-                                 "--metrics-interval=200ms", "--cluster=itest",
-                                 "--log-level=warn"},
+                                 "--metrics-interval=200ms", "--cluster=itest", "--log-level=warn"},
         dir + "/aggregator.log"));
     for (size_t i = 0; i < cluster_->size(); ++i) {
       processes_->push_back(std::make_unique<testing::ChildProcess>(
-          std::vector<std::string>{ETCDMON_COLLECTOR_BINARY,
-                                   "--endpoints=" + cluster_->ClientEndpoint(i),
-                                   "--aggregator=" + ingest, "--collector-id=c" + std::to_string(i),
-                                   "--metrics-interval=200ms", "--health-check-interval=1s",
-                                   "--metrics-url=" + cluster_->MetricsUrl(i),
-                                   "--state-file=" + dir + "/c" + std::to_string(i) + ".seq",
-                                   "--log-level=warn"},
+          std::vector<std::string>{
+              ETCDMON_COLLECTOR_BINARY, "--endpoints=" + cluster_->ClientEndpoint(i),
+              "--aggregator=" + ingest, "--collector-id=c" + std::to_string(i),
+              "--metrics-interval=200ms", "--health-check-interval=1s",
+              "--metrics-url=" + cluster_->MetricsUrl(i),
+              "--state-file=" + dir + "/c" + std::to_string(i) + ".seq", "--log-level=warn"},
           dir + "/collector" + std::to_string(i) + ".log"));
     }
     processes_->push_back(std::make_unique<testing::ChildProcess>(
@@ -101,8 +99,9 @@ TEST_F(GatewayProductTest, StatusMembersAndLeaderEqualWhatTheMembersSay) {
   json members_said = json::parse(*out);
   ASSERT_EQ(members_said.size(), 3u);
   char leader_hex[17];
-  std::snprintf(leader_hex, sizeof(leader_hex), "%llx",
-                static_cast<unsigned long long>(members_said[0]["Status"]["leader"].get<uint64_t>()));
+  std::snprintf(
+      leader_hex, sizeof(leader_hex), "%llx",
+      static_cast<unsigned long long>(members_said[0]["Status"]["leader"].get<uint64_t>()));
 
   json status = Http("GET", *base_ + "/api/v1/cluster/status").Json();
   EXPECT_EQ(status["cluster"], "itest");
@@ -150,8 +149,10 @@ TEST_F(GatewayProductTest, LatencyIsPositiveAndOrdered) {
 TEST_F(GatewayProductTest, HistoryReturnsPointsAfterAFewTicks) {
   json history;
   ASSERT_TRUE(WaitFor([&] {
-    history = Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_cluster_member_count"
-                                   "&from=-5m").Json();
+    history = Http("GET", *base_ +
+                              "/api/v1/metrics/history?metric=etcd_cluster_member_count"
+                              "&from=-5m")
+                  .Json();
     return history.is_object() && history["points"].size() >= 3;
   })) << history.dump();
   for (const json& p : history["points"]) {
@@ -164,12 +165,12 @@ TEST_F(GatewayProductTest, HistoryReturnsPointsAfterAFewTicks) {
                     .Json();
   EXPECT_EQ(member["member"], cluster_->Name(1));
   EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=nope").status, 404);
-  EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=ghost")
-                .status,
-            404);
-  EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=x")
-                .status,
-            400);
+  EXPECT_EQ(
+      Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=ghost").status,
+      404);
+  EXPECT_EQ(
+      Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=x").status,
+      400);
 }
 
 TEST_F(GatewayProductTest, HealthMetricsAndErrorPaths) {
@@ -177,11 +178,10 @@ TEST_F(GatewayProductTest, HealthMetricsAndErrorPaths) {
       << Http("GET", *base_ + "/health").body;
   HttpResult metrics = Http("GET", *base_ + "/metrics");
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("etcd_cluster_member_count{cluster=\"itest\"} 3"),
-            std::string::npos);
-  EXPECT_NE(metrics.body.find("etcd_member_up{cluster=\"itest\",member=\"" + cluster_->Name(0) +
-                              "\"} 1"),
-            std::string::npos);
+  EXPECT_NE(metrics.body.find("etcd_cluster_member_count{cluster=\"itest\"} 3"), std::string::npos);
+  EXPECT_NE(
+      metrics.body.find("etcd_member_up{cluster=\"itest\",member=\"" + cluster_->Name(0) + "\"} 1"),
+      std::string::npos);
   // No alerter configured: alert endpoints say so.
   EXPECT_EQ(Http("GET", *base_ + "/api/v1/alerts").status, 503);
   // The benchmark: the token is checked first.

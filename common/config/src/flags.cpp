@@ -11,8 +11,8 @@
 #include <set>
 #include <system_error>
 
-#include "parse.h"
 #include "etcdmon/strings/strings.h"
+#include "parse.h"
 
 namespace etcdmon::config {
 
@@ -34,8 +34,6 @@ std::optional<std::string> GetEnv(const std::string& name) {
   }
   return std::string(value);
 }
-
-
 
 // CLI11 messages are meant for one line; make sure of it.
 std::string OneLine(std::string_view text) {
@@ -83,7 +81,6 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   }
   return content;
 }
-
 
 Result<bool> ParseBool(std::string_view text) {
   const std::string lower = strings::AsciiToLower(text);

@@ -5,8 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "parse.h"
 #include "etcdmon/strings/strings.h"
+#include "parse.h"
 
 namespace etcdmon::config {
 

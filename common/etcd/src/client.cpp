@@ -327,7 +327,7 @@ class EtcdClientImpl final : public EtcdClient {
     const std::chrono::milliseconds wait =
         was_unreachable ? std::min(dial_timeout_, kRecheckTimeout) : dial_timeout_;
     const auto deadline = WallClock::now() + wait;
-    bool attempted = false;   // a connection attempt began (CONNECTING) during this wait
+    bool attempted = false;    // a connection attempt began (CONNECTING) during this wait
     bool failed_fast = false;  // ...and failed before the deadline
     while (true) {
       if (!c.channel->WaitForStateChange(state, deadline)) {

@@ -1,9 +1,8 @@
 #include "etcdmon/etcd/gateway_client.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "etcdmon/etcd/errors.h"
@@ -107,8 +106,8 @@ class GatewayEtcdClient final : public EtcdClient {
     }
     GatewayEndpoint* e = *found;
     pb::AlarmResponse response;
-    ETCDMON_RETURN_IF_ERROR(Call(*e, "Alarm", "maintenance/alarm", ToPb(action, alarm),
-                                 &response, request_timeout_));
+    ETCDMON_RETURN_IF_ERROR(
+        Call(*e, "Alarm", "maintenance/alarm", ToPb(action, alarm), &response, request_timeout_));
     return FromPb(response);
   }
 
@@ -131,7 +130,8 @@ class GatewayEtcdClient final : public EtcdClient {
     }
     GatewayEndpoint* e = *found;
     pb::PutResponse response;
-    ETCDMON_RETURN_IF_ERROR(Call(*e, "Put", "kv/put", ToPb(req), &response, TimeoutOf(req.timeout)));
+    ETCDMON_RETURN_IF_ERROR(
+        Call(*e, "Put", "kv/put", ToPb(req), &response, TimeoutOf(req.timeout)));
     return PutResult{FromPb(response.header())};
   }
 
@@ -274,9 +274,8 @@ class GatewayEtcdClient final : public EtcdClient {
   // becomes kUnavailable or kDeadlineExceeded in the gRPC client's words; an etcd error
   // ({"code": <gRPC code>, "message": ...}) goes through StatusFromGrpc like a gRPC status.
   Status Post(GatewayEndpoint& e, std::string_view method, const std::string& url,
-              const std::string& body, const std::string& token,
-              std::chrono::milliseconds timeout, http::HttpResponse& out, int* grpc_code,
-              std::string* grpc_message) {
+              const std::string& body, const std::string& token, std::chrono::milliseconds timeout,
+              http::HttpResponse& out, int* grpc_code, std::string* grpc_message) {
     Result<std::unique_ptr<http::HttpFetcher>> fetcher = Acquire(e);
     if (!fetcher.ok()) {
       return fetcher.status().WithContext("endpoint " + e.authority);
@@ -292,13 +291,13 @@ class GatewayEtcdClient final : public EtcdClient {
     }
     http::CallOptions call;
     call.timeout = timeout;
-    call.connect_timeout = was_unreachable ? std::min(dial_timeout_, kRecheckTimeout) : dial_timeout_;
+    call.connect_timeout =
+        was_unreachable ? std::min(dial_timeout_, kRecheckTimeout) : dial_timeout_;
     Status sent = (*fetcher)->Post(url, body, headers, out, call);
     const bool connect_failed = !sent.ok() && (*fetcher)->last_failure_was_connect();
     *grpc_code = 0;
     grpc_message->clear();
-    if (!sent.ok() && out.status_code >= 400 &&
-        ParseEtcdError(out.body, grpc_code, grpc_message)) {
+    if (!sent.ok() && out.status_code >= 400 && ParseEtcdError(out.body, grpc_code, grpc_message)) {
       // etcd's gateway follows an error's body with an HTTP trailer, which the HTTP library
       // cannot read and reports as a failed read; the error itself arrived whole.
       sent = Status::Ok();
@@ -319,9 +318,9 @@ class GatewayEtcdClient final : public EtcdClient {
         if (reason.rfind("cannot connect: ", 0) == 0) {
           reason.erase(0, std::string("cannot connect: ").size());
         }
-        return Status::Unavailable("endpoint " + e.authority + ": " +
-                                   (was_unreachable ? "still cannot connect: " : "cannot connect: ") +
-                                   reason);
+        return Status::Unavailable(
+            "endpoint " + e.authority + ": " +
+            (was_unreachable ? "still cannot connect: " : "cannot connect: ") + reason);
       }
       if (sent.code() == StatusCode::kDeadlineExceeded) {
         return Status::DeadlineExceeded("endpoint " + e.authority + ": " + std::string(method) +
@@ -331,8 +330,8 @@ class GatewayEtcdClient final : public EtcdClient {
         return Status::Unavailable("endpoint " + e.authority + ": " + std::string(method) +
                                    ": connection lost: " + reason);
       }
-      return Status(sent.code(), "endpoint " + e.authority + ": " + std::string(method) + ": " +
-                                     reason);
+      return Status(sent.code(),
+                    "endpoint " + e.authority + ": " + std::string(method) + ": " + reason);
     }
     if (out.status_code == 200 || *grpc_code != 0) {
       return Status::Ok();
@@ -364,8 +363,8 @@ class GatewayEtcdClient final : public EtcdClient {
     pb::AuthenticateResponse response;
     std::string error;
     if (!detail::ReadJson(out.body, response, error)) {
-      return Status::Internal("endpoint " + e.authority + ": " + method +
-                              ": unexpected answer (" + error + "): " + Quote(out.body));
+      return Status::Internal("endpoint " + e.authority + ": " + method + ": unexpected answer (" +
+                              error + "): " + Quote(out.body));
     }
     *token = response.token();
     std::lock_guard<std::mutex> lock(e.mu);
@@ -375,8 +374,8 @@ class GatewayEtcdClient final : public EtcdClient {
 
   // Runs one call: authenticates first when needed, and again once if etcd rejects the token.
   template <typename Request, typename Response>
-  Status Call(GatewayEndpoint& e, std::string_view method, const char* path,
-              const Request& request, Response* response, std::chrono::milliseconds timeout) {
+  Status Call(GatewayEndpoint& e, std::string_view method, const char* path, const Request& request,
+              Response* response, std::chrono::milliseconds timeout) {
     std::string body;
     detail::AppendJson(request, body);
     std::string token;

@@ -254,8 +254,8 @@ class Reader final : public nlohmann::json_sax<nlohmann::json> {
       child = f->is_repeated() ? top.reflection->AddMessage(top.message, f)
                                : top.reflection->MutableMessage(top.message, f);
     }
-    frames_[depth_++] = Frame{child, child->GetReflection(), child->GetDescriptor(), nullptr,
-                              false};
+    frames_[depth_++] =
+        Frame{child, child->GetReflection(), child->GetDescriptor(), nullptr, false};
     return true;
   }
 
@@ -393,8 +393,8 @@ class Reader final : public nlohmann::json_sax<nlohmann::json> {
         return true;
       case FieldDescriptor::CPPTYPE_DOUBLE:
       case FieldDescriptor::CPPTYPE_FLOAT:
-        return SetFloating(f, negative ? -static_cast<double>(magnitude)
-                                       : static_cast<double>(magnitude));
+        return SetFloating(
+            f, negative ? -static_cast<double>(magnitude) : static_cast<double>(magnitude));
       default:
         return Fail(f, "a number");
     }
@@ -419,7 +419,7 @@ class Reader final : public nlohmann::json_sax<nlohmann::json> {
   std::size_t skip_ = 0;  // nesting depth inside an ignored value
   bool failed_ = false;
   bool saw_object_ = false;  // the top-level value was an object
-  std::string scratch_;  // decoded bytes
+  std::string scratch_;      // decoded bytes
 };
 
 }  // namespace

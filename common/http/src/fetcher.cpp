@@ -64,7 +64,8 @@ std::string PercentDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 && HexDigit(text[i + 2]) >= 0) {
+    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+        HexDigit(text[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2])));
       i += 2;
     } else {
@@ -200,9 +201,9 @@ bool NoProxyMatches(std::string_view list, std::string_view host) {
     if (entry.empty()) {
       continue;
     }
-    if (host == entry || (host.size() > entry.size() &&
-                          host.substr(host.size() - entry.size()) == entry &&
-                          host[host.size() - entry.size() - 1] == '.')) {
+    if (host == entry ||
+        (host.size() > entry.size() && host.substr(host.size() - entry.size()) == entry &&
+         host[host.size() - entry.size() - 1] == '.')) {
       return true;
     }
   }
@@ -279,8 +280,8 @@ struct HttpFetcher::Impl {
     if (const std::string& proxy = options.proxy.For(target.host, target.tls); !proxy.empty()) {
       // Checked when the fetcher was created.
       Target via;
-      if (ParseTarget(proxy.find("://") == std::string::npos ? "http://" + proxy : proxy,
-                      "proxy", via)
+      if (ParseTarget(proxy.find("://") == std::string::npos ? "http://" + proxy : proxy, "proxy",
+                      via)
               .ok()) {
         c.client->set_proxy(via.host, via.port);
         if (!via.user.empty()) {
@@ -341,8 +342,7 @@ struct HttpFetcher::Impl {
       // An announced length over the cap ends the transfer before any of it is read.
       const std::string length = r.get_header_value("Content-Length");
       if (!length.empty() &&
-          (length.size() > 19 ||
-           length.find_first_not_of("0123456789") != std::string::npos ||
+          (length.size() > 19 || length.find_first_not_of("0123456789") != std::string::npos ||
            std::stoull(length) > options.max_body_bytes)) {
         too_large = true;
         return false;
@@ -395,9 +395,8 @@ struct HttpFetcher::Impl {
         return Status::Unavailable(what + ": cannot connect within " +
                                    std::to_string(connect.count()) + " ms");
       }
-      if (timed_out ||
-          ((error == httplib::Error::Read || error == httplib::Error::Write) &&
-           elapsed + std::chrono::milliseconds(5) >= timeout)) {
+      if (timed_out || ((error == httplib::Error::Read || error == httplib::Error::Write) &&
+                        elapsed + std::chrono::milliseconds(5) >= timeout)) {
         return Status::DeadlineExceeded(what + ": no complete response within " +
                                         std::to_string(timeout.count()) + " ms");
       }
@@ -428,7 +427,8 @@ struct HttpFetcher::Impl {
     }
     switch (error) {
       case httplib::Error::Connection:
-        return Status::Unavailable(what + ": cannot connect: connection refused or no route to host");
+        return Status::Unavailable(what +
+                                   ": cannot connect: connection refused or no route to host");
       case httplib::Error::Read:
         return Status::Unavailable(what + ": connection closed without a complete response");
       case httplib::Error::Write:
@@ -444,9 +444,9 @@ struct HttpFetcher::Impl {
                                    ": TLS handshake failed (wrong CA, rejected client "
                                    "certificate, or not a TLS server)");
       case httplib::Error::SSLLoadingCerts:
-        return Status::InvalidArgument(what + ": TLS: cannot load the CA file " +
-                                       (options.tls.ca_file.empty() ? std::string("(system)")
-                                                                    : options.tls.ca_file));
+        return Status::InvalidArgument(
+            what + ": TLS: cannot load the CA file " +
+            (options.tls.ca_file.empty() ? std::string("(system)") : options.tls.ca_file));
       default:
         return Status::Unavailable(what + ": " + httplib::to_string(error));
     }
@@ -470,9 +470,9 @@ Result<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(FetcherOptions options)
     const std::string& path;
     const char* what;
   };
-  for (const File& f : {File{options.tls.ca_file, "CA file"},
-                        File{options.tls.cert_file, "client certificate"},
-                        File{options.tls.key_file, "client key"}}) {
+  for (const File& f :
+       {File{options.tls.ca_file, "CA file"}, File{options.tls.cert_file, "client certificate"},
+        File{options.tls.key_file, "client key"}}) {
     if (!f.path.empty() && !Readable(f.path)) {
       return Status::InvalidArgument(std::string("cannot read the ") + f.what + " " + f.path);
     }
@@ -482,8 +482,7 @@ Result<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(FetcherOptions options)
       continue;
     }
     Target via;
-    const std::string url =
-        proxy->find("://") == std::string::npos ? "http://" + *proxy : *proxy;
+    const std::string url = proxy->find("://") == std::string::npos ? "http://" + *proxy : *proxy;
     if (Status s = ParseTarget(url, "proxy " + RedactUrl(url), via); !s.ok()) {
       return s;
     }
@@ -532,8 +531,7 @@ Status HttpFetcher::Post(const std::string& url, std::string_view body, const Ht
   if (body.size() > impl.options.max_request_body_bytes) {
     return Status::InvalidArgument(prefix + "request body of " + std::to_string(body.size()) +
                                    " bytes is larger than the limit of " +
-                                   std::to_string(impl.options.max_request_body_bytes) +
-                                   " bytes");
+                                   std::to_string(impl.options.max_request_body_bytes) + " bytes");
   }
   for (const auto& [name, value] : headers) {
     if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||

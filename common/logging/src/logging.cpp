@@ -1,5 +1,4 @@
 #include "etcdmon/logging/logging.h"
-#include "etcdmon/strings/strings.h"
 
 #include <spdlog/formatter.h>
 #include <spdlog/logger.h>
@@ -11,6 +10,8 @@
 #include <ctime>
 #include <string_view>
 #include <utility>
+
+#include "etcdmon/strings/strings.h"
 
 namespace etcdmon::logging {
 

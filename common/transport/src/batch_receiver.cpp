@@ -77,7 +77,7 @@ struct BatchReceiver::Impl {
   std::string curve_public_key;
   std::unique_ptr<detail::Waker> waker;
   detail::ContextHolder context;  // declared before the socket: it must close first
-  detail::SocketPtr socket;    // the ROUTER; used only by the I/O thread while it runs
+  detail::SocketPtr socket;       // the ROUTER; used only by the I/O thread while it runs
 
   std::mutex lifecycle_mu;  // serializes Start() and Stop()
   std::thread thread;       // guarded by lifecycle_mu
@@ -110,7 +110,7 @@ struct BatchReceiver::Impl {
   std::size_t staged_count = 0;
   bool last_commit_failed = false;  // logs a run of commit failures once at warn
   std::array<bool, kRejectReasonCount> reject_logged{};
-  SampleBatch batch;  // parse buffer, reused (the handler may swap its contents out)
+  SampleBatch batch;              // parse buffer, reused (the handler may swap its contents out)
   std::string collector_scratch;  // the batch's collector id while it is handled
   Ack ack;
   std::string ack_frame;
@@ -139,7 +139,8 @@ Status BatchReceiver::Impl::Setup() {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextAndSocket> router = detail::NewContextAndSocket(ZMQ_ROUTER, options.context);
+  Result<detail::ContextAndSocket> router =
+      detail::NewContextAndSocket(ZMQ_ROUTER, options.context);
   if (!router.ok()) {
     return router.status();
   }

@@ -151,8 +151,8 @@ struct BatchSender::Impl {
   Clock& clock;
   std::unique_ptr<detail::Waker> waker;
   detail::ContextHolder context;  // declared before the sockets: they must close first
-  detail::SocketPtr socket;    // the DEALER; used only by the I/O thread while it runs
-  detail::SocketPtr monitor;   // connection events of `socket`; same ownership
+  detail::SocketPtr socket;       // the DEALER; used only by the I/O thread while it runs
+  detail::SocketPtr monitor;      // connection events of `socket`; same ownership
 
   std::mutex lifecycle_mu;  // serializes Start() and Stop()
   std::thread thread;       // guarded by lifecycle_mu
@@ -196,7 +196,8 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
     return new_waker.status();
   }
   waker = std::move(*new_waker);
-  Result<detail::ContextAndSocket> dealer = detail::NewContextAndSocket(ZMQ_DEALER, options.context);
+  Result<detail::ContextAndSocket> dealer =
+      detail::NewContextAndSocket(ZMQ_DEALER, options.context);
   if (!dealer.ok()) {
     return dealer.status();
   }
@@ -231,9 +232,8 @@ Status BatchSender::Impl::Setup(uint64_t first_sequence) {
     if (zmq_has("curve") == 0) {
       return Status::FailedPrecondition("CURVE asked for, but libzmq was built without it");
     }
-    ETCDMON_RETURN_IF_ERROR(detail::SetCurveClient(s, options.curve_server_key,
-                                                   options.curve_public_key,
-                                                   options.curve_secret_key));
+    ETCDMON_RETURN_IF_ERROR(detail::SetCurveClient(
+        s, options.curve_server_key, options.curve_public_key, options.curve_secret_key));
   }
 
   // The monitor must exist before connect() so that no connection event is missed.
@@ -535,9 +535,9 @@ Result<std::unique_ptr<BatchSender>> BatchSender::Create(BatchSenderOptions opti
     // aggregator that deduplicates on (collector, sequence) discard the new batches as old
     // ones; the wall clock in microseconds is above every sequence an earlier incarnation
     // could have used (blocks of a few thousand per batch interval), unless the clock went back.
-    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                            clock.Now().time_since_epoch())
-                            .count();
+    const auto now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock.Now().time_since_epoch())
+            .count();
     first_sequence = std::max<uint64_t>(1, static_cast<uint64_t>(std::max<int64_t>(0, now_us)));
   }
   auto impl = std::make_unique<Impl>(std::move(options), clock);
@@ -589,9 +589,7 @@ void BatchSender::Stop(std::chrono::milliseconds flush_timeout) {
   impl_->stats.connected = false;
 }
 
-Result<uint64_t> BatchSender::Enqueue(SampleBatch& batch) {
-  return impl_->Enqueue(batch);
-}
+Result<uint64_t> BatchSender::Enqueue(SampleBatch& batch) { return impl_->Enqueue(batch); }
 
 BatchSenderStats BatchSender::Stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -21,7 +21,6 @@ constexpr std::string_view kZ85Alphabet =
 
 constexpr std::size_t kMaxKeyFileBytes = 4096;
 
-
 std::string JoinPath(const std::string& dir, std::string_view file) {
   if (!dir.empty() && dir.back() == '/') {
     return dir + std::string(file);

@@ -12,7 +12,6 @@ namespace {
 
 constexpr std::size_t kMaxStateFileBytes = 4096;
 
-
 }  // namespace
 
 Result<uint64_t> ReadSequenceState(const std::string& path) {

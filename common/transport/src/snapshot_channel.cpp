@@ -39,8 +39,9 @@ Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
       detail::SetIntOption(s, ZMQ_SNDHWM, kPublisherHighWaterMark, "ZMQ_SNDHWM"));
   if (!options.curve_secret_key.empty()) {
     if (!IsValidCurveKey(options.curve_secret_key)) {
-      return Status::InvalidArgument("snapshot publisher: the CURVE secret key is not 40 Z85 "
-                                     "characters");
+      return Status::InvalidArgument(
+          "snapshot publisher: the CURVE secret key is not 40 Z85 "
+          "characters");
     }
     ETCDMON_RETURN_IF_ERROR(detail::SetCurveServer(s, options.curve_secret_key));
   }
@@ -96,15 +97,16 @@ Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
   }
   if (!options.curve_server_key.empty()) {
     if (!IsValidCurveKey(options.curve_server_key)) {
-      return Status::InvalidArgument("snapshot subscriber: the publisher's CURVE key is not 40 "
-                                     "Z85 characters");
+      return Status::InvalidArgument(
+          "snapshot subscriber: the publisher's CURVE key is not 40 "
+          "Z85 characters");
     }
     Result<CurveKeyPair> mine = GenerateCurveKeyPair();
     if (!mine.ok()) {
       return mine.status();
     }
-    ETCDMON_RETURN_IF_ERROR(detail::SetCurveClient(s, options.curve_server_key, mine->public_key,
-                                                   mine->secret_key));
+    ETCDMON_RETURN_IF_ERROR(
+        detail::SetCurveClient(s, options.curve_server_key, mine->public_key, mine->secret_key));
   }
   ETCDMON_RETURN_IF_ERROR(detail::SetStringOption(s, ZMQ_SUBSCRIBE, "", "ZMQ_SUBSCRIBE"));
   if (zmq_connect(s, options.endpoint.c_str()) != 0) {

@@ -73,8 +73,7 @@ Status MonitorStack::StartAndWaitHealthy(std::chrono::milliseconds timeout) {
   const uint32_t members = static_cast<uint32_t>(cluster_.size());
   if (!WaitForSnapshot(
           [&](const etcdmonitor::v1::ClusterSnapshot& s) {
-            return s.member_count() == members && s.healthy_members() == members &&
-                   s.has_leader();
+            return s.member_count() == members && s.healthy_members() == members && s.has_leader();
           },
           timeout)) {
     return Status::DeadlineExceeded("the stack never saw a healthy cluster");

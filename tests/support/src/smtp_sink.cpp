@@ -109,9 +109,9 @@ class SmtpSink::Session {
     const std::string argument = space == std::string::npos ? "" : line.substr(space + 1);
     {
       std::lock_guard<std::mutex> lock(sink_.mu_);
-      sink_.commands_.push_back(verb == "AUTH" ? verb + " " + Upper(argument.substr(
-                                                                  0, argument.find(' ')))
-                                               : verb + (argument.empty() ? "" : " " + argument));
+      sink_.commands_.push_back(verb == "AUTH"
+                                    ? verb + " " + Upper(argument.substr(0, argument.find(' ')))
+                                    : verb + (argument.empty() ? "" : " " + argument));
     }
     if (verb == "EHLO") {
       ResetTransaction();
@@ -224,8 +224,7 @@ class SmtpSink::Session {
       }
       // authzid NUL authcid NUL passwd
       const std::size_t first = strings::DecodeBase64(initial, decoded) ? decoded.find('\0') : 0;
-      const std::size_t second =
-          first == std::string::npos ? first : decoded.find('\0', first + 1);
+      const std::size_t second = first == std::string::npos ? first : decoded.find('\0', first + 1);
       if (first == std::string::npos || second == std::string::npos) {
         return Write("501 5.5.2 malformed AUTH PLAIN");
       }

@@ -82,8 +82,8 @@ TEST_F(AlertStoreTest, DeliveriesSurviveARestartUntilSettled) {
 
   // The console delivered; the webhook failed once (retry pending), then the process died.
   DeliveryAttempt ok{id, "console", 1, Status::Ok(), true, 2100, std::chrono::milliseconds(1)};
-  DeliveryAttempt failed{id, "webhook", 1, Status::Unavailable("HTTP 500"), false, 2100,
-                         std::chrono::milliseconds(3)};
+  DeliveryAttempt failed{
+      id, "webhook", 1, Status::Unavailable("HTTP 500"), false, 2100, std::chrono::milliseconds(3)};
   ASSERT_TRUE(store_->RecordAttempt(ok).ok());
   ASSERT_TRUE(store_->RecordAttempt(failed).ok());
   Reopen();
@@ -97,8 +97,7 @@ TEST_F(AlertStoreTest, DeliveriesSurviveARestartUntilSettled) {
   EXPECT_EQ((*pending)[0].notification.alert.key.rule, "NoLeader");
   EXPECT_EQ((*pending)[0].notification.alert.fingerprint, firing.fingerprint);
 
-  DeliveryAttempt retried{id, "webhook", 2, Status::Ok(), true, 2600,
-                          std::chrono::milliseconds(2)};
+  DeliveryAttempt retried{id, "webhook", 2, Status::Ok(), true, 2600, std::chrono::milliseconds(2)};
   ASSERT_TRUE(store_->RecordAttempt(retried).ok());
   pending = store_->PendingDeliveries();
   ASSERT_TRUE(pending.ok());

@@ -126,10 +126,10 @@ TEST_F(ChannelFlagsTest, EnvironmentAndPrecedence) {
   ScopedEnv pd("PAGERDUTY_ROUTING_KEY", "env-rk");
   ScopedEnv smtp("SMTP_URL", "smtp://127.0.0.1:2525");
   ScopedEnv password("SMTP_PASSWORD", "env-pw");
-  auto config = Parse({"--webhook-url=http://flag.example.com/hook",
-                       "--webhook-token-file=" + WriteFile("token", "file-token"),
-                       "--smtp-from=a@example.com", "--smtp-to=b@example.com",
-                       "--smtp-user=alerts"});
+  auto config =
+      Parse({"--webhook-url=http://flag.example.com/hook",
+             "--webhook-token-file=" + WriteFile("token", "file-token"),
+             "--smtp-from=a@example.com", "--smtp-to=b@example.com", "--smtp-user=alerts"});
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->webhook->url.Reveal(), "http://flag.example.com/hook");
   EXPECT_EQ(config->webhook->bearer_token.Reveal(), "file-token");

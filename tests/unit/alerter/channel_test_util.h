@@ -30,7 +30,7 @@ inline Notification MakeNotification(NotificationKind kind = NotificationKind::k
   a.pending_since_unix_ms = kNowUnixMs - 90000;  // 2023-11-14T22:11:50Z
   a.firing_since_unix_ms = kNowUnixMs - 60000;   // 2023-11-14T22:12:20Z
   if (kind == NotificationKind::kResolved) {
-    a.resolved_unix_ms = kNowUnixMs - 1000;      // 2023-11-14T22:13:19Z
+    a.resolved_unix_ms = kNowUnixMs - 1000;  // 2023-11-14T22:13:19Z
   }
   return n;
 }

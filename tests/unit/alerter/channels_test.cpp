@@ -138,7 +138,8 @@ TEST_F(HttpChannelTest, WebhookBearerTokenAndHmac) {
   ASSERT_TRUE((*notifier)->Send(MakeNotification()).ok());
   const auto request = server_.requests().at(0);
   EXPECT_EQ(request.Header("Authorization"), "Bearer " + token);
-  EXPECT_EQ(request.Header("X-Etcd-Monitor-Signature"), "sha256=" + HmacSha256Hex(key, request.body));
+  EXPECT_EQ(request.Header("X-Etcd-Monitor-Signature"),
+            "sha256=" + HmacSha256Hex(key, request.body));
   EXPECT_NE(HmacSha256Hex(key, request.body), HmacSha256Hex("other", request.body));
 }
 
@@ -179,8 +180,7 @@ TEST_F(HttpChannelTest, WebhookTimeoutIsRetryable) {
   CannedResponse hang;
   hang.action = CannedResponse::Action::kHang;
   server_.Set("/hook", hang);
-  auto notifier =
-      NewWebhookNotifier({config::Secret(server_.Url("/hook")), {}, {}}, 200ms, clock_);
+  auto notifier = NewWebhookNotifier({config::Secret(server_.Url("/hook")), {}, {}}, 200ms, clock_);
   ASSERT_TRUE(notifier.ok());
   const Status status = (*notifier)->Send(MakeNotification());
   EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status.ToString();
@@ -355,8 +355,7 @@ TEST(MakeNotifiersTest, CreatesConfiguredChannels) {
   for (const auto& n : *notifiers) {
     names.push_back(n->name());
   }
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"console", "webhook", "slack", "pagerduty", "email"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"console", "webhook", "slack", "pagerduty", "email"}));
 
   config.console = false;
   config.slack->webhook_url = config::Secret("not a url");

@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
-#include <nlohmann/json.hpp>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -391,10 +391,9 @@ TEST_F(DispatcherHttpTest, DeliversABurstInOrder) {
     dispatcher.Dispatch(MakeNotification(NotificationKind::kFiring, id));
   }
   ASSERT_TRUE(dispatcher.WaitIdle(60s));
-  RecordProperty("burst_ms",
-                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count()));
+  RecordProperty("burst_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - start)
+                                                  .count()));
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), static_cast<std::size_t>(kCount));
   for (int64_t id = 1; id <= kCount; ++id) {
@@ -446,7 +445,7 @@ TEST_F(DispatcherHttpTest, SecretsStayOutOfErrorsAndLogs) {
   const std::string slack_path = "/services/SLACKPATHSECRET";
   const std::string routing_key = "ROUTINGKEYSECRET";
   const std::string smtp_password = "SMTPPASSWORDSECRET";
-  const std::vector<std::string> secrets = {"WEBHOOKPATHSECRET", token,        hmac_key,
+  const std::vector<std::string> secrets = {"WEBHOOKPATHSECRET", token,       hmac_key,
                                             "SLACKPATHSECRET",   routing_key, smtp_password};
   CannedResponse echo;
   echo.status = 401;
@@ -466,8 +465,8 @@ TEST_F(DispatcherHttpTest, SecretsStayOutOfErrorsAndLogs) {
   ASSERT_TRUE(sink.Start().ok());
 
   ChannelConfig config;
-  config.webhook = WebhookConfig{config::Secret(server_.Url(webhook_path)),
-                                 config::Secret(token), config::Secret(hmac_key)};
+  config.webhook = WebhookConfig{config::Secret(server_.Url(webhook_path)), config::Secret(token),
+                                 config::Secret(hmac_key)};
   config.slack = SlackConfig{config::Secret(server_.Url(slack_path))};
   config.pagerduty = PagerDutyConfig{config::Secret(routing_key), server_.Url("/v2/enqueue")};
   EmailConfig email;

@@ -86,8 +86,8 @@ TEST(SmtpSinkTest, SessionWithAuthLoginRsetAndDots) {
   EXPECT_EQ(client.Command("HELO client").substr(0, 3), "250");
   EXPECT_EQ(client.Command("MAIL FROM:<a@example.com>").substr(0, 3), "530");  // AUTH first
   EXPECT_EQ(client.Command("AUTH LOGIN").substr(0, 3), "334");
-  EXPECT_EQ(client.Command("dXNlcg==").substr(0, 3), "334");        // "user"
-  EXPECT_EQ(client.Command("cGFzcw==").substr(0, 3), "235");        // "pass"
+  EXPECT_EQ(client.Command("dXNlcg==").substr(0, 3), "334");  // "user"
+  EXPECT_EQ(client.Command("cGFzcw==").substr(0, 3), "235");  // "pass"
   EXPECT_EQ(client.Command("MAIL FROM:<a@example.com>").substr(0, 3), "250");
   EXPECT_EQ(client.Command("RCPT TO:<dropped@example.com>").substr(0, 3), "250");
   EXPECT_EQ(client.Command("RSET").substr(0, 3), "250");

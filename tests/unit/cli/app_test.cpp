@@ -97,8 +97,8 @@ TEST(AppTest, AllInOneReportsEveryBadFlagBeforeStarting) {
                          "--rules-file=/nonexistent/rules.yaml", "--tls-cert-file=/etc/hostname",
                          "--webhook-url=ftp://example.com/hook", "--max-latency-ms=0"});
   EXPECT_EQ(r.code, 2);
-  for (const char* flag : {"--repeat-interval", "--rules-file", "--tls-cert-file",
-                           "--webhook-url", "--max-latency-ms"}) {
+  for (const char* flag : {"--repeat-interval", "--rules-file", "--tls-cert-file", "--webhook-url",
+                           "--max-latency-ms"}) {
     EXPECT_NE(r.err.find(flag), std::string::npos) << flag << "\n" << r.err;
   }
 }

@@ -1,12 +1,12 @@
 #include "etcdmon/cli/ctl_maintenance.h"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "etcdmon/testing/fake_etcd_client.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -30,8 +30,8 @@ etcd::EndpointStatus StatusOf(uint64_t id, uint64_t leader, int64_t revision = 1
 etcd::MemberListResult Members(size_t n) {
   etcd::MemberListResult list;
   for (size_t i = 1; i <= n; ++i) {
-    list.members.push_back({i, "m" + std::to_string(i), {}, {"http://e" + std::to_string(i) + ":1"},
-                            false});
+    list.members.push_back(
+        {i, "m" + std::to_string(i), {}, {"http://e" + std::to_string(i) + ":1"}, false});
   }
   return list;
 }
@@ -100,10 +100,10 @@ TEST(QuorumGuardTest, CountsHealthyVotersOtherThanTheBusyOne) {
   // The unhealthy member itself may be defragmented: the other two are a quorum.
   EXPECT_TRUE(CheckQuorumWithout({member(1, true), member(2, true), member(3, false)}, 3).ok());
   // A learner neither helps nor hurts.
-  EXPECT_FALSE(CheckQuorumWithout({member(1, true), member(2, false), member(3, true, false)}, 1)
-                   .ok());
-  EXPECT_TRUE(CheckQuorumWithout({member(1, true), member(2, true), member(3, false, false)}, 3)
-                  .ok());
+  EXPECT_FALSE(
+      CheckQuorumWithout({member(1, true), member(2, false), member(3, true, false)}, 1).ok());
+  EXPECT_TRUE(
+      CheckQuorumWithout({member(1, true), member(2, true), member(3, false, false)}, 3).ok());
   // A single member cannot be spared.
   EXPECT_FALSE(CheckQuorumWithout({member(1, true)}, 1).ok());
 }
@@ -123,8 +123,8 @@ TEST(DefragTest, WalksFollowersThenLeader) {
       defrags.push_back(call);
     }
   }
-  EXPECT_EQ(defrags, (std::vector<std::string>{"defragment e2:1", "defragment e3:1",
-                                               "defragment e1:1"}));
+  EXPECT_EQ(defrags,
+            (std::vector<std::string>{"defragment e2:1", "defragment e3:1", "defragment e1:1"}));
   auto rows = nlohmann::json::parse(out.str());
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2]["endpoint"], "e1:1");
@@ -196,7 +196,7 @@ TEST(MutatingCommandsTest, RefuseWithoutConfirmation) {
 TEST(AlarmDisarmTest, DeactivatesEachListedAlarm) {
   FakeEtcdClient client({"e1:1"});
   client.SetAlarms("e1:1", std::vector<etcd::Alarm>{{7, etcd::AlarmType::kNoSpace},
-                                                   {9, etcd::AlarmType::kCorrupt}});
+                                                    {9, etcd::AlarmType::kCorrupt}});
   std::ostringstream out, err;
   ASSERT_EQ(RunAlarmDisarm(client, kYes, OutputFormat::kSimple, out, err), kExitOk) << err.str();
   EXPECT_EQ(client.maintenance_calls(),
@@ -230,8 +230,9 @@ TEST(CompactTest, RevisionRules) {
             std::string::npos)
       << err2.str();
 
-  client.SetCompact("e1:1", Status::FailedPrecondition(
-                                "endpoint e1:1: Compact: mvcc: required revision has been compacted"));
+  client.SetCompact("e1:1",
+                    Status::FailedPrecondition(
+                        "endpoint e1:1: Compact: mvcc: required revision has been compacted"));
   CompactOptions old;
   old.revision = 5;
   std::ostringstream err3;
@@ -253,8 +254,7 @@ TEST(MoveLeaderTest, TargetsAndRefusals) {
             (std::vector<std::string>{"move-leader e1:1 3", "move-leader e1:1 2"}));
 
   std::ostringstream err2;
-  EXPECT_EQ(RunMoveLeader(c.client, "nobody", kYes, OutputFormat::kTable, out, err2),
-            kExitFailed);
+  EXPECT_EQ(RunMoveLeader(c.client, "nobody", kYes, OutputFormat::kTable, out, err2), kExitFailed);
   EXPECT_NE(err2.str().find("no member \"nobody\" in the cluster"), std::string::npos)
       << err2.str();
 

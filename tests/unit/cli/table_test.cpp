@@ -29,8 +29,12 @@ TEST(TableTest, HumanBytes) {
     uint64_t bytes;
     const char* text;
   } cases[] = {
-      {0, "0 B"},          {9, "9 B"},          {999, "999 B"},
-      {20480, "20 kB"},    {1500, "1.5 kB"},    {1000000, "1.0 MB"},
+      {0, "0 B"},
+      {9, "9 B"},
+      {999, "999 B"},
+      {20480, "20 kB"},
+      {1500, "1.5 kB"},
+      {1000000, "1.0 MB"},
       {8589934592ULL, "8.6 GB"},
   };
   for (const auto& c : cases) {

@@ -1002,7 +1002,10 @@ TEST_F(SamplerTest, GivenDataDirIsMeasured) {
 TEST_F(SamplerTest, DiscoversTheDataDirOfAMemberOnThisHost) {
   collector::testing::FakeProc proc;
   proc.Listen(false, collector::testing::kProcV4Loopback, 2379, 501);
-  proc.AddProcess(70, {{"/usr/bin/etcd", "--name=etcd0", "--data-dir=/srv/etcd0"}, {}, "/", {501},
+  proc.AddProcess(70, {{"/usr/bin/etcd", "--name=etcd0", "--data-dir=/srv/etcd0"},
+                       {},
+                       "/",
+                       {501},
                        /*start_time=*/10});
   SamplerConfig config = Config();
   config.data_dir.clear();
@@ -1019,7 +1022,10 @@ TEST_F(SamplerTest, DiscoversTheDataDirOfAMemberOnThisHost) {
   // The member restarts with another data dir (same pid, new start time): a plain pass does not
   // look, a full pass does.
   proc.RemoveProcess(70);
-  proc.AddProcess(70, {{"/usr/bin/etcd", "--data-dir=/srv/moved"}, {}, "/", {501},
+  proc.AddProcess(70, {{"/usr/bin/etcd", "--data-dir=/srv/moved"},
+                       {},
+                       "/",
+                       {501},
                        /*start_time=*/20});
   sampler->Collect(false, s);
   EXPECT_EQ(host_.last_disk_path, "/srv/etcd0");

@@ -592,8 +592,9 @@ TEST_F(MonitorFlagsTest, RejectsBadMemberDataDirs) {
   const std::string two = "--endpoints=127.0.0.1:2379,127.0.0.1:22379";
   const BadValueCase cases[] = {
       {{two, "--member-data-dir=" + a},
-       "--member-data-dir \"" + a + "\": name the member's endpoint, ENDPOINT=DIR: there are 2 "
-       "endpoints"},
+       "--member-data-dir \"" + a +
+           "\": name the member's endpoint, ENDPOINT=DIR: there are 2 "
+           "endpoints"},
       {{two, "--member-data-dir=127.0.0.1:3379=" + a},
        "--member-data-dir \"127.0.0.1:3379=" + a +
            "\": not one of --endpoints (127.0.0.1:2379, 127.0.0.1:22379)"},

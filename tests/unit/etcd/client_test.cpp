@@ -3,11 +3,12 @@
 // tests/integration/etcd_client_test.cpp.
 
 #include "etcdmon/etcd/client.h"
-#include "etcdmon/etcd/gateway_client.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "etcdmon/etcd/gateway_client.h"
 
 namespace etcdmon::etcd {
 namespace {

@@ -61,10 +61,10 @@ TEST(JsonCodecTest, ReadsRepeatedMessagesBytesAndEnums) {
   EXPECT_EQ(list.members(0).name(), "");
 
   pb::RangeResponse range;
-  ASSERT_TRUE(ReadJson(
-      R"({"kvs":[{"key":"Zm9v","create_revision":"2","mod_revision":"3","version":"1",)"
-      R"("value":"YmFyAP8="}],"count":"1","more":false})",
-      range, error))
+  ASSERT_TRUE(
+      ReadJson(R"({"kvs":[{"key":"Zm9v","create_revision":"2","mod_revision":"3","version":"1",)"
+               R"("value":"YmFyAP8="}],"count":"1","more":false})",
+               range, error))
       << error;
   ASSERT_EQ(range.kvs_size(), 1);
   EXPECT_EQ(range.kvs(0).key(), "foo");
@@ -73,8 +73,8 @@ TEST(JsonCodecTest, ReadsRepeatedMessagesBytesAndEnums) {
   EXPECT_EQ(range.count(), 1);
 
   pb::AlarmResponse alarms;
-  ASSERT_TRUE(ReadJson(R"({"alarms":[{"memberID":"7","alarm":"NOSPACE"},{"alarm":2}]})", alarms,
-                       error))
+  ASSERT_TRUE(
+      ReadJson(R"({"alarms":[{"memberID":"7","alarm":"NOSPACE"},{"alarm":2}]})", alarms, error))
       << error;
   ASSERT_EQ(alarms.alarms_size(), 2);
   EXPECT_EQ(alarms.alarms(0).memberid(), 7u);
@@ -87,9 +87,10 @@ TEST(JsonCodecTest, ReadsRepeatedMessagesBytesAndEnums) {
 TEST(JsonCodecTest, SkipsUnknownFieldsAndAcceptsEitherSpelling) {
   pb::StatusResponse status;
   std::string error;
-  ASSERT_TRUE(ReadJson(R"({"future":{"a":[1,{"b":[]}],"c":"x"},"version":null,)"
-                       R"("header":{"clusterId":5,"extra":[{"d":1}]},"raftTerm":7,"storageVersion":"3.6"})",
-                       status, error))
+  ASSERT_TRUE(
+      ReadJson(R"({"future":{"a":[1,{"b":[]}],"c":"x"},"version":null,)"
+               R"("header":{"clusterId":5,"extra":[{"d":1}]},"raftTerm":7,"storageVersion":"3.6"})",
+               status, error))
       << error;
   EXPECT_EQ(status.header().cluster_id(), 5u);
   EXPECT_EQ(status.raftterm(), 7u);
@@ -100,9 +101,9 @@ TEST(JsonCodecTest, SkipsUnknownFieldsAndAcceptsEitherSpelling) {
 TEST(JsonCodecTest, RejectsMalformedAndMistypedInput) {
   pb::StatusResponse status;
   std::string error;
-  for (const char* bad : {"", "{", "[]", "42", R"({"dbSize":"12x"})", R"({"dbSize":true})",
-                          R"({"header":"x"})", R"({"raftTerm":"-1"})", R"({"version":{}})",
-                          R"({"raftTerm":"18446744073709551616"})"}) {
+  for (const char* bad :
+       {"", "{", "[]", "42", R"({"dbSize":"12x"})", R"({"dbSize":true})", R"({"header":"x"})",
+        R"({"raftTerm":"-1"})", R"({"version":{}})", R"({"raftTerm":"18446744073709551616"})"}) {
     EXPECT_FALSE(ReadJson(bad, status, error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;
   }

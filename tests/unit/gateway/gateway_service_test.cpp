@@ -287,7 +287,8 @@ class GatewayServiceTest : public ::testing::Test {
     ASSERT_GT(service_->port(), 0);
     base_ = "http://127.0.0.1:" + std::to_string(service_->port());
     if (with_snapshot) {
-      ASSERT_TRUE(WaitFor([&] { return Http("GET", base_ + "/api/v1/cluster/status").status == 200; }));
+      ASSERT_TRUE(
+          WaitFor([&] { return Http("GET", base_ + "/api/v1/cluster/status").status == 200; }));
     }
   }
 
@@ -452,9 +453,9 @@ TEST_F(GatewayServiceTest, HistoryParsesTimesAndValidates) {
               404);
   ExpectError(Http("GET", base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=soon"),
               400);
-  ExpectError(Http("GET", base_ +
-                              "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=-1h&to=-2h"),
-              400);
+  ExpectError(
+      Http("GET", base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&from=-1h&to=-2h"),
+      400);
   ExpectError(Http("GET", base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&step=x"),
               400);
   ExpectError(Http("GET", base_ + "/api/v1/metrics/history?metric=etcd_cluster_healthy&bogus=1"),
@@ -477,7 +478,8 @@ TEST_F(GatewayServiceTest, AlertsFiltersHistoryAndSilences) {
       Http("GET", base_ + "/api/v1/alerts/history?rule=leader_changes&page_size=10&from=-1d");
   // "1d" is not a duration unit: a bad query.
   ExpectError(history, 400);
-  history = Http("GET", base_ + "/api/v1/alerts/history?rule=leader_changes&page_size=10&from=-24h");
+  history =
+      Http("GET", base_ + "/api/v1/alerts/history?rule=leader_changes&page_size=10&from=-24h");
   ASSERT_EQ(history.status, 200) << history.body;
   EXPECT_EQ(history.Json()["alerts"][0]["rule"], "leader_changes");
   EXPECT_EQ(history.Json()["next_page_token"], "next-1");
@@ -507,8 +509,8 @@ TEST_F(GatewayServiceTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
   ExpectError(Http("POST", url, R"({"opz":10})", "Bearer " + kToken), 400);
   ExpectError(Http("POST", url, std::string(200, '[') + std::string(200, ']'), "Bearer " + kToken),
               400);
-  ExpectError(Http("POST", url, "{\"type\":\"" + std::string(2000, 'w') + "\"}", "Bearer " + kToken),
-              413);
+  ExpectError(
+      Http("POST", url, "{\"type\":\"" + std::string(2000, 'w') + "\"}", "Bearer " + kToken), 413);
 
   HttpResult started = Http("POST", url, body, "Bearer " + kToken);
   ASSERT_EQ(started.status, 202) << started.body;
@@ -568,8 +570,8 @@ TEST_F(GatewayServiceTest, SilenceCreationNeedsTokenAndValidates) {
 
 TEST_F(GatewayServiceTest, BenchmarkWithoutRunnerIs501) {
   Start(/*with_snapshot=*/true, /*with_benchmark=*/false);
-  HttpResult r = Http("POST", base_ + "/api/v1/performance/benchmark", R"({"ops":10})",
-                      "Bearer " + kToken);
+  HttpResult r =
+      Http("POST", base_ + "/api/v1/performance/benchmark", R"({"ops":10})", "Bearer " + kToken);
   ExpectError(r, 501);
   EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find("benchmark"), std::string::npos);
 }
@@ -824,22 +826,34 @@ TEST_F(GatewayServiceTest, MetricsHaveTheQuickstartNamesAndLabels) {
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos);
   const std::string& text = r.body;
-  for (const char* name :
-       {"etcd_cluster_healthy", "etcd_cluster_has_leader", "etcd_cluster_member_count",
-        "etcd_cluster_quorum_size", "etcd_cluster_leader_changes_total",
-        "etcd_request_read_latency_p50_milliseconds", "etcd_request_read_latency_p95_milliseconds",
-        "etcd_request_read_latency_p99_milliseconds", "etcd_request_write_latency_p50_milliseconds",
-        "etcd_request_write_latency_p95_milliseconds",
-        "etcd_request_write_latency_p99_milliseconds", "etcd_request_rate_per_second",
-        "etcd_mvcc_db_total_size_bytes", "etcd_mvcc_db_total_size_in_use_bytes",
-        "etcd_server_proposals_committed_total", "etcd_server_proposals_applied_total",
-        "etcd_server_proposals_pending", "etcd_server_proposals_failed_total",
-        "etcd_disk_wal_fsync_duration_p95_milliseconds",
-        "etcd_disk_backend_commit_duration_p95_milliseconds", "etcd_member_up",
-        "etcd_cluster_split_brain", "etcd_certificate_expiry_seconds",
-        "etcd_host_disk_usage_percent", "etcd_host_memory_usage_percent",
-        "etcd_monitor_alerts_firing", "etcd_monitor_collector_up",
-        "etcd_monitor_gateway_http_requests_total"}) {
+  for (const char* name : {"etcd_cluster_healthy",
+                           "etcd_cluster_has_leader",
+                           "etcd_cluster_member_count",
+                           "etcd_cluster_quorum_size",
+                           "etcd_cluster_leader_changes_total",
+                           "etcd_request_read_latency_p50_milliseconds",
+                           "etcd_request_read_latency_p95_milliseconds",
+                           "etcd_request_read_latency_p99_milliseconds",
+                           "etcd_request_write_latency_p50_milliseconds",
+                           "etcd_request_write_latency_p95_milliseconds",
+                           "etcd_request_write_latency_p99_milliseconds",
+                           "etcd_request_rate_per_second",
+                           "etcd_mvcc_db_total_size_bytes",
+                           "etcd_mvcc_db_total_size_in_use_bytes",
+                           "etcd_server_proposals_committed_total",
+                           "etcd_server_proposals_applied_total",
+                           "etcd_server_proposals_pending",
+                           "etcd_server_proposals_failed_total",
+                           "etcd_disk_wal_fsync_duration_p95_milliseconds",
+                           "etcd_disk_backend_commit_duration_p95_milliseconds",
+                           "etcd_member_up",
+                           "etcd_cluster_split_brain",
+                           "etcd_certificate_expiry_seconds",
+                           "etcd_host_disk_usage_percent",
+                           "etcd_host_memory_usage_percent",
+                           "etcd_monitor_alerts_firing",
+                           "etcd_monitor_collector_up",
+                           "etcd_monitor_gateway_http_requests_total"}) {
     EXPECT_NE(text.find("\n# TYPE " + std::string(name) + " "), std::string::npos) << name;
   }
   EXPECT_NE(text.find("etcd_cluster_member_count{cluster=\"prod\"} 3"), std::string::npos);
@@ -880,8 +894,9 @@ TEST_F(GatewayServiceTest, PromtoolAcceptsTheExposition) {
     if (problem.empty()) {
       continue;
     }
-    const bool unit = problem.find("_milliseconds use base unit \"seconds\" instead of "
-                                   "\"milliseconds\"") != std::string::npos;
+    const bool unit = problem.find(
+                          "_milliseconds use base unit \"seconds\" instead of "
+                          "\"milliseconds\"") != std::string::npos;
     const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
     EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
   }

@@ -313,8 +313,8 @@ TEST_F(HttpFetcherTest, PostRefusesOversizedBodyAndBadHeaders) {
 
   auto too_big = fetcher->Post(server_.Url("/hook"), std::string(101, 'x'), {});
   EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument) << too_big.status().ToString();
-  auto injected = fetcher->Post(server_.Url("/hook"), "x",
-                                {{"Authorization", "Bearer tok3n\r\nX-Evil: 1"}});
+  auto injected =
+      fetcher->Post(server_.Url("/hook"), "x", {{"Authorization", "Bearer tok3n\r\nX-Evil: 1"}});
   EXPECT_EQ(injected.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(injected.status().message().find("tok3n"), std::string::npos)
       << injected.status().message();

@@ -54,8 +54,9 @@ std::string RoundTrip(std::uint16_t port, const std::string& request) {
 TEST(HttpServerTest, ChunkedBodyGets411) {
   HttpServer server;
   ASSERT_TRUE(server.Start().ok());
-  const std::string reply = RoundTrip(
-      server.port(), "POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  const std::string reply =
+      RoundTrip(server.port(),
+                "POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 411 ", 0), 0u) << reply;
   ASSERT_TRUE(server.WaitForRequests(1));
   EXPECT_EQ(server.requests()[0].method, "POST");

@@ -356,9 +356,8 @@ TEST_F(BatchSenderTest, MissingStateFileStartsAtClockMicros) {
   ASSERT_TRUE(sender.ok()) << sender.status().ToString();
   Result<uint64_t> first = (*sender)->Enqueue(MakeBatch());
   ASSERT_TRUE(first.ok());
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          clock.Now().time_since_epoch())
-                          .count();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock.Now().time_since_epoch()).count();
   EXPECT_EQ(*first, static_cast<uint64_t>(micros));
 }
 

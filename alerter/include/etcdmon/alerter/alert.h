@@ -73,10 +73,10 @@ struct Alert {
   /// empty: every configured channel.
   std::vector<std::string> channels;
 
-  int64_t pending_since_unix_ms = 0;   // the condition first held
-  int64_t firing_since_unix_ms = 0;    // the `for` duration passed; 0 while pending
-  int64_t resolved_unix_ms = 0;        // 0 until resolved
-  int64_t last_notified_unix_ms = 0;   // latest firing/repeat notification queued; 0: never
+  int64_t pending_since_unix_ms = 0;  // the condition first held
+  int64_t firing_since_unix_ms = 0;   // the `for` duration passed; 0 while pending
+  int64_t resolved_unix_ms = 0;       // 0 until resolved
+  int64_t last_notified_unix_ms = 0;  // latest firing/repeat notification queued; 0: never
 };
 
 enum class NotificationKind {
@@ -94,7 +94,7 @@ struct Notification {
   /// delivery can be recognised; 0 until assigned.
   int64_t id = 0;
   NotificationKind kind = NotificationKind::kFiring;
-  Alert alert;               // the alert as it was when the notification was made
+  Alert alert;  // the alert as it was when the notification was made
   int64_t created_unix_ms = 0;
 };
 

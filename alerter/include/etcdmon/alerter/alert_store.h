@@ -57,14 +57,14 @@ struct AlertHistoryEntry {
 };
 
 struct AlertHistoryFilter {
-  std::string rule;      // empty: any
-  std::string severity;  // "warning" | "critical"; empty: any
-  std::string member;    // empty: any
-  std::string state;     // "pending" | "firing" | "resolved"; empty: any
+  std::string rule;          // empty: any
+  std::string severity;      // "warning" | "critical"; empty: any
+  std::string member;        // empty: any
+  std::string state;         // "pending" | "firing" | "resolved"; empty: any
   int64_t from_unix_ms = 0;  // alerts active at some point in [from, to]; 0: unbounded
   int64_t to_unix_ms = 0;
-  uint32_t page_size = 100;   // 1..1000
-  int64_t before_id = 0;      // page token: only ids below this; 0: from the newest
+  uint32_t page_size = 100;  // 1..1000
+  int64_t before_id = 0;     // page token: only ids below this; 0: from the newest
 };
 
 struct AlertHistoryPage {

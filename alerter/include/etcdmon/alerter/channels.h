@@ -88,8 +88,7 @@ Result<std::unique_ptr<Notifier>> NewPagerDutyNotifier(PagerDutyConfig config,
 /// `clock` stamps the Date header. An SMTP 5xx reply or a refused login is FailedPrecondition
 /// (permanent); a 4xx reply, a timeout or a connection or TLS failure is retryable.
 Result<std::unique_ptr<Notifier>> NewEmailNotifier(EmailConfig config,
-                                                   std::chrono::milliseconds timeout,
-                                                   Clock& clock);
+                                                   std::chrono::milliseconds timeout, Clock& clock);
 
 /// Every channel `config` asks for, console first, then webhook, slack, pagerduty, email.
 /// `console_logger` is used only when config.console is true (and must then be non-null).

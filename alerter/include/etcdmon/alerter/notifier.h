@@ -40,10 +40,10 @@ bool IsRetryable(const Status& status);
 struct DeliveryAttempt {
   int64_t notification_id = 0;
   std::string channel;
-  uint32_t attempt = 0;          // 1 for the first
-  Status status;                 // OK: delivered
-  bool final = false;            // no further attempt follows (delivered, permanent, or gave up)
-  int64_t unix_ms = 0;           // when the attempt ended
+  uint32_t attempt = 0;  // 1 for the first
+  Status status;         // OK: delivered
+  bool final = false;    // no further attempt follows (delivered, permanent, or gave up)
+  int64_t unix_ms = 0;   // when the attempt ended
   std::chrono::milliseconds took{0};
 };
 

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <string_view>
 #include <memory>
+#include <string_view>
 
 #include "etcdmon/benchmark/report.h"
 #include "etcdmon/benchmark/spec.h"

@@ -19,8 +19,8 @@ namespace etcdmon::cli {
 
 /// How a mutating command may get the operator's consent.
 struct Confirmation {
-  bool assume_yes = false;    // --yes: never ask
-  bool interactive = false;   // `in` is a terminal someone can answer on
+  bool assume_yes = false;     // --yes: never ask
+  bool interactive = false;    // `in` is a terminal someone can answer on
   std::istream* in = nullptr;  // where the answer is read; needed when interactive
 };
 
@@ -35,8 +35,8 @@ inline constexpr int kExitNotConfirmed = 2;
 
 /// `ctl alarm disarm`: lists the active alarms and deactivates each (etcd deactivates exactly
 /// the (member, alarm) named). Prints the alarms it cleared as `alarm list` does.
-int RunAlarmDisarm(etcd::EtcdClient& client, const Confirmation& confirmation,
-                   OutputFormat format, std::ostream& out, std::ostream& err);
+int RunAlarmDisarm(etcd::EtcdClient& client, const Confirmation& confirmation, OutputFormat format,
+                   std::ostream& out, std::ostream& err);
 
 /// A member as the quorum guard sees it.
 struct MemberHealth {
@@ -74,8 +74,8 @@ int RunDefrag(etcd::EtcdClient& client, const DefragOptions& options,
               std::ostream& err);
 
 struct CompactOptions {
-  int64_t revision = 0;  // > 0: compact up to this revision
-  int64_t keep = 0;      // > 0 instead: keep the newest `keep` revisions
+  int64_t revision = 0;   // > 0: compact up to this revision
+  int64_t keep = 0;       // > 0 instead: keep the newest `keep` revisions
   bool physical = false;  // wait until the backend has removed the compacted data
 };
 
@@ -107,7 +107,7 @@ struct SnapshotSaved {
   // The store revision: from the stream's header when the member sends one, else (etcd 3.4)
   // the member's revision as the transfer started.
   int64_t revision = 0;
-  std::string sha256_hex;   // the database's SHA-256, as the member sent and we recomputed it
+  std::string sha256_hex;  // the database's SHA-256, as the member sent and we recomputed it
 };
 
 /// Streams the backend database of `endpoint` into a temporary file next to `options.path`,

@@ -13,9 +13,9 @@ namespace etcdmon::cli {
 
 struct SilenceOptions {
   std::string api_url = "http://localhost:8080";  // the REST API's base URL
-  config::Secret api_token;                        // creating needs it; listing does not
-  std::string rule;    // empty: every rule
-  std::string member;  // empty: every member
+  config::Secret api_token;                       // creating needs it; listing does not
+  std::string rule;                               // empty: every rule
+  std::string member;                             // empty: every member
   std::string comment;
   std::chrono::milliseconds duration{0};  // how long the silence lasts (create)
   bool json = false;                      // -w json: the API's JSON as it came

@@ -21,8 +21,9 @@ struct CollectorCommandLine {
 /// --health-check-interval (HEALTH_CHECK_INTERVAL), --write-probe, --metrics-url,
 /// --member-name, --data-dir, --state-file, --max-buffer, --curve-server-key (a Z85 key or a
 /// file holding one). Prints help or every error, as config::ParseCommandLine does.
-config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(
-    int argc, const char* const* argv, std::ostream& out = std::cout,
-    std::ostream& err = std::cerr);
+config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
+                                                                    const char* const* argv,
+                                                                    std::ostream& out = std::cout,
+                                                                    std::ostream& err = std::cerr);
 
 }  // namespace etcdmon::collector

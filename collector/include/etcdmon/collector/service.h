@@ -48,7 +48,7 @@ struct CollectorConfig {
 
 /// Counters of a running collector, for tests and the service's own reporting.
 struct CollectorStats {
-  uint64_t samples = 0;          // samples taken
+  uint64_t samples = 0;           // samples taken
   uint64_t enqueue_failures = 0;  // samples the transport refused (it was stopping)
   uint64_t queue_depth = 0;       // batches waiting for the aggregator's ack
   uint64_t dropped_batches = 0;   // unacknowledged batches dropped because the queue was full

@@ -29,10 +29,9 @@ struct GatewayCommandLine {
 /// it), --api-token-file or API_TOKEN (the bearer token of POST endpoints; never printed),
 /// --tls-cert-file and --tls-key-file (HTTPS), --backend-timeout (2s), --threads (2),
 /// --stale-after (30s), --max-benchmark-ops (1000000), the etcd connection flags of
-/// config::ConnectionFlags with --endpoints (ENDPOINTS) optional, and the log flags. Prints help or every
-/// error, as config::ParseCommandLine does.
-config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc,
-                                                                const char* const* argv,
+/// config::ConnectionFlags with --endpoints (ENDPOINTS) optional, and the log flags. Prints help or
+/// every error, as config::ParseCommandLine does.
+config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const char* const* argv,
                                                                 std::ostream& out = std::cout,
                                                                 std::ostream& err = std::cerr);
 

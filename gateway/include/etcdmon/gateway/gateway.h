@@ -28,11 +28,11 @@ namespace etcdmon::gateway {
 inline constexpr uint16_t kDefaultApiPort = 8080;
 
 struct GatewayConfig {
-  std::string host = "0.0.0.0";   // API_HOST
+  std::string host = "0.0.0.0";     // API_HOST
   uint16_t port = kDefaultApiPort;  // API_PORT; 0 picks a free port (see GatewayService::port)
-  int threads = 2;                 // Pistache I/O threads
-  config::Secret api_token;        // bearer token for POST endpoints; empty: they answer 401
-  std::string tls_cert_file;       // both or neither: HTTPS
+  int threads = 2;                  // Pistache I/O threads
+  config::Secret api_token;         // bearer token for POST endpoints; empty: they answer 401
+  std::string tls_cert_file;        // both or neither: HTTPS
   std::string tls_key_file;
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
   // The whole request as Pistache buffers it; beyond this Pistache itself answers 413 (plain).

@@ -18,9 +18,9 @@ class Clock {
   /// Monotonic time, for measuring durations and scheduling.
   virtual std::chrono::steady_clock::time_point SteadyNow() const = 0;
 
-  /// Blocks until `deadline` (steady time) has passed or `stop_requested()` is true after a wake-up.
-  /// `cv` and `mu` are the caller's; whoever changes the stop condition notifies `cv` under `mu`.
-  /// `lock` must hold `mu`. Returns true when woken because of `stop_requested`.
+  /// Blocks until `deadline` (steady time) has passed or `stop_requested()` is true after a
+  /// wake-up. `cv` and `mu` are the caller's; whoever changes the stop condition notifies `cv`
+  /// under `mu`. `lock` must hold `mu`. Returns true when woken because of `stop_requested`.
   template <typename Pred>
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
                  std::chrono::steady_clock::time_point deadline, Pred stop_requested) {

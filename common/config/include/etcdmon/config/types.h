@@ -95,7 +95,7 @@ struct AlertThresholds {
   // Fewer available voting members than this alerts (1..1000); 0, the default: the cluster's
   // quorum size (voting members / 2 + 1), which follows the cluster as it grows or shrinks.
   uint32_t min_available_nodes = 0;
-  uint32_t max_leader_changes = 3;   // more leader changes than this within the window alerts
+  uint32_t max_leader_changes = 3;  // more leader changes than this within the window alerts
 };
 
 /// The benchmark workloads of the QUICKSTART (--benchmark-type).

@@ -35,9 +35,13 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status FailedPrecondition(std::string msg) {
     return {StatusCode::kFailedPrecondition, std::move(msg)};
   }
@@ -55,7 +59,9 @@ class [[nodiscard]] Status {
   static Status PermissionDenied(std::string msg) {
     return {StatusCode::kPermissionDenied, std::move(msg)};
   }
-  static Status Unimplemented(std::string msg) { return {StatusCode::kUnimplemented, std::move(msg)}; }
+  static Status Unimplemented(std::string msg) {
+    return {StatusCode::kUnimplemented, std::move(msg)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -82,7 +88,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   // Implicit on purpose, so functions can `return value;` or `return Status::NotFound(...)`.
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).ok() && "a Result must not hold an OK status without value");
   }
@@ -128,10 +134,10 @@ Status StatusFromErrno(int err, std::string_view context);
 }  // namespace etcdmon
 
 /// Returns the Status of `expr` from the enclosing function when it is not OK.
-#define ETCDMON_RETURN_IF_ERROR(expr)                  \
-  do {                                                 \
-    ::etcdmon::Status etcdmon_status_tmp_ = (expr);    \
-    if (!etcdmon_status_tmp_.ok()) {                   \
-      return etcdmon_status_tmp_;                      \
-    }                                                  \
+#define ETCDMON_RETURN_IF_ERROR(expr)               \
+  do {                                              \
+    ::etcdmon::Status etcdmon_status_tmp_ = (expr); \
+    if (!etcdmon_status_tmp_.ok()) {                \
+      return etcdmon_status_tmp_;                   \
+    }                                               \
   } while (false)

@@ -43,8 +43,9 @@ struct BatchSenderOptions {
 
   /// File holding the next unreserved sequence number: one line, a decimal number >= 1. Required.
   /// Missing: sequences start at the wall clock in microseconds since the epoch, so a collector
-  /// whose state was wiped still numbers above everything it sent before. Unreadable or malformed: Create() fails (never a silent
-  /// reset, which would make the aggregator discard new batches as duplicates).
+  /// whose state was wiped still numbers above everything it sent before. Unreadable or malformed:
+  /// Create() fails (never a silent reset, which would make the aggregator discard new batches as
+  /// duplicates).
   std::string sequence_state_path;
   /// Sequence numbers reserved per write of the state file (one fsync per block, not per
   /// batch). After a restart numbering resumes after the last reserved block. At least 1.

@@ -126,7 +126,8 @@ class FakeEtcdClient final : public etcd::EtcdClient {
     ++calls_.alarms;
     if (action != etcd::AlarmAction::kGet) {
       maintenance_calls_.push_back(
-          "alarm " + endpoint + (action == etcd::AlarmAction::kActivate ? " activate " : " deactivate ") +
+          "alarm " + endpoint +
+          (action == etcd::AlarmAction::kActivate ? " activate " : " deactivate ") +
           std::to_string(alarm.member_id) + " " + std::to_string(static_cast<int>(alarm.type)));
     }
     auto it = alarms_.find(endpoint);

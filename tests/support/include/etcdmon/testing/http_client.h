@@ -4,13 +4,12 @@
 // and body it got: for asserting on REST APIs (the gateway, the all-in-one monitor).
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 namespace etcdmon::testing {
 
 struct HttpResult {
-  long status = 0;      // 0: no answer (connection failed or timed out)
+  long status = 0;  // 0: no answer (connection failed or timed out)
   std::string body;
   std::string headers;  // the raw response head, "Name: value" lines
   /// The body as JSON; a discarded value when it is not JSON.

@@ -23,8 +23,8 @@ namespace etcdmon::testing {
 
 /// One request as the server read it.
 struct RecordedRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // as sent, with any query string
+  std::string method;                                        // "GET", "POST", ...
+  std::string path;                                          // as sent, with any query string
   std::vector<std::pair<std::string, std::string>> headers;  // in order, as spelled
   std::string body;  // the Content-Length bytes that followed the head
 

@@ -21,11 +21,11 @@ namespace etcdmon::testing {
 
 /// One message the sink accepted.
 struct SmtpMessage {
-  std::string mail_from;              // the MAIL FROM address, without the angle brackets
-  std::vector<std::string> rcpt_to;   // the RCPT TO addresses, in order
-  std::string data;                   // header and body after dot-unstuffing, CRLF line ends
-  std::string auth_user;              // the authenticated user; "" without AUTH
-  bool tls = false;                   // the session had switched to TLS (STARTTLS)
+  std::string mail_from;             // the MAIL FROM address, without the angle brackets
+  std::vector<std::string> rcpt_to;  // the RCPT TO addresses, in order
+  std::string data;                  // header and body after dot-unstuffing, CRLF line ends
+  std::string auth_user;             // the authenticated user; "" without AUTH
+  bool tls = false;                  // the session had switched to TLS (STARTTLS)
 
   /// The first header field named `name` (any case), unfolded; "" when absent.
   std::string Header(std::string_view name) const;
