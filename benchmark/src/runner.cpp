@@ -1,6 +1,5 @@
 #include "etcdmon/benchmark/runner.h"
 
-#include <absl/synchronization/mutex.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
@@ -444,9 +443,6 @@ Result<std::unique_ptr<BenchmarkRunner>> BenchmarkRunner::Create(
   if (!factory.ok()) {
     return factory.status();
   }
-  // Debian's abseil checks every mutex acquisition for lock-order cycles (a debugging aid
-  // that keeps a graph of all mutexes gRPC takes): ~6% of the runner's CPU. Not wanted here.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return std::unique_ptr<BenchmarkRunner>(
       new BenchmarkRunner(std::make_unique<Impl>(std::move(factory).value(), std::move(spec))));
 }

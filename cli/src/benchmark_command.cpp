@@ -1,5 +1,6 @@
 #include "etcdmon/cli/benchmark_command.h"
 
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -116,6 +117,13 @@ int RunBenchmark(const config::EtcdConnectionConfig& connection,
     return kExitFailed;
   }
   return kExitOk;
+}
+
+// Process-wide tuning for a process that only runs a benchmark (never the monitor's services):
+// Debian's abseil checks every mutex acquisition for lock-order cycles (a debugging aid that keeps
+// a graph of all mutexes gRPC takes), ~6% of the runner's CPU.
+void TuneProcessForBenchmark() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 void SetUpLogging(const config::LogConfig& log) {
@@ -269,6 +277,7 @@ Status BenchmarkCommand::Build() {
 
 int BenchmarkCommand::Run(std::ostream& out, std::ostream& err) {
   SetUpLogging(impl_->log_config);
+  TuneProcessForBenchmark();
   return RunBenchmark(impl_->connection_config, impl_->spec, impl_->format, impl_->show_progress,
                       out, err);
 }
@@ -276,6 +285,7 @@ int BenchmarkCommand::Run(std::ostream& out, std::ostream& err) {
 int RunQuickstartBenchmark(const config::MonitorConfig& config, std::ostream& out,
                            std::ostream& err) {
   SetUpLogging(config.log);
+  TuneProcessForBenchmark();
   benchmark::BenchmarkSpec spec;
   spec.type = config.benchmark.type;
   spec.ops = config.benchmark.ops;
