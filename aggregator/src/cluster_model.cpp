@@ -5,6 +5,7 @@
 #include <mutex>
 #include <utility>
 
+#include "etcdmon/metrics/member.h"
 #include "etcdmon/proto/schema.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
@@ -60,22 +61,6 @@ void SetPercentiles(const Percentiles& p, v1::LatencyPercentiles& out) {
   out.set_p95_ms(p.p95);
   out.set_p99_ms(p.p99);
   out.set_count(p.count);
-}
-
-// "unreachable": how a member's health reads in a sentence.
-const char* HealthWord(v1::MemberHealth health) {
-  switch (health) {
-    case v1::HEALTHY:
-      return "healthy";
-    case v1::UNHEALTHY:
-      return "unhealthy";
-    case v1::UNREACHABLE:
-      return "unreachable";
-    case v1::STALE:
-      return "stale";
-    default:
-      return "unknown";
-  }
 }
 
 bool HasError(const v1::MemberSample& sample, std::string_view source) {
@@ -591,7 +576,7 @@ void ClusterModel::Impl::ClassifyMembers(int64_t now) {
                   members.end());
   }
   for (auto& r : members) {
-    r->label = detail::MemberLabel(r->name, r->id, r->endpoint);
+    r->label = metrics::MemberLabel(r->name, r->id, r->endpoint);
     r->learner = r->has_status ? r->status.is_learner() : r->listed_learner;
     // A sampled member missing from the lists counts while it answers (a member list may not
     // have been fetched yet); one that does not answer is likely removed and does not count.
@@ -1230,7 +1215,7 @@ void ClusterModel::Impl::Verdict(uint32_t known_down, v1::ClusterSnapshot& out) 
     for (const AlarmEntry& a : alarms) {
       const MemberRecord* r = FindById(a.member_id);
       Append(reason,
-             "alarm " + a.type + " on " + (r != nullptr ? r->label : detail::HexId(a.member_id)));
+             "alarm " + a.type + " on " + (r != nullptr ? r->label : metrics::HexId(a.member_id)));
     }
   }
   // One word for the cluster, worst first (v1::ClusterState).
@@ -1256,7 +1241,7 @@ void ClusterModel::Impl::Verdict(uint32_t known_down, v1::ClusterSnapshot& out) 
     std::string others;
     for (const auto& r : members) {
       if (r->counted && r->health != v1::HEALTHY) {
-        others += (others.empty() ? "" : ", ") + r->label + " " + HealthWord(r->health);
+        others += (others.empty() ? "" : ", ") + r->label + " " + metrics::HealthName(r->health);
       }
     }
     if (!others.empty()) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "etcdmon/metrics/member.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 #include "model_reading.h"
 
@@ -41,7 +42,8 @@ std::string Follows(const LeaderClaim& c) {
   if (c.leader_id == c.member_id) {
     return "leads at raft term " + std::to_string(c.term);
   }
-  return "follows leader " + HexId(c.leader_id) + " at raft term " + std::to_string(c.term);
+  return "follows leader " + metrics::HexId(c.leader_id) + " at raft term " +
+         std::to_string(c.term);
 }
 
 std::string Seconds(int64_t ms) { return std::to_string(ms / 1000) + "s"; }
@@ -152,7 +154,8 @@ void DetectSplitBrain(const std::vector<LeaderClaim>& claims, int64_t grace_ms,
         found = true;
       }
       for (const LeaderClaim* c : {&a, &b}) {
-        AddEvidence(out, v1::CLUSTER_ID_MISMATCH, *c, "reports cluster id " + HexId(c->cluster_id));
+        AddEvidence(out, v1::CLUSTER_ID_MISMATCH, *c,
+                    "reports cluster id " + metrics::HexId(c->cluster_id));
       }
     }
   }
@@ -172,8 +175,9 @@ void DetectSplitBrain(const std::vector<LeaderClaim>& claims, int64_t grace_ms,
       if (!found) {
         AddKind(out, v1::DIVERGENT_TERMS,
                 "members at raft term " + std::to_string(old_side.term) + " follow leader " +
-                    HexId(old_side.leader_id) + " while members at term " +
-                    std::to_string(new_side.term) + " follow leader " + HexId(new_side.leader_id));
+                    metrics::HexId(old_side.leader_id) + " while members at term " +
+                    std::to_string(new_side.term) + " follow leader " +
+                    metrics::HexId(new_side.leader_id));
         found = true;
       }
       AddEvidence(out, v1::DIVERGENT_TERMS, old_side,

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "etcdmon/aggregator/metric_names.h"
+#include "etcdmon/metrics/member.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 #include "model_reading.h"
@@ -80,7 +81,7 @@ void AppendSamplePoints(const v1::MemberSample& sample, std::vector<DerivedPoint
 
 void VisitSamplePoints(const v1::MemberSample& sample, SamplePointVisitor& visitor) {
   const std::string member =
-      MemberLabel(sample.member_name(), sample.member_id(), sample.endpoint());
+      metrics::MemberLabel(sample.member_name(), sample.member_id(), sample.endpoint());
   const int64_t at = sample.collected_at_unix_ms();
   visitor.Member(member, at);
   VisitorPoints p(visitor);

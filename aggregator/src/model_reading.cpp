@@ -1,7 +1,5 @@
 #include "model_reading.h"
 
-#include <cstdio>
-
 #include "etcdmonitor/v1/samples.pb.h"
 #include "model_stats.h"
 
@@ -135,22 +133,6 @@ void ExtractReading(const v1::MemberSample& sample, Reading& out,
     ToBuckets(h, scratch);
     AddHistogram(*into, scratch);
   }
-}
-
-std::string HexId(uint64_t id) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
-std::string MemberLabel(std::string_view name, uint64_t id, std::string_view endpoint) {
-  if (!name.empty()) {
-    return std::string(name);
-  }
-  if (id != 0) {
-    return HexId(id);
-  }
-  return std::string(endpoint);
 }
 
 std::string_view UrlAuthority(std::string_view url) {

@@ -61,12 +61,6 @@ void ExtractReading(const etcdmonitor::v1::MemberSample& sample, Reading& out,
 /// PermissionDenied, ...) are not failures of the server.
 bool IsFailureCode(std::string_view code);
 
-/// Lower-case hex of an etcd id, as etcdctl prints it.
-std::string HexId(uint64_t id);
-
-/// How a member is named in history and evidence: its name, else its hex id, else `endpoint`.
-std::string MemberLabel(std::string_view name, uint64_t id, std::string_view endpoint);
-
 /// "host:port" of a URL ("http://10.0.0.1:2379/" -> "10.0.0.1:2379"); the input when it has no
 /// scheme.
 std::string_view UrlAuthority(std::string_view url);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace etcdmon::alerter::detail {
 
@@ -25,18 +24,6 @@ Verdict BelowWithHysteresis(double value, double fire, double resolve) {
     return Verdict::kFiring;
   }
   return value >= resolve ? Verdict::kClear : Verdict::kHolding;
-}
-
-std::string MemberLabel(const etcdmonitor::v1::MemberState& member) {
-  if (!member.name().empty()) {
-    return member.name();
-  }
-  if (member.id() == 0 && !member.endpoint().empty()) {
-    return member.endpoint();  // never answered: known only by the endpoint its collector uses
-  }
-  char hex[24];
-  std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(member.id()));
-  return hex;
 }
 
 std::string FormatSeconds(double seconds) {

@@ -13,6 +13,7 @@
 
 #include "etcdmon/alerter/alert.h"
 #include "etcdmon/alerter/rules.h"
+#include "etcdmon/metrics/member.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
 namespace etcdmon::alerter::detail {
@@ -60,9 +61,8 @@ Verdict AboveWithHysteresis(double value, double fire, double resolve, bool incl
 /// The mirror image: firing below `fire`, clear at or above `resolve`.
 Verdict BelowWithHysteresis(double value, double fire, double resolve);
 
-/// The member's name, else its id in hex, else (a member that never answered) its endpoint:
-/// the aggregator's and the gateway's label of the member.
-std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
+/// The member's label, as the aggregator and the gateway write it (common/metrics).
+using metrics::MemberLabel;
 
 /// "3d 4h", "2h 10m", "45s".
 std::string FormatSeconds(double seconds);
