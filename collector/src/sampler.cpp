@@ -3,6 +3,7 @@
 #include <cassert>
 #include <charconv>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "etcdmonitor/v1/samples.pb.h"
@@ -22,6 +23,10 @@ constexpr std::size_t kMaxRetainedPageBytes = 8u << 20;
 
 // How much of an unparsable /health body an error message quotes.
 constexpr std::size_t kMaxQuotedBytes = 120;
+
+// etcd's /health page is a few dozen bytes; anything much larger is not its verdict, and is not
+// handed to the JSON parser.
+constexpr std::size_t kMaxHealthBodyBytes = 64u << 10;
 
 constexpr std::string_view kErrorSourceNames[kErrorSourceCount] = {
     "status",  "alarms", "probe_serializable", "probe_linearizable", "probe_write",
@@ -75,102 +80,32 @@ Status TimedProbe(Clock& clock, v1::Probe::Kind kind, v1::Probe& probe, Call&& c
   return status;
 }
 
-// ---- /health: {"health":"true"} or {"health":"false","reason":"..."} ----
-
-std::size_t SkipSpace(std::string_view text, std::size_t i) {
-  while (i < text.size() &&
-         (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
-    ++i;
-  }
-  return i;
-}
-
-// The raw value of top-level-ish member `key` of a small JSON object: the text of a string
-// (escapes left in), or of a literal such as true. False when absent or malformed.
-bool FindJsonValue(std::string_view json, std::string_view key, std::string_view& value,
-                   bool& is_string) {
-  std::size_t from = 0;
-  while (true) {
-    const std::size_t at = json.find(key, from);
-    if (at == std::string_view::npos) {
-      return false;
-    }
-    from = at + key.size();
-    if (at == 0 || json[at - 1] != '"' || from >= json.size() || json[from] != '"') {
-      continue;
-    }
-    std::size_t i = SkipSpace(json, from + 1);
-    if (i >= json.size() || json[i] != ':') {
-      continue;
-    }
-    i = SkipSpace(json, i + 1);
-    if (i >= json.size()) {
-      return false;
-    }
-    if (json[i] == '"') {
-      std::size_t end = i + 1;
-      while (end < json.size() && json[end] != '"') {
-        end += json[end] == '\\' ? 2 : 1;
-      }
-      if (end >= json.size()) {
-        return false;
-      }
-      value = json.substr(i + 1, end - i - 1);
-      is_string = true;
-      return true;
-    }
-    std::size_t end = i;
-    while (end < json.size() && json[end] != ',' && json[end] != '}' && json[end] != ' ' &&
-           json[end] != '\n') {
-      ++end;
-    }
-    value = json.substr(i, end - i);
-    is_string = false;
-    return !value.empty();
-  }
-}
-
-// Appends a JSON string's raw text to `out`, with the simple escapes resolved (\uXXXX is kept
-// as written: reasons etcd gives are ASCII).
-void AppendUnescaped(std::string_view raw, std::string& out) {
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '\\' || i + 1 == raw.size()) {
-      out += raw[i];
-      continue;
-    }
-    const char c = raw[++i];
-    switch (c) {
-      case 'n':
-        out += '\n';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 'u':
-        out += "\\u";
-        break;
-      default:
-        out += c;  // \" \\ \/
-    }
-  }
-}
-
-// Verdict and reason of a /health body; false when it is not etcd's health JSON.
+// Verdict and reason of a /health body, etcd's {"health":"true"} or
+// {"health":"false","reason":"..."} (a JSON boolean verdict is accepted too); false when it is
+// not etcd's health JSON. A body over kMaxHealthBodyBytes is not parsed: it is no verdict.
 bool ParseHealth(std::string_view body, bool& healthy, std::string& reason) {
-  std::string_view value;
-  bool is_string = false;
-  if (!FindJsonValue(body, "health", value, is_string)) {
+  if (body.size() > kMaxHealthBodyBytes) {
     return false;
   }
-  if (value != "true" && value != "false") {
+  const nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), /*cb=*/nullptr,
+                                                   /*allow_exceptions=*/false);
+  if (!doc.is_object()) {
+    return false;  // also a body that is not JSON (parse() returned a discarded value)
+  }
+  const auto health = doc.find("health");
+  if (health == doc.end()) {
     return false;
   }
-  healthy = value == "true";
-  if (FindJsonValue(body, "reason", value, is_string) && is_string) {
-    AppendUnescaped(value, reason);
+  if (health->is_boolean()) {
+    healthy = health->get<bool>();
+  } else if (health->is_string() && (*health == "true" || *health == "false")) {
+    healthy = *health == "true";
+  } else {
+    return false;
+  }
+  const auto why = doc.find("reason");
+  if (why != doc.end() && why->is_string()) {
+    reason = why->get_ref<const std::string&>();
   }
   return true;
 }

@@ -952,6 +952,9 @@ TEST_F(SamplerTest, HealthVerdicts) {
       {"boolean verdict", 200, R"({"health":true})", true, "", false},
       {"not JSON", 404, "404 page not found\n", false, "", true},
       {"unterminated", 200, R"({"health":"tr)", false, "", true},
+      // Bounded: a page this large is no verdict, and is not parsed.
+      {"oversized", 200, R"({"health":"true","reason":")" + std::string(64 << 10, 'x') + "\"}",
+       false, "", true},
       {"refused", Status::Unavailable("GET /health: refused"), "", false, "", true},
   };
   for (const auto& c : cases) {
