@@ -1,8 +1,8 @@
 #pragma once
 
 // The history points of the model: what a sample, a member's state and the cluster snapshot
-// contribute to the history store (names from metric_names.h). Private to the aggregator.
-// Pure functions; they append to `out`.
+// contribute to the history store (names from etcdmon/metrics/catalogue.h; the snapshot's values
+// through its visitor). Private to the aggregator. Pure functions; they append to `out`.
 
 #include <cstdint>
 #include <string>
@@ -26,7 +26,7 @@ class SamplePointVisitor {
   virtual ~SamplePointVisitor() = default;
   /// First, once. `label` is valid until the visit returns.
   virtual void Member(const std::string& label, int64_t unix_ms) = 0;
-  /// Then once per value; `metric` is one of metric_names.h.
+  /// Then once per value; `metric` is one of etcdmon/metrics/catalogue.h.
   virtual void Point(std::string_view metric, double value) = 0;
 };
 

@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "etcdmon/aggregator/metric_names.h"
+#include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmon/transport/snapshot_channel.h"
@@ -273,11 +273,12 @@ struct AggregatorService::Impl {
       if (new_benchmark) {
         new_benchmark = false;
         const int64_t at = last_benchmark.finished_unix_ms();
-        tick_points.push_back({kBenchmarkOpsPerSecond, "", at, last_benchmark.ops_per_second()});
-        tick_points.push_back({kBenchmarkLatencyP50, "", at, last_benchmark.p50_ms()});
-        tick_points.push_back({kBenchmarkLatencyP99, "", at, last_benchmark.p99_ms()});
         tick_points.push_back(
-            {kBenchmarkFailedOps, "", at, static_cast<double>(last_benchmark.failed())});
+            {metrics::kBenchmarkOpsPerSecond, "", at, last_benchmark.ops_per_second()});
+        tick_points.push_back({metrics::kBenchmarkLatencyP50, "", at, last_benchmark.p50_ms()});
+        tick_points.push_back({metrics::kBenchmarkLatencyP99, "", at, last_benchmark.p99_ms()});
+        tick_points.push_back(
+            {metrics::kBenchmarkFailedOps, "", at, static_cast<double>(last_benchmark.failed())});
       }
     }
     if (Status s = publisher->Publish(tick_snapshot); !s.ok()) {

@@ -11,210 +11,50 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "etcdmon/aggregator/metric_names.h"
+#include "etcdmon/metrics/catalogue.h"
+#include "etcdmon/metrics/member.h"
+#include "etcdmon/metrics/snapshot_values.h"
 
 namespace etcdmon::gateway::detail {
 namespace {
 
 namespace v1 = etcdmonitor::v1;
-namespace names = etcdmon::aggregator;
 using nlohmann::json;
-
-// Names the catalogue (metric_names.h) does not have: the services' own state.
-constexpr std::string_view kSnapshotAge = "etcd_monitor_snapshot_age_seconds";
-constexpr std::string_view kAggregatorUp = "etcd_monitor_aggregator_up";
-constexpr std::string_view kAlerterUp = "etcd_monitor_alerter_up";
-constexpr std::string_view kAlertsFiring = "etcd_monitor_alerts_firing";
-constexpr std::string_view kCollectorUp = "etcd_monitor_collector_up";
-constexpr std::string_view kCollectorSamples = "etcd_monitor_collector_samples_received_total";
-constexpr std::string_view kCollectorQueue = "etcd_monitor_collector_queue_depth";
-constexpr std::string_view kCollectorDropped = "etcd_monitor_collector_dropped_batches_total";
-constexpr std::string_view kCollectorResent = "etcd_monitor_collector_resent_batches_total";
-constexpr std::string_view kCollectorErrors = "etcd_monitor_collector_errors_total";
-constexpr std::string_view kMemberAlarm = "etcd_member_alarm";
 
 double Flag(bool b) { return b ? 1.0 : 0.0; }
 
-std::string_view HelpOf(std::string_view name) {
-  const names::MetricInfo* info = names::FindMetric(name);
-  return info != nullptr ? info->help : std::string_view();
+// The catalogue entry of one of the services' own metrics, found at compile time.
+template <const std::string_view& kName>
+const metrics::MetricInfo& Own() {
+  static constexpr const metrics::MetricInfo* kInfo = metrics::FindServiceMetric(kName);
+  static_assert(kInfo != nullptr, "not in the catalogue");
+  return *kInfo;
 }
 
-bool IsCounter(std::string_view name) {
-  return name.size() > 6 && name.substr(name.size() - 6) == "_total";
-}
-
-// Appends series of one member (or of the cluster, member "").
-class SeriesWriter {
+// Collects the snapshot's values that are current. A member that does not answer now keeps
+// older figures in the snapshot; they are not exported as if current (what lasts, etcd's
+// counters and the host's figures, is).
+class SeriesCollector final : public metrics::SnapshotVisitor {
  public:
-  SeriesWriter(std::vector<Series>& out, std::string member)
-      : out_(out), member_(std::move(member)) {}
+  explicit SeriesCollector(std::vector<Series>& out) : out_(out) {}
 
-  void Add(std::string_view name, double value) {
-    if (!std::isfinite(value)) {
-      return;
-    }
-    out_.push_back(Series{name, HelpOf(name), IsCounter(name), member_, value});
+  void BeginMember(const v1::MemberState& member) override {
+    member_ = metrics::MemberLabel(member);
   }
 
-  void Percentiles(bool present, const v1::LatencyPercentiles& p, std::string_view p50,
-                   std::string_view p95, std::string_view p99) {
-    if (!present) {
+  void Value(const metrics::MetricInfo& metric, double value, metrics::ValueSource /*source*/,
+             bool current) override {
+    if (!current || !std::isfinite(value)) {
       return;
     }
-    if (!p50.empty()) {
-      Add(p50, p.p50_ms());
-    }
-    Add(p95, p.p95_ms());
-    Add(p99, p.p99_ms());
-  }
-
-  void Rates(const v1::Rates& r) {
-    Add(names::kGrpcErrorRatio, r.grpc_error_ratio());
-    Add(names::kProposalsCommittedRate, r.proposals_committed_per_second());
-    Add(names::kProposalsAppliedRate, r.proposals_applied_per_second());
-    Add(names::kProposalsFailedRate, r.proposals_failed_per_second());
-    Add(names::kProposalFailureRatio, r.proposal_failure_ratio());
-    Add(names::kDbGrowthRate, r.db_growth_bytes_per_second());
+    out_.push_back(Series{metric.name, metric.help, metric.kind == metrics::MetricKind::kCounter,
+                          member_, value});
   }
 
  private:
   std::vector<Series>& out_;
-  std::string member_;
+  std::string member_;  // "" for the cluster's values
 };
-
-void ClusterSeries(const v1::ClusterSnapshot& s, std::vector<Series>& out) {
-  SeriesWriter w(out, "");
-  w.Add(names::kClusterHealthy, Flag(s.healthy()));
-  w.Add(names::kClusterHasLeader, Flag(s.has_leader()));
-  w.Add(names::kClusterMemberCount, s.member_count());
-  w.Add(names::kClusterQuorumSize, s.quorum_size());
-  w.Add(names::kLeaderChangesTotal, static_cast<double>(s.leader_changes_total()));
-  w.Percentiles(s.has_read_latency(), s.read_latency(), names::kReadLatencyP50,
-                names::kReadLatencyP95, names::kReadLatencyP99);
-  w.Percentiles(s.has_write_latency(), s.write_latency(), names::kWriteLatencyP50,
-                names::kWriteLatencyP95, names::kWriteLatencyP99);
-  w.Add(names::kRequestRate, s.request_rate_per_second());
-  if (s.db_size_bytes() > 0) {
-    w.Add(names::kDbSize, static_cast<double>(s.db_size_bytes()));
-  }
-  w.Add(names::kProposalsPending, static_cast<double>(s.proposals_pending()));
-  w.Percentiles(s.has_wal_fsync(), s.wal_fsync(), {}, names::kWalFsyncP95, names::kWalFsyncP99);
-  w.Percentiles(s.has_backend_commit(), s.backend_commit(), {}, names::kBackendCommitP95,
-                names::kBackendCommitP99);
-  w.Add(names::kClusterHealthyMembers, s.healthy_members());
-  w.Add(names::kClusterQuorumOk, Flag(s.quorum_ok()));
-  w.Add(names::kClusterLeaderAgreement, Flag(s.leader_agreement()));
-  w.Add(names::kClusterSplitBrain, Flag(s.split_brain().detected()));
-  if (s.has_leader()) {
-    w.Add(names::kClusterRaftTerm, static_cast<double>(s.raft_term()));
-  }
-  w.Add(names::kClusterUnreachableMembers, s.unreachable_members());
-  w.Add(names::kClusterStaleMembers, s.stale_members());
-  w.Add(names::kClusterAlarmsActive, s.alarm_details_size());
-  w.Add(names::kRevisionSpread, static_cast<double>(s.divergence().revision().spread()));
-  w.Add(names::kRaftIndexSpread, static_cast<double>(s.divergence().raft_index().spread()));
-  w.Add(names::kAppliedIndexSpread, static_cast<double>(s.divergence().applied_index().spread()));
-  w.Add(names::kDivergenceGrowing, Flag(s.divergence().growing()));
-  if (s.has_last_benchmark()) {
-    const v1::BenchmarkSummary& b = s.last_benchmark();
-    w.Add(names::kBenchmarkOpsPerSecond, b.ops_per_second());
-    w.Add(names::kBenchmarkLatencyP50, b.p50_ms());
-    w.Add(names::kBenchmarkLatencyP99, b.p99_ms());
-    w.Add(names::kBenchmarkFailedOps, static_cast<double>(b.failed()));
-  }
-  if (s.has_rates()) {
-    w.Rates(s.rates());
-  }
-  if (s.has_db_quota_used_percent()) {
-    w.Add(names::kDbQuotaUsedPercent, s.db_quota_used_percent());
-  }
-  if (s.has_db_seconds_to_quota()) {
-    w.Add(names::kDbSecondsToQuota, s.db_seconds_to_quota());
-  }
-  if (s.has_certificate_expires_in_seconds()) {
-    w.Add(names::kCertificateExpirySeconds,
-          static_cast<double>(s.certificate_expires_in_seconds()));
-  }
-  w.Percentiles(s.has_grpc_read_latency(), s.grpc_read_latency(), names::kGrpcReadLatencyP50,
-                names::kGrpcReadLatencyP95, names::kGrpcReadLatencyP99);
-  w.Percentiles(s.has_grpc_write_latency(), s.grpc_write_latency(), names::kGrpcWriteLatencyP50,
-                names::kGrpcWriteLatencyP95, names::kGrpcWriteLatencyP99);
-}
-
-void MemberSeries(const v1::MemberState& m, std::vector<Series>& out) {
-  SeriesWriter w(out, MemberLabel(m));
-  w.Add(names::kMemberHealthy, Flag(m.health() == v1::HEALTHY));
-  w.Add(names::kMemberStale, Flag(m.health() == v1::STALE));
-  w.Add(names::kMemberIsLeader, Flag(m.is_leader()));
-  if (!m.sampled()) {
-    return;  // known from member lists only: nothing measured
-  }
-  w.Add(names::kMemberUp, Flag(m.reachable()));
-  // A member that does not answer now: what the snapshot still shows of it is from older
-  // samples, and its gauges are not exported as if current. etcd's own counters keep their last
-  // value (a counter does not go stale; rate() and increase() over them stay right).
-  const bool current = !m.figures_stale();
-  if (current && m.reachable() && m.has_raft_term()) {
-    w.Add(names::kMemberHasLeader, Flag(m.leader_id() != 0));
-    w.Add(names::kMemberRaftTerm, static_cast<double>(m.raft_term()));
-    w.Add(names::kMemberRaftIndex, static_cast<double>(m.raft_index()));
-    w.Add(names::kMemberRaftAppliedIndex, static_cast<double>(m.raft_applied_index()));
-    w.Add(names::kMemberApplyLag, static_cast<double>(m.apply_lag()));
-    w.Add(names::kMemberRevision, static_cast<double>(m.revision()));
-  }
-  if (current && m.db_size_bytes() > 0) {
-    w.Add(names::kDbSize, static_cast<double>(m.db_size_bytes()));
-    w.Add(names::kDbSizeInUse, static_cast<double>(m.db_size_in_use_bytes()));
-  }
-  if (m.has_rates()) {
-    // etcd's own counters, passed on as the member exposes them.
-    w.Add(names::kProposalsCommitted, static_cast<double>(m.proposals_committed_total()));
-    w.Add(names::kProposalsApplied, static_cast<double>(m.proposals_applied_total()));
-    w.Add(names::kProposalsFailed, static_cast<double>(m.proposals_failed_total()));
-    w.Add(names::kMemberLeaderChangesSeen, static_cast<double>(m.leader_changes_seen_total()));
-  }
-  if (current && m.has_rates()) {
-    w.Add(names::kProposalsPending, static_cast<double>(m.proposals_pending()));
-    w.Add(names::kRequestRate, m.rates().requests_per_second());
-    w.Rates(m.rates());
-  }
-  if (current) {
-    w.Percentiles(m.has_read_latency(), m.read_latency(), names::kReadLatencyP50,
-                  names::kReadLatencyP95, names::kReadLatencyP99);
-    w.Percentiles(m.has_write_latency(), m.write_latency(), names::kWriteLatencyP50,
-                  names::kWriteLatencyP95, names::kWriteLatencyP99);
-    w.Percentiles(m.has_wal_fsync(), m.wal_fsync(), {}, names::kWalFsyncP95, names::kWalFsyncP99);
-    w.Percentiles(m.has_backend_commit(), m.backend_commit(), {}, names::kBackendCommitP95,
-                  names::kBackendCommitP99);
-    w.Percentiles(m.has_grpc_read_latency(), m.grpc_read_latency(), names::kGrpcReadLatencyP50,
-                  names::kGrpcReadLatencyP95, names::kGrpcReadLatencyP99);
-    w.Percentiles(m.has_grpc_write_latency(), m.grpc_write_latency(), names::kGrpcWriteLatencyP50,
-                  names::kGrpcWriteLatencyP95, names::kGrpcWriteLatencyP99);
-    if (m.db_quota_bytes() > 0) {
-      w.Add(names::kDbQuotaBytes, static_cast<double>(m.db_quota_bytes()));
-    }
-    if (m.has_db_quota_used_percent()) {
-      w.Add(names::kDbQuotaUsedPercent, m.db_quota_used_percent());
-    }
-    if (m.has_db_seconds_to_quota()) {
-      w.Add(names::kDbSecondsToQuota, m.db_seconds_to_quota());
-    }
-    if (m.has_db_fragmentation_ratio()) {
-      w.Add(names::kDbFragmentation, m.db_fragmentation_ratio());
-    }
-  }
-  if (m.has_disk_used_percent()) {
-    w.Add(names::kDiskUsagePercent, m.disk_used_percent());
-  }
-  if (m.has_memory_used_percent()) {
-    w.Add(names::kMemoryUsagePercent, m.memory_used_percent());
-  }
-  if (m.has_certificate_expires_in_seconds()) {
-    w.Add(names::kCertificateExpirySeconds,
-          static_cast<double>(m.certificate_expires_in_seconds()));
-  }
-}
 
 // Groups series into families (one per name, in order of first appearance).
 class FamilyBuilder {
@@ -250,6 +90,11 @@ class FamilyBuilder {
     f.metric.push_back(std::move(m));
   }
 
+  void Add(const metrics::MetricInfo& metric, double value,
+           std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
+    Add(metric.name, metric.help, metric.kind == metrics::MetricKind::kCounter, value, labels);
+  }
+
   // Families collected from a prometheus::Registry get the cluster label too.
   void AddForeign(prometheus::MetricFamily&& family) {
     for (prometheus::ClientMetric& m : family.metric) {
@@ -283,21 +128,6 @@ json Latency(bool present, const v1::LatencyPercentiles& p, bool with_p50 = true
 
 json TimeOrNull(int64_t unix_ms) {
   return unix_ms > 0 ? json(FormatRfc3339(unix_ms)) : json(nullptr);
-}
-
-std::string HealthName(v1::MemberHealth health) {
-  switch (health) {
-    case v1::HEALTHY:
-      return "healthy";
-    case v1::UNHEALTHY:
-      return "unhealthy";
-    case v1::UNREACHABLE:
-      return "unreachable";
-    case v1::STALE:
-      return "stale";
-    default:
-      return "unknown";
-  }
 }
 
 std::string SplitBrainKindName(int kind) {
@@ -349,7 +179,7 @@ json MemberJson(const v1::MemberState& m) {
       {"name", m.name()},
       {"label", MemberLabel(m)},
       {"endpoint", m.endpoint()},
-      {"health", HealthName(m.health())},
+      {"health", metrics::HealthName(m.health())},
       {"reason", m.reason()},
       {"is_leader", m.is_leader()},
       {"is_learner", m.is_learner()},
@@ -423,22 +253,6 @@ std::string FormatRfc3339(int64_t unix_ms) {
   return buf;
 }
 
-std::string HexId(uint64_t id) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
-std::string MemberLabel(const v1::MemberState& m) {
-  if (!m.name().empty()) {
-    return m.name();
-  }
-  if (m.id() != 0) {
-    return HexId(m.id());
-  }
-  return m.endpoint();
-}
-
 EtcdReachability ReachabilityOf(const v1::ClusterSnapshot& snapshot) {
   EtcdReachability out;
   if (snapshot.members_size() == 0) {
@@ -464,10 +278,8 @@ EtcdReachability ReachabilityOf(const v1::ClusterSnapshot& snapshot) {
 }
 
 void SnapshotSeries(const v1::ClusterSnapshot& snapshot, std::vector<Series>& out) {
-  ClusterSeries(snapshot, out);
-  for (const v1::MemberState& m : snapshot.members()) {
-    MemberSeries(m, out);
-  }
+  SeriesCollector collector(out);
+  metrics::VisitSnapshot(snapshot, collector);
 }
 
 std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceState& state,
@@ -489,37 +301,32 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
     for (const v1::AlarmState& alarm : snapshot->alarm_details()) {
       const std::string member =
           alarm.member_name().empty() ? HexId(alarm.member_id()) : alarm.member_name();
-      b.Add(kMemberAlarm, "1 while the member has this etcd alarm raised", false, 1.0,
-            {{"member", member}, {"type", alarm.type()}});
+      b.Add(Own<metrics::kMemberAlarm>(), 1.0, {{"member", member}, {"type", alarm.type()}});
     }
     for (const v1::CollectorState& c : snapshot->collectors()) {
-      b.Add(kCollectorUp, "1 when the collector sent a sample within 3 intervals", false,
-            Flag(!c.stale()), {{"collector", c.id()}});
-      b.Add(kCollectorSamples, "Samples the aggregator took from the collector", true,
-            static_cast<double>(c.samples_received()), {{"collector", c.id()}});
+      b.Add(Own<metrics::kCollectorUp>(), Flag(!c.stale()), {{"collector", c.id()}});
+      b.Add(Own<metrics::kCollectorSamples>(), static_cast<double>(c.samples_received()),
+            {{"collector", c.id()}});
       if (c.has_stats()) {
-        b.Add(kCollectorQueue, "Batches the collector holds unacknowledged", false,
-              static_cast<double>(c.queue_depth()), {{"collector", c.id()}});
-        b.Add(kCollectorDropped, "Batches the collector dropped (queue full)", true,
-              static_cast<double>(c.dropped_batches_total()), {{"collector", c.id()}});
-        b.Add(kCollectorResent, "Batches the collector resent", true,
-              static_cast<double>(c.resent_batches_total()), {{"collector", c.id()}});
-        b.Add(kCollectorErrors, "Errors of the collector's sources", true,
-              static_cast<double>(c.errors_total()), {{"collector", c.id()}});
+        b.Add(Own<metrics::kCollectorQueue>(), static_cast<double>(c.queue_depth()),
+              {{"collector", c.id()}});
+        b.Add(Own<metrics::kCollectorDropped>(), static_cast<double>(c.dropped_batches_total()),
+              {{"collector", c.id()}});
+        b.Add(Own<metrics::kCollectorResent>(), static_cast<double>(c.resent_batches_total()),
+              {{"collector", c.id()}});
+        b.Add(Own<metrics::kCollectorErrors>(), static_cast<double>(c.errors_total()),
+              {{"collector", c.id()}});
       }
     }
   }
   if (state.has_snapshot) {
-    b.Add(kSnapshotAge, "Seconds since the tick of the newest cluster snapshot", false,
-          state.snapshot_age_seconds);
+    b.Add(Own<metrics::kSnapshotAge>(), state.snapshot_age_seconds);
   }
-  b.Add(kAggregatorUp, "1 when the aggregator answers and reports itself healthy", false,
-        Flag(state.aggregator_up));
+  b.Add(Own<metrics::kAggregatorUp>(), Flag(state.aggregator_up));
   if (state.alerter_configured) {
-    b.Add(kAlerterUp, "1 when the alerter answers", false, Flag(state.alerter_up));
+    b.Add(Own<metrics::kAlerterUp>(), Flag(state.alerter_up));
     for (const auto& [severity, count] : state.firing_by_severity) {
-      b.Add(kAlertsFiring, "Alerts firing, by severity", false, static_cast<double>(count),
-            {{"severity", severity}});
+      b.Add(Own<metrics::kAlertsFiring>(), static_cast<double>(count), {{"severity", severity}});
     }
   }
   for (prometheus::MetricFamily& f : own) {

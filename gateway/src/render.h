@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "etcdmon/metrics/member.h"
 #include "etcdmonitor/v1/services.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
@@ -22,12 +23,10 @@ namespace etcdmon::gateway::detail {
 /// callers render "never" as JSON null instead.
 std::string FormatRfc3339(int64_t unix_ms);
 
-/// 64-bit etcd ids as lower-case hex, as etcdctl prints them.
-std::string HexId(uint64_t id);
-
-/// The label of a member in history and on /metrics: its name, else its hex id, else its
-/// endpoint (the aggregator's rule for the history series).
-std::string MemberLabel(const etcdmonitor::v1::MemberState& member);
+/// 64-bit etcd ids as lower-case hex, and the label of a member in history and on /metrics (its
+/// name, else its hex id, else its endpoint): the services' one spelling (common/metrics).
+using metrics::HexId;
+using metrics::MemberLabel;
 
 /// Whether the monitor reaches etcd, as the snapshot tells: not ok when it knows members but
 /// none answers (no fresh newest sample that reached the member); `detail` says how many
@@ -41,7 +40,7 @@ EtcdReachability ReachabilityOf(const etcdmonitor::v1::ClusterSnapshot& snapshot
 
 /// One value of a snapshot: cluster-wide when `member` is empty.
 struct Series {
-  std::string_view name;  // static storage (metric_names.h or this library)
+  std::string_view name;  // static storage (etcdmon/metrics/catalogue.h)
   std::string_view help;
   bool counter = false;
   std::string member;

@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "etcdmon/aggregator/metric_names.h"
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/collector/service.h"
+#include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/monitor_stack.h"
 #include "etcdmon/testing/ports.h"
@@ -94,7 +94,7 @@ TEST_F(AggregatorClusterTest, HealthyClusterSnapshotAndHistory) {
   ASSERT_TRUE(WaitFor([&] {
     grpc::ClientContext context;
     etcdmonitor::v1::HistoryQuery query;
-    query.set_metric(std::string(kClusterMemberCount));
+    query.set_metric(std::string(metrics::kClusterMemberCount));
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
@@ -121,7 +121,7 @@ TEST_F(AggregatorClusterTest, HealthyClusterSnapshotAndHistory) {
             grpc::StatusCode::NOT_FOUND);
   grpc::ClientContext c2;
   etcdmonitor::v1::HistoryQuery inverted;
-  inverted.set_metric(std::string(kClusterMemberCount));
+  inverted.set_metric(std::string(metrics::kClusterMemberCount));
   inverted.set_from_unix_ms(10);
   inverted.set_to_unix_ms(5);
   EXPECT_EQ(stack_->stub().QueryHistory(&c2, inverted, &r1).error_code(),

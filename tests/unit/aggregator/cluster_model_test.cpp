@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "etcdmon/aggregator/metric_names.h"
 #include "etcdmon/clock/clock.h"
+#include "etcdmon/metrics/catalogue.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
 
@@ -21,6 +21,7 @@ namespace etcdmon::aggregator {
 namespace {
 
 namespace v1 = etcdmonitor::v1;
+using namespace etcdmon::metrics;  // the catalogue's names
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -1336,46 +1337,6 @@ TEST(SamplePointsTest, ValuesAtTheSampleTime) {
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].metric, kMemberUp);
   EXPECT_EQ(down[0].value, 0);
-}
-
-// The catalogue lists every name once, with the quickstart's names spelled exactly.
-TEST(MetricNamesTest, CatalogueIsCompleteAndUnique) {
-  std::set<std::string_view> names;
-  for (const MetricInfo& m : kAllMetrics) {
-    EXPECT_TRUE(names.insert(m.name).second) << "twice: " << m.name;
-    EXPECT_FALSE(m.help.empty()) << m.name;
-    for (char c : m.name) {
-      EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') << m.name;
-    }
-  }
-  const char* quickstart[] = {
-      "etcd_cluster_healthy",
-      "etcd_cluster_has_leader",
-      "etcd_cluster_member_count",
-      "etcd_cluster_quorum_size",
-      "etcd_cluster_leader_changes_total",
-      "etcd_request_read_latency_p50_milliseconds",
-      "etcd_request_read_latency_p95_milliseconds",
-      "etcd_request_read_latency_p99_milliseconds",
-      "etcd_request_write_latency_p50_milliseconds",
-      "etcd_request_write_latency_p95_milliseconds",
-      "etcd_request_write_latency_p99_milliseconds",
-      "etcd_request_rate_per_second",
-      "etcd_mvcc_db_total_size_bytes",
-      "etcd_mvcc_db_total_size_in_use_bytes",
-      "etcd_server_proposals_committed_total",
-      "etcd_server_proposals_applied_total",
-      "etcd_server_proposals_pending",
-      "etcd_server_proposals_failed_total",
-      "etcd_disk_wal_fsync_duration_p95_milliseconds",
-      "etcd_disk_backend_commit_duration_p95_milliseconds",
-  };
-  for (const char* name : quickstart) {
-    EXPECT_TRUE(IsKnownMetric(name)) << name;
-  }
-  EXPECT_EQ(FindMetric("etcd_cluster_healthy")->scope, MetricScope::kCluster);
-  EXPECT_EQ(FindMetric("no_such_metric"), nullptr);
-  static_assert(IsKnownMetric(kWalFsyncP99), "constexpr lookup");
 }
 
 }  // namespace

@@ -37,9 +37,9 @@ struct ModelConfig {
   std::chrono::milliseconds term_conflict_grace{std::chrono::seconds(10)};
 };
 
-/// A value for the history store: `metric` is one of metric_names.h (static storage), `member`
-/// the member's name (its hex id when the name is unknown, its endpoint when both are), "" for
-/// a cluster-wide value.
+/// A value for the history store: `metric` is one of etcdmon/metrics/catalogue.h (static storage),
+/// `member` the member's name (its hex id when the name is unknown, its endpoint when both are), ""
+/// for a cluster-wide value.
 struct DerivedPoint {
   std::string_view metric;
   std::string member;
