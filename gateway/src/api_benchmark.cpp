@@ -1,0 +1,147 @@
+// POST /api/v1/performance/benchmark (start a run; bearer token) and GET
+// /api/v1/performance/benchmark/<id> (its state and report), over the BenchmarkBackend.
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api.h"
+#include "api_response.h"
+#include "etcdmon/config/types.h"
+#include "query.h"
+
+namespace etcdmon::gateway::detail {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxIdBytes = 128;
+
+Status NoRunner() {
+  return Status::Unimplemented(
+      "benchmarks are not available in this gateway: start it with --endpoints (or ENDPOINTS) "
+      "naming the etcd cluster to run them against");
+}
+
+bool ValidId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) {
+    return false;
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An unsigned integer member of a JSON object within [min, max]; `fallback` when absent.
+Result<uint64_t> JsonUint(const json& body, const char* key, uint64_t fallback, uint64_t min,
+                          uint64_t max) {
+  auto it = body.find(key);
+  if (it == body.end()) {
+    return fallback;
+  }
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
+    return Status::InvalidArgument(std::string(key) + ": want an integer in " +
+                                   std::to_string(min) + ".." + std::to_string(max));
+  }
+  const uint64_t value = it->get<uint64_t>();
+  if (value < min || value > max) {
+    return Status::InvalidArgument(std::string(key) + " " + std::to_string(value) +
+                                   ": out of range " + std::to_string(min) + ".." +
+                                   std::to_string(max));
+  }
+  return value;
+}
+
+}  // namespace
+
+ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
+  if (Status s = CheckToken(request.authorization); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  Result<json> parsed = ParseJsonBody(request, R"({"type": "write", "ops": 10000})");
+  if (!parsed.ok()) {
+    return ErrorResponse(parsed.status());
+  }
+  const json& body = *parsed;
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& key = it.key();
+    if (key != "type" && key != "ops" && key != "clients" && key != "key_size" &&
+        key != "value_size") {
+      return ErrorResponse(Status::InvalidArgument("unknown field \"" + key.substr(0, 64) +
+                                                   "\" (known: type, ops, clients, key_size, "
+                                                   "value_size)"));
+    }
+  }
+  BenchmarkSpec spec;
+  if (auto it = body.find("type"); it != body.end()) {
+    const std::string type = it->is_string() ? it->get<std::string>() : "";
+    if (type == "write") {
+      spec.type = config::BenchmarkType::kWrite;
+    } else if (type == "read") {
+      spec.type = config::BenchmarkType::kRead;
+    } else if (type == "mixed") {
+      spec.type = config::BenchmarkType::kMixed;
+    } else {
+      return ErrorResponse(Status::InvalidArgument("type: want \"write\", \"read\" or \"mixed\""));
+    }
+  }
+  Result<uint64_t> ops = JsonUint(body, "ops", spec.ops, 1, config_.max_benchmark_ops);
+  Result<uint64_t> clients =
+      JsonUint(body, "clients", spec.clients, 1, config_.max_benchmark_clients);
+  Result<uint64_t> key_size = JsonUint(body, "key_size", spec.key_size, 1, 4096);
+  Result<uint64_t> value_size = JsonUint(body, "value_size", spec.value_size, 1, 1024 * 1024);
+  for (const auto* r : {&ops, &clients, &key_size, &value_size}) {
+    if (!r->ok()) {
+      return ErrorResponse(r->status());
+    }
+  }
+  spec.ops = *ops;
+  spec.clients = static_cast<uint32_t>(std::min<uint64_t>(*clients, *ops));
+  spec.key_size = static_cast<uint32_t>(*key_size);
+  spec.value_size = static_cast<uint32_t>(*value_size);
+  if (backends_.benchmark == nullptr) {
+    return ErrorResponse(NoRunner());
+  }
+  Result<std::string> id = backends_.benchmark->Start(spec);
+  if (!id.ok()) {
+    return ErrorResponse(id.status());
+  }
+  const std::string location = std::string(kBenchmarkPrefix) + *id;
+  ApiResponse r =
+      JsonResponse(202, json{{"id", *id},
+                             {"state", "started"},
+                             {"status_url", location},
+                             {"type", std::string(config::BenchmarkTypeName(spec.type))},
+                             {"ops", spec.ops},
+                             {"clients", spec.clients},
+                             {"key_size", spec.key_size},
+                             {"value_size", spec.value_size}});
+  r.location = location;
+  return r;
+}
+
+ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  if (!ValidId(id)) {
+    return ErrorResponse(Status::NotFound("unknown benchmark id"));
+  }
+  if (backends_.benchmark == nullptr) {
+    return ErrorResponse(NoRunner());
+  }
+  Result<std::string> result = backends_.benchmark->Get(std::string(id));
+  if (!result.ok()) {
+    return ErrorResponse(result.status());
+  }
+  // The runner renders its own report document.
+  return JsonResponse(200, std::move(result).value());
+}
+
+}  // namespace etcdmon::gateway::detail

@@ -1,0 +1,76 @@
+// GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age and whether
+// the monitor reaches etcd, each with ok and a detail; 503 when any is not ok.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api.h"
+#include "api_response.h"
+#include "render.h"
+
+namespace etcdmon::gateway::detail {
+
+using nlohmann::json;
+
+ApiResponse Api::Health() {
+  std::shared_ptr<const RenderedState> state;
+  DependencyState deps;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state = state_;
+    deps = dependencies_;
+  }
+  const int64_t now = UnixMs(clock_.Now());
+  json checks = json::object();
+  checks["gateway"] = {{"ok", true}};
+  bool ok = true;
+
+  const bool aggregator_ok = deps.aggregator_checked && deps.aggregator_ok;
+  checks["aggregator"] = {
+      {"ok", aggregator_ok},
+      {"detail", deps.aggregator_checked ? deps.aggregator_detail : "not checked yet"}};
+  if (deps.aggregator_last_update_unix_ms > 0) {
+    checks["aggregator"]["last_update"] = FormatRfc3339(deps.aggregator_last_update_unix_ms);
+  }
+  ok = ok && aggregator_ok;
+
+  if (backends_.alerts != nullptr) {
+    const bool alerter_ok = deps.alerter_checked && deps.alerter_ok;
+    checks["alerter"] = {
+        {"ok", alerter_ok},
+        {"detail", deps.alerter_checked ? deps.alerter_detail : "not checked yet"}};
+    ok = ok && alerter_ok;
+  } else {
+    checks["alerter"] = {{"ok", true}, {"detail", "not configured"}};
+  }
+
+  json data = json::object();
+  if (state->snapshot == nullptr) {
+    data = {{"ok", false},
+            {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
+                                                        ? std::string()
+                                                        : ": " + deps.last_snapshot_error)}};
+    ok = false;
+  } else {
+    const int64_t tick = state->snapshot->tick_unix_ms();
+    const double age = static_cast<double>(now - tick) / 1000.0;
+    const bool fresh = now - tick <= config_.stale_after.count();
+    data = {{"ok", fresh},
+            {"last_update", FormatRfc3339(tick)},
+            {"age_seconds", age},
+            {"detail", fresh ? "fresh"
+                             : "the newest snapshot is older than " +
+                                   std::to_string(config_.stale_after.count() / 1000) + "s"}};
+    ok = ok && fresh;
+    // A monitor that reaches no etcd member is not ok, whatever else works.
+    const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
+    checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
+    ok = ok && etcd.ok;
+  }
+  checks["data"] = data;
+  json body = {
+      {"status", ok ? "ok" : "unavailable"}, {"time", FormatRfc3339(now)}, {"checks", checks}};
+  return JsonResponse(ok ? 200 : 503, body);
+}
+
+}  // namespace etcdmon::gateway::detail

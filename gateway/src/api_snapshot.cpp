@@ -1,0 +1,62 @@
+// The answers rendered once per snapshot (status, members, leader, current metrics, latency),
+// served as the shared document, and one member of the newest snapshot.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api.h"
+#include "api_response.h"
+#include "query.h"
+#include "render.h"
+
+namespace etcdmon::gateway::detail {
+
+namespace v1 = etcdmonitor::v1;
+using nlohmann::json;
+
+ApiResponse Api::Cached(const ApiRequest& request,
+                        std::shared_ptr<const std::string> RenderedState::*document) {
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  if (Status s = params->OnlyKnown({}); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  std::shared_ptr<const RenderedState> state = Current();
+  if (state->snapshot == nullptr) {
+    return ErrorResponse(
+        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+  }
+  ApiResponse r;
+  r.shared_body = (*state).*document;
+  return r;
+}
+
+ApiResponse Api::Member(const ApiRequest& request, std::string_view name) {
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  std::shared_ptr<const RenderedState> state = Current();
+  if (state->snapshot == nullptr) {
+    return ErrorResponse(
+        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+  }
+  for (const v1::MemberState& m : state->snapshot->members()) {
+    if (MemberLabel(m) == name || (m.id() != 0 && HexId(m.id()) == name)) {
+      v1::ClusterSnapshot one;
+      one.set_cluster(state->snapshot->cluster());
+      one.set_tick_unix_ms(state->snapshot->tick_unix_ms());
+      *one.add_members() = m;
+      json all = json::parse(RenderMembersJson(one));
+      json member = all["members"][0];
+      member["last_update"] = all["last_update"];
+      return JsonResponse(200, member);
+    }
+  }
+  return ErrorResponse(
+      Status::NotFound("unknown member \"" + std::string(name.substr(0, 200)) + "\""));
+}
+
+}  // namespace etcdmon::gateway::detail
