@@ -1,0 +1,67 @@
+#include "render.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <vector>
+
+namespace etcdmon::gateway::detail {
+namespace {
+
+namespace v1 = etcdmonitor::v1;
+
+v1::ClusterSnapshot OneMember() {
+  v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  s.set_healthy(true);
+  s.set_member_count(1);
+  v1::MemberState& m = *s.add_members();
+  m.set_name("etcd-1");
+  m.set_health(v1::HEALTHY);
+  m.set_sampled(true);
+  m.set_reachable(true);
+  return s;
+}
+
+bool HasClusterSeries(const std::vector<Series>& series, std::string_view name) {
+  for (const Series& s : series) {
+    if (s.name == name && s.member.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Before any rates the cluster's request rate and pending proposals are unknown: absent from
+// /metrics and /api/v1/metrics/current, as from the history, rather than 0.
+TEST(SnapshotSeriesTest, ClusterRequestRateAndPendingAbsentWithoutRates) {
+  v1::ClusterSnapshot s = OneMember();
+  std::vector<Series> series;
+  SnapshotSeries(s, series);
+  EXPECT_TRUE(HasClusterSeries(series, "etcd_cluster_healthy"));
+  EXPECT_FALSE(HasClusterSeries(series, "etcd_request_rate_per_second"));
+  EXPECT_FALSE(HasClusterSeries(series, "etcd_server_proposals_pending"));
+  const std::string text = RenderPrometheus(&s, ServiceState{}, {}, "prod");
+  EXPECT_EQ(text.find("etcd_request_rate_per_second{"), std::string::npos);
+  EXPECT_EQ(text.find("etcd_server_proposals_pending{"), std::string::npos);
+
+  s.mutable_rates()->set_requests_per_second(12.5);
+  s.set_request_rate_per_second(12.5);
+  s.set_proposals_pending(4);
+  series.clear();
+  SnapshotSeries(s, series);
+  EXPECT_TRUE(HasClusterSeries(series, "etcd_request_rate_per_second"));
+  EXPECT_TRUE(HasClusterSeries(series, "etcd_server_proposals_pending"));
+  const std::string with = RenderPrometheus(&s, ServiceState{}, {}, "prod");
+  EXPECT_NE(with.find("etcd_request_rate_per_second{cluster=\"prod\"} 12.5"), std::string::npos);
+  EXPECT_NE(with.find("etcd_server_proposals_pending{cluster=\"prod\"} 4"), std::string::npos);
+  // Help and type come from the catalogue.
+  EXPECT_NE(with.find("# HELP etcd_request_rate_per_second Unary gRPC requests handled per "
+                      "second"),
+            std::string::npos);
+  EXPECT_NE(with.find("# TYPE etcd_monitor_aggregator_up gauge"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway::detail
