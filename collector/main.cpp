@@ -1,10 +1,9 @@
 // etcd-monitor-collector: the agent beside every etcd member.
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
-
 #include "etcdmon/collector/flags.h"
 #include "etcdmon/collector/service.h"
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/logging/logging.h"
 #include "etcdmon/runtime/signals.h"
 
@@ -28,20 +27,15 @@ int main(int argc, char** argv) {
   auto service = etcdmon::collector::CollectorService::Create(cli.value().collector, *logger);
   if (!service.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", service.status().message());
-    return etcdmon::config::kExitUsage;
+    return etcdmon::config::kExitFailed;
   }
   if (etcdmon::Status s = (*service)->Start(); !s.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   }
   const int signal = etcdmon::runtime::WaitForTerminationSignal();
   (*logger)->info("signal_received signal={}", signal);
-  const bool sampling_ended = (*service)->Stop(kFlushOnStop);
+  (*service)->Stop(kFlushOnStop);
   (*logger)->flush();
-  if (!sampling_ended) {
-    // A sample is still waiting for an unresponsive member; queued batches were delivered (or
-    // stay numbered in the state file). Exit now instead of waiting for its timeout.
-    std::_Exit(0);
-  }
-  return 0;
+  return etcdmon::config::kExitOk;
 }

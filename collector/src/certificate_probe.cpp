@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -39,16 +40,23 @@ int RemainingMs(Deadline deadline) {
   return left.count() <= 0 ? 0 : static_cast<int>(left.count());
 }
 
-// Waits for `events` on `fd` until the deadline. False when it passed or poll failed.
-bool WaitFor(int fd, short events, Deadline deadline) {
+// How often a wait looks at the cancellation.
+constexpr int kCancelCheckMs = 50;
+
+// Waits for `events` on `fd` until the deadline. False when it passed, poll failed or `cancel`
+// was cancelled.
+bool WaitFor(int fd, short events, Deadline deadline, const http::Cancellation* cancel) {
   while (true) {
     pollfd p{fd, events, 0};
-    const int ms = RemainingMs(deadline);
-    if (ms == 0) {
+    int ms = RemainingMs(deadline);
+    if (ms == 0 || (cancel != nullptr && cancel->cancelled())) {
       return false;
     }
+    if (cancel != nullptr) {
+      ms = std::min(ms, kCancelCheckMs);
+    }
     const int n = poll(&p, 1, ms);
-    if (n < 0 && errno == EINTR) {
+    if ((n < 0 && errno == EINTR) || n == 0) {
       continue;
     }
     return n > 0;
@@ -80,7 +88,8 @@ class Socket {
 };
 
 // A non-blocking TCP connection to host:port, within the deadline.
-Status Connect(const std::string& host, uint16_t port, Deadline deadline, Socket& out) {
+Status Connect(const std::string& host, uint16_t port, Deadline deadline,
+               const http::Cancellation* cancel, Socket& out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -104,7 +113,7 @@ Status Connect(const std::string& host, uint16_t port, Deadline deadline, Socket
         last = Status::Unavailable(std::string("connect: ") + std::strerror(errno));
         continue;
       }
-      if (!WaitFor(s.fd(), POLLOUT, deadline)) {
+      if (!WaitFor(s.fd(), POLLOUT, deadline, cancel)) {
         last = Status::DeadlineExceeded("connect: timed out");
         break;
       }
@@ -125,7 +134,7 @@ Status Connect(const std::string& host, uint16_t port, Deadline deadline, Socket
 }
 
 // Sends everything OpenSSL queued in `wbio`.
-Status Flush(BIO* wbio, int fd, Deadline deadline) {
+Status Flush(BIO* wbio, int fd, Deadline deadline, const http::Cancellation* cancel) {
   char buffer[4096];
   while (BIO_ctrl_pending(wbio) > 0) {
     const int n = BIO_read(wbio, buffer, sizeof(buffer));
@@ -138,7 +147,7 @@ Status Flush(BIO* wbio, int fd, Deadline deadline) {
       if (w > 0) {
         sent += static_cast<int>(w);
       } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!WaitFor(fd, POLLOUT, deadline)) {
+        if (!WaitFor(fd, POLLOUT, deadline, cancel)) {
           return Status::DeadlineExceeded("TLS handshake: timed out");
         }
       } else if (w < 0 && errno == EINTR) {
@@ -195,8 +204,9 @@ bool IsIpLiteral(const std::string& host) {
 
 class OpenSslCertificateProbe final : public CertificateProbe {
  public:
-  OpenSslCertificateProbe(SSL_CTX* ctx, std::chrono::milliseconds timeout)
-      : ctx_(ctx), timeout_(timeout) {}
+  OpenSslCertificateProbe(SSL_CTX* ctx, std::chrono::milliseconds timeout,
+                          std::shared_ptr<http::Cancellation> cancellation)
+      : ctx_(ctx), timeout_(timeout), cancellation_(std::move(cancellation)) {}
   ~OpenSslCertificateProbe() override { SSL_CTX_free(ctx_); }
   OpenSslCertificateProbe(const OpenSslCertificateProbe&) = delete;
   OpenSslCertificateProbe& operator=(const OpenSslCertificateProbe&) = delete;
@@ -206,7 +216,7 @@ class OpenSslCertificateProbe final : public CertificateProbe {
     const Deadline deadline = std::chrono::steady_clock::now() + timeout_;
     const std::string where = "certificate of " + host + ":" + std::to_string(port);
     Socket socket;
-    const Status connected = Connect(host, port, deadline, socket);
+    const Status connected = Connect(host, port, deadline, cancellation_.get(), socket);
     if (!connected.ok()) {
       return connected.WithContext(where);
     }
@@ -228,10 +238,11 @@ class OpenSslCertificateProbe final : public CertificateProbe {
     X509* leaf = nullptr;
     SSL_set_app_data(ssl, &leaf);
 
-    Status outcome = Handshake(ssl, wbio, rbio, socket.fd(), deadline);
+    Status outcome = Handshake(ssl, wbio, rbio, socket.fd(), deadline, cancellation_.get());
     if (outcome.ok()) {
       SSL_shutdown(ssl);  // a close_notify alert; no application data was ever sent
-      static_cast<void>(Flush(wbio, socket.fd(), deadline));  // best effort: we are leaving
+      // Best effort: we are leaving.
+      static_cast<void>(Flush(wbio, socket.fd(), deadline, cancellation_.get()));
     }
     if (leaf == nullptr) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -256,18 +267,19 @@ class OpenSslCertificateProbe final : public CertificateProbe {
  private:
   // Drives the client handshake over memory BIOs, moving bytes through the socket ourselves
   // (send with MSG_NOSIGNAL: a reset connection must not raise SIGPIPE).
-  static Status Handshake(SSL* ssl, BIO* wbio, BIO* rbio, int fd, Deadline deadline) {
+  static Status Handshake(SSL* ssl, BIO* wbio, BIO* rbio, int fd, Deadline deadline,
+                          const http::Cancellation* cancel) {
     char buffer[16384];
     while (true) {
       const int r = SSL_do_handshake(ssl);
-      ETCDMON_RETURN_IF_ERROR(Flush(wbio, fd, deadline));
+      ETCDMON_RETURN_IF_ERROR(Flush(wbio, fd, deadline, cancel));
       if (r == 1) {
         return Status::Ok();
       }
       if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ) {
         return Status::Unavailable("TLS handshake failed: " + OpenSslError("protocol error"));
       }
-      if (!WaitFor(fd, POLLIN, deadline)) {
+      if (!WaitFor(fd, POLLIN, deadline, cancel)) {
         return Status::DeadlineExceeded("TLS handshake: timed out");
       }
       const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
@@ -286,6 +298,7 @@ class OpenSslCertificateProbe final : public CertificateProbe {
 
   SSL_CTX* const ctx_;  // owned; thread-safe for SSL_new
   const std::chrono::milliseconds timeout_;
+  const std::shared_ptr<http::Cancellation> cancellation_;  // may be null
 };
 
 }  // namespace
@@ -317,7 +330,8 @@ Result<std::unique_ptr<CertificateProbe>> NewCertificateProbe(CertificateProbeOp
                                      options.tls.key_file + ": " + OpenSslError("unreadable"));
     }
   }
-  return std::unique_ptr<CertificateProbe>(new OpenSslCertificateProbe(ctx, options.timeout));
+  return std::unique_ptr<CertificateProbe>(
+      new OpenSslCertificateProbe(ctx, options.timeout, std::move(options.cancellation)));
 }
 
 }  // namespace etcdmon::collector

@@ -15,6 +15,7 @@
 #include "etcdmon/collector/sampler.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/etcd/gateway_client.h"
+#include "etcdmon/http/cancellation.h"
 #include "etcdmon/transport/batch_sender.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
@@ -24,6 +25,8 @@ struct CollectorService::Impl {
   CollectorConfig config;
   std::shared_ptr<spdlog::logger> logger;
   Clock& clock;
+  // Shared by every request the sampler makes to the member: Stop() aborts them.
+  std::shared_ptr<http::Cancellation> cancellation = std::make_shared<http::Cancellation>();
 
   // Declared in dependency order: the sampler uses the client and probes, so it goes first on
   // destruction; the sender outlives the sampling thread that feeds it.
@@ -133,6 +136,9 @@ struct CollectorService::Impl {
         batch.add_samples();
       }
       sampler->Collect(full, *batch.mutable_samples(0));
+      if (cancellation->cancelled()) {
+        return;  // Stop() aborted the sample: its errors say nothing about the member
+      }
       const bool reachable = batch.samples(0).reachable();
       if (reachable != was_reachable) {
         // Log the change of state only; the sample itself carries it every interval.
@@ -163,7 +169,7 @@ struct CollectorService::Impl {
   }
 };
 
-CollectorService::CollectorService(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CollectorService::CollectorService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 CollectorService::~CollectorService() { Stop(); }
 
@@ -189,7 +195,8 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   const config::Endpoint& endpoint = c.etcd.endpoints.front();
   const bool tls = c.etcd.UsesTls(endpoint);
 
-  Result<std::unique_ptr<etcd::EtcdClient>> client = etcd::NewGatewayEtcdClient(c.etcd);
+  Result<std::unique_ptr<etcd::EtcdClient>> client =
+      etcd::NewGatewayEtcdClient(c.etcd, impl->cancellation);
   if (!client.ok()) {
     return client.status();
   }
@@ -199,6 +206,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   fetch.tls = c.etcd.tls;
   fetch.connect_timeout = c.etcd.dial_timeout;
   fetch.timeout = c.etcd.request_timeout;
+  fetch.cancellation = impl->cancellation;
   Result<std::unique_ptr<MetricsSource>> metrics = NewHttpMetricsSource(fetch);
   if (!metrics.ok()) {
     return metrics.status();
@@ -209,6 +217,7 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   CertificateProbeOptions cert_options;
   cert_options.timeout = c.etcd.dial_timeout;
   cert_options.tls = c.etcd.tls;
+  cert_options.cancellation = impl->cancellation;
   Result<std::unique_ptr<CertificateProbe>> certificate = NewCertificateProbe(cert_options);
   if (!certificate.ok()) {
     return certificate.status();
@@ -258,9 +267,7 @@ Status CollectorService::Start() {
   }
   ETCDMON_RETURN_IF_ERROR(impl_->sender->Start());
   impl_->started = true;
-  // The thread shares the state it works on: if Stop() stops waiting for a sample blocked on an
-  // unresponsive member, the thread finishes later on its own (bounded by the etcd timeouts).
-  impl_->sampling_thread = std::thread([impl = impl_] { impl->RunSampling(); });
+  impl_->sampling_thread = std::thread([impl = impl_.get()] { impl->RunSampling(); });
   const CollectorConfig& c = impl_->config;
   impl_->logger->info(
       "collector_started id={} endpoint={} aggregator={} interval_ms={} health_interval_ms={} "
@@ -284,23 +291,27 @@ bool CollectorService::Stop(std::chrono::milliseconds flush_timeout) {
     impl_->stopped = true;
     impl_->stop_requested = true;
     impl_->cv.notify_all();
-    if (flush_timeout.count() <= 0) {
-      // No deadline: a sample in progress finishes first (bounded by the etcd timeouts).
-      impl_->cv.wait(lock, [this] { return impl_->sampling_done; });
-    } else {
-      // Half of the time for a sample in progress (a member that stopped answering would hold
-      // it up to the request timeout), the rest for delivering what is queued.
+    if (flush_timeout.count() > 0) {
+      // Half of the time for a sample in progress to finish, the rest for delivering what is
+      // queued; a sample still waiting for a member that stopped answering is then aborted.
       sampling_ended = impl_->cv.wait_until(lock, deadline - flush_timeout / 2,
                                             [this] { return impl_->sampling_done; });
     }
   }
-  if (sampling_ended) {
-    impl_->sampling_thread.join();
-  } else {
-    impl_->logger->warn(
-        "sample_abandoned reason=\"the member has not answered; not waiting for it\"");
-    impl_->sampling_thread.detach();
+  if (flush_timeout.count() <= 0 || !sampling_ended) {
+    if (!sampling_ended) {
+      impl_->logger->warn(
+          "sample_abandoned reason=\"the member has not answered; not waiting for it\"");
+    }
+    // Abort the member's requests; again every few milliseconds, for a request that was just
+    // about to start when the first abort came.
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    do {
+      impl_->cancellation->Cancel();
+    } while (!impl_->cv.wait_for(lock, std::chrono::milliseconds(20),
+                                 [this] { return impl_->sampling_done; }));
   }
+  impl_->sampling_thread.join();
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   impl_->sender->Stop(std::max(left, std::chrono::milliseconds(0)));

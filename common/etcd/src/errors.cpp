@@ -4,27 +4,12 @@
 #include <cctype>
 #include <string>
 
+#include "etcdmon/rpc/status_codes.h"
+
 namespace etcdmon::etcd {
 namespace {
 
-// gRPC canonical code numbers (grpc/status.h).
-constexpr int kGrpcOk = 0;
-constexpr int kGrpcCancelled = 1;
-constexpr int kGrpcUnknown = 2;
-constexpr int kGrpcInvalidArgument = 3;
-constexpr int kGrpcDeadlineExceeded = 4;
-constexpr int kGrpcNotFound = 5;
-constexpr int kGrpcAlreadyExists = 6;
-constexpr int kGrpcPermissionDenied = 7;
-constexpr int kGrpcResourceExhausted = 8;
-constexpr int kGrpcFailedPrecondition = 9;
-constexpr int kGrpcAborted = 10;
-constexpr int kGrpcOutOfRange = 11;
-constexpr int kGrpcUnimplemented = 12;
-constexpr int kGrpcInternal = 13;
-constexpr int kGrpcUnavailable = 14;
-constexpr int kGrpcDataLoss = 15;
-constexpr int kGrpcUnauthenticated = 16;
+using rpc::GrpcCode;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -54,46 +39,7 @@ bool IsConnectionLost(const std::string& lower) {
 
 }  // namespace
 
-StatusCode StatusCodeFromGrpc(int grpc_code) {
-  switch (grpc_code) {
-    case kGrpcOk:
-      return StatusCode::kOk;
-    case kGrpcCancelled:
-      return StatusCode::kUnavailable;
-    case kGrpcUnknown:
-      return StatusCode::kInternal;
-    case kGrpcInvalidArgument:
-      return StatusCode::kInvalidArgument;
-    case kGrpcDeadlineExceeded:
-      return StatusCode::kDeadlineExceeded;
-    case kGrpcNotFound:
-      return StatusCode::kNotFound;
-    case kGrpcAlreadyExists:
-      return StatusCode::kAlreadyExists;
-    case kGrpcPermissionDenied:
-      return StatusCode::kPermissionDenied;
-    case kGrpcResourceExhausted:
-      return StatusCode::kResourceExhausted;
-    case kGrpcFailedPrecondition:
-      return StatusCode::kFailedPrecondition;
-    case kGrpcAborted:
-      return StatusCode::kUnavailable;
-    case kGrpcOutOfRange:
-      return StatusCode::kInvalidArgument;
-    case kGrpcUnimplemented:
-      return StatusCode::kUnimplemented;
-    case kGrpcInternal:
-      return StatusCode::kInternal;
-    case kGrpcUnavailable:
-      return StatusCode::kUnavailable;
-    case kGrpcDataLoss:
-      return StatusCode::kInternal;
-    case kGrpcUnauthenticated:
-      return StatusCode::kUnauthenticated;
-    default:
-      return StatusCode::kInternal;
-  }
-}
+StatusCode StatusCodeFromGrpc(int grpc_code) { return rpc::StatusCodeFromGrpc(grpc_code); }
 
 std::string DescribeConnectError(std::string_view grpc_message) {
   const std::string lower = Lower(grpc_message);
@@ -129,7 +75,7 @@ std::string DescribeConnectError(std::string_view grpc_message) {
 }
 
 bool IsTokenRejected(int grpc_code, std::string_view grpc_message) {
-  if (grpc_code == kGrpcUnauthenticated) {
+  if (grpc_code == static_cast<int>(GrpcCode::kUnauthenticated)) {
     return true;
   }
   return Contains(Lower(grpc_message), "revision of auth store is old");
@@ -137,11 +83,11 @@ bool IsTokenRejected(int grpc_code, std::string_view grpc_message) {
 
 Status StatusFromGrpc(std::string_view endpoint, std::string_view method, int grpc_code,
                       std::string_view grpc_message) {
-  StatusCode code = StatusCodeFromGrpc(grpc_code);
+  StatusCode code = rpc::StatusCodeFromGrpc(grpc_code);
   const std::string lower = Lower(grpc_message);
   std::string explanation;
-  switch (grpc_code) {
-    case kGrpcUnavailable:
+  switch (static_cast<GrpcCode>(grpc_code)) {
+    case GrpcCode::kUnavailable:
       // etcd's own UNAVAILABLE answers ("etcdserver: no leader") speak for themselves.
       if (lower.rfind("etcdserver:", 0) == 0) {
         break;
@@ -152,16 +98,16 @@ Status StatusFromGrpc(std::string_view endpoint, std::string_view method, int gr
         explanation = "connection lost";
       }
       break;
-    case kGrpcDeadlineExceeded:
+    case GrpcCode::kDeadlineExceeded:
       explanation = "request timed out";
       break;
-    case kGrpcUnauthenticated:
+    case GrpcCode::kUnauthenticated:
       explanation = "authentication failed";
       break;
-    case kGrpcPermissionDenied:
+    case GrpcCode::kPermissionDenied:
       explanation = "permission denied";
       break;
-    case kGrpcInvalidArgument:
+    case GrpcCode::kInvalidArgument:
       if (Contains(lower, "authentication failed")) {
         code = StatusCode::kUnauthenticated;
         explanation = "authentication failed";

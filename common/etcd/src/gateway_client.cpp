@@ -7,6 +7,7 @@
 
 #include "etcdmon/etcd/errors.h"
 #include "etcdmon/http/fetcher.h"
+#include "etcdmon/rpc/status_codes.h"
 #include "etcdmon/strings/strings.h"
 #include "json_codec.h"
 #include "pb_convert.h"
@@ -27,9 +28,6 @@ constexpr std::size_t kMaxQuotedBody = 200;
 // Answers larger than this are refused (the collector's are a few hundred bytes; a Range over
 // many keys is the only large one).
 constexpr std::size_t kMaxResponseBytes = 64u << 20;
-
-// The gRPC canonical code etcd reports for a rejected or expired token.
-constexpr int kGrpcUnimplemented = 12;
 
 std::string Quote(std::string_view body) {
   std::string out(body.substr(0, kMaxQuotedBody));
@@ -53,7 +51,8 @@ struct GatewayEndpoint {
 class GatewayEtcdClient final : public EtcdClient {
  public:
   GatewayEtcdClient(const config::EtcdConnectionConfig& config,
-                    std::vector<std::unique_ptr<GatewayEndpoint>> endpoints)
+                    std::vector<std::unique_ptr<GatewayEndpoint>> endpoints,
+                    std::shared_ptr<http::Cancellation> cancellation)
       : dial_timeout_(config.dial_timeout),
         request_timeout_(config.request_timeout),
         username_(config.username),
@@ -63,6 +62,7 @@ class GatewayEtcdClient final : public EtcdClient {
     fetch_.connect_timeout = config.dial_timeout;
     fetch_.timeout = config.request_timeout;
     fetch_.max_body_bytes = kMaxResponseBytes;
+    fetch_.cancellation = std::move(cancellation);
   }
 
   std::vector<std::string> Endpoints() const override {
@@ -408,7 +408,7 @@ class GatewayEtcdClient final : public EtcdClient {
         fresh_token = true;
         continue;
       }
-      if (code == kGrpcUnimplemented) {
+      if (code == static_cast<int>(rpc::GrpcCode::kUnimplemented)) {
         message += " (this etcd's JSON gateway does not serve " + std::string(path) + ")";
       }
       return StatusFromGrpc(e.authority, method, code, message);
@@ -426,7 +426,7 @@ class GatewayEtcdClient final : public EtcdClient {
 }  // namespace
 
 Result<std::unique_ptr<EtcdClient>> NewGatewayEtcdClient(
-    const config::EtcdConnectionConfig& config) {
+    const config::EtcdConnectionConfig& config, std::shared_ptr<http::Cancellation> cancellation) {
   ETCDMON_RETURN_IF_ERROR(ValidateConnectionConfig(config));
   // The TLS files are read now, so that a wrong path is reported at start.
   Result<detail::TlsMaterial> tls = detail::ReadTlsMaterial(config.tls);
@@ -441,7 +441,12 @@ Result<std::unique_ptr<EtcdClient>> NewGatewayEtcdClient(
     endpoints.push_back(std::move(e));
   }
   return std::unique_ptr<EtcdClient>(
-      std::make_unique<GatewayEtcdClient>(config, std::move(endpoints)));
+      std::make_unique<GatewayEtcdClient>(config, std::move(endpoints), std::move(cancellation)));
+}
+
+Result<std::unique_ptr<EtcdClient>> NewGatewayEtcdClient(
+    const config::EtcdConnectionConfig& config) {
+  return NewGatewayEtcdClient(config, nullptr);
 }
 
 }  // namespace etcdmon::etcd

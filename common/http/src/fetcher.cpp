@@ -372,11 +372,21 @@ struct HttpFetcher::Impl {
     response.status = -1;
     response.location.clear();
     httplib::Error error = httplib::Error::Success;
+    // A cancellation shuts the socket down, which ends a wait for the server at once.
+    uint64_t entered = 0;
+    if (options.cancellation) {
+      httplib::ClientImpl* client = c.client.get();
+      entered = options.cancellation->Enter([client] { client->stop(); });
+      if (entered == 0) {
+        ClearRequest();
+        return Status::Unavailable(what + ": cancelled");
+      }
+    }
     const bool sent = c.client->send(request, response, error);
-    request.headers.clear();
-    request.body.clear();
-    request.response_handler = nullptr;
-    request.content_receiver = nullptr;
+    if (entered != 0) {
+      options.cancellation->Leave(entered);
+    }
+    ClearRequest();
     const auto elapsed = SteadyClock::now() - start;
     if (too_large) {
       c.client->stop();  // the rest of the body is not wanted: the connection cannot be reused
@@ -388,6 +398,9 @@ struct HttpFetcher::Impl {
       return Status::ResourceExhausted(what + ": out of memory");
     }
     if (!sent || error != httplib::Error::Success) {
+      if (entered != 0 && options.cancellation->cancelled()) {
+        return Status::Unavailable(what + ": cancelled");
+      }
       // A wait for the server that ended with the deadline is a timeout, whatever the library
       // calls it; the margin covers the poll granularity.
       if (error == httplib::Error::ConnectionTimeout) {
@@ -407,6 +420,14 @@ struct HttpFetcher::Impl {
     out.status_code = response.status;
     out.content_type = response.get_header_value("Content-Type");
     return Status::Ok();
+  }
+
+  // The reused request is emptied for the next call.
+  void ClearRequest() {
+    request.headers.clear();
+    request.body.clear();
+    request.response_handler = nullptr;
+    request.content_receiver = nullptr;
   }
 
   Status ErrorStatus(httplib::Error error, Connection& c, const std::string& what) {

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <thread>
 
 #include "etcdmon/testing/http_server.h"
 
@@ -94,6 +96,28 @@ TEST(CertificateProbeTest, SilentServerTimesOut) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(cert.ok());
   EXPECT_EQ(cert.status().code(), StatusCode::kDeadlineExceeded) << cert.status().ToString();
+  EXPECT_LT(elapsed, milliseconds(2000));
+}
+
+// Cancel() from another thread ends a probe waiting for a silent server long before its
+// timeout.
+TEST(CertificateProbeTest, CancellationEndsAProbeInProgress) {
+  SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
+  CertificateProbeOptions options;
+  options.timeout = milliseconds(20000);
+  options.cancellation = std::make_shared<http::Cancellation>();
+  auto probe = NewCertificateProbe(options);
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    options.cancellation->Cancel();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Result<ServedCertificate> cert = (*probe)->Read("127.0.0.1", silent.port());
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  ASSERT_FALSE(cert.ok());
   EXPECT_LT(elapsed, milliseconds(2000));
 }
 

@@ -28,38 +28,6 @@ enum GrpcCode {
   kUnauthenticated = 16,
 };
 
-// Every gRPC canonical code maps to the documented project code.
-TEST(StatusCodeFromGrpcTest, MapsEveryCanonicalCode) {
-  struct Case {
-    int grpc;
-    StatusCode expected;
-  };
-  const Case cases[] = {
-      {kOk, StatusCode::kOk},
-      {kCancelled, StatusCode::kUnavailable},
-      {kUnknown, StatusCode::kInternal},
-      {kInvalidArgument, StatusCode::kInvalidArgument},
-      {kDeadlineExceeded, StatusCode::kDeadlineExceeded},
-      {kNotFound, StatusCode::kNotFound},
-      {kAlreadyExists, StatusCode::kAlreadyExists},
-      {kPermissionDenied, StatusCode::kPermissionDenied},
-      {kResourceExhausted, StatusCode::kResourceExhausted},
-      {kFailedPrecondition, StatusCode::kFailedPrecondition},
-      {kAborted, StatusCode::kUnavailable},
-      {kOutOfRange, StatusCode::kInvalidArgument},
-      {kUnimplemented, StatusCode::kUnimplemented},
-      {kInternal, StatusCode::kInternal},
-      {kUnavailable, StatusCode::kUnavailable},
-      {kDataLoss, StatusCode::kInternal},
-      {kUnauthenticated, StatusCode::kUnauthenticated},
-      {99, StatusCode::kInternal},
-      {-1, StatusCode::kInternal},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(StatusCodeFromGrpc(c.grpc), c.expected) << "grpc code " << c.grpc;
-  }
-}
-
 // Failed calls name the endpoint and the method, explain the cause and keep gRPC's words.
 TEST(StatusFromGrpcTest, NamesEndpointMethodCauseAndGrpcMessage) {
   struct Case {

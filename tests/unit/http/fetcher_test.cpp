@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "etcdmon/testing/http_server.h"
 
@@ -147,6 +149,47 @@ TEST_F(HttpFetcherTest, HangingServerIsDeadlineExceeded) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kDeadlineExceeded)
       << response.status().ToString();
+}
+
+// Cancel() from another thread aborts a request waiting for a server that never answers, and
+// later requests fail at once without being sent.
+TEST_F(HttpFetcherTest, CancellationAbortsTheRequestInFlight) {
+  Hang("/metrics");
+  FetcherOptions options;
+  options.timeout = 20s;
+  options.cancellation = std::make_shared<Cancellation>();
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(200ms);
+    options.cancellation->Cancel();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto response = fetcher->Get(server_.Url("/metrics"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.status().code(), StatusCode::kUnavailable) << response.status().ToString();
+  EXPECT_NE(response.status().message().find("cancelled"), std::string::npos);
+  EXPECT_LT(took, 5s);
+  AnswerOk("/ok");
+  const auto again = std::chrono::steady_clock::now();
+  auto later = fetcher->Get(server_.Url("/ok"));
+  EXPECT_EQ(later.status().code(), StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - again, 1s);
+}
+
+// Without a cancellation, or before Cancel(), requests are unaffected.
+TEST_F(HttpFetcherTest, UncancelledCancellationChangesNothing) {
+  AnswerOk("/ok");
+  FetcherOptions options;
+  options.cancellation = std::make_shared<Cancellation>();
+  auto fetcher = MakeFetcher(options);
+  ASSERT_NE(fetcher, nullptr);
+  auto response = fetcher->Get(server_.Url("/ok"));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->body, "ok");
+  EXPECT_FALSE(options.cancellation->cancelled());
 }
 
 // After a failed request the same fetcher works again.

@@ -34,5 +34,32 @@ TEST(GrpcStatusTest, MapsEveryCode) {
   }
 }
 
+// A gRPC status comes back as the Status of the same code and message; codes outside our set
+// become the nearest one.
+TEST(GrpcStatusTest, FromGrpcStatusKeepsCodeAndMessage) {
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+  const Status unavailable =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"));
+  EXPECT_EQ(unavailable.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(unavailable.message(), "connection refused");
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::NOT_FOUND, "m")).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::ABORTED, "m")).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::DATA_LOSS, "m")).code(),
+            StatusCode::kInternal);
+}
+
+// Every Status survives a trip through gRPC.
+TEST(GrpcStatusTest, RoundTripsThroughGrpc) {
+  for (const Status& s :
+       {Status::InvalidArgument("a"), Status::NotFound("b"), Status::FailedPrecondition("c"),
+        Status::Unauthenticated("d"), Status::Unimplemented("e"), Status::Internal("f")}) {
+    const Status back = FromGrpcStatus(ToGrpcStatus(s));
+    EXPECT_EQ(back.code(), s.code()) << s.ToString();
+    EXPECT_EQ(back.message(), s.message());
+  }
+}
+
 }  // namespace
 }  // namespace etcdmon::rpc

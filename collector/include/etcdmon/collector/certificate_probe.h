@@ -9,6 +9,7 @@
 #include <string>
 
 #include "etcdmon/config/types.h"
+#include "etcdmon/http/cancellation.h"
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::collector {
@@ -39,6 +40,8 @@ struct CertificateProbeOptions {
   /// certificate (etcd --client-cert-auth), so that the handshake completes cleanly instead of
   /// leaving a rejected-connection warning in the member's log on every probe.
   config::TlsConfig tls;
+  /// When set, Cancel() on it ends a probe in progress (within 50 ms) and fails later ones.
+  std::shared_ptr<http::Cancellation> cancellation;
 };
 
 /// The real probe, with OpenSSL. It performs the handshake and closes the connection without

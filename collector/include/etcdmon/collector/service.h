@@ -65,13 +65,12 @@ struct CollectorStats {
 /// sample becomes one SampleBatch carrying the collector's own counters, and is enqueued without
 /// waiting for the network.
 ///
-/// Start() once; Stop() stops sampling and gives the transport what is left of `flush_timeout`
-/// to deliver what is queued. A sample in progress gets at most half of `flush_timeout` to
-/// finish (all the time it needs when `flush_timeout` is 0); one that is still waiting for an
-/// unresponsive member then is abandoned: Stop returns false, and the sampling thread ends on
-/// its own once the member's request times out. A process should then exit at once (the
-/// agent's main does) rather than wait for it. Stop is idempotent and safe without Start; the
-/// destructor stops with no flush.
+/// Start() once; Stop() stops sampling, joins the sampling thread and gives the transport what is
+/// left of `flush_timeout` to deliver what is queued. A sample in progress gets at most half of
+/// `flush_timeout` to finish (none when `flush_timeout` is 0); one that is still waiting for an
+/// unresponsive member then is abandoned: its requests are aborted, and Stop returns false (an
+/// HTTP connection still being set up ends at the dial timeout). Stop is idempotent and safe
+/// without Start; the destructor stops with no flush.
 /// Stats() is safe from any thread.
 class CollectorService final {
  public:
@@ -92,8 +91,8 @@ class CollectorService final {
 
  private:
   struct Impl;
-  explicit CollectorService(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;  // shared with the sampling thread
+  explicit CollectorService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace etcdmon::collector

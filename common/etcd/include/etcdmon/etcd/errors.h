@@ -1,8 +1,9 @@
 #pragma once
 
-// How the etcd client turns gRPC failures into Status values. Public so that it can be tested
-// and reused by code that talks gRPC to etcd directly; it needs no gRPC headers because gRPC's
-// canonical codes are passed by number (the numbering of grpc/status.h, stable across versions).
+// How the etcd client explains gRPC failures of etcd calls in Status values (the code mapping is
+// common/rpc's). Public so that it can be tested and reused by code that talks gRPC to etcd
+// directly; it needs no gRPC headers because gRPC's canonical codes are passed by number (the
+// numbering of grpc/status.h, stable across versions).
 // All functions are pure and thread-safe.
 
 #include <chrono>
@@ -13,12 +14,11 @@
 
 namespace etcdmon::etcd {
 
-/// The project's code for a gRPC canonical code number. Codes outside our set map to the
-/// nearest one: CANCELLED and ABORTED to kUnavailable (try again), OUT_OF_RANGE to
-/// kInvalidArgument, UNKNOWN and DATA_LOSS to kInternal; unknown numbers to kInternal.
+/// rpc::StatusCodeFromGrpc, kept until the gateway's gRPC clients use rpc::FromGrpcStatus.
 StatusCode StatusCodeFromGrpc(int grpc_code);
 
-/// The Status for a failed call of `method` (e.g. "Range") on `endpoint`:
+/// The Status for a failed call of `method` (e.g. "Range") on `endpoint`, with the code of
+/// rpc::StatusCodeFromGrpc (etcdmon/rpc/status_codes.h) and etcd's own wording:
 /// "endpoint <endpoint>: <method>: <explanation>: <gRPC message>". The explanation names the
 /// cause when the gRPC message shows it ("connection refused", "TLS handshake failed",
 /// "connection lost", "request timed out", "authentication failed"). etcd's "authentication failed,

@@ -12,6 +12,10 @@
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/status/status.h"
 
+namespace etcdmon::http {
+class Cancellation;  // etcdmon/http/cancellation.h
+}  // namespace etcdmon::http
+
 namespace etcdmon::etcd {
 
 /// Builds a gateway client for `config`, with NewEtcdClient's contract (errors, timeouts, auth
@@ -19,7 +23,11 @@ namespace etcdmon::etcd {
 ///  - HashKV and Snapshot are kUnimplemented: the gateway of etcd 3.4 maps HashKV's path to Hash
 ///    and streams snapshots as JSON; use NewEtcdClient for them;
 ///  - each endpoint keeps a small pool of HTTP connections (one per concurrent caller) rather
-///    than one multiplexed gRPC channel.
+///    than one multiplexed gRPC channel;
+///  - with `cancellation`, Cancel() on it aborts the calls in flight and fails later ones at once
+///    (kUnavailable), so that a caller blocked on a member that stopped answering can stop.
+Result<std::unique_ptr<EtcdClient>> NewGatewayEtcdClient(
+    const config::EtcdConnectionConfig& config, std::shared_ptr<http::Cancellation> cancellation);
 Result<std::unique_ptr<EtcdClient>> NewGatewayEtcdClient(
     const config::EtcdConnectionConfig& config);
 

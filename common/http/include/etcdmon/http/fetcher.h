@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "etcdmon/config/types.h"
+#include "etcdmon/http/cancellation.h"
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::http {
@@ -50,6 +51,9 @@ struct FetcherOptions {
   std::size_t max_body_bytes = 16u << 20;
   /// Larger POST bodies are refused with InvalidArgument before anything is sent.
   std::size_t max_request_body_bytes = 1u << 20;
+  /// When set, Cancel() on it aborts this fetcher's request in flight and fails later ones
+  /// (Unavailable, "cancelled"); it may be shared by several fetchers.
+  std::shared_ptr<Cancellation> cancellation;
 };
 
 /// Per-call replacements of the fetcher's timeouts; zero keeps the fetcher's.

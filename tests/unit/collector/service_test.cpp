@@ -1,0 +1,110 @@
+#include "etcdmon/collector/service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "etcdmon/testing/http_server.h"
+#include "etcdmon/testing/temp_dir.h"
+
+namespace etcdmon::collector {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CannedResponse;
+using testing::HttpServer;
+
+// A collector whose member is a local HTTP server, and whose aggregator nobody listens at (the
+// transport just queues).
+class CollectorServiceStopTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(member_.Start().ok()); }
+
+  // Every request the sampler makes reads the request and never answers, as a member that
+  // stopped (SIGSTOP) does.
+  void MemberStopsAnswering() {
+    CannedResponse hang;
+    hang.action = CannedResponse::Action::kHang;
+    for (const char* path : {"/v3/maintenance/status", "/v3/cluster/member/list", "/v3/kv/range",
+                             "/v3/kv/put", "/health", "/metrics"}) {
+      member_.Set(path, hang);
+    }
+  }
+
+  std::unique_ptr<CollectorService> Make() {
+    CollectorConfig c;
+    Result<config::Endpoint> endpoint =
+        config::ParseEndpoint("127.0.0.1:" + std::to_string(member_.port()));
+    EXPECT_TRUE(endpoint.ok());
+    c.etcd.endpoints.push_back(*endpoint);
+    // A member that stopped answering would hold a request this long without cancellation.
+    c.etcd.dial_timeout = 20s;
+    c.etcd.request_timeout = 20s;
+    c.aggregator = "tcp://127.0.0.1:1";
+    c.collector_id = "stop-test";
+    c.metrics_interval = 100ms;
+    c.health_check_interval = 1s;
+    c.metrics_url = member_.Url("/metrics");
+    c.sequence_state_file = dir_.File("collector.seq");
+    auto service = CollectorService::Create(c, nullptr);
+    EXPECT_TRUE(service.ok()) << service.status().ToString();
+    return service.ok() ? std::move(service).value() : nullptr;
+  }
+
+  testing::TempDir dir_;
+  HttpServer member_;
+};
+
+// Stop() joins the sampling thread promptly while a sample waits for a member that does not
+// answer: the member's requests are aborted rather than waited out (20 s here).
+TEST_F(CollectorServiceStopTest, StopJoinsPromptlyWhileASampleIsBlocked) {
+  MemberStopsAnswering();
+  auto service = Make();
+  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service->Start().ok());
+  // Let the first sample reach the member and block there.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (member_.requests().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(member_.requests().empty()) << "the sampler never asked the member";
+  std::this_thread::sleep_for(200ms);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(service->Stop(1s)) << "the blocked sample is reported as abandoned";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(service->Stats().samples, 0u);
+}
+
+// With no flush time (the destructor's Stop) a blocked sample is aborted at once as well.
+TEST_F(CollectorServiceStopTest, DestructorJoinsPromptlyWhileASampleIsBlocked) {
+  MemberStopsAnswering();
+  auto service = Make();
+  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service->Start().ok());
+  std::this_thread::sleep_for(300ms);
+  const auto start = std::chrono::steady_clock::now();
+  service.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(CollectorServiceStopTest, StopWithoutStart) {
+  auto service = Make();
+  ASSERT_NE(service, nullptr);
+  EXPECT_TRUE(service->Stop(100ms));
+}
+
+TEST_F(CollectorServiceStopTest, StopStop) {
+  auto service = Make();
+  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service->Start().ok());
+  std::this_thread::sleep_for(100ms);
+  service->Stop(500ms);
+  EXPECT_TRUE(service->Stop(500ms));
+  EXPECT_EQ(service->Start().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace etcdmon::collector
