@@ -16,10 +16,6 @@ namespace {
 namespace v1 = etcdmonitor::v1;
 using nlohmann::json;
 
-json TimeOrNull(int64_t unix_ms) {
-  return unix_ms > 0 ? json(FormatRfc3339(unix_ms)) : json(nullptr);
-}
-
 json AlertsJson(const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alerts) {
   json list = json::array();
   for (const v1::AlertRecord& a : alerts) {

@@ -45,13 +45,8 @@ ApiResponse Api::Member(const ApiRequest& request, std::string_view name) {
   }
   for (const v1::MemberState& m : state->snapshot->members()) {
     if (MemberLabel(m) == name || (m.id() != 0 && HexId(m.id()) == name)) {
-      v1::ClusterSnapshot one;
-      one.set_cluster(state->snapshot->cluster());
-      one.set_tick_unix_ms(state->snapshot->tick_unix_ms());
-      *one.add_members() = m;
-      json all = json::parse(RenderMembersJson(one));
-      json member = all["members"][0];
-      member["last_update"] = all["last_update"];
+      json member = MemberJson(m);
+      member["last_update"] = FormatRfc3339(state->snapshot->tick_unix_ms());
       return JsonResponse(200, member);
     }
   }

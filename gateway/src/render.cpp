@@ -126,10 +126,6 @@ json Latency(bool present, const v1::LatencyPercentiles& p, bool with_p50 = true
   return j;
 }
 
-json TimeOrNull(int64_t unix_ms) {
-  return unix_ms > 0 ? json(FormatRfc3339(unix_ms)) : json(nullptr);
-}
-
 std::string SplitBrainKindName(int kind) {
   switch (kind) {
     case v1::SAME_TERM_DIFFERENT_LEADERS:
@@ -168,6 +164,12 @@ std::string ClusterStateName(v1::ClusterState state) {
 template <typename T>
 json Known(bool present, const T& value) {
   return present ? json(value) : json(nullptr);
+}
+
+}  // namespace
+
+json TimeOrNull(int64_t unix_ms) {
+  return unix_ms > 0 ? json(FormatRfc3339(unix_ms)) : json(nullptr);
 }
 
 json MemberJson(const v1::MemberState& m) {
@@ -221,20 +223,6 @@ json MemberJson(const v1::MemberState& m) {
                                             : json(nullptr);
   return j;
 }
-
-json AlertJson(const v1::AlertRecord& a) {
-  return {{"fingerprint", a.fingerprint()},
-          {"rule", a.rule()},
-          {"severity", a.severity()},
-          {"state", a.state()},
-          {"cluster", a.cluster()},
-          {"member", a.member()},
-          {"summary", a.summary()},
-          {"started_at", TimeOrNull(a.started_unix_ms())},
-          {"resolved_at", TimeOrNull(a.resolved_unix_ms())}};
-}
-
-}  // namespace
 
 std::string FormatRfc3339(int64_t unix_ms) {
   int64_t seconds = unix_ms / 1000;
@@ -477,58 +465,6 @@ std::string RenderLatencyJson(const v1::ClusterSnapshot& s) {
             {"backend_commit", Latency(s.has_backend_commit(), s.backend_commit(), false)},
             {"members", members},
             {"last_update", FormatRfc3339(s.tick_unix_ms())}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string RenderAlertsJson(const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alerts,
-                             const std::string& next_page_token, bool with_token) {
-  json list = json::array();
-  for (const v1::AlertRecord& a : alerts) {
-    list.push_back(AlertJson(a));
-  }
-  json j = {{"alerts", list}};
-  if (with_token) {
-    j["next_page_token"] = next_page_token;
-  }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-namespace {
-json SilenceJson(const v1::Silence& s) {
-  return {{"id", s.id()},
-          {"rule", s.rule()},
-          {"member", s.member()},
-          {"comment", s.comment()},
-          {"created_at", TimeOrNull(s.created_unix_ms())},
-          {"expires_at", TimeOrNull(s.expires_unix_ms())}};
-}
-}  // namespace
-
-std::string RenderSilencesJson(const v1::ListSilencesResponse& silences) {
-  json list = json::array();
-  for (const v1::Silence& s : silences.silences()) {
-    list.push_back(SilenceJson(s));
-  }
-  return json{{"silences", list}}.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string RenderSilenceJson(const v1::Silence& silence) {
-  return SilenceJson(silence).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string RenderHistoryJson(const v1::HistoryResponse& h) {
-  json points = json::array();
-  for (const v1::HistoryPoint& p : h.points()) {
-    points.push_back({{"time", FormatRfc3339(p.unix_ms())},
-                      {"value", p.value()},
-                      {"min", p.min()},
-                      {"max", p.max()},
-                      {"count", p.count()}});
-  }
-  json j = {{"metric", h.metric()},
-            {"member", h.member()},
-            {"resolution", h.resolution()},
-            {"points", points}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

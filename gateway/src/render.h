@@ -5,6 +5,7 @@
 // calls them once per new snapshot.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,12 +79,10 @@ std::string RenderCurrentJson(const etcdmonitor::v1::ClusterSnapshot& snapshot,
                               const std::vector<Series>& series);
 std::string RenderLatencyJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
 
-/// One alert as the REST API shows it, appended to a JSON array text. Exposed for the API.
-std::string RenderAlertsJson(
-    const google::protobuf::RepeatedPtrField<etcdmonitor::v1::AlertRecord>& alerts,
-    const std::string& next_page_token, bool with_token);
-std::string RenderSilencesJson(const etcdmonitor::v1::ListSilencesResponse& silences);
-std::string RenderSilenceJson(const etcdmonitor::v1::Silence& silence);
-std::string RenderHistoryJson(const etcdmonitor::v1::HistoryResponse& history);
+/// A time as the JSON documents show it: RFC 3339, or null for "never" (0 or negative).
+nlohmann::json TimeOrNull(int64_t unix_ms);
+
+/// One member as /api/v1/cluster/members lists it (and /api/v1/cluster/members/<name> answers).
+nlohmann::json MemberJson(const etcdmonitor::v1::MemberState& member);
 
 }  // namespace etcdmon::gateway::detail
