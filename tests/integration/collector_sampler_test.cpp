@@ -22,6 +22,7 @@
 #include "etcdmon/http/fetcher.h"
 #include "etcdmon/promtext/parser.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::collector {
@@ -167,37 +168,23 @@ SamplerConfig MemberConfig(const EtcdCluster& cluster, size_t i, bool write_prob
 
 // ---- a 3-member cluster ----
 
-class SamplerClusterTest : public ::testing::Test {
+class SamplerClusterTest : public testing::EtcdClusterSuite<SamplerClusterTest> {
  protected:
-  static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = new EtcdCluster(options);
-    start_status_ = new Status(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    delete start_status_;
-    cluster_ = nullptr;
-    start_status_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_TRUE(start_status_->ok()) << start_status_->ToString();
-    sources_ = std::make_unique<RealSources>(FastConnection(*cluster_));
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    sources_ = std::make_unique<RealSources>(FastConnection(cluster()));
     ASSERT_TRUE(sources_->ok());
   }
 
   std::unique_ptr<Sampler> MakeSampler(size_t i, bool write_probe) {
-    return sources_->MakeSampler(MemberConfig(*cluster_, i, write_probe));
+    return sources_->MakeSampler(MemberConfig(cluster(), i, write_probe));
   }
 
-  static EtcdCluster* cluster_;
-  static Status* start_status_;
   std::unique_ptr<RealSources> sources_;
 };
-EtcdCluster* SamplerClusterTest::cluster_ = nullptr;
-Status* SamplerClusterTest::start_status_ = nullptr;
 
 // The Status fields of each member's sample equal `etcdctl endpoint status -w json` for that
 // member, read right after; raft index and revision may only have moved forward a little.
@@ -208,7 +195,7 @@ TEST_F(SamplerClusterTest, StatusFieldsEqualEtcdctl) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   uint64_t last_index = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    Result<etcd::EndpointStatus> status = sources_->client().GetStatus(cluster_->ClientEndpoint(0));
+    Result<etcd::EndpointStatus> status = sources_->client().GetStatus(cluster().ClientEndpoint(0));
     ASSERT_TRUE(status.ok()) << status.status().ToString();
     if (status->raft_index == last_index) {
       break;
@@ -217,27 +204,27 @@ TEST_F(SamplerClusterTest, StatusFieldsEqualEtcdctl) {
     std::this_thread::sleep_for(milliseconds(300));
   }
 
-  std::vector<v1::MemberSample> samples(cluster_->size());
-  for (size_t i = 0; i < cluster_->size(); ++i) {
+  std::vector<v1::MemberSample> samples(cluster().size());
+  for (size_t i = 0; i < cluster().size(); ++i) {
     auto sampler = MakeSampler(i, /*write_probe=*/false);
     ASSERT_NE(sampler, nullptr);
     sampler->Collect(/*full=*/false, samples[i]);
   }
-  Result<std::string> text = cluster_->Etcdctl({"endpoint", "status", "-w", "json"});
+  Result<std::string> text = cluster().Etcdctl({"endpoint", "status", "-w", "json"});
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   const json theirs = json::parse(*text);
-  ASSERT_EQ(theirs.size(), cluster_->size());
+  ASSERT_EQ(theirs.size(), cluster().size());
 
   int leaders = 0;
-  for (size_t i = 0; i < cluster_->size(); ++i) {
-    SCOPED_TRACE(cluster_->Name(i));
+  for (size_t i = 0; i < cluster().size(); ++i) {
+    SCOPED_TRACE(cluster().Name(i));
     const v1::MemberSample& s = samples[i];
     ASSERT_TRUE(s.reachable()) << s.error();
     ASSERT_TRUE(s.has_status()) << ErrorSources(s);
     EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
     const json* entry = nullptr;
     for (const json& e : theirs) {
-      if (e["Endpoint"] == cluster_->ClientUrl(i)) {
+      if (e["Endpoint"] == cluster().ClientUrl(i)) {
         entry = &e;
       }
     }
@@ -273,15 +260,15 @@ TEST_F(SamplerClusterTest, StatusFieldsEqualEtcdctl) {
 TEST_F(SamplerClusterTest, MetricsEqualTheMembersOwnPage) {
   auto fetcher = http::HttpFetcher::Create(http::FetcherOptions{});
   ASSERT_TRUE(fetcher.ok()) << fetcher.status().ToString();
-  for (size_t i = 0; i < cluster_->size(); ++i) {
-    SCOPED_TRACE(cluster_->Name(i));
+  for (size_t i = 0; i < cluster().size(); ++i) {
+    SCOPED_TRACE(cluster().Name(i));
     auto sampler = MakeSampler(i, /*write_probe=*/false);
     ASSERT_NE(sampler, nullptr);
     v1::MemberSample s;
     sampler->Collect(false, s);
     EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
 
-    Result<http::HttpResponse> response = (*fetcher)->Get(cluster_->MetricsUrl(i));
+    Result<http::HttpResponse> response = (*fetcher)->Get(cluster().MetricsUrl(i));
     ASSERT_TRUE(response.ok()) << response.status().ToString();
     promtext::ParseResult page;
     ASSERT_TRUE(promtext::Parse(response->body, page).ok());
@@ -332,13 +319,13 @@ TEST_F(SamplerClusterTest, MetricsEqualTheMembersOwnPage) {
 TEST_F(SamplerClusterTest, ProbesSucceedAndKeepOneKeyPerMember) {
   std::vector<std::unique_ptr<Sampler>> samplers;
   v1::MemberSample s;
-  for (size_t i = 0; i < cluster_->size(); ++i) {
+  for (size_t i = 0; i < cluster().size(); ++i) {
     samplers.push_back(MakeSampler(i, /*write_probe=*/true));
     ASSERT_NE(samplers.back(), nullptr);
   }
   for (int round = 0; round < 3; ++round) {
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      SCOPED_TRACE(cluster_->Name(i));
+    for (size_t i = 0; i < cluster().size(); ++i) {
+      SCOPED_TRACE(cluster().Name(i));
       samplers[i]->Collect(round == 0, s);
       EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
       ASSERT_EQ(s.probes_size(), 3);
@@ -347,14 +334,14 @@ TEST_F(SamplerClusterTest, ProbesSucceedAndKeepOneKeyPerMember) {
         EXPECT_GT(p.latency_us(), 0u) << p.kind();
         EXPECT_LT(p.latency_us(), 3000000u) << p.kind();
       }
-      EXPECT_EQ(samplers[i]->probe_key(), "/etcd-monitor/probe/" + cluster_->Name(i));
+      EXPECT_EQ(samplers[i]->probe_key(), "/etcd-monitor/probe/" + cluster().Name(i));
     }
   }
 
   etcd::RangeRequest all;
   all.key = std::string(kDefaultProbePrefix);
   all.range_end = etcd::PrefixRangeEnd(all.key);
-  Result<etcd::RangeResult> keys = sources_->client().Range(cluster_->ClientEndpoint(0), all);
+  Result<etcd::RangeResult> keys = sources_->client().Range(cluster().ClientEndpoint(0), all);
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   std::set<std::string> names;
   for (const etcd::KeyValue& kv : keys->kvs) {
@@ -374,7 +361,7 @@ TEST_F(SamplerClusterTest, FullPassNamesMemberAndReadsHealthAndHost) {
   EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
   EXPECT_TRUE(s.full());
   EXPECT_EQ(s.member_name(), "etcd1");
-  EXPECT_EQ(s.endpoint(), cluster_->ClientEndpoint(1));
+  EXPECT_EQ(s.endpoint(), cluster().ClientEndpoint(1));
   ASSERT_EQ(s.members_size(), 3);
   std::set<std::string> names;
   for (const v1::MemberInfo& m : s.members()) {
@@ -403,17 +390,17 @@ TEST_F(SamplerClusterTest, AlarmShowsInSample) {
   v1::MemberSample s;
   sampler->Collect(true, s);
   ASSERT_TRUE(s.has_status());
-  Result<etcd::EndpointStatus> status0 = sources_->client().GetStatus(cluster_->ClientEndpoint(0));
+  Result<etcd::EndpointStatus> status0 = sources_->client().GetStatus(cluster().ClientEndpoint(0));
   ASSERT_TRUE(status0.ok()) << status0.status().ToString();
   const etcd::Alarm alarm{status0->member_id, etcd::AlarmType::kNoSpace};
   auto raised =
-      sources_->client().Alarms(cluster_->ClientEndpoint(0), etcd::AlarmAction::kActivate, alarm);
+      sources_->client().Alarms(cluster().ClientEndpoint(0), etcd::AlarmAction::kActivate, alarm);
   ASSERT_TRUE(raised.ok()) << raised.status().ToString();
 
   sampler->Collect(true, s);
   // Clear first, so that a failed expectation leaves the cluster usable for the next tests.
   auto cleared =
-      sources_->client().Alarms(cluster_->ClientEndpoint(0), etcd::AlarmAction::kDeactivate, alarm);
+      sources_->client().Alarms(cluster().ClientEndpoint(0), etcd::AlarmAction::kDeactivate, alarm);
   ASSERT_TRUE(cleared.ok()) << cleared.status().ToString();
 
   ASSERT_EQ(s.alarms_size(), 1) << ErrorSources(s);
@@ -444,7 +431,7 @@ TEST_F(SamplerClusterTest, KilledMemberIsUnreachableThenResumes) {
   ASSERT_TRUE(s.reachable()) << s.error();
   const uint64_t id = s.member_id();
 
-  ASSERT_TRUE(cluster_->Kill(2).ok());
+  ASSERT_TRUE(cluster().Kill(2).ok());
   const auto start = std::chrono::steady_clock::now();
   sampler->Collect(false, s);
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -460,7 +447,7 @@ TEST_F(SamplerClusterTest, KilledMemberIsUnreachableThenResumes) {
   EXPECT_TRUE(metrics_failed) << ErrorSources(s);  // the whole process is gone
   EXPECT_GT(s.host().memory_total_bytes(), 0u);    // the host is still there
 
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   do {
     sampler->Collect(false, s);
@@ -510,35 +497,23 @@ void OpensslView(const std::string& cert, std::string& subject, int64_t& not_aft
   not_after = static_cast<int64_t>(timegm(&tm));
 }
 
-class SamplerTlsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+// One member serving clients over TLS, shared by the suite.
+class SamplerTlsTest : public testing::EtcdClusterSuite<SamplerTlsTest> {
+ public:
+  static EtcdClusterOptions ClusterOptions() {
     EtcdClusterOptions options;
     options.members = 1;
     options.tls = true;
-    cluster_ = new EtcdCluster(options);
-    start_status_ = new Status(cluster_->Start());
+    return options;
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    delete start_status_;
-    cluster_ = nullptr;
-    start_status_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(start_status_->ok()) << start_status_->ToString(); }
-
-  static EtcdCluster* cluster_;
-  static Status* start_status_;
 };
-EtcdCluster* SamplerTlsTest::cluster_ = nullptr;
-Status* SamplerTlsTest::start_status_ = nullptr;
 
 // A full pass over TLS reads the certificate the member serves: the subject and notAfter of
 // the generated server certificate, as openssl reports them.
 TEST_F(SamplerTlsTest, FullPassReadsServedCertificate) {
-  RealSources sources(FastConnection(*cluster_));
+  RealSources sources(FastConnection(cluster()));
   ASSERT_TRUE(sources.ok());
-  SamplerConfig config = MemberConfig(*cluster_, 0, /*write_probe=*/true);
+  SamplerConfig config = MemberConfig(cluster(), 0, /*write_probe=*/true);
   ASSERT_TRUE(config.tls);
   config.read_certificate = true;
   auto sampler = sources.MakeSampler(config);
@@ -554,7 +529,7 @@ TEST_F(SamplerTlsTest, FullPassReadsServedCertificate) {
 
   std::string subject;
   int64_t not_after = 0;
-  OpensslView(cluster_->Certificates().server_cert, subject, not_after);
+  OpensslView(cluster().Certificates().server_cert, subject, not_after);
   EXPECT_EQ(s.certificate().subject(), subject);
   EXPECT_EQ(s.certificate().not_after_unix_seconds(), not_after);
   EXPECT_GT(not_after, std::time(nullptr));
@@ -567,11 +542,11 @@ TEST_F(SamplerTlsTest, CertificateProbeNeedsNoTrustOrClientCert) {
   options.timeout = kDialTimeout;
   auto probe = NewCertificateProbe(options);
   ASSERT_TRUE(probe.ok()) << probe.status().ToString();
-  Result<ServedCertificate> cert = (*probe)->Read("127.0.0.1", cluster_->ClientPort(0));
+  Result<ServedCertificate> cert = (*probe)->Read("127.0.0.1", cluster().ClientPort(0));
   ASSERT_TRUE(cert.ok()) << cert.status().ToString();
   std::string subject;
   int64_t not_after = 0;
-  OpensslView(cluster_->Certificates().server_cert, subject, not_after);
+  OpensslView(cluster().Certificates().server_cert, subject, not_after);
   EXPECT_EQ(cert->subject, subject);
   EXPECT_EQ(cert->not_after_unix_seconds, not_after);
 }
