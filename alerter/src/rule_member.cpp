@@ -51,20 +51,86 @@ Observation& Observe(std::vector<Observation>& out, const v1::MemberState& membe
   return o;
 }
 
-// A rule of the shape "value above a threshold" per member. `Value` returns false when the
-// member has no value now.
-class SimpleThresholdRule : public Rule {
+// The rules of the shape "a member's value above a threshold", with hysteresis: one row each.
+struct ThresholdRow {
+  std::string_view rule;  // the rule id
+  const char* parameter;  // the threshold's parameter in the RuleSpec
+  // The value is the host's (the collector measures it whether or not etcd answers): judged
+  // for every fresh member, not only answering ones.
+  bool of_the_host;
+  // The member's value; false when it has none now.
+  bool (*value)(const v1::MemberState& member, double* value);
+  // What the value is, for the summary: "WAL fsync p99 12 ms".
+  std::string (*describe)(const v1::MemberState& member, double value);
+  const char* value_name;  // the value's name among the alert's values
+  const char* unit;        // after the threshold in the summary
+};
+
+const ThresholdRow kThresholdRows[] = {
+    {kWalFsyncSlow, "threshold_ms", false,
+     [](const v1::MemberState& m, double* value) {
+       if (!m.has_wal_fsync() || m.wal_fsync().count() == 0) {
+         return false;
+       }
+       *value = m.wal_fsync().p99_ms();
+       return true;
+     },
+     [](const v1::MemberState&, double value) {
+       return "WAL fsync p99 " + FormatValue(value) + " ms";
+     },
+     "wal_fsync_p99_ms", " ms"},
+    {kDiskUsageHigh, "threshold_percent", true,
+     [](const v1::MemberState& m, double* value) {
+       if (!m.has_disk_used_percent()) {
+         return false;
+       }
+       *value = m.disk_used_percent();
+       return true;
+     },
+     [](const v1::MemberState& m, double value) {
+       return "data disk " + FormatValue(value) + "% used (" +
+              FormatBytes(static_cast<double>(m.disk_used_bytes())) + " of " +
+              FormatBytes(static_cast<double>(m.disk_total_bytes())) + ")";
+     },
+     "disk_used_percent", "%"},
+    {kMemoryUsageHigh, "threshold_percent", true,
+     [](const v1::MemberState& m, double* value) {
+       if (!m.has_memory_used_percent()) {
+         return false;
+       }
+       *value = m.memory_used_percent();
+       return true;
+     },
+     [](const v1::MemberState&, double value) {
+       return "host memory " + FormatValue(value) + "% used";
+     },
+     "memory_used_percent", "%"},
+    {kPendingProposalsHigh, "threshold", false,
+     [](const v1::MemberState& m, double* value) {
+       if (!m.reachable()) {
+         return false;  // the count is not known
+       }
+       *value = static_cast<double>(m.proposals_pending());
+       return true;
+     },
+     [](const v1::MemberState&, double value) { return FormatValue(value) + " proposals pending"; },
+     "proposals_pending", ""},
+};
+
+// One row of kThresholdRows: fires above the threshold, resolves below resolve_percent of it.
+class ThresholdRule final : public Rule {
  public:
-  SimpleThresholdRule(const RuleSpec& spec, const char* threshold_name)
-      : severity_(spec.severity),
-        threshold_(spec.Parameter(threshold_name)),
+  ThresholdRule(const RuleSpec& spec, const ThresholdRow& row)
+      : row_(row),
+        severity_(spec.severity),
+        threshold_(spec.Parameter(row.parameter)),
         resolve_fraction_(spec.Parameter("resolve_percent") / 100) {}
 
   void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
                 std::vector<Observation>& out) override {
     auto judge = [&](const v1::MemberState& member) {
       double value = 0;
-      if (!Value(member, &value)) {
+      if (!row_.value(member, &value)) {
         return;
       }
       const Verdict verdict =
@@ -73,105 +139,23 @@ class SimpleThresholdRule : public Rule {
         return;
       }
       Observation& o = Observe(out, member, verdict, severity_);
-      o.summary = o.member + ": " + Describe(member, value) +
+      o.summary = o.member + ": " + row_.describe(member, value) +
                   (verdict == Verdict::kFiring ? " > " : ", threshold ") + FormatValue(threshold_) +
-                  Unit();
-      o.values = {{ValueName(), value}, {"threshold", threshold_}};
+                  row_.unit;
+      o.values = {{row_.value_name, value}, {"threshold", threshold_}};
     };
-    if (OfTheHost()) {
+    if (row_.of_the_host) {
       ForFreshMembers(snapshot, judge);
     } else {
       ForAnsweringMembers(snapshot, judge);
     }
   }
 
- protected:
-  // The value is the host's (the collector measures it whether or not etcd answers).
-  virtual bool OfTheHost() const { return false; }
-  virtual bool Value(const v1::MemberState& member, double* value) const = 0;
-  virtual std::string Describe(const v1::MemberState& member, double value) const = 0;
-  virtual const char* ValueName() const = 0;
-  virtual const char* Unit() const = 0;
-
  private:
+  const ThresholdRow& row_;  // an element of kThresholdRows (static storage)
   Severity severity_;
   double threshold_;
   double resolve_fraction_;
-};
-
-class WalFsyncSlowRule final : public SimpleThresholdRule {
- public:
-  explicit WalFsyncSlowRule(const RuleSpec& spec) : SimpleThresholdRule(spec, "threshold_ms") {}
-
- protected:
-  bool Value(const v1::MemberState& m, double* value) const override {
-    if (!m.has_wal_fsync() || m.wal_fsync().count() == 0) return false;
-    *value = m.wal_fsync().p99_ms();
-    return true;
-  }
-  std::string Describe(const v1::MemberState&, double value) const override {
-    return "WAL fsync p99 " + FormatValue(value) + " ms";
-  }
-  const char* ValueName() const override { return "wal_fsync_p99_ms"; }
-  const char* Unit() const override { return " ms"; }
-};
-
-class DiskUsageHighRule final : public SimpleThresholdRule {
- public:
-  explicit DiskUsageHighRule(const RuleSpec& spec)
-      : SimpleThresholdRule(spec, "threshold_percent") {}
-
- protected:
-  bool OfTheHost() const override { return true; }
-  bool Value(const v1::MemberState& m, double* value) const override {
-    if (!m.has_disk_used_percent()) return false;
-    *value = m.disk_used_percent();
-    return true;
-  }
-  std::string Describe(const v1::MemberState& m, double value) const override {
-    return "data disk " + FormatValue(value) + "% used (" +
-           FormatBytes(static_cast<double>(m.disk_used_bytes())) + " of " +
-           FormatBytes(static_cast<double>(m.disk_total_bytes())) + ")";
-  }
-  const char* ValueName() const override { return "disk_used_percent"; }
-  const char* Unit() const override { return "%"; }
-};
-
-class MemoryUsageHighRule final : public SimpleThresholdRule {
- public:
-  explicit MemoryUsageHighRule(const RuleSpec& spec)
-      : SimpleThresholdRule(spec, "threshold_percent") {}
-
- protected:
-  bool OfTheHost() const override { return true; }
-  bool Value(const v1::MemberState& m, double* value) const override {
-    if (!m.has_memory_used_percent()) return false;
-    *value = m.memory_used_percent();
-    return true;
-  }
-  std::string Describe(const v1::MemberState&, double value) const override {
-    return "host memory " + FormatValue(value) + "% used";
-  }
-  const char* ValueName() const override { return "memory_used_percent"; }
-  const char* Unit() const override { return "%"; }
-};
-
-class PendingProposalsHighRule final : public SimpleThresholdRule {
- public:
-  explicit PendingProposalsHighRule(const RuleSpec& spec)
-      : SimpleThresholdRule(spec, "threshold") {}
-
- protected:
-  bool Value(const v1::MemberState& m, double* value) const override {
-    if (!m.reachable()) return false;  // the count is not known
-    *value = static_cast<double>(m.proposals_pending());
-    return true;
-  }
-  std::string Describe(const v1::MemberState&, double value) const override {
-    return FormatValue(value) + " proposals pending";
-  }
-  const char* ValueName() const override { return "proposals_pending"; }
-  const char* Unit() const override { return ""; }
 };
 
 // Failed unary requests / all unary requests; Watch streams and Canceled are excluded by the
@@ -574,10 +558,11 @@ class RequestLatencyDegradedRule final : public Rule {
 
 std::unique_ptr<Rule> MakeMemberRule(const RuleSpec& spec) {
   const std::string_view id = spec.id;
-  if (id == kWalFsyncSlow) return std::make_unique<WalFsyncSlowRule>(spec);
-  if (id == kDiskUsageHigh) return std::make_unique<DiskUsageHighRule>(spec);
-  if (id == kMemoryUsageHigh) return std::make_unique<MemoryUsageHighRule>(spec);
-  if (id == kPendingProposalsHigh) return std::make_unique<PendingProposalsHighRule>(spec);
+  for (const ThresholdRow& row : kThresholdRows) {
+    if (id == row.rule) {
+      return std::make_unique<ThresholdRule>(spec, row);
+    }
+  }
   if (id == kGrpcErrorRateHigh) return std::make_unique<GrpcErrorRateHighRule>(spec);
   if (id == kProposalFailureRateHigh) return std::make_unique<ProposalFailureRateHighRule>(spec);
   if (id == kDatabaseNearQuota) return std::make_unique<DatabaseNearQuotaRule>(spec);
