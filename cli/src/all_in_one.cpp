@@ -52,16 +52,13 @@ struct Parts {
   std::unique_ptr<gateway::BackgroundBenchmarks> benchmarks;
   std::unique_ptr<gateway::GatewayService> gateway;
   std::vector<std::unique_ptr<collector::CollectorService>> collectors;
-  // A collector's sample was abandoned at Stop (its member stopped answering): its thread ends
-  // on its own later, so the process must exit without running static destructors.
-  bool abandoned_sample = false;
 
   void Stop() {
     // Collectors first (nothing sampled that cannot be stored), then the benchmark runs (their
     // keys are cleaned up), the gateway, the alerter (deliveries in progress get a moment), and
     // the aggregator last, which commits what it received and closes the history.
     for (auto& c : collectors) {
-      abandoned_sample = !c->Stop(kCollectorFlush) || abandoned_sample;
+      c->Stop(kCollectorFlush);
     }
     if (benchmarks) benchmarks->Stop();
     if (gateway) gateway->Stop();
@@ -94,7 +91,7 @@ struct Parts {
 
 Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> logger,
              std::shared_ptr<spdlog::logger> alerts_logger) {
-  const config::MonitorConfig& m = c.monitor;
+  const MonitorConfig& m = c.monitor;
   std::error_code ec;
   std::filesystem::create_directories(m.data_dir, ec);
   if (ec) {
@@ -178,7 +175,7 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
     cc.health_check_interval = m.health_check_interval;
     cc.sequence_state_file = m.data_dir + "/" + cc.collector_id + ".seq";
     // Disk usage: the data dir given for this member, else the one found from /proc.
-    for (const config::MemberDataDir& dir : m.member_data_dirs) {
+    for (const MemberDataDir& dir : m.member_data_dirs) {
       if (dir.endpoint.Authority() == endpoint.Authority()) {
         cc.data_dir = dir.path;
       }
@@ -239,9 +236,6 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
                                             .count());
   (*logger)->flush();
   (*alerts_logger)->flush();
-  if (parts.abandoned_sample) {
-    std::_Exit(0);
-  }
   return 0;
 }
 

@@ -8,12 +8,12 @@
 
 #include "etcdmon/alerter/channels.h"
 #include "etcdmon/alerter/service.h"
-#include "etcdmon/config/types.h"
+#include "monitor_flags.h"
 
 namespace etcdmon::cli {
 
 struct AllInOneConfig {
-  config::MonitorConfig monitor;    // the quickstart's flags and variables
+  MonitorConfig monitor;            // the quickstart's flags and variables
   alerter::ChannelConfig channels;  // notification channels
   /// Rules, --repeat-interval and the API token (alerter::AlertRuleFlags); the rest of the
   /// alerter's settings are derived from `monitor`.

@@ -21,6 +21,7 @@
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/logging/logging.h"
+#include "monitor_flags.h"
 
 namespace etcdmon::cli {
 namespace {
@@ -187,7 +188,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       "etcd-monitor: monitoring, alerting, benchmarking and administration for etcd.\n"
       "Without a subcommand it runs the whole monitor in one process."};
   app.require_subcommand(0, 1);
-  config::MonitorFlags monitor_flags(app);
+  MonitorFlags monitor_flags(app);
   alerter::ChannelFlags channel_flags(app);
   alerter::AlertRuleFlags rule_flags(app);
   config::FlagValue tls_cert = config::FlagValue::AddOption(
@@ -335,7 +336,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
     }
     if (!ctl->parsed()) {
       config::FlagErrors errors;
-      Result<config::MonitorConfig> monitor = monitor_flags.Build();
+      Result<MonitorConfig> monitor = monitor_flags.Build();
       errors.Add(monitor.status());
       Result<alerter::ChannelConfig> channels = channel_flags.Build();
       errors.Add(channels.status());
@@ -433,7 +434,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   switch (inv.command) {
     case Command::kMonitor:
       if (inv.all_in_one.monitor.benchmark.run_once) {
-        return RunQuickstartBenchmark(inv.all_in_one.monitor, out, err);
+        return RunQuickstartBenchmark(inv.all_in_one.monitor.etcd, inv.all_in_one.monitor.log,
+                                      inv.all_in_one.monitor.benchmark, out, err);
       }
       return RunAllInOne(inv.all_in_one, out, err);
     case Command::kBenchmark:

@@ -282,14 +282,15 @@ int BenchmarkCommand::Run(std::ostream& out, std::ostream& err) {
                       out, err);
 }
 
-int RunQuickstartBenchmark(const config::MonitorConfig& config, std::ostream& out,
+int RunQuickstartBenchmark(const config::EtcdConnectionConfig& etcd, const config::LogConfig& log,
+                           const config::BenchmarkConfig& run, std::ostream& out,
                            std::ostream& err) {
-  SetUpLogging(config.log);
+  SetUpLogging(log);
   TuneProcessForBenchmark();
   benchmark::BenchmarkSpec spec;
-  spec.type = config.benchmark.type;
-  spec.ops = config.benchmark.ops;
-  return RunBenchmark(config.etcd, spec, ReportFormat::kText, /*show_progress=*/true, out, err);
+  spec.type = run.type;
+  spec.ops = run.ops;
+  return RunBenchmark(etcd, spec, ReportFormat::kText, /*show_progress=*/true, out, err);
 }
 
 }  // namespace etcdmon::cli

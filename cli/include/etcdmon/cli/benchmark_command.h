@@ -42,7 +42,8 @@ class BenchmarkCommand {
 
 /// The quickstart's one-shot benchmark: `etcd-monitor --endpoints=... --run-benchmark
 /// --benchmark-type=write|read|mixed --benchmark-ops=N`. Returns the exit code.
-int RunQuickstartBenchmark(const config::MonitorConfig& config, std::ostream& out,
+int RunQuickstartBenchmark(const config::EtcdConnectionConfig& etcd, const config::LogConfig& log,
+                           const config::BenchmarkConfig& run, std::ostream& out,
                            std::ostream& err);
 
 }  // namespace etcdmon::cli

@@ -49,6 +49,11 @@ Result<bool> ParseBool(std::string_view text);
 /// why without the content.
 Result<std::string> ReadSecretFile(const std::string& path);
 
+/// Parses an endpoint within a flag's value (`--member-data-dir=ENDPOINT=DIR`): as
+/// ParseEndpoint(), but the error is the reason alone ("missing port"), for
+/// FlagValue::ValueError() to name the flag and the whole value.
+Result<Endpoint> ParseEndpointOfValue(std::string_view text);
+
 /// The problems found by a Build() step, one line each, so that all are reported together.
 /// Single-threaded.
 class FlagErrors {
@@ -112,6 +117,9 @@ class FlagValue {
   std::string Source() const;
   /// `<Source()> "<raw>": <reason>`. Not for secrets: it prints the value.
   std::string Error(std::string_view reason) const;
+  /// `<Source()> "<value>": <reason>`, for one of values() or a part of raw(). Not for
+  /// secrets.
+  std::string ValueError(std::string_view value, std::string_view reason) const;
 
   /// The raw text, unchecked.
   std::string AsString() const { return raw(); }
@@ -203,39 +211,6 @@ class AlertThresholdFlags {
   FlagValue max_db_size_mb_;
   FlagValue min_available_nodes_;
   FlagValue max_leader_changes_;
-};
-
-/// The whole command line of the all-in-one `etcd-monitor` binary (QUICKSTART-SPEC.md): the
-/// connection and log flags, plus --api-host (API_HOST), --api-port (API_PORT),
-/// --health-check-interval (HEALTH_CHECK_INTERVAL), --metrics-interval (METRICS_INTERVAL),
-/// --max-latency-ms, --max-db-size-mb, --min-available-nodes, --max-leader-changes,
-/// --run-benchmark, --benchmark-type, --benchmark-ops, --benchmark-enabled (BENCHMARK_ENABLED),
-/// --benchmark-interval (BENCHMARK_INTERVAL) and --data-dir; and --member-data-dir
-/// (repeatable: ENDPOINT=DIR, ENDPOINT one of --endpoints as written; or DIR alone with a single
-/// endpoint; DIR an existing directory, made absolute).
-class MonitorFlags {
- public:
-  /// Registers the flags on `app`, which must outlive this object.
-  explicit MonitorFlags(CLI::App& app);
-
-  /// Every problem of every flag, one line each, as InvalidArgument.
-  Result<MonitorConfig> Build() const;
-
- private:
-  ConnectionFlags connection_;
-  LogFlags log_;
-  FlagValue api_host_;
-  FlagValue api_port_;
-  FlagValue health_check_interval_;
-  FlagValue metrics_interval_;
-  AlertThresholdFlags thresholds_;
-  FlagValue run_benchmark_;
-  FlagValue benchmark_type_;
-  FlagValue benchmark_ops_;
-  FlagValue benchmark_enabled_;
-  FlagValue benchmark_interval_;
-  FlagValue data_dir_;
-  FlagValue member_data_dir_;
 };
 
 /// What ParseCommandLine() ended with. Either ok(): run with value(); or not: main() returns
@@ -337,14 +312,5 @@ auto ParseCommandLine(CLI::App& app, int argc, const char* const* argv, BuildFn&
   }
   return ParseResult<T>::Run(std::move(config).value());
 }
-
-/// The `etcd-monitor` binary's whole command line (MonitorFlags), parsed as ParseCommandLine()
-/// does. In main():
-///
-///   auto cli = etcdmon::config::ParseMonitorCommandLine(argc, argv);
-///   if (!cli.ok()) return cli.exit_code();
-ParseResult<MonitorConfig> ParseMonitorCommandLine(int argc, const char* const* argv,
-                                                   std::ostream& out = std::cout,
-                                                   std::ostream& err = std::cerr);
 
 }  // namespace etcdmon::config

@@ -113,27 +113,4 @@ struct BenchmarkConfig {
   std::chrono::milliseconds interval{std::chrono::hours(1)};  // between periodic runs; > 0
 };
 
-/// A member's data dir as given to the all-in-one binary (--member-data-dir), for its disk
-/// usage.
-struct MemberDataDir {
-  Endpoint endpoint;  // one of MonitorConfig::etcd.endpoints
-  std::string path;   // absolute
-};
-
-/// Everything the all-in-one `etcd-monitor` binary is configured with (QUICKSTART-SPEC.md).
-struct MonitorConfig {
-  EtcdConnectionConfig etcd;
-  LogConfig log;
-  std::string api_host = "0.0.0.0";  // REST/metrics listen address
-  uint16_t api_port = 8080;          // 1..65535
-  std::chrono::milliseconds health_check_interval{std::chrono::seconds(30)};  // > 0
-  std::chrono::milliseconds metrics_interval{std::chrono::seconds(10)};       // > 0
-  AlertThresholds thresholds;
-  BenchmarkConfig benchmark;
-  std::string data_dir = "./etcd-monitor-data";  // SQLite history; created when missing
-  /// --member-data-dir: at most one per endpoint. A member without one has its data dir found
-  /// from /proc when it runs on this host.
-  std::vector<MemberDataDir> member_data_dirs;
-};
-
 }  // namespace etcdmon::config
