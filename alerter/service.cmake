@@ -1,9 +1,9 @@
 # The alert store (SQLite), the gRPC AlertService, the alerter service and its binary.
 target_sources(etcdmon_alerter PRIVATE
-  src/alert_grpc.cpp
-  src/alert_store.cpp
-  src/flags.cpp
-  src/service.cpp
+  src/service/alert_grpc.cpp
+  src/service/alert_store.cpp
+  src/service/flags.cpp
+  src/service/service.cpp
 )
 target_link_libraries(etcdmon_alerter
   PUBLIC etcdmon::config spdlog::spdlog
