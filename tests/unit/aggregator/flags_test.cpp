@@ -1,0 +1,238 @@
+// ParseAggregatorCommandLine: the aggregator's flags and variables into an
+// AggregatorCommandLine, a flag beating its variable, one `error:` line per bad value (exit code
+// 2), help (exit 0).
+
+#include "etcdmon/aggregator/flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::aggregator {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+struct Parsed {
+  config::ParseResult<AggregatorCommandLine> result;
+  std::string out;  // help
+  std::string err;  // error lines
+};
+
+Parsed Parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"etcd-monitor-aggregator"};
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = ParseAggregatorCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  return Parsed{std::move(result), out.str(), err.str()};
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+class AggregatorFlagsTest : public ::testing::Test {
+ protected:
+  // Every variable the aggregator reads, cleared for each test and restored afterwards.
+  etcdmon::testing::ScopedEnv env_{"LOG_LEVEL", "LOG_FORMAT", "CLUSTER", "METRICS_INTERVAL"};
+  etcdmon::testing::TempDir dir_;
+};
+
+// Without flags or variables: the documented defaults.
+TEST_F(AggregatorFlagsTest, Defaults) {
+  Parsed parsed = Parse({});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_TRUE(parsed.err.empty());
+  const AggregatorConfig& c = parsed.result.value().aggregator;
+  EXPECT_EQ(c.ingest_endpoint, "tcp://0.0.0.0:5555");
+  EXPECT_EQ(c.publish_endpoint, "tcp://0.0.0.0:5556");
+  EXPECT_EQ(c.grpc_address, "0.0.0.0:5557");
+  EXPECT_EQ(c.history.path, "etcd-monitor-data/history.db");
+  EXPECT_EQ(c.tick, 1s);
+  EXPECT_EQ(c.model.cluster, "default");
+  EXPECT_EQ(c.model.expected_interval, 10s);
+  EXPECT_EQ(c.model.latency_window, 1min);
+  EXPECT_EQ(c.history.raw_retention, 24h);
+  EXPECT_EQ(c.history.minute_retention, 336h);
+  EXPECT_EQ(c.history.hour_retention, 8760h);
+  EXPECT_EQ(c.history.max_points, 11000u);
+  EXPECT_EQ(c.curve_secret_key, "");
+  EXPECT_EQ(parsed.result.value().log.level, "info");
+  EXPECT_EQ(parsed.result.value().log.format, "text");
+}
+
+// Each flag lands in its field.
+TEST_F(AggregatorFlagsTest, EveryFlagSetsItsField) {
+  Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  const std::string key_file = dir_.File("curve.key");
+  std::ofstream(key_file) << keys->secret_key << "\n";
+  struct Case {
+    std::string arg;
+    std::function<std::string(const AggregatorCommandLine&)> field;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"--listen=tcp://127.0.0.1:6555", [](const auto& l) { return l.aggregator.ingest_endpoint; },
+       "tcp://127.0.0.1:6555"},
+      {"--publish=tcp://127.0.0.1:6556",
+       [](const auto& l) { return l.aggregator.publish_endpoint; }, "tcp://127.0.0.1:6556"},
+      {"--grpc-listen=127.0.0.1:6557", [](const auto& l) { return l.aggregator.grpc_address; },
+       "127.0.0.1:6557"},
+      {"--db=/var/lib/h.db", [](const auto& l) { return l.aggregator.history.path; },
+       "/var/lib/h.db"},
+      {"--tick=500ms", [](const auto& l) { return Millis(l.aggregator.tick); }, "500ms"},
+      {"--cluster=prod", [](const auto& l) { return l.aggregator.model.cluster; }, "prod"},
+      {"--metrics-interval=2s",
+       [](const auto& l) { return Millis(l.aggregator.model.expected_interval); }, "2000ms"},
+      {"--latency-window=30s",
+       [](const auto& l) { return Millis(l.aggregator.model.latency_window); }, "30000ms"},
+      {"--raw-retention=1h",
+       [](const auto& l) { return Millis(l.aggregator.history.raw_retention); }, "3600000ms"},
+      {"--minute-retention=2h",
+       [](const auto& l) { return Millis(l.aggregator.history.minute_retention); }, "7200000ms"},
+      {"--hour-retention=3h",
+       [](const auto& l) { return Millis(l.aggregator.history.hour_retention); }, "10800000ms"},
+      {"--max-points=10",
+       [](const auto& l) { return std::to_string(l.aggregator.history.max_points); }, "10"},
+      {"--curve-secret-key-file=" + key_file,
+       [](const auto& l) { return l.aggregator.curve_secret_key; }, keys->secret_key},
+      {"--log-level=debug", [](const auto& l) { return l.log.level; }, "debug"},
+      {"--log-format=json", [](const auto& l) { return l.log.format; }, "json"},
+  };
+  for (const Case& c : cases) {
+    Parsed parsed = Parse({c.arg});
+    ASSERT_TRUE(parsed.result.ok()) << c.arg << ": " << parsed.err;
+    EXPECT_EQ(c.field(parsed.result.value()), c.want) << c.arg;
+  }
+}
+
+// A variable supplies the value when its flag is absent; the flag beats it.
+TEST_F(AggregatorFlagsTest, FlagBeatsVariable) {
+  struct Case {
+    const char* env;
+    std::string env_value;
+    std::string flag;
+    std::string flag_value;
+    std::function<std::string(const AggregatorCommandLine&)> field;
+  };
+  const Case cases[] = {
+      {"CLUSTER", "from-env", "--cluster", "from-flag",
+       [](const auto& l) { return l.aggregator.model.cluster; }},
+      {"METRICS_INTERVAL", "3000ms", "--metrics-interval", "4000ms",
+       [](const auto& l) { return Millis(l.aggregator.model.expected_interval); }},
+      {"LOG_LEVEL", "warn", "--log-level", "error", [](const auto& l) { return l.log.level; }},
+      {"LOG_FORMAT", "json", "--log-format", "text", [](const auto& l) { return l.log.format; }},
+  };
+  for (const Case& c : cases) {
+    env_.Set(c.env, c.env_value);
+    Parsed from_env = Parse({});
+    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
+    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
+    Parsed from_flag = Parse({c.flag + "=" + c.flag_value});
+    ASSERT_TRUE(from_flag.result.ok()) << c.flag << ": " << from_flag.err;
+    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.flag;
+    env_.Unset(c.env);
+  }
+}
+
+// A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
+// and the value.
+TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
+  const std::string not_a_key = dir_.File("not-a-key");
+  std::ofstream(not_a_key) << "hello\n";
+  struct Case {
+    std::vector<std::string> args;
+    std::string source;  // the flag or variable named
+    std::string shown;   // the value, or the reason when the value is empty
+  };
+  const Case cases[] = {
+      {{"--listen", ""}, "--listen", "must not be empty"},
+      {{"--publish", ""}, "--publish", "must not be empty"},
+      {{"--grpc-listen=5557"}, "--grpc-listen", "\"5557\""},
+      {{"--db", ""}, "--db", "must not be empty"},
+      {{"--tick=fast"}, "--tick", "\"fast\""},
+      {{"--tick=0s"}, "--tick", "\"0s\""},
+      {{"--cluster", ""}, "--cluster", "must not be empty"},
+      {{"--metrics-interval=10"}, "--metrics-interval", "\"10\""},
+      {{"--latency-window=1y"}, "--latency-window", "\"1y\""},
+      {{"--raw-retention=-1h"}, "--raw-retention", "\"-1h\""},
+      {{"--minute-retention=x"}, "--minute-retention", "\"x\""},
+      {{"--hour-retention=0"}, "--hour-retention", "\"0\""},
+      {{"--max-points=9"}, "--max-points", "\"9\""},
+      {{"--max-points=1000001"}, "--max-points", "\"1000001\""},
+      {{"--curve-secret-key-file=/no/such/key"}, "--curve-secret-key-file", "\"/no/such/key\""},
+      {{"--curve-secret-key-file=" + not_a_key}, "--curve-secret-key-file", not_a_key},
+      {{"--log-level=loud"}, "--log-level", "\"loud\""},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    EXPECT_FALSE(parsed.result.ok()) << name;
+    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
+    const std::vector<std::string> lines = Lines(parsed.err);
+    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
+    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
+    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
+    EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
+
+// A bad value from a variable names the variable.
+TEST_F(AggregatorFlagsTest, BadVariableIsNamed) {
+  env_.Set("METRICS_INTERVAL", "often");
+  Parsed parsed = Parse({});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: env METRICS_INTERVAL \"often\": "));
+}
+
+// An unknown flag is a usage error too.
+TEST_F(AggregatorFlagsTest, UnknownFlagIsAUsageError) {
+  Parsed parsed = Parse({"--no-such-flag"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: "));
+  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+}
+
+// --help prints the flags on stdout and exits 0 without running.
+TEST_F(AggregatorFlagsTest, HelpExitsZero) {
+  Parsed parsed = Parse({"--help"});
+  EXPECT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.result.status().ok());
+  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
+  for (const char* flag :
+       {"--listen", "--publish", "--grpc-listen", "--db", "--tick", "--cluster",
+        "--metrics-interval", "--latency-window", "--raw-retention", "--minute-retention",
+        "--hour-retention", "--max-points", "--curve-secret-key-file", "--log-level"}) {
+    EXPECT_THAT(parsed.out, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace etcdmon::aggregator

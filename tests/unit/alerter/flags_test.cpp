@@ -1,0 +1,294 @@
+// ParseAlerterCommandLine: the alerter's flags and variables (its own, the quickstart's
+// thresholds, the rule flags and the channel flags) into an AlerterCommandLine, a flag beating
+// its variable, one `error:` line per bad value (exit code 2), help (exit 0). The channel flags'
+// own cases are in channel_flags_test.cpp.
+
+#include "etcdmon/alerter/flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "etcdmon/alerter/rules.h"
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::alerter {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+struct Parsed {
+  config::ParseResult<AlerterCommandLine> result;
+  std::string out;  // help
+  std::string err;  // error lines
+};
+
+Parsed Parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"etcd-monitor-alerter"};
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = ParseAlerterCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  return Parsed{std::move(result), out.str(), err.str()};
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+// A rule parameter of the parsed rules, as text ("" for an unknown rule).
+std::string RuleParameter(const AlerterCommandLine& line, std::string_view rule,
+                          std::string_view parameter) {
+  const RuleSpec* spec = line.alerter.rules.Find(rule);
+  if (spec == nullptr) {
+    return "";
+  }
+  std::ostringstream text;
+  text << spec->Parameter(parameter);
+  return text.str();
+}
+
+class AlerterFlagsTest : public ::testing::Test {
+ protected:
+  // Every variable the alerter reads, cleared for each test and restored afterwards.
+  etcdmon::testing::ScopedEnv env_{
+      "LOG_LEVEL",     "LOG_FORMAT",          "API_TOKEN",         "WEBHOOK_URL",
+      "WEBHOOK_TOKEN", "WEBHOOK_HMAC_SECRET", "SLACK_WEBHOOK_URL", "PAGERDUTY_ROUTING_KEY",
+      "SMTP_URL",      "SMTP_PASSWORD"};
+
+  std::string WriteFile(const std::string& name, const std::string& content) {
+    const std::string path = dir_.File(name);
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  etcdmon::testing::TempDir dir_;
+};
+
+// Without flags or variables: the documented defaults, the default rules, the console channel.
+TEST_F(AlerterFlagsTest, Defaults) {
+  Parsed parsed = Parse({});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_TRUE(parsed.err.empty());
+  const AlerterCommandLine& line = parsed.result.value();
+  const AlerterConfig& c = line.alerter;
+  EXPECT_EQ(c.snapshot_endpoint, "tcp://127.0.0.1:5556");
+  EXPECT_EQ(c.curve_server_key, "");
+  EXPECT_EQ(c.grpc_address, "0.0.0.0:5558");
+  EXPECT_EQ(c.db_path, "etcd-monitor-data/alerts.db");
+  EXPECT_EQ(c.store.history_retention, 720h);
+  EXPECT_EQ(c.repeat_interval, 4h);
+  EXPECT_TRUE(c.api_token.empty());
+  EXPECT_EQ(RuleParameter(line, kRequestLatencyDegraded, "threshold_ms"), "100");
+  EXPECT_EQ(RuleParameter(line, kDatabaseNearQuota, "max_db_size_mb"), "8192");
+  EXPECT_EQ(RuleParameter(line, kMemberUnavailable, "min_available_nodes"), "0");
+  EXPECT_EQ(RuleParameter(line, kFrequentLeaderElections, "max_changes"), "3");
+  EXPECT_TRUE(line.channels.console);
+  EXPECT_FALSE(line.channels.webhook);
+  EXPECT_EQ(line.log.level, "info");
+  EXPECT_EQ(line.log.format, "text");
+}
+
+// Each flag lands in its field.
+TEST_F(AlerterFlagsTest, EveryFlagSetsItsField) {
+  Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  const std::string key_file = WriteFile("aggregator.pub", keys->public_key + "\n");
+  const std::string token_file = WriteFile("token", "tok-from-file\n");
+  const std::string rules_file = WriteFile("rules.yaml",
+                                           "rules:\n  WalFsyncSlow:\n    "
+                                           "threshold_ms: 250\n");
+  struct Case {
+    std::string arg;
+    std::function<std::string(const AlerterCommandLine&)> field;
+    std::string want;
+  };
+  const Case cases[] = {
+      {"--snapshots=tcp://agg:6556", [](const auto& l) { return l.alerter.snapshot_endpoint; },
+       "tcp://agg:6556"},
+      {"--curve-server-key-file=" + key_file,
+       [](const auto& l) { return l.alerter.curve_server_key; }, keys->public_key},
+      {"--grpc-listen=127.0.0.1:6558", [](const auto& l) { return l.alerter.grpc_address; },
+       "127.0.0.1:6558"},
+      {"--db=/var/lib/a.db", [](const auto& l) { return l.alerter.db_path; }, "/var/lib/a.db"},
+      {"--history-retention=48h",
+       [](const auto& l) { return Millis(l.alerter.store.history_retention); }, "172800000ms"},
+      {"--repeat-interval=30m", [](const auto& l) { return Millis(l.alerter.repeat_interval); },
+       "1800000ms"},
+      {"--api-token-file=" + token_file,
+       [](const auto& l) { return std::string(l.alerter.api_token.Reveal()); }, "tok-from-file"},
+      {"--rules-file=" + rules_file,
+       [](const auto& l) { return RuleParameter(l, kWalFsyncSlow, "threshold_ms"); }, "250"},
+      {"--max-latency-ms=250",
+       [](const auto& l) { return RuleParameter(l, kRequestLatencyDegraded, "threshold_ms"); },
+       "250"},
+      {"--max-db-size-mb=1024",
+       [](const auto& l) { return RuleParameter(l, kDatabaseNearQuota, "max_db_size_mb"); },
+       "1024"},
+      {"--min-available-nodes=3",
+       [](const auto& l) { return RuleParameter(l, kMemberUnavailable, "min_available_nodes"); },
+       "3"},
+      {"--max-leader-changes=7",
+       [](const auto& l) { return RuleParameter(l, kFrequentLeaderElections, "max_changes"); },
+       "7"},
+      {"--console-notifications=false",
+       [](const auto& l) { return std::string(l.channels.console ? "on" : "off"); }, "off"},
+      {"--webhook-url=https://hooks.example.com/x",
+       [](const auto& l) {
+         return l.channels.webhook ? std::string(l.channels.webhook->url.Reveal()) : "";
+       },
+       "https://hooks.example.com/x"},
+      {"--log-level=debug", [](const auto& l) { return l.log.level; }, "debug"},
+      {"--log-format=json", [](const auto& l) { return l.log.format; }, "json"},
+  };
+  for (const Case& c : cases) {
+    Parsed parsed = Parse({c.arg});
+    ASSERT_TRUE(parsed.result.ok()) << c.arg << ": " << parsed.err;
+    EXPECT_EQ(c.field(parsed.result.value()), c.want) << c.arg;
+  }
+}
+
+// A variable supplies the value when its flag is absent; the flag (for the token: the token
+// file) beats it.
+TEST_F(AlerterFlagsTest, FlagBeatsVariable) {
+  const std::string token_file = WriteFile("token", "from-flag\n");
+  struct Case {
+    const char* env;
+    std::string env_value;
+    std::string arg;
+    std::string flag_value;
+    std::function<std::string(const AlerterCommandLine&)> field;
+  };
+  const Case cases[] = {
+      {"API_TOKEN", "from-env", "--api-token-file=" + token_file, "from-flag",
+       [](const auto& l) { return std::string(l.alerter.api_token.Reveal()); }},
+      {"WEBHOOK_URL", "https://env.example.com/", "--webhook-url=https://flag.example.com/",
+       "https://flag.example.com/",
+       [](const auto& l) {
+         return l.channels.webhook ? std::string(l.channels.webhook->url.Reveal()) : "";
+       }},
+      {"LOG_LEVEL", "warn", "--log-level=error", "error",
+       [](const auto& l) { return l.log.level; }},
+      {"LOG_FORMAT", "json", "--log-format=text", "text",
+       [](const auto& l) { return l.log.format; }},
+  };
+  for (const Case& c : cases) {
+    env_.Set(c.env, c.env_value);
+    Parsed from_env = Parse({});
+    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
+    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
+    Parsed from_flag = Parse({c.arg});
+    ASSERT_TRUE(from_flag.result.ok()) << c.arg << ": " << from_flag.err;
+    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.arg;
+    env_.Unset(c.env);
+  }
+}
+
+// A bad value gives exit code 2 and exactly one `error:` line naming the flag and the value
+// (or, for a file, the path).
+TEST_F(AlerterFlagsTest, EachBadValueIsOneErrorLine) {
+  const std::string empty_token = WriteFile("empty-token", "");
+  const std::string not_a_key = WriteFile("not-a-key", "hello\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string source;  // the flag named
+    std::string shown;   // the value, or the reason when the value is empty
+  };
+  const Case cases[] = {
+      {{"--snapshots", ""}, "--snapshots", "must not be empty"},
+      {{"--curve-server-key-file=/no/such/key"}, "--curve-server-key-file", "\"/no/such/key\""},
+      {{"--curve-server-key-file=" + not_a_key}, "--curve-server-key-file", not_a_key},
+      {{"--grpc-listen=5558"}, "--grpc-listen", "\"5558\""},
+      {{"--db", ""}, "--db", "must not be empty"},
+      {{"--history-retention=forever"}, "--history-retention", "\"forever\""},
+      {{"--repeat-interval=0s"}, "--repeat-interval", "\"0s\""},
+      {{"--api-token-file=/no/such/token"}, "--api-token-file", "\"/no/such/token\""},
+      {{"--api-token-file=" + empty_token}, "--api-token-file", empty_token},
+      {{"--rules-file=/no/such/rules.yaml"}, "--rules-file", "\"/no/such/rules.yaml\""},
+      {{"--max-latency-ms=0"}, "--max-latency-ms", "\"0\""},
+      {{"--max-db-size-mb=big"}, "--max-db-size-mb", "\"big\""},
+      {{"--min-available-nodes=1001"}, "--min-available-nodes", "\"1001\""},
+      {{"--max-leader-changes=-1"}, "--max-leader-changes", "\"-1\""},
+      {{"--notify-timeout=later"}, "--notify-timeout", "\"later\""},
+      {{"--console-notifications=maybe"}, "--console-notifications", "\"maybe\""},
+      {{"--log-level=loud"}, "--log-level", "\"loud\""},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    EXPECT_FALSE(parsed.result.ok()) << name;
+    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
+    const std::vector<std::string> lines = Lines(parsed.err);
+    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
+    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
+    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
+    EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
+
+// A bad rules file stops the start with the file's own line and reason.
+TEST_F(AlerterFlagsTest, BadRulesFileNamesItsLine) {
+  const std::string rules = WriteFile("rules.yaml", "rules:\n  NoSuchRule: {}\n");
+  Parsed parsed = Parse({"--rules-file=" + rules});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: " + rules + ":"));
+  EXPECT_THAT(parsed.err, HasSubstr("NoSuchRule"));
+}
+
+// API_TOKEN's value is never printed, nor is a token file's content.
+TEST_F(AlerterFlagsTest, TokenNeverPrinted) {
+  env_.Set("API_TOKEN", "very-secret");
+  Parsed parsed = Parse({"--repeat-interval=never"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  EXPECT_THAT(parsed.err, Not(HasSubstr("very-secret")));
+}
+
+// An unknown flag is a usage error too.
+TEST_F(AlerterFlagsTest, UnknownFlagIsAUsageError) {
+  Parsed parsed = Parse({"--no-such-flag"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: "));
+  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+}
+
+// --help prints the flags on stdout and exits 0 without running.
+TEST_F(AlerterFlagsTest, HelpExitsZero) {
+  Parsed parsed = Parse({"--help"});
+  EXPECT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.result.status().ok());
+  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
+  for (const char* flag :
+       {"--snapshots", "--curve-server-key-file", "--grpc-listen", "--db", "--history-retention",
+        "--rules-file", "--repeat-interval", "--api-token-file", "--max-latency-ms",
+        "--max-db-size-mb", "--min-available-nodes", "--max-leader-changes", "--webhook-url",
+        "--smtp-url", "--log-level"}) {
+    EXPECT_THAT(parsed.out, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace etcdmon::alerter

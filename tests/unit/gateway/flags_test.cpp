@@ -1,0 +1,289 @@
+// ParseGatewayCommandLine: the gateway's flags and variables (its own, the optional etcd
+// connection for REST benchmarks, the API token) into a GatewayCommandLine, a flag beating its
+// variable, one `error:` line per bad value (exit code 2), help (exit 0).
+
+#include "etcdmon/gateway/flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+struct Parsed {
+  config::ParseResult<GatewayCommandLine> result;
+  std::string out;  // help
+  std::string err;  // error lines
+};
+
+Parsed Parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"etcd-monitor-gateway"};
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = ParseGatewayCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  return Parsed{std::move(result), out.str(), err.str()};
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+// The endpoints as "a,b" (host:port each).
+std::string Endpoints(const GatewayCommandLine& line) {
+  std::string list;
+  for (const config::Endpoint& e : line.etcd.endpoints) {
+    list += (list.empty() ? "" : ",") + e.Authority();
+  }
+  return list;
+}
+
+class GatewayFlagsTest : public ::testing::Test {
+ protected:
+  // Every variable the gateway reads, cleared for each test and restored afterwards.
+  etcdmon::testing::ScopedEnv env_{"ENDPOINTS", "DIAL_TIMEOUT",      "CA_FILE",   "CERT_FILE",
+                                   "KEY_FILE",  "INSECURE_SKIP_TLS", "ETCD_USER", "ETCD_PASSWORD",
+                                   "LOG_LEVEL", "LOG_FORMAT",        "API_HOST",  "API_PORT",
+                                   "API_TOKEN"};
+
+  std::string WriteFile(const std::string& name, const std::string& content) {
+    const std::string path = dir_.File(name);
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  etcdmon::testing::TempDir dir_;
+};
+
+// Without flags or variables: the documented defaults; no etcd (benchmarks answer 501) and no
+// token.
+TEST_F(GatewayFlagsTest, Defaults) {
+  Parsed parsed = Parse({});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_TRUE(parsed.err.empty());
+  const GatewayCommandLine& line = parsed.result.value();
+  const GatewayConfig& g = line.gateway;
+  EXPECT_EQ(g.host, "0.0.0.0");
+  EXPECT_EQ(g.port, 8080);
+  EXPECT_EQ(g.threads, 2);
+  EXPECT_EQ(g.stale_after, 30s);
+  EXPECT_EQ(g.max_benchmark_ops, 1000000u);
+  EXPECT_TRUE(g.api_token.empty());
+  EXPECT_EQ(g.tls_cert_file, "");
+  EXPECT_EQ(g.tls_key_file, "");
+  EXPECT_EQ(line.aggregator_address, "localhost:5557");
+  EXPECT_EQ(line.alerter_address, "localhost:5558");
+  EXPECT_EQ(line.snapshots_endpoint, "tcp://localhost:5556");
+  EXPECT_EQ(line.curve_server_key, "");
+  EXPECT_EQ(line.backend_timeout, 2s);
+  EXPECT_THAT(line.etcd.endpoints, IsEmpty());
+  EXPECT_EQ(line.log.level, "info");
+  EXPECT_EQ(line.log.format, "text");
+}
+
+// Each flag lands in its field.
+TEST_F(GatewayFlagsTest, EveryFlagSetsItsField) {
+  Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  const std::string token_file = WriteFile("token", "  tok-from-file\n");
+  const std::string cert = WriteFile("cert.pem", "x");
+  const std::string key = WriteFile("key.pem", "x");
+  struct Case {
+    std::vector<std::string> args;
+    std::function<std::string(const GatewayCommandLine&)> field;
+    std::string want;
+  };
+  const Case cases[] = {
+      {{"--api-host=127.0.0.1"}, [](const auto& l) { return l.gateway.host; }, "127.0.0.1"},
+      {{"--api-port=9090"}, [](const auto& l) { return std::to_string(l.gateway.port); }, "9090"},
+      {{"--aggregator=agg:6557"}, [](const auto& l) { return l.aggregator_address; }, "agg:6557"},
+      {{"--alerter=alerter:6558"}, [](const auto& l) { return l.alerter_address; }, "alerter:6558"},
+      {{"--alerter", ""}, [](const auto& l) { return l.alerter_address; }, ""},
+      {{"--snapshots=tcp://agg:6556"},
+       [](const auto& l) { return l.snapshots_endpoint; },
+       "tcp://agg:6556"},
+      {{"--snapshots", ""}, [](const auto& l) { return l.snapshots_endpoint; }, ""},
+      {{"--curve-server-key=" + keys->public_key},
+       [](const auto& l) { return l.curve_server_key; },
+       keys->public_key},
+      {{"--api-token-file=" + token_file},
+       [](const auto& l) { return std::string(l.gateway.api_token.Reveal()); },
+       "tok-from-file"},
+      {{"--tls-cert-file=" + cert, "--tls-key-file=" + key},
+       [](const auto& l) { return l.gateway.tls_cert_file + "|" + l.gateway.tls_key_file; },
+       cert + "|" + key},
+      {{"--backend-timeout=500ms"},
+       [](const auto& l) { return Millis(l.backend_timeout); },
+       "500ms"},
+      {{"--threads=8"}, [](const auto& l) { return std::to_string(l.gateway.threads); }, "8"},
+      {{"--stale-after=1m"},
+       [](const auto& l) { return Millis(l.gateway.stale_after); },
+       "60000ms"},
+      {{"--max-benchmark-ops=50"},
+       [](const auto& l) { return std::to_string(l.gateway.max_benchmark_ops); },
+       "50"},
+      {{"--endpoints=10.0.0.1:2379,10.0.0.2:2379"}, Endpoints, "10.0.0.1:2379,10.0.0.2:2379"},
+      {{"--endpoints=10.0.0.1:2379", "--dial-timeout=3s"},
+       [](const auto& l) { return Millis(l.etcd.dial_timeout); },
+       "3000ms"},
+      {{"--log-level=debug"}, [](const auto& l) { return l.log.level; }, "debug"},
+      {{"--log-format=json"}, [](const auto& l) { return l.log.format; }, "json"},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    ASSERT_TRUE(parsed.result.ok()) << name << ": " << parsed.err;
+    EXPECT_EQ(c.field(parsed.result.value()), c.want) << name;
+  }
+}
+
+// A variable supplies the value when its flag is absent; the flag (for the token: the token
+// file) beats it.
+TEST_F(GatewayFlagsTest, FlagBeatsVariable) {
+  const std::string token_file = WriteFile("token", "from-flag\n");
+  struct Case {
+    const char* env;
+    std::string env_value;
+    std::string arg;
+    std::string flag_value;
+    std::function<std::string(const GatewayCommandLine&)> field;
+  };
+  const Case cases[] = {
+      {"API_HOST", "10.1.1.1", "--api-host=10.2.2.2", "10.2.2.2",
+       [](const auto& l) { return l.gateway.host; }},
+      {"API_PORT", "8181", "--api-port=8282", "8282",
+       [](const auto& l) { return std::to_string(l.gateway.port); }},
+      {"API_TOKEN", "from-env", "--api-token-file=" + token_file, "from-flag",
+       [](const auto& l) { return std::string(l.gateway.api_token.Reveal()); }},
+      {"ENDPOINTS", "10.0.0.1:2379", "--endpoints=10.0.0.2:2379", "10.0.0.2:2379", Endpoints},
+      {"LOG_LEVEL", "warn", "--log-level=error", "error",
+       [](const auto& l) { return l.log.level; }},
+  };
+  for (const Case& c : cases) {
+    env_.Set(c.env, c.env_value);
+    Parsed from_env = Parse({});
+    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
+    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
+    Parsed from_flag = Parse({c.arg});
+    ASSERT_TRUE(from_flag.result.ok()) << c.arg << ": " << from_flag.err;
+    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.arg;
+    env_.Unset(c.env);
+  }
+}
+
+// A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
+// and the value (for a token file, its path, never its content).
+TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
+  const std::string empty_token = WriteFile("empty-token", " \n");
+  const std::string cert = WriteFile("cert.pem", "x");
+  struct Case {
+    std::vector<std::string> args;
+    std::string source;  // the flag named
+    std::string shown;   // the value, or the reason when the value is empty or a key
+  };
+  const Case cases[] = {
+      {{"--api-host", ""}, "--api-host", "must not be empty"},
+      {{"--api-port=0"}, "--api-port", "\"0\""},
+      {{"--api-port=65536"}, "--api-port", "\"65536\""},
+      {{"--api-port=http"}, "--api-port", "\"http\""},
+      {{"--aggregator=agg"}, "--aggregator", "\"agg\""},
+      {{"--alerter=alerter"}, "--alerter", "\"alerter\""},
+      {{"--curve-server-key=not-a-key"}, "--curve-server-key", "not a Z85 key"},
+      {{"--api-token-file=/no/such/token"}, "--api-token-file", "\"/no/such/token\""},
+      {{"--api-token-file=" + empty_token}, "--api-token-file", empty_token},
+      {{"--tls-cert-file=/no/such/cert"}, "--tls-cert-file", "\"/no/such/cert\""},
+      {{"--tls-cert-file=" + cert}, "--tls-cert-file", "--tls-key-file"},
+      {{"--backend-timeout=0s"}, "--backend-timeout", "\"0s\""},
+      {{"--threads=0"}, "--threads", "\"0\""},
+      {{"--threads=65"}, "--threads", "\"65\""},
+      {{"--stale-after=stale"}, "--stale-after", "\"stale\""},
+      {{"--max-benchmark-ops=0"}, "--max-benchmark-ops", "\"0\""},
+      {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
+      {{"--log-level=loud"}, "--log-level", "\"loud\""},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    EXPECT_FALSE(parsed.result.ok()) << name;
+    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
+    const std::vector<std::string> lines = Lines(parsed.err);
+    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
+    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
+    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
+    EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
+
+// A bad value from a variable names the variable.
+TEST_F(GatewayFlagsTest, BadVariableIsNamed) {
+  env_.Set("API_PORT", "eighty");
+  Parsed parsed = Parse({});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: env API_PORT \"eighty\": "));
+}
+
+// Neither API_TOKEN nor a token file's content is ever printed.
+TEST_F(GatewayFlagsTest, TokenNeverPrinted) {
+  env_.Set("API_TOKEN", "very-secret");
+  const std::string big = WriteFile("big-token", "file-secret" + std::string(5000, 'x'));
+  Parsed parsed = Parse({"--api-token-file=" + big, "--threads=0"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  EXPECT_THAT(Lines(parsed.err), SizeIs(2)) << parsed.err;
+  EXPECT_THAT(parsed.err, Not(HasSubstr("very-secret")));
+  EXPECT_THAT(parsed.err, Not(HasSubstr("file-secret")));
+}
+
+// An unknown flag is a usage error too.
+TEST_F(GatewayFlagsTest, UnknownFlagIsAUsageError) {
+  Parsed parsed = Parse({"--no-such-flag"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: "));
+  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+}
+
+// --help prints the flags on stdout and exits 0 without running.
+TEST_F(GatewayFlagsTest, HelpExitsZero) {
+  Parsed parsed = Parse({"--help"});
+  EXPECT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.result.status().ok());
+  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
+  for (const char* flag : {"--api-host", "--api-port", "--aggregator", "--alerter", "--snapshots",
+                           "--curve-server-key", "--api-token-file", "--tls-cert-file",
+                           "--tls-key-file", "--backend-timeout", "--threads", "--stale-after",
+                           "--max-benchmark-ops", "--endpoints", "--dial-timeout", "--log-level"}) {
+    EXPECT_THAT(parsed.out, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway
