@@ -1,0 +1,648 @@
+// detail::Api without a server: requests go straight to Api::Handle, against fake backends and a
+// FakeClock, with the state the refresher would render published directly. Routing, validation,
+// the token check, every endpoint's JSON, /health's logic, silences and benchmarks.
+
+#include "api.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fake_backends.h"
+#include "render.h"
+
+namespace etcdmon::gateway {
+namespace {
+
+using detail::ApiRequest;
+using detail::ApiResponse;
+using nlohmann::json;
+
+std::chrono::system_clock::time_point AtUnixMs(int64_t ms) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::shared_ptr<const std::string> Share(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() : clock_(AtUnixMs(kTick + 1000)) {
+    config_.host = "127.0.0.1";
+    config_.port = 0;
+    config_.api_token = config::Secret(kToken);
+    config_.max_body_bytes = 1024;
+    config_.max_benchmark_ops = 5000;
+    Build(/*with_benchmark=*/true);
+  }
+
+  // A fresh Api; without a benchmark backend POST benchmark answers 501.
+  void Build(bool with_benchmark) {
+    GatewayBackends backends;
+    backends.monitor = &monitor_;
+    backends.alerts = &alerts_;
+    backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
+    api_.reset();
+    registry_ = std::make_unique<prometheus::Registry>();
+    api_ = std::make_unique<detail::Api>(config_, backends, *registry_, clock_);
+  }
+
+  // What the refresher publishes for `snapshot`: the cached documents and the /metrics text.
+  void Publish(const v1::ClusterSnapshot& snapshot) {
+    auto state = std::make_shared<detail::RenderedState>();
+    auto shared = std::make_shared<const v1::ClusterSnapshot>(snapshot);
+    state->snapshot = shared;
+    std::vector<detail::Series> series;
+    detail::SnapshotSeries(*shared, series);
+    for (const v1::MemberState& m : shared->members()) {
+      state->member_labels.push_back(detail::MemberLabel(m));
+    }
+    state->status = Share(detail::RenderStatusJson(*shared));
+    state->members = Share(detail::RenderMembersJson(*shared));
+    state->leader = Share(detail::RenderLeaderJson(*shared));
+    state->current = Share(detail::RenderCurrentJson(*shared, series));
+    state->latency = Share(detail::RenderLatencyJson(*shared));
+    detail::ServiceState services;
+    services.has_snapshot = true;
+    services.aggregator_up = true;
+    state->metrics_text = Share(detail::RenderPrometheus(shared.get(), services, {}, "unknown"));
+    api_->Publish(std::move(state));
+  }
+
+  // What the refresher records after polling healthy services.
+  void ServicesUp() {
+    detail::DependencyState deps;
+    deps.aggregator_checked = true;
+    deps.aggregator_ok = true;
+    deps.aggregator_detail = "ticking";
+    deps.aggregator_last_update_unix_ms = kTick;
+    deps.alerter_checked = true;
+    deps.alerter_ok = true;
+    deps.alerter_detail = "ok";
+    api_->SetDependencies(deps);
+  }
+
+  // `target` is the path with an optional "?query".
+  ApiResponse Call(std::string_view method, std::string_view target, std::string_view body = "",
+                   std::string_view authorization = "") {
+    ApiRequest request;
+    request.method = method;
+    const size_t question = target.find('?');
+    request.path = target.substr(0, question);
+    request.query = question == std::string_view::npos ? "" : target.substr(question + 1);
+    request.authorization = authorization;
+    request.body = body;
+    return api_->Handle(request);
+  }
+  ApiResponse Get(std::string_view target) { return Call("GET", target); }
+  json GetJson(std::string_view target) { return Parse(Get(target)); }
+
+  static json Parse(const ApiResponse& r) {
+    return json::parse(r.Body(), nullptr, /*allow_exceptions=*/false);
+  }
+
+  static void ExpectError(const ApiResponse& r, int status) {
+    EXPECT_EQ(r.status, status) << r.Body();
+    EXPECT_EQ(r.content_type, "application/json");
+    json j = Parse(r);
+    ASSERT_TRUE(j.is_object()) << r.Body();
+    ASSERT_TRUE(j.contains("error")) << r.Body();
+    EXPECT_EQ(j["error"]["code"], status);
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+  }
+
+  GatewayConfig config_;
+  FakeClock clock_;
+  FakeMonitor monitor_;
+  FakeAlerts alerts_;
+  FakeBenchmark benchmark_;
+  std::unique_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<detail::Api> api_;
+};
+
+// GET /api/v1/cluster/status: every field of the snapshot, snake_case, times in RFC 3339.
+TEST_F(ApiTest, ClusterStatusCarriesEveryField) {
+  Publish(ThreeMemberSnapshot());
+  ApiResponse r = Get("/api/v1/cluster/status");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  json s = Parse(r);
+  EXPECT_EQ(s["healthy"], true);
+  EXPECT_EQ(s["state"], "healthy");
+  EXPECT_EQ(s["degraded"], false);
+  EXPECT_EQ(s["has_leader"], true);
+  EXPECT_EQ(s["leader"]["name"], "etcd-2");
+  EXPECT_EQ(s["leader"]["id"], "2");
+  EXPECT_EQ(s["member_count"], 3);
+  EXPECT_EQ(s["quorum_size"], 2);
+  EXPECT_EQ(s["healthy_members"], 3);
+  EXPECT_EQ(s["healthy_member_names"].size(), 3u);
+  EXPECT_EQ(s["quorum_ok"], true);
+  EXPECT_EQ(s["split_brain"]["detected"], false);
+  EXPECT_TRUE(s["split_brain"]["evidence"].is_array());
+  EXPECT_EQ(s["leader_changes"], 4);
+  EXPECT_TRUE(s["alarms"].is_array());
+  EXPECT_EQ(s["last_update"], "2024-05-01T10:00:00.000Z");
+  EXPECT_EQ(s["cluster_id"], "abc");
+}
+
+// The split-brain verdict comes with its kinds and evidence.
+TEST_F(ApiTest, SplitBrainEvidenceIsShown) {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_healthy(false);
+  s.mutable_split_brain()->set_detected(true);
+  s.mutable_split_brain()->set_reason("two leaders in term 7");
+  s.mutable_split_brain()->add_kinds(v1::SAME_TERM_DIFFERENT_LEADERS);
+  v1::Evidence* e = s.mutable_split_brain()->add_evidence();
+  e->set_member_name("etcd-1");
+  e->set_statement("follows leader 1 at term 7");
+  e->set_kind(v1::SAME_TERM_DIFFERENT_LEADERS);
+  Publish(s);
+  ApiResponse r = Get("/api/v1/cluster/status");
+  ASSERT_EQ(r.status, 200);
+  json status = Parse(r);
+  EXPECT_EQ(status["split_brain"]["detected"], true);
+  EXPECT_EQ(status["split_brain"]["kinds"][0], "same_term_different_leaders");
+  EXPECT_EQ(status["split_brain"]["evidence"][0]["member_name"], "etcd-1");
+  EXPECT_EQ(status["split_brain"]["evidence"][0]["statement"], "follows leader 1 at term 7");
+}
+
+// The member list, the leader, and one member by name (404 for an unknown one).
+TEST_F(ApiTest, MembersLeaderAndOneMember) {
+  Publish(ThreeMemberSnapshot());
+  json members = GetJson("/api/v1/cluster/members");
+  ASSERT_EQ(members["members"].size(), 3u);
+  EXPECT_EQ(members["members"][0]["name"], "etcd-1");
+  EXPECT_EQ(members["members"][0]["health"], "healthy");
+  EXPECT_EQ(members["members"][1]["is_leader"], true);
+  EXPECT_EQ(members["members"][0]["db_size_bytes"], 20480);
+
+  json leader = GetJson("/api/v1/cluster/leader");
+  EXPECT_EQ(leader["has_leader"], true);
+  EXPECT_EQ(leader["leader"]["name"], "etcd-2");
+  EXPECT_EQ(leader["leader"]["endpoint"], "127.0.0.1:22379");
+
+  ApiResponse one = Get("/api/v1/cluster/members/etcd-3");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(Parse(one)["name"], "etcd-3");
+  ExpectError(Get("/api/v1/cluster/members/nobody"), 404);
+}
+
+// A member whose disk usage is unknown shows null with the reason; the others a number and a
+// null reason.
+TEST_F(ApiTest, MemberDiskUnknownShowsTheReason) {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  v1::MemberState* remote = s.mutable_members(2);
+  remote->clear_disk_used_percent();
+  remote->set_disk_unknown_reason(
+      "the member runs on another host (10.0.0.3): run a collector beside it or give "
+      "--member-data-dir=10.0.0.3:2379=DIR");
+  Publish(s);
+  ApiResponse r = Get("/api/v1/cluster/members");
+  ASSERT_EQ(r.status, 200);
+  json members = Parse(r);
+  ASSERT_EQ(members["members"].size(), 3u);
+  EXPECT_EQ(members["members"][0]["disk_used_percent"], 42);
+  EXPECT_TRUE(members["members"][0]["disk_unknown_reason"].is_null()) << members.dump();
+  EXPECT_TRUE(members["members"][2]["disk_used_percent"].is_null()) << members.dump();
+  EXPECT_EQ(members["members"][2]["disk_unknown_reason"],
+            "the member runs on another host (10.0.0.3): run a collector beside it or give "
+            "--member-data-dir=10.0.0.3:2379=DIR");
+}
+
+// Current metrics by cluster and member, and the latency percentiles.
+TEST_F(ApiTest, CurrentMetricsAndLatency) {
+  Publish(ThreeMemberSnapshot());
+  json current = GetJson("/api/v1/metrics/current");
+  EXPECT_EQ(current["cluster_metrics"]["etcd_cluster_member_count"], 3);
+  EXPECT_EQ(current["cluster_metrics"]["etcd_request_read_latency_p99_milliseconds"], 2.5);
+  EXPECT_EQ(current["members"]["etcd-1"]["etcd_member_up"], 1);
+  EXPECT_EQ(current["members"]["etcd-2"]["etcd_member_is_leader"], 1);
+
+  json latency = GetJson("/api/v1/metrics/latency");
+  EXPECT_EQ(latency["read"]["p50_ms"], 0.5);
+  EXPECT_EQ(latency["write"]["p99_ms"], 2.5);
+  EXPECT_EQ(latency["wal_fsync"]["p95_ms"], 3);
+  EXPECT_EQ(latency["backend_commit"]["p99_ms"], 4);
+  EXPECT_FALSE(latency["wal_fsync"].contains("p50_ms"));
+  ASSERT_EQ(latency["members"].size(), 3u);
+  EXPECT_EQ(latency["members"][0]["member"], "etcd-1");
+}
+
+// History: the metric list, absolute and relative times (relative to the clock), and every
+// validation error.
+TEST_F(ApiTest, HistoryParsesTimesAndValidates) {
+  Publish(ThreeMemberSnapshot());
+  ApiResponse list = Get("/api/v1/metrics/history");
+  ASSERT_EQ(list.status, 200) << list.Body();
+  EXPECT_EQ(Parse(list)["metrics"][0]["name"], "etcd_cluster_member_count");
+  EXPECT_EQ(Parse(list)["metrics"][1]["scope"], "member");
+
+  ApiResponse h =
+      Get("/api/v1/metrics/history?metric=etcd_cluster_member_count"
+          "&from=2024-05-01T09:00:00Z&to=1714557600&step=1m");
+  ASSERT_EQ(h.status, 200) << h.Body();
+  EXPECT_EQ(Parse(h)["points"][0]["time"], "2024-05-01T10:00:00.000Z");
+  EXPECT_EQ(Parse(h)["points"][0]["value"], 3);
+  v1::HistoryQuery q = monitor_.LastQuery();
+  EXPECT_EQ(q.from_unix_ms(), kTick - 3600000);
+  EXPECT_EQ(q.to_unix_ms(), kTick);
+  EXPECT_EQ(q.step_ms(), 60000);
+
+  ApiResponse relative =
+      Get("/api/v1/metrics/history?metric=etcd_member_up&member=etcd-2&from=-10m");
+  ASSERT_EQ(relative.status, 200) << relative.Body();
+  q = monitor_.LastQuery();
+  EXPECT_EQ(q.member(), "etcd-2");
+  EXPECT_EQ(q.to_unix_ms() - q.from_unix_ms(), 600000);
+  EXPECT_EQ(q.to_unix_ms(), UnixMs(clock_.Now()));
+
+  // Error paths: unknown metric, unknown member, bad times, inverted range, unknown parameter,
+  // a per-member metric without member.
+  struct Case {
+    std::string_view target;
+    int status;
+  };
+  const Case cases[] = {
+      {"/api/v1/metrics/history?metric=no_such_metric", 404},
+      {"/api/v1/metrics/history?metric=etcd_member_up&member=ghost", 404},
+      {"/api/v1/metrics/history?metric=etcd_cluster_healthy&from=soon", 400},
+      {"/api/v1/metrics/history?metric=etcd_cluster_healthy&from=-1h&to=-2h", 400},
+      {"/api/v1/metrics/history?metric=etcd_cluster_healthy&step=x", 400},
+      {"/api/v1/metrics/history?metric=etcd_cluster_healthy&bogus=1", 400},
+      {"/api/v1/metrics/history?metric=etcd_member_up", 400},
+      {"/api/v1/metrics/history?member=etcd-1", 400},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    ExpectError(Get(c.target), c.status);
+  }
+}
+
+// Active alerts with filters, the alert history with its paging and validation, silences.
+TEST_F(ApiTest, AlertsFiltersHistoryAndSilences) {
+  Publish(ThreeMemberSnapshot());
+  json alerts = GetJson("/api/v1/alerts");
+  ASSERT_EQ(alerts["alerts"].size(), 2u);
+  EXPECT_EQ(alerts["alerts"][0]["rule"], "member_down");
+  EXPECT_EQ(alerts["alerts"][0]["started_at"], "2024-05-01T10:00:00.000Z");
+  EXPECT_TRUE(alerts["alerts"][1]["resolved_at"].is_null());
+  json critical = GetJson("/api/v1/alerts?severity=critical");
+  ASSERT_EQ(critical["alerts"].size(), 1u);
+
+  // "1d" is not a duration unit: a bad query.
+  ExpectError(Get("/api/v1/alerts/history?rule=leader_changes&page_size=10&from=-1d"), 400);
+  ApiResponse history = Get("/api/v1/alerts/history?rule=leader_changes&page_size=10&from=-24h");
+  ASSERT_EQ(history.status, 200) << history.Body();
+  EXPECT_EQ(Parse(history)["alerts"][0]["rule"], "leader_changes");
+  EXPECT_EQ(Parse(history)["next_page_token"], "next-1");
+  ExpectError(Get("/api/v1/alerts/history?page_size=0"), 400);
+  ExpectError(Get("/api/v1/alerts/history?page_token=bad"), 400);
+
+  json silences = GetJson("/api/v1/alerts/silences");
+  EXPECT_EQ(silences["silences"][0]["id"], "s1");
+}
+
+// POST benchmark: the token, the body's validation and limits, one run at a time, its progress.
+TEST_F(ApiTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
+  const std::string url = "/api/v1/performance/benchmark";
+  const std::string body = R"({"type":"mixed","ops":1000,"clients":4,"value_size":64})";
+  const std::string bearer = "Bearer " + kToken;
+  ApiResponse no_token = Call("POST", url, body);
+  ExpectError(no_token, 401);
+  EXPECT_TRUE(no_token.authenticate) << "WWW-Authenticate: Bearer";
+  ExpectError(Call("POST", url, body, "Bearer wrong"), 401);
+  ExpectError(Call("POST", url, body, "Basic " + kToken), 401);
+  EXPECT_EQ(Call("POST", url, body, "Bearer wrong").Body().find(kToken), std::string::npos);
+
+  struct Case {
+    std::string body;
+    int status;
+  };
+  const Case cases[] = {
+      {"not json", 400},
+      {R"({"type":"delete"})", 400},
+      {R"({"ops":0})", 400},
+      {R"({"ops":5001})", 400},
+      {R"({"ops":-1})", 400},
+      {R"({"opz":10})", 400},
+      {std::string(200, '[') + std::string(200, ']'), 400},
+      {"{\"type\":\"" + std::string(2000, 'w') + "\"}", 413},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body.substr(0, 40));
+    ExpectError(Call("POST", url, c.body, bearer), c.status);
+  }
+
+  ApiResponse started = Call("POST", url, body, bearer);
+  ASSERT_EQ(started.status, 202) << started.Body();
+  EXPECT_EQ(Parse(started)["id"], "bench-1");
+  EXPECT_EQ(started.location, "/api/v1/performance/benchmark/bench-1");
+  BenchmarkSpec spec = benchmark_.LastSpec();
+  EXPECT_EQ(spec.type, config::BenchmarkType::kMixed);
+  EXPECT_EQ(spec.ops, 1000u);
+  EXPECT_EQ(spec.clients, 4u);
+  EXPECT_EQ(spec.value_size, 64u);
+  ExpectError(Call("POST", url, body, bearer), 409);
+
+  ApiResponse progress = Get(url + "/bench-1");
+  ASSERT_EQ(progress.status, 200);
+  EXPECT_EQ(Parse(progress)["state"], "running");
+  ExpectError(Get(url + "/bench-2"), 404);
+  ExpectError(Get(url + "/..%2Fetc"), 404);
+  ExpectError(Get(url), 405);
+}
+
+// POST /api/v1/alerts/silences: token-guarded, validated, passed to the alerter with the
+// gateway's own token, expiring `duration` after the clock's now; the path answers GET and POST
+// only.
+TEST_F(ApiTest, SilenceCreationNeedsTokenAndValidates) {
+  const std::string url = "/api/v1/alerts/silences";
+  const std::string body = R"({"member":"etcd-2","duration":"2h","comment":"kernel upgrade"})";
+  const std::string bearer = "Bearer " + kToken;
+  ExpectError(Call("POST", url, body), 401);
+  ExpectError(Call("POST", url, body, "Bearer wrong"), 401);
+  for (const char* bad :
+       {R"({"member":"etcd-2"})", R"({"duration":"soon"})", R"({"duration":"1h","team":"x"})",
+        R"({"duration":3600})", R"({"duration":"1h","rule":"NoSuchRule"})"}) {
+    SCOPED_TRACE(bad);
+    ExpectError(Call("POST", url, bad, bearer), 400);
+  }
+
+  ApiResponse created = Call("POST", url, body, bearer);
+  ASSERT_EQ(created.status, 201) << created.Body();
+  EXPECT_EQ(Parse(created)["id"], "0123456789abcdef");
+  EXPECT_EQ(Parse(created)["member"], "etcd-2");
+  EXPECT_EQ(Parse(created)["comment"], "kernel upgrade");
+  const v1::Silence sent = alerts_.Created();
+  EXPECT_EQ(sent.member(), "etcd-2");
+  EXPECT_EQ(sent.expires_unix_ms(), UnixMs(clock_.Now()) + 2 * 3600 * 1000);
+  EXPECT_EQ(alerts_.Token(), kToken);
+
+  ApiResponse wrong = Call("PUT", url, body);
+  ExpectError(wrong, 405);
+  EXPECT_EQ(wrong.allow, "GET, POST");
+  EXPECT_EQ(Get(url).status, 200);
+}
+
+// Without a benchmark runner POST benchmark is 501, saying why.
+TEST_F(ApiTest, BenchmarkWithoutRunnerIs501) {
+  Build(/*with_benchmark=*/false);
+  ApiResponse r =
+      Call("POST", "/api/v1/performance/benchmark", R"({"ops":10})", "Bearer " + kToken);
+  ExpectError(r, 501);
+  EXPECT_NE(Parse(r)["error"]["message"].get<std::string>().find("benchmark"), std::string::npos);
+}
+
+// Unknown paths, wrong methods (with Allow) and bad queries are JSON errors.
+TEST_F(ApiTest, UnknownPathWrongMethodBadQueryAreJsonErrors) {
+  Publish(ThreeMemberSnapshot());
+  struct Case {
+    std::string_view method;
+    std::string_view target;
+    int status;
+    std::string_view allow;  // for 405
+  };
+  const Case cases[] = {
+      {"GET", "/api/v1/nothing", 404, ""},
+      {"GET", "/api/v2/cluster/status", 404, ""},
+      {"DELETE", "/api/v1/cluster/status", 405, "GET"},
+      {"POST", "/metrics", 405, "GET"},
+      {"PUT", "/api/v1/performance/benchmark", 405, "POST"},
+      {"GET", "/api/v1/cluster/status?verbose=1", 400, ""},
+      {"GET", "/api/v1/cluster/status?x=%zz", 400, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.method) + " " + std::string(c.target));
+    ApiResponse r = Call(c.method, c.target, c.method == "GET" ? "" : "{}");
+    ExpectError(r, c.status);
+    EXPECT_EQ(r.allow, c.allow);
+  }
+  EXPECT_EQ(Get("/api/v1/cluster/status").status, 200);
+  EXPECT_EQ(Get("/api/v1/cluster/status/").status, 200) << "a trailing slash is the same path";
+}
+
+// Before the first snapshot the snapshot endpoints are 503 and /health says why; once one is
+// published they answer.
+TEST_F(ApiTest, NoDataYetIs503AndHealthSaysWhy) {
+  ExpectError(Get("/api/v1/cluster/status"), 503);
+  ExpectError(Get("/api/v1/metrics/latency"), 503);
+  detail::DependencyState deps;
+  deps.aggregator_checked = true;
+  deps.aggregator_ok = true;
+  deps.aggregator_detail = "ticking";
+  deps.alerter_checked = true;
+  deps.alerter_ok = true;
+  deps.last_snapshot_error = "aggregator GetSnapshot: no snapshot yet";
+  api_->SetDependencies(deps);
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(Parse(health)["checks"]["aggregator"]["ok"], true);
+  EXPECT_EQ(Parse(health)["checks"]["data"]["ok"], false);
+  EXPECT_NE(Parse(health)["checks"]["data"]["detail"].get<std::string>().find("no snapshot"),
+            std::string::npos);
+  // Data arrives: the endpoints answer.
+  Publish(ThreeMemberSnapshot());
+  EXPECT_EQ(Get("/api/v1/cluster/status").status, 200);
+}
+
+// /health before the refresher has checked anything: not ok, "not checked yet".
+TEST_F(ApiTest, HealthBeforeAnyCheck) {
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 503);
+  json j = Parse(health);
+  EXPECT_EQ(j["status"], "unavailable");
+  EXPECT_EQ(j["checks"]["gateway"]["ok"], true);
+  EXPECT_EQ(j["checks"]["aggregator"]["ok"], false);
+  EXPECT_EQ(j["checks"]["aggregator"]["detail"], "not checked yet");
+  EXPECT_EQ(j["checks"]["alerter"]["detail"], "not checked yet");
+}
+
+// Data older than stale_after (30s by default) makes /health 503; a fresh snapshot makes it 200.
+TEST_F(ApiTest, HealthReportsStaleData) {
+  ServicesUp();
+  Publish(ThreeMemberSnapshot());
+  clock_.SetNow(AtUnixMs(kTick + 60000));
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(Parse(health)["status"], "unavailable");
+  EXPECT_EQ(Parse(health)["checks"]["data"]["ok"], false);
+  EXPECT_EQ(Parse(health)["checks"]["aggregator"]["ok"], true);
+  EXPECT_EQ(Parse(health)["checks"]["alerter"]["ok"], true);
+  EXPECT_EQ(Parse(health)["checks"]["gateway"]["ok"], true);
+
+  v1::ClusterSnapshot fresh = ThreeMemberSnapshot();
+  fresh.set_tick_unix_ms(UnixMs(clock_.Now()));
+  Publish(fresh);
+  health = Get("/health");
+  EXPECT_EQ(health.status, 200) << health.Body();
+  EXPECT_EQ(Parse(health)["status"], "ok");
+  EXPECT_EQ(Parse(health)["time"], "2024-05-01T10:01:00.000Z");
+}
+
+// The data is fresh up to stale_after old, stale beyond it.
+TEST_F(ApiTest, StaleAfterIsInclusive) {
+  ServicesUp();
+  Publish(ThreeMemberSnapshot());
+  struct Case {
+    int64_t age_ms;
+    int status;
+  };
+  const Case cases[] = {{0, 200}, {29999, 200}, {30000, 200}, {30001, 503}, {3600000, 503}};
+  for (const Case& c : cases) {
+    clock_.SetNow(AtUnixMs(kTick + c.age_ms));
+    ApiResponse health = Get("/health");
+    EXPECT_EQ(health.status, c.status) << "age " << c.age_ms << "ms: " << health.Body();
+    EXPECT_EQ(Parse(health)["checks"]["data"]["age_seconds"], c.age_ms / 1000.0);
+  }
+}
+
+// Fresh data, every service up, but no etcd member answers: not ok (503, "unavailable"), and the
+// etcd check says why; once one member answers it is ok again.
+TEST_F(ApiTest, HealthIsUnavailableWhenNoMemberAnswers) {
+  ServicesUp();
+  v1::ClusterSnapshot none;
+  none.set_cluster("default");
+  none.set_tick_unix_ms(UnixMs(clock_.Now()));
+  none.set_state(v1::CLUSTER_NO_LEADER);
+  none.set_member_count(1);
+  none.set_fresh_members(1);
+  none.set_unreachable_members(1);
+  v1::MemberState* m = none.add_members();
+  m->set_endpoint("localhost:1");
+  m->set_health(v1::UNREACHABLE);
+  m->set_sampled(true);
+  m->set_reachable(false);
+  m->set_error("connection refused");
+  m->set_reason("connection refused");
+  m->set_figures_stale(true);
+  Publish(none);
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 503) << health.Body();
+  json j = Parse(health);
+  EXPECT_EQ(j["checks"]["data"]["ok"], true);
+  EXPECT_EQ(j["status"], "unavailable");
+  EXPECT_EQ(j["checks"]["etcd"]["ok"], false);
+  EXPECT_EQ(j["checks"]["etcd"]["detail"],
+            "no etcd member answers: 0 of 1 reachable (localhost:1: connection refused)");
+  // The member is labelled by its endpoint.
+  json members = GetJson("/api/v1/cluster/members");
+  ASSERT_EQ(members["members"].size(), 1u);
+  EXPECT_EQ(members["members"][0]["label"], "localhost:1");
+
+  // One of three answers: ok.
+  v1::ClusterSnapshot one = ThreeMemberSnapshot();
+  one.set_tick_unix_ms(UnixMs(clock_.Now()));
+  for (int i = 1; i < 3; ++i) {
+    one.mutable_members(i)->set_health(v1::UNREACHABLE);
+    one.mutable_members(i)->set_reachable(false);
+  }
+  Publish(one);
+  health = Get("/health");
+  EXPECT_EQ(health.status, 200) << health.Body();
+  EXPECT_EQ(Parse(health)["checks"]["etcd"]["ok"], true);
+  EXPECT_EQ(Parse(health)["checks"]["etcd"]["detail"], "1 of 3 members answer");
+}
+
+// Members that stopped answering, or never did: unknown figures are null, marked stale as of
+// their last answer, and /metrics exports none of their gauges as current.
+TEST_F(ApiTest, MembersThatDoNotAnswerShowUnknownAndStale) {
+  Publish(OneStoppedOneNeverAnswered());
+  ApiResponse r = Get("/api/v1/cluster/members");
+  ASSERT_EQ(r.status, 200);
+  json members = Parse(r);
+  ASSERT_EQ(members["members"].size(), 3u);
+  const json& stopped = members["members"][0];
+  const json& up = members["members"][1];
+  const json& never = members["members"][2];
+  for (const char* key :
+       {"raft_term", "raft_index", "raft_applied_index", "apply_lag", "revision", "db_size_bytes",
+        "db_size_in_use_bytes", "version", "leader_id", "cluster_id", "db_quota_bytes"}) {
+    EXPECT_TRUE(stopped[key].is_null()) << key << ": " << stopped.dump();
+    EXPECT_TRUE(never[key].is_null()) << key << ": " << never.dump();
+  }
+  EXPECT_EQ(stopped["figures_stale"], true);
+  EXPECT_EQ(stopped["figures_as_of"], "2024-05-01T09:59:30.000Z");
+  EXPECT_EQ(stopped["read_latency"]["p99_ms"], 2.5) << "the window is kept, marked stale";
+  EXPECT_EQ(never["figures_stale"], true);
+  EXPECT_TRUE(never["figures_as_of"].is_null());
+  EXPECT_TRUE(never["read_latency"].is_null());
+
+  EXPECT_EQ(up["raft_term"], 7);
+  EXPECT_EQ(up["revision"], 42);
+  EXPECT_EQ(up["version"], "3.5.9");
+  EXPECT_EQ(up["leader_id"], "2");
+  EXPECT_EQ(up["db_size_bytes"], 20480);
+  EXPECT_EQ(up["figures_stale"], false);
+  EXPECT_EQ(up["figures_as_of"], "2024-05-01T10:00:00.000Z");
+
+  json status = GetJson("/api/v1/cluster/status");
+  EXPECT_EQ(status["state"], "degraded");
+  EXPECT_EQ(status["degraded"], true);
+  EXPECT_EQ(status["healthy"], true);
+
+  json latency = GetJson("/api/v1/metrics/latency");
+  ASSERT_EQ(latency["members"].size(), 3u);
+  EXPECT_EQ(latency["members"][0]["figures_stale"], true);
+  EXPECT_EQ(latency["members"][0]["figures_as_of"], "2024-05-01T09:59:30.000Z");
+  EXPECT_EQ(latency["members"][1]["figures_stale"], false);
+
+  // The leader's JSON is a member's JSON.
+  json leader = GetJson("/api/v1/cluster/leader");
+  EXPECT_EQ(leader["leader"]["raft_term"], 7);
+  EXPECT_EQ(leader["leader"]["figures_stale"], false);
+
+  // /metrics: the members that do not answer are up 0, with their counters, and no gauge.
+  ApiResponse metrics = Get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = metrics.Body();
+  EXPECT_NE(text.find("etcd_member_up{cluster=\"prod\",member=\"etcd-1\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("etcd_server_proposals_committed_total{cluster=\"prod\",member=\"etcd-1\"}"),
+            std::string::npos);
+  for (const char* gauge :
+       {"etcd_request_read_latency_p99_milliseconds",
+        "etcd_disk_wal_fsync_duration_p99_milliseconds", "etcd_request_rate_per_second",
+        "etcd_member_raft_term", "etcd_mvcc_db_total_size_bytes"}) {
+    for (const char* member : {"etcd-1", "etcd-3"}) {
+      const std::string series =
+          std::string(gauge) + "{cluster=\"prod\",member=\"" + member + "\"}";
+      EXPECT_EQ(text.find(series), std::string::npos) << series;
+    }
+  }
+  EXPECT_NE(
+      text.find("etcd_request_read_latency_p99_milliseconds{cluster=\"prod\",member=\"etcd-2\"}"),
+      std::string::npos);
+}
+
+// The dashboard is HTML that reads the REST API.
+TEST_F(ApiTest, DashboardIsHtmlUsingTheApi) {
+  ApiResponse r = Get("/");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(r.Body().find("api/v1/cluster/status"), std::string::npos);
+  EXPECT_NE(r.Body().find("api/v1/alerts"), std::string::npos);
+}
+
+// Every request is counted.
+TEST_F(ApiTest, CountsRequests) {
+  EXPECT_EQ(api_->requests(), 0u);
+  Get("/health");
+  Get("/nowhere");
+  EXPECT_EQ(api_->requests(), 2u);
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway

@@ -1,0 +1,256 @@
+#pragma once
+
+// Fake backends of the gateway (MonitorBackend, AlertBackend, BenchmarkBackend) and the
+// snapshots the gateway's tests serve, shared by api_test.cpp and gateway_service_test.cpp.
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "etcdmon/gateway/backends.h"
+
+namespace etcdmon::gateway {
+
+namespace v1 = etcdmonitor::v1;
+
+inline constexpr int64_t kTick = 1714557600000;  // 2024-05-01T10:00:00Z
+inline const std::string kToken = "s3cret-token";
+
+inline v1::ClusterSnapshot ThreeMemberSnapshot() {
+  v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  s.set_cluster_id(0xabc);
+  s.set_tick_unix_ms(kTick);
+  s.set_healthy(true);
+  s.set_state(v1::CLUSTER_HEALTHY);
+  s.set_has_leader(true);
+  s.set_leader_id(2);
+  s.set_leader_name("etcd-2");
+  s.set_leader_endpoint("127.0.0.1:22379");
+  s.set_member_count(3);
+  s.set_quorum_size(2);
+  s.set_healthy_members(3);
+  s.set_quorum_ok(true);
+  s.set_leader_changes_total(4);
+  s.set_raft_term(7);
+  s.set_request_rate_per_second(12.5);
+  s.mutable_read_latency()->set_p50_ms(0.5);
+  s.mutable_read_latency()->set_p95_ms(1.5);
+  s.mutable_read_latency()->set_p99_ms(2.5);
+  s.mutable_read_latency()->set_count(30);
+  *s.mutable_write_latency() = s.read_latency();
+  s.mutable_wal_fsync()->set_p95_ms(3);
+  s.mutable_wal_fsync()->set_p99_ms(4);
+  s.mutable_wal_fsync()->set_count(10);
+  *s.mutable_backend_commit() = s.wal_fsync();
+  s.set_certificate_expires_in_seconds(86400);
+  for (int i = 1; i <= 3; ++i) {
+    v1::MemberState* m = s.add_members();
+    m->set_id(static_cast<uint64_t>(i));
+    m->set_name("etcd-" + std::to_string(i));
+    m->set_endpoint("127.0.0.1:" + std::to_string(i * 10000 + 2379));
+    m->set_health(v1::HEALTHY);
+    m->set_is_leader(i == 2);
+    m->set_sampled(true);
+    m->set_reachable(true);
+    m->set_in_member_list(true);
+    m->set_raft_term(7);
+    m->set_leader_id(2);
+    m->set_db_size_bytes(20480);
+    m->set_db_size_in_use_bytes(16384);
+    m->set_proposals_committed_total(100);
+    m->mutable_rates()->set_requests_per_second(4);
+    *m->mutable_read_latency() = s.read_latency();
+    *m->mutable_write_latency() = s.read_latency();
+    *m->mutable_wal_fsync() = s.wal_fsync();
+    m->set_disk_used_percent(42);
+    m->set_memory_used_percent(55);
+  }
+  v1::CollectorState* c = s.add_collectors();
+  c->set_id("collector-1");
+  c->set_samples_received(9);
+  return s;
+}
+
+class FakeMonitor final : public MonitorBackend {
+ public:
+  void SetSnapshot(v1::ClusterSnapshot s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshot_ = std::move(s);
+    has_snapshot_ = true;
+  }
+  Result<v1::ClusterSnapshot> GetSnapshot() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!has_snapshot_) {
+      return Status::Unavailable("aggregator GetSnapshot: no snapshot yet");
+    }
+    return snapshot_;
+  }
+  Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery& query) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_query_ = query;
+    v1::HistoryResponse r;
+    r.set_metric(query.metric());
+    r.set_member(query.member());
+    r.set_resolution("raw");
+    auto* p = r.add_points();
+    p->set_unix_ms(kTick);
+    p->set_value(3);
+    p->set_min(3);
+    p->set_max(3);
+    p->set_count(1);
+    return r;
+  }
+  Result<std::vector<std::string>> ListMetrics() override {
+    return std::vector<std::string>{"etcd_cluster_member_count", "etcd_member_up"};
+  }
+  Result<v1::ServiceHealth> GetHealth() override {
+    v1::ServiceHealth h;
+    h.set_ok(true);
+    h.set_detail("ticking");
+    h.set_last_update_unix_ms(kTick);
+    return h;
+  }
+  v1::HistoryQuery LastQuery() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_query_;
+  }
+
+ private:
+  std::mutex mu_;
+  bool has_snapshot_ = false;
+  v1::ClusterSnapshot snapshot_;
+  v1::HistoryQuery last_query_;
+};
+
+class FakeAlerts final : public AlertBackend {
+ public:
+  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+    v1::ListAlertsResponse r;
+    auto* a = r.add_alerts();
+    a->set_fingerprint("f1");
+    a->set_rule("member_down");
+    a->set_severity("critical");
+    a->set_state("firing");
+    a->set_member("etcd-3");
+    a->set_started_unix_ms(kTick);
+    auto* b = r.add_alerts();
+    b->set_fingerprint("f2");
+    b->set_rule("high_latency");
+    b->set_severity("warning");
+    b->set_state("pending");
+    return r;
+  }
+  Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest& request) override {
+    if (request.page_token() == "bad") {
+      return Status::InvalidArgument("alerter QueryHistory: bad page token");
+    }
+    v1::AlertHistoryResponse r;
+    auto* a = r.add_alerts();
+    a->set_rule(request.rule().empty() ? "member_down" : request.rule());
+    a->set_state("resolved");
+    a->set_resolved_unix_ms(kTick);
+    r.set_next_page_token("next-1");
+    return r;
+  }
+  Result<v1::ListSilencesResponse> ListSilences() override {
+    v1::ListSilencesResponse r;
+    r.add_silences()->set_id("s1");
+    return r;
+  }
+  Result<v1::Silence> CreateSilence(const v1::Silence& silence,
+                                    const config::Secret& bearer_token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (silence.rule() == "NoSuchRule") {
+      return Status::InvalidArgument("alerter CreateSilence: unknown rule \"NoSuchRule\"");
+    }
+    created_ = silence;
+    token_ = bearer_token.Reveal();
+    v1::Silence out = silence;
+    out.set_id("0123456789abcdef");
+    out.set_created_unix_ms(kTick);
+    return out;
+  }
+  v1::Silence Created() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return created_;
+  }
+  std::string Token() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return token_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  v1::Silence created_;
+  std::string token_;
+};
+
+class FakeBenchmark final : public BenchmarkBackend {
+ public:
+  Result<std::string> Start(const BenchmarkSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_) {
+      return Status::FailedPrecondition("a benchmark is already running: bench-1");
+    }
+    running_ = true;
+    last_spec_ = spec;
+    return std::string("bench-1");
+  }
+  Result<std::string> Get(const std::string& id) override {
+    if (id != "bench-1") {
+      return Status::NotFound("unknown benchmark " + id);
+    }
+    return std::string(R"({"id":"bench-1","state":"running","done_ops":5})");
+  }
+  std::optional<v1::BenchmarkSummary> LastFinished() override { return std::nullopt; }
+  BenchmarkSpec LastSpec() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_spec_;
+  }
+
+ private:
+  std::mutex mu_;
+  bool running_ = false;
+  BenchmarkSpec last_spec_;
+};
+
+// The snapshot of a cluster with one member that stopped answering and one that never did:
+// what they said is null (unknown, not zero), their figures are marked stale as of their last
+// answer, /metrics exports none of their gauges as current, and the cluster is degraded.
+inline v1::ClusterSnapshot OneStoppedOneNeverAnswered() {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_state(v1::CLUSTER_DEGRADED);
+  s.set_degraded(true);
+  s.set_healthy_members(1);
+  s.set_unreachable_members(2);
+  s.set_health_reason("1 of 3 members healthy (etcd-1 unreachable, etcd-3 unreachable)");
+  for (int i = 0; i < 3; ++i) {
+    s.mutable_members(i)->set_last_answered_unix_ms(kTick);
+    s.mutable_members(i)->set_revision(42);
+    s.mutable_members(i)->set_version("3.5.9");
+  }
+  for (int i : {0, 2}) {
+    v1::MemberState* m = s.mutable_members(i);
+    m->set_health(v1::UNREACHABLE);
+    m->set_reachable(false);
+    m->set_error("context deadline exceeded");
+    m->clear_raft_term();
+    m->clear_revision();
+    m->clear_version();
+    m->clear_leader_id();
+    m->clear_db_size_bytes();
+    m->clear_db_size_in_use_bytes();
+    m->set_figures_stale(true);
+  }
+  s.mutable_members(0)->set_last_answered_unix_ms(kTick - 30000);  // stopped: answered before
+  s.mutable_members(2)->set_last_answered_unix_ms(0);              // never answered
+  s.mutable_members(2)->clear_read_latency();
+  s.mutable_members(2)->clear_write_latency();
+  s.mutable_members(2)->clear_wal_fsync();
+  return s;
+}
+
+}  // namespace etcdmon::gateway
