@@ -17,6 +17,7 @@
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/etcd/gateway_client.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/ports.h"
 
 // LeakSanitizer (ETCDMON_SANITIZE builds): c-ares, gRPC's DNS resolver, keeps a small
@@ -27,7 +28,6 @@ namespace etcdmon::etcd {
 namespace {
 
 using std::chrono::milliseconds;
-using testing::EtcdCluster;
 using testing::EtcdClusterOptions;
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -49,42 +49,22 @@ std::unique_ptr<EtcdClient> MustConnect(const config::EtcdConnectionConfig& conf
   return client.ok() ? std::move(client).value() : nullptr;
 }
 
-// Starts a cluster for a whole suite; a start failure fails every test of the suite.
-class SharedCluster {
- public:
-  void Start(EtcdClusterOptions options) {
-    cluster_ = std::make_unique<EtcdCluster>(std::move(options));
-    Status s = cluster_->Start();
-    error_ = s.ok() ? "" : s.ToString();
-  }
-  void Reset() { cluster_.reset(); }
-  const std::string& error() const { return error_; }
-  EtcdCluster& operator*() { return *cluster_; }
-  EtcdCluster* operator->() { return cluster_.get(); }
-
- private:
-  std::unique_ptr<EtcdCluster> cluster_;
-  std::string error_;
-};
-
 // ---- a 3-member cluster ----
 
-class EtcdClientClusterTest : public ::testing::TestWithParam<ClientKind> {
+class EtcdClientClusterTest
+    : public testing::EtcdClusterSuite<EtcdClientClusterTest,
+                                       ::testing::TestWithParam<ClientKind>> {
  protected:
-  static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_.Start(options);
-  }
-  static void TearDownTestSuite() { cluster_.Reset(); }
-
   void SetUp() override {
-    ASSERT_TRUE(cluster_.error().empty()) << cluster_.error();
-    client_ = MustConnect(cluster_->ConnectionConfig(), GetParam());
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    client_ = MustConnect(cluster().ConnectionConfig(), GetParam());
     ASSERT_NE(client_, nullptr);
   }
 
-  std::string Endpoint(size_t i) { return cluster_->ClientEndpoint(i); }
+  std::string Endpoint(size_t i) { return cluster().ClientEndpoint(i); }
 
   // The index of the leader once every member names the same leader and that member agrees.
   // Bounded: after a pause or restart, members may briefly disagree while an election settles.
@@ -93,8 +73,8 @@ class EtcdClientClusterTest : public ::testing::TestWithParam<ClientKind> {
     std::string last = "no status yet";
     while (std::chrono::steady_clock::now() < deadline) {
       std::set<uint64_t> leaders;
-      size_t leader_index = cluster_->size();
-      for (size_t i = 0; i < cluster_->size(); ++i) {
+      size_t leader_index = cluster().size();
+      for (size_t i = 0; i < cluster().size(); ++i) {
         auto status = client_->GetStatus(Endpoint(i));
         if (!status.ok()) {
           last = status.status().ToString();
@@ -106,7 +86,7 @@ class EtcdClientClusterTest : public ::testing::TestWithParam<ClientKind> {
           leader_index = i;
         }
       }
-      if (leaders.size() == 1 && *leaders.begin() != 0 && leader_index < cluster_->size()) {
+      if (leaders.size() == 1 && *leaders.begin() != 0 && leader_index < cluster().size()) {
         return leader_index;
       }
       std::this_thread::sleep_for(milliseconds(50));
@@ -114,11 +94,8 @@ class EtcdClientClusterTest : public ::testing::TestWithParam<ClientKind> {
     return Status::DeadlineExceeded("members do not agree on a leader; last error: " + last);
   }
 
-  static SharedCluster cluster_;
   std::unique_ptr<EtcdClient> client_;
 };
-
-SharedCluster EtcdClientClusterTest::cluster_;
 
 INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientClusterTest, ::testing::Values(kGrpc, kGateway),
                          KindName);
@@ -133,7 +110,7 @@ TEST_P(EtcdClientClusterTest, StatusAgreesOnLeaderAndClusterId) {
   std::set<uint64_t> leaders;
   std::set<uint64_t> member_ids;
   int leader_count = 0;
-  for (size_t i = 0; i < cluster_->size(); ++i) {
+  for (size_t i = 0; i < cluster().size(); ++i) {
     auto status = client_->GetStatus(Endpoint(i));
     ASSERT_TRUE(status.ok()) << status.status().ToString();
     EXPECT_EQ(status->endpoint, Endpoint(i));
@@ -178,9 +155,9 @@ TEST_P(EtcdClientClusterTest, MemberListListsAllMembers) {
     ASSERT_EQ(m.peer_urls.size(), 1u) << m.name;
     ASSERT_EQ(m.client_urls.size(), 1u) << m.name;
     const size_t index = static_cast<size_t>(m.name.back() - '0');
-    ASSERT_LT(index, cluster_->size()) << m.name;
-    EXPECT_EQ(m.peer_urls[0], cluster_->PeerUrl(index));
-    EXPECT_EQ(m.client_urls[0], cluster_->ClientUrl(index));
+    ASSERT_LT(index, cluster().size()) << m.name;
+    EXPECT_EQ(m.peer_urls[0], cluster().PeerUrl(index));
+    EXPECT_EQ(m.client_urls[0], cluster().ClientUrl(index));
   }
   EXPECT_EQ(names, (std::set<std::string>{"etcd0", "etcd1", "etcd2"}));
 }
@@ -239,7 +216,7 @@ TEST_P(EtcdClientClusterTest, ConcurrentCallsShareOneClient) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([this, t, &failures] {
       for (int n = 0; n < kCallsPerThread; ++n) {
-        const std::string endpoint = Endpoint(static_cast<size_t>(n) % cluster_->size());
+        const std::string endpoint = Endpoint(static_cast<size_t>(n) % cluster().size());
         const std::string key = "/etcdmon-test/concurrent/" + std::to_string(t);
         if (!client_->Put(endpoint, PutRequest{key, std::to_string(n), 0}).ok()) {
           ++failures;
@@ -265,7 +242,7 @@ TEST_P(EtcdClientGrpcOnlyTest, HashKVAgreesAcrossMembers) {
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   const int64_t revision = put->header.revision;
   std::set<uint32_t> hashes;
-  for (size_t i = 0; i < cluster_->size(); ++i) {
+  for (size_t i = 0; i < cluster().size(); ++i) {
     // A linearizable read makes sure the member has applied `revision`.
     RangeRequest sync;
     sync.key = "/etcdmon-test/hash";
@@ -361,7 +338,7 @@ TEST_P(EtcdClientClusterTest, UnreachableEndpointIsUnavailable) {
 // client reaches it again.
 TEST_P(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
   ASSERT_TRUE(client_->GetStatus(Endpoint(2)).ok());
-  ASSERT_TRUE(cluster_->Kill(2).ok());
+  ASSERT_TRUE(cluster().Kill(2).ok());
 
   auto down = client_->GetStatus(Endpoint(2));
   ASSERT_FALSE(down.ok());
@@ -379,7 +356,7 @@ TEST_P(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
   EXPECT_TRUE(Contains(recheck.status().message(), "still cannot connect: connection refused"))
       << recheck.status().message();
 
-  Status restarted = cluster_->Restart(2);
+  Status restarted = cluster().Restart(2);
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   auto up = client_->GetStatus(Endpoint(2));
   ASSERT_TRUE(up.ok()) << up.status().ToString();
@@ -391,21 +368,21 @@ TEST_P(EtcdClientClusterTest, KilledMemberIsUnavailableUntilRestarted) {
 TEST_P(EtcdClientClusterTest, PausedMemberHitsTheRequestDeadline) {
   auto leader = WaitForAgreedLeader();
   ASSERT_TRUE(leader.ok()) << leader.status().ToString();
-  const size_t follower = (*leader + 1) % cluster_->size();  // leadership stays put
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
+  const size_t follower = (*leader + 1) % cluster().size();  // leadership stays put
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
   config.request_timeout = milliseconds(500);
   auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->GetStatus(Endpoint(follower)).ok());  // connected before the pause
 
-  ASSERT_TRUE(cluster_->Pause(follower).ok());
+  ASSERT_TRUE(cluster().Pause(follower).ok());
   auto status = client->GetStatus(Endpoint(follower));
-  ASSERT_TRUE(cluster_->Resume(follower).ok());
+  ASSERT_TRUE(cluster().Resume(follower).ok());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.status().code(), StatusCode::kDeadlineExceeded) << status.status().ToString();
   EXPECT_TRUE(Contains(status.status().message(), "endpoint " + Endpoint(follower)))
       << status.status().message();
-  ASSERT_TRUE(cluster_->WaitHealthy(follower, milliseconds(10000)).ok());
+  ASSERT_TRUE(cluster().WaitHealthy(follower, milliseconds(10000)).ok());
 }
 
 // Leadership moves to the requested member.
@@ -414,7 +391,7 @@ TEST_P(EtcdClientClusterTest, MoveLeaderTransfersLeadership) {
   ASSERT_TRUE(leader.ok()) << leader.status().ToString();
   auto leader_status = client_->GetStatus(Endpoint(*leader));
   ASSERT_TRUE(leader_status.ok()) << leader_status.status().ToString();
-  const size_t target = (*leader + 1) % cluster_->size();
+  const size_t target = (*leader + 1) % cluster().size();
   auto target_status = client_->GetStatus(Endpoint(target));
   ASSERT_TRUE(target_status.ok()) << target_status.status().ToString();
 
@@ -428,30 +405,25 @@ TEST_P(EtcdClientClusterTest, MoveLeaderTransfersLeadership) {
 
 // ---- a TLS member ----
 
-class EtcdClientTlsTest : public ::testing::TestWithParam<ClientKind> {
- protected:
-  static void SetUpTestSuite() {
+class EtcdClientTlsTest
+    : public testing::EtcdClusterSuite<EtcdClientTlsTest, ::testing::TestWithParam<ClientKind>> {
+ public:
+  static EtcdClusterOptions ClusterOptions() {
     EtcdClusterOptions options;
     options.members = 1;
     options.tls = true;
-    cluster_.Start(options);
+    return options;
   }
-  static void TearDownTestSuite() { cluster_.Reset(); }
 
-  void SetUp() override { ASSERT_TRUE(cluster_.error().empty()) << cluster_.error(); }
-
-  std::string Endpoint() { return cluster_->ClientEndpoint(0); }
-
-  static SharedCluster cluster_;
+ protected:
+  std::string Endpoint() { return cluster().ClientEndpoint(0); }
 };
-
-SharedCluster EtcdClientTlsTest::cluster_;
 
 INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientTlsTest, ::testing::Values(kGrpc, kGateway), KindName);
 
 // The right CA and client certificate give a working client.
 TEST_P(EtcdClientTlsTest, WorksWithTrustedCaAndClientCertificate) {
-  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
+  auto client = MustConnect(cluster().ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   auto status = client->GetStatus(Endpoint());
   ASSERT_TRUE(status.ok()) << status.status().ToString();
@@ -461,18 +433,18 @@ TEST_P(EtcdClientTlsTest, WorksWithTrustedCaAndClientCertificate) {
 
 // The server certificate also matches the name "localhost" (DNS SAN).
 TEST_P(EtcdClientTlsTest, VerifiesHostName) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
   config.endpoints[0].host = "localhost";
   auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
-  auto status = client->GetStatus("localhost:" + std::to_string(cluster_->ClientPort(0)));
+  auto status = client->GetStatus("localhost:" + std::to_string(cluster().ClientPort(0)));
   ASSERT_TRUE(status.ok()) << status.status().ToString();
 }
 
 // Trusting the wrong CA fails with kUnavailable and a message that names the endpoint and TLS.
 TEST_P(EtcdClientTlsTest, WrongCaFailsWithClearError) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
-  config.tls.ca_file = cluster_->Certificates().other_ca_cert;
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
+  config.tls.ca_file = cluster().Certificates().other_ca_cert;
   config.dial_timeout = milliseconds(1000);
   auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
@@ -488,8 +460,8 @@ TEST_P(EtcdClientTlsTest, WrongCaFailsWithClearError) {
 // insecure_skip_verify accepts a server whose CA is not trusted, still presenting the client
 // certificate the server requires.
 TEST_P(EtcdClientTlsTest, InsecureSkipVerifyAcceptsUntrustedServer) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
-  config.tls.ca_file = cluster_->Certificates().other_ca_cert;
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
+  config.tls.ca_file = cluster().Certificates().other_ca_cert;
   config.tls.insecure_skip_verify = true;
   auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
@@ -502,7 +474,7 @@ TEST_P(EtcdClientTlsTest, InsecureSkipVerifyAcceptsUntrustedServer) {
 
 // Without a client certificate the server (with --client-cert-auth) refuses the connection.
 TEST_P(EtcdClientTlsTest, MissingClientCertificateIsRefused) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
   config.tls.cert_file.clear();
   config.tls.key_file.clear();
   config.dial_timeout = milliseconds(1000);
@@ -523,7 +495,7 @@ TEST_P(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
   config::Endpoint e;
   e.scheme = "http";
   e.host = "127.0.0.1";
-  e.port = cluster_->ClientPort(0);
+  e.port = cluster().ClientPort(0);
   config.endpoints = {e};
   config.dial_timeout = milliseconds(1000);
   config.request_timeout = milliseconds(1000);
@@ -539,43 +511,35 @@ TEST_P(EtcdClientTlsTest, PlaintextToTlsServerIsUnavailable) {
 
 // ---- a member with auth enabled ----
 
-class EtcdClientAuthTest : public ::testing::TestWithParam<ClientKind> {
- protected:
+class EtcdClientAuthTest
+    : public testing::EtcdClusterSuite<EtcdClientAuthTest, ::testing::TestWithParam<ClientKind>> {
+ public:
   static constexpr char kRootPassword[] = "root-pw-for-tests";
 
-  static void SetUpTestSuite() {
+  static EtcdClusterOptions ClusterOptions() {
     EtcdClusterOptions options;
     options.members = 1;
-    cluster_.Start(options);
-    if (cluster_.error().empty()) {
-      Status s = cluster_->EnableAuth(kRootPassword);
+    return options;
+  }
+  static void SetUpTestSuite() {
+    EtcdClusterSuite::SetUpTestSuite();
+    if (start_error().empty()) {
+      Status s = cluster().EnableAuth(kRootPassword);
       if (!s.ok()) {
-        cluster_.Reset();
-        auth_error_ = s.ToString();
+        ResetCluster("enabling auth failed: " + s.ToString());
       }
     }
   }
-  static void TearDownTestSuite() { cluster_.Reset(); }
 
-  void SetUp() override {
-    ASSERT_TRUE(cluster_.error().empty()) << cluster_.error();
-    ASSERT_TRUE(auth_error_.empty()) << auth_error_;
-  }
-
-  std::string Endpoint() { return cluster_->ClientEndpoint(0); }
-
-  static SharedCluster cluster_;
-  static std::string auth_error_;
+ protected:
+  std::string Endpoint() { return cluster().ClientEndpoint(0); }
 };
-
-SharedCluster EtcdClientAuthTest::cluster_;
-std::string EtcdClientAuthTest::auth_error_;
 
 INSTANTIATE_TEST_SUITE_P(Clients, EtcdClientAuthTest, ::testing::Values(kGrpc, kGateway), KindName);
 
 // The right password gives a token that authorises reads and writes.
 TEST_P(EtcdClientAuthTest, CorrectPasswordWorks) {
-  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
+  auto client = MustConnect(cluster().ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   auto put = client->Put(Endpoint(), PutRequest{"/etcdmon-test/auth", "ok", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
@@ -589,7 +553,7 @@ TEST_P(EtcdClientAuthTest, CorrectPasswordWorks) {
 
 // A wrong password is kUnauthenticated, and the message does not contain the password.
 TEST_P(EtcdClientAuthTest, WrongPasswordIsUnauthenticated) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
   config.password = config::Secret("not-the-password");
   auto client = MustConnect(config, GetParam());
   ASSERT_NE(client, nullptr);
@@ -606,7 +570,7 @@ TEST_P(EtcdClientAuthTest, WrongPasswordIsUnauthenticated) {
 
 // Without credentials a cluster with auth enabled answers kUnauthenticated.
 TEST_P(EtcdClientAuthTest, MissingCredentialsAreUnauthenticated) {
-  config::EtcdConnectionConfig config = cluster_->ConnectionConfig();
+  config::EtcdConnectionConfig config = cluster().ConnectionConfig();
   config.username.clear();
   config.password = config::Secret();
   auto client = MustConnect(config, GetParam());
@@ -621,13 +585,13 @@ TEST_P(EtcdClientAuthTest, MissingCredentialsAreUnauthenticated) {
 // When etcd invalidates the token (here: the auth store changed), the client authenticates
 // again and the call succeeds.
 TEST_P(EtcdClientAuthTest, ReauthenticatesWhenTokenIsRejected) {
-  auto client = MustConnect(cluster_->ConnectionConfig(), GetParam());
+  auto client = MustConnect(cluster().ConnectionConfig(), GetParam());
   ASSERT_NE(client, nullptr);
   RangeRequest get;
   get.key = "/etcdmon-test/auth";
   ASSERT_TRUE(client->Range(Endpoint(), get).ok());
   const std::string user = std::string("other-") + GetParam().name;
-  auto added = cluster_->Etcdctl({"user", "add", user + ":other-pw", "--interactive=false"});
+  auto added = cluster().Etcdctl({"user", "add", user + ":other-pw", "--interactive=false"});
   ASSERT_TRUE(added.ok()) << added.status().ToString();
   auto put = client->Put(Endpoint(), PutRequest{"/etcdmon-test/auth", "again", 0});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
