@@ -67,8 +67,8 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
       }
     }
     c.aggregator = aggregator.AsNonEmpty(errors);
-    if (c.aggregator.rfind("tcp://", 0) != 0 && c.aggregator.rfind("ipc://", 0) != 0 &&
-        c.aggregator.rfind("inproc://", 0) != 0) {
+    if (!c.aggregator.empty() && c.aggregator.rfind("tcp://", 0) != 0 &&
+        c.aggregator.rfind("ipc://", 0) != 0 && c.aggregator.rfind("inproc://", 0) != 0) {
       errors.Add(aggregator.Error("want tcp://host:port"));
     }
     c.collector_id = collector_id.AsNonEmpty(errors);

@@ -1,0 +1,285 @@
+// ParseCollectorCommandLine: the collector's flags and variables into a CollectorCommandLine,
+// a flag beating its variable, one `error:` line per bad value (exit code 2), help (exit 0).
+
+#include "etcdmon/collector/flags.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/curve.h"
+
+namespace etcdmon::collector {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+using ::testing::StartsWith;
+
+struct Parsed {
+  config::ParseResult<CollectorCommandLine> result;
+  std::string out;  // help
+  std::string err;  // error lines
+};
+
+Parsed Parse(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"etcd-monitor-collector"};
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = ParseCollectorCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
+  return Parsed{std::move(result), out.str(), err.str()};
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+class CollectorFlagsTest : public ::testing::Test {
+ protected:
+  // Every variable the collector reads, cleared for each test and restored afterwards.
+  etcdmon::testing::ScopedEnv env_{"ENDPOINTS",        "DIAL_TIMEOUT",
+                                   "CA_FILE",          "CERT_FILE",
+                                   "KEY_FILE",         "INSECURE_SKIP_TLS",
+                                   "ETCD_USER",        "ETCD_PASSWORD",
+                                   "LOG_LEVEL",        "LOG_FORMAT",
+                                   "AGGREGATOR",       "COLLECTOR_ID",
+                                   "METRICS_INTERVAL", "HEALTH_CHECK_INTERVAL",
+                                   "CURVE_SERVER_KEY"};
+  etcdmon::testing::TempDir dir_;
+};
+
+// Without flags or variables: the documented defaults, one endpoint (localhost:2379).
+TEST_F(CollectorFlagsTest, Defaults) {
+  Parsed parsed = Parse({});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.err.empty());
+  const CollectorConfig& c = parsed.result.value().collector;
+  ASSERT_THAT(c.etcd.endpoints, SizeIs(1));
+  EXPECT_EQ(c.etcd.endpoints[0].Authority(), "localhost:2379");
+  EXPECT_EQ(c.aggregator, "tcp://127.0.0.1:5555");
+  EXPECT_FALSE(c.collector_id.empty()) << "the host name";
+  EXPECT_EQ(c.metrics_interval, 10s);
+  EXPECT_EQ(c.health_check_interval, 30s);
+  EXPECT_TRUE(c.write_probe);
+  EXPECT_EQ(c.metrics_url, "");
+  EXPECT_EQ(c.member_name, "");
+  EXPECT_EQ(c.data_dir, "");
+  EXPECT_EQ(c.sequence_state_file, "etcd-monitor-collector.seq");
+  EXPECT_EQ(c.max_buffered_batches, 10000u);
+  EXPECT_EQ(c.curve_server_key, "");
+  EXPECT_EQ(parsed.result.value().log.level, "info");
+  EXPECT_EQ(parsed.result.value().log.format, "text");
+}
+
+// Each flag lands in its field.
+TEST_F(CollectorFlagsTest, EveryFlagSetsItsField) {
+  Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  const std::string key_file = dir_.File("aggregator.pub");
+  std::ofstream(key_file) << keys->public_key << "\n";
+  struct Case {
+    std::vector<std::string> args;
+    std::function<std::string(const CollectorCommandLine&)> field;
+    std::string want;
+  };
+  const Case cases[] = {
+      {{"--endpoints=10.0.0.1:2379"},
+       [](const auto& l) { return l.collector.etcd.endpoints.at(0).Authority(); },
+       "10.0.0.1:2379"},
+      {{"--dial-timeout=2s"},
+       [](const auto& l) { return Millis(l.collector.etcd.dial_timeout); },
+       "2000ms"},
+      {{"--aggregator=tcp://agg:6000"},
+       [](const auto& l) { return l.collector.aggregator; },
+       "tcp://agg:6000"},
+      {{"--aggregator", "ipc:///tmp/agg"},
+       [](const auto& l) { return l.collector.aggregator; },
+       "ipc:///tmp/agg"},
+      {{"--collector-id=c7"}, [](const auto& l) { return l.collector.collector_id; }, "c7"},
+      {{"--metrics-interval=250ms"},
+       [](const auto& l) { return Millis(l.collector.metrics_interval); },
+       "250ms"},
+      {{"--health-check-interval=1m"},
+       [](const auto& l) { return Millis(l.collector.health_check_interval); },
+       "60000ms"},
+      {{"--write-probe=false"},
+       [](const auto& l) { return std::string(l.collector.write_probe ? "on" : "off"); },
+       "off"},
+      {{"--metrics-url=http://127.0.0.1:2381/metrics"},
+       [](const auto& l) { return l.collector.metrics_url; },
+       "http://127.0.0.1:2381/metrics"},
+      {{"--member-name=etcd-2"}, [](const auto& l) { return l.collector.member_name; }, "etcd-2"},
+      {{"--data-dir=/var/lib/etcd"},
+       [](const auto& l) { return l.collector.data_dir; },
+       "/var/lib/etcd"},
+      {{"--state-file=/var/lib/c.seq"},
+       [](const auto& l) { return l.collector.sequence_state_file; },
+       "/var/lib/c.seq"},
+      {{"--max-buffer=7"},
+       [](const auto& l) { return std::to_string(l.collector.max_buffered_batches); },
+       "7"},
+      {{"--curve-server-key=" + keys->public_key},
+       [](const auto& l) { return l.collector.curve_server_key; },
+       keys->public_key},
+      {{"--curve-server-key=" + key_file},
+       [](const auto& l) { return l.collector.curve_server_key; },
+       keys->public_key},
+      {{"--log-level=debug"}, [](const auto& l) { return l.log.level; }, "debug"},
+      {{"--log-format=json"}, [](const auto& l) { return l.log.format; }, "json"},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    ASSERT_TRUE(parsed.result.ok()) << name << ": " << parsed.err;
+    EXPECT_EQ(c.field(parsed.result.value()), c.want) << name;
+  }
+}
+
+// A variable supplies the value when its flag is absent; the flag beats it.
+TEST_F(CollectorFlagsTest, FlagBeatsVariable) {
+  struct Case {
+    const char* env;
+    std::string env_value;
+    std::string flag;
+    std::string flag_value;
+    std::function<std::string(const CollectorCommandLine&)> field;
+  };
+  const Case cases[] = {
+      {"ENDPOINTS", "10.0.0.1:2379", "--endpoints", "10.0.0.2:2379",
+       [](const auto& l) { return l.collector.etcd.endpoints.at(0).Authority(); }},
+      {"AGGREGATOR", "tcp://env:1", "--aggregator", "tcp://flag:2",
+       [](const auto& l) { return l.collector.aggregator; }},
+      {"COLLECTOR_ID", "from-env", "--collector-id", "from-flag",
+       [](const auto& l) { return l.collector.collector_id; }},
+      {"METRICS_INTERVAL", "3000ms", "--metrics-interval", "4000ms",
+       [](const auto& l) { return Millis(l.collector.metrics_interval); }},
+      {"HEALTH_CHECK_INTERVAL", "5000ms", "--health-check-interval", "6000ms",
+       [](const auto& l) { return Millis(l.collector.health_check_interval); }},
+      {"LOG_LEVEL", "warn", "--log-level", "error", [](const auto& l) { return l.log.level; }},
+  };
+  for (const Case& c : cases) {
+    env_.Set(c.env, c.env_value);
+    Parsed from_env = Parse({});
+    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
+    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
+    Parsed from_flag = Parse({c.flag + "=" + c.flag_value});
+    ASSERT_TRUE(from_flag.result.ok()) << c.flag << ": " << from_flag.err;
+    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.flag;
+    env_.Unset(c.env);
+  }
+}
+
+// CURVE_SERVER_KEY supplies the key; --curve-server-key beats it.
+TEST_F(CollectorFlagsTest, CurveKeyFlagBeatsVariable) {
+  Result<transport::CurveKeyPair> from_env = transport::GenerateCurveKeyPair();
+  Result<transport::CurveKeyPair> from_flag = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(from_env.ok() && from_flag.ok());
+  env_.Set("CURVE_SERVER_KEY", from_env->public_key);
+  Parsed env_only = Parse({});
+  ASSERT_TRUE(env_only.result.ok()) << env_only.err;
+  EXPECT_EQ(env_only.result.value().collector.curve_server_key, from_env->public_key);
+  Parsed both = Parse({"--curve-server-key=" + from_flag->public_key});
+  ASSERT_TRUE(both.result.ok()) << both.err;
+  EXPECT_EQ(both.result.value().collector.curve_server_key, from_flag->public_key);
+}
+
+// A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
+// and what was wrong with it.
+TEST_F(CollectorFlagsTest, EachBadValueIsOneErrorLine) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string source;  // the flag or variable named
+    std::string shown;   // the value, or the reason when the value is empty or a key
+  };
+  const Case cases[] = {
+      {{"--endpoints=a:1,b:2"}, "--endpoints", "exactly one member"},
+      {{"--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
+      {{"--aggregator=http://agg:5555"}, "--aggregator", "\"http://agg:5555\""},
+      {{"--aggregator", ""}, "--aggregator", "must not be empty"},
+      {{"--collector-id", ""}, "--collector-id", "must not be empty"},
+      {{"--metrics-interval=soon"}, "--metrics-interval", "\"soon\""},
+      {{"--metrics-interval=0s"}, "--metrics-interval", "\"0s\""},
+      {{"--health-check-interval=-1s"}, "--health-check-interval", "\"-1s\""},
+      {{"--write-probe=maybe"}, "--write-probe", "\"maybe\""},
+      {{"--state-file", ""}, "--state-file", "must not be empty"},
+      {{"--max-buffer=0"}, "--max-buffer", "\"0\""},
+      {{"--max-buffer=many"}, "--max-buffer", "\"many\""},
+      {{"--curve-server-key=not-a-key"}, "--curve-server-key", "not a Z85 key"},
+      {{"--log-level=loud"}, "--log-level", "\"loud\""},
+      {{"--log-format=xml"}, "--log-format", "\"xml\""},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.args.front();
+    Parsed parsed = Parse(c.args);
+    EXPECT_FALSE(parsed.result.ok()) << name;
+    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
+    const std::vector<std::string> lines = Lines(parsed.err);
+    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
+    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
+    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
+    EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
+
+// A bad value from a variable names the variable.
+TEST_F(CollectorFlagsTest, BadVariableIsNamed) {
+  env_.Set("METRICS_INTERVAL", "often");
+  Parsed parsed = Parse({});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  EXPECT_EQ(parsed.err.rfind("error: env METRICS_INTERVAL \"often\": ", 0), 0u) << parsed.err;
+  EXPECT_THAT(Lines(parsed.err), SizeIs(1));
+}
+
+// Several bad values are all reported, one line each.
+TEST_F(CollectorFlagsTest, EveryErrorIsReportedAtOnce) {
+  Parsed parsed = Parse({"--metrics-interval=x", "--max-buffer=0", "--write-probe=maybe"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  EXPECT_THAT(Lines(parsed.err), SizeIs(3)) << parsed.err;
+}
+
+// An unknown flag is a usage error too.
+TEST_F(CollectorFlagsTest, UnknownFlagIsAUsageError) {
+  Parsed parsed = Parse({"--no-such-flag"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, StartsWith("error: "));
+  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+}
+
+// --help prints the flags on stdout and exits 0 without running.
+TEST_F(CollectorFlagsTest, HelpExitsZero) {
+  Parsed parsed = Parse({"--help"});
+  EXPECT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.result.status().ok());
+  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
+  for (const char* flag :
+       {"--endpoints", "--aggregator", "--collector-id", "--metrics-interval",
+        "--health-check-interval", "--write-probe", "--metrics-url", "--member-name", "--data-dir",
+        "--state-file", "--max-buffer", "--curve-server-key", "--log-level"}) {
+    EXPECT_THAT(parsed.out, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace etcdmon::collector
