@@ -14,6 +14,7 @@
 
 #include "etcdmon/collector/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -24,7 +25,6 @@ namespace etcdmon::collector {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::EtcdCluster;
 using testing::EtcdClusterOptions;
 
 using etcdmon::testing::WaitFor;
@@ -64,40 +64,31 @@ std::unique_ptr<transport::BatchReceiver> StartReceiver(const std::string& endpo
   return std::move(receiver).value();
 }
 
-class CollectorServiceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+// One member shared by the suite.
+class CollectorServiceTest : public testing::EtcdClusterSuite<CollectorServiceTest> {
+ public:
+  static EtcdClusterOptions ClusterOptions() {
     EtcdClusterOptions options;
     options.members = 1;
-    cluster_ = new EtcdCluster(options);
-    start_ = new Status(cluster_->Start());
+    return options;
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    delete start_;
-  }
-  void SetUp() override { ASSERT_TRUE(start_->ok()) << start_->ToString(); }
 
+ protected:
   CollectorConfig Config(const std::string& aggregator) {
     CollectorConfig c;
-    c.etcd = cluster_->ConnectionConfig();
+    c.etcd = cluster().ConnectionConfig();
     c.etcd.endpoints.resize(1);
     c.aggregator = aggregator;
     c.collector_id = "test-collector";
     c.metrics_interval = 100ms;
     c.health_check_interval = 1s;
-    c.metrics_url = cluster_->MetricsUrl(0);
-    c.sequence_state_file = cluster_->Dir() + "/collector-" +
+    c.metrics_url = cluster().MetricsUrl(0);
+    c.sequence_state_file = cluster().Dir() + "/collector-" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name() +
                             ".seq";
     return c;
   }
-
-  static EtcdCluster* cluster_;
-  static Status* start_;
 };
-EtcdCluster* CollectorServiceTest::cluster_ = nullptr;
-Status* CollectorServiceTest::start_ = nullptr;
 
 // Samples of a healthy member flow to the aggregator in sequence order, with the member's
 // identity, status and probes, and the collector's own counters.
@@ -117,8 +108,8 @@ TEST_F(CollectorServiceTest, DeliversSamplesInOrder) {
   }
   const auto& s = received.samples.back();
   EXPECT_TRUE(s.reachable()) << s.error();
-  EXPECT_EQ(s.endpoint(), cluster_->ClientEndpoint(0));
-  EXPECT_EQ(s.member_name(), cluster_->Name(0));
+  EXPECT_EQ(s.endpoint(), cluster().ClientEndpoint(0));
+  EXPECT_EQ(s.member_name(), cluster().Name(0));
   EXPECT_NE(s.member_id(), 0u);
   EXPECT_EQ(s.status().leader_id(), s.member_id());  // a one-member cluster leads itself
   EXPECT_EQ(s.probes_size(), 3);
@@ -170,11 +161,11 @@ TEST_F(CollectorServiceTest, BinaryExitsCleanlyOnSigterm) {
   Received received;
   auto receiver = StartReceiver("tcp://127.0.0.1:0", received);
   ASSERT_NE(receiver, nullptr);
-  const std::string state = cluster_->Dir() + "/binary.seq";
+  const std::string state = cluster().Dir() + "/binary.seq";
   std::vector<std::string> args = {ETCDMON_COLLECTOR_BINARY,
-                                   "--endpoints=" + cluster_->ClientEndpoint(0),
+                                   "--endpoints=" + cluster().ClientEndpoint(0),
                                    "--aggregator=" + receiver->endpoint(),
-                                   "--metrics-url=" + cluster_->MetricsUrl(0),
+                                   "--metrics-url=" + cluster().MetricsUrl(0),
                                    "--metrics-interval=100ms",
                                    "--collector-id=binary",
                                    "--state-file=" + state,
@@ -198,11 +189,11 @@ TEST_F(CollectorServiceTest, BinaryExitsOnSigtermWhileTheMemberHangs) {
   Received received;
   auto receiver = StartReceiver("tcp://127.0.0.1:0", received);
   ASSERT_NE(receiver, nullptr);
-  const std::string state = cluster_->Dir() + "/hanging.seq";
+  const std::string state = cluster().Dir() + "/hanging.seq";
   std::vector<std::string> args = {ETCDMON_COLLECTOR_BINARY,
-                                   "--endpoints=" + cluster_->ClientEndpoint(0),
+                                   "--endpoints=" + cluster().ClientEndpoint(0),
                                    "--aggregator=" + receiver->endpoint(),
-                                   "--metrics-url=" + cluster_->MetricsUrl(0),
+                                   "--metrics-url=" + cluster().MetricsUrl(0),
                                    "--metrics-interval=100ms",
                                    "--dial-timeout=20s",
                                    "--command-timeout=20s",
@@ -212,7 +203,7 @@ TEST_F(CollectorServiceTest, BinaryExitsOnSigtermWhileTheMemberHangs) {
   testing::ChildProcess collector(args, state + ".log");
   ASSERT_TRUE(collector.ok()) << collector.status().message();
   ASSERT_TRUE(WaitFor([&] { return received.count() >= 3; }));
-  ASSERT_TRUE(cluster_->Pause(0).ok());
+  ASSERT_TRUE(cluster().Pause(0).ok());
   // A sample is stuck once no batch has arrived for ten intervals.
   size_t seen = received.count();
   auto quiet_since = std::chrono::steady_clock::now();
@@ -228,13 +219,13 @@ TEST_F(CollectorServiceTest, BinaryExitsOnSigtermWhileTheMemberHangs) {
   Result<int> status = collector.Stop(SIGTERM, 8s);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - signalled);
-  ASSERT_TRUE(cluster_->Resume(0).ok());
+  ASSERT_TRUE(cluster().Resume(0).ok());
   ASSERT_TRUE(stuck) << "batches kept arriving from a paused member";
   ASSERT_TRUE(status.ok()) << "the collector did not exit within 8 s of SIGTERM";
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
   RecordProperty("sigterm_to_exit_ms", static_cast<int>(took.count()));
-  ASSERT_TRUE(cluster_->WaitHealthy(0, 10s).ok());
+  ASSERT_TRUE(cluster().WaitHealthy(0, 10s).ok());
 }
 
 // Several endpoints are refused: one collector samples one member.
