@@ -21,6 +21,7 @@
 #include "etcdmon/alerter/rules.h"
 #include "etcdmon/alerter/service.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/http_server.h"
 #include "etcdmon/testing/monitor_stack.h"
 #include "etcdmon/testing/ports.h"
@@ -33,8 +34,6 @@ namespace etcdmon::alerter {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::EtcdCluster;
-using testing::EtcdClusterOptions;
 using testing::MonitorStack;
 using testing::WaitFor;
 
@@ -78,27 +77,21 @@ std::string Describe(const std::vector<Received>& got) {
   return out;
 }
 
-class AlerterClusterTest : public ::testing::Test {
+// Three members shared by the suite; each case starts its own monitor stack on them.
+class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> {
  protected:
-  static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = new EtcdCluster(options);
-    ASSERT_TRUE(cluster_->Start().ok());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     // Every member up (a previous case may have stopped some).
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      if (!cluster_->IsRunning(i)) {
-        ASSERT_TRUE(cluster_->Restart(i).ok());
+    for (size_t i = 0; i < cluster().size(); ++i) {
+      if (!cluster().IsRunning(i)) {
+        ASSERT_TRUE(cluster().Restart(i).ok());
       }
     }
-    stack_ = std::make_unique<MonitorStack>(*cluster_, dir_.path());
+    stack_ = std::make_unique<MonitorStack>(cluster(), dir_.path());
     Status started = stack_->StartAndWaitHealthy();
     ASSERT_TRUE(started.ok()) << started.message();
     webhook_.Set("/hook", testing::CannedResponse{testing::CannedResponse::Action::kRespond, 200,
@@ -157,7 +150,6 @@ class AlerterClusterTest : public ::testing::Test {
     return WaitFor([&] { return alerter_->Stats().snapshots >= target; });
   }
 
-  static EtcdCluster* cluster_;
   testing::TempDir dir_;
   std::unique_ptr<MonitorStack> stack_;
   testing::HttpServer webhook_;
@@ -166,8 +158,6 @@ class AlerterClusterTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdmonitor::v1::AlertService::Stub> stub_;
 };
-
-EtcdCluster* AlerterClusterTest::cluster_ = nullptr;
 
 // The outage rules notify at once here, so the test waits for etcd, not for `for` durations.
 constexpr char kOutageRules[] = R"(
@@ -185,14 +175,14 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
   ASSERT_TRUE(WaitForEvaluations(3));
   EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));
 
-  ASSERT_TRUE(cluster_->Stop(1).ok());
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(1).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
         return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader") &&
-               Has(got, "firing", "MemberUnavailable", cluster_->Name(1)) &&
-               Has(got, "firing", "MemberUnavailable", cluster_->Name(2)) &&
+               Has(got, "firing", "MemberUnavailable", cluster().Name(1)) &&
+               Has(got, "firing", "MemberUnavailable", cluster().Name(2)) &&
                Has(got, "firing", "MemberUnavailable", "");
       },
       60s))
@@ -231,14 +221,14 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
     EXPECT_TRUE(firing.count("QuorumLost") && firing.count("NoLeader")) << response.DebugString();
   }
 
-  ASSERT_TRUE(cluster_->Restart(1).ok());
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(1).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
         return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader") &&
-               Has(got, "resolved", "MemberUnavailable", cluster_->Name(1)) &&
-               Has(got, "resolved", "MemberUnavailable", cluster_->Name(2)) &&
+               Has(got, "resolved", "MemberUnavailable", cluster().Name(1)) &&
+               Has(got, "resolved", "MemberUnavailable", cluster().Name(2)) &&
                Has(got, "resolved", "MemberUnavailable", "");
       },
       60s))
@@ -298,16 +288,16 @@ rules:
   CollectorStale: {for: 3s}
 )");
   ASSERT_TRUE(WaitForEvaluations(3));
-  for (size_t i = 0; i < cluster_->size(); ++i) {
-    ASSERT_TRUE(cluster_->Stop(i).ok());
+  for (size_t i = 0; i < cluster().size(); ++i) {
+    ASSERT_TRUE(cluster().Stop(i).ok());
     ASSERT_TRUE(stack_->WaitForSnapshot([&](const etcdmonitor::v1::ClusterSnapshot& s) {
       for (const auto& m : s.members()) {
-        if (m.name() == cluster_->Name(i)) return !m.reachable();
+        if (m.name() == cluster().Name(i)) return !m.reachable();
       }
       return false;
     })) << "member "
         << i << " never seen down";
-    ASSERT_TRUE(cluster_->Restart(i).ok());
+    ASSERT_TRUE(cluster().Restart(i).ok());
     ASSERT_TRUE(stack_->WaitForSnapshot(
         [&](const etcdmonitor::v1::ClusterSnapshot& s) {
           return s.healthy_members() == 3 && s.has_leader() && s.quorum_ok();
@@ -349,8 +339,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
       "--console-notifications=false", "--log-level=warn"};
   auto first = std::make_unique<testing::ChildProcess>(args, dir_.File("alerter-1.log"));
   ASSERT_TRUE(first->ok()) << first->status().message();
-  ASSERT_TRUE(cluster_->Stop(1).ok());
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(1).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
@@ -383,8 +373,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
       },
       60s));
   EXPECT_GE(webhook_.requests().size(), before_kill);
-  ASSERT_TRUE(cluster_->Restart(1).ok());
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(1).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
@@ -409,8 +399,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
 TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   StartAlerter(kOutageRules);
   etcdmonitor::v1::Silence silence;
-  silence.set_member(cluster_->Name(2));
-  silence.set_comment("planned reboot of " + cluster_->Name(2));
+  silence.set_member(cluster().Name(2));
+  silence.set_comment("planned reboot of " + cluster().Name(2));
   silence.set_expires_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count() +
@@ -451,14 +441,14 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   EXPECT_EQ(silences.silences(0).id(), created.id());
 
   // The silenced member goes down: its alert fires (visible over gRPC) but nobody is notified.
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         grpc::ClientContext c;
         etcdmonitor::v1::ListAlertsResponse active;
         if (!stub_->ListActiveAlerts(&c, list_request, &active).ok()) return false;
         for (const auto& a : active.alerts()) {
-          if (a.rule() == "MemberUnavailable" && a.member() == cluster_->Name(2) &&
+          if (a.rule() == "MemberUnavailable" && a.member() == cluster().Name(2) &&
               a.state() == "firing") {
             return true;
           }
@@ -470,7 +460,7 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(10s));
   EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));
   EXPECT_GE(alerter_->Stats().silenced, 1u);
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
 }
 
 }  // namespace
