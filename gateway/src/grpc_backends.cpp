@@ -2,7 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "etcdmon/etcd/errors.h"
+#include "etcdmon/rpc/grpc_status.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
@@ -14,7 +14,7 @@ namespace v1 = etcdmonitor::v1;
 // A failed call as a Status: the canonical code, the service and the method named, and the
 // server's message (never a secret: these services carry none).
 Status FromGrpc(const char* service, const char* method, const grpc::Status& status) {
-  Status s(etcd::StatusCodeFromGrpc(static_cast<int>(status.error_code())), status.error_message());
+  Status s = rpc::FromGrpcStatus(status);
   if (s.ok()) {
     s = Status::Internal(status.error_message());
   }

@@ -39,8 +39,6 @@ bool IsConnectionLost(const std::string& lower) {
 
 }  // namespace
 
-StatusCode StatusCodeFromGrpc(int grpc_code) { return rpc::StatusCodeFromGrpc(grpc_code); }
-
 std::string DescribeConnectError(std::string_view grpc_message) {
   const std::string lower = Lower(grpc_message);
   if (Contains(lower, "certificate_verify_failed") || Contains(lower, "certificate verify")) {

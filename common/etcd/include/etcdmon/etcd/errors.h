@@ -14,9 +14,6 @@
 
 namespace etcdmon::etcd {
 
-/// rpc::StatusCodeFromGrpc, kept until the gateway's gRPC clients use rpc::FromGrpcStatus.
-StatusCode StatusCodeFromGrpc(int grpc_code);
-
 /// The Status for a failed call of `method` (e.g. "Range") on `endpoint`, with the code of
 /// rpc::StatusCodeFromGrpc (etcdmon/rpc/status_codes.h) and etcd's own wording:
 /// "endpoint <endpoint>: <method>: <explanation>: <gRPC message>". The explanation names the
