@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
@@ -21,8 +22,6 @@
 namespace etcdmon::gateway {
 namespace {
 
-using etcdmon::testing::EtcdCluster;
-using etcdmon::testing::EtcdClusterOptions;
 using etcdmon::testing::WaitFor;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -30,16 +29,18 @@ using namespace std::chrono_literals;
 using etcdmon::testing::Http;
 using etcdmon::testing::HttpResult;
 
-class GatewayProductTest : public ::testing::Test {
- protected:
+// Three members shared by the suite, and the product's processes on them: an aggregator, a
+// collector per member, the gateway.
+class GatewayProductTest : public testing::EtcdClusterSuite<GatewayProductTest> {
+ public:
   static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = new EtcdCluster(options);
-    ASSERT_TRUE(cluster_->Start().ok());
+    EtcdClusterSuite::SetUpTestSuite();
+    if (!start_error().empty()) {
+      return;  // every case fails in SetUp with the reason
+    }
     auto ports = testing::PickFreeLoopbackPorts(4);
     ASSERT_TRUE(ports.ok());
-    const std::string dir = cluster_->Dir();
+    const std::string dir = cluster().Dir();
     const std::string ingest = "tcp://127.0.0.1:" + std::to_string(ports->at(0));
     const std::string publish = "tcp://127.0.0.1:" + std::to_string(ports->at(1));
     const std::string grpc = "127.0.0.1:" + std::to_string(ports->at(2));
@@ -51,13 +52,13 @@ class GatewayProductTest : public ::testing::Test {
                                  "--db=" + dir + "/history.db", "--tick=200ms",
                                  "--metrics-interval=200ms", "--cluster=itest", "--log-level=warn"},
         dir + "/aggregator.log"));
-    for (size_t i = 0; i < cluster_->size(); ++i) {
+    for (size_t i = 0; i < cluster().size(); ++i) {
       processes_->push_back(std::make_unique<testing::ChildProcess>(
           std::vector<std::string>{
-              ETCDMON_COLLECTOR_BINARY, "--endpoints=" + cluster_->ClientEndpoint(i),
+              ETCDMON_COLLECTOR_BINARY, "--endpoints=" + cluster().ClientEndpoint(i),
               "--aggregator=" + ingest, "--collector-id=c" + std::to_string(i),
               "--metrics-interval=200ms", "--health-check-interval=1s",
-              "--metrics-url=" + cluster_->MetricsUrl(i),
+              "--metrics-url=" + cluster().MetricsUrl(i),
               "--state-file=" + dir + "/c" + std::to_string(i) + ".seq", "--log-level=warn"},
           dir + "/collector" + std::to_string(i) + ".log"));
     }
@@ -65,7 +66,7 @@ class GatewayProductTest : public ::testing::Test {
         std::vector<std::string>{ETCDMON_GATEWAY_BINARY, "--api-host=127.0.0.1",
                                  "--api-port=" + std::to_string(ports->at(3)),
                                  "--aggregator=" + grpc, "--alerter", "", "--snapshots=" + publish,
-                                 "--endpoints=" + cluster_->ClientEndpoint(0), "--log-level=warn"},
+                                 "--endpoints=" + cluster().ClientEndpoint(0), "--log-level=warn"},
         dir + "/gateway.log", std::vector<std::string>{"API_TOKEN=itest-token"}));
     ASSERT_TRUE(WaitFor(
         [] {
@@ -79,22 +80,23 @@ class GatewayProductTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete processes_;  // stops the gateway, collectors and aggregator
-    delete cluster_;
+    processes_ = nullptr;
     delete base_;
+    base_ = nullptr;
+    EtcdClusterSuite::TearDownTestSuite();
   }
 
-  static EtcdCluster* cluster_;
+ protected:
   static std::string* base_;
   static std::vector<std::unique_ptr<testing::ChildProcess>>* processes_;
 };
 
-EtcdCluster* GatewayProductTest::cluster_ = nullptr;
 std::string* GatewayProductTest::base_ = nullptr;
 std::vector<std::unique_ptr<testing::ChildProcess>>* GatewayProductTest::processes_ = nullptr;
 
 TEST_F(GatewayProductTest, StatusMembersAndLeaderEqualWhatTheMembersSay) {
   // What etcd itself says: the leader and the member names.
-  auto out = cluster_->Etcdctl({"endpoint", "status", "--cluster", "-w", "json"});
+  auto out = cluster().Etcdctl({"endpoint", "status", "--cluster", "-w", "json"});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   json members_said = json::parse(*out);
   ASSERT_EQ(members_said.size(), 3u);
@@ -120,12 +122,12 @@ TEST_F(GatewayProductTest, StatusMembersAndLeaderEqualWhatTheMembersSay) {
     names.push_back(m["name"]);
     EXPECT_EQ(m["health"], "healthy");
   }
-  for (size_t i = 0; i < cluster_->size(); ++i) {
-    EXPECT_NE(std::find(names.begin(), names.end(), cluster_->Name(i)), names.end());
+  for (size_t i = 0; i < cluster().size(); ++i) {
+    EXPECT_NE(std::find(names.begin(), names.end(), cluster().Name(i)), names.end());
   }
   json leader = Http("GET", *base_ + "/api/v1/cluster/leader").Json();
   EXPECT_EQ(leader["leader"]["id"], leader_hex);
-  EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/members/" + cluster_->Name(0)).status, 200);
+  EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/members/" + cluster().Name(0)).status, 200);
   EXPECT_EQ(Http("GET", *base_ + "/api/v1/cluster/members/ghost").status, 404);
 }
 
@@ -161,9 +163,9 @@ TEST_F(GatewayProductTest, HistoryReturnsPointsAfterAFewTicks) {
   json list = Http("GET", *base_ + "/api/v1/metrics/history").Json();
   EXPECT_FALSE(list["metrics"].empty());
   json member = Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=" +
-                                cluster_->Name(1) + "&from=-5m")
+                                cluster().Name(1) + "&from=-5m")
                     .Json();
-  EXPECT_EQ(member["member"], cluster_->Name(1));
+  EXPECT_EQ(member["member"], cluster().Name(1));
   EXPECT_EQ(Http("GET", *base_ + "/api/v1/metrics/history?metric=nope").status, 404);
   EXPECT_EQ(
       Http("GET", *base_ + "/api/v1/metrics/history?metric=etcd_member_up&member=ghost").status,
@@ -180,7 +182,7 @@ TEST_F(GatewayProductTest, HealthMetricsAndErrorPaths) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("etcd_cluster_member_count{cluster=\"itest\"} 3"), std::string::npos);
   EXPECT_NE(
-      metrics.body.find("etcd_member_up{cluster=\"itest\",member=\"" + cluster_->Name(0) + "\"} 1"),
+      metrics.body.find("etcd_member_up{cluster=\"itest\",member=\"" + cluster().Name(0) + "\"} 1"),
       std::string::npos);
   // No alerter configured: alert endpoints say so.
   EXPECT_EQ(Http("GET", *base_ + "/api/v1/alerts").status, 503);
