@@ -75,12 +75,16 @@ constexpr std::string_view kAlertColumns =
     "id, fingerprint, rule, cluster, member, severity, state, summary, values_json, channels, "
     "pending_since_ms, firing_since_ms, resolved_ms, last_notified_ms";
 
-std::string ValuesToJson(const std::vector<AlertValue>& values) {
+nlohmann::json ValuesJson(const std::vector<AlertValue>& values) {
   nlohmann::json out = nlohmann::json::array();
   for (const AlertValue& v : values) {
     out.push_back({{"name", v.name}, {"value", v.value}});
   }
-  return out.dump();
+  return out;
+}
+
+std::string ValuesToJson(const std::vector<AlertValue>& values) {
+  return ValuesJson(values).dump();
 }
 
 std::vector<AlertValue> ValuesFromJson(std::string_view text) {
@@ -121,7 +125,7 @@ std::string AlertToJson(const Alert& a) {
       {"severity", SeverityName(a.severity)},
       {"state", AlertStateName(a.state)},
       {"summary", a.summary},
-      {"values", nlohmann::json::parse(ValuesToJson(a.values))},
+      {"values", ValuesJson(a.values)},
       {"channels", a.channels},
       {"pending_since_ms", a.pending_since_unix_ms},
       {"firing_since_ms", a.firing_since_unix_ms},
