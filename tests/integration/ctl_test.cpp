@@ -20,6 +20,7 @@
 #include "etcdmon/cli/table.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::cli {
@@ -107,43 +108,26 @@ std::string EndpointsFlag(const EtcdCluster& cluster) {
   return flag;
 }
 
-class CtlClusterTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = new EtcdCluster(options);
-    start_status_ = new Status(cluster_->Start());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    delete start_status_;
-  }
-  void SetUp() override { ASSERT_TRUE(start_status_->ok()) << start_status_->ToString(); }
-
-  static EtcdCluster* cluster_;
-  static Status* start_status_;
-};
-EtcdCluster* CtlClusterTest::cluster_ = nullptr;
-Status* CtlClusterTest::start_status_ = nullptr;
+// Three members shared by the suite.
+class CtlClusterTest : public testing::EtcdClusterSuite<CtlClusterTest> {};
 
 // `endpoint status -w json` agrees with etcdctl on ids, leader, version and raft term, member by
 // member, and names exactly one leader.
 TEST_F(CtlClusterTest, EndpointStatusMatchesEtcdctl) {
-  RunResult r = RunCtl({"endpoint", "status", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult r = RunCtl({"endpoint", "status", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   json ours = json::parse(r.out);
   ASSERT_EQ(ours.size(), 3u);
 
-  Result<std::string> theirs_text = cluster_->Etcdctl({"endpoint", "status", "-w", "json"});
+  Result<std::string> theirs_text = cluster().Etcdctl({"endpoint", "status", "-w", "json"});
   ASSERT_TRUE(theirs_text.ok()) << theirs_text.status().ToString();
   json theirs = json::parse(*theirs_text);
   ASSERT_EQ(theirs.size(), 3u);
 
   int leaders = 0;
   for (size_t i = 0; i < 3; ++i) {
-    SCOPED_TRACE(cluster_->Name(i));
-    EXPECT_EQ(ours[i]["endpoint"], cluster_->ClientEndpoint(i));
+    SCOPED_TRACE(cluster().Name(i));
+    EXPECT_EQ(ours[i]["endpoint"], cluster().ClientEndpoint(i));
     EXPECT_EQ(ours[i]["ok"], true);
     // etcdctl prints the same members in the same order; its ids are JSON numbers.
     const json& status = theirs[i]["Status"];
@@ -160,7 +144,7 @@ TEST_F(CtlClusterTest, EndpointStatusMatchesEtcdctl) {
 
 // `member list` shows the three members with their names and client URLs.
 TEST_F(CtlClusterTest, MemberListShowsAllMembers) {
-  RunResult r = RunCtl({"member", "list", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult r = RunCtl({"member", "list", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   json list = json::parse(r.out);
   ASSERT_EQ(list["members"].size(), 3u);
@@ -171,11 +155,11 @@ TEST_F(CtlClusterTest, MemberListShowsAllMembers) {
     EXPECT_EQ(m["is_learner"], false);
   }
   for (size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(names.count(cluster_->Name(i)), 1u) << cluster_->Name(i);
-    EXPECT_EQ(urls.count(cluster_->ClientUrl(i)), 1u) << cluster_->ClientUrl(i);
+    EXPECT_EQ(names.count(cluster().Name(i)), 1u) << cluster().Name(i);
+    EXPECT_EQ(urls.count(cluster().ClientUrl(i)), 1u) << cluster().ClientUrl(i);
   }
 
-  RunResult table = RunCtl({"member", "list", EndpointsFlag(*cluster_)});
+  RunResult table = RunCtl({"member", "list", EndpointsFlag(cluster())});
   ASSERT_EQ(table.code, 0) << table.err;
   EXPECT_NE(table.out.find("| started |"), std::string::npos) << table.out;
 }
@@ -183,9 +167,9 @@ TEST_F(CtlClusterTest, MemberListShowsAllMembers) {
 // A stopped member is a row with its error, the others still answer, and the exit code is 1;
 // once the member is back, the command succeeds again.
 TEST_F(CtlClusterTest, StoppedMemberIsAFailedRow) {
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   RunResult r =
-      RunCtl({"endpoint", "status", EndpointsFlag(*cluster_), "--dial-timeout=1s", "-w", "json"});
+      RunCtl({"endpoint", "status", EndpointsFlag(cluster()), "--dial-timeout=1s", "-w", "json"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("1 of 3 endpoints did not answer"), std::string::npos) << r.err;
   json rows = json::parse(r.out);
@@ -193,23 +177,23 @@ TEST_F(CtlClusterTest, StoppedMemberIsAFailedRow) {
   EXPECT_EQ(rows[0]["ok"], true);
   EXPECT_EQ(rows[1]["ok"], true);
   EXPECT_EQ(rows[2]["ok"], false);
-  EXPECT_NE(rows[2]["error"].get<std::string>().find(cluster_->ClientEndpoint(2)),
+  EXPECT_NE(rows[2]["error"].get<std::string>().find(cluster().ClientEndpoint(2)),
             std::string::npos)
       << rows[2]["error"];
 
-  RunResult table = RunCtl({"endpoint", "status", EndpointsFlag(*cluster_), "--dial-timeout=1s"});
+  RunResult table = RunCtl({"endpoint", "status", EndpointsFlag(cluster()), "--dial-timeout=1s"});
   EXPECT_EQ(table.code, 1);
-  EXPECT_NE(table.out.find(cluster_->ClientEndpoint(2)), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(cluster().ClientEndpoint(2)), std::string::npos) << table.out;
 
-  ASSERT_TRUE(cluster_->Restart(2).ok());
-  RunResult back = RunCtl({"endpoint", "status", EndpointsFlag(*cluster_), "-w", "json"});
+  ASSERT_TRUE(cluster().Restart(2).ok());
+  RunResult back = RunCtl({"endpoint", "status", EndpointsFlag(cluster()), "-w", "json"});
   EXPECT_EQ(back.code, 0) << back.err;
 }
 
 // endpoint health: every member healthy with a took time; hashkv: every member answers; check
 // consistency: one revision, verdict consistent, exit 0.
 TEST_F(CtlClusterTest, HealthHashKVAndConsistency) {
-  RunResult health = RunCtl({"endpoint", "health", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult health = RunCtl({"endpoint", "health", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(health.code, 0) << health.err << health.out;
   json rows = json::parse(health.out);
   ASSERT_EQ(rows.size(), 3u);
@@ -217,15 +201,15 @@ TEST_F(CtlClusterTest, HealthHashKVAndConsistency) {
     EXPECT_EQ(row["healthy"], true) << row;
     EXPECT_TRUE(row["took_ms"].is_number()) << row;
   }
-  RunResult simple = RunCtl({"endpoint", "health", EndpointsFlag(*cluster_), "-w", "simple"});
-  EXPECT_TRUE(Contains(simple.out, cluster_->ClientEndpoint(1) + " is healthy")) << simple.out;
+  RunResult simple = RunCtl({"endpoint", "health", EndpointsFlag(cluster()), "-w", "simple"});
+  EXPECT_TRUE(Contains(simple.out, cluster().ClientEndpoint(1) + " is healthy")) << simple.out;
 
-  ASSERT_TRUE(cluster_->Etcdctl({"put", "consistency-key", "v"}).ok());
-  RunResult hashes = RunCtl({"endpoint", "hashkv", EndpointsFlag(*cluster_), "-w", "json"});
+  ASSERT_TRUE(cluster().Etcdctl({"put", "consistency-key", "v"}).ok());
+  RunResult hashes = RunCtl({"endpoint", "hashkv", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(hashes.code, 0) << hashes.err;
   EXPECT_EQ(json::parse(hashes.out).size(), 3u);
 
-  RunResult check = RunCtl({"check", "consistency", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult check = RunCtl({"check", "consistency", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(check.code, 0) << check.err << check.out;
   json report = json::parse(check.out);
   EXPECT_EQ(report["verdict"], "consistent") << report;
@@ -235,7 +219,7 @@ TEST_F(CtlClusterTest, HealthHashKVAndConsistency) {
 
   // Given one endpoint, the check still compares every member (found through the member list).
   RunResult one =
-      RunCtl({"check", "consistency", "--endpoints=" + cluster_->ClientEndpoint(0), "-w", "json"});
+      RunCtl({"check", "consistency", "--endpoints=" + cluster().ClientEndpoint(0), "-w", "json"});
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_EQ(json::parse(one.out)["endpoints"].size(), 3u);
 }
@@ -243,47 +227,47 @@ TEST_F(CtlClusterTest, HealthHashKVAndConsistency) {
 // An alarm (raised through the API) shows in alarm list and makes endpoint health fail; disarm
 // refuses without --yes and clears it with --yes.
 TEST_F(CtlClusterTest, AlarmListAndDisarm) {
-  auto client = etcd::NewEtcdClient(cluster_->ConnectionConfig());
+  auto client = etcd::NewEtcdClient(cluster().ConnectionConfig());
   ASSERT_TRUE(client.ok()) << client.status().ToString();
-  const std::string endpoint = cluster_->ClientEndpoint(0);
+  const std::string endpoint = cluster().ClientEndpoint(0);
   auto status = (*client)->GetStatus(endpoint);
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   auto raised = (*client)->Alarms(endpoint, etcd::AlarmAction::kActivate,
                                   {status->member_id, etcd::AlarmType::kNoSpace});
   ASSERT_TRUE(raised.ok()) << raised.status().ToString();
 
-  RunResult list = RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult list = RunCtl({"alarm", "list", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_EQ(json::parse(list.out), json::parse("[{\"member_id\": \"" + HexId(status->member_id) +
                                                "\", \"alarm\": \"nospace\"}]"));
-  RunResult health = RunCtl({"endpoint", "health", EndpointsFlag(*cluster_)});
+  RunResult health = RunCtl({"endpoint", "health", EndpointsFlag(cluster())});
   EXPECT_EQ(health.code, 1);
   EXPECT_TRUE(Contains(health.out, "NOSPACE")) << health.out;
 
-  RunResult refused = RunCtl({"alarm", "disarm", EndpointsFlag(*cluster_)});
+  RunResult refused = RunCtl({"alarm", "disarm", EndpointsFlag(cluster())});
   EXPECT_EQ(refused.code, 2);
   EXPECT_TRUE(Contains(refused.err, "pass --yes")) << refused.err;
   EXPECT_EQ(
-      json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out).size(),
+      json::parse(RunCtl({"alarm", "list", EndpointsFlag(cluster()), "-w", "json"}).out).size(),
       1u);
 
-  RunResult disarmed = RunCtl({"alarm", "disarm", EndpointsFlag(*cluster_), "--yes"});
+  RunResult disarmed = RunCtl({"alarm", "disarm", EndpointsFlag(cluster()), "--yes"});
   ASSERT_EQ(disarmed.code, 0) << disarmed.err;
   EXPECT_TRUE(Contains(disarmed.out, "NOSPACE")) << disarmed.out;
   EXPECT_EQ(
-      json::parse(RunCtl({"alarm", "list", EndpointsFlag(*cluster_), "-w", "json"}).out).size(),
+      json::parse(RunCtl({"alarm", "list", EndpointsFlag(cluster()), "-w", "json"}).out).size(),
       0u);
-  EXPECT_EQ(RunCtl({"endpoint", "health", EndpointsFlag(*cluster_)}).code, 0);
+  EXPECT_EQ(RunCtl({"endpoint", "health", EndpointsFlag(cluster())}).code, 0);
 }
 
 // compact --keep compacts relative to the current revision; a future revision and an already
 // compacted one are refused with one line and exit 1.
 TEST_F(CtlClusterTest, CompactRules) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(cluster_->Etcdctl({"put", "compact-key", std::to_string(i)}).ok());
+    ASSERT_TRUE(cluster().Etcdctl({"put", "compact-key", std::to_string(i)}).ok());
   }
   RunResult kept = RunCtl(
-      {"compact", "--keep=2", "--physical", "--yes", EndpointsFlag(*cluster_), "-w", "json"});
+      {"compact", "--keep=2", "--physical", "--yes", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(kept.code, 0) << kept.err;
   json result = json::parse(kept.out);
   const int64_t compacted = result["revision"].get<int64_t>();
@@ -291,28 +275,28 @@ TEST_F(CtlClusterTest, CompactRules) {
   EXPECT_EQ(result["physical"], true);
   // etcd agrees: reading below the compacted revision fails.
   EXPECT_FALSE(
-      cluster_->Etcdctl({"get", "compact-key", "--rev=" + std::to_string(compacted - 1)}).ok());
+      cluster().Etcdctl({"get", "compact-key", "--rev=" + std::to_string(compacted - 1)}).ok());
 
-  RunResult future = RunCtl({"compact", "1000000000", "--yes", EndpointsFlag(*cluster_)});
+  RunResult future = RunCtl({"compact", "1000000000", "--yes", EndpointsFlag(cluster())});
   EXPECT_EQ(future.code, 1);
   EXPECT_TRUE(Contains(future.err, "is in the future")) << future.err;
 
   RunResult again =
-      RunCtl({"compact", std::to_string(compacted - 1), "--yes", EndpointsFlag(*cluster_)});
+      RunCtl({"compact", std::to_string(compacted - 1), "--yes", EndpointsFlag(cluster())});
   EXPECT_EQ(again.code, 1);
   EXPECT_TRUE(Contains(again.err, "compacted")) << again.err;
   EXPECT_EQ(std::count(again.err.begin(), again.err.end(), '\n'), 1) << again.err;
 
-  RunResult unconfirmed = RunCtl({"compact", "--keep=1", EndpointsFlag(*cluster_)});
+  RunResult unconfirmed = RunCtl({"compact", "--keep=1", EndpointsFlag(cluster())});
   EXPECT_EQ(unconfirmed.code, 2);
 }
 
 // defrag --cluster walks every member, the leader last, each one healthy afterwards; a single
 // endpoint's defrag is checked against the whole cluster.
 TEST_F(CtlClusterTest, DefragWalksClusterLeaderLast) {
-  Leadership before = ReadLeadership(EndpointsFlag(*cluster_));
+  Leadership before = ReadLeadership(EndpointsFlag(cluster()));
   ASSERT_FALSE(before.leader_id.empty());
-  RunResult r = RunCtl({"defrag", "--cluster", "--yes", EndpointsFlag(*cluster_), "-w", "json"});
+  RunResult r = RunCtl({"defrag", "--cluster", "--yes", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(r.code, 0) << r.err << r.out;
   json rows = json::parse(r.out);
   ASSERT_EQ(rows.size(), 3u);
@@ -323,7 +307,7 @@ TEST_F(CtlClusterTest, DefragWalksClusterLeaderLast) {
   EXPECT_EQ(rows[2]["member_id"], before.leader_id);
   EXPECT_TRUE(Contains(r.err, "1 of 3)")) << r.err;
 
-  RunResult one = RunCtl({"defrag", "--yes", "--endpoints=" + cluster_->ClientEndpoint(1)});
+  RunResult one = RunCtl({"defrag", "--yes", "--endpoints=" + cluster().ClientEndpoint(1)});
   EXPECT_EQ(one.code, 0) << one.err << one.out;
   EXPECT_TRUE(Contains(one.out, "defragmented")) << one.out;
 }
@@ -331,18 +315,18 @@ TEST_F(CtlClusterTest, DefragWalksClusterLeaderLast) {
 // With one of three members stopped, defragmenting a healthy member would leave one of three
 // voting members: refused, naming the stopped member. Without --yes nothing is asked.
 TEST_F(CtlClusterTest, DefragRefusedWhenQuorumWouldBeLost) {
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   RunResult r = RunCtl(
-      {"defrag", "--yes", "--dial-timeout=1s", "--endpoints=" + cluster_->ClientEndpoint(0)});
+      {"defrag", "--yes", "--dial-timeout=1s", "--endpoints=" + cluster().ClientEndpoint(0)});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(Contains(r.err, "would lose quorum")) << r.err;
-  EXPECT_TRUE(Contains(r.err, cluster_->Name(2))) << r.err;
+  EXPECT_TRUE(Contains(r.err, cluster().Name(2))) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 
   RunResult cluster_walk =
-      RunCtl({"defrag", "--cluster", "--yes", "--dial-timeout=1s", EndpointsFlag(*cluster_)});
+      RunCtl({"defrag", "--cluster", "--yes", "--dial-timeout=1s", EndpointsFlag(cluster())});
   EXPECT_EQ(cluster_walk.code, 1);
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
 }
 
 // snapshot save writes the database plus its verified checksum, which etcdctl accepts; a
@@ -351,59 +335,59 @@ TEST_F(CtlClusterTest, SnapshotSave) {
   TempDir dir;
   const std::string path = dir.File("backup.db");
   RunResult saved = RunCtl(
-      {"snapshot", "save", path, "--endpoints=" + cluster_->ClientEndpoint(1), "-w", "json"});
+      {"snapshot", "save", path, "--endpoints=" + cluster().ClientEndpoint(1), "-w", "json"});
   ASSERT_EQ(saved.code, 0) << saved.err;
   json j = json::parse(saved.out);
   const std::string content = ReadFile(path);
   EXPECT_EQ(j["size_bytes"].get<uint64_t>(), content.size());
   EXPECT_GT(j["revision"].get<int64_t>(), 0);
   EXPECT_TRUE(HasValidChecksum(content));
-  Result<std::string> status = cluster_->Etcdctl({"snapshot", "status", path, "-w", "json"});
+  Result<std::string> status = cluster().Etcdctl({"snapshot", "status", path, "-w", "json"});
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_EQ(json::parse(*status)["revision"].get<int64_t>(), j["revision"].get<int64_t>());
 
-  RunResult many = RunCtl({"snapshot", "save", dir.File("x.db"), EndpointsFlag(*cluster_)});
+  RunResult many = RunCtl({"snapshot", "save", dir.File("x.db"), EndpointsFlag(cluster())});
   EXPECT_EQ(many.code, 2);
 
   RunResult missing_dir = RunCtl({"snapshot", "save", dir.File("no/such/dir.db"),
-                                  "--endpoints=" + cluster_->ClientEndpoint(1)});
+                                  "--endpoints=" + cluster().ClientEndpoint(1)});
   EXPECT_EQ(missing_dir.code, 1);
 
-  ASSERT_TRUE(cluster_->Stop(2).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
   RunResult down = RunCtl({"snapshot", "save", dir.File("down.db"), "--dial-timeout=1s",
-                           "--endpoints=" + cluster_->ClientEndpoint(2)});
+                           "--endpoints=" + cluster().ClientEndpoint(2)});
   EXPECT_EQ(down.code, 1);
-  EXPECT_TRUE(Contains(down.err, cluster_->ClientEndpoint(2))) << down.err;
+  EXPECT_TRUE(Contains(down.err, cluster().ClientEndpoint(2))) << down.err;
   size_t files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     ++files;
   }
   EXPECT_EQ(files, 1u);  // only backup.db
-  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_TRUE(cluster().Restart(2).ok());
 }
 
 // move-leader hands leadership to a named follower; an unknown member is refused.
 TEST_F(CtlClusterTest, MoveLeader) {
-  Leadership before = ReadLeadership(EndpointsFlag(*cluster_));
+  Leadership before = ReadLeadership(EndpointsFlag(cluster()));
   ASSERT_EQ(before.member_ids.size(), 3u);
   size_t follower = 0;
   while (before.member_ids[follower] == before.leader_id) {
     ++follower;
   }
   RunResult moved = RunCtl(
-      {"move-leader", cluster_->Name(follower), "--yes", EndpointsFlag(*cluster_), "-w", "json"});
+      {"move-leader", cluster().Name(follower), "--yes", EndpointsFlag(cluster()), "-w", "json"});
   ASSERT_EQ(moved.code, 0) << moved.err;
   EXPECT_EQ(json::parse(moved.out)["to_member_id"], before.member_ids[follower]);
   EXPECT_TRUE(WaitFor([&] {
-    return ReadLeadership(EndpointsFlag(*cluster_)).leader_id == before.member_ids[follower];
+    return ReadLeadership(EndpointsFlag(cluster())).leader_id == before.member_ids[follower];
   }));
 
-  RunResult unknown = RunCtl({"move-leader", "nosuchmember", "--yes", EndpointsFlag(*cluster_)});
+  RunResult unknown = RunCtl({"move-leader", "nosuchmember", "--yes", EndpointsFlag(cluster())});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_TRUE(Contains(unknown.err, "no member \"nosuchmember\"")) << unknown.err;
 
   RunResult unconfirmed =
-      RunCtl({"move-leader", before.member_ids[(follower + 1) % 3], EndpointsFlag(*cluster_)});
+      RunCtl({"move-leader", before.member_ids[(follower + 1) % 3], EndpointsFlag(cluster())});
   if (before.member_ids[(follower + 1) % 3] != before.member_ids[follower]) {
     EXPECT_EQ(unconfirmed.code, 2) << unconfirmed.err;
   }
