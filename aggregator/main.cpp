@@ -3,6 +3,7 @@
 
 #include "etcdmon/aggregator/flags.h"
 #include "etcdmon/aggregator/service.h"
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/logging/logging.h"
 #include "etcdmon/runtime/signals.h"
 
@@ -21,15 +22,15 @@ int main(int argc, char** argv) {
   auto service = etcdmon::aggregator::AggregatorService::Create(cli.value().aggregator, *logger);
   if (!service.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", service.status().message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   }
   if (etcdmon::Status s = (*service)->Start(); !s.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   }
   const int signal = etcdmon::runtime::WaitForTerminationSignal();
   (*logger)->info("signal_received signal={}", signal);
   (*service)->Stop();
   (*logger)->flush();
-  return 0;
+  return etcdmon::config::kExitOk;
 }

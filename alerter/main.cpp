@@ -4,6 +4,7 @@
 #include "etcdmon/alerter/channel_flags.h"
 #include "etcdmon/alerter/flags.h"
 #include "etcdmon/alerter/service.h"
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/logging/logging.h"
 #include "etcdmon/runtime/signals.h"
 
@@ -25,22 +26,22 @@ int main(int argc, char** argv) {
                                                   etcdmon::SystemClock::Instance());
   if (!channels.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", channels.status().message());
-    return etcdmon::config::kExitUsage;
+    return etcdmon::config::kExitFailed;
   }
   auto service = etcdmon::alerter::AlerterService::Create(std::move(cli.value().alerter),
                                                           std::move(channels).value(), *logger);
   if (!service.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", service.status().message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   }
   if (etcdmon::Status s = (*service)->Start(); !s.ok()) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   }
   const int signal = etcdmon::runtime::WaitForTerminationSignal();
   (*logger)->info("signal_received signal={}", signal);
   (*service)->Stop();
   (*logger)->flush();
   (*alerts_logger)->flush();
-  return 0;
+  return etcdmon::config::kExitOk;
 }

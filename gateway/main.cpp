@@ -1,6 +1,7 @@
 // etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the dashboard.
 #include <spdlog/spdlog.h>
 
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/flags.h"
 #include "etcdmon/gateway/gateway.h"
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(*logger);
   auto fail = [&](const etcdmon::Status& s) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
-    return 1;
+    return etcdmon::config::kExitFailed;
   };
   auto monitor = etcdmon::gateway::NewGrpcMonitorBackend(c.aggregator_address, c.backend_timeout);
   if (!monitor.ok()) return fail(monitor.status());
@@ -56,5 +57,5 @@ int main(int argc, char** argv) {
   (*service)->Stop();
   if (benchmarks) benchmarks->Stop();  // cancels a run in progress; its keys are cleaned up
   (*logger)->flush();
-  return 0;
+  return etcdmon::config::kExitOk;
 }

@@ -10,6 +10,7 @@
 
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/collector/service.h"
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/gateway.h"
@@ -211,7 +212,7 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
   if (Status s = Start(config, parts, *logger, *alerts_logger); !s.ok()) {
     err << "error: " << s.message() << "\n";
     parts.Stop();
-    return 1;
+    return config::kExitFailed;
   }
   const std::string scheme = config.tls_cert_file.empty() ? "http" : "https";
   const std::string host =
@@ -236,7 +237,7 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
                                             .count());
   (*logger)->flush();
   (*alerts_logger)->flush();
-  return 0;
+  return config::kExitOk;
 }
 
 }  // namespace etcdmon::cli

@@ -5,15 +5,15 @@
 #include <vector>
 
 #include "etcdmon/cli/table.h"
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/http/fetcher.h"
 
 namespace etcdmon::cli {
 namespace {
 
+using config::kExitFailed;
 using nlohmann::json;
-
-constexpr int kExitFailed = 1;
 
 std::string Trimmed(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/status/status.h"
 
@@ -25,9 +26,10 @@ enum class OutputFormat { kTable, kJson, kSimple };
 /// Parses "table" / "json" / "simple"; anything else is InvalidArgument naming the value.
 Result<OutputFormat> ParseOutputFormat(const std::string& text);
 
-/// Exit codes shared by every command.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;  // a member or the cluster could not answer, or refused
+/// Exit codes shared by every command and binary (config/exit_codes.h): kExitFailed when a
+/// member or the cluster could not answer, or refused.
+using config::kExitFailed;
+using config::kExitOk;
 
 /// One endpoint's answer to `endpoint status`: its status, or why it has none.
 struct EndpointStatusRow {

@@ -11,6 +11,7 @@ inline constexpr int kExitOk = 0;
 /// be read or written), or failed while running; a command could not do its work.
 inline constexpr int kExitFailed = 1;
 
-// kExitUsage (2, the command line is wrong) is in flags.h.
+/// The command line is wrong: a bad value, an unknown flag, a missing value.
+inline constexpr int kExitUsage = 2;
 
 }  // namespace etcdmon::config

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/types.h"
 #include "etcdmon/status/status.h"
 
@@ -36,9 +37,7 @@ class Option;
 
 namespace etcdmon::config {
 
-/// The exit code of a binary whose command line is wrong: a bad value, an unknown flag, a
-/// missing value.
-inline constexpr int kExitUsage = 2;
+// kExitUsage, the exit code of a binary whose command line is wrong, is in exit_codes.h.
 
 /// Parses a boolean as flags and environment variables spell it: true/false, 1/0 or yes/no, in
 /// any case. Errors name the input: `invalid boolean "maybe": want true, false, 1, 0, yes or no`.
