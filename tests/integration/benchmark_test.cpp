@@ -17,6 +17,7 @@
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/temp_dir.h"
 
 // LeakSanitizer (ETCDMON_SANITIZE builds): c-ares, gRPC's DNS resolver, keeps a small
@@ -29,20 +30,15 @@ namespace {
 using testing::EtcdCluster;
 using testing::EtcdClusterOptions;
 
-class BenchmarkRunnerTest : public ::testing::Test {
+// Three members shared by the suite.
+class BenchmarkRunnerTest : public testing::EtcdClusterSuite<BenchmarkRunnerTest> {
  protected:
-  static void SetUpTestSuite() {
-    EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = std::make_unique<EtcdCluster>(options);
-    Status s = cluster_->Start();
-    start_error_ = s.ok() ? "" : s.ToString();
-  }
-  static void TearDownTestSuite() { cluster_.reset(); }
-
   void SetUp() override {
-    ASSERT_TRUE(start_error_.empty()) << start_error_;
-    auto client = etcd::NewEtcdClient(cluster_->ConnectionConfig());
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    auto client = etcd::NewEtcdClient(cluster().ConnectionConfig());
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     client_ = std::move(client).value();
   }
@@ -53,7 +49,7 @@ class BenchmarkRunnerTest : public ::testing::Test {
     request.key = prefix;
     request.range_end = etcd::PrefixRangeEnd(prefix);
     request.count_only = true;
-    Result<etcd::RangeResult> r = client_->Range(cluster_->ClientEndpoint(0), request);
+    Result<etcd::RangeResult> r = client_->Range(cluster().ClientEndpoint(0), request);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r->count : -1;
   }
@@ -70,20 +66,15 @@ class BenchmarkRunnerTest : public ::testing::Test {
 
   static Result<BenchmarkReport> RunSpec(const BenchmarkSpec& spec,
                                          const ProgressCallback& progress = nullptr) {
-    auto runner = BenchmarkRunner::Create(cluster_->ConnectionConfig(), spec);
+    auto runner = BenchmarkRunner::Create(cluster().ConnectionConfig(), spec);
     if (!runner.ok()) {
       return runner.status();
     }
     return (*runner)->Run(progress);
   }
 
-  static std::unique_ptr<EtcdCluster> cluster_;
-  static std::string start_error_;
   std::unique_ptr<etcd::EtcdClient> client_;
 };
-
-std::unique_ptr<EtcdCluster> BenchmarkRunnerTest::cluster_;
-std::string BenchmarkRunnerTest::start_error_;
 
 // N writes are N successful Puts of N distinct keys; with --keep they stay, all under the
 // run's prefix; without, the run deletes them.
@@ -124,7 +115,7 @@ TEST_F(BenchmarkRunnerTest, WriteCountsAreExactAndKeysAreCleanedUp) {
   etcd::DeleteRangeRequest del;
   del.key = "/bench-test/";
   del.range_end = etcd::PrefixRangeEnd(del.key);
-  ASSERT_TRUE(client_->DeleteRange(cluster_->ClientEndpoint(0), del).ok());
+  ASSERT_TRUE(client_->DeleteRange(cluster().ClientEndpoint(0), del).ok());
 }
 
 // A read run writes the key space first, then reads only; everything is deleted afterwards.
@@ -177,7 +168,7 @@ TEST_F(BenchmarkRunnerTest, CancelEndsDurationRun) {
   BenchmarkSpec spec = SmallSpec();
   spec.duration = std::chrono::minutes(5);
   spec.rate = 500;
-  auto runner = BenchmarkRunner::Create(cluster_->ConnectionConfig(), spec);
+  auto runner = BenchmarkRunner::Create(cluster().ConnectionConfig(), spec);
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   std::atomic<uint64_t> done{0};
   Result<BenchmarkReport> report = Status::Internal("not run");
@@ -203,7 +194,7 @@ TEST_F(BenchmarkRunnerTest, CommandPrintsJson) {
   CLI::App app{"test"};
   cli::BenchmarkCommand command(app);
   const std::string endpoints =
-      "--endpoints=" + cluster_->ClientEndpoint(0) + "," + cluster_->ClientEndpoint(1);
+      "--endpoints=" + cluster().ClientEndpoint(0) + "," + cluster().ClientEndpoint(1);
   const char* argv[] = {"etcd-monitor", "benchmark", endpoints.c_str(),
                         "--type=write", "--ops=200", "--clients=4",
                         "--conns=2",    "-o",        "json"};
@@ -238,7 +229,7 @@ TEST_F(BenchmarkRunnerTest, ZzMemberStoppedMidRunCountsErrors) {
     });
   });
   EXPECT_TRUE(testing::WaitFor([&] { return done.load() >= 300; }));
-  Status stopped = cluster_->Stop(2);
+  Status stopped = cluster().Stop(2);
   run.join();
   ASSERT_TRUE(stopped.ok()) << stopped.ToString();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -248,7 +239,7 @@ TEST_F(BenchmarkRunnerTest, ZzMemberStoppedMidRunCountsErrors) {
   ASSERT_FALSE(report->errors.empty());
   EXPECT_EQ(report->errors[0].code, "unavailable") << report->errors[0].example;
   EXPECT_TRUE(report->keys_deleted) << report->cleanup_error;
-  EXPECT_TRUE(cluster_->Restart(2).ok());
+  EXPECT_TRUE(cluster().Restart(2).ok());
 }
 
 // With etcd auth on, the runner authenticates and sends the token with every request; a
