@@ -18,6 +18,7 @@
 
 #include "etcdmon/http/fetcher.h"
 #include "etcdmon/testing/etcd_cluster.h"
+#include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -30,20 +31,14 @@ using testing::WaitFor;
 
 constexpr char kToken[] = "all-in-one-test-token";
 
-class AllInOneTest : public ::testing::Test {
+// Three members shared by the suite; each case starts its own `etcd-monitor`.
+class AllInOneTest : public testing::EtcdClusterSuite<AllInOneTest> {
  protected:
-  static void SetUpTestSuite() {
-    testing::EtcdClusterOptions options;
-    options.members = 3;
-    cluster_ = new testing::EtcdCluster(options);
-    ASSERT_TRUE(cluster_->Start().ok());
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     auto fetcher = http::HttpFetcher::Create({});
     ASSERT_TRUE(fetcher.ok());
     http_ = std::move(fetcher).value();
@@ -57,8 +52,8 @@ class AllInOneTest : public ::testing::Test {
     ASSERT_TRUE(ports.ok());
     port_ = (*ports)[0];
     if (endpoints.empty()) {
-      for (size_t i = 0; i < cluster_->size(); ++i) {
-        endpoints += (i ? "," : "") + cluster_->ClientEndpoint(i);
+      for (size_t i = 0; i < cluster().size(); ++i) {
+        endpoints += (i ? "," : "") + cluster().ClientEndpoint(i);
       }
     }
     const std::string token_file = dir_.File("token");
@@ -101,14 +96,11 @@ class AllInOneTest : public ::testing::Test {
 
   std::string Log() const { return testing::TailOfFile(dir_.File("etcd-monitor.log"), 30); }
 
-  static testing::EtcdCluster* cluster_;
   testing::TempDir dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
   std::unique_ptr<http::HttpFetcher> http_;
 };
-
-testing::EtcdCluster* AllInOneTest::cluster_ = nullptr;
 
 // Started with the quickstart's flags, the one process serves the whole API about the cluster
 // it monitors, the quickstart's metric names, and answers a benchmark; SIGTERM ends it cleanly.
@@ -128,8 +120,8 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   EXPECT_TRUE(status.value("healthy", false));
 
   // The leader it names is the one the members name.
-  auto etcdctl = cluster_->Etcdctl(
-      {"endpoint", "status", "-w", "json", "--endpoints=" + cluster_->ClientEndpoint(0)});
+  auto etcdctl = cluster().Etcdctl(
+      {"endpoint", "status", "-w", "json", "--endpoints=" + cluster().ClientEndpoint(0)});
   ASSERT_TRUE(etcdctl.ok()) << etcdctl.status().message();
   nlohmann::json members_say = nlohmann::json::parse(*etcdctl, nullptr, false);
   ASSERT_TRUE(members_say.is_array() && !members_say.empty()) << *etcdctl;
@@ -221,17 +213,17 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   // A silence for planned maintenance, set and listed with the CLI through the REST API.
   const std::string api = "--api-url=" + Url("");
   Result<std::string> refused_silence = testing::RunCommand(
-      {ETCDMON_BINARY, "silence", "create", api, "--member=" + cluster_->Name(1), "--for=30m"},
+      {ETCDMON_BINARY, "silence", "create", api, "--member=" + cluster().Name(1), "--for=30m"},
       dir_.File("silence-refused.log"), 30s);
   EXPECT_FALSE(refused_silence.ok()) << "created without a token";
   Result<std::string> created = testing::RunCommand(
       {ETCDMON_BINARY, "silence", "create", api, "--api-token-file=" + dir_.File("token"),
-       "--member=" + cluster_->Name(1), "--for=30m", "--comment=rolling restart", "-w", "json"},
+       "--member=" + cluster().Name(1), "--for=30m", "--comment=rolling restart", "-w", "json"},
       dir_.File("silence-create.log"), 30s);
   ASSERT_TRUE(created.ok()) << created.status().message();
   nlohmann::json silence = nlohmann::json::parse(*created, nullptr, false);
   ASSERT_TRUE(silence.is_object()) << *created;
-  EXPECT_EQ(silence.value("member", ""), cluster_->Name(1));
+  EXPECT_EQ(silence.value("member", ""), cluster().Name(1));
   Result<std::string> listed = testing::RunCommand({ETCDMON_BINARY, "silence", "list", api},
                                                    dir_.File("silence-list.log"), 30s);
   ASSERT_TRUE(listed.ok()) << listed.status().message();
@@ -307,8 +299,8 @@ TEST_F(AllInOneTest, DiskUsageOfMembersOnThisHostWithoutFlags) {
   ASSERT_TRUE(WaitFor(
       [&] {
         members = GetJson("/api/v1/cluster/members");
-        for (size_t i = 0; i < cluster_->size(); ++i) {
-          const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
+        for (size_t i = 0; i < cluster().size(); ++i) {
+          const nlohmann::json m = MemberWith(members, "name", cluster().Name(i));
           if (!m.is_object() || !m["disk_used_percent"].is_number()) return false;
         }
         return true;
@@ -320,19 +312,19 @@ TEST_F(AllInOneTest, DiskUsageOfMembersOnThisHostWithoutFlags) {
   ASSERT_TRUE(WaitFor([&] {
     Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
     page = metrics.ok() ? metrics->body : "";
-    for (size_t i = 0; i < cluster_->size(); ++i) {
-      if (!SeriesValue(page, "etcd_host_disk_usage_percent", cluster_->Name(i))) return false;
+    for (size_t i = 0; i < cluster().size(); ++i) {
+      if (!SeriesValue(page, "etcd_host_disk_usage_percent", cluster().Name(i))) return false;
     }
     return true;
   })) << page;
-  for (size_t i = 0; i < cluster_->size(); ++i) {
-    const nlohmann::json m = MemberWith(members, "name", cluster_->Name(i));
-    const double expected = DiskUsedPercent(cluster_->DataDir(i));
-    ASSERT_GT(expected, 0) << cluster_->DataDir(i);
+  for (size_t i = 0; i < cluster().size(); ++i) {
+    const nlohmann::json m = MemberWith(members, "name", cluster().Name(i));
+    const double expected = DiskUsedPercent(cluster().DataDir(i));
+    ASSERT_GT(expected, 0) << cluster().DataDir(i);
     // Other processes write to the same file system meanwhile: near, not equal.
     EXPECT_NEAR(m["disk_used_percent"].get<double>(), expected, 5.0) << m.dump();
     EXPECT_TRUE(m["disk_unknown_reason"].is_null()) << m.dump();
-    EXPECT_NEAR(*SeriesValue(page, "etcd_host_disk_usage_percent", cluster_->Name(i)), expected,
+    EXPECT_NEAR(*SeriesValue(page, "etcd_host_disk_usage_percent", cluster().Name(i)), expected,
                 5.0);
   }
 }
@@ -346,8 +338,8 @@ TEST_F(AllInOneTest, UnknownDiskUsageSaysWhy) {
   const std::string dead = "127.0.0.1:" + std::to_string((*free_ports)[0]);
   const std::string gone = dir_.File("gone");
   ASSERT_TRUE(std::filesystem::create_directory(gone));
-  StartMonitor({}, cluster_->ClientEndpoint(0) + "," + cluster_->ClientEndpoint(1) + "," + dead,
-               {"--member-data-dir=" + cluster_->ClientEndpoint(1) + "=" + gone});
+  StartMonitor({}, cluster().ClientEndpoint(0) + "," + cluster().ClientEndpoint(1) + "," + dead,
+               {"--member-data-dir=" + cluster().ClientEndpoint(1) + "=" + gone});
   // The flag is checked at start; the directory disappears once the monitor runs.
   ASSERT_TRUE(WaitFor([&] { return GetJson("/api/v1/cluster/members").is_object(); }, 60s))
       << Log();
@@ -363,12 +355,12 @@ TEST_F(AllInOneTest, UnknownDiskUsageSaysWhy) {
   ASSERT_TRUE(WaitFor(
       [&] {
         members = GetJson("/api/v1/cluster/members");
-        const nlohmann::json found = MemberWith(members, "name", cluster_->Name(0));
+        const nlohmann::json found = MemberWith(members, "name", cluster().Name(0));
         // Until its collector's first sample names it, a member is one "no collector samples".
         return found.is_object() && found["disk_used_percent"].is_number() &&
                !reason("endpoint", dead).empty() &&
-               reason("name", cluster_->Name(1)).find("statvfs") != std::string::npos &&
-               !reason("name", cluster_->Name(2)).empty();
+               reason("name", cluster().Name(1)).find("statvfs") != std::string::npos &&
+               !reason("name", cluster().Name(2)).empty();
       },
       60s))
       << members.dump(1) << "\n"
@@ -379,9 +371,9 @@ TEST_F(AllInOneTest, UnknownDiskUsageSaysWhy) {
                 " (the member may run in a container or another network namespace); give "
                 "--member-data-dir=" +
                 dead + "=DIR");
-  EXPECT_NE(reason("name", cluster_->Name(1)).find("statvfs " + gone), std::string::npos)
+  EXPECT_NE(reason("name", cluster().Name(1)).find("statvfs " + gone), std::string::npos)
       << members.dump(1);
-  EXPECT_EQ(reason("name", cluster_->Name(2)), "no collector samples this member");
+  EXPECT_EQ(reason("name", cluster().Name(2)), "no collector samples this member");
 }
 
 // A bad flag is refused before anything starts, with one line naming it and exit code 2.
