@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdmon/testing/command_line.h"
 #include "etcdmon/testing/scoped_env.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/transport/curve.h"
@@ -26,33 +27,14 @@ using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
-struct Parsed {
-  config::ParseResult<AggregatorCommandLine> result;
-  std::string out;  // help
-  std::string err;  // error lines
-};
+using Parsed = testing::ParsedCommandLine<AggregatorCommandLine>;
+using testing::Lines;
+using testing::Millis;
 
 Parsed Parse(const std::vector<std::string>& args) {
-  std::vector<const char*> argv{"etcd-monitor-aggregator"};
-  for (const std::string& arg : args) {
-    argv.push_back(arg.c_str());
-  }
-  std::ostringstream out;
-  std::ostringstream err;
-  auto result = ParseAggregatorCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
-  return Parsed{std::move(result), out.str(), err.str()};
+  return testing::ParseCommandLineForTest(ParseAggregatorCommandLine, "etcd-monitor-aggregator",
+                                          args);
 }
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 class AggregatorFlagsTest : public ::testing::Test {
  protected:

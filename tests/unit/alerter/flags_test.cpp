@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "etcdmon/alerter/rules.h"
+#include "etcdmon/testing/command_line.h"
 #include "etcdmon/testing/scoped_env.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/transport/curve.h"
@@ -29,33 +30,13 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
-struct Parsed {
-  config::ParseResult<AlerterCommandLine> result;
-  std::string out;  // help
-  std::string err;  // error lines
-};
+using Parsed = testing::ParsedCommandLine<AlerterCommandLine>;
+using testing::Lines;
+using testing::Millis;
 
 Parsed Parse(const std::vector<std::string>& args) {
-  std::vector<const char*> argv{"etcd-monitor-alerter"};
-  for (const std::string& arg : args) {
-    argv.push_back(arg.c_str());
-  }
-  std::ostringstream out;
-  std::ostringstream err;
-  auto result = ParseAlerterCommandLine(static_cast<int>(argv.size()), argv.data(), out, err);
-  return Parsed{std::move(result), out.str(), err.str()};
+  return testing::ParseCommandLineForTest(ParseAlerterCommandLine, "etcd-monitor-alerter", args);
 }
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 // A rule parameter of the parsed rules, as text ("" for an unknown rule).
 std::string RuleParameter(const AlerterCommandLine& line, std::string_view rule,

@@ -1,0 +1,52 @@
+#pragma once
+
+// Runs a service's command-line parser as main() would, for the flag tests: the arguments after
+// the program name in, the ParseResult and what it printed (help on out, `error:` lines on err)
+// back. Header-only.
+
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "etcdmon/config/flags.h"
+
+namespace etcdmon::testing {
+
+template <typename T>
+struct ParsedCommandLine {
+  config::ParseResult<T> result;
+  std::string out;  // help
+  std::string err;  // error lines
+};
+
+/// `parse` is a service's ParseXxxCommandLine(argc, argv, out, err).
+template <typename T>
+ParsedCommandLine<T> ParseCommandLineForTest(
+    config::ParseResult<T> (*parse)(int, const char* const*, std::ostream&, std::ostream&),
+    const char* program, const std::vector<std::string>& args) {
+  std::vector<const char*> argv{program};
+  for (const std::string& arg : args) {
+    argv.push_back(arg.c_str());
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  auto result = parse(static_cast<int>(argv.size()), argv.data(), out, err);
+  return ParsedCommandLine<T>{std::move(result), out.str(), err.str()};
+}
+
+/// The lines of `text`, without their line breaks.
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+/// "1500ms": a duration as the tests compare it.
+inline std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+}  // namespace etcdmon::testing
