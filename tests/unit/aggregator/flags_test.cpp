@@ -146,11 +146,7 @@ TEST_F(AggregatorFlagsTest, FlagBeatsVariable) {
 TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
   const std::string not_a_key = dir_.File("not-a-key");
   std::ofstream(not_a_key) << "hello\n";
-  struct Case {
-    std::vector<std::string> args;
-    std::string source;  // the flag or variable named
-    std::string shown;   // the value, or the reason when the value is empty
-  };
+  using Case = testing::BadValueCase;
   const Case cases[] = {
       {{"--listen", ""}, "--listen", "must not be empty"},
       {{"--publish", ""}, "--publish", "must not be empty"},
@@ -170,17 +166,7 @@ TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--curve-secret-key-file=" + not_a_key}, "--curve-secret-key-file", not_a_key},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
   };
-  for (const Case& c : cases) {
-    const std::string name = c.args.front();
-    Parsed parsed = Parse(c.args);
-    EXPECT_FALSE(parsed.result.ok()) << name;
-    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
-    const std::vector<std::string> lines = Lines(parsed.err);
-    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
-    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
-    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
-    EXPECT_TRUE(parsed.out.empty()) << name;
-  }
+  testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
 }
 
 // A bad value from a variable names the variable.

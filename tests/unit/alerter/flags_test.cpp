@@ -191,11 +191,7 @@ TEST_F(AlerterFlagsTest, FlagBeatsVariable) {
 TEST_F(AlerterFlagsTest, EachBadValueIsOneErrorLine) {
   const std::string empty_token = WriteFile("empty-token", "");
   const std::string not_a_key = WriteFile("not-a-key", "hello\n");
-  struct Case {
-    std::vector<std::string> args;
-    std::string source;  // the flag named
-    std::string shown;   // the value, or the reason when the value is empty
-  };
+  using Case = testing::BadValueCase;
   const Case cases[] = {
       {{"--snapshots", ""}, "--snapshots", "must not be empty"},
       {{"--curve-server-key-file=/no/such/key"}, "--curve-server-key-file", "\"/no/such/key\""},
@@ -215,17 +211,7 @@ TEST_F(AlerterFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--console-notifications=maybe"}, "--console-notifications", "\"maybe\""},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
   };
-  for (const Case& c : cases) {
-    const std::string name = c.args.front();
-    Parsed parsed = Parse(c.args);
-    EXPECT_FALSE(parsed.result.ok()) << name;
-    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
-    const std::vector<std::string> lines = Lines(parsed.err);
-    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
-    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
-    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
-    EXPECT_TRUE(parsed.out.empty()) << name;
-  }
+  testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
 }
 
 // A bad rules file stops the start with the file's own line and reason.

@@ -188,11 +188,7 @@ TEST_F(CollectorFlagsTest, CurveKeyFlagBeatsVariable) {
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
 // and what was wrong with it.
 TEST_F(CollectorFlagsTest, EachBadValueIsOneErrorLine) {
-  struct Case {
-    std::vector<std::string> args;
-    std::string source;  // the flag or variable named
-    std::string shown;   // the value, or the reason when the value is empty or a key
-  };
+  using Case = testing::BadValueCase;
   const Case cases[] = {
       {{"--endpoints=a:1,b:2"}, "--endpoints", "exactly one member"},
       {{"--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
@@ -210,17 +206,7 @@ TEST_F(CollectorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
       {{"--log-format=xml"}, "--log-format", "\"xml\""},
   };
-  for (const Case& c : cases) {
-    const std::string name = c.args.front();
-    Parsed parsed = Parse(c.args);
-    EXPECT_FALSE(parsed.result.ok()) << name;
-    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
-    const std::vector<std::string> lines = Lines(parsed.err);
-    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
-    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
-    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
-    EXPECT_TRUE(parsed.out.empty()) << name;
-  }
+  testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
 }
 
 // A bad value from a variable names the variable.

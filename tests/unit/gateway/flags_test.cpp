@@ -184,11 +184,7 @@ TEST_F(GatewayFlagsTest, FlagBeatsVariable) {
 TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
   const std::string empty_token = WriteFile("empty-token", " \n");
   const std::string cert = WriteFile("cert.pem", "x");
-  struct Case {
-    std::vector<std::string> args;
-    std::string source;  // the flag named
-    std::string shown;   // the value, or the reason when the value is empty or a key
-  };
+  using Case = testing::BadValueCase;
   const Case cases[] = {
       {{"--api-host", ""}, "--api-host", "must not be empty"},
       {{"--api-port=0"}, "--api-port", "\"0\""},
@@ -209,17 +205,7 @@ TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
   };
-  for (const Case& c : cases) {
-    const std::string name = c.args.front();
-    Parsed parsed = Parse(c.args);
-    EXPECT_FALSE(parsed.result.ok()) << name;
-    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
-    const std::vector<std::string> lines = Lines(parsed.err);
-    ASSERT_THAT(lines, SizeIs(1)) << name << ": " << parsed.err;
-    EXPECT_THAT(lines[0], StartsWith("error: " + c.source)) << name;
-    EXPECT_THAT(lines[0], HasSubstr(c.shown)) << name;
-    EXPECT_TRUE(parsed.out.empty()) << name;
-  }
+  testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
 }
 
 // A bad value from a variable names the variable.

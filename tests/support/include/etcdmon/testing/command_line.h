@@ -4,6 +4,9 @@
 // the program name in, the ParseResult and what it printed (help on out, `error:` lines on err)
 // back. Header-only.
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <sstream>
 #include <string>
@@ -48,5 +51,30 @@ inline std::vector<std::string> Lines(const std::string& text) {
 
 /// "1500ms": a duration as the tests compare it.
 inline std::string Millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+/// One bad value: the arguments, the flag (or `env VAR`) the error line names first, and what the
+/// line shows of the value (or the reason, when the value is empty or secret).
+struct BadValueCase {
+  std::vector<std::string> args;
+  std::string source;
+  std::string shown;
+};
+
+/// For each case, `parse(args)` refuses the command line as a usage error (exit code 2) with
+/// exactly one `error: <source>...` line showing `shown`, and prints nothing on stdout.
+template <typename ParseFn, typename Cases>
+void ExpectEachBadValueIsOneErrorLine(ParseFn parse, const Cases& cases) {
+  for (const BadValueCase& c : cases) {
+    const std::string name = c.args.front();
+    const auto parsed = parse(c.args);
+    EXPECT_FALSE(parsed.result.ok()) << name;
+    EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage) << name;
+    const std::vector<std::string> lines = Lines(parsed.err);
+    ASSERT_THAT(lines, ::testing::SizeIs(1)) << name << ": " << parsed.err;
+    EXPECT_THAT(lines[0], ::testing::StartsWith("error: " + c.source)) << name;
+    EXPECT_THAT(lines[0], ::testing::HasSubstr(c.shown)) << name;
+    EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
 
 }  // namespace etcdmon::testing
