@@ -129,16 +129,8 @@ TEST_F(AggregatorFlagsTest, FlagBeatsVariable) {
       {"LOG_LEVEL", "warn", "--log-level", "error", [](const auto& l) { return l.log.level; }},
       {"LOG_FORMAT", "json", "--log-format", "text", [](const auto& l) { return l.log.format; }},
   };
-  for (const Case& c : cases) {
-    env_.Set(c.env, c.env_value);
-    Parsed from_env = Parse({});
-    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
-    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
-    Parsed from_flag = Parse({c.flag + "=" + c.flag_value});
-    ASSERT_TRUE(from_flag.result.ok()) << c.flag << ": " << from_flag.err;
-    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.flag;
-    env_.Unset(c.env);
-  }
+  testing::ExpectFlagBeatsVariable(env_, Parse, cases,
+                                   [](const Case& c) { return c.flag + "=" + c.flag_value; });
 }
 
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)

@@ -174,16 +174,7 @@ TEST_F(AlerterFlagsTest, FlagBeatsVariable) {
       {"LOG_FORMAT", "json", "--log-format=text", "text",
        [](const auto& l) { return l.log.format; }},
   };
-  for (const Case& c : cases) {
-    env_.Set(c.env, c.env_value);
-    Parsed from_env = Parse({});
-    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
-    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
-    Parsed from_flag = Parse({c.arg});
-    ASSERT_TRUE(from_flag.result.ok()) << c.arg << ": " << from_flag.err;
-    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.arg;
-    env_.Unset(c.env);
-  }
+  testing::ExpectFlagBeatsVariable(env_, Parse, cases, [](const Case& c) { return c.arg; });
 }
 
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag and the value

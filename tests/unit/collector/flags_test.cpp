@@ -159,16 +159,8 @@ TEST_F(CollectorFlagsTest, FlagBeatsVariable) {
        [](const auto& l) { return Millis(l.collector.health_check_interval); }},
       {"LOG_LEVEL", "warn", "--log-level", "error", [](const auto& l) { return l.log.level; }},
   };
-  for (const Case& c : cases) {
-    env_.Set(c.env, c.env_value);
-    Parsed from_env = Parse({});
-    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
-    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
-    Parsed from_flag = Parse({c.flag + "=" + c.flag_value});
-    ASSERT_TRUE(from_flag.result.ok()) << c.flag << ": " << from_flag.err;
-    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << c.flag;
-    env_.Unset(c.env);
-  }
+  testing::ExpectFlagBeatsVariable(env_, Parse, cases,
+                                   [](const Case& c) { return c.flag + "=" + c.flag_value; });
 }
 
 // CURVE_SERVER_KEY supplies the key; --curve-server-key beats it.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "etcdmon/config/flags.h"
+#include "etcdmon/testing/scoped_env.h"
 
 namespace etcdmon::testing {
 
@@ -74,6 +75,24 @@ void ExpectEachBadValueIsOneErrorLine(ParseFn parse, const Cases& cases) {
     EXPECT_THAT(lines[0], ::testing::StartsWith("error: " + c.source)) << name;
     EXPECT_THAT(lines[0], ::testing::HasSubstr(c.shown)) << name;
     EXPECT_TRUE(parsed.out.empty()) << name;
+  }
+}
+
+/// For each case (fields env, env_value, flag_value, field(command line) -> string): with only the
+/// variable set, `field` reads env_value; with the flag `arg_of(case)` too, the flag's value wins.
+/// `env` is unset again after each case.
+template <typename ParseFn, typename Cases, typename ArgFn>
+void ExpectFlagBeatsVariable(ScopedEnv& env, ParseFn parse, const Cases& cases, ArgFn arg_of) {
+  for (const auto& c : cases) {
+    const std::string arg = arg_of(c);
+    env.Set(c.env, c.env_value);
+    const auto from_env = parse({});
+    ASSERT_TRUE(from_env.result.ok()) << c.env << ": " << from_env.err;
+    EXPECT_EQ(c.field(from_env.result.value()), c.env_value) << c.env;
+    const auto from_flag = parse({arg});
+    ASSERT_TRUE(from_flag.result.ok()) << arg << ": " << from_flag.err;
+    EXPECT_EQ(c.field(from_flag.result.value()), c.flag_value) << arg;
+    env.Unset(c.env);
   }
 }
 
