@@ -15,6 +15,7 @@
 
 #include "etcdmon/proto/schema.h"
 #include "etcdmon/transport/curve.h"
+#include "zap_authenticator.h"
 #include "zmq_util.h"
 
 namespace etcdmon::transport {
@@ -46,12 +47,36 @@ std::string_view RejectReasonName(RejectReason reason) {
       return "schema_version";
     case RejectReason::kNoCollectorId:
       return "no_collector_id";
+    case RejectReason::kUnknownKey:
+      return "unknown_key";
+    case RejectReason::kCollectorNotAllowed:
+      return "collector_not_allowed";
+    case RejectReason::kTooManyPeers:
+      return "too_many_peers";
+    case RejectReason::kHandshakeFailed:
+      return "handshake_failed";
   }
   return "unknown";
 }
 
 uint64_t BatchReceiverStats::rejected_total() const {
-  return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0});
+  return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0}) +
+         std::accumulate(invalid.begin(), invalid.end(), uint64_t{0});
+}
+
+std::vector<std::pair<std::string_view, uint64_t>> BatchReceiverStats::RejectedByReason() const {
+  std::vector<std::pair<std::string_view, uint64_t>> out;
+  out.reserve(kRejectReasonCount + kBatchProblemCount);
+  for (std::size_t i = 0; i < kRejectReasonCount; ++i) {
+    out.emplace_back(RejectReasonName(static_cast<RejectReason>(i)), rejected[i]);
+  }
+  for (std::size_t i = 0; i < kBatchProblemCount; ++i) {
+    const auto problem = static_cast<BatchProblem>(i);
+    if (problem != BatchProblem::kNone) {
+      out.emplace_back(BatchProblemName(problem), invalid[i]);
+    }
+  }
+  return out;
 }
 
 struct BatchReceiver::Impl {
@@ -63,7 +88,12 @@ struct BatchReceiver::Impl {
 
   // I/O thread helpers.
   bool ReadOne();  // false when no message was waiting
+  // Counts and logs a refusal; safe from any thread (the ZAP handler's refusals come from its).
   void Reject(RejectReason reason, std::size_t size);
+  // The allow-list check of the parsed batch, from the key of the connection `payload` came on.
+  bool Authorized(detail::Message& payload, std::size_t size);
+  // The per-batch checks of the parsed batch (batch_validation.h).
+  bool Valid(std::size_t size);
   void Handle(std::string_view peer);
   void Stage(std::string_view peer, const std::string& collector_id, uint64_t sequence);
   void CommitGroup();
@@ -76,8 +106,12 @@ struct BatchReceiver::Impl {
   uint16_t port = 0;
   std::string curve_public_key;
   std::unique_ptr<detail::Waker> waker;
-  detail::ContextHolder context;  // declared before the socket: it must close first
-  detail::SocketPtr socket;       // the ROUTER; used only by the I/O thread while it runs
+  Clock* clock = nullptr;         // options.clock, or the system clock
+  detail::ContextHolder context;  // declared before the sockets: they must close first
+  // The ZAP handler: bound before the ROUTER binds; stopped (its sockets closed) after the
+  // ROUTER closes. Set once in Create(), never reset.
+  std::unique_ptr<detail::ZapAuthenticator> zap;
+  detail::SocketPtr socket;  // the ROUTER; used only by the I/O thread while it runs
 
   std::mutex lifecycle_mu;  // serializes Start() and Stop()
   std::thread thread;       // guarded by lifecycle_mu
@@ -85,8 +119,10 @@ struct BatchReceiver::Impl {
   bool stopped = false;     // guarded by lifecycle_mu
 
   mutable std::mutex mu;
-  BatchReceiverStats stats;     // guarded by mu
-  bool stop_requested = false;  // guarded by mu
+  BatchReceiverStats stats;                               // guarded by mu
+  bool stop_requested = false;                            // guarded by mu
+  std::array<bool, kRejectReasonCount> reject_logged{};   // guarded by mu
+  std::array<bool, kBatchProblemCount> invalid_logged{};  // guarded by mu
 
   // A collector whose batch `failed_sequence` the handler failed: its later batches are held
   // back until that batch comes again, or a new resend round on the same connection starts
@@ -96,9 +132,14 @@ struct BatchReceiver::Impl {
     uint64_t failed_sequence = 0;
     std::string peer;
     uint64_t last_sequence = 0;
+    uint64_t since = 0;  // held_back_clock when held back: the oldest is evicted when full
   };
   // Owned by the I/O thread.
   std::unordered_map<std::string, HeldBack> held_back;  // by collector id
+  // Adds (or, for a collector held back already, keeps) the entry of `collector_id`, evicting
+  // the oldest entry when the set is full.
+  void HoldBack(const std::string& collector_id, HeldBack entry);
+  uint64_t held_back_clock = 0;  // counts HoldBack() calls, orders the entries by age
   // Group mode: the batches staged since the last commit, in arrival order. Only the first
   // `staged_count` entries are live; the rest keep their string storage for the next group.
   struct StagedBatch {
@@ -109,9 +150,8 @@ struct BatchReceiver::Impl {
   std::vector<StagedBatch> staged;
   std::size_t staged_count = 0;
   bool last_commit_failed = false;  // logs a run of commit failures once at warn
-  std::array<bool, kRejectReasonCount> reject_logged{};
-  SampleBatch batch;              // parse buffer, reused (the handler may swap its contents out)
-  std::string collector_scratch;  // the batch's collector id while it is handled
+  SampleBatch batch;                // parse buffer, reused (the handler may swap its contents out)
+  std::string collector_scratch;    // the batch's collector id while it is handled
   Ack ack;
   std::string ack_frame;
 };
@@ -126,6 +166,15 @@ Status BatchReceiver::Impl::Setup() {
     return Status::InvalidArgument(
         "batch receiver: heartbeat interval and timeout must be positive");
   }
+  if (options.receive_hwm <= 0 || options.max_peers == 0 || options.max_held_back == 0) {
+    return Status::InvalidArgument(
+        "batch receiver: receive HWM, max peers and max held back must be positive");
+  }
+  if (options.collector_keys != nullptr && options.curve_secret_key.empty()) {
+    return Status::InvalidArgument(
+        "batch receiver: an allow-list of collector keys needs CURVE (a server secret key)");
+  }
+  clock = options.clock != nullptr ? options.clock : &SystemClock::Instance();
   if (!options.curve_secret_key.empty()) {
     Result<std::string> public_key = CurvePublicKeyFromSecret(options.curve_secret_key);
     if (!public_key.ok()) {
@@ -158,9 +207,27 @@ Status BatchReceiver::Impl::Setup() {
                                                   "heartbeat interval"));
   ETCDMON_RETURN_IF_ERROR(detail::SetMillisOption(s, ZMQ_HEARTBEAT_TIMEOUT,
                                                   options.heartbeat_timeout, "heartbeat timeout"));
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_RCVHWM, options.receive_hwm, "ZMQ_RCVHWM"));
+  // With a domain, libzmq asks the ZAP handler about NULL handshakes too (the peer limit), and
+  // the handler tells this socket's requests from those of other sockets of the context.
+  ETCDMON_RETURN_IF_ERROR(
+      detail::SetStringOption(s, ZMQ_ZAP_DOMAIN, detail::kIngestZapDomain, "ZMQ_ZAP_DOMAIN"));
   if (!options.curve_secret_key.empty()) {
     ETCDMON_RETURN_IF_ERROR(detail::SetCurveServer(s, options.curve_secret_key));
   }
+  // The handler must be bound before the socket accepts a connection: a handshake that finds no
+  // handler is accepted without one.
+  detail::ZapAuthenticator::Options zap_options;
+  zap_options.context = context.get();
+  zap_options.max_peers = options.max_peers;
+  zap_options.refused = [this](RejectReason reason) { Reject(reason, 0); };
+  zap_options.logger = options.logger;
+  Result<std::unique_ptr<detail::ZapAuthenticator>> new_zap =
+      detail::ZapAuthenticator::Create(std::move(zap_options), s, options.collector_keys);
+  if (!new_zap.ok()) {
+    return new_zap.status().WithContext("batch receiver");
+  }
+  zap = std::move(*new_zap);
   Result<std::string> bound = detail::Bind(s, options.endpoint);
   if (!bound.ok()) {
     return bound.status();
@@ -172,16 +239,65 @@ Status BatchReceiver::Impl::Setup() {
 
 void BatchReceiver::Impl::Reject(RejectReason reason, std::size_t size) {
   const auto index = static_cast<std::size_t>(reason);
+  bool logged_before = false;
   {
     std::lock_guard<std::mutex> lock(mu);
     ++stats.rejected[index];
+    logged_before = reject_logged[index];
+    reject_logged[index] = true;
   }
   if (options.logger) {
     // Garbage can arrive at any rate: warn once per reason, the rest at debug.
-    const auto level = reject_logged[index] ? spdlog::level::debug : spdlog::level::warn;
-    reject_logged[index] = true;
+    const auto level = logged_before ? spdlog::level::debug : spdlog::level::warn;
     options.logger->log(level, "frame_rejected reason={} bytes={}", RejectReasonName(reason), size);
   }
+}
+
+bool BatchReceiver::Impl::Authorized(detail::Message& payload, std::size_t size) {
+  const std::shared_ptr<const CollectorKeys> keys = zap->keys();
+  if (keys == nullptr) {
+    return true;
+  }
+  // The ZAP handler made the connection's User-Id its CURVE public key. The list is checked
+  // again per message: a key removed by a reload stops counting at once, not at reconnect.
+  const char* user_id = zmq_msg_gets(payload.get(), "User-Id");
+  const std::string_view key = user_id == nullptr ? std::string_view() : user_id;
+  if (!keys->Knows(key)) {
+    Reject(RejectReason::kUnknownKey, size);
+    return false;
+  }
+  if (!keys->Allows(key, batch.collector_id())) {
+    Reject(RejectReason::kCollectorNotAllowed, size);
+    return false;
+  }
+  return true;
+}
+
+bool BatchReceiver::Impl::Valid(std::size_t size) {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock->Now().time_since_epoch())
+          .count();
+  const BatchVerdict verdict = ValidateBatch(batch, options.limits, now_ms);
+  if (verdict.ok()) {
+    return true;
+  }
+  const auto index = static_cast<std::size_t>(verdict.problem);
+  bool logged_before = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++stats.invalid[index];
+    logged_before = invalid_logged[index];
+    invalid_logged[index] = true;
+  }
+  if (options.logger) {
+    const auto level = logged_before ? spdlog::level::debug : spdlog::level::warn;
+    // The id is logged as received but bounded: it may be anything an attacker sent.
+    options.logger->log(
+        level, "batch_rejected reason={} collector={} seq={} bytes={} detail=\"{}\"",
+        BatchProblemName(verdict.problem), std::string_view(batch.collector_id()).substr(0, 64),
+        batch.sequence(), size, verdict.detail);
+  }
+  return false;
 }
 
 bool BatchReceiver::Impl::ReadOne() {
@@ -222,6 +338,10 @@ bool BatchReceiver::Impl::ReadOne() {
   }
   if (batch.collector_id().empty()) {
     Reject(RejectReason::kNoCollectorId, size);
+    return true;
+  }
+  // Refused batches never reach Handle(): no ack, no hold-back, no effect on other batches.
+  if (!Authorized(payload, size) || !Valid(size)) {
     return true;
   }
   Handle(routing_id.view());
@@ -265,8 +385,8 @@ void BatchReceiver::Impl::Handle(std::string_view peer) {
       ++stats.handler_failures;
     }
     if (held == held_back.end()) {
-      held_back.emplace(collector_id,
-                        HeldBack{sequence, std::string(peer.data(), peer.size()), sequence});
+      HoldBack(collector_id,
+               HeldBack{sequence, std::string(peer.data(), peer.size()), sequence, 0});
       if (options.logger) {
         options.logger->warn("batch_not_stored collector={} seq={} error=\"{}\"", collector_id,
                              sequence, status.ToString());
@@ -343,11 +463,35 @@ void BatchReceiver::Impl::CommitGroup() {
     const StagedBatch& entry = staged[i];
     auto held = held_back.find(entry.collector_id);
     if (held == held_back.end()) {
-      held_back.emplace(entry.collector_id, HeldBack{entry.sequence, entry.peer, entry.sequence});
+      HoldBack(entry.collector_id, HeldBack{entry.sequence, entry.peer, entry.sequence, 0});
     } else if (entry.sequence < held->second.failed_sequence) {
       held->second.failed_sequence = entry.sequence;
     }
   }
+}
+
+void BatchReceiver::Impl::HoldBack(const std::string& collector_id, HeldBack entry) {
+  // Bounded, because collector ids come from the network. Evicting the oldest entry is safe: an
+  // entry lasts only until its collector resends the failed batch, which a sender does within
+  // its ack timeout (seconds) by restarting its round at its oldest unacknowledged batch. When
+  // the set is full, the oldest entry is one whose sender has not come back for longer than
+  // thousands of newer failures took: a collector that is gone, or an id nobody really sends
+  // as. Should it come back, its resend round starts at the failed batch, which Handle() takes
+  // without an entry too; the entry only guards batches sent after the failed one in the same
+  // round, and those were in flight at the time of the failure, long since arrived.
+  if (held_back.size() >= options.max_held_back) {
+    auto oldest = held_back.begin();
+    for (auto it = held_back.begin(); it != held_back.end(); ++it) {
+      if (it->second.since < oldest->second.since) {
+        oldest = it;
+      }
+    }
+    held_back.erase(oldest);
+    std::lock_guard<std::mutex> lock(mu);
+    ++stats.held_back_evicted;
+  }
+  entry.since = ++held_back_clock;
+  held_back.emplace(collector_id, std::move(entry));
 }
 
 void BatchReceiver::Impl::SendAck(std::string_view peer, const std::string& collector_id,
@@ -412,8 +556,12 @@ Result<std::unique_ptr<BatchReceiver>> BatchReceiver::Create(BatchReceiverOption
   auto impl = std::make_unique<Impl>(std::move(options), std::move(handler));
   ETCDMON_RETURN_IF_ERROR(impl->Setup());
   if (impl->options.logger) {
-    impl->options.logger->info("batch_receiver_listening endpoint={} curve={}", impl->endpoint,
-                               impl->curve_public_key.empty() ? "off" : "on");
+    const std::shared_ptr<const CollectorKeys>& keys = impl->options.collector_keys;
+    impl->options.logger->info(
+        "batch_receiver_listening endpoint={} curve={} collector_keys={} max_peers={}",
+        impl->endpoint, impl->curve_public_key.empty() ? "off" : "on",
+        keys == nullptr ? std::string("none") : std::to_string(keys->key_count()),
+        impl->options.max_peers);
   }
   return std::unique_ptr<BatchReceiver>(new BatchReceiver(std::move(impl)));
 }
@@ -428,6 +576,7 @@ Status BatchReceiver::Start() {
     return Status::FailedPrecondition("batch receiver already started or stopped");
   }
   impl_->started = true;
+  impl_->zap->Start();
   impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
   return Status::Ok();
 }
@@ -447,8 +596,10 @@ void BatchReceiver::Stop() {
     impl_->thread.join();
   }
   // Terminating the context waits until libzmq has closed the listener, so the port is free
-  // for a successor as soon as Stop() returns.
+  // for a successor as soon as Stop() returns. The ZAP handler goes after the ROUTER, whose
+  // handshakes it may still be answering.
   impl_->socket.reset();
+  impl_->zap->Stop();
   impl_->context.reset();
   if (impl_->options.logger) {
     impl_->options.logger->info("batch_receiver_stopped endpoint={}", impl_->endpoint);
@@ -461,9 +612,22 @@ uint16_t BatchReceiver::port() const { return impl_->port; }
 
 const std::string& BatchReceiver::curve_public_key() const { return impl_->curve_public_key; }
 
+Status BatchReceiver::SetCollectorKeys(std::shared_ptr<const CollectorKeys> keys) {
+  if (impl_->curve_public_key.empty()) {
+    return Status::FailedPrecondition("an allow-list of collector keys needs CURVE");
+  }
+  impl_->zap->SetKeys(std::move(keys));
+  return Status::Ok();
+}
+
 BatchReceiverStats BatchReceiver::Stats() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->stats;
+  BatchReceiverStats out;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    out = impl_->stats;
+  }
+  out.peers = impl_->zap->peers();
+  return out;
 }
 
 }  // namespace etcdmon::transport

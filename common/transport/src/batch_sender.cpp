@@ -179,7 +179,11 @@ struct BatchSender::Impl {
   uint64_t highest_sent = 0;  // highest sequence ever sent, to count resends
   bool link_up = false;       // the monitor reported a finished handshake and no loss since
   std::optional<SteadyTime> ack_deadline;  // while batches are in flight
-  Ack ack;                                 // parse buffer
+  // After a refused handshake (the aggregator does not accept this key yet, or has no room for
+  // another peer) libzmq gives the connection up for good; the sender dials again at this time,
+  // so that a key listed later, or a freed slot, lets it in without a restart.
+  std::optional<SteadyTime> redial_at;
+  Ack ack;  // parse buffer
 };
 
 Status BatchSender::Impl::Setup(uint64_t first_sequence) {
@@ -366,6 +370,11 @@ void BatchSender::Impl::HandleMonitorEvents() {
       case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
       case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: {
+        if (event->event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !redial_at) {
+          // A protocol or authentication failure ends the connection without a reconnect
+          // (unlike a connection error, which libzmq retries itself).
+          redial_at = clock.SteadyNow() + options.reconnect_interval_max;
+        }
         link_up = false;
         Rewind();
         uint64_t failures = 0;
@@ -469,6 +478,15 @@ void BatchSender::Impl::Run() {
   while (true) {
     HandleMonitorEvents();
     const SteadyTime now = clock.SteadyNow();
+    if (redial_at && now >= *redial_at) {
+      redial_at.reset();
+      // The old connection is gone already; disconnect only forgets the endpoint.
+      zmq_disconnect(socket.get(), options.aggregator_endpoint.c_str());
+      if (zmq_connect(socket.get(), options.aggregator_endpoint.c_str()) != 0 && options.logger) {
+        options.logger->error("aggregator_redial_failed endpoint={} error=\"{}\"",
+                              options.aggregator_endpoint, zmq_strerror(errno));
+      }
+    }
     HandleAcks(now);
     if (ack_deadline && now >= *ack_deadline) {
       const std::size_t in_flight = InFlight();
@@ -492,6 +510,9 @@ void BatchSender::Impl::Run() {
     }
     if (ack_deadline) {
       wait = std::min(wait, Until(*ack_deadline, now));
+    }
+    if (redial_at) {
+      wait = std::min(wait, Until(*redial_at, now));
     }
     if (send_state == SendState::kMore) {
       wait = std::chrono::milliseconds(0);

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "etcdmon/clock/clock.h"
 #include "etcdmon/proto/schema.h"
 #include "transport_test_util.h"
 
@@ -415,6 +416,18 @@ TEST_F(BatchReceiverTest, RejectsBadOptions) {
   EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
             StatusCode::kInvalidArgument);
   options.max_frame_bytes = 1024;
+  options.receive_hwm = 0;
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.receive_hwm = 100;
+  options.max_peers = 0;
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.max_peers = 1;
+  options.max_held_back = 0;
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.max_held_back = 1;
   EXPECT_EQ(BatchReceiver::Create(options, nullptr).status().code(), StatusCode::kInvalidArgument);
   options.endpoint = "nonsense";
   EXPECT_FALSE(BatchReceiver::Create(options, recorder.Handler()).ok());
@@ -586,6 +599,66 @@ TEST_F(BatchReceiverTest, PerBatchModeNeverCommitsGroups) {
   peer.SendBatch(ValidBatch(1));
   EXPECT_EQ(ReceiveAcks(peer, 1), (std::vector<Key>{{"c1", 1}}));
   EXPECT_EQ(receiver->Stats().commits, 0u);
+}
+
+// A batch the per-batch checks refuse (here: a sample dated an hour past the receiver's
+// injected clock, and an id with a space) is counted under its reason, never handed over or
+// acked, and holds nobody back: the same collector's next batch and another's are stored.
+TEST_F(BatchReceiverTest, InvalidBatchIsRefusedAloneAndCounted) {
+  Recorder recorder;
+  FakeClock clock(std::chrono::system_clock::now());
+  BatchReceiverOptions options;
+  options.endpoint = "tcp://127.0.0.1:0";
+  options.clock = &clock;
+  Result<std::unique_ptr<BatchReceiver>> receiver =
+      BatchReceiver::Create(options, recorder.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+
+  SampleBatch future = ValidBatch(10, "c1");
+  const auto ahead = clock.Now() + std::chrono::hours(1);
+  future.mutable_samples(0)->set_collected_at_unix_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(ahead.time_since_epoch()).count());
+  peer.SendBatch(future);
+  peer.SendBatch(ValidBatch(3, "bad id!"));
+  peer.SendBatch(ValidBatch(11, "c1"));
+  peer.SendBatch(ValidBatch(1, "c2"));
+  EXPECT_EQ(ReceiveAcks(peer, 2), (std::vector<Key>{{"c1", 11}, {"c2", 1}}));
+  EXPECT_EQ(recorder.Stored(), (std::vector<uint64_t>{11, 1}));
+  const BatchReceiverStats stats = (*receiver)->Stats();
+  EXPECT_EQ(stats.invalid_for(BatchProblem::kClockSkew), 1u);
+  EXPECT_EQ(stats.invalid_for(BatchProblem::kBadCollectorId), 1u);
+  EXPECT_EQ(stats.accepted, 2u);
+  EXPECT_EQ(stats.deferred, 0u);
+  EXPECT_EQ(stats.rejected_total(), 2u);
+}
+
+// The held-back set is bounded: beyond max_held_back the oldest entry is forgotten (counted)
+// and that collector's later batches are taken again, while the newer entries still hold back.
+TEST_F(BatchReceiverTest, HeldBackSetIsBoundedByEvictingTheOldest) {
+  Recorder recorder;
+  recorder.FailOnce(10);
+  recorder.FailOnce(20);
+  recorder.FailOnce(30);
+  BatchReceiverOptions options;
+  options.endpoint = "tcp://127.0.0.1:0";
+  options.max_held_back = 2;
+  Result<std::unique_ptr<BatchReceiver>> receiver =
+      BatchReceiver::Create(options, recorder.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(10, "c1"));
+  peer.SendBatch(ValidBatch(20, "c2"));
+  peer.SendBatch(ValidBatch(30, "c3"));  // c1's entry, the oldest, is evicted
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().handler_failures == 3; }));
+  EXPECT_EQ((*receiver)->Stats().held_back_evicted, 1u);
+  peer.SendBatch(ValidBatch(31, "c3"));  // still held back: deferred
+  peer.SendBatch(ValidBatch(11, "c1"));  // forgotten: taken
+  EXPECT_EQ(ReceiveAcks(peer, 1), (std::vector<Key>{{"c1", 11}}));
+  EXPECT_EQ((*receiver)->Stats().deferred, 1u);
+  EXPECT_FALSE(recorder.HasStored(31));
 }
 
 }  // namespace

@@ -26,10 +26,14 @@ namespace etcdmon::transport::testing {
 using etcdmon::testing::TempDir;
 using etcdmon::testing::WaitFor;
 
-/// A batch with one member sample holding `scalars` scalar metrics.
+/// A batch with one member sample holding `scalars` scalar metrics, collected now (the
+/// receiver's per-batch checks refuse samples dated far from its clock).
 inline etcdmonitor::v1::SampleBatch MakeBatch(int scalars = 3) {
   etcdmonitor::v1::SampleBatch batch;
   etcdmonitor::v1::MemberSample* sample = batch.add_samples();
+  sample->set_collected_at_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   sample->set_endpoint("https://127.0.0.1:2379");
   sample->set_member_name("etcd-1");
   sample->set_member_id(0x8e9e05c52164694dULL);

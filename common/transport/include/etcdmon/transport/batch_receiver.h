@@ -38,22 +38,32 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "etcdmon/clock/clock.h"
 #include "etcdmon/status/status.h"
+#include "etcdmon/transport/batch_validation.h"
+#include "etcdmon/transport/collector_keys.h"
 #include "etcdmon/transport/context.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::transport {
 
-/// Why a frame was dropped before reaching the handler.
+/// Why a frame (or a connection) was refused before reaching the handler. A batch that is
+/// well-formed but fails the per-batch checks is counted under its BatchProblem instead.
 enum class RejectReason {
-  kOversized = 0,  // larger than max_frame_bytes
-  kMultipart,      // more than one payload frame
-  kMalformed,      // not a parseable SampleBatch
-  kSchemaVersion,  // schema_version is not proto::kSchemaVersion
-  kNoCollectorId,  // empty collector_id
+  kOversized = 0,        // larger than max_frame_bytes
+  kMultipart,            // more than one payload frame
+  kMalformed,            // not a parseable SampleBatch
+  kSchemaVersion,        // schema_version is not proto::kSchemaVersion
+  kNoCollectorId,        // empty collector_id
+  kUnknownKey,           // a CURVE client key not on the allow-list (handshake or message)
+  kCollectorNotAllowed,  // a batch whose collector_id is not one of its key's ids
+  kTooManyPeers,         // a connection beyond max_peers (refused at the handshake)
+  kHandshakeFailed,      // a connection that failed the handshake (wrong server key, no CURVE)
 };
-inline constexpr std::size_t kRejectReasonCount = 5;
+inline constexpr std::size_t kRejectReasonCount = 9;
 
 /// Stable snake_case name, for metric labels and logs ("oversized", "schema_version", ...).
 std::string_view RejectReasonName(RejectReason reason);
@@ -67,9 +77,23 @@ struct BatchReceiverOptions {
   /// Larger frames are rejected (kOversized). Frames over four times this size make libzmq
   /// drop the connection before the frame is even buffered whole.
   std::size_t max_frame_bytes = 16u << 20;
-  /// CURVE: this server's secret key (Z85). Empty: no encryption (the default). Any client
-  /// that knows the server's public key may connect; clients are not authenticated.
+  /// CURVE: this server's secret key (Z85). Empty: no encryption (the default), and so no
+  /// client authentication: anyone who reaches the endpoint can send as any collector.
   std::string curve_secret_key;
+  /// The allow-list of collector keys (collector_keys.h); needs CURVE. Set: a client key not on
+  /// it is refused at the handshake, and a batch is refused unless its collector_id is one of
+  /// its key's ids. Null: any client key is accepted (CURVE then only encrypts). Replace it
+  /// while running with SetCollectorKeys().
+  std::shared_ptr<const CollectorKeys> collector_keys;
+  /// Messages queued per connection before libzmq stops reading that connection (ZMQ_RCVHWM):
+  /// with max_peers and max_frame_bytes, what bounds the receive buffers.
+  int receive_hwm = 100;
+  /// Connections (TCP, handshaking or established) accepted at once; further ones are refused
+  /// at the handshake (kTooManyPeers) until others close.
+  std::size_t max_peers = 1024;
+  /// Collectors held back after a failure (see the file comment) that are remembered at once;
+  /// beyond, the oldest entry is forgotten (see batch_receiver.cpp for why that is safe).
+  std::size_t max_held_back = 4096;
   /// ZMTP heartbeats, so connections of collectors that vanished are closed.
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_timeout{5000};
@@ -80,6 +104,13 @@ struct BatchReceiverOptions {
   /// is staged; whatever it returns, the next handler call starts a new, empty group. Must not
   /// call Stop() or destroy the receiver.
   std::function<Status()> commit;
+  /// Per-batch checks (batch_validation.h), applied to every parsed batch before the handler: a
+  /// refused batch is counted under its BatchProblemName, not handed to the handler and not
+  /// acked, and has no effect on any other batch.
+  BatchLimits limits;
+  /// The clock whose Now() those checks compare sample times with. Null: SystemClock. Must
+  /// outlive the receiver.
+  Clock* clock = nullptr;
   /// Logs the first rejection of each reason at warn (the rest at debug) and lifecycle events.
   /// Optional: null logs nothing.
   std::shared_ptr<spdlog::logger> logger;
@@ -95,12 +126,22 @@ struct BatchReceiverStats {
   uint64_t commit_failures = 0;    // group mode: commit returned an error (or threw): no ack
   uint64_t deferred = 0;           // valid batches held back after a failure (see file comment)
   uint64_t ack_send_failures = 0;  // the peer's connection was gone or full; it will resend
+  uint64_t held_back_evicted = 0;  // held-back entries forgotten because the set was full
+  uint64_t peers = 0;              // TCP connections open now
   std::array<uint64_t, kRejectReasonCount> rejected{};  // indexed by RejectReason
+  std::array<uint64_t, kBatchProblemCount> invalid{};   // indexed by BatchProblem (kNone: 0)
 
+  /// Every refusal: rejected frames and connections plus invalid batches.
   uint64_t rejected_total() const;
   uint64_t rejected_for(RejectReason reason) const {
     return rejected[static_cast<std::size_t>(reason)];
   }
+  uint64_t invalid_for(BatchProblem problem) const {
+    return invalid[static_cast<std::size_t>(problem)];
+  }
+  /// Every reason's name (RejectReasonName, then BatchProblemName but "none") with its count,
+  /// zeros included: the `reason` label of etcd_monitor_ingest_rejected_total.
+  std::vector<std::pair<std::string_view, uint64_t>> RejectedByReason() const;
 };
 
 /// Called on the receiver's I/O thread, one batch at a time, in arrival order. Per-batch mode:
@@ -147,6 +188,11 @@ class BatchReceiver final {
   uint16_t port() const;
   /// This server's CURVE public key (Z85); empty when CURVE is off.
   const std::string& curve_public_key() const;
+
+  /// Replaces the allow-list (see BatchReceiverOptions::collector_keys): new handshakes and
+  /// every message from now on, including those of connections made under the old list.
+  /// FailedPrecondition when CURVE is off. Safe from any thread.
+  Status SetCollectorKeys(std::shared_ptr<const CollectorKeys> keys);
 
   BatchReceiverStats Stats() const;
 
