@@ -50,7 +50,10 @@ ClusterModel::Impl::Impl(ModelConfig c, Clock& clk)
     : config(std::move(c)),
       clock(clk),
       registry(std::max<int64_t>(1, config.expected_interval.count()),
-               std::max<int64_t>(1, config.latency_window.count())),
+               std::max<int64_t>(1, config.latency_window.count()),
+               {std::max<int64_t>(1, config.max_clock_skew.count()),
+                std::max<int64_t>(1, config.forget_after.count()),
+                std::max<std::size_t>(1, config.max_members)}),
       judge(registry, std::max<int64_t>(1, config.term_conflict_grace.count())),
       builder(registry, judge, std::max<int64_t>(1, config.latency_window.count())) {}
 

@@ -38,12 +38,13 @@ bool HasError(const v1::MemberSample& sample, std::string_view source) {
 
 }  // namespace
 
-MemberRegistry::MemberRegistry(int64_t interval_ms, int64_t window_ms)
+MemberRegistry::MemberRegistry(int64_t interval_ms, int64_t window_ms, RegistryLimits limits)
     : interval_ms_(interval_ms),
       // Up to three probes per sample (two reads, one write).
       probe_ring_(RingSize(window_ms, interval_ms, 2, kMaxProbeRing)),
       grpc_ring_(RingSize(window_ms, interval_ms, 1, kMaxGrpcRing)),
-      size_ring_(RingSize(kDbGrowthWindowMs, interval_ms, 1, kMaxSizeRing)) {}
+      size_ring_(RingSize(kDbGrowthWindowMs, interval_ms, 1, kMaxSizeRing)),
+      limits_(limits) {}
 
 // ---------------------------------------------------------------------------------------------
 // Ingest
@@ -92,7 +93,10 @@ MemberRecord* MemberRegistry::FindUnidentified(
   return nullptr;
 }
 
-MemberRecord& MemberRegistry::NewRecord(uint64_t id) {
+MemberRecord* MemberRegistry::NewRecord(uint64_t id) {
+  if (members_.size() >= limits_.max_members) {
+    return nullptr;
+  }
   auto r = std::make_unique<MemberRecord>();
   r->id = id;
   r->read_probes.Reset(probe_ring_);
@@ -100,10 +104,10 @@ MemberRecord& MemberRegistry::NewRecord(uint64_t id) {
   r->grpc.Reset(grpc_ring_);
   r->db_sizes.Reset(size_ring_);
   members_.push_back(std::move(r));
-  return *members_.back();
+  return members_.back().get();
 }
 
-MemberRecord& MemberRegistry::FindOrCreate(const v1::MemberSample& sample) {
+MemberRecord* MemberRegistry::FindOrCreate(const v1::MemberSample& sample) {
   const uint64_t id = sample.member_id();
   if (id != 0) {
     if (MemberRecord* r = FindById(id)) {
@@ -114,32 +118,34 @@ MemberRecord& MemberRegistry::FindOrCreate(const v1::MemberSample& sample) {
                                              m->endpoint == sample.endpoint();
                                     }),
                      members_.end());
-      return *r;
+      return r;
     }
     if (MemberRecord* r = FindUnidentified(sample.endpoint(), sample.member_name(), nullptr)) {
       r->id = id;
-      return *r;
+      return r;
     }
     return NewRecord(id);
   }
   // No id yet (the member has been down since its collector started): by endpoint or name.
   for (auto& r : members_) {
     if (!sample.endpoint().empty() && r->endpoint == sample.endpoint()) {
-      return *r;
+      return r.get();
     }
   }
   for (auto& r : members_) {
     for (const std::string& url : r->client_urls) {
       if (!sample.endpoint().empty() && UrlAuthority(url) == sample.endpoint()) {
-        return *r;
+        return r.get();
       }
     }
     if (!sample.member_name().empty() && r->name == sample.member_name()) {
-      return *r;
+      return r.get();
     }
   }
-  MemberRecord& r = NewRecord(0);
-  r.endpoint = sample.endpoint();
+  MemberRecord* r = NewRecord(0);
+  if (r != nullptr) {
+    r->endpoint = sample.endpoint();
+  }
   return r;
 }
 
@@ -168,8 +174,8 @@ void MemberRegistry::ApplyMemberList(const v1::MemberSample& sample, MemberRecor
       r = FindUnidentified({}, info.name(), &info.client_urls());
       if (r != nullptr) {
         r->id = info.id();
-      } else {
-        r = &NewRecord(info.id());
+      } else if ((r = NewRecord(info.id())) == nullptr) {
+        continue;  // max_members tracked already
       }
     }
     if (at < r->listed_info_ms) {
@@ -278,7 +284,14 @@ void MemberRegistry::ObserveLags(MemberRecord& r, int64_t at_ms) {
 bool MemberRegistry::Ingest(std::string_view collector_id, const v1::MemberSample& sample,
                             int64_t now) {
   const int64_t at = sample.collected_at_unix_ms();
-  MemberRecord& r = FindOrCreate(sample);
+  if (at > now && at - now > limits_.max_lead_ms) {
+    return false;  // from the future: it would outrank every genuine sample of the member
+  }
+  MemberRecord* found = FindOrCreate(sample);
+  if (found == nullptr) {
+    return false;  // max_members tracked already
+  }
+  MemberRecord& r = *found;
   if (r.sampled && at <= r.sample_ms) {
     return false;  // older than what we have, or a resent duplicate
   }
@@ -478,6 +491,14 @@ void MemberRegistry::Classify(int64_t now) {
                                   }),
                    members_.end());
   }
+  // Neither sampled nor named by a member list for forget_after: forgotten, so members that
+  // come and go (or names a forger invented) do not add up.
+  members_.erase(std::remove_if(members_.begin(), members_.end(),
+                                [&](const std::unique_ptr<MemberRecord>& r) {
+                                  const int64_t heard = std::max(r->received_ms, r->listed_info_ms);
+                                  return !r->fresh && now - heard > limits_.forget_after_ms;
+                                }),
+                 members_.end());
   for (auto& r : members_) {
     r->label = metrics::MemberLabel(r->name, r->id, r->endpoint);
     r->learner = r->has_status ? r->status.is_learner() : r->listed_learner;

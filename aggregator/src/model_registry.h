@@ -57,11 +57,18 @@ inline void AppendSentence(std::string& out, std::string_view sentence) {
   out.append(sentence.data(), sentence.size());
 }
 
+// What bounds the registry (ModelConfig documents each).
+struct RegistryLimits {
+  int64_t max_lead_ms = 5 * 60 * 1000;
+  int64_t forget_after_ms = 24 * 60 * 60 * 1000;
+  std::size_t max_members = 1024;
+};
+
 class MemberRegistry final {
  public:
   // `interval_ms` is the collectors' expected interval and `window_ms` the latency window, both
   // at least 1: together they size each member's rings.
-  MemberRegistry(int64_t interval_ms, int64_t window_ms);
+  MemberRegistry(int64_t interval_ms, int64_t window_ms, RegistryLimits limits = RegistryLimits());
 
   MemberRegistry(const MemberRegistry&) = delete;
   MemberRegistry& operator=(const MemberRegistry&) = delete;
@@ -90,8 +97,9 @@ class MemberRegistry final {
  private:
   MemberRecord* FindUnidentified(std::string_view endpoint, std::string_view name,
                                  const google::protobuf::RepeatedPtrField<std::string>* urls);
-  MemberRecord& NewRecord(uint64_t id);
-  MemberRecord& FindOrCreate(const etcdmonitor::v1::MemberSample& sample);
+  // Null when max_members are tracked already.
+  MemberRecord* NewRecord(uint64_t id);
+  MemberRecord* FindOrCreate(const etcdmonitor::v1::MemberSample& sample);
   CollectorRecord& Collector(std::string_view id);
   void ApplyMemberList(const etcdmonitor::v1::MemberSample& sample, MemberRecord& self);
   void DeriveFromPair(MemberRecord& r, const Reading& prev, const Reading& cur);
@@ -104,6 +112,7 @@ class MemberRegistry final {
   const std::size_t probe_ring_;
   const std::size_t grpc_ring_;
   const std::size_t size_ring_;
+  const RegistryLimits limits_;
 
   std::vector<std::unique_ptr<MemberRecord>> members_;
   std::vector<CollectorRecord> collectors_;

@@ -35,6 +35,15 @@ struct ModelConfig {
   // leader before that counts as split-brain (DIVERGENT_TERMS). Covers an election in progress
   // between two members' samples; keep it above etcd's --election-timeout.
   std::chrono::milliseconds term_conflict_grace{std::chrono::seconds(10)};
+  // A sample dated further ahead of the clock than this is ignored (the aggregator's ingest
+  // checks refuse it first): a forged far-future sample would otherwise outrank every genuine
+  // sample of its member and decide its health and leader.
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
+  // A member neither sampled nor named by a member list for this long is forgotten (the
+  // aggregator uses its raw history retention), so members that come and go do not add up.
+  std::chrono::milliseconds forget_after{std::chrono::hours(24)};
+  // Members tracked at once; samples and member-list entries of further members are ignored.
+  std::size_t max_members = 1024;
 };
 
 /// A value for the history store: `metric` is one of etcdmon/metrics/catalogue.h (static storage),
