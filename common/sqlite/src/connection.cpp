@@ -6,6 +6,7 @@
 #include <string>
 
 #include "error.h"
+#include "etcdmon/files/private_files.h"
 
 namespace etcdmon::sqlite {
 namespace {
@@ -51,6 +52,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.create) {
     flags |= SQLITE_OPEN_CREATE;
+    // The file holds the monitoring history: 0600, created before SQLite does (SQLite gives
+    // the -wal and -shm files the database file's mode).
+    if (path != ":memory:" && !path.empty()) {
+      ETCDMON_RETURN_IF_ERROR(files::PrepareDatabaseFile(path).WithContext("open " + path));
+    }
   }
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {

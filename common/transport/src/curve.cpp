@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
 #include "file_util.h"
 
@@ -87,9 +88,7 @@ Status WriteCurveKeyPair(const std::string& dir, const CurveKeyPair& pair, bool 
   if (*derived != pair.public_key) {
     return Status::InvalidArgument("CURVE public key does not belong to the secret key");
   }
-  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::Internal(dir + ": create directory: " + std::strerror(errno));
-  }
+  ETCDMON_RETURN_IF_ERROR(files::MakePrivateDirectory(dir));
   const std::string secret_path = JoinPath(dir, kCurveSecretKeyFile);
   const std::string public_path = JoinPath(dir, kCurvePublicKeyFile);
   if (!overwrite) {
@@ -99,8 +98,8 @@ Status WriteCurveKeyPair(const std::string& dir, const CurveKeyPair& pair, bool 
       }
     }
   }
-  ETCDMON_RETURN_IF_ERROR(detail::WriteFileDurably(secret_path, pair.secret_key + "\n", 0600));
-  return detail::WriteFileDurably(public_path, pair.public_key + "\n", 0600);
+  ETCDMON_RETURN_IF_ERROR(files::WriteFileAtomically(secret_path, pair.secret_key + "\n", 0600));
+  return files::WriteFileAtomically(public_path, pair.public_key + "\n", 0600);
 }
 
 Result<std::string> LoadCurveKey(const std::string& path) {
@@ -121,6 +120,15 @@ Result<std::string> LoadCurveKey(const std::string& path) {
   return std::string(key);
 }
 
+Result<std::string> LoadCurveSecretKey(const std::string& path) {
+  const files::SecretFileCheck check =
+      files::CheckSecretFile(path, files::SecretFileKind::kPrivateKey);
+  if (!check.status.ok()) {
+    return check.status.WithContext("CURVE secret key file");
+  }
+  return LoadCurveKey(path);
+}
+
 Result<std::string> ResolveCurveKeyArgument(const std::string& key_or_file) {
   std::error_code error;
   if (std::filesystem::exists(key_or_file, error)) {
@@ -134,7 +142,7 @@ Result<std::string> ResolveCurveKeyArgument(const std::string& key_or_file) {
 }
 
 Result<CurveKeyPair> LoadCurveKeyPair(const std::string& dir) {
-  Result<std::string> secret = LoadCurveKey(JoinPath(dir, kCurveSecretKeyFile));
+  Result<std::string> secret = LoadCurveSecretKey(JoinPath(dir, kCurveSecretKeyFile));
   if (!secret.ok()) {
     return secret.status();
   }

@@ -1,6 +1,7 @@
 #pragma once
 
-// Durable small-file writes shared by the sequence state file and the CURVE key files.
+// Small-file reads shared by the sequence state file and the CURVE key files (writes go through
+// files::WriteFileAtomically).
 
 #include <sys/types.h>
 
@@ -10,11 +11,6 @@
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::transport::detail {
-
-/// Writes `content` to `path` with `mode`: a temporary file next to it is written, fsynced and
-/// renamed over `path`, then the directory is fsynced. Internal (naming the path and the failing
-/// step) on any error; the temporary file is removed then.
-Status WriteFileDurably(const std::string& path, std::string_view content, mode_t mode);
 
 /// Reads a whole small file. NotFound, PermissionDenied or Internal, naming the path.
 Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes);

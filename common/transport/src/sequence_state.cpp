@@ -4,6 +4,7 @@
 #include <limits>
 #include <string_view>
 
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
 #include "file_util.h"
 
@@ -49,7 +50,7 @@ Result<uint64_t> ReadSequenceState(const std::string& path) {
 }
 
 Status WriteSequenceState(const std::string& path, uint64_t next_unreserved) {
-  return WriteFileDurably(path, std::to_string(next_unreserved) + "\n", 0644)
+  return files::WriteFileAtomically(path, std::to_string(next_unreserved) + "\n", 0600)
       .WithContext("sequence state file");
 }
 

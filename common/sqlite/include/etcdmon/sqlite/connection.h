@@ -26,7 +26,8 @@ namespace etcdmon::sqlite {
 enum class Synchronous { kOff, kNormal, kFull };
 
 struct ConnectionOptions {
-  /// Creates the file when it does not exist (the directory must exist).
+  /// Creates the file when it does not exist (the directory must exist). Either way the file
+  /// and its existing -wal and -shm files are made 0600 (files::PrepareDatabaseFile).
   bool create = true;
   /// PRAGMA query_only: any write fails. For reader connections beside one writer.
   bool query_only = false;

@@ -42,8 +42,8 @@ bool IsValidCurveKey(std::string_view key);
 Result<std::string> CurvePublicKeyFromSecret(std::string_view secret_key);
 
 /// Writes `pair` to `dir`/curve.key and `dir`/curve.pub with mode 0600, each through a temporary
-/// file that is fsynced and renamed into place, so a crash leaves either the old file or the new.
-/// Creates `dir` (mode 0700, one level) when it is missing.
+/// file (O_EXCL|O_NOFOLLOW) that is fsynced and renamed into place, so a crash leaves either the
+/// old file or the new. Creates `dir` (mode 0700, with its parents) when it is missing.
 /// @return AlreadyExists when either file exists and `overwrite` is false (nothing is written);
 ///         InvalidArgument when a key of `pair` is malformed or the public key does not belong to
 ///         the secret key; Internal for a file system error (the message names the path).
@@ -54,13 +54,18 @@ Status WriteCurveKeyPair(const std::string& dir, const CurveKeyPair& pair, bool 
 ///         InvalidArgument when its content is not one Z85 key; every message names the path.
 Result<std::string> LoadCurveKey(const std::string& path);
 
+/// LoadCurveKey() for a secret key: FailedPrecondition, before reading, when group or others
+/// can read the file (files::CheckSecretFile).
+Result<std::string> LoadCurveSecretKey(const std::string& path);
+
 /// A key given on the command line as either the key itself or a key file: a path that names an
 /// existing file is read as a key file (a path can be 40 characters of the Z85 alphabet too,
 /// which includes '/' and '.'); otherwise the text must be a Z85 key.
 /// @return the key; InvalidArgument (or the file's error) saying both readings failed.
 Result<std::string> ResolveCurveKeyArgument(const std::string& key_or_file);
 
-/// Reads `dir`/curve.key and `dir`/curve.pub and checks that they belong together.
+/// Reads `dir`/curve.key (LoadCurveSecretKey) and `dir`/curve.pub and checks that they belong
+/// together.
 Result<CurveKeyPair> LoadCurveKeyPair(const std::string& dir);
 
 }  // namespace etcdmon::transport
