@@ -1339,5 +1339,82 @@ TEST(SamplePointsTest, ValuesAtTheSampleTime) {
   EXPECT_EQ(down[0].value, 0);
 }
 
+// The member named `name` in `snap`, or null.
+const v1::MemberState* FindMember(const v1::ClusterSnapshot& snap, const std::string& name) {
+  for (const v1::MemberState& m : snap.members()) {
+    if (m.name() == name) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+// A forged sample dated far ahead (year 9999) for a real member is ignored: the genuine samples
+// that follow still decide the member's state and the leader.
+TEST_F(ClusterModelTest, SampleBeyondTheClockSkewIsIgnored) {
+  FeedAll(kA, 2);
+  v1::MemberSample forged = Unreachable(kMembers[0], 253402300799000);
+  EXPECT_FALSE(model_.Ingest("forger", forged));
+  // Exactly at the skew is still taken (the collector's clock may run a little ahead).
+  Advance(seconds(1));
+  v1::MemberSample ahead = Reachable(kMembers[1], Now() + 5 * 60 * 1000, kA, 2);
+  model_.Ingest("collector-2", ahead);
+  Advance(seconds(1));
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Tick();
+  const v1::MemberState* a = FindMember(snap_, "etcd-1");
+  ASSERT_NE(a, nullptr);
+  EXPECT_TRUE(a->reachable());
+  EXPECT_EQ(a->last_sample_unix_ms(), Now());
+  EXPECT_EQ(a->health(), v1::HEALTHY) << a->reason();
+  EXPECT_EQ(snap_.leader_id(), kA);
+  const v1::MemberState* b = FindMember(snap_, "etcd-2");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->last_sample_unix_ms(), ahead.collected_at_unix_ms());
+}
+
+// A member neither sampled nor listed for longer than forget_after is forgotten; until then it
+// is kept (stale).
+TEST_F(ClusterModelTest, MembersNotHeardOfForTheRetentionAreForgotten) {
+  ModelConfig config = Config();
+  config.forget_after = std::chrono::hours(1);
+  ClusterModel model(config, clock_);
+  v1::MemberSample lone = Reachable(kMembers[0], Now(), kA, 2, /*full=*/false);
+  model.Ingest("collector-1", lone);
+  model.Tick(snap_, points_);
+  ASSERT_EQ(snap_.members_size(), 1);
+  Advance(std::chrono::minutes(59));
+  model.Tick(snap_, points_);
+  ASSERT_EQ(snap_.members_size(), 1);  // stale, still remembered
+  EXPECT_EQ(snap_.members(0).health(), v1::STALE);
+  Advance(std::chrono::minutes(2));
+  model.Tick(snap_, points_);
+  EXPECT_EQ(snap_.members_size(), 0);
+  // It comes back as soon as it is heard of again.
+  model.Ingest("collector-1", Reachable(kMembers[0], Now(), kA, 2, /*full=*/false));
+  model.Tick(snap_, points_);
+  EXPECT_EQ(snap_.members_size(), 1);
+}
+
+// Beyond max_members, samples (and member-list entries) of further members are ignored; the
+// members already tracked keep working.
+TEST_F(ClusterModelTest, MembersBeyondTheMaximumAreIgnored) {
+  ModelConfig config = Config();
+  config.max_members = 2;
+  ClusterModel model(config, clock_);
+  for (int i = 0; i < 3; ++i) {
+    model.Ingest("collector-" + std::to_string(i), Reachable(kMembers[i], Now(), kA, 2, false));
+  }
+  model.Tick(snap_, points_);
+  ASSERT_EQ(snap_.members_size(), 2);
+  Advance(seconds(10));
+  model.Ingest("collector-1", Reachable(kMembers[1], Now(), kA, 3, false));
+  model.Tick(snap_, points_);
+  const v1::MemberState* b = FindMember(snap_, "etcd-2");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->last_sample_unix_ms(), Now());
+  EXPECT_EQ(FindMember(snap_, "etcd-3"), nullptr);
+}
+
 }  // namespace
 }  // namespace etcdmon::aggregator
