@@ -2,9 +2,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include "etcdmon/rpc/flags.h"
+#include "etcdmon/transport/collector_keys.h"
 #include "etcdmon/transport/curve.h"
 
 namespace etcdmon::aggregator {
+namespace {
+
+constexpr char kDefaultIngestLoopback[] = "tcp://127.0.0.1:5555";
+constexpr char kDefaultIngestWithCurve[] = "tcp://0.0.0.0:5555";
+constexpr char kDefaultPublishLoopback[] = "tcp://127.0.0.1:5556";
+constexpr char kDefaultPublishWithCurve[] = "tcp://0.0.0.0:5556";
+
+}  // namespace
 
 config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
                                                                       const char* const* argv,
@@ -16,12 +26,19 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
       "publishes snapshots and serves MonitorService"};
   config::LogFlags log_flags(app);
   const AggregatorConfig d;
-  FlagValue listen = FlagValue::AddOption(app, "listen", "", d.ingest_endpoint,
-                                          "ZeroMQ endpoint collectors send to", "ENDPOINT");
-  FlagValue publish = FlagValue::AddOption(app, "publish", "", d.publish_endpoint,
-                                           "ZeroMQ PUB endpoint of the snapshots", "ENDPOINT");
-  FlagValue grpc_listen = FlagValue::AddOption(app, "grpc-listen", "", d.grpc_address,
-                                               "MonitorService address", "HOST:PORT");
+  // Without CURVE anyone who reaches the ingest port can send as any collector: the defaults
+  // bind every interface only with CURVE.
+  FlagValue listen = FlagValue::AddOption(
+      app, "listen", "", "",
+      "ZeroMQ endpoint collectors send to (default: " + std::string(kDefaultIngestWithCurve) +
+          " with CURVE, " + std::string(kDefaultIngestLoopback) + " without)",
+      "ENDPOINT");
+  FlagValue publish = FlagValue::AddOption(
+      app, "publish", "", "",
+      "ZeroMQ PUB endpoint of the snapshots (default: " + std::string(kDefaultPublishWithCurve) +
+          " with CURVE, " + std::string(kDefaultPublishLoopback) + " without)",
+      "ENDPOINT");
+  rpc::GrpcServerFlags grpc_flags(app, "MonitorService", d.grpc_address);
   FlagValue db =
       FlagValue::AddOption(app, "db", "", "etcd-monitor-data/history.db",
                            "the SQLite history file (created with its directory)", "FILE");
@@ -44,6 +61,21 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
                                                   "how long 1-hour roll-ups are kept", "DURATION");
   FlagValue max_points = FlagValue::AddOption(app, "max-points", "", "11000",
                                               "most points one history query returns", "N");
+  FlagValue max_clock_skew = FlagValue::AddOption(
+      app, "max-clock-skew", "", "5m",
+      "a batch with a sample dated further ahead of this host's clock is refused", "DURATION");
+  FlagValue max_series = FlagValue::AddOption(
+      app, "max-series", "", std::to_string(d.history.max_series),
+      "most (metric, member) series; beyond it new series are refused and counted", "N");
+  FlagValue collector_keys = FlagValue::AddOption(
+      app, "collector-keys", "", "",
+      "allow-list of collector CURVE keys, lines `collector-id public-key` (re-read on SIGHUP): "
+      "other keys are refused, and a key may send only as its ids; needs "
+      "--curve-secret-key-file",
+      "FILE");
+  FlagValue max_peers = FlagValue::AddOption(
+      app, "max-peers", "", std::to_string(d.max_ingest_peers),
+      "most collector connections at once; further ones are refused and counted", "N");
   FlagValue curve_key = FlagValue::AddOption(
       app, "curve-secret-key-file", "", "",
       "file holding this aggregator's CURVE secret key (Z85): encrypts ingest and snapshots",
@@ -55,12 +87,17 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
     Result<config::LogConfig> log = log_flags.Build();
     errors.Add(log.status());
     AggregatorConfig& c = line.aggregator;
-    c.ingest_endpoint = listen.AsNonEmpty(errors);
-    c.publish_endpoint = publish.AsNonEmpty(errors);
-    c.grpc_address = grpc_listen.AsNonEmpty(errors);
-    if (c.grpc_address.find(':') == std::string::npos) {
-      errors.Add(grpc_listen.Error("want host:port"));
-    }
+    const bool curve = curve_key.given() && !curve_key.AsString().empty();
+    c.ingest_endpoint = listen.given()
+                            ? listen.AsNonEmpty(errors)
+                            : std::string(curve ? kDefaultIngestWithCurve : kDefaultIngestLoopback);
+    c.publish_endpoint =
+        publish.given() ? publish.AsNonEmpty(errors)
+                        : std::string(curve ? kDefaultPublishWithCurve : kDefaultPublishLoopback);
+    c.max_ingest_peers = static_cast<std::size_t>(max_peers.AsInt(errors, 1, 1'000'000));
+    rpc::GrpcServerConfig grpc = grpc_flags.Build(errors);
+    c.grpc_address = std::move(grpc.address);
+    c.grpc_security = std::move(grpc.security);
     c.history.path = db.AsNonEmpty(errors);
     c.tick = tick.AsPositiveDuration(errors);
     c.model.cluster = cluster.AsNonEmpty(errors);
@@ -70,13 +107,27 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
     c.history.minute_retention = minute_retention.AsPositiveDuration(errors);
     c.history.hour_retention = hour_retention.AsPositiveDuration(errors);
     c.history.max_points = static_cast<uint32_t>(max_points.AsInt(errors, 10, 1'000'000));
+    c.max_clock_skew = max_clock_skew.AsPositiveDuration(errors);
+    c.history.max_series = static_cast<uint32_t>(max_series.AsInt(errors, 100, 10'000'000));
     const std::string key_file = curve_key.AsReadableFile(errors);
     if (!key_file.empty()) {
-      Result<std::string> key = transport::LoadCurveKey(key_file);
+      Result<std::string> key = transport::LoadCurveSecretKey(key_file);
       if (key.ok()) {
         c.curve_secret_key = *key;
       } else {
         errors.Add(curve_key.Error(key.status().message()));
+      }
+    }
+    c.collector_keys_file = collector_keys.AsReadableFile(errors);
+    if (!c.collector_keys_file.empty()) {
+      if (!curve) {
+        errors.Add(collector_keys.Error(
+            "needs --curve-secret-key-file (the allow-list names CURVE keys)"));
+      }
+      if (Result<transport::CollectorKeys> keys =
+              transport::CollectorKeys::Load(c.collector_keys_file);
+          !keys.ok()) {
+        errors.Add(collector_keys.Error(keys.status().message()));
       }
     }
     if (!errors.empty()) {

@@ -7,14 +7,18 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/batch_receiver.h"
+#include "etcdmon/transport/collector_keys.h"
 #include "etcdmon/transport/snapshot_channel.h"
+#include "history_schema.h"
 #include "model_points.h"
 #include "monitor_grpc.h"
 
@@ -28,6 +32,28 @@ constexpr std::chrono::milliseconds kGrpcShutdownGrace{500};
 // (labels come from collectors), and entries per member (a sample yields fewer metrics).
 constexpr std::size_t kMaxCachedMembers = 4096;
 constexpr std::size_t kMaxCachedSeriesPerMember = 256;
+// How often the ingest path looks for cache entries of members gone for the raw retention.
+constexpr int64_t kCacheSweepEveryMs = 60 * 1000;
+
+// Says loudly, once at start, when anyone who reaches the ingest socket can send as any collector.
+void WarnAboutOpenIngest(const AggregatorConfig& c, spdlog::logger& logger) {
+  if (c.ingest_endpoint.rfind("inproc://", 0) == 0) {
+    return;  // inside one process (the all-in-one binary): nothing to reach from outside
+  }
+  if (c.curve_secret_key.empty()) {
+    logger.warn(
+        "ingest_unauthenticated curve=off listen={} risk=\"anyone who can reach this endpoint can "
+        "send samples as any collector\" fix=\"give --curve-secret-key-file and --collector-keys "
+        "(etcd-monitor keygen)\"",
+        c.ingest_endpoint);
+  } else if (c.collector_keys_file.empty()) {
+    logger.warn(
+        "ingest_any_key_accepted curve=on collector_keys=none listen={} risk=\"any client that "
+        "knows this server's public key can send samples as any collector\" fix=\"give "
+        "--collector-keys FILE\"",
+        c.ingest_endpoint);
+  }
+}
 
 int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -58,9 +84,16 @@ struct AggregatorService::Impl {
   // sample, so value i is checked against entry i with one comparison of names instead of a
   // lookup by (metric, member) in the store's maps under the store's mutex. Ids are never
   // reused, so an entry stays right for the file's life. Bounded: kMaxCachedMembers labels,
-  // kMaxCachedSeriesPerMember entries each (a sample yields a few dozen metrics).
-  using CachedSeries = std::vector<std::pair<std::string, SeriesId>>;  // (metric, id)
+  // kMaxCachedSeriesPerMember entries each (a sample yields a few dozen metrics), and a member
+  // not heard of for the raw retention is dropped (its samples would be refused as too old).
+  struct CachedSeries {
+    std::vector<std::pair<std::string, SeriesId>> ids;  // (metric, id)
+    int64_t used_ms = 0;                                // the aggregator's clock, last sample
+  };
   std::unordered_map<std::string, CachedSeries> sample_series;
+  std::size_t sample_series_entries = 0;  // ids over every member of sample_series
+  int64_t stage_now_ms = 0;               // the clock when the batch in hand was staged
+  int64_t last_cache_sweep_ms = 0;
   WriteBatch pending_write;  // the group's points, and one marker per collector: its highest
   std::vector<etcdmonitor::v1::SampleBatch> pending_batches;  // first pending_count are live
   std::size_t pending_count = 0;    // batches staged for storing, arrival order
@@ -87,6 +120,8 @@ struct AggregatorService::Impl {
   std::thread tick_thread;
 
   std::atomic<uint64_t> batches_stored{0};
+  std::atomic<uint64_t> series_refused{0};
+  std::atomic<uint64_t> series_cached{0};
   std::atomic<uint64_t> batches_duplicate{0};
   std::atomic<uint64_t> store_failures{0};
   std::atomic<uint64_t> ingest_commits{0};
@@ -103,12 +138,40 @@ struct AggregatorService::Impl {
     for (const DerivedPoint& p : points) {
       Result<SeriesId> series = store->Series(p.metric, p.member);
       if (!series.ok()) {
-        logger->warn("series_rejected metric={} member={} error=\"{}\"", p.metric, p.member,
-                     series.status().message());
+        SeriesRefused(series.status());
         continue;
       }
       out.points.push_back({*series, p.unix_ms, p.value});
     }
+  }
+
+  // A new series the store refused (the series limit, a bad name): its point is dropped, never
+  // the batch. Counted; only the first refusal is a warning, so a flood cannot flood the log.
+  void SeriesRefused(const Status& why) {
+    if (series_refused.fetch_add(1, std::memory_order_relaxed) == 0) {
+      logger->warn("series_refused error=\"{}\" (later refusals are counted in series_refused)",
+                   why.message());
+    } else {
+      logger->debug("series_refused error=\"{}\"", why.message());
+    }
+  }
+
+  // Drops the id cache of members not heard of for the raw retention, at most once a minute.
+  void SweepSeriesCache() {
+    if (stage_now_ms - last_cache_sweep_ms < kCacheSweepEveryMs) {
+      return;
+    }
+    last_cache_sweep_ms = stage_now_ms;
+    const int64_t unused_before = stage_now_ms - config.history.raw_retention.count();
+    for (auto it = sample_series.begin(); it != sample_series.end();) {
+      if (it->second.used_ms < unused_before) {
+        sample_series_entries -= it->second.ids.size();
+        it = sample_series.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    series_cached.store(sample_series_entries, std::memory_order_relaxed);
   }
 
   // Appends the values of one sample to pending_write as stored records: its series ids come
@@ -126,14 +189,16 @@ struct AggregatorService::Impl {
       if (cached == impl_.sample_series.end()) {
         if (impl_.sample_series.size() >= kMaxCachedMembers) {
           impl_.sample_series.clear();  // many members come and go: start over, not grow
+          impl_.sample_series_entries = 0;
         }
         cached = impl_.sample_series.emplace(label, CachedSeries()).first;
       }
-      ids_ = &cached->second;
+      cached->second.used_ms = impl_.stage_now_ms;
+      ids_ = &cached->second.ids;
     }
 
     void Point(std::string_view metric, double value) override {
-      CachedSeries& ids = *ids_;
+      std::vector<std::pair<std::string, SeriesId>>& ids = *ids_;
       const std::size_t i = position_++;
       SeriesId id = 0;
       if (i < ids.size() && ids[i].first == metric) {
@@ -150,13 +215,13 @@ struct AggregatorService::Impl {
       if (id == 0) {
         Result<SeriesId> series = impl_.store->Series(metric, *member_);
         if (!series.ok()) {
-          impl_.logger->warn("series_rejected metric={} member={} error=\"{}\"", metric, *member_,
-                             series.status().message());
+          impl_.SeriesRefused(series.status());
           return;
         }
         id = *series;
         if (ids.size() < kMaxCachedSeriesPerMember) {
           ids.emplace_back(std::string(metric), id);
+          ++impl_.sample_series_entries;
         }
       }
       impl_.pending_write.points.push_back({id, at_, value});
@@ -166,7 +231,7 @@ struct AggregatorService::Impl {
     Impl& impl_;
     const std::string* member_ = nullptr;
     int64_t at_ = 0;
-    CachedSeries* ids_ = nullptr;
+    std::vector<std::pair<std::string, SeriesId>>* ids_ = nullptr;
     std::size_t position_ = 0;
   };
 
@@ -181,11 +246,39 @@ struct AggregatorService::Impl {
     return nullptr;
   }
 
+  // What the history store would refuse of a batch, checked before anything of it is staged:
+  // such a batch fails alone here rather than failing the whole group's transaction. The
+  // receiver's ValidateBatch refuses all of this (and more) earlier; this guards the store
+  // whoever calls Stage.
+  static Status CheckStorable(const etcdmonitor::v1::SampleBatch& batch) {
+    const std::string& collector = batch.collector_id();
+    if (collector.empty() || collector.size() > detail::kMaxNameBytes ||
+        collector.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("batch refused: collector id of " +
+                                     std::to_string(collector.size()) +
+                                     " bytes is empty, too long or holds a NUL");
+    }
+    if (batch.sequence() == 0 ||
+        batch.sequence() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument("batch refused: sequence " + std::to_string(batch.sequence()) +
+                                     " is outside 1..2^63-1");
+    }
+    for (const auto& sample : batch.samples()) {
+      const int64_t at = sample.collected_at_unix_ms();
+      if (at < detail::kMinUnixMs || at > detail::kMaxUnixMs) {
+        return Status::InvalidArgument("batch refused: collected_at " + std::to_string(at) +
+                                       " ms is outside what the history stores");
+      }
+    }
+    return Status::Ok();
+  }
+
   // The receiver's handler (its I/O thread): stages one batch into the group that Commit()
   // writes. A sequence at or below the collector's highest committed or staged one is a
   // duplicate: acknowledged with the group, not stored again (what one transaction per batch
   // would decide too).
   Status Stage(etcdmonitor::v1::SampleBatch& batch) {
+    ETCDMON_RETURN_IF_ERROR(CheckStorable(batch));
     const std::string& collector = batch.collector_id();
     const uint64_t sequence = batch.sequence();
     WriteBatch::Committed* marker = PendingMarker(collector);
@@ -195,6 +288,8 @@ struct AggregatorService::Impl {
       return Status::Ok();
     }
     const std::size_t points_before = pending_write.points.size();
+    stage_now_ms = UnixMs(clock.Now());
+    SweepSeriesCache();
     try {
       SampleRecorder recorder(*this);
       for (const auto& sample : batch.samples()) {
@@ -230,6 +325,7 @@ struct AggregatorService::Impl {
     const Status s = store->Write(pending_write);
     pending_write.points.clear();
     pending_write.committed.clear();
+    series_cached.store(sample_series_entries, std::memory_order_relaxed);
     if (!s.ok()) {
       store_failures.fetch_add(count, std::memory_order_relaxed);
       logger->error("store_failed batches={} error=\"{}\"", count, s.message());
@@ -265,6 +361,11 @@ struct AggregatorService::Impl {
   void Tick() {
     tick_points.clear();
     model->Tick(tick_snapshot, tick_points);
+    auto& rejected = *tick_snapshot.mutable_ingest_rejected();
+    rejected.clear();
+    for (const auto& [reason, count] : receiver->Stats().RejectedByReason()) {
+      rejected[std::string(reason)] = count;
+    }
     {
       std::lock_guard<std::mutex> lock(snapshot_mu);
       if (have_benchmark) {
@@ -369,11 +470,8 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   // The history file's directory is created, as a first start on a fresh host expects.
   const std::filesystem::path parent = std::filesystem::path(c.history.path).parent_path();
   if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return Status::InvalidArgument("cannot create the history directory " + parent.string() +
-                                     ": " + ec.message());
+    if (Status made = files::MakePrivateDirectory(parent.string()); !made.ok()) {
+      return Status::InvalidArgument("cannot create the history directory: " + made.message());
     }
   }
   Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(c.history);
@@ -381,6 +479,10 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
     return store.status();
   }
   impl->store = std::move(store).value();
+  // The model forgets members not heard of for as long as the history keeps their raw points,
+  // and ignores samples the ingest checks would refuse as from the future.
+  c.model.forget_after = c.history.raw_retention;
+  c.model.max_clock_skew = c.max_clock_skew;
   impl->model = std::make_unique<ClusterModel>(c.model, clock);
 
   transport::SnapshotPublisherOptions pub;
@@ -399,6 +501,20 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   ingest.curve_secret_key = c.curve_secret_key;
   ingest.context = c.zmq_context;
   ingest.logger = impl->logger;
+  ingest.clock = &clock;
+  ingest.max_peers = c.max_ingest_peers;
+  if (!c.collector_keys_file.empty()) {
+    Result<transport::CollectorKeys> keys = transport::CollectorKeys::Load(c.collector_keys_file);
+    if (!keys.ok()) {
+      return keys.status();
+    }
+    ingest.collector_keys = std::make_shared<const transport::CollectorKeys>(std::move(*keys));
+  }
+  WarnAboutOpenIngest(c, *impl->logger);
+  // Samples older than the raw retention would be pruned at once; resends after an outage are
+  // legitimately old, so the age bound is the retention, not the skew.
+  ingest.limits.max_clock_skew = c.max_clock_skew;
+  ingest.limits.max_sample_age = c.history.raw_retention;
   Impl* raw = impl.get();
   // Group commit: each read round's batches share one transaction.
   ingest.commit = [raw] { return raw->Commit(); };
@@ -420,7 +536,8 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
         return true;
       },
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); });
-  Result<rpc::StartedServer> server = rpc::StartServer(c.grpc_address, *impl->grpc_service);
+  Result<rpc::StartedServer> server =
+      rpc::StartServer(c.grpc_address, *impl->grpc_service, c.grpc_security);
   if (!server.ok()) {
     return server.status();
   }
@@ -437,10 +554,13 @@ Status AggregatorService::Start() {
   ETCDMON_RETURN_IF_ERROR(impl_->receiver->Start());
   impl_->started = true;
   impl_->tick_thread = std::thread([this] { impl_->TickLoop(); });
-  impl_->logger->info("aggregator_started ingest={} publish={} grpc={} db={} tick_ms={} curve={}",
-                      impl_->receiver->endpoint(), impl_->publisher->endpoint(), grpc_address(),
-                      impl_->config.history.path, impl_->config.tick.count(),
-                      impl_->config.curve_secret_key.empty() ? "off" : "on");
+  impl_->logger->info(
+      "aggregator_started ingest={} publish={} grpc={} db={} tick_ms={} curve={} "
+      "collector_keys={}",
+      impl_->receiver->endpoint(), impl_->publisher->endpoint(), grpc_address(),
+      impl_->config.history.path, impl_->config.tick.count(),
+      impl_->config.curve_secret_key.empty() ? "off" : "on",
+      impl_->config.collector_keys_file.empty() ? "none" : impl_->config.collector_keys_file);
   return Status::Ok();
 }
 
@@ -466,6 +586,26 @@ void AggregatorService::Stop() {
                       s.batches_stored, s.batches_duplicate, s.ticks);
 }
 
+Status AggregatorService::ReloadCollectorKeys() {
+  const std::string& path = impl_->config.collector_keys_file;
+  if (path.empty()) {
+    return Status::FailedPrecondition("no --collector-keys file to reload");
+  }
+  Result<transport::CollectorKeys> keys = transport::CollectorKeys::Load(path);
+  if (!keys.ok()) {
+    impl_->logger->error(
+        "collector_keys_reload_failed file={} error=\"{}\" (the previous list stays)", path,
+        keys.status().message());
+    return keys.status();
+  }
+  const std::size_t key_count = keys->key_count();
+  const std::size_t id_count = keys->id_count();
+  ETCDMON_RETURN_IF_ERROR(impl_->receiver->SetCollectorKeys(
+      std::make_shared<const transport::CollectorKeys>(std::move(*keys))));
+  impl_->logger->info("collector_keys_loaded file={} keys={} ids={}", path, key_count, id_count);
+  return Status::Ok();
+}
+
 void AggregatorService::RecordBenchmark(const etcdmonitor::v1::BenchmarkSummary& summary) {
   std::lock_guard<std::mutex> lock(impl_->snapshot_mu);
   impl_->last_benchmark = summary;
@@ -479,7 +619,13 @@ AggregatorStats AggregatorService::Stats() const {
   s.batches_duplicate = impl_->batches_duplicate.load();
   s.store_failures = impl_->store_failures.load();
   s.ingest_commits = impl_->ingest_commits.load();
-  s.frames_rejected = impl_->receiver->Stats().rejected_total();
+  const transport::BatchReceiverStats ingest = impl_->receiver->Stats();
+  s.frames_rejected = ingest.rejected_total();
+  for (const uint64_t n : ingest.invalid) {
+    s.batches_invalid += n;
+  }
+  s.series_refused = impl_->series_refused.load();
+  s.series_cached = impl_->series_cached.load();
   s.ticks = impl_->ticks.load();
   s.tick_store_failures = impl_->tick_store_failures.load();
   s.last_tick =

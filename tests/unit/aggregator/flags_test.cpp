@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -49,9 +50,10 @@ TEST_F(AggregatorFlagsTest, Defaults) {
   ASSERT_TRUE(parsed.result.ok()) << parsed.err;
   EXPECT_TRUE(parsed.err.empty());
   const AggregatorConfig& c = parsed.result.value().aggregator;
-  EXPECT_EQ(c.ingest_endpoint, "tcp://0.0.0.0:5555");
-  EXPECT_EQ(c.publish_endpoint, "tcp://0.0.0.0:5556");
-  EXPECT_EQ(c.grpc_address, "0.0.0.0:5557");
+  // No CURVE: loopback only (anyone who reaches ingest could send as any collector).
+  EXPECT_EQ(c.ingest_endpoint, "tcp://127.0.0.1:5555");
+  EXPECT_EQ(c.publish_endpoint, "tcp://127.0.0.1:5556");
+  EXPECT_EQ(c.grpc_address, "127.0.0.1:5557");
   EXPECT_EQ(c.history.path, "etcd-monitor-data/history.db");
   EXPECT_EQ(c.tick, 1s);
   EXPECT_EQ(c.model.cluster, "default");
@@ -61,7 +63,11 @@ TEST_F(AggregatorFlagsTest, Defaults) {
   EXPECT_EQ(c.history.minute_retention, 336h);
   EXPECT_EQ(c.history.hour_retention, 8760h);
   EXPECT_EQ(c.history.max_points, 11000u);
+  EXPECT_EQ(c.max_clock_skew, 5min);
+  EXPECT_EQ(c.history.max_series, 100000u);
   EXPECT_EQ(c.curve_secret_key, "");
+  EXPECT_EQ(c.collector_keys_file, "");
+  EXPECT_EQ(c.max_ingest_peers, 1024u);
   EXPECT_EQ(parsed.result.value().log.level, "info");
   EXPECT_EQ(parsed.result.value().log.format, "text");
 }
@@ -72,6 +78,7 @@ TEST_F(AggregatorFlagsTest, EveryFlagSetsItsField) {
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   const std::string key_file = dir_.File("curve.key");
   std::ofstream(key_file) << keys->secret_key << "\n";
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read);  // a secret key
   struct Case {
     std::string arg;
     std::function<std::string(const AggregatorCommandLine&)> field;
@@ -100,8 +107,14 @@ TEST_F(AggregatorFlagsTest, EveryFlagSetsItsField) {
        [](const auto& l) { return Millis(l.aggregator.history.hour_retention); }, "10800000ms"},
       {"--max-points=10",
        [](const auto& l) { return std::to_string(l.aggregator.history.max_points); }, "10"},
+      {"--max-clock-skew=30s", [](const auto& l) { return Millis(l.aggregator.max_clock_skew); },
+       "30000ms"},
+      {"--max-series=5000",
+       [](const auto& l) { return std::to_string(l.aggregator.history.max_series); }, "5000"},
       {"--curve-secret-key-file=" + key_file,
        [](const auto& l) { return l.aggregator.curve_secret_key; }, keys->secret_key},
+      {"--max-peers=50",
+       [](const auto& l) { return std::to_string(l.aggregator.max_ingest_peers); }, "50"},
       {"--log-level=debug", [](const auto& l) { return l.log.level; }, "debug"},
       {"--log-format=json", [](const auto& l) { return l.log.format; }, "json"},
   };
@@ -154,11 +167,55 @@ TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--hour-retention=0"}, "--hour-retention", "\"0\""},
       {{"--max-points=9"}, "--max-points", "\"9\""},
       {{"--max-points=1000001"}, "--max-points", "\"1000001\""},
+      {{"--max-clock-skew=0s"}, "--max-clock-skew", "\"0s\""},
+      {{"--max-clock-skew=soon"}, "--max-clock-skew", "\"soon\""},
+      {{"--max-series=99"}, "--max-series", "\"99\""},
+      {{"--max-series=many"}, "--max-series", "\"many\""},
       {{"--curve-secret-key-file=/no/such/key"}, "--curve-secret-key-file", "\"/no/such/key\""},
       {{"--curve-secret-key-file=" + not_a_key}, "--curve-secret-key-file", not_a_key},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
+      {{"--max-peers=0"}, "--max-peers", "\"0\""},
+      {{"--collector-keys=/no/such/keys"}, "--collector-keys", "\"/no/such/keys\""},
   };
   testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
+}
+
+// CURVE moves the default endpoints to every interface and allows --collector-keys, which is
+// checked at parse time (errors name file:line); without CURVE an allow-list is a usage error.
+TEST_F(AggregatorFlagsTest, CurveAndCollectorKeys) {
+  Result<transport::CurveKeyPair> server = transport::GenerateCurveKeyPair();
+  Result<transport::CurveKeyPair> collector = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(server.ok() && collector.ok());
+  const std::string key_file = dir_.File("curve.key");
+  std::ofstream(key_file) << server->secret_key << "\n";
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read);
+  const std::string keys_file = dir_.File("collectors");
+  std::ofstream(keys_file) << "# ids and keys\netcd-1 " << collector->public_key << "\n";
+  const std::string bad_keys = dir_.File("bad-collectors");
+  std::ofstream(bad_keys) << "etcd-1 " << collector->public_key << "\netcd-2\n";
+
+  Parsed curve = Parse({"--curve-secret-key-file=" + key_file, "--collector-keys=" + keys_file});
+  ASSERT_TRUE(curve.result.ok()) << curve.err;
+  const AggregatorConfig& c = curve.result.value().aggregator;
+  EXPECT_EQ(c.ingest_endpoint, "tcp://0.0.0.0:5555");
+  EXPECT_EQ(c.publish_endpoint, "tcp://0.0.0.0:5556");
+  EXPECT_EQ(c.collector_keys_file, keys_file);
+
+  Parsed explicit_listen =
+      Parse({"--curve-secret-key-file=" + key_file, "--listen=tcp://127.0.0.1:7000"});
+  ASSERT_TRUE(explicit_listen.result.ok()) << explicit_listen.err;
+  EXPECT_EQ(explicit_listen.result.value().aggregator.ingest_endpoint, "tcp://127.0.0.1:7000");
+
+  Parsed no_curve = Parse({"--collector-keys=" + keys_file});
+  EXPECT_EQ(no_curve.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(no_curve.err), SizeIs(1)) << no_curve.err;
+  EXPECT_THAT(no_curve.err, HasSubstr("--collector-keys"));
+  EXPECT_THAT(no_curve.err, HasSubstr("needs --curve-secret-key-file"));
+
+  Parsed bad = Parse({"--curve-secret-key-file=" + key_file, "--collector-keys=" + bad_keys});
+  EXPECT_EQ(bad.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(bad.err), SizeIs(1)) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr(bad_keys + ":2: want `collector-id public-key`"));
 }
 
 // A bad value from a variable names the variable.
@@ -189,7 +246,8 @@ TEST_F(AggregatorFlagsTest, HelpExitsZero) {
   for (const char* flag :
        {"--listen", "--publish", "--grpc-listen", "--db", "--tick", "--cluster",
         "--metrics-interval", "--latency-window", "--raw-retention", "--minute-retention",
-        "--hour-retention", "--max-points", "--curve-secret-key-file", "--log-level"}) {
+        "--hour-retention", "--max-points", "--max-clock-skew", "--max-series",
+        "--curve-secret-key-file", "--collector-keys", "--max-peers", "--log-level"}) {
     EXPECT_THAT(parsed.out, HasSubstr(flag));
   }
 }

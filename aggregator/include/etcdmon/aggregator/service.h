@@ -13,6 +13,7 @@
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/clock/clock.h"
+#include "etcdmon/rpc/security.h"
 #include "etcdmon/status/status.h"
 
 namespace grpc {
@@ -32,14 +33,28 @@ namespace etcdmon::aggregator {
 /// Everything `etcd-monitor-aggregator` is configured with (built by aggregator/flags.h or by
 /// the all-in-one binary).
 struct AggregatorConfig {
-  std::string ingest_endpoint = "tcp://0.0.0.0:5555";   // ZeroMQ ROUTER for collectors
-  std::string publish_endpoint = "tcp://0.0.0.0:5556";  // ZeroMQ PUB of ClusterSnapshot
-  std::string grpc_address = "0.0.0.0:5557";  // MonitorService; port 0 picks one; empty: none
-                                              // (in-process channel only)
+  // ZeroMQ ROUTER for collectors, and PUB of ClusterSnapshot. Loopback by default: without CURVE
+  // anyone who reaches the ingest port can send as any collector (the flags bind every
+  // interface by default only with CURVE).
+  std::string ingest_endpoint = "tcp://127.0.0.1:5555";
+  std::string publish_endpoint = "tcp://127.0.0.1:5556";
+  std::string grpc_address = "127.0.0.1:5557";  // MonitorService; port 0 picks one; empty:
+                                                // none (in-process channel only)
+  rpc::ServerSecurity grpc_security;  // TLS, mTLS, token; needed beyond loopback (security.h)
   std::chrono::milliseconds tick{std::chrono::seconds(1)};
   ModelConfig model;
-  HistoryConfig history;         // history.path: the SQLite file
+  HistoryConfig history;  // history.path: the SQLite file; history.max_series bounds
+                          // the series (refused beyond it, counted as series_limit)
+  /// A batch with a sample dated later than the aggregator's clock plus this is refused
+  /// (transport::BatchLimits); samples older than history.raw_retention are refused too.
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(5)};
   std::string curve_secret_key;  // Z85; non-empty: CURVE on ingest and on the PUB socket
+  /// The allow-list of collector keys (transport/collector_keys.h); needs curve_secret_key.
+  /// Read at Create() and by ReloadCollectorKeys(). Empty: with CURVE, any client key may send
+  /// as any collector (a warning at start).
+  std::string collector_keys_file;
+  /// Collector connections at once; further ones are refused (too_many_peers).
+  std::size_t max_ingest_peers = 1024;
   /// Shared with in-process collectors and subscribers (the all-in-one binary, with inproc://
   /// endpoints); null: a context of its own.
   std::shared_ptr<transport::SharedContext> zmq_context;
@@ -52,6 +67,10 @@ struct AggregatorStats {
   uint64_t store_failures = 0;     // batches whose write failed (not acknowledged)
   uint64_t ingest_commits = 0;     // ingest transactions (groups of batches) committed
   uint64_t frames_rejected = 0;    // garbage frames on the ingest socket
+  uint64_t batches_invalid = 0;    // well-formed batches refused by the per-batch checks
+  uint64_t series_refused = 0;     // points dropped because their new series was refused
+                                   // (the series limit, or a bad name): `series_limit`
+  uint64_t series_cached = 0;      // (member, metric) entries of the ingest path's id cache
   uint64_t ticks = 0;
   uint64_t tick_store_failures = 0;
   std::chrono::system_clock::time_point last_tick;
@@ -78,6 +97,12 @@ class AggregatorService final {
   void Stop();
 
   AggregatorStats Stats() const;
+
+  /// Reads collector_keys_file again and puts it in force for new connections and every
+  /// batch from now on (what SIGHUP does). On error (a bad file) the list in force stays and
+  /// the error is returned (and logged). FailedPrecondition when no file was configured.
+  /// Thread-safe.
+  Status ReloadCollectorKeys();
 
   /// A benchmark run against the cluster finished: it goes into every snapshot from the next
   /// tick on (`last_benchmark`) and its figures into the history. Thread-safe.

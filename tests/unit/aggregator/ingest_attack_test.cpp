@@ -1,0 +1,410 @@
+// The attacks of issue 15 on AggregatorService's ingest port, performed with hand-made frames
+// from raw ZeroMQ DEALERs on 127.0.0.1 (no etcd, no CURVE): a forged maximal sequence for a real
+// collector's id, bad batches among good ones in one read round, a far-future sample for a real
+// member, the series limit, and the eviction of the ingest path's id cache (injected clock).
+
+#include <gtest/gtest.h>
+#include <zmq.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "etcdmon/aggregator/cluster_model.h"
+#include "etcdmon/aggregator/history_store.h"
+#include "etcdmon/aggregator/service.h"
+#include "etcdmon/clock/clock.h"
+#include "etcdmon/metrics/catalogue.h"
+#include "etcdmon/proto/schema.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/snapshot_channel.h"
+#include "etcdmonitor/v1/samples.pb.h"
+#include "etcdmonitor/v1/snapshot.pb.h"
+
+namespace etcdmon::aggregator {
+namespace {
+
+namespace v1 = etcdmonitor::v1;
+using etcdmon::testing::TempDir;
+using etcdmon::testing::WaitFor;
+using std::chrono::milliseconds;
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+int64_t NowMs() { return UnixMs(std::chrono::system_clock::now()); }
+
+// What a collector numbers its batches from when it starts: its clock in microseconds.
+uint64_t SequenceBase(int64_t now_ms) { return static_cast<uint64_t>(now_ms) * 1000 - 1'000'000; }
+
+constexpr uint64_t kMemberId = 7;
+constexpr int64_t kYear9999Ms = 253402300799000;
+
+// A reachable member `name` that follows itself as leader, collected at `at`.
+v1::MemberSample Sample(const std::string& name, int64_t at, double quota = 4096) {
+  v1::MemberSample s;
+  s.set_member_name(name);
+  s.set_member_id(name == "etcd1" ? kMemberId : std::hash<std::string>()(name) | 1);
+  s.set_endpoint("127.0.0.1:2379");
+  s.set_collected_at_unix_ms(at);
+  s.set_reachable(true);
+  s.set_health_ok(true);
+  v1::MemberStatus* st = s.mutable_status();
+  st->set_member_id(s.member_id());
+  st->set_leader_id(s.member_id());
+  st->set_raft_term(2);
+  st->set_raft_index(100);
+  st->set_raft_applied_index(100);
+  st->set_db_size(1 << 20);
+  st->set_db_size_in_use(1 << 19);
+  v1::ScalarMetric* q = s.add_scalars();
+  q->set_name("etcd_server_quota_backend_bytes");
+  q->set_value(quota);
+  return s;
+}
+
+std::string Frame(const std::string& collector, uint64_t sequence,
+                  const std::vector<v1::MemberSample>& samples) {
+  v1::SampleBatch batch;
+  batch.set_schema_version(proto::kSchemaVersion);
+  batch.set_collector_id(collector);
+  batch.set_sequence(sequence);
+  for (const v1::MemberSample& s : samples) {
+    *batch.add_samples() = s;
+  }
+  return batch.SerializeAsString();
+}
+
+// A DEALER on the aggregator's ingest socket that sends hand-made frames.
+class RawDealer {
+ public:
+  explicit RawDealer(const std::string& endpoint)
+      : context_(zmq_ctx_new()), socket_(zmq_socket(context_, ZMQ_DEALER)) {
+    int linger = 0;
+    zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
+    connected_ = zmq_connect(socket_, endpoint.c_str()) == 0;
+  }
+  ~RawDealer() {
+    zmq_close(socket_);
+    zmq_ctx_term(context_);
+  }
+  RawDealer(const RawDealer&) = delete;
+  RawDealer& operator=(const RawDealer&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Send(const std::string& frame) {
+    return zmq_send(socket_, frame.data(), frame.size(), 0) == static_cast<int>(frame.size());
+  }
+
+  // The next ack within `timeout`: its sequence, or 0 when none came.
+  uint64_t NextAck(milliseconds timeout) {
+    zmq_pollitem_t item{socket_, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, static_cast<long>(timeout.count())) <= 0) {
+      return 0;
+    }
+    char buffer[512];
+    const int size = zmq_recv(socket_, buffer, sizeof(buffer), 0);
+    v1::Ack ack;
+    if (size <= 0 || static_cast<std::size_t>(size) > sizeof(buffer) ||
+        !ack.ParseFromArray(buffer, size)) {
+      return 0;
+    }
+    return ack.sequence();
+  }
+
+  // Sends and waits for the ack of `sequence`.
+  bool SendAndAwaitAck(const std::string& frame, uint64_t sequence) {
+    if (!Send(frame)) {
+      return false;
+    }
+    return NextAck(std::chrono::seconds(10)) == sequence;
+  }
+
+ private:
+  void* context_;
+  void* socket_;
+  bool connected_ = false;
+};
+
+class IngestAttackTest : public ::testing::Test {
+ protected:
+  IngestAttackTest() {
+    config_.ingest_endpoint = "tcp://127.0.0.1:0";
+    config_.publish_endpoint = "tcp://127.0.0.1:0";
+    config_.grpc_address = "";
+    config_.tick = std::chrono::hours(1);
+    config_.history.path = dir_.File("history.db");
+  }
+
+  void Create(Clock& clock = SystemClock::Instance()) {
+    auto service = AggregatorService::Create(config_, nullptr, clock);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(*service);
+  }
+  void CreateAndStart(Clock& clock = SystemClock::Instance()) {
+    ASSERT_NO_FATAL_FAILURE(Create(clock));
+    ASSERT_TRUE(service_->Start().ok());
+  }
+
+  std::unique_ptr<RawDealer> Dealer() {
+    auto dealer = std::make_unique<RawDealer>(service_->ingest_endpoint());
+    EXPECT_TRUE(dealer->connected());
+    return dealer;
+  }
+
+  bool WaitForInvalid(uint64_t n) {
+    return WaitFor([&] { return service_->Stats().batches_invalid >= n; });
+  }
+
+  std::unique_ptr<HistoryStore> StopAndOpenHistory() {
+    service_.reset();
+    auto store = HistoryStore::Open(config_.history);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // The stored etcd_member_up points of `member` in [from, to].
+  static std::size_t StoredPoints(HistoryStore& store, const std::string& member, int64_t from,
+                                  int64_t to) {
+    auto result = store.Query({std::string(metrics::kMemberUp), member, from, to, 0});
+    return result.ok() ? result->points.size() : 0;
+  }
+
+  TempDir dir_;
+  AggregatorConfig config_;
+  std::unique_ptr<AggregatorService> service_;
+};
+
+// Attack: a batch claiming a real collector's id with sequence 2^63-1 would be committed with
+// MAX(), and every later genuine batch of that collector would be acked as a duplicate and
+// thrown away, for good. It is refused; the genuine batches that follow are stored.
+TEST_F(IngestAttackTest, ForgedMaximalSequenceIsRefusedAndTheCollectorKeepsStoring) {
+  ASSERT_NO_FATAL_FAILURE(CreateAndStart());
+  const int64_t t0 = NowMs() - 10'000;
+  const uint64_t base = SequenceBase(NowMs());
+  auto genuine = Dealer();
+  auto forger = Dealer();
+  ASSERT_TRUE(
+      genuine->SendAndAwaitAck(Frame("collector-etcd1", base, {Sample("etcd1", t0)}), base));
+
+  const uint64_t forged = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(forger->Send(Frame("collector-etcd1", forged, {Sample("etcd1", t0 + 500, 1)})));
+  ASSERT_TRUE(WaitForInvalid(1));
+
+  for (uint64_t i = 1; i <= 3; ++i) {
+    const int64_t at = t0 + static_cast<int64_t>(i) * 1000;
+    ASSERT_TRUE(genuine->SendAndAwaitAck(Frame("collector-etcd1", base + i, {Sample("etcd1", at)}),
+                                         base + i))
+        << "genuine batch " << i;
+  }
+  EXPECT_EQ(forger->NextAck(milliseconds(0)), 0u) << "the forged batch was acked";
+  const AggregatorStats stats = service_->Stats();
+  EXPECT_EQ(stats.batches_stored, 4u);
+  EXPECT_EQ(stats.batches_duplicate, 0u);
+  EXPECT_EQ(stats.batches_invalid, 1u);
+
+  // After a restart too: the collector's watermark is its own last batch.
+  auto store = StopAndOpenHistory();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->HighestCommitted("collector-etcd1"), base + 3);
+  EXPECT_EQ(StoredPoints(*store, "etcd1", t0, t0 + 3000), 4u);
+  EXPECT_EQ(StoredPoints(*store, "etcd1", t0 + 500, t0 + 500), 0u);
+}
+
+// Attack: a batch the store cannot take (negative collected_at, over-long collector id,
+// sequence 2^63) arriving in the same read round as good batches used to fail the whole group
+// commit. The bad ones are refused and counted, the good ones stored and acked. The frames are
+// all queued before the receiver starts reading, so they share its first read round.
+TEST_F(IngestAttackTest, BadBatchesFailAloneAmongGoodOnesOfOneReadRound) {
+  ASSERT_NO_FATAL_FAILURE(Create());
+  const int64_t t0 = NowMs() - 10'000;
+  const uint64_t base = SequenceBase(NowMs());
+  std::vector<std::unique_ptr<RawDealer>> good;
+  std::vector<std::unique_ptr<RawDealer>> bad;
+  const std::vector<std::string> bad_frames = {
+      Frame("collector-bad1", base, {Sample("etcd9", -1)}),
+      Frame(std::string(300, 'c'), base, {Sample("etcd9", t0)}),
+      Frame("collector-bad3", uint64_t{1} << 63, {Sample("etcd9", t0)}),
+  };
+  for (int i = 0; i < 6; ++i) {
+    // Good and bad interleaved: 0, 2, 4 are good.
+    if (i % 2 == 0) {
+      good.push_back(Dealer());
+      const std::string id = "collector-etcd" + std::to_string(i / 2 + 1);
+      ASSERT_TRUE(
+          good.back()->Send(Frame(id, base, {Sample("etcd" + std::to_string(i / 2 + 1), t0)})));
+    } else {
+      bad.push_back(Dealer());
+      ASSERT_TRUE(bad.back()->Send(bad_frames[static_cast<std::size_t>(i / 2)]));
+    }
+  }
+  ASSERT_TRUE(service_->Start().ok());
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    EXPECT_EQ(good[i]->NextAck(std::chrono::seconds(10)), base) << "good batch " << i;
+  }
+  ASSERT_TRUE(WaitForInvalid(3));
+  for (auto& dealer : bad) {
+    EXPECT_EQ(dealer->NextAck(milliseconds(0)), 0u);
+  }
+  const AggregatorStats stats = service_->Stats();
+  EXPECT_EQ(stats.batches_stored, 3u);
+  EXPECT_EQ(stats.store_failures, 0u);
+  EXPECT_EQ(stats.batches_invalid, 3u);
+
+  auto store = StopAndOpenHistory();
+  ASSERT_NE(store, nullptr);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(store->HighestCommitted("collector-etcd" + std::to_string(i)), base);
+    EXPECT_EQ(StoredPoints(*store, "etcd" + std::to_string(i), t0, t0), 1u);
+  }
+  EXPECT_EQ(store->HighestCommitted("collector-bad1"), 0u);
+  EXPECT_EQ(store->HighestCommitted("collector-bad3"), 0u);
+  EXPECT_EQ(StoredPoints(*store, "etcd9", -1, t0), 0u);
+}
+
+// Attack: a sample for a real member dated near year 9999 would make every genuine sample look
+// older, so the forger would decide that member's health and the leader. It is refused; the
+// snapshot keeps following the genuine samples.
+TEST_F(IngestAttackTest, FarFutureSampleDoesNotDecideHealthOrLeader) {
+  config_.tick = milliseconds(50);
+  ASSERT_NO_FATAL_FAILURE(CreateAndStart());
+  transport::SnapshotSubscriberOptions sub_options;
+  sub_options.endpoint = service_->publish_endpoint();
+  auto subscriber = transport::SnapshotSubscriber::Create(sub_options);
+  ASSERT_TRUE(subscriber.ok()) << subscriber.status().ToString();
+  v1::ClusterSnapshot snapshot;
+  // Waits for a snapshot whose etcd1 was last sampled at `at`.
+  auto await_sample = [&](int64_t at) {
+    return WaitFor([&] {
+      Result<bool> got = (*subscriber)->Receive(snapshot, milliseconds(100));
+      if (!got.ok() || !*got) {
+        return false;
+      }
+      for (const v1::MemberState& m : snapshot.members()) {
+        if (m.name() == "etcd1" && m.last_sample_unix_ms() == at) {
+          return true;
+        }
+      }
+      return false;
+    });
+  };
+  const int64_t t0 = NowMs() - 5000;
+  const uint64_t base = SequenceBase(NowMs());
+  auto genuine = Dealer();
+  auto forger = Dealer();
+  ASSERT_TRUE(
+      genuine->SendAndAwaitAck(Frame("collector-etcd1", base, {Sample("etcd1", t0)}), base));
+  ASSERT_TRUE(await_sample(t0));
+  EXPECT_EQ(snapshot.leader_id(), kMemberId);
+
+  // The forger says etcd1 is down and follows nobody, from year 9999, as another collector.
+  v1::MemberSample forged = Sample("etcd1", kYear9999Ms);
+  forged.set_reachable(false);
+  forged.clear_status();
+  ASSERT_TRUE(forger->Send(Frame("collector-forger", base, {forged})));
+  ASSERT_TRUE(WaitForInvalid(1));
+
+  const int64_t t1 = NowMs();
+  ASSERT_TRUE(genuine->SendAndAwaitAck(Frame("collector-etcd1", base + 1, {Sample("etcd1", t1)}),
+                                       base + 1));
+  ASSERT_TRUE(await_sample(t1)) << "the genuine sample after the forged one was not taken";
+  for (const v1::MemberState& m : snapshot.members()) {
+    if (m.name() == "etcd1") {
+      EXPECT_TRUE(m.reachable());
+      EXPECT_TRUE(m.is_leader());
+      EXPECT_NE(m.health(), v1::UNREACHABLE);
+    }
+  }
+  EXPECT_EQ(snapshot.leader_id(), kMemberId);
+  EXPECT_EQ(forger->NextAck(milliseconds(0)), 0u);
+}
+
+// Bounded series: at the maximum, new series are refused and counted while the batch is still
+// stored and acked, and the series that exist keep taking points. (Ticks add cluster-wide
+// series too, so the test fills the space with invented members until a refusal.)
+TEST_F(IngestAttackTest, SeriesLimitRefusesNewSeriesAndKeepsExistingOnes) {
+  const int64_t t0 = NowMs() - 60'000;
+  std::vector<DerivedPoint> points;
+  ClusterModel::SamplePoints(Sample("etcd1", t0), points);
+  const uint64_t per_member = points.size();
+  config_.history.max_series = 300;
+  ASSERT_NO_FATAL_FAILURE(CreateAndStart());
+  uint64_t sequence = SequenceBase(NowMs());
+  auto collector = Dealer();
+  auto send = [&](const std::string& member, int64_t at) {
+    ++sequence;
+    return collector->SendAndAwaitAck(Frame("collector-1", sequence, {Sample(member, at)}),
+                                      sequence);
+  };
+  ASSERT_TRUE(send("etcd1", t0));
+  EXPECT_EQ(service_->Stats().series_refused, 0u);
+
+  // A forger invents members until the series space is full: every batch is still acked.
+  int invented = 0;
+  while (service_->Stats().series_refused == 0) {
+    ASSERT_LT(invented, 300) << "the series limit never refused a series";
+    ASSERT_TRUE(send("invented-" + std::to_string(invented++), t0 + 10));
+  }
+  const uint64_t refused = service_->Stats().series_refused;
+  ASSERT_TRUE(send("invented-" + std::to_string(invented++), t0 + 20));
+  EXPECT_GE(service_->Stats().series_refused, refused + per_member);
+  // The existing member goes on.
+  ASSERT_TRUE(send("etcd1", t0 + 2000));
+  EXPECT_EQ(service_->Stats().store_failures, 0u);
+
+  auto store = StopAndOpenHistory();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Stats().series, 300u);
+  EXPECT_EQ(StoredPoints(*store, "etcd1", t0, t0 + 2000), 2u);
+  EXPECT_EQ(StoredPoints(*store, "invented-" + std::to_string(invented - 1), t0, t0 + 2000), 0u);
+}
+
+// Bounded memory: the ingest path's series-id cache forgets a member not heard of for the raw
+// retention (aggregator clock injected); a member that comes back is served again.
+TEST_F(IngestAttackTest, SeriesCacheEvictsMembersUnusedForTheRawRetention) {
+  FakeClock clock{std::chrono::system_clock::now()};
+  config_.history.raw_retention = std::chrono::hours(1);
+  config_.tick = std::chrono::hours(24);  // no tick writes cluster-wide series meanwhile
+  ASSERT_NO_FATAL_FAILURE(CreateAndStart(clock));
+  auto now_ms = [&] { return UnixMs(clock.Now()); };
+  std::vector<DerivedPoint> points;
+  ClusterModel::SamplePoints(Sample("etcd1", 0), points);
+  const uint64_t per_member = points.size();
+
+  uint64_t sequence = SequenceBase(now_ms());
+  auto collector = Dealer();
+  std::vector<int64_t> etcd1_times;
+  auto send = [&](const std::string& member) {
+    ++sequence;
+    if (member == "etcd1") {
+      etcd1_times.push_back(now_ms() - 1000);
+    }
+    return collector->SendAndAwaitAck(
+        Frame("collector-1", sequence, {Sample(member, now_ms() - 1000)}), sequence);
+  };
+  ASSERT_TRUE(send("etcd1"));
+  ASSERT_TRUE(send("etcd2"));
+  EXPECT_EQ(service_->Stats().series_cached, 2 * per_member);
+
+  clock.Advance(std::chrono::minutes(30));
+  ASSERT_TRUE(send("etcd2"));  // etcd2 stays in use
+  clock.Advance(std::chrono::minutes(31));
+  ASSERT_TRUE(send("etcd3"));  // etcd1 unused for 61 minutes: dropped
+  EXPECT_EQ(service_->Stats().series_cached, 2 * per_member);
+
+  ASSERT_TRUE(send("etcd1"));  // it comes back: ids from the store again
+  EXPECT_EQ(service_->Stats().series_cached, 3 * per_member);
+  EXPECT_EQ(service_->Stats().series_refused, 0u);
+  auto store = StopAndOpenHistory();
+  ASSERT_NE(store, nullptr);
+  for (const int64_t at : etcd1_times) {
+    EXPECT_EQ(StoredPoints(*store, "etcd1", at, at), 1u) << at;
+  }
+}
+
+}  // namespace
+}  // namespace etcdmon::aggregator
