@@ -366,6 +366,8 @@ struct AggregatorService::Impl {
     for (const auto& [reason, count] : receiver->Stats().RejectedByReason()) {
       rejected[std::string(reason)] = count;
     }
+    // Points whose new series was refused (the series limit, or a name the store refuses).
+    rejected["series_limit"] = series_refused.load(std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(snapshot_mu);
       if (have_benchmark) {

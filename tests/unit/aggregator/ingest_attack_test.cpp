@@ -332,6 +332,7 @@ TEST_F(IngestAttackTest, SeriesLimitRefusesNewSeriesAndKeepsExistingOnes) {
   ClusterModel::SamplePoints(Sample("etcd1", t0), points);
   const uint64_t per_member = points.size();
   config_.history.max_series = 300;
+  config_.tick = milliseconds(50);
   ASSERT_NO_FATAL_FAILURE(CreateAndStart());
   uint64_t sequence = SequenceBase(NowMs());
   auto collector = Dealer();
@@ -355,6 +356,20 @@ TEST_F(IngestAttackTest, SeriesLimitRefusesNewSeriesAndKeepsExistingOnes) {
   // The existing member goes on.
   ASSERT_TRUE(send("etcd1", t0 + 2000));
   EXPECT_EQ(service_->Stats().store_failures, 0u);
+  // The refusals reach the snapshot (etcd_monitor_ingest_rejected_total{reason="series_limit"}).
+  transport::SnapshotSubscriberOptions sub_options;
+  sub_options.endpoint = service_->publish_endpoint();
+  auto subscriber = transport::SnapshotSubscriber::Create(sub_options);
+  ASSERT_TRUE(subscriber.ok()) << subscriber.status().ToString();
+  v1::ClusterSnapshot snapshot;
+  EXPECT_TRUE(WaitFor([&] {
+    Result<bool> got = (*subscriber)->Receive(snapshot, milliseconds(100));
+    if (!got.ok() || !*got) {
+      return false;
+    }
+    auto it = snapshot.ingest_rejected().find("series_limit");
+    return it != snapshot.ingest_rejected().end() && it->second >= refused + per_member;
+  }));
 
   auto store = StopAndOpenHistory();
   ASSERT_NE(store, nullptr);
