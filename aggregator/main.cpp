@@ -1,6 +1,8 @@
 // etcd-monitor-aggregator: the central store and cluster model.
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include "etcdmon/aggregator/flags.h"
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/config/exit_codes.h"
@@ -28,7 +30,16 @@ int main(int argc, char** argv) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
     return etcdmon::config::kExitFailed;
   }
-  const int signal = etcdmon::runtime::WaitForTerminationSignal();
+  int signal = etcdmon::runtime::WaitForTerminationSignal();
+  // SIGHUP re-reads --collector-keys (a bad file keeps the list in force); others stop.
+  while (signal == SIGHUP) {
+    (*logger)->info("signal_received signal={} action=reload_collector_keys", signal);
+    if (etcdmon::Status s = (*service)->ReloadCollectorKeys();
+        !s.ok() && s.code() == etcdmon::StatusCode::kFailedPrecondition) {
+      (*logger)->warn("reload_skipped reason=\"{}\"", s.message());
+    }
+    signal = etcdmon::runtime::WaitForTerminationSignal();
+  }
   (*logger)->info("signal_received signal={}", signal);
   (*service)->Stop();
   (*logger)->flush();

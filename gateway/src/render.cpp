@@ -306,6 +306,12 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
               {{"collector", c.id()}});
       }
     }
+    // Sorted: a protobuf map has no stable order, a scrape should.
+    const std::map<std::string, uint64_t> rejected(snapshot->ingest_rejected().begin(),
+                                                   snapshot->ingest_rejected().end());
+    for (const auto& [reason, count] : rejected) {
+      b.Add(Own<metrics::kIngestRejected>(), static_cast<double>(count), {{"reason", reason}});
+    }
   }
   if (state.has_snapshot) {
     b.Add(Own<metrics::kSnapshotAge>(), state.snapshot_age_seconds);

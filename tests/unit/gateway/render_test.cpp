@@ -63,5 +63,30 @@ TEST(SnapshotSeriesTest, ClusterRequestRateAndPendingAbsentWithoutRates) {
   EXPECT_NE(with.find("# TYPE etcd_monitor_aggregator_up gauge"), std::string::npos);
 }
 
+// The aggregator's ingest refusals become one counter family with a `reason` label each,
+// sorted by reason, with help and type from the catalogue.
+TEST(RenderPrometheusTest, IngestRejectedByReason) {
+  etcdmonitor::v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  (*s.mutable_ingest_rejected())["unknown_key"] = 3;
+  (*s.mutable_ingest_rejected())["collector_not_allowed"] = 2;
+  (*s.mutable_ingest_rejected())["clock_skew"] = 0;
+  const std::string text = RenderPrometheus(&s, ServiceState{}, {}, "prod");
+  EXPECT_NE(text.find("# TYPE etcd_monitor_ingest_rejected_total counter"), std::string::npos);
+  const std::size_t unknown = text.find(
+      "etcd_monitor_ingest_rejected_total{cluster=\"prod\","
+      "reason=\"unknown_key\"} 3");
+  const std::size_t foreign = text.find(
+      "etcd_monitor_ingest_rejected_total{cluster=\"prod\","
+      "reason=\"collector_not_allowed\"} 2");
+  const std::size_t skew =
+      text.find("etcd_monitor_ingest_rejected_total{cluster=\"prod\",reason=\"clock_skew\"} 0");
+  ASSERT_NE(unknown, std::string::npos) << text;
+  ASSERT_NE(foreign, std::string::npos) << text;
+  ASSERT_NE(skew, std::string::npos) << text;
+  EXPECT_LT(skew, foreign);
+  EXPECT_LT(foreign, unknown);
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway::detail

@@ -266,6 +266,7 @@ inline constexpr std::string_view kCollectorDropped =
 inline constexpr std::string_view kCollectorResent = "etcd_monitor_collector_resent_batches_total";
 inline constexpr std::string_view kCollectorErrors = "etcd_monitor_collector_errors_total";
 inline constexpr std::string_view kMemberAlarm = "etcd_member_alarm";
+inline constexpr std::string_view kIngestRejected = "etcd_monitor_ingest_rejected_total";
 
 /// The services' own metrics, once (labelled by collector, severity or alarm type besides the
 /// cluster). Not history metrics: FindMetric does not know them.
@@ -290,6 +291,8 @@ inline constexpr MetricInfo kServiceMetrics[] = {
      "Errors of the collector's sources"},
     {kMemberAlarm, MetricScope::kMember, MetricKind::kGauge, "",
      "1 while the member has this etcd alarm raised"},
+    {kIngestRejected, MetricScope::kCluster, MetricKind::kCounter, "",
+     "Frames, batches and connections the aggregator's ingest refused, by reason"},
 };
 
 /// The entry of `name` among the services' own metrics (static storage); nullptr when it is not
