@@ -68,6 +68,7 @@ struct Invocation {
   std::string member;        // kMoveLeader
   std::string keygen_dir;    // kKeygen
   bool keygen_force = false;
+  std::string keygen_collector;
   SilenceOptions silence;  // kSilenceCreate, kSilenceList
 };
 
@@ -203,6 +204,10 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   bool keygen_force = false;
   keygen->add_option("--out", keygen_dir, "Directory for curve.key and curve.pub")->required();
   keygen->add_flag("--force", keygen_force, "Replace an existing key pair");
+  std::string keygen_collector;
+  keygen->add_option("--collector", keygen_collector,
+                     "A collector's pair (for its --curve-key-dir): also print the line `ID "
+                     "PUBLICKEY` for the aggregator's --collector-keys file");
 
   CLI::App* silence = app.add_subcommand(
       "silence", "Silence alerts during planned maintenance (through the REST API)");
@@ -332,6 +337,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       inv.command = Command::kKeygen;
       inv.keygen_dir = keygen_dir;
       inv.keygen_force = keygen_force;
+      inv.keygen_collector = keygen_collector;
       return inv;
     }
     if (!ctl->parsed()) {
@@ -441,7 +447,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
     case Command::kBenchmark:
       return benchmark.Run(out, err);
     case Command::kKeygen:
-      return RunKeygen(inv.keygen_dir, inv.keygen_force, out, err);
+      return RunKeygen(inv.keygen_dir, inv.keygen_force, inv.keygen_collector, out, err);
     case Command::kSilenceCreate:
       return RunSilenceCreate(inv.silence, out, err);
     case Command::kSilenceList:

@@ -49,6 +49,12 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
       app, "curve-server-key", "CURVE_SERVER_KEY", "",
       "the aggregator's CURVE public key (Z85, or a file holding it): encrypts and authenticates",
       "KEY|FILE");
+  FlagValue curve_key_dir = FlagValue::AddOption(
+      app, "curve-key-dir", "CURVE_KEY_DIR", "",
+      "directory of this collector's CURVE key pair, curve.key (mode 0600) and curve.pub "
+      "(etcd-monitor keygen --collector ID); the aggregator's --collector-keys lists the public "
+      "key (default: a fresh pair per start, which an allow-list refuses)",
+      "DIR");
 
   auto build = [&]() -> Result<CollectorCommandLine> {
     config::FlagErrors errors;
@@ -87,6 +93,20 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
         c.curve_server_key = *resolved;
       } else {
         errors.Add("--curve-server-key: " + resolved.status().message());
+      }
+    }
+    const std::string key_dir = curve_key_dir.AsString();
+    if (!key_dir.empty()) {
+      if (key.empty()) {
+        errors.Add(curve_key_dir.Error("needs --curve-server-key (a key pair is for CURVE)"));
+      }
+      // The secret key is refused when group or others can read it.
+      Result<transport::CurveKeyPair> pair = transport::LoadCurveKeyPair(key_dir);
+      if (pair.ok()) {
+        c.curve_public_key = pair->public_key;
+        c.curve_secret_key = pair->secret_key;
+      } else {
+        errors.Add(curve_key_dir.Source() + ": " + pair.status().message());
       }
     }
     if (!errors.empty()) {

@@ -230,6 +230,8 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   send.max_buffered_batches = c.max_buffered_batches;
   send.sequence_state_path = c.sequence_state_file;
   send.curve_server_key = c.curve_server_key;
+  send.curve_public_key = c.curve_public_key;
+  send.curve_secret_key = c.curve_secret_key;
   send.context = c.zmq_context;
   send.logger = impl->logger;
   Result<std::unique_ptr<transport::BatchSender>> sender =
@@ -271,11 +273,14 @@ Status CollectorService::Start() {
   const CollectorConfig& c = impl_->config;
   impl_->logger->info(
       "collector_started id={} endpoint={} aggregator={} interval_ms={} health_interval_ms={} "
-      "write_probe={} tls={} curve={}",
+      "write_probe={} tls={} curve={} curve_key={}",
       c.collector_id, c.etcd.endpoints.front().Authority(), c.aggregator,
       c.metrics_interval.count(), c.health_check_interval.count(), c.write_probe,
       c.etcd.UsesTls(c.etcd.endpoints.front()) ? "on" : "off",
-      c.curve_server_key.empty() ? "off" : "on");
+      c.curve_server_key.empty() ? "off" : "on",
+      c.curve_server_key.empty()   ? "none"
+      : c.curve_public_key.empty() ? "ephemeral"
+                                   : impl_->sender->curve_public_key());
   return Status::Ok();
 }
 

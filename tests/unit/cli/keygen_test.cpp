@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/collector_keys.h"
 #include "etcdmon/transport/curve.h"
 
 namespace etcdmon::cli {
@@ -25,7 +26,7 @@ TEST(KeygenTest, WritesPairAndKeepsExisting) {
   TempDir dir;
   const std::string keys = dir.File("keys");
   std::ostringstream out, err;
-  ASSERT_EQ(RunKeygen(keys, false, out, err), 0) << err.str();
+  ASSERT_EQ(RunKeygen(keys, false, "", out, err), 0) << err.str();
   Result<transport::CurveKeyPair> pair = transport::LoadCurveKeyPair(keys);
   ASSERT_TRUE(pair.ok()) << pair.status().ToString();
   EXPECT_EQ(ModeOf(keys + "/curve.key"), 0600u);
@@ -34,13 +35,41 @@ TEST(KeygenTest, WritesPairAndKeepsExisting) {
   EXPECT_EQ(out.str().find(pair->secret_key), std::string::npos);
 
   std::ostringstream out2, err2;
-  EXPECT_EQ(RunKeygen(keys, false, out2, err2), 1);
+  EXPECT_EQ(RunKeygen(keys, false, "", out2, err2), 1);
   EXPECT_NE(err2.str().find("--force"), std::string::npos) << err2.str();
   EXPECT_EQ(transport::LoadCurveKeyPair(keys)->secret_key, pair->secret_key);
 
   std::ostringstream out3, err3;
-  ASSERT_EQ(RunKeygen(keys, true, out3, err3), 0) << err3.str();
+  ASSERT_EQ(RunKeygen(keys, true, "", out3, err3), 0) << err3.str();
   EXPECT_NE(transport::LoadCurveKeyPair(keys)->secret_key, pair->secret_key);
+}
+
+// keygen --collector ID writes the collector's pair and ends with the aggregator's allow-list
+// line `ID PUBLICKEY`, which parses as an allow-list entry for exactly that key and id; an id
+// the aggregator could never accept is a usage error and writes nothing.
+TEST(KeygenTest, CollectorPairPrintsTheAllowListLine) {
+  TempDir dir;
+  const std::string keys = dir.File("etcd-1");
+  std::ostringstream out, err;
+  ASSERT_EQ(RunKeygen(keys, false, "etcd-1", out, err), 0) << err.str();
+  Result<transport::CurveKeyPair> pair = transport::LoadCurveKeyPair(keys);
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  std::string text = out.str();
+  ASSERT_FALSE(text.empty());
+  text.pop_back();  // the final newline
+  const std::string last_line = text.substr(text.rfind('\n') + 1);
+  EXPECT_EQ(last_line, "etcd-1 " + pair->public_key);
+  EXPECT_EQ(out.str().find(pair->secret_key), std::string::npos);
+  Result<transport::CollectorKeys> list = transport::CollectorKeys::Parse(last_line, "stdout");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_TRUE(list->Allows(pair->public_key, "etcd-1"));
+  EXPECT_EQ(list->id_count(), 1u);
+
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunKeygen(dir.File("bad"), false, "etcd 1", out2, err2), 2);
+  EXPECT_NE(err2.str().find("--collector"), std::string::npos) << err2.str();
+  struct stat st {};
+  EXPECT_NE(stat(dir.File("bad").c_str(), &st), 0);  // nothing written
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ struct CollectorCommandLine {
 /// (COLLECTOR_ID, default the host name), --metrics-interval (METRICS_INTERVAL),
 /// --health-check-interval (HEALTH_CHECK_INTERVAL), --write-probe, --metrics-url,
 /// --member-name, --data-dir, --state-file, --max-buffer, --curve-server-key (a Z85 key or a
-/// file holding one). Prints help or every error, as config::ParseCommandLine does.
+/// file holding one), --curve-key-dir (CURVE_KEY_DIR: this collector's key pair; its secret key
+/// must be mode 0600). Prints help or every error, as config::ParseCommandLine does.
 config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
                                                                     const char* const* argv,
                                                                     std::ostream& out = std::cout,

@@ -41,6 +41,10 @@ struct CollectorConfig {
   std::string sequence_state_file = "etcd-monitor-collector.seq";
   std::size_t max_buffered_batches = 10000;
   std::string curve_server_key;  // Z85; empty: no CURVE
+  /// This collector's CURVE key pair (Z85), which the aggregator's allow-list names. Both empty:
+  /// a fresh pair per start (accepted only by an aggregator without an allow-list).
+  std::string curve_public_key;
+  std::string curve_secret_key;
   /// Shared with an in-process aggregator (the all-in-one binary: `aggregator` is then an
   /// inproc:// endpoint); null: a context of its own.
   std::shared_ptr<transport::SharedContext> zmq_context;

@@ -24,6 +24,14 @@
 //    exactly as if the handler had failed that batch. A handler error fails that batch alone
 //    (it was not staged). Either way, an ack never covers a batch that is not committed.
 //
+// Who may send. A ZAP handler (zap_authenticator.h) answers every handshake: with an allow-list
+// of collector keys (BatchReceiverOptions::collector_keys, CURVE only) an unknown client key is
+// refused, and every batch whose collector_id is not one of its connection's key's ids is
+// refused; beyond max_peers connections new ones are refused. Then each batch goes through
+// ValidateBatch (batch_validation.h). A refused frame, connection or batch is counted by reason
+// (BatchReceiverStats::RejectedByReason), never handed to the handler, never acked, and never
+// holds its collector back.
+//
 // Idempotency on (collector_id, sequence) is the handler's job: after reconnects and ack
 // timeouts the same batch arrives more than once, in group mode possibly twice in one group.
 // CommittedSequences (committed_sequences.h) is a small helper for that.
