@@ -6,8 +6,8 @@ target_sources(etcdmon_alerter PRIVATE
   src/service/service.cpp
 )
 target_link_libraries(etcdmon_alerter
-  PUBLIC etcdmon::config spdlog::spdlog
-  PRIVATE etcdmon::sqlite etcdmon::transport etcdmon::rpc etcdmon::proto CLI11::CLI11
+  PUBLIC etcdmon::config etcdmon::rpc spdlog::spdlog
+  PRIVATE etcdmon::files etcdmon::sqlite etcdmon::transport etcdmon::proto CLI11::CLI11
           gRPC::grpc++ nlohmann_json::nlohmann_json)
 
 add_executable(etcd-monitor-alerter main.cpp)

@@ -413,14 +413,14 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   }
   {
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer wrong-token");
+    context.AddMetadata("etcdmon-api-token", "Bearer wrong-token");
     etcdmonitor::v1::Silence created;
     EXPECT_EQ(stub_->CreateSilence(&context, silence, &created).error_code(),
               grpc::StatusCode::UNAUTHENTICATED);
   }
   {
     grpc::ClientContext context;
-    context.AddMetadata("authorization", "Bearer test-token");
+    context.AddMetadata("etcdmon-api-token", "Bearer test-token");
     etcdmonitor::v1::Silence bad = silence;
     bad.set_rule("NoSuchRule");
     etcdmonitor::v1::Silence created;
@@ -428,7 +428,7 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
               grpc::StatusCode::INVALID_ARGUMENT);
   }
   grpc::ClientContext context;
-  context.AddMetadata("authorization", "Bearer test-token");
+  context.AddMetadata("etcdmon-api-token", "Bearer test-token");
   etcdmonitor::v1::Silence created;
   ASSERT_TRUE(stub_->CreateSilence(&context, silence, &created).ok());
   EXPECT_EQ(created.id().size(), 16u);

@@ -1,12 +1,12 @@
 #include "alert_grpc.h"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <charconv>
 
 #include "etcdmon/rpc/grpc_status.h"
+#include "etcdmon/rpc/security.h"
 
 namespace etcdmon::alerter::detail {
 namespace {
@@ -157,18 +157,13 @@ grpc::Status AlertGrpcService::Authorize(const grpc::ServerContext& context) con
                         "silences are disabled: start the alerter with --api-token-file");
   }
   const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
+  auto it = metadata.find(grpc::string_ref(rpc::kApiTokenKey.data(), rpc::kApiTokenKey.size()));
   if (it == metadata.end()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing bearer token");
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing API token");
   }
-  const std::string_view header(it->second.data(), it->second.size());
-  constexpr std::string_view kBearer = "Bearer ";
-  const std::string& expected = api_token_.Reveal();
-  // Constant-time comparison, so the time taken does not tell how much of the token matched.
-  if (header.size() != kBearer.size() + expected.size() ||
-      header.substr(0, kBearer.size()) != kBearer ||
-      CRYPTO_memcmp(header.data() + kBearer.size(), expected.data(), expected.size()) != 0) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong bearer token");
+  if (!rpc::BearerTokenMatches(std::string_view(it->second.data(), it->second.size()),
+                               api_token_)) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong API token");
   }
   return grpc::Status::OK;
 }

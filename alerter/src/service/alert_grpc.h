@@ -44,7 +44,7 @@ class AlertGrpcService final : public etcdmonitor::v1::AlertService::Service {
                          etcdmonitor::v1::ServiceHealth* response) override;
 
  private:
-  // OK when the request carries `authorization: Bearer <api_token_>`.
+  // OK when the request carries `etcdmon-api-token: Bearer <api_token_>` (rpc::kApiTokenKey).
   grpc::Status Authorize(const grpc::ServerContext& context) const;
 
   AlertStore& store_;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "etcdmon/alerter/channel_flags.h"
+#include "etcdmon/rpc/flags.h"
 #include "etcdmon/transport/curve.h"
 
 namespace etcdmon::alerter {
@@ -65,8 +66,7 @@ config::ParseResult<AlerterCommandLine> ParseAlerterCommandLine(int argc, const 
   FlagValue curve_key = FlagValue::AddOption(
       app, "curve-server-key-file", "", "",
       "file holding the aggregator's CURVE public key (Z85), when it encrypts", "FILE");
-  FlagValue grpc_listen = FlagValue::AddOption(app, "grpc-listen", "", d.grpc_address,
-                                               "AlertService address", "HOST:PORT");
+  rpc::GrpcServerFlags grpc_flags(app, "AlertService", d.grpc_address);
   FlagValue db = FlagValue::AddOption(app, "db", "", d.db_path,
                                       "the SQLite alert state and history (created with its "
                                       "directory)",
@@ -88,10 +88,9 @@ config::ParseResult<AlerterCommandLine> ParseAlerterCommandLine(int argc, const 
     Result<ChannelConfig> channels = channel_flags.Build();
     errors.Add(channels.status());
     c.snapshot_endpoint = snapshots.AsNonEmpty(errors);
-    c.grpc_address = grpc_listen.AsNonEmpty(errors);
-    if (c.grpc_address.find(':') == std::string::npos) {
-      errors.Add(grpc_listen.Error("want host:port"));
-    }
+    rpc::GrpcServerConfig grpc = grpc_flags.Build(errors);
+    c.grpc_address = std::move(grpc.address);
+    c.grpc_security = std::move(grpc.security);
     c.db_path = db.AsNonEmpty(errors);
     c.store.history_retention = history_retention.AsPositiveDuration(errors);
     const std::string key_file = curve_key.AsReadableFile(errors);

@@ -16,9 +16,10 @@ struct AlerterCommandLine {
   config::LogConfig log;
 };
 
-/// Parses --snapshots, --curve-server-key-file, --grpc-listen, --db, --rules-file,
-/// --repeat-interval, --history-retention, --api-token-file (API_TOKEN), the quickstart's
-/// threshold flags (--max-latency-ms, --max-db-size-mb, --min-available-nodes,
+/// Parses --snapshots, --curve-server-key-file, the gRPC server flags of rpc::GrpcServerFlags
+/// (--grpc-listen, default 127.0.0.1:5558, and its TLS, client CA and token files), --db,
+/// --rules-file, --repeat-interval, --history-retention, --api-token-file (API_TOKEN), the
+/// quickstart's threshold flags (--max-latency-ms, --max-db-size-mb, --min-available-nodes,
 /// --max-leader-changes), every channel flag (channel_flags.h) and the log flags. The rules file
 /// is read here, so a bad one stops the start with its line and reason. Prints help or every
 /// error, as config::ParseCommandLine does.

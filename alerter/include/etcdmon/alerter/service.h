@@ -17,6 +17,7 @@
 #include "etcdmon/alerter/rules.h"
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/config/types.h"
+#include "etcdmon/rpc/security.h"
 #include "etcdmon/status/status.h"
 
 namespace grpc {
@@ -46,7 +47,8 @@ struct AlerterConfig {
   std::string curve_server_key;  // the aggregator's CURVE public key (Z85); empty: no CURVE
   /// Shared with an in-process aggregator (inproc:// snapshot endpoint); null: its own.
   std::shared_ptr<transport::SharedContext> zmq_context;
-  std::string grpc_address = "0.0.0.0:5558";  // AlertService; port 0 picks one; empty: none
+  std::string grpc_address = "127.0.0.1:5558";  // AlertService; port 0 picks one; empty: none
+  rpc::ServerSecurity grpc_security;  // TLS, mTLS, token; needed beyond loopback (security.h)
   std::string db_path = "etcd-monitor-data/alerts.db";
   AlertStoreOptions store;
   RuleSet rules = RuleSet::Defaults(config::AlertThresholds{});
