@@ -9,6 +9,8 @@
 // transaction per batch; one per group of as many batches as the aggregator's group commit
 // achieved with the same number of collectors; and the same groups with their rows in key
 // order, as the store writes them. aggregator_share is the aggregator's points/s over each.
+// BM_ValidateBatch: the per-batch checks the receiver runs on every batch before staging it
+// (transport::ValidateBatch), on a typical batch of 3 member samples.
 //   ingest_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
@@ -31,6 +33,7 @@
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/aggregator/service.h"
+#include "etcdmon/transport/batch_validation.h"
 #include "ingest_sample.h"
 
 namespace {
@@ -373,6 +376,31 @@ void BM_PlainInsertPerGroup(benchmark::State& state) { PlainInsert(state, Groupi
 void BM_PlainInsertPerGroupKeyOrder(benchmark::State& state) {
   PlainInsert(state, Grouping::kPerGroupKeyOrder);
 }
+
+void BM_ValidateBatch(benchmark::State& state) {
+  const int64_t now = etcdmon::bench::FirstSampleMs();
+  etcdmonitor::v1::SampleBatch batch;
+  batch.set_schema_version(1);
+  batch.set_collector_id("collector-etcd1.example.com");
+  batch.set_sequence(static_cast<uint64_t>(now) * 1000);
+  batch.set_sent_at_unix_ms(now);
+  for (int member = 0; member < 3; ++member) {
+    *batch.add_samples() = etcdmon::bench::MakeSample(member, now - 1000);
+  }
+  const etcdmon::transport::BatchLimits limits;
+  for (auto _ : state) {
+    etcdmon::transport::BatchVerdict verdict =
+        etcdmon::transport::ValidateBatch(batch, limits, now);
+    benchmark::DoNotOptimize(verdict);
+    if (!verdict.ok()) {
+      state.SkipWithError(verdict.detail.c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(batch.ByteSizeLong()));
+}
+BENCHMARK(BM_ValidateBatch);
 
 // After BM_AggregatorIngest (registration order), so the group size is the measured one.
 BENCHMARK(BM_PlainInsertPerBatch)
