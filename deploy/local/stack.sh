@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The stack of docker-compose-full.yml as native processes, without Docker: the 3-node etcd
-# cluster (etcd-cluster.sh), a CURVE key pair (etcd-monitor keygen), one collector per member,
+# cluster (etcd-cluster.sh), CURVE key pairs (etcd-monitor keygen: the aggregator's in
+# keys/, each collector's in collector-NAME/keys/, and the aggregator's allow-list
+# keys/collector-keys naming each collector's key with its id), one collector per member,
 # the aggregator, the alerter, the gateway and Prometheus (Debian's) with deploy/prometheus's
 # config and alert rules. Grafana is not part of it (Debian has no package for it).
 #
@@ -25,6 +27,10 @@
 #   SCRAPE_INTERVAL    unset: prometheus.yml's own (15s, the gateway 10s); tests set 1s
 #   PROMETHEUS         /usr/bin/prometheus
 #   START_TIMEOUT      60: seconds `start` waits for the gateway and Prometheus
+#   ETCD_ROOT_PASSWORD_FILE  unset; set: etcd's root user gets this file's password, auth is
+#                      enabled, and the collectors and the gateway log in with --password-file
+#   ALERTER_ARGS, COLLECTOR_ARGS, GATEWAY_ARGS  extra flags (split on spaces) for those processes,
+#                      e.g. notification channels; secrets go in files (*-file flags), never here
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -207,10 +213,40 @@ start() {
     running_pid "$name" >/dev/null || { log "$name did not start"; false; }
   done
 
+  local etcd_auth=()
+  if [ -n "${ETCD_ROOT_PASSWORD_FILE:-}" ]; then
+    # The password goes to etcdctl on stdin, never on a command line.
+    local etcd_endpoint="http://127.0.0.1:${etcd_client_ports[0]}"
+    # A restart on old data: root exists and auth is on already (user add is refused).
+    if ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoint" user add root --interactive=false \
+        <"$ETCD_ROOT_PASSWORD_FILE" >/dev/null 2>&1; then
+      ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoint" auth enable >/dev/null
+    fi
+    etcd_auth=(--user=root --password-file="$ETCD_ROOT_PASSWORD_FILE")
+  fi
+  local alerter_args collector_args gateway_args
+  read -r -a alerter_args <<<"${ALERTER_ARGS:-}"
+  read -r -a collector_args <<<"${COLLECTOR_ARGS:-}"
+  read -r -a gateway_args <<<"${GATEWAY_ARGS:-}"
+
   local keys=$stack_dir/keys
   if [ ! -s "$keys/curve.pub" ]; then
     "$monitor" keygen --out "$keys" >/dev/null
   fi
+  # Each collector has a key pair of its own (keygen --collector) in its own directory, and
+  # only its own: the aggregator's secret key stays in $keys. The aggregator's allow-list names
+  # each collector's public key with that collector's id only, so no collector can send as
+  # another, and no other key is accepted.
+  local collector_keys=$keys/collector-keys
+  : >"$collector_keys.tmp"
+  for name in "${members[@]}"; do
+    local own_keys=$stack_dir/collector-$name/keys
+    if [ ! -s "$own_keys/curve.pub" ]; then
+      "$monitor" keygen --collector "collector-$name" --out "$own_keys" >/dev/null
+    fi
+    echo "collector-$name $(cat "$own_keys/curve.pub")" >>"$collector_keys.tmp"
+  done
+  mv "$collector_keys.tmp" "$collector_keys"
   # The collectors and the gateway take the aggregator's public key file, as in compose. The
   # alerter and the gateway share one API token (benchmarks over REST, silences).
   local server_key=$keys/curve.pub
@@ -222,7 +258,8 @@ start() {
     --grpc-listen="127.0.0.1:$aggregator_grpc_port" \
     --db="$stack_dir/aggregator/history.db" \
     --metrics-interval="$metrics_interval" \
-    --curve-secret-key-file="$keys/curve.key"
+    --curve-secret-key-file="$keys/curve.key" \
+    --collector-keys="$collector_keys"
 
   local i
   for i in 0 1 2; do
@@ -234,10 +271,12 @@ start() {
       --collector-id="collector-$name" \
       --aggregator="tcp://127.0.0.1:$ingest_port" \
       --curve-server-key="$server_key" \
+      --curve-key-dir="$stack_dir/collector-$name/keys" \
       --metrics-interval="$metrics_interval" \
       --health-check-interval="${HEALTH_CHECK_INTERVAL:-30s}" \
       --data-dir="$stack_dir/etcd/$name.etcd" \
-      --state-file="$stack_dir/collector-$name/collector.seq"
+      --state-file="$stack_dir/collector-$name/collector.seq" \
+      "${etcd_auth[@]}" "${collector_args[@]}"
   done
 
   launch alerter "$alerter" \
@@ -246,7 +285,8 @@ start() {
     --grpc-listen="127.0.0.1:$alerter_grpc_port" \
     --db="$stack_dir/alerter/alerts.db" \
     --api-token-file="$keys/api-token" \
-    --max-latency-ms=100 --max-db-size-mb=8192 --min-available-nodes=2 --max-leader-changes=3
+    --max-latency-ms=100 --max-db-size-mb=8192 --min-available-nodes=2 --max-leader-changes=3 \
+    "${alerter_args[@]}"
 
   launch gateway "$gateway" \
     --api-host=127.0.0.1 \
@@ -256,7 +296,8 @@ start() {
     --snapshots="tcp://127.0.0.1:$publish_port" \
     --curve-server-key="$server_key" \
     --api-token-file="$keys/api-token" \
-    --endpoints="http://127.0.0.1:${etcd_client_ports[0]},http://127.0.0.1:${etcd_client_ports[1]},http://127.0.0.1:${etcd_client_ports[2]}"
+    --endpoints="http://127.0.0.1:${etcd_client_ports[0]},http://127.0.0.1:${etcd_client_ports[1]},http://127.0.0.1:${etcd_client_ports[2]}" \
+    "${etcd_auth[@]}" "${gateway_args[@]}"
 
   write_prometheus_config
   launch prometheus "$prometheus_bin" \

@@ -190,9 +190,11 @@ TEST_F(ComposeFile, HasTheQuickstartServicesNamesNetworkAndPorts) {
             "etcd-monitor_etcd-network");
 
   // container name → the host port the quickstart opens (empty: none published).
+  // etcd, Prometheus and Grafana on 127.0.0.1 only: reachable from this host, not the network.
   const std::map<std::string, std::string> kPublished = {
-      {"etcd1", "2379:2379"},        {"etcd2", "22379:2379"},     {"etcd3", "32379:2379"},
-      {"etcd-monitor", "8080:8080"}, {"prometheus", "9090:9090"}, {"grafana", "3000:3000"}};
+      {"etcd1", "127.0.0.1:2379:2379"},      {"etcd2", "127.0.0.1:22379:2379"},
+      {"etcd3", "127.0.0.1:32379:2379"},     {"etcd-monitor", "8080:8080"},
+      {"prometheus", "127.0.0.1:9090:9090"}, {"grafana", "127.0.0.1:3000:3000"}};
   std::set<std::string> seen;
   for (const std::string& service : ServiceNames()) {
     SCOPED_TRACE(service);
@@ -301,24 +303,75 @@ TEST_F(ComposeFile, CurveIsOnBetweenCollectorsAndAggregator) {
       has("etcd-monitor", "--endpoints=http://etcd1:2379,http://etcd2:2379,http://etcd3:2379"));
   const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
   ASSERT_EQ(keygen.size(), 3u);
-  EXPECT_NE(keygen[2].find("/keys/api-token"), std::string::npos) << keygen[2];
+  EXPECT_NE(keygen[2].find("/shared/api-token"), std::string::npos) << keygen[2];
   int collectors = 0;
   for (const std::string& service : ServiceNames()) {
     const std::vector<std::string> entrypoint = Strings(Get(service, "entrypoint"));
-    const std::vector<std::string> volumes = Strings(Get(service, "volumes"));
-    const bool mounts_keys = std::find_if(volumes.begin(), volumes.end(), [](const std::string& v) {
-                               return v.rfind("curve-keys:/keys", 0) == 0;
-                             }) != volumes.end();
     if (!entrypoint.empty() && entrypoint[0] == "etcd-monitor-collector") {
       ++collectors;
-      EXPECT_TRUE(has(service, "--curve-server-key=/keys/curve.pub")) << service;
-      EXPECT_TRUE(mounts_keys) << service;
+      EXPECT_TRUE(has(service, "--curve-server-key=/server-key/curve.pub")) << service;
+      EXPECT_TRUE(has(service, "--curve-key-dir=/keys")) << service;
       EXPECT_EQ(Get(service, "depends_on")["keygen"]["condition"].as<std::string>(""),
                 "service_completed_successfully")
           << service;
     }
   }
   EXPECT_EQ(collectors, 3) << "one collector per member";
+}
+
+// Per-collector keys (issue 15): each collector authenticates with a pair of its own, mounted
+// in its container only; the aggregator's secret key is mounted in the aggregator only (and in
+// the one-shot keygen that writes it); the aggregator's allow-list names each collector's key
+// with that collector's id, built from what each collector's keygen wrote.
+TEST_F(ComposeFile, EachCollectorHasItsOwnKeyAndTheAggregatorAnAllowList) {
+  // volume name → the services that mount it.
+  std::map<std::string, std::set<std::string>> mounted_by;
+  for (const std::string& service : ServiceNames()) {
+    for (const std::string& volume : Strings(Get(service, "volumes"))) {
+      if (volume.rfind("./", 0) != 0) {
+        mounted_by[volume.substr(0, volume.find(':'))].insert(service);
+      }
+    }
+  }
+  EXPECT_EQ(mounted_by["aggregator-keys"], (std::set<std::string>{"aggregator", "keygen"}))
+      << "the aggregator's secret key is mounted elsewhere";
+  const std::vector<std::string> aggregator = Strings(Get("aggregator", "command"));
+  EXPECT_NE(
+      std::find(aggregator.begin(), aggregator.end(), "--collector-keys=/keys/collector-keys"),
+      aggregator.end())
+      << "the aggregator does not use an allow-list";
+  const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
+  ASSERT_EQ(keygen.size(), 3u);
+  EXPECT_NE(keygen[2].find("> /keys/collector-keys"), std::string::npos) << keygen[2];
+  for (const std::string member : {"etcd1", "etcd2", "etcd3"}) {
+    SCOPED_TRACE(member);
+    const std::string collector = "collector-" + member;
+    const std::string own_keys = collector + "-keys";
+    EXPECT_EQ(mounted_by[own_keys], (std::set<std::string>{collector, "keygen-" + member}))
+        << "another container sees " << collector << "'s secret key";
+    const std::vector<std::string> volumes = Strings(Get(collector, "volumes"));
+    EXPECT_NE(std::find(volumes.begin(), volumes.end(), own_keys + ":/keys:ro"), volumes.end());
+    EXPECT_NE(std::find(volumes.begin(), volumes.end(), "server-key:/server-key:ro"),
+              volumes.end());
+    for (const std::string& volume : volumes) {
+      const std::string name = volume.substr(0, volume.find(':'));
+      EXPECT_TRUE(name == own_keys || name == "server-key" ||
+                  name.find("-data") != std::string::npos)
+          << collector << " mounts " << volume;
+    }
+    const std::vector<std::string> own_keygen = Strings(Get("keygen-" + member, "entrypoint"));
+    ASSERT_EQ(own_keygen.size(), 3u);
+    EXPECT_NE(own_keygen[2].find("keygen --collector " + collector + " --out /keys"),
+              std::string::npos)
+        << own_keygen[2];
+    EXPECT_NE(keygen[2].find("/allow-list/" + collector), std::string::npos) << keygen[2];
+    EXPECT_EQ(Get("keygen", "depends_on")["keygen-" + member]["condition"].as<std::string>(""),
+              "service_completed_successfully");
+  }
+  // The server's public key is all the others get.
+  EXPECT_EQ(
+      mounted_by["server-key"],
+      (std::set<std::string>{"keygen", "collector-etcd1", "collector-etcd2", "collector-etcd3"}));
 }
 
 TEST_F(ComposeFile, EveryMountedRepositoryPathExists) {
@@ -648,6 +701,69 @@ TEST_F(NativeStack, PrometheusScrapesTheGatewayAndEveryMember) {
               std::string::npos)
         << name << ": " << Log(name);
   }
+}
+
+// Per-collector keys in the native stack: each collector runs with a pair of its own (not the
+// aggregator's), the aggregator with an allow-list naming exactly those keys with their ids, and
+// the samples still arrive: nothing is refused as unknown or foreign.
+TEST_F(NativeStack, EachCollectorSendsWithItsOwnKeyOnTheAggregatorsAllowList) {
+  const std::string aggregator_secret = ReadWholeFile(stack_dir_ + "/keys/curve.key");
+  ASSERT_FALSE(aggregator_secret.empty());
+  std::set<std::string> expected_lines;
+  for (const std::string member : {"etcd1", "etcd2", "etcd3"}) {
+    SCOPED_TRACE(member);
+    const std::string dir = stack_dir_ + "/collector-" + member;
+    const std::string own_public = ReadWholeFile(dir + "/keys/curve.pub");
+    const std::string own_secret = ReadWholeFile(dir + "/keys/curve.key");
+    ASSERT_FALSE(own_public.empty());
+    ASSERT_FALSE(own_secret.empty());
+    EXPECT_NE(own_secret, aggregator_secret);
+    struct stat st {};
+    ASSERT_EQ(stat((dir + "/keys/curve.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << "a collector's secret key is readable by others";
+    const std::string key = own_public.substr(0, own_public.find('\n'));
+    expected_lines.insert("collector-" + member + " " + key);
+    // The collector logs which key it sends with.
+    EXPECT_NE(
+        ReadWholeFile(stack_dir_ + "/logs/collector-" + member + ".log").find("curve_key=" + key),
+        std::string::npos)
+        << Log("collector-" + member);
+    // Nothing of the collector's holds the aggregator's secret key.
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (entry.is_regular_file()) {
+        EXPECT_EQ(ReadWholeFile(entry.path().string()).find(aggregator_secret.substr(0, 40)),
+                  std::string::npos)
+            << entry.path();
+      }
+    }
+  }
+  std::set<std::string> listed;
+  std::istringstream list(ReadWholeFile(stack_dir_ + "/keys/collector-keys"));
+  for (std::string line; std::getline(list, line);) {
+    if (!line.empty()) {
+      listed.insert(line);
+    }
+  }
+  EXPECT_EQ(listed, expected_lines);
+  const std::string aggregator_log = ReadWholeFile(stack_dir_ + "/logs/aggregator.log");
+  EXPECT_NE(aggregator_log.find("collector_keys=" + stack_dir_ + "/keys/collector-keys"),
+            std::string::npos)
+      << Log("aggregator");
+  EXPECT_EQ(aggregator_log.find("ingest_any_key_accepted"), std::string::npos);
+  EXPECT_EQ(aggregator_log.find("ingest_unauthenticated"), std::string::npos);
+  // Samples arrive, and the authenticated collectors are never refused.
+  std::string page;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        page = Http("GET", api_ + "/metrics").body;
+        return page.find("etcd_cluster_member_count{cluster=") != std::string::npos &&
+               page.find("reason=\"unknown_key\"} 0") != std::string::npos;
+      },
+      30s))
+      << page.substr(0, 2000);
+  EXPECT_NE(page.find("reason=\"collector_not_allowed\"} 0"), std::string::npos);
+  EXPECT_NE(page.find("etcd_cluster_member_count{cluster=\"default\"} 3"), std::string::npos)
+      << page.substr(0, 2000);
 }
 
 TEST_F(NativeStack, EveryDashboardQueryReturnsData) {
