@@ -16,6 +16,8 @@
 
 #include "etcdmon/transport/batch_receiver.h"
 #include "etcdmon/transport/batch_sender.h"
+#include "etcdmon/transport/collector_keys.h"
+#include "etcdmon/transport/curve.h"
 
 namespace {
 
@@ -36,7 +38,10 @@ SampleBatch CollectorLikeBatch(int scalars) {
   sample->set_endpoint("https://10.0.0.11:2379");
   sample->set_member_name("etcd-1");
   sample->set_member_id(0x8e9e05c52164694dULL);
-  sample->set_collected_at_unix_ms(1700000000000);
+  // Now: the receiver refuses samples dated outside its clock's window (batch_validation.h).
+  sample->set_collected_at_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   sample->set_reachable(true);
   sample->mutable_status()->set_version("3.5.12");
   sample->mutable_status()->set_raft_index(123456789);
@@ -75,12 +80,32 @@ class ScratchDir {
   std::string path_;
 };
 
+// Second argument 1: CURVE with the collector's key on the receiver's allow-list (what every
+// message then costs: decryption and the check of its key against its collector id).
 void BM_SenderToReceiver(benchmark::State& state) {
   const int scalars = static_cast<int>(state.range(0));
+  const bool authenticated = state.range(1) != 0;
   ScratchDir dir;
   std::atomic<uint64_t> points{0};
   BatchReceiverOptions receiver_options;
   receiver_options.endpoint = "tcp://127.0.0.1:0";
+  etcdmon::transport::CurveKeyPair server, collector;
+  if (authenticated) {
+    Result<etcdmon::transport::CurveKeyPair> s = etcdmon::transport::GenerateCurveKeyPair();
+    Result<etcdmon::transport::CurveKeyPair> c = etcdmon::transport::GenerateCurveKeyPair();
+    Result<etcdmon::transport::CollectorKeys> keys =
+        c.ok() ? etcdmon::transport::CollectorKeys::Parse("bench " + c->public_key, "bench")
+               : Result<etcdmon::transport::CollectorKeys>(c.status());
+    if (!s.ok() || !keys.ok()) {
+      state.SkipWithError("no CURVE");
+      return;
+    }
+    server = *s;
+    collector = *c;
+    receiver_options.curve_secret_key = server.secret_key;
+    receiver_options.collector_keys =
+        std::make_shared<const etcdmon::transport::CollectorKeys>(std::move(*keys));
+  }
   Result<std::unique_ptr<BatchReceiver>> receiver =
       BatchReceiver::Create(receiver_options, [&points](const SampleBatch& batch) {
         points.fetch_add(static_cast<uint64_t>(batch.samples(0).scalars_size()),
@@ -95,6 +120,11 @@ void BM_SenderToReceiver(benchmark::State& state) {
   sender_options.aggregator_endpoint = (*receiver)->endpoint();
   sender_options.collector_id = "bench";
   sender_options.sequence_state_path = dir.path() + "/sequence";
+  if (authenticated) {
+    sender_options.curve_server_key = server.public_key;
+    sender_options.curve_public_key = collector.public_key;
+    sender_options.curve_secret_key = collector.secret_key;
+  }
   Result<std::unique_ptr<BatchSender>> sender = BatchSender::Create(sender_options);
   if (!sender.ok() || !(*sender)->Start().ok()) {
     state.SkipWithError("sender did not start");
@@ -133,7 +163,13 @@ void BM_SenderToReceiver(benchmark::State& state) {
   state.counters["resent"] = static_cast<double>(stats.resent);
   state.counters["dropped"] = static_cast<double>(stats.dropped);
 }
-BENCHMARK(BM_SenderToReceiver)->Arg(300)->Arg(30)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SenderToReceiver)
+    ->Args({300, 0})
+    ->Args({300, 1})
+    ->Args({30, 0})
+    ->Args({30, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // Enqueue() alone (stamping, serializing, queueing) as the collection loop pays it. Nobody
 // listens, so batches pile up to the queue bound and the oldest are dropped.
