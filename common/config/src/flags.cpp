@@ -1,6 +1,7 @@
 #include "etcdmon/config/flags.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <set>
 #include <system_error>
 
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
 #include "parse.h"
 
@@ -21,6 +23,13 @@ namespace {
 using detail::Quote;
 
 constexpr size_t kMaxPasswordFileBytes = 4096;
+
+// WarnAboutCommandLine()'s lines, until PrintWarnings() takes them. Flags are parsed on main()'s
+// thread before any other starts (see flags.h), so no lock.
+std::vector<std::string>& PendingWarnings() {
+  static std::vector<std::string> warnings;
+  return warnings;
+}
 
 // Reads a variable the way CLI11 does: unset and empty are the same.
 std::optional<std::string> GetEnv(const std::string& name) {
@@ -52,6 +61,10 @@ std::string OneLine(std::string_view text) {
 }  // namespace
 
 Result<std::string> ReadSecretFile(const std::string& path) {
+  const files::SecretFileCheck check = files::CheckSecretFile(path, files::SecretFileKind::kSecret);
+  if (!check.warning.empty()) {
+    WarnAboutCommandLine(check.warning);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::InvalidArgument("cannot read file: " + std::string(std::strerror(errno)));
@@ -79,6 +92,13 @@ Result<std::string> ReadSecretFile(const std::string& path) {
     return Status::InvalidArgument("holds more than one line");
   }
   return content;
+}
+
+void WarnAboutCommandLine(std::string line) {
+  std::vector<std::string>& warnings = PendingWarnings();
+  if (std::find(warnings.begin(), warnings.end(), line) == warnings.end()) {
+    warnings.push_back(std::move(line));
+  }
 }
 
 Result<Endpoint> ParseEndpointOfValue(std::string_view text) {
@@ -275,6 +295,20 @@ std::string FlagValue::AsChoice(FlagErrors& errors,
   return "";
 }
 
+std::string FlagValue::AsPrivateKeyFile(FlagErrors& errors) const {
+  const std::string path = AsReadableFile(errors);
+  if (path.empty()) {
+    return path;
+  }
+  const files::SecretFileCheck check =
+      files::CheckSecretFile(path, files::SecretFileKind::kPrivateKey);
+  if (!check.status.ok()) {
+    errors.Add(Source() + ": " + check.status.message());
+    return "";
+  }
+  return path;
+}
+
 std::string FlagValue::AsReadableFile(FlagErrors& errors) const {
   if (!given()) {
     return default_;  // a default path, if any, is the caller's to check
@@ -376,7 +410,7 @@ Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
 
   config.tls.ca_file = cacert_.AsReadableFile(errors);
   config.tls.cert_file = cert_.AsReadableFile(errors);
-  config.tls.key_file = key_.AsReadableFile(errors);
+  config.tls.key_file = key_.AsPrivateKeyFile(errors);
   if (cert_.given() && !key_.given()) {
     errors.Add(cert_.Source() + ": a client certificate needs its key (--key or KEY_FILE)");
   }
@@ -404,6 +438,11 @@ Result<EtcdConnectionConfig> ConnectionFlags::Build() const {
                    ": the password is also in --user name:password; give it once");
       }
       config.password = Secret(user.substr(colon + 1));
+      if (user_.Source() == user_.flag()) {
+        WarnAboutCommandLine(user_.flag() +
+                             ": the etcd password is on the command line, where ps shows it to "
+                             "every local user; give --password-file FILE or ETCD_PASSWORD");
+      }
     } else if (password_file_.given()) {
       if (!password_file.empty()) {
         Result<std::string> password = ReadSecretFile(password_file);
@@ -563,6 +602,18 @@ ParseStep ParseArgs(CLI::App& app, int argc, const char* const* argv, std::ostre
   }
   PrintErrors(*error, err);
   return ParseStep::kUsageError;
+}
+
+void PrintWarnings(std::ostream* err) {
+  std::vector<std::string> warnings;
+  warnings.swap(PendingWarnings());
+  if (err == nullptr) {
+    return;
+  }
+  for (const std::string& line : warnings) {
+    *err << "warning: " << line << '\n';
+  }
+  err->flush();
 }
 
 void PrintErrors(const Status& status, std::ostream& err) {

@@ -204,6 +204,7 @@ TEST_F(ConnectionFlagsTest, RejectsBadEndpointLists) {
 TEST_F(ConnectionFlagsTest, CertAndKeyComeTogether) {
   const std::string cert = WriteFile("client.pem", "cert");
   const std::string key = WriteFile("client-key.pem", "key");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read);  // a private key
 
   Parsed<EtcdConnectionConfig> cert_only = RunConnection({"--cert", cert});
   ASSERT_FALSE(cert_only.result.ok());
@@ -235,11 +236,29 @@ TEST_F(ConnectionFlagsTest, MissingCaFileNamesThePath) {
             "env CA_FILE \"" + dir_.string() + "\": is a directory, not a file");
 }
 
+// A client key that group or others can read is refused, naming the flag, the file and its
+// mode; the certificate beside it may be world-readable.
+TEST_F(ConnectionFlagsTest, KeyReadableByOthersIsRefused) {
+  const std::string cert = WriteFile("client.pem", "cert");
+  const std::string key = WriteFile("client-key.pem", "key");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::owner_write |
+                                        std::filesystem::perms::group_read);
+  Parsed<EtcdConnectionConfig> parsed = RunConnection({"--cert", cert, "--key", key});
+  ASSERT_FALSE(parsed.result.ok());
+  EXPECT_THAT(parsed.result.status().message(), HasSubstr("--key: " + key + ": mode 0640"));
+  std::filesystem::permissions(
+      key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_TRUE(RunConnection({"--cert", cert, "--key", key}).result.ok());
+}
+
 // Readable TLS files from the quickstart's variables fill TlsConfig.
 TEST_F(ConnectionFlagsTest, TlsFromEnv) {
   SetEnv("CA_FILE", WriteFile("ca.pem", "ca"));
   SetEnv("CERT_FILE", WriteFile("cert.pem", "cert"));
-  SetEnv("KEY_FILE", WriteFile("key.pem", "key"));
+  const std::string key = WriteFile("key.pem", "key");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read);  // a private key
+  SetEnv("KEY_FILE", key);
   SetEnv("INSECURE_SKIP_TLS", "false");
   Parsed<EtcdConnectionConfig> parsed = RunConnection({});
   ASSERT_TRUE(parsed.result.ok()) << parsed.err;

@@ -45,8 +45,15 @@ Result<bool> ParseBool(std::string_view text);
 
 /// Reads a secret (password, token, routing key) from a file: at most 4 KiB, one line (a
 /// trailing line break is stripped, as `echo secret > file` leaves one), not empty. Errors say
-/// why without the content.
+/// why without the content. A file that group or others can read is used, with a warning
+/// (files::CheckSecretFile, reported through WarnAboutCommandLine).
 Result<std::string> ReadSecretFile(const std::string& path);
+
+/// Records a warning about the configuration: a secret given on the command line (where `ps`
+/// shows it to every local user), a secret file that others can read. One line, naming the flag
+/// or file and the safer form, never the secret. ParseCommandLine() prints each distinct warning
+/// once, as `warning: <line>` on `err`, when the command line is accepted.
+void WarnAboutCommandLine(std::string line);
 
 /// Parses an endpoint within a flag's value (`--member-data-dir=ENDPOINT=DIR`): as
 /// ParseEndpoint(), but the error is the reason alone ("missing port"), for
@@ -135,6 +142,9 @@ class FlagValue {
   std::string AsChoice(FlagErrors& errors, std::initializer_list<std::string_view> choices) const;
   /// The path of an existing, readable regular file; "" when the flag is not given.
   std::string AsReadableFile(FlagErrors& errors) const;
+  /// AsReadableFile() for a private key (TLS key): also an error when group or others can read
+  /// it (files::CheckSecretFile).
+  std::string AsPrivateKeyFile(FlagErrors& errors) const;
 
  private:
   FlagValue(CLI::Option* option, std::string flag, std::string env, std::string default_value);
@@ -153,8 +163,10 @@ class FlagValue {
 ///
 /// Build() checks that there is at least one endpoint (unless they are optional: then the
 /// default is none and an empty list means "no etcd"), that --cert and --key come together,
-/// that named files are readable, and that a user has exactly one password source (in order:
-/// `name:password`, --password-file, ETCD_PASSWORD). No error line ever contains a password.
+/// that named files are readable (--key by its owner only), and that a user has exactly one
+/// password source (in order: `name:password`, --password-file, ETCD_PASSWORD). No error line
+/// ever contains a password. A password in --user (not in ETCD_USER) is a warning
+/// (WarnAboutCommandLine).
 class ConnectionFlags {
  public:
   enum class Endpoints { kRequired, kOptional };
@@ -270,6 +282,10 @@ ParseStep ParseArgs(CLI::App& app, int argc, const char* const* argv, std::ostre
 // Writes each line of `status` as `error: <line>`.
 void PrintErrors(const Status& status, std::ostream& err);
 
+// Writes the warnings recorded by WarnAboutCommandLine() since the last call, each distinct
+// line once, as `warning: <line>`, and forgets them (`err` null: only forgets them).
+void PrintWarnings(std::ostream* err);
+
 template <typename R>
 struct ResultValue;
 template <typename T>
@@ -304,11 +320,14 @@ auto ParseCommandLine(CLI::App& app, int argc, const char* const* argv, BuildFn&
     case detail::ParseStep::kRun:
       break;
   }
+  detail::PrintWarnings(nullptr);  // only this command line's warnings
   Result<T> config = build();
   if (!config.ok()) {
+    detail::PrintWarnings(nullptr);
     detail::PrintErrors(config.status(), err);
     return ParseResult<T>::Exit(kExitUsage, config.status());
   }
+  detail::PrintWarnings(&err);
   return ParseResult<T>::Run(std::move(config).value());
 }
 
