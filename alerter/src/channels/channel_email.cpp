@@ -1,9 +1,16 @@
 // The email channel: one plain-text message per notification, sent with libcurl's SMTP
-// client. TLS: implicit on smtps://; STARTTLS on smtp:// when the server offers it, and
-// required whenever a password is to be sent. Certificates are always verified.
+// client. TLS: implicit on smtps://; STARTTLS required on smtp:// (a server that does not offer
+// it is refused when the channel is made) unless allow_plaintext, and then still used when
+// offered. Certificates are always verified.
+//
+// Every text that reaches the message comes from outside (rule, cluster and member names,
+// summaries, values, the configured addresses): control characters in it are replaced, so that
+// none can end a header line and start another, or end the DATA and start an SMTP command.
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -17,6 +24,13 @@ namespace etcdmon::alerter {
 namespace {
 
 constexpr std::size_t kMaxSummaryBytes = 900;  // SMTP lines stop at 998 bytes
+constexpr std::size_t kMaxHeaderValueBytes = 900;
+constexpr std::size_t kMaxAddressBytes = 254;  // RFC 5321 path limit
+
+bool IsControl(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
 
 CURLcode GlobalInit() {
   static std::once_flag once;
@@ -25,18 +39,21 @@ CURLcode GlobalInit() {
   return result;
 }
 
-// Header values never hold a line break: it would start a header of the sender's choosing.
-std::string HeaderSafe(std::string_view text) {
-  std::string out(text);
+// One line of text (a header value, a name in the body): every control character, line breaks
+// included, becomes a space, so that nothing can start a header or a command of its own; the
+// length is capped below SMTP's line limit.
+std::string OneLineSafe(std::string_view text) {
+  std::string out(text.substr(0, kMaxHeaderValueBytes));
   for (char& c : out) {
-    if (c == '\r' || c == '\n') {
+    if (IsControl(c)) {
       c = ' ';
     }
   }
   return out;
 }
 
-// Text for the body: bare LF and CR become CRLF, length capped.
+// Text for the body (a summary): line breaks become CRLF, other control characters spaces,
+// length capped. A line of a lone "." is dot-stuffed by libcurl, so it cannot end the DATA.
 std::string BodySafe(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size() && i < kMaxSummaryBytes; ++i) {
@@ -46,7 +63,18 @@ std::string BodySafe(std::string_view text) {
     if (text[i] == '\n') {
       out += "\r\n";
     } else {
-      out += text[i];
+      out += IsControl(text[i]) && text[i] != '\t' ? ' ' : text[i];
+    }
+  }
+  return out;
+}
+
+// The fingerprint is ours (hex), but it goes into a header: keep hex digits only.
+std::string HexOnly(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isxdigit(static_cast<unsigned char>(c))) {
+      out += c;
     }
   }
   return out;
@@ -96,10 +124,11 @@ class EmailNotifier final : public Notifier {
     error_[0] = '\0';
     const std::string mail_from = "<" + config_.from + ">";
     const bool implicit_tls = config_.url.rfind("smtps://", 0) == 0;
-    // A password never crosses the network in the clear: without one, STARTTLS is used when
-    // offered; with one, the session fails unless it is encrypted.
-    const long use_ssl =
-        implicit_tls || !config_.password.empty() ? CURLUSESSL_ALL : CURLUSESSL_TRY;
+    // Nothing crosses the network in the clear unless allow_plaintext (and never a password):
+    // the session fails unless it is encrypted.
+    const long use_ssl = implicit_tls || !config_.password.empty() || !config_.allow_plaintext
+                             ? CURLUSESSL_ALL
+                             : CURLUSESSL_TRY;
     CURLcode code = CURLE_OK;
     const auto set = [&](CURLoption option, auto value) {
       if (code == CURLE_OK) {
@@ -173,10 +202,13 @@ class EmailNotifier final : public Notifier {
     const Alert& alert = n.alert;
     const bool resolved = n.kind == NotificationKind::kResolved;
     const std::string severity(SeverityName(alert.severity));
+    const std::string rule = OneLineSafe(alert.key.rule);
+    const std::string cluster = OneLineSafe(alert.key.cluster);
+    const std::string member = OneLineSafe(alert.key.member);
     std::string subject = "[" + std::string(resolved ? "RESOLVED " : "FIRING ") + severity + "] " +
-                          alert.key.rule + " cluster=" + alert.key.cluster;
-    if (!alert.key.member.empty()) {
-      subject += " member=" + alert.key.member;
+                          rule + " cluster=" + cluster;
+    if (!member.empty()) {
+      subject += " member=" + member;
     }
     std::string to;
     for (const std::string& address : config_.to) {
@@ -187,19 +219,19 @@ class EmailNotifier final : public Notifier {
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     std::string out;
     out += "Date: " + Rfc5322Date(now) + "\r\n";
-    out += "Message-ID: <etcd-monitor." + std::to_string(n.id) + "." + alert.fingerprint + "." +
-           std::to_string(now_ms) + "@etcd-monitor>\r\n";
-    out += "From: " + HeaderSafe(config_.from) + "\r\n";
-    out += "To: " + HeaderSafe(to) + "\r\n";
-    out += "Subject: " + HeaderSafe(subject) + "\r\n";
+    out += "Message-ID: <etcd-monitor." + std::to_string(n.id) + "." + HexOnly(alert.fingerprint) +
+           "." + std::to_string(now_ms) + "@etcd-monitor>\r\n";
+    out += "From: " + OneLineSafe(config_.from) + "\r\n";
+    out += "To: " + OneLineSafe(to) + "\r\n";
+    out += "Subject: " + OneLineSafe(subject) + "\r\n";
     out += "MIME-Version: 1.0\r\n";
     out += "Content-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Transfer-Encoding: 8bit\r\n";
     out += "\r\n";
-    out += std::string(resolved ? "RESOLVED" : "FIRING") + " " + severity + ": " + alert.key.rule +
-           "\r\n\r\n";
-    out += "cluster:     " + alert.key.cluster + "\r\n";
-    out += "member:      " + (alert.key.member.empty() ? "-" : alert.key.member) + "\r\n";
+    out +=
+        std::string(resolved ? "RESOLVED" : "FIRING") + " " + severity + ": " + rule + "\r\n\r\n";
+    out += "cluster:     " + cluster + "\r\n";
+    out += "member:      " + (member.empty() ? "-" : member) + "\r\n";
     out += "since:       " + detail::Rfc3339(detail::StartsAtUnixMs(alert)) + "\r\n";
     if (resolved) {
       out += "resolved:    " +
@@ -211,10 +243,10 @@ class EmailNotifier final : public Notifier {
     if (!alert.values.empty()) {
       out += "\r\nvalues:\r\n";
       for (const AlertValue& v : alert.values) {
-        out += "  " + BodySafe(v.name) + " = " + FormatValue(v.value) + "\r\n";
+        out += "  " + OneLineSafe(v.name) + " = " + FormatValue(v.value) + "\r\n";
       }
     }
-    out += "\r\nfingerprint: " + alert.fingerprint + "\r\n";
+    out += "\r\nfingerprint: " + HexOnly(alert.fingerprint) + "\r\n";
     out += "notification " + std::to_string(n.id) + " (" +
            std::string(NotificationKindName(n.kind)) + ") from etcd-monitor\r\n";
     return out;
@@ -231,9 +263,68 @@ class EmailNotifier final : public Notifier {
   std::size_t read_offset_ = 0;
 };
 
+// A bare address, local@domain: printable ASCII without spaces, quotes, brackets or separators
+// (nothing that could end the MAIL FROM/RCPT TO command or a header), a domain of letters,
+// digits, dots and dashes.
 bool IsPlainAddress(const std::string& address) {
-  return !address.empty() && address.find('@') != std::string::npos &&
-         address.find_first_of("<>\r\n ,") == std::string::npos;
+  const std::size_t at = address.rfind('@');
+  if (address.size() > kMaxAddressBytes || at == std::string::npos || at == 0 ||
+      at + 1 == address.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < address.size(); ++i) {
+    const char c = address[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return false;
+    }
+    if (i < at) {
+      if (std::strchr("<>()[]\\,;:\"@", c) != nullptr) {
+        return false;
+      }
+    } else if (i > at && !std::isalnum(u) && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Sends NOOP with STARTTLS required: FailedPrecondition when the server answers but does not
+// offer STARTTLS. Any other failure (the server is down at start, say) is left to the sends,
+// which require TLS as well.
+Status ProbeStartTls(const EmailConfig& config, std::chrono::milliseconds timeout) {
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    return Status::Internal("curl_easy_init failed");
+  }
+  const auto discard =
+      +[](char*, std::size_t size, std::size_t count, void*) { return size * count; };
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_URL, config.url.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp");
+#else
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_SMTP));
+#endif
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!config.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_file.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "NOOP");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (code == CURLE_USE_SSL_FAILED) {
+    return Status::FailedPrecondition(
+        "email: the mail server " + detail::SafeUrl(config.url) +
+        " does not offer STARTTLS, so alert mail would cross the network unencrypted; use "
+        "smtps://, a server with STARTTLS, or --smtp-allow-plaintext");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -261,12 +352,18 @@ Result<std::unique_ptr<Notifier>> NewEmailNotifier(EmailConfig config,
   if (config.username.empty() != config.password.empty()) {
     return Status::InvalidArgument("email: a user and a password go together");
   }
+  if (config.allow_plaintext && !config.username.empty()) {
+    return Status::InvalidArgument("email: plaintext is never allowed with a password");
+  }
   if (timeout.count() <= 0) {
     return Status::InvalidArgument("email: the timeout must be positive");
   }
   const CURLcode init = GlobalInit();
   if (init != CURLE_OK) {
     return Status::Internal(std::string("curl_global_init failed: ") + curl_easy_strerror(init));
+  }
+  if (smtp && !config.allow_plaintext) {
+    ETCDMON_RETURN_IF_ERROR(ProbeStartTls(config, timeout));
   }
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {

@@ -1,5 +1,6 @@
 #include "etcdmon/alerter/channel_flags.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -48,12 +49,70 @@ config::Secret SecretFrom(const FlagValue& file_flag, const char* env, FlagError
   return value ? config::Secret(std::move(*value)) : config::Secret();
 }
 
-// Checks an http(s) URL that may hold a token: errors never print it.
-void CheckSecretUrl(const FlagValue& flag, FlagErrors& errors) {
-  if (!detail::IsHttpUrl(flag.raw())) {
-    errors.Add(flag.Source() + ": not an http:// or https:// URL (the value is not shown: it " +
-               "may hold a token)");
+// True when `url` looks like it carries a credential: user info, a query, or a path segment of
+// 16 characters or more (Slack's and most services' webhook tokens are path segments).
+bool UrlMayHoldToken(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return false;
   }
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const std::size_t path_begin = std::min(rest.find_first_of("/?#"), rest.size());
+  if (rest.substr(0, path_begin).find('@') != std::string_view::npos ||
+      rest.find_first_of("?#") != std::string_view::npos) {
+    return true;
+  }
+  std::size_t segment = 0;
+  for (std::size_t i = path_begin; i < rest.size(); ++i) {
+    segment = rest[i] == '/' ? 0 : segment + 1;
+    if (segment >= 16) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A URL that may hold a token, from `file_flag` (a file holding the URL), else from `url_flag`
+// (the flag or its variable). A token-bearing URL typed on the command line is used, with a
+// warning pointing to the file and variable forms. Errors never print the URL.
+std::optional<config::Secret> SecretUrlFrom(const FlagValue& url_flag, const FlagValue& file_flag,
+                                            bool always_holds_token, FlagErrors& errors) {
+  std::string url;
+  std::string source;
+  if (file_flag.given()) {
+    if (url_flag.given()) {
+      errors.Add(file_flag.Source() + ": give the URL once (" + url_flag.Source() +
+                 " is given too)");
+      return std::nullopt;
+    }
+    const std::string path = file_flag.AsReadableFile(errors);
+    if (path.empty()) {
+      return std::nullopt;
+    }
+    Result<std::string> content = config::ReadSecretFile(path);
+    if (!content.ok()) {
+      errors.Add(file_flag.Source() + " \"" + path + "\": " + content.status().message());
+      return std::nullopt;
+    }
+    url = std::move(content).value();
+    source = file_flag.Source() + " \"" + path + "\"";
+  } else if (url_flag.given()) {
+    url = url_flag.raw();
+    source = url_flag.Source();
+    if (source == url_flag.flag() && (always_holds_token || UrlMayHoldToken(url))) {
+      config::WarnAboutCommandLine(
+          url_flag.flag() + ": the URL may hold a token and is on the command line, where ps " +
+          "shows it to every local user; give " + file_flag.flag() + " FILE or env " +
+          url_flag.env());
+    }
+  } else {
+    return std::nullopt;
+  }
+  if (!detail::IsHttpUrl(url)) {
+    errors.Add(source + ": not an http:// or https:// URL (the value is not shown: it may hold " +
+               "a token)");
+  }
+  return config::Secret(std::move(url));
 }
 
 bool IsPlainAddress(std::string_view address) {
@@ -90,6 +149,11 @@ ChannelFlags::ChannelFlags(CLI::App& app)
       webhook_url_(FlagValue::AddOption(app, "webhook-url", "WEBHOOK_URL", "",
                                         "POST a JSON document per notification to this URL",
                                         "URL")),
+      webhook_url_file_(FlagValue::AddOption(
+          app, "webhook-url-file", "", "",
+          "file holding the webhook URL, for a URL that carries a token (instead of "
+          "--webhook-url)",
+          "FILE")),
       webhook_token_file_(FlagValue::AddOption(
           app, "webhook-token-file", "", "",
           "file holding a bearer token for the webhook (WEBHOOK_TOKEN may hold it instead)",
@@ -100,7 +164,12 @@ ChannelFlags::ChannelFlags(CLI::App& app)
           "hold it instead)",
           "FILE")),
       slack_webhook_url_(FlagValue::AddOption(app, "slack-webhook-url", "SLACK_WEBHOOK_URL", "",
-                                              "Slack incoming-webhook URL", "URL")),
+                                              "Slack incoming-webhook URL (it holds a token: "
+                                              "prefer --slack-webhook-url-file)",
+                                              "URL")),
+      slack_webhook_url_file_(FlagValue::AddOption(app, "slack-webhook-url-file", "", "",
+                                                   "file holding the Slack incoming-webhook URL",
+                                                   "FILE")),
       pagerduty_routing_key_file_(FlagValue::AddOption(
           app, "pagerduty-routing-key-file", "", "",
           "file holding a PagerDuty Events API v2 routing key (PAGERDUTY_ROUTING_KEY may hold "
@@ -125,7 +194,11 @@ ChannelFlags::ChannelFlags(CLI::App& app)
       smtp_ca_file_(FlagValue::AddOption(app, "smtp-ca-file", "", "",
                                          "CA certificates for the mail server (default: the "
                                          "system trust store)",
-                                         "FILE")) {}
+                                         "FILE")),
+      smtp_allow_plaintext_(FlagValue::AddSwitch(
+          app, "smtp-allow-plaintext", "", false,
+          "send alert mail over smtp:// without TLS when the server offers no STARTTLS (by "
+          "default such a server is refused at start); never together with --smtp-user")) {}
 
 Result<ChannelConfig> ChannelFlags::Build() const {
   FlagErrors errors;
@@ -142,10 +215,10 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
   // Webhook.
   config::Secret token = SecretFrom(webhook_token_file_, "WEBHOOK_TOKEN", errors);
   config::Secret hmac = SecretFrom(webhook_hmac_secret_file_, "WEBHOOK_HMAC_SECRET", errors);
-  if (webhook_url_.given()) {
-    CheckSecretUrl(webhook_url_, errors);
-    config.webhook =
-        WebhookConfig{config::Secret(webhook_url_.raw()), std::move(token), std::move(hmac)};
+  std::optional<config::Secret> webhook_url =
+      SecretUrlFrom(webhook_url_, webhook_url_file_, /*always_holds_token=*/false, errors);
+  if (webhook_url) {
+    config.webhook = WebhookConfig{std::move(*webhook_url), std::move(token), std::move(hmac)};
   } else {
     if (!token.empty()) {
       errors.Add((webhook_token_file_.given() ? webhook_token_file_.Source()
@@ -160,9 +233,10 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
   }
 
   // Slack.
-  if (slack_webhook_url_.given()) {
-    CheckSecretUrl(slack_webhook_url_, errors);
-    config.slack = SlackConfig{config::Secret(slack_webhook_url_.raw())};
+  std::optional<config::Secret> slack_url = SecretUrlFrom(
+      slack_webhook_url_, slack_webhook_url_file_, /*always_holds_token=*/true, errors);
+  if (slack_url) {
+    config.slack = SlackConfig{std::move(*slack_url)};
   }
 
   // PagerDuty.
@@ -221,10 +295,15 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
     }
     email.password = std::move(password);
     email.ca_file = ca_file;
+    email.allow_plaintext = smtp_allow_plaintext_.AsBool(errors);
+    if (email.allow_plaintext && !email.username.empty()) {
+      errors.Add(smtp_allow_plaintext_.Source() +
+                 ": not with --smtp-user (a password is never sent without TLS)");
+    }
     config.email = std::move(email);
   } else {
-    for (const FlagValue* flag :
-         {&smtp_from_, &smtp_to_, &smtp_user_, &smtp_password_file_, &smtp_ca_file_}) {
+    for (const FlagValue* flag : {&smtp_from_, &smtp_to_, &smtp_user_, &smtp_password_file_,
+                                  &smtp_ca_file_, &smtp_allow_plaintext_}) {
       if (flag->given()) {
         errors.Add(flag->Source() + ": needs --smtp-url");
       }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -29,6 +30,15 @@ bool IsRetryable(const Status& status) {
   }
 }
 
+// The per-rule limit of one channel: how many warnings went out in the window, and the latest
+// one held back for the summary.
+struct Dispatcher::RuleWindow {
+  std::chrono::steady_clock::time_point start;
+  uint32_t sent = 0;
+  uint64_t grouped = 0;  // notifications the held one stands for (itself included)
+  std::optional<Notification> held;
+};
+
 struct Dispatcher::Channel {
   std::unique_ptr<Notifier> notifier;
   std::thread worker;
@@ -37,7 +47,10 @@ struct Dispatcher::Channel {
   std::condition_variable cv;  // queue, stopping or busy changed; notified under mu
   // Guarded by mu:
   std::deque<Notification> queue;
-  bool busy = false;  // the worker holds a notification (sending or backing off)
+  std::map<std::string, RuleWindow> windows;                     // by rule id
+  std::map<std::pair<Severity, std::string>, uint64_t> dropped;  // by severity and reason
+  uint64_t windows_held = 0;  // counts windows that began holding: the worker re-times its wait
+  bool busy = false;          // the worker holds a notification (sending or backing off)
   bool stopping = false;
 };
 
@@ -87,36 +100,124 @@ void Dispatcher::DispatchTo(const std::string& channel_name, const Notification&
   }
 }
 
+std::optional<Notification> Dispatcher::Admit(Channel& channel, Notification notification) {
+  if (options_.max_queue == 0) {
+    return notification;
+  }
+  std::deque<Notification>& queue = channel.queue;
+  if (queue.size() < options_.max_queue) {
+    queue.push_back(std::move(notification));
+    return std::nullopt;
+  }
+  // Full: the lowest severity goes, the oldest among equals; the newcomer is the newest.
+  auto lowest = queue.begin();
+  for (auto it = queue.begin(); it != queue.end(); ++it) {
+    if (it->alert.severity < lowest->alert.severity) {
+      lowest = it;
+    }
+  }
+  const Severity incoming = notification.alert.severity;
+  if (incoming < lowest->alert.severity) {
+    return notification;
+  }
+  if (lowest->alert.severity == Severity::kCritical &&
+      queue.size() < options_.max_queue + options_.critical_reserve) {
+    queue.push_back(std::move(notification));  // only criticals queued: use the reserve
+    return std::nullopt;
+  }
+  std::optional<Notification> dropped = std::move(*lowest);
+  queue.erase(lowest);
+  queue.push_back(std::move(notification));
+  return dropped;
+}
+
+void Dispatcher::FlushWindows(Channel& channel, std::chrono::steady_clock::time_point now,
+                              std::vector<std::pair<Notification, std::string>>& dropped) {
+  for (auto it = channel.windows.begin(); it != channel.windows.end();) {
+    RuleWindow& window = it->second;
+    if (now < window.start + options_.rule_interval) {
+      ++it;
+      continue;
+    }
+    if (window.held) {
+      Notification summary = std::move(*window.held);
+      summary.alert.summary = "[" + std::to_string(window.grouped) + " notifications of rule " +
+                              it->first + " grouped by the rate limit; the latest:] " +
+                              summary.alert.summary;
+      if (std::optional<Notification> out = Admit(channel, std::move(summary))) {
+        dropped.emplace_back(std::move(*out), "queue_full");
+      }
+      channel.cv.notify_all();
+    }
+    it = channel.windows.erase(it);
+  }
+}
+
+void Dispatcher::ReportDropped(Channel& channel,
+                               const std::vector<std::pair<Notification, std::string>>& dropped) {
+  if (!observer_) {
+    return;
+  }
+  for (const auto& [notification, reason] : dropped) {
+    DeliveryAttempt attempt;
+    attempt.notification_id = notification.id;
+    attempt.channel = channel.notifier->name();
+    attempt.attempt = 0;
+    attempt.status =
+        reason == "grouped"
+            ? Status::ResourceExhausted(attempt.channel + ": more than " +
+                                        std::to_string(options_.rule_burst) +
+                                        " notifications of rule " + notification.alert.key.rule +
+                                        " within the interval: grouped into a later summary")
+            : Status::ResourceExhausted(attempt.channel + ": queue full (" +
+                                        std::to_string(options_.max_queue) +
+                                        " notifications): dropped the lowest severity, " +
+                                        std::string(SeverityName(notification.alert.severity)));
+    attempt.final = true;
+    attempt.unix_ms = UnixMs(clock_.Now());
+    observer_(notification, attempt);
+  }
+}
+
 void Dispatcher::Enqueue(Channel& channel, const Notification& notification) {
-  std::optional<Notification> dropped;
+  std::vector<std::pair<Notification, std::string>> dropped;
   {
     std::lock_guard<std::mutex> lock(channel.mu);
     if (channel.stopping) {
       return;
     }
-    if (options_.max_queue == 0) {
-      dropped = notification;
-    } else {
-      if (channel.queue.size() >= options_.max_queue) {
-        dropped = std::move(channel.queue.front());
-        channel.queue.pop_front();
+    bool admit = true;
+    if (options_.rule_burst > 0 && notification.alert.severity != Severity::kCritical) {
+      const auto now = clock_.SteadyNow();
+      FlushWindows(channel, now, dropped);
+      RuleWindow& window = channel.windows[notification.alert.key.rule];
+      if (window.sent == 0 && window.grouped == 0) {
+        window.start = now;
       }
-      channel.queue.push_back(notification);
+      if (window.sent < options_.rule_burst) {
+        ++window.sent;
+      } else {
+        admit = false;
+        if (window.held) {
+          dropped.emplace_back(std::move(*window.held), "grouped");
+        } else {
+          ++channel.windows_held;  // the worker times the window's end
+        }
+        window.held = notification;
+        ++window.grouped;
+      }
+    }
+    if (admit) {
+      if (std::optional<Notification> out = Admit(channel, notification)) {
+        dropped.emplace_back(std::move(*out), "queue_full");
+      }
+    }
+    for (const auto& [n, reason] : dropped) {
+      ++channel.dropped[{n.alert.severity, reason}];
     }
     channel.cv.notify_all();
   }
-  if (dropped && observer_) {
-    DeliveryAttempt attempt;
-    attempt.notification_id = dropped->id;
-    attempt.channel = channel.notifier->name();
-    attempt.attempt = 0;
-    attempt.status = Status::ResourceExhausted(attempt.channel + ": queue full (" +
-                                               std::to_string(options_.max_queue) +
-                                               " notifications): dropped the oldest");
-    attempt.final = true;
-    attempt.unix_ms = UnixMs(clock_.Now());
-    observer_(*dropped, attempt);
-  }
+  ReportDropped(channel, dropped);
 }
 
 void Dispatcher::Run(Channel& channel) {
@@ -125,7 +226,38 @@ void Dispatcher::Run(Channel& channel) {
   for (;;) {
     channel.busy = false;
     channel.cv.notify_all();  // WaitIdle may be waiting for this
-    channel.cv.wait(lock, [&] { return channel.stopping || !channel.queue.empty(); });
+    for (;;) {
+      // Summaries are due when their rule's window ends, whether or not anything else comes.
+      std::vector<std::pair<Notification, std::string>> dropped;
+      FlushWindows(channel, clock_.SteadyNow(), dropped);
+      if (!dropped.empty()) {
+        for (const auto& [n, reason] : dropped) {
+          ++channel.dropped[{n.alert.severity, reason}];
+        }
+        lock.unlock();
+        ReportDropped(channel, dropped);
+        lock.lock();
+      }
+      if (channel.stopping || !channel.queue.empty()) {
+        break;
+      }
+      std::optional<std::chrono::steady_clock::time_point> next_summary;
+      for (const auto& [rule, window] : channel.windows) {
+        if (window.held) {
+          const auto due = window.start + options_.rule_interval;
+          next_summary = next_summary ? std::min(*next_summary, due) : due;
+        }
+      }
+      const uint64_t held_before = channel.windows_held;
+      const auto woken = [&] {
+        return channel.stopping || !channel.queue.empty() || channel.windows_held != held_before;
+      };
+      if (next_summary) {
+        clock_.WaitUntil(lock, channel.cv, *next_summary, woken);
+      } else {
+        channel.cv.wait(lock, woken);
+      }
+    }
     if (channel.stopping) {
       return;
     }
@@ -170,7 +302,10 @@ bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) {
   for (auto& channel : channels_) {
     std::unique_lock<std::mutex> lock(channel->mu);
     if (!channel->cv.wait_until(lock, deadline, [&] {
-          return channel->stopping || (channel->queue.empty() && !channel->busy);
+          return channel->stopping ||
+                 (channel->queue.empty() && !channel->busy &&
+                  std::none_of(channel->windows.begin(), channel->windows.end(),
+                               [](const auto& w) { return w.second.held; }));
         })) {
       return false;
     }
@@ -178,6 +313,17 @@ bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) {
   // A later channel's wait may have let an earlier one take new work; callers that dispatch
   // concurrently with WaitIdle get no stronger promise than "was idle at some point".
   return true;
+}
+
+std::vector<DroppedCount> Dispatcher::dropped() const {
+  std::vector<DroppedCount> out;
+  for (const auto& channel : channels_) {
+    std::lock_guard<std::mutex> lock(channel->mu);
+    for (const auto& [key, count] : channel->dropped) {
+      out.push_back(DroppedCount{channel->notifier->name(), key.first, key.second, count});
+    }
+  }
+  return out;
 }
 
 void Dispatcher::Stop() {

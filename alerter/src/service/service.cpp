@@ -12,6 +12,7 @@
 
 #include "alert_grpc.h"
 #include "etcdmon/alerter/engine.h"
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
@@ -207,6 +208,16 @@ struct AlerterService::Impl {
     if (!store_ok) {
       detail += "; the alert store failed its last write";
     }
+    // Notifications not sent one by one (an alert storm): per channel, severity and reason.
+    std::string dropped;
+    for (const DroppedCount& d : dispatcher->dropped()) {
+      dropped += (dropped.empty() ? "" : ", ") + d.channel + "/" +
+                 std::string(SeverityName(d.severity)) + "/" + d.reason + "=" +
+                 std::to_string(d.count);
+    }
+    if (!dropped.empty()) {
+      detail += "; notifications dropped or grouped: " + dropped;
+    }
     out.set_detail(detail);
   }
 };
@@ -233,10 +244,8 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
 
   const std::filesystem::path parent = std::filesystem::path(c.db_path).parent_path();
   if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return Status::Unavailable("cannot create " + parent.string() + ": " + ec.message());
+    if (Status made = files::MakePrivateDirectory(parent.string()); !made.ok()) {
+      return Status::Unavailable("cannot create the alert store's directory: " + made.message());
     }
   }
   Result<std::unique_ptr<AlertStore>> store = AlertStore::Open(c.db_path, c.store);
@@ -281,7 +290,8 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
       },
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); },
       [raw] { raw->silences_changed = true; });
-  Result<rpc::StartedServer> server = rpc::StartServer(c.grpc_address, *impl->grpc_service);
+  Result<rpc::StartedServer> server =
+      rpc::StartServer(c.grpc_address, *impl->grpc_service, c.grpc_security);
   if (!server.ok()) {
     return server.status();
   }

@@ -1,7 +1,10 @@
-// The email channel against the SMTP sink: headers and body, TLS (STARTTLS) and AUTH, and how
-// refusals and failures map to retryable or permanent errors.
+// The email channel against the SMTP sink: headers and body, TLS (STARTTLS, required unless
+// plaintext is allowed) and AUTH, header and command injection, and how refusals and failures
+// map to retryable or permanent errors.
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "channel_test_util.h"
 #include "etcdmon/alerter/channels.h"
@@ -24,6 +27,13 @@ EmailConfig MakeConfig(const SmtpSink& sink) {
   config.url = sink.Url();
   config.from = "etcd-monitor@example.com";
   config.to = {"oncall@example.com", "dba@example.com"};
+  return config;
+}
+
+// For the plain sink (no STARTTLS): --smtp-allow-plaintext.
+EmailConfig PlaintextConfig(const SmtpSink& sink) {
+  EmailConfig config = MakeConfig(sink);
+  config.allow_plaintext = true;
   return config;
 }
 
@@ -52,7 +62,7 @@ class EmailChannelTest : public ::testing::Test {
 TEST_F(EmailChannelTest, SendsMessageWithHeadersAndValues) {
   SmtpSink sink;
   ASSERT_TRUE(sink.Start().ok());
-  auto notifier = MakeNotifier(MakeConfig(sink));
+  auto notifier = MakeNotifier(PlaintextConfig(sink));
   ASSERT_NE(notifier, nullptr);
   EXPECT_EQ(notifier->name(), "email");
   const Notification n = MakeNotification();
@@ -90,7 +100,7 @@ TEST_F(EmailChannelTest, SendsMessageWithHeadersAndValues) {
 TEST_F(EmailChannelTest, ResolvedDotsAndHeaderInjection) {
   SmtpSink sink;
   ASSERT_TRUE(sink.Start().ok());
-  auto notifier = MakeNotifier(MakeConfig(sink));
+  auto notifier = MakeNotifier(PlaintextConfig(sink));
   ASSERT_NE(notifier, nullptr);
   Notification n = MakeNotification(NotificationKind::kResolved);
   n.alert.summary = "first line\n.hidden line\n.";
@@ -111,7 +121,7 @@ TEST_F(EmailChannelTest, ResolvedDotsAndHeaderInjection) {
 TEST_F(EmailChannelTest, RefusalsAndFailures) {
   SmtpSink sink;
   ASSERT_TRUE(sink.Start().ok());
-  auto notifier = MakeNotifier(MakeConfig(sink), 500ms);
+  auto notifier = MakeNotifier(PlaintextConfig(sink), 500ms);
   ASSERT_NE(notifier, nullptr);
 
   sink.SetDataReply(554);
@@ -141,8 +151,9 @@ TEST_F(EmailChannelTest, RefusalsAndFailures) {
   EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
 }
 
-// With a password configured, a server without STARTTLS gets no AUTH at all: the password
-// never crosses the network in the clear, and the failure is permanent.
+// With a password configured, a server without STARTTLS is refused when the channel is made:
+// no AUTH at all, the password never crosses the network in the clear; plaintext cannot be
+// allowed together with a password.
 TEST_F(EmailChannelTest, NeverSendsPasswordWithoutTls) {
   SmtpSinkOptions options;
   options.username = "alerts";
@@ -152,13 +163,80 @@ TEST_F(EmailChannelTest, NeverSendsPasswordWithoutTls) {
   EmailConfig config = MakeConfig(sink);
   config.username = "alerts";
   config.password = config::Secret(kPassword);
-  auto notifier = MakeNotifier(config);
-  ASSERT_NE(notifier, nullptr);
-  const Status status = notifier->Send(MakeNotification());
-  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition) << status.ToString();
-  EXPECT_EQ(status.message().find(kPassword), std::string::npos);
+  auto notifier = NewEmailNotifier(config, 10s, clock_);
+  EXPECT_EQ(notifier.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(notifier.status().message().find(kPassword), std::string::npos);
+  config.allow_plaintext = true;
+  EXPECT_EQ(NewEmailNotifier(config, 10s, clock_).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(SentAuth(sink));
   EXPECT_TRUE(sink.messages().empty());
+}
+
+// STARTTLS is required by default: a server that does not offer it is refused at start, with an
+// error naming the server and the way out, and no mail is sent; --smtp-allow-plaintext delivers.
+TEST_F(EmailChannelTest, ServerWithoutStartTlsIsRefusedUnlessPlaintextIsAllowed) {
+  SmtpSink sink;
+  ASSERT_TRUE(sink.Start().ok());
+  auto refused = NewEmailNotifier(MakeConfig(sink), 10s, clock_);
+  ASSERT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("does not offer STARTTLS"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("--smtp-allow-plaintext"), std::string::npos);
+  EXPECT_NE(refused.status().message().find(sink.Url()), std::string::npos);
+  EXPECT_TRUE(sink.messages().empty());
+  const auto commands = sink.commands();
+  EXPECT_EQ(std::count_if(commands.begin(), commands.end(),
+                          [](const std::string& c) { return c.rfind("MAIL", 0) == 0; }),
+            0);
+
+  auto allowed = MakeNotifier(PlaintextConfig(sink));
+  ASSERT_NE(allowed, nullptr);
+  ASSERT_TRUE(allowed->Send(MakeNotification()).ok());
+  ASSERT_EQ(sink.messages().size(), 1u);
+  EXPECT_FALSE(sink.messages()[0].tls);
+}
+
+// Every text of a notification is attacker-influenced (rule, cluster and member names, summary,
+// value names): line breaks and other control characters stay inside one harmless header or
+// body line; nothing adds a header, a recipient or an SMTP command.
+TEST_F(EmailChannelTest, HeaderAndCommandInjectionStayHarmless) {
+  SmtpSink sink;
+  ASSERT_TRUE(sink.Start().ok());
+  auto notifier = MakeNotifier(PlaintextConfig(sink));
+  ASSERT_NE(notifier, nullptr);
+  Notification n = MakeNotification();
+  n.alert.key.rule = "Rule\r\nBcc: rule@evil.example";
+  n.alert.key.cluster = "prod\nX-Injected: yes";
+  n.alert.key.member = "m1\x01\x7f\rReply-To: member@evil.example";
+  n.alert.summary = "sum\r\n.\r\nMAIL FROM:<evil@evil.example>\r\nRCPT TO:<victim@evil.example>";
+  n.alert.values = {{"v\r\nCc: value@evil.example", 1}};
+  ASSERT_TRUE(notifier->Send(n).ok());
+  ASSERT_EQ(sink.messages().size(), 1u);
+  const auto m = sink.messages()[0];
+  for (const char* header : {"Bcc", "Cc", "X-Injected", "Reply-To"}) {
+    EXPECT_EQ(m.Header(header), "") << header;
+  }
+  EXPECT_EQ(m.rcpt_to, (std::vector<std::string>{"oncall@example.com", "dba@example.com"}));
+  const std::string subject = m.Header("Subject");
+  EXPECT_EQ(subject,
+            "[FIRING critical] Rule  Bcc: rule@evil.example cluster=prod X-Injected: yes "
+            "member=m1   Reply-To: member@evil.example");
+  // The header holds no control character at all.
+  const std::string header = m.data.substr(0, m.data.find("\r\n\r\n"));
+  for (char c : header) {
+    if (c != '\r' && c != '\n') {
+      EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 || c == 0x7f) << int(c);
+    }
+  }
+  const auto commands = sink.commands();
+  EXPECT_EQ(std::count_if(commands.begin(), commands.end(),
+                          [](const std::string& c) { return c.rfind("MAIL", 0) == 0; }),
+            1);
+  EXPECT_EQ(std::count_if(commands.begin(), commands.end(),
+                          [](const std::string& c) { return c.rfind("RCPT", 0) == 0; }),
+            2);
+  EXPECT_NE(m.Body().find("MAIL FROM:<evil@evil.example>"), std::string::npos)
+      << "the summary is kept as text";
 }
 
 class EmailTlsTest : public EmailChannelTest {
@@ -263,8 +341,19 @@ TEST(EmailChannelCreateTest, RejectsBadConfig) {
   c = good;
   c.to.clear();
   EXPECT_EQ(NewEmailNotifier(c, 1s, clock).status().code(), StatusCode::kInvalidArgument);
+  for (const char* bad :
+       {"b@example.com>\r\nRCPT TO:<x@y", "b@example.com\r\nBcc: x@y", "b@exa mple.com",
+        "\"b\"@example.com", "b@exa_mple.com", "b@example.com\x01", "@example.com", "b@",
+        "b@example.com,c@example.com", "b<c>@example.com"}) {
+    c = good;
+    c.to = {bad};
+    EXPECT_EQ(NewEmailNotifier(c, 1s, clock).status().code(), StatusCode::kInvalidArgument) << bad;
+    c = good;
+    c.from = bad;
+    EXPECT_EQ(NewEmailNotifier(c, 1s, clock).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
   c = good;
-  c.to = {"b@example.com>\r\nRCPT TO:<x@y"};
+  c.to = {std::string(250, 'a') + "@example.com"};
   EXPECT_EQ(NewEmailNotifier(c, 1s, clock).status().code(), StatusCode::kInvalidArgument);
   c = good;
   c.username = "alerts";

@@ -1,10 +1,12 @@
 // The dispatcher: fan-out, retries with backoff on a fake clock, the queue bound, isolation of a
 // hanging channel, and stopping; with fake channels and with real HTTP channels.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -41,6 +43,7 @@ class ScriptedNotifier final : public Notifier {
   Status Send(const Notification& n) override {
     std::unique_lock<std::mutex> lock(mu_);
     sent_ids_.push_back(n.id);
+    sent_summaries_.push_back(n.alert.summary);
     send_times_.push_back(clock_.SteadyNow());
     in_send_ = true;
     cv_.notify_all();
@@ -68,6 +71,10 @@ class ScriptedNotifier final : public Notifier {
     std::lock_guard<std::mutex> lock(mu_);
     return sent_ids_;
   }
+  std::vector<std::string> sent_summaries() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sent_summaries_;
+  }
   std::vector<std::chrono::steady_clock::time_point> send_times() const {
     std::lock_guard<std::mutex> lock(mu_);
     return send_times_;
@@ -83,6 +90,7 @@ class ScriptedNotifier final : public Notifier {
   bool in_send_ = false;
   std::size_t calls_ = 0;
   std::vector<int64_t> sent_ids_;
+  std::vector<std::string> sent_summaries_;
   std::vector<std::chrono::steady_clock::time_point> send_times_;
 };
 
@@ -247,7 +255,27 @@ TEST(DispatcherTest, PermanentFailureIsNotRetried) {
 
 // A full queue drops its oldest notification, reported as a final failed attempt 0; the rest
 // are delivered in order.
-TEST(DispatcherTest, FullQueueDropsOldest) {
+// A warning of its own rule: `id` picks the rule too, so the per-rule limit never groups them.
+Notification Warning(int64_t id, const std::string& rule = "") {
+  Notification n = MakeNotification(NotificationKind::kFiring, id);
+  n.alert.severity = Severity::kWarning;
+  n.alert.key.rule = rule.empty() ? "Rule" + std::to_string(id) : rule;
+  return n;
+}
+
+Notification Critical(int64_t id) { return MakeNotification(NotificationKind::kFiring, id); }
+
+uint64_t DropCount(const Dispatcher& dispatcher, const std::string& channel, Severity severity,
+                   const std::string& reason) {
+  for (const DroppedCount& d : dispatcher.dropped()) {
+    if (d.channel == channel && d.severity == severity && d.reason == reason) {
+      return d.count;
+    }
+  }
+  return 0;
+}
+
+TEST(DispatcherTest, FullQueueDropsOldestAmongEquals) {
   FakeClock clock;
   auto* slow = new ScriptedNotifier("webhook", {Status::Ok()}, clock);
   slow->Hold();
@@ -255,10 +283,10 @@ TEST(DispatcherTest, FullQueueDropsOldest) {
   DispatcherOptions options;
   options.max_queue = 2;
   Dispatcher dispatcher(Channels({slow}), options, log.Observer(), clock);
-  dispatcher.Dispatch(MakeNotification(NotificationKind::kFiring, 1));
+  dispatcher.Dispatch(Warning(1));
   ASSERT_TRUE(slow->WaitInSend());  // 1 is in flight, not queued
   for (int64_t id = 2; id <= 5; ++id) {
-    dispatcher.Dispatch(MakeNotification(NotificationKind::kFiring, id));
+    dispatcher.Dispatch(Warning(id));
   }
   const auto dropped = log.attempts();
   ASSERT_EQ(dropped.size(), 2u);
@@ -271,6 +299,120 @@ TEST(DispatcherTest, FullQueueDropsOldest) {
   slow->Release();
   ASSERT_TRUE(dispatcher.WaitIdle(30s));
   EXPECT_EQ(slow->sent_ids(), (std::vector<int64_t>{1, 4, 5}));
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kWarning, "queue_full"), 2u);
+}
+
+// The storm of the issue: a slow channel, 10,000 warnings, then one critical. The critical
+// takes the place of the oldest warning and is delivered; the drops are counted by severity.
+TEST(DispatcherTest, StormOfWarningsDoesNotPushOutACritical) {
+  FakeClock clock;
+  auto* slow = new ScriptedNotifier("webhook", {Status::Ok()}, clock);
+  slow->Hold();
+  AttemptLog log;
+  DispatcherOptions options;  // the defaults: a queue of 1000
+  Dispatcher dispatcher(Channels({slow}), options, log.Observer(), clock);
+  dispatcher.Dispatch(Warning(1));
+  ASSERT_TRUE(slow->WaitInSend());
+  constexpr int64_t kWarnings = 10000;
+  for (int64_t id = 2; id <= kWarnings; ++id) {
+    dispatcher.Dispatch(Warning(id, "Rule" + std::to_string(id % 2000)));
+  }
+  constexpr int64_t kCriticalId = 1000000;
+  dispatcher.Dispatch(Critical(kCriticalId));
+  slow->Release();
+  ASSERT_TRUE(WaitFor([&] {
+    const std::vector<int64_t> sent = slow->sent_ids();
+    return std::find(sent.begin(), sent.end(), kCriticalId) != sent.end();
+  }));
+  ASSERT_TRUE(dispatcher.WaitIdle(60s));
+  // Queued: 1000 warnings, then the critical took the oldest one's place.
+  const uint64_t dropped = kWarnings - 1 - options.max_queue + 1;
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kWarning, "queue_full"), dropped);
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kCritical, "queue_full"), 0u);
+  EXPECT_EQ(slow->sent_ids().size(), 1 + options.max_queue);
+  std::size_t reported = 0;
+  for (const DeliveryAttempt& a : log.attempts()) {
+    if (a.attempt == 0) {  // dropped
+      reported += a.status.code() == StatusCode::kResourceExhausted ? 1 : 0;
+      EXPECT_NE(a.notification_id, kCriticalId) << "the critical was dropped";
+    }
+  }
+  EXPECT_EQ(reported, dropped);
+}
+
+// A warning never displaces a critical: with the queue full of criticals, the warning is the
+// one dropped.
+TEST(DispatcherTest, WarningNeverDisplacesACritical) {
+  FakeClock clock;
+  auto* slow = new ScriptedNotifier("webhook", {Status::Ok()}, clock);
+  slow->Hold();
+  DispatcherOptions options;
+  options.max_queue = 2;
+  Dispatcher dispatcher(Channels({slow}), options, nullptr, clock);
+  dispatcher.Dispatch(Critical(1));
+  ASSERT_TRUE(slow->WaitInSend());
+  dispatcher.Dispatch(Critical(2));
+  dispatcher.Dispatch(Critical(3));
+  dispatcher.Dispatch(Warning(4));
+  slow->Release();
+  ASSERT_TRUE(dispatcher.WaitIdle(30s));
+  EXPECT_EQ(slow->sent_ids(), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kWarning, "queue_full"), 1u);
+}
+
+// A queue of nothing but criticals grows into the reserve; past it, the oldest critical goes
+// (memory stays bounded), and is counted.
+TEST(DispatcherTest, CriticalsUseTheReserveThenDropTheOldest) {
+  FakeClock clock;
+  auto* slow = new ScriptedNotifier("webhook", {Status::Ok()}, clock);
+  slow->Hold();
+  DispatcherOptions options;
+  options.max_queue = 2;
+  options.critical_reserve = 2;
+  Dispatcher dispatcher(Channels({slow}), options, nullptr, clock);
+  dispatcher.Dispatch(Critical(1));
+  ASSERT_TRUE(slow->WaitInSend());
+  for (int64_t id = 2; id <= 6; ++id) {
+    dispatcher.Dispatch(Critical(id));
+  }
+  slow->Release();
+  ASSERT_TRUE(dispatcher.WaitIdle(30s));
+  EXPECT_EQ(slow->sent_ids(), (std::vector<int64_t>{1, 3, 4, 5, 6}));
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kCritical, "queue_full"), 1u);
+}
+
+// One rule's storm: the first rule_burst warnings go out one by one, the rest of the interval's
+// are grouped into one summary sent when the interval ends; a critical of the same rule is
+// never held back.
+TEST(DispatcherTest, RateLimitGroupsOneRulesStormIntoASummary) {
+  FakeClock clock;
+  auto* channel = new ScriptedNotifier("webhook", {Status::Ok()}, clock);
+  AttemptLog log;
+  DispatcherOptions options;
+  options.rule_burst = 10;
+  options.rule_interval = 60s;
+  Dispatcher dispatcher(Channels({channel}), options, log.Observer(), clock);
+  for (int64_t id = 1; id <= 100; ++id) {
+    dispatcher.Dispatch(Warning(id, "HighLatency"));
+  }
+  Notification critical = Critical(500);
+  critical.alert.key.rule = "HighLatency";
+  dispatcher.Dispatch(critical);
+  ASSERT_TRUE(WaitFor([&] { return channel->sent_ids().size() == 11; }));
+  std::vector<int64_t> expected{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 500};
+  EXPECT_EQ(channel->sent_ids(), expected);
+  EXPECT_EQ(DropCount(dispatcher, "webhook", Severity::kWarning, "grouped"), 89u);
+
+  clock.Advance(59s);
+  EXPECT_FALSE(dispatcher.WaitIdle(200ms)) << "the summary is still held";
+  ASSERT_TRUE(AdvanceUntil(clock, [&] { return channel->sent_ids().size() == 12; }));
+  EXPECT_EQ(channel->sent_ids().back(), 100);
+  EXPECT_THAT(channel->sent_summaries().back(),
+              ::testing::StartsWith("[90 notifications of rule HighLatency grouped"));
+  ASSERT_TRUE(dispatcher.WaitIdle(30s));
+  // A new interval: warnings go out one by one again.
+  dispatcher.Dispatch(Warning(101, "HighLatency"));
+  ASSERT_TRUE(WaitFor([&] { return channel->sent_ids().size() == 13; }));
 }
 
 // Stop() does not wait out a backoff (the fake clock never moves here), reports no final
@@ -475,7 +617,9 @@ TEST_F(DispatcherHttpTest, SecretsStayOutOfErrorsAndLogs) {
   email.to = {"b@example.com"};
   email.username = "alerts";
   email.password = config::Secret(smtp_password);
-  config.email = email;
+  // A server without STARTTLS is refused when the channel is made; the error holds no secret.
+  auto email_refused = NewEmailNotifier(email, 10s, clock_);
+  EXPECT_EQ(email_refused.status().code(), StatusCode::kFailedPrecondition);
   config.timeout = 10s;
   std::ostringstream console_out;
   auto logger = logging::MakeLogger("alerts", config::LogConfig{"debug", "text"},
@@ -492,7 +636,7 @@ TEST_F(DispatcherHttpTest, SecretsStayOutOfErrorsAndLogs) {
   auto refused = NewWebhookNotifier({config::Secret(gone_url), {}, {}}, 10s, clock_);
   ASSERT_TRUE(refused.ok());
 
-  std::vector<std::string> errors;
+  std::vector<std::string> errors = {email_refused.status().ToString()};
   for (auto* list : {&*notifiers}) {
     for (auto& notifier : *list) {
       const Status status = notifier->Send(MakeNotification());

@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -76,7 +77,7 @@ TEST_F(AlerterFlagsTest, Defaults) {
   const AlerterConfig& c = line.alerter;
   EXPECT_EQ(c.snapshot_endpoint, "tcp://127.0.0.1:5556");
   EXPECT_EQ(c.curve_server_key, "");
-  EXPECT_EQ(c.grpc_address, "0.0.0.0:5558");
+  EXPECT_EQ(c.grpc_address, "127.0.0.1:5558");
   EXPECT_EQ(c.db_path, "etcd-monitor-data/alerts.db");
   EXPECT_EQ(c.store.history_retention, 720h);
   EXPECT_EQ(c.repeat_interval, 4h);
@@ -246,6 +247,89 @@ TEST_F(AlerterFlagsTest, HelpExitsZero) {
         "--smtp-url", "--log-level"}) {
     EXPECT_THAT(parsed.out, HasSubstr(flag));
   }
+}
+
+}  // namespace
+}  // namespace etcdmon::alerter
+
+namespace etcdmon::alerter {
+namespace {
+
+// A token-bearing URL typed on the command line is used, with one warning naming the file and
+// variable forms and never the URL; a plain URL, a URL in the variable and a URL in a private
+// file say nothing; a URL file that others can read is warned about.
+TEST_F(AlerterFlagsTest, TokenBearingUrlsOnTheCommandLineAreWarnedAbout) {
+  const std::string token = "HOOKTOKEN0123456789abcdef";
+  const std::string slack = "https://hooks.slack.com/services/T0/B0/" + token;
+  Parsed slack_flag = Parse({"--slack-webhook-url=" + slack});
+  ASSERT_TRUE(slack_flag.result.ok()) << slack_flag.err;
+  ASSERT_THAT(Lines(slack_flag.err), SizeIs(1)) << slack_flag.err;
+  EXPECT_THAT(slack_flag.err, StartsWith("warning: --slack-webhook-url: "));
+  EXPECT_THAT(slack_flag.err, HasSubstr("--slack-webhook-url-file"));
+  EXPECT_THAT(slack_flag.err, HasSubstr("SLACK_WEBHOOK_URL"));
+  EXPECT_THAT(slack_flag.err, Not(HasSubstr(token)));
+
+  for (const std::string& url : {"https://alerts.example.com/hook?token=" + token,
+                                 "https://user:" + token + "@alerts.example.com/hook",
+                                 "https://alerts.example.com/hook/" + token}) {
+    Parsed webhook = Parse({"--webhook-url=" + url});
+    ASSERT_TRUE(webhook.result.ok()) << webhook.err;
+    ASSERT_THAT(Lines(webhook.err), SizeIs(1)) << url << ": " << webhook.err;
+    EXPECT_THAT(webhook.err, StartsWith("warning: --webhook-url: "));
+    EXPECT_THAT(webhook.err, HasSubstr("--webhook-url-file"));
+    EXPECT_THAT(webhook.err, Not(HasSubstr(token)));
+  }
+  Parsed plain = Parse({"--webhook-url=http://127.0.0.1:9000/alerts"});
+  ASSERT_TRUE(plain.result.ok()) << plain.err;
+  EXPECT_TRUE(plain.err.empty()) << plain.err;
+
+  env_.Set("WEBHOOK_URL", "https://alerts.example.com/hook?token=" + token);
+  Parsed from_env = Parse({});
+  ASSERT_TRUE(from_env.result.ok()) << from_env.err;
+  EXPECT_TRUE(from_env.err.empty()) << from_env.err;
+  env_.Unset("WEBHOOK_URL");
+
+  const std::string file = WriteFile("webhook.url", "https://alerts.example.com/hook/" + token);
+  ASSERT_EQ(chmod(file.c_str(), 0600), 0);
+  Parsed from_file = Parse({"--webhook-url-file=" + file});
+  ASSERT_TRUE(from_file.result.ok()) << from_file.err;
+  EXPECT_TRUE(from_file.err.empty()) << from_file.err;
+  ASSERT_TRUE(from_file.result.value().channels.webhook.has_value());
+  EXPECT_EQ(from_file.result.value().channels.webhook->url.Reveal(),
+            "https://alerts.example.com/hook/" + token);
+
+  ASSERT_EQ(chmod(file.c_str(), 0604), 0);
+  Parsed readable = Parse({"--webhook-url-file=" + file});
+  ASSERT_TRUE(readable.result.ok()) << readable.err;
+  ASSERT_THAT(Lines(readable.err), SizeIs(1)) << readable.err;
+  EXPECT_THAT(readable.err, StartsWith("warning: " + file + ": mode 0604"));
+
+  Parsed both = Parse({"--webhook-url-file=" + file, "--webhook-url=http://127.0.0.1:9/x"});
+  EXPECT_EQ(both.result.exit_code(), config::kExitUsage);
+  EXPECT_THAT(both.err, HasSubstr("error: --webhook-url-file: give the URL once"));
+}
+
+// --smtp-allow-plaintext reaches the email channel; never with a password.
+TEST_F(AlerterFlagsTest, SmtpAllowPlaintext) {
+  const std::vector<std::string> email{"--smtp-url=smtp://127.0.0.1:2525",
+                                       "--smtp-from=a@example.com", "--smtp-to=b@example.com"};
+  Parsed strict = Parse(email);
+  ASSERT_TRUE(strict.result.ok()) << strict.err;
+  EXPECT_FALSE(strict.result.value().channels.email->allow_plaintext);
+  std::vector<std::string> args = email;
+  args.push_back("--smtp-allow-plaintext");
+  Parsed allowed = Parse(args);
+  ASSERT_TRUE(allowed.result.ok()) << allowed.err;
+  EXPECT_TRUE(allowed.result.value().channels.email->allow_plaintext);
+  const std::string password = WriteFile("smtp.password", "pw");
+  ASSERT_EQ(chmod(password.c_str(), 0600), 0);
+  args.push_back("--smtp-user=alerts");
+  args.push_back("--smtp-password-file=" + password);
+  Parsed with_password = Parse(args);
+  EXPECT_EQ(with_password.result.exit_code(), config::kExitUsage);
+  EXPECT_THAT(with_password.err, HasSubstr("error: --smtp-allow-plaintext: not with --smtp-user"));
+  Parsed alone = Parse({"--smtp-allow-plaintext"});
+  EXPECT_THAT(alone.err, HasSubstr("error: --smtp-allow-plaintext: needs --smtp-url"));
 }
 
 }  // namespace

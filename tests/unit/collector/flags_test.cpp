@@ -5,8 +5,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -23,6 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
@@ -45,7 +48,7 @@ class CollectorFlagsTest : public ::testing::Test {
                                    "LOG_LEVEL",        "LOG_FORMAT",
                                    "AGGREGATOR",       "COLLECTOR_ID",
                                    "METRICS_INTERVAL", "HEALTH_CHECK_INTERVAL",
-                                   "CURVE_SERVER_KEY"};
+                                   "CURVE_SERVER_KEY", "CURVE_KEY_DIR"};
   etcdmon::testing::TempDir dir_;
 };
 
@@ -177,6 +180,42 @@ TEST_F(CollectorFlagsTest, CurveKeyFlagBeatsVariable) {
   EXPECT_EQ(both.result.value().collector.curve_server_key, from_flag->public_key);
 }
 
+// --curve-key-dir (or CURVE_KEY_DIR) loads this collector's pair as keygen --collector wrote
+// it; a secret key that group or others can read is refused with one clear line, and a key
+// pair without the server's key is a usage error.
+TEST_F(CollectorFlagsTest, CurveKeyDirLoadsOwnPairAndRefusesReadableSecret) {
+  Result<transport::CurveKeyPair> server = transport::GenerateCurveKeyPair();
+  Result<transport::CurveKeyPair> own = transport::GenerateCurveKeyPair();
+  ASSERT_TRUE(server.ok() && own.ok());
+  const std::string key_dir = dir_.File("etcd-1");
+  ASSERT_TRUE(transport::WriteCurveKeyPair(key_dir, *own).ok());
+  const std::string server_key = "--curve-server-key=" + server->public_key;
+
+  Parsed parsed = Parse({server_key, "--curve-key-dir=" + key_dir});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(parsed.result.value().collector.curve_public_key, own->public_key);
+  EXPECT_EQ(parsed.result.value().collector.curve_secret_key, own->secret_key);
+  env_.Set("CURVE_KEY_DIR", key_dir);
+  Parsed from_env = Parse({server_key});
+  ASSERT_TRUE(from_env.result.ok()) << from_env.err;
+  EXPECT_EQ(from_env.result.value().collector.curve_public_key, own->public_key);
+  env_.Set("CURVE_KEY_DIR", "");
+
+  Parsed without_server = Parse({"--curve-key-dir=" + key_dir});
+  EXPECT_EQ(without_server.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(without_server.err), SizeIs(1)) << without_server.err;
+  EXPECT_THAT(without_server.err, HasSubstr("needs --curve-server-key"));
+
+  std::filesystem::permissions(key_dir + "/curve.key", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  Parsed readable = Parse({server_key, "--curve-key-dir=" + key_dir});
+  EXPECT_EQ(readable.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(readable.err), SizeIs(1)) << readable.err;
+  EXPECT_THAT(readable.err, HasSubstr("--curve-key-dir"));
+  EXPECT_THAT(readable.err, HasSubstr(key_dir + "/curve.key"));
+  EXPECT_THAT(readable.err, Not(HasSubstr(own->secret_key)));
+}
+
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
 // and what was wrong with it.
 TEST_F(CollectorFlagsTest, EachBadValueIsOneErrorLine) {
@@ -236,9 +275,50 @@ TEST_F(CollectorFlagsTest, HelpExitsZero) {
   for (const char* flag :
        {"--endpoints", "--aggregator", "--collector-id", "--metrics-interval",
         "--health-check-interval", "--write-probe", "--metrics-url", "--member-name", "--data-dir",
-        "--state-file", "--max-buffer", "--curve-server-key", "--log-level"}) {
+        "--state-file", "--max-buffer", "--curve-server-key", "--curve-key-dir", "--log-level"}) {
     EXPECT_THAT(parsed.out, HasSubstr(flag));
   }
+}
+
+}  // namespace
+}  // namespace etcdmon::collector
+
+namespace etcdmon::collector {
+namespace {
+
+// A password typed on the command line (--user name:password) is used, with one warning that
+// names the safer forms and never the password; the file and variable forms, and the same
+// value in ETCD_USER, say nothing. A password file that others can read is warned about.
+TEST_F(CollectorFlagsTest, PasswordOnTheCommandLineIsWarnedAbout) {
+  const std::string secret = "cmdline-Pa55-7731";
+  Parsed inline_password = Parse({"--user=alice:" + secret});
+  ASSERT_TRUE(inline_password.result.ok()) << inline_password.err;
+  EXPECT_EQ(inline_password.result.value().collector.etcd.password.Reveal(), secret);
+  ASSERT_THAT(Lines(inline_password.err), SizeIs(1)) << inline_password.err;
+  EXPECT_THAT(inline_password.err, StartsWith("warning: --user: "));
+  EXPECT_THAT(inline_password.err, HasSubstr("--password-file"));
+  EXPECT_THAT(inline_password.err, HasSubstr("ETCD_PASSWORD"));
+  EXPECT_THAT(inline_password.err, ::testing::Not(HasSubstr(secret)));
+
+  env_.Set("ETCD_USER", "alice:" + secret);
+  Parsed from_env = Parse({});
+  ASSERT_TRUE(from_env.result.ok()) << from_env.err;
+  EXPECT_TRUE(from_env.err.empty()) << from_env.err;
+  env_.Unset("ETCD_USER");
+
+  const std::string file = dir_.File("etcd.password");
+  std::ofstream(file) << secret << "\n";
+  ASSERT_EQ(chmod(file.c_str(), 0600), 0);
+  Parsed from_file = Parse({"--user=alice", "--password-file=" + file});
+  ASSERT_TRUE(from_file.result.ok()) << from_file.err;
+  EXPECT_TRUE(from_file.err.empty()) << from_file.err;
+
+  ASSERT_EQ(chmod(file.c_str(), 0640), 0);
+  Parsed readable = Parse({"--user=alice", "--password-file=" + file});
+  ASSERT_TRUE(readable.result.ok()) << readable.err;
+  ASSERT_THAT(Lines(readable.err), SizeIs(1)) << readable.err;
+  EXPECT_THAT(readable.err, StartsWith("warning: " + file + ": mode 0640"));
+  EXPECT_THAT(readable.err, ::testing::Not(HasSubstr(secret)));
 }
 
 }  // namespace

@@ -4,16 +4,19 @@
 // `etcd-monitor`: register them on the CLI::App, parse, then Build() a ChannelConfig.
 //
 //   --console-notifications (default true)   --notify-timeout (default 10s)
-//   --webhook-url (WEBHOOK_URL)               --webhook-token-file (or WEBHOOK_TOKEN)
+//   --webhook-url (WEBHOOK_URL) or --webhook-url-file   --webhook-token-file (or WEBHOOK_TOKEN)
 //   --webhook-hmac-secret-file (or WEBHOOK_HMAC_SECRET)
-//   --slack-webhook-url (SLACK_WEBHOOK_URL)
+//   --slack-webhook-url (SLACK_WEBHOOK_URL) or --slack-webhook-url-file
 //   --pagerduty-routing-key-file (or PAGERDUTY_ROUTING_KEY)  --pagerduty-url
 //   --smtp-url (SMTP_URL)  --smtp-from  --smtp-to (comma list)  --smtp-user
-//   --smtp-password-file (or SMTP_PASSWORD)  --smtp-ca-file
+//   --smtp-password-file (or SMTP_PASSWORD)  --smtp-ca-file  --smtp-allow-plaintext
 //
 // A flag beats its variable; for secrets, the *-file flag beats the variable holding the secret
 // itself. Secret files are read by Build() (at most 4096 bytes; one trailing line break is
-// dropped). No error line ever contains a secret or a webhook URL.
+// dropped). No error line ever contains a secret or a webhook URL. A Slack URL, or a webhook URL
+// that looks like it holds a token (user info, a query, a path segment of 16+ characters), typed
+// on the command line is accepted with a warning (config::WarnAboutCommandLine) that points to
+// the *-url-file flag and the variable.
 //
 // Single-threaded, like config::FlagValue: used once on main()'s thread. Build() reads the
 // environment.
@@ -40,9 +43,11 @@ class ChannelFlags {
   config::FlagValue console_;
   config::FlagValue timeout_;
   config::FlagValue webhook_url_;
+  config::FlagValue webhook_url_file_;
   config::FlagValue webhook_token_file_;
   config::FlagValue webhook_hmac_secret_file_;
   config::FlagValue slack_webhook_url_;
+  config::FlagValue slack_webhook_url_file_;
   config::FlagValue pagerduty_routing_key_file_;
   config::FlagValue pagerduty_url_;
   config::FlagValue smtp_url_;
@@ -51,6 +56,7 @@ class ChannelFlags {
   config::FlagValue smtp_user_;
   config::FlagValue smtp_password_file_;
   config::FlagValue smtp_ca_file_;
+  config::FlagValue smtp_allow_plaintext_;
 };
 
 }  // namespace etcdmon::alerter

@@ -48,14 +48,17 @@ struct PagerDutyConfig {
 
 /// Email over SMTP (libcurl).
 struct EmailConfig {
-  /// smtp://host:port (STARTTLS when the server offers it; required when a password is sent)
-  /// or smtps://host:port (TLS from the first byte).
+  /// smtp://host:port (STARTTLS, required unless allow_plaintext) or smtps://host:port (TLS
+  /// from the first byte).
   std::string url;
   std::string from;             // an address: alerts@example.com
   std::vector<std::string> to;  // at least one address
   std::string username;         // empty: no AUTH
   config::Secret password;      // set exactly when username is
   std::string ca_file;          // empty: the system trust store; verification is always on
+  /// smtp:// to a server without STARTTLS is allowed (--smtp-allow-plaintext): mail then goes
+  /// unencrypted. Never together with a password. STARTTLS is still used when offered.
+  bool allow_plaintext = false;
 };
 
 /// Which channels to create, with their settings.
@@ -86,7 +89,11 @@ Result<std::unique_ptr<Notifier>> NewSlackNotifier(SlackConfig config,
 Result<std::unique_ptr<Notifier>> NewPagerDutyNotifier(PagerDutyConfig config,
                                                        std::chrono::milliseconds timeout);
 /// `clock` stamps the Date header. An SMTP 5xx reply or a refused login is FailedPrecondition
-/// (permanent); a 4xx reply, a timeout or a connection or TLS failure is retryable.
+/// (permanent); a 4xx reply, a timeout or a connection or TLS failure is retryable. On smtp://
+/// without allow_plaintext the server is asked once (NOOP, within `timeout`): one that answers
+/// without offering STARTTLS is FailedPrecondition here; an unreachable one is not (the sends
+/// require TLS anyway). Control characters in every text of a message are replaced, and
+/// addresses must be bare local@domain: no field can add a header or an SMTP command.
 Result<std::unique_ptr<Notifier>> NewEmailNotifier(EmailConfig config,
                                                    std::chrono::milliseconds timeout, Clock& clock);
 

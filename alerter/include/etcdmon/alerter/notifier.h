@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "etcdmon/alerter/alert.h"
@@ -56,13 +58,36 @@ struct DispatcherOptions {
   uint32_t max_attempts = 5;                       // per notification and channel
   std::chrono::milliseconds initial_backoff{500};  // doubled after each retryable failure
   std::chrono::milliseconds max_backoff{30000};    // the cap of the doubling
-  std::size_t max_queue = 1000;  // per channel; when full the oldest queued notification is
-                                 // dropped and reported as a final failed attempt
+  /// Per channel. When full, the lowest severity goes first (the oldest among equals, the
+  /// newcomer counting as the newest): a warning makes room for a critical, never the reverse.
+  /// Dropped notifications are reported as final failed attempts and counted (dropped()).
+  std::size_t max_queue = 1000;
+  /// Extra room that only criticals use once max_queue holds nothing but criticals; past
+  /// max_queue + critical_reserve the oldest critical is dropped (memory stays bounded).
+  std::size_t critical_reserve = 1000;
+  /// At most this many warning notifications per rule and channel within rule_interval are
+  /// sent one by one; the rest of the interval's are grouped: the latest is sent once the
+  /// interval ends, its summary saying how many it stands for, and the others are reported as
+  /// final failed attempts ("grouped"). Criticals are never grouped. 0: no limit.
+  uint32_t rule_burst = 10;
+  std::chrono::milliseconds rule_interval{60000};
+};
+
+/// Notifications a channel did not send one by one, per channel, severity and reason
+/// ("queue_full": dropped from a full queue; "grouped": folded into a later summary
+/// notification by the per-rule limit).
+struct DroppedCount {
+  std::string channel;
+  Severity severity = Severity::kWarning;
+  std::string reason;
+  uint64_t count = 0;
 };
 
 /// Fans notifications out to the channels, one queue and worker thread per channel, so that a
-/// slow, hanging or failing channel never delays another. Each channel delivers its queue in
-/// order, one notification at a time: a retryable failure (IsRetryable) is retried after a
+/// slow, hanging or failing channel never delays another. An alert storm cannot push a critical
+/// out: warnings are grouped per rule and channel (rule_burst per rule_interval), and a full
+/// queue drops the lowest severity first (see DispatcherOptions). Each channel delivers its queue
+/// in order, one notification at a time: a retryable failure (IsRetryable) is retried after a
 /// backoff (initial_backoff, doubled per attempt up to max_backoff, timed by the clock) until
 /// max_attempts; the attempt that delivers, fails permanently or is the last is `final`.
 ///
@@ -96,9 +121,22 @@ class Dispatcher {
   /// Stops every worker (see the class comment). Idempotent; later Dispatch calls are ignored.
   void Stop();
 
+  /// Every non-zero drop count, by channel (in configuration order), severity and reason.
+  std::vector<DroppedCount> dropped() const;
+
  private:
   struct Channel;
+  struct RuleWindow;
   void Enqueue(Channel& channel, const Notification& notification);
+  // Puts `notification` in the queue, making room per DispatcherOptions::max_queue; returns the
+  // notification dropped for it, if any. Needs channel.mu.
+  std::optional<Notification> Admit(Channel& channel, Notification notification);
+  // Queues the summaries of rule windows that ended by `now`; forgets idle windows. Needs
+  // channel.mu; appends what it drops to `dropped`.
+  void FlushWindows(Channel& channel, std::chrono::steady_clock::time_point now,
+                    std::vector<std::pair<Notification, std::string>>& dropped);
+  void ReportDropped(Channel& channel,
+                     const std::vector<std::pair<Notification, std::string>>& dropped);
   void Run(Channel& channel);
 
   const DispatcherOptions options_;
