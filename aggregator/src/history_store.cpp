@@ -23,6 +23,8 @@ using detail::kMaxNameBytes;
 
 // Readers kept open between queries (more may be open during a burst).
 constexpr size_t kMaxIdleReaders = 4;
+// How often Maintain looks for series unused for the raw retention (see EvictUnused).
+constexpr int64_t kEvictEveryMs = 60 * 1000;
 
 sqlite::ConnectionOptions WriterOptions() {
   sqlite::ConnectionOptions options;
@@ -79,6 +81,10 @@ struct HistoryStore::Impl {
 
   Status Load();
   Result<SeriesId> CreateSeries(std::string_view metric, std::string_view member);
+  // Forgets (in memory only: rows, ids and points stay) the series without a point newer than
+  // the raw retention, and the names no remaining series uses. A forgotten series that comes
+  // back gets its old id again. Caller holds mu.
+  void EvictUnused(int64_t now_ms);
 
   const HistoryConfig config;
 
@@ -95,6 +101,12 @@ struct HistoryStore::Impl {
   std::map<std::string, int64_t, std::less<>> metric_ids;  // guarded by mu
   std::map<std::string, int64_t, std::less<>> member_ids;  // guarded by mu
   SeriesId max_series_id = 0;                              // guarded by mu
+  // Per series id: the newest point written (or when the series was made), unix ms; 0: not
+  // known yet (loaded at Open: taken as in use until the next EvictUnused). Guarded by mu.
+  std::vector<int64_t> last_used_ms;
+  std::atomic<uint64_t> live_series{0};  // entries of series_ids, what max_series bounds
+  int64_t maintain_now_ms = 0;           // `now` of the latest Maintain; guarded by mu
+  int64_t evicted_at_ms = 0;             // the latest EvictUnused; guarded by mu
   // Write's insertion order, reused across writes (guarded by mu).
   struct OrderedPoint {
     SeriesId series;
@@ -185,6 +197,8 @@ Status HistoryStore::Impl::Load() {
                                       std::to_string(max_series_id));
   }
   series_count = count;
+  live_series = count;
+  last_used_ms.assign(static_cast<std::size_t>(max_series_id) + 1, 0);
   ETCDMON_RETURN_IF_ERROR(
       load("SELECT collector_id, sequence FROM committed", [this](sqlite::Statement& s) {
         committed.emplace(std::string(s.ColumnText(0)), static_cast<uint64_t>(s.ColumnInt64(1)));
@@ -205,7 +219,10 @@ Status HistoryStore::Impl::Load() {
 
 Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
                                                   std::string_view member) {
-  if (series_count.load() >= config.max_series) {
+  if (live_series >= config.max_series && maintain_now_ms > 0) {
+    EvictUnused(maintain_now_ms);
+  }
+  if (live_series >= config.max_series) {
     return Status::ResourceExhausted(
         "history: series limit of " + std::to_string(config.max_series) + " reached; not adding " +
         std::string(metric) + "{member=\"" + std::string(member) + "\"}");
@@ -220,6 +237,21 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
     auto it = cache.find(name);
     if (it != cache.end()) {
       return it->second;
+    }
+    // Not cached: new, or forgotten by EvictUnused while its row stays.
+    Result<sqlite::Statement> select =
+        writer->Prepare(std::string("SELECT id FROM ") + table + " WHERE name = ?1");
+    if (!select.ok()) {
+      return select.status();
+    }
+    ETCDMON_RETURN_IF_ERROR(select->BindAll(name));
+    Result<bool> row = select->Step();
+    if (!row.ok()) {
+      return row.status();
+    }
+    if (*row) {
+      *inserted = true;  // cache it once committed
+      return select->ColumnInt64(0);
     }
     Result<sqlite::Statement> insert =
         writer->Prepare(std::string("INSERT INTO ") + table + " (name) VALUES (?1)");
@@ -241,14 +273,30 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
   if (!member_id.ok()) {
     return member_id.status();
   }
-  Result<sqlite::Statement> insert =
-      writer->Prepare("INSERT INTO series (metric_id, member_id) VALUES (?1, ?2)");
-  if (!insert.ok()) {
-    return insert.status();
+  // A series EvictUnused forgot keeps its id.
+  Result<sqlite::Statement> existing =
+      writer->Prepare("SELECT id FROM series WHERE metric_id = ?1 AND member_id = ?2");
+  if (!existing.ok()) {
+    return existing.status();
   }
-  ETCDMON_RETURN_IF_ERROR(insert->BindAll(*metric_id, *member_id));
-  ETCDMON_RETURN_IF_ERROR(insert->Run());
-  const auto id = static_cast<SeriesId>(writer->LastInsertRowId());
+  ETCDMON_RETURN_IF_ERROR(existing->BindAll(*metric_id, *member_id));
+  Result<bool> found = existing->Step();
+  if (!found.ok()) {
+    return found.status();
+  }
+  SeriesId id = 0;
+  if (*found) {
+    id = static_cast<SeriesId>(existing->ColumnInt64(0));
+  } else {
+    Result<sqlite::Statement> insert =
+        writer->Prepare("INSERT INTO series (metric_id, member_id) VALUES (?1, ?2)");
+    if (!insert.ok()) {
+      return insert.status();
+    }
+    ETCDMON_RETURN_IF_ERROR(insert->BindAll(*metric_id, *member_id));
+    ETCDMON_RETURN_IF_ERROR(insert->Run());
+    id = static_cast<SeriesId>(writer->LastInsertRowId());
+  }
   ETCDMON_RETURN_IF_ERROR(txn->Commit());
 
   // The caches change only once the rows are committed.
@@ -265,9 +313,45 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
             .first;
   }
   metric_it->second.emplace(std::string(member), id);
-  max_series_id = std::max(max_series_id, id);
-  series_count.fetch_add(1);
+  ++live_series;
+  if (!*found) {
+    max_series_id = std::max(max_series_id, id);
+    series_count.fetch_add(1);
+  }
+  if (last_used_ms.size() <= id) {
+    last_used_ms.resize(static_cast<std::size_t>(id) + 1, 0);
+  }
+  last_used_ms[id] = std::max(last_used_ms[id], maintain_now_ms);
   return id;
+}
+
+void HistoryStore::Impl::EvictUnused(int64_t now_ms) {
+  evicted_at_ms = now_ms;
+  const int64_t unused_before = now_ms - config.raw_retention.count();
+  std::map<std::string_view, bool> members_in_use;
+  for (auto metric_it = series_ids.begin(); metric_it != series_ids.end();) {
+    auto& members = metric_it->second;
+    for (auto it = members.begin(); it != members.end();) {
+      int64_t& used = last_used_ms[it->second];
+      if (used == 0) {
+        used = now_ms;  // loaded at Open: its age counts from now
+      }
+      if (used < unused_before) {
+        it = members.erase(it);
+        --live_series;
+      } else {
+        members_in_use[it->first] = true;
+        ++it;
+      }
+    }
+    metric_it = members.empty() ? series_ids.erase(metric_it) : std::next(metric_it);
+  }
+  for (auto it = metric_ids.begin(); it != metric_ids.end();) {
+    it = series_ids.count(it->first) == 0 ? metric_ids.erase(it) : std::next(it);
+  }
+  for (auto it = member_ids.begin(); it != member_ids.end();) {
+    it = members_in_use.count(it->first) == 0 ? member_ids.erase(it) : std::next(it);
+  }
 }
 
 HistoryStore::HistoryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -356,6 +440,8 @@ Status HistoryStore::Write(const WriteBatch& batch) {
     ETCDMON_RETURN_IF_ERROR(insert.BindAll(p.series, p.unix_ms, p.value));
     ETCDMON_RETURN_IF_ERROR(insert.Run());
     ETCDMON_RETURN_IF_ERROR(impl_->maintainer->NoteWrite(p.series, p.unix_ms));
+    int64_t& used = impl_->last_used_ms[p.series];
+    used = std::max(used, p.unix_ms);
     ++written;
   }
   for (const WriteBatch::Committed& c : batch.committed) {
@@ -390,6 +476,10 @@ Result<bool> HistoryStore::Maintain(std::chrono::system_clock::time_point now, s
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->maintain_now_ms = now_ms;
+  if (now_ms - impl_->evicted_at_ms >= kEvictEveryMs) {
+    impl_->EvictUnused(now_ms);
+  }
   Result<bool> more = impl_->maintainer->Run(now_ms, budget, impl_->max_series_id);
   impl_->minute_rolled_until = impl_->maintainer->state(detail::kMinute).rolled_below;
   impl_->hour_rolled_until = impl_->maintainer->state(detail::kHour).rolled_below;
@@ -430,6 +520,7 @@ Result<std::vector<std::string>> HistoryStore::Members(std::string_view metric) 
 HistoryStats HistoryStore::Stats() const {
   HistoryStats stats;
   stats.series = impl_->series_count.load();
+  stats.live_series = impl_->live_series.load();
   stats.points_written = impl_->points_written.load(std::memory_order_relaxed);
   stats.points_skipped = impl_->points_skipped.load(std::memory_order_relaxed);
   stats.minute_rolled_until_ms = impl_->minute_rolled_until.load();

@@ -189,6 +189,58 @@ TEST_F(HistoryStoreTest, SeriesRejectsBadNamesAndTooManySeries) {
   EXPECT_TRUE(store_->Series("m", "e1").ok());  // known pairs still resolve
 }
 
+// Bounded series in memory: a series without a point for the raw retention is forgotten by
+// Maintain and no longer counts towards max_series; when it comes back it gets its old id, and
+// its points stay queryable meanwhile. A series still written is never forgotten.
+TEST_F(HistoryStoreTest, SeriesUnusedForTheRawRetentionAreEvictedFromTheLimit) {
+  config_.path = dir_.File("evict.db");
+  config_.max_series = 3;
+  config_.raw_retention = std::chrono::hours(1);
+  Reopen();
+  using std::chrono::milliseconds;
+  const auto at = [](int64_t ms) {
+    return std::chrono::system_clock::time_point(milliseconds(ms));
+  };
+  SeriesId ids[3];
+  WriteBatch batch;
+  for (int i = 0; i < 3; ++i) {
+    ids[i] = MustSeries("m", "e" + std::to_string(i));
+    batch.points.push_back({ids[i], kT0, 1.0});
+  }
+  MustWrite(batch);
+  ASSERT_TRUE(store_->Maintain(at(kT0)).ok());
+  EXPECT_EQ(store_->Series("m", "e3").status().code(), StatusCode::kResourceExhausted);
+
+  // e2 keeps being written; e0 and e1 are not.
+  const int64_t later = kT0 + 3600 * 1000 + 60 * 1000;
+  MustWrite(WriteBatch{{{ids[2], later - 1000, 2.0}}, {}});
+  ASSERT_TRUE(store_->Maintain(at(later)).ok());
+  EXPECT_EQ(store_->Stats().live_series, 1u);
+  Result<SeriesId> e3 = store_->Series("m", "e3");
+  ASSERT_TRUE(e3.ok()) << e3.status().ToString();
+  EXPECT_EQ(*e3, 4u);
+  // e0 comes back with its id; the file still knows every series.
+  Result<SeriesId> e0 = store_->Series("m", "e0");
+  ASSERT_TRUE(e0.ok()) << e0.status().ToString();
+  EXPECT_EQ(*e0, ids[0]);
+  EXPECT_EQ(store_->Series("m", "e2").value(), ids[2]);
+  EXPECT_EQ(store_->Stats().live_series, 3u);
+  EXPECT_EQ(store_->Stats().series, 4u);
+  // Full again: e1 is refused until something else goes unused.
+  EXPECT_EQ(store_->Series("m", "e1").status().code(), StatusCode::kResourceExhausted);
+  auto old = store_->Query({"m", "e1", kT0, kT0, 0});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->points.size(), 1u);
+  // After a restart every series counts as in use until it has been unused for the retention.
+  Reopen();
+  EXPECT_EQ(store_->Stats().live_series, 4u);
+  ASSERT_TRUE(store_->Maintain(at(later)).ok());
+  EXPECT_EQ(store_->Stats().live_series, 4u);
+  ASSERT_TRUE(store_->Maintain(at(later + 3600 * 1000 + 120 * 1000)).ok());
+  EXPECT_EQ(store_->Stats().live_series, 0u);
+  EXPECT_EQ(store_->Series("m", "e1").value(), ids[1]);
+}
+
 // Rewriting a point keeps one row, holding the latest value.
 TEST_F(HistoryStoreTest, RewriteIsIdempotent) {
   SeriesId s = MustSeries("m", "etcd-1");

@@ -26,7 +26,10 @@ struct HistoryConfig {
   std::chrono::milliseconds hour_retention{std::chrono::hours(365 * 24)};
   /// Upper bound on the points one query returns (at least 2).
   uint32_t max_points = 11000;
-  /// Upper bound on distinct (metric, member) series; Series() beyond it is ResourceExhausted.
+  /// Upper bound on the (metric, member) series in use; Series() beyond it is
+  /// ResourceExhausted. A series without a point for raw_retention is forgotten in memory by
+  /// Maintain (within a minute) and no longer counts; its rows stay, and it gets its old id back
+  /// when it is used again.
   uint32_t max_series = 100000;
   /// A bucket is rolled up once `now` is this far past its end, so points that arrive a little
   /// late land before the roll-up. Later points still count: their bucket is recomputed.
@@ -85,6 +88,7 @@ struct HistoryResult {
 /// Counters of one open store, for the owner's metrics and health.
 struct HistoryStats {
   uint64_t series = 0;                 // series known to the file
+  uint64_t live_series = 0;            // series in use (held in memory): max_series bounds it
   uint64_t points_written = 0;         // points stored by Write since Open
   uint64_t points_skipped = 0;         // non-finite values Write left out (a gap, not a failure)
   int64_t minute_rolled_until_ms = 0;  // raw points before this are in the 1 min level
