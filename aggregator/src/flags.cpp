@@ -66,7 +66,9 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
       "a batch with a sample dated further ahead of this host's clock is refused", "DURATION");
   FlagValue max_series = FlagValue::AddOption(
       app, "max-series", "", std::to_string(d.history.max_series),
-      "most (metric, member) series; beyond it new series are refused and counted", "N");
+      "most (metric, member) series in use (unused for the raw retention: forgotten); "
+      "beyond it new series are refused and counted",
+      "N");
   FlagValue collector_keys = FlagValue::AddOption(
       app, "collector-keys", "", "",
       "allow-list of collector CURVE keys, lines `collector-id public-key` (re-read on SIGHUP): "
