@@ -7,5 +7,12 @@ file=${1:?usage: api-token.sh FILE}
 if [ -s "$file" ]; then
   exit 0
 fi
+umask 077
 mkdir -p "$(dirname "$file")"
-(umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$file.tmp" && mv "$file.tmp" "$file")
+# mktemp creates a new file (O_EXCL, mode 0600) under a random name: a symlink planted at a
+# fixed temporary name cannot redirect the write.
+tmp=$(mktemp "$file.XXXXXXXX")
+trap 'rm -f "$tmp"' EXIT
+head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$tmp"
+mv "$tmp" "$file"
+trap - EXIT

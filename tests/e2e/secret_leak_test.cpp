@@ -1,0 +1,372 @@
+// No secret leaks out of the running product. The whole native stack (deploy/local/stack.sh)
+// starts with a known, unique secret in every secret input: etcd's root password (auth on), the
+// API token, the webhook URL's token, the SMTP password and the PagerDuty routing key, each given
+// through a file. The stack then works: samples flow, a benchmark runs, an alert fires through
+// the webhook, PagerDuty and SMTP receivers (each of which sees its secret, proving the secret
+// was in use), a silence is created. Then every log file, /metrics, every GET endpoint of the
+// REST API, both SQLite files (raw bytes, with their -wal and -shm) and the command line
+// (/proc/PID/cmdline) of every process of the stack are searched for each secret: no hit.
+// On the way, the modes of what the product created are checked (directories 0700, databases,
+// sequence and key files 0600).
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "etcdmon/testing/http_client.h"
+#include "etcdmon/testing/http_server.h"
+#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/process.h"
+#include "etcdmon/testing/smtp_sink.h"
+#include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/testing/test_certs.h"
+
+namespace etcdmon::deploy {
+namespace {
+
+using etcdmon::testing::CannedResponse;
+using etcdmon::testing::Http;
+using etcdmon::testing::HttpResult;
+using etcdmon::testing::HttpServer;
+using etcdmon::testing::ReadWholeFile;
+using etcdmon::testing::RunCommand;
+using etcdmon::testing::SmtpSink;
+using etcdmon::testing::SmtpSinkOptions;
+using etcdmon::testing::TempDir;
+using etcdmon::testing::WaitFor;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kSourceDir = ETCDMON_SOURCE_DIR;
+const std::string kBuildDir = ETCDMON_BUILD_DIR;
+const std::string kStackScript = kSourceDir + "/deploy/local/stack.sh";
+
+// A secret no file of the product could hold by chance.
+std::string UniqueSecret(const std::string& what) {
+  static std::random_device device;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string secret = "leak" + what;
+  for (int i = 0; i < 24; ++i) {
+    secret += kHex[device() % 16];
+  }
+  return secret;
+}
+
+// Writes `content` to a new file readable by this user only (as an operator should).
+std::string WritePrivateFile(const std::string& path, const std::string& content) {
+  std::ofstream(path) << content << "\n";
+  EXPECT_EQ(chmod(path.c_str(), 0600), 0) << path;
+  return path;
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+class SecretLeakTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kPorts = 12;
+
+  void SetUp() override {
+    auto certs = testing::GenerateTestCertificates(dir_.File("certs"));
+    ASSERT_TRUE(certs.ok()) << certs.status().ToString();
+
+    secrets_ = {{"etcd password", UniqueSecret("etcdpw")},
+                {"webhook token", UniqueSecret("webhook")},
+                {"SMTP password", UniqueSecret("smtppw")},
+                {"PagerDuty routing key", UniqueSecret("pdkey")}};
+
+    // The receivers: a webhook whose URL path holds a token, PagerDuty's events endpoint, and a
+    // mail server that offers STARTTLS and wants AUTH.
+    CannedResponse accepted;
+    accepted.status = 202;
+    accepted.content_type = "application/json";
+    accepted.body = "{}";
+    webhook_path_ = "/hook/" + secrets_["webhook token"];
+    receivers_.Set(webhook_path_, accepted);
+    receivers_.Set("/v2/enqueue", accepted);
+    ASSERT_TRUE(receivers_.Start().ok());
+    SmtpSinkOptions smtp_options;
+    smtp_options.username = "alerts";
+    smtp_options.password = secrets_["SMTP password"];
+    smtp_options.tls_cert_file = certs->server_cert;
+    smtp_options.tls_key_file = certs->server_key;
+    smtp_ = std::make_unique<SmtpSink>(smtp_options);
+    ASSERT_TRUE(smtp_->Start().ok());
+
+    const std::string secrets_dir = dir_.File("secrets");
+    std::filesystem::create_directories(secrets_dir);
+    const std::string rules = dir_.File("rules.yaml");
+    // A stopped member alerts at once (the default waits a minute), to every channel.
+    std::ofstream(rules) << "rules:\n  MemberUnavailable: {for: 0s}\n";
+    const std::string alerter_args =
+        "--rules-file=" + rules + " --webhook-url-file=" +
+        WritePrivateFile(secrets_dir + "/webhook-url", receivers_.Url(webhook_path_)) +
+        " --pagerduty-routing-key-file=" +
+        WritePrivateFile(secrets_dir + "/pagerduty-key", secrets_["PagerDuty routing key"]) +
+        " --pagerduty-url=" + receivers_.Url("/v2/enqueue") + " --smtp-url=" + smtp_->Url() +
+        " --smtp-from=etcd-monitor@example.com --smtp-to=oncall@example.com --smtp-user=alerts" +
+        " --smtp-password-file=" +
+        WritePrivateFile(secrets_dir + "/smtp-password", secrets_["SMTP password"]) +
+        " --smtp-ca-file=" + certs->ca_cert;
+    const std::string etcd_password =
+        WritePrivateFile(secrets_dir + "/etcd-password", secrets_["etcd password"]);
+    // The gateway's benchmark token: the stack's own when stack.sh gives one, else ours.
+    std::string gateway_args;
+    if (ReadWholeFile(kStackScript).find("--benchmark-token-file") == std::string::npos) {
+      secrets_["benchmark token"] = UniqueSecret("bench");
+      gateway_args = "--benchmark-token-file=" + WritePrivateFile(secrets_dir + "/benchmark-token",
+                                                                  secrets_["benchmark token"]);
+    }
+
+    for (int attempt = 1; attempt <= 3 && !started_; ++attempt) {
+      auto ports = testing::PickFreeLoopbackPorts(kPorts);
+      ASSERT_TRUE(ports.ok()) << ports.status().ToString();
+      const std::vector<uint16_t>& p = *ports;
+      stack_dir_ = dir_.File("stack-" + std::to_string(attempt));
+      env_ = {"STACK_DIR=" + stack_dir_,
+              "BUILD_DIR=" + kBuildDir,
+              "ETCD_CLIENT_PORTS=" + Ports(p, 0),
+              "ETCD_PEER_PORTS=" + Ports(p, 3),
+              "INGEST_PORT=" + std::to_string(p[6]),
+              "PUBLISH_PORT=" + std::to_string(p[7]),
+              "AGGREGATOR_GRPC_PORT=" + std::to_string(p[8]),
+              "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
+              "API_PORT=" + std::to_string(p[10]),
+              "PROMETHEUS_PORT=" + std::to_string(p[11]),
+              "METRICS_INTERVAL=1s",
+              "HEALTH_CHECK_INTERVAL=2s",
+              "SCRAPE_INTERVAL=1s",
+              "START_TIMEOUT=90",
+              "ETCD_ROOT_PASSWORD_FILE=" + etcd_password,
+              "ALERTER_ARGS=" + alerter_args,
+              "GATEWAY_ARGS=" + gateway_args};
+      api_ = "http://127.0.0.1:" + std::to_string(p[10]);
+      const std::string log = dir_.File("start-" + std::to_string(attempt) + ".log");
+      auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 180s, env_);
+      started_ = started.ok();
+      if (!started_) {
+        const std::string output = ReadWholeFile(log);
+        if (output.find("already in use") == std::string::npos) {
+          FAIL() << "stack.sh start failed:\n" << started.status().ToString();
+        }
+      }
+    }
+    ASSERT_TRUE(started_) << "stack.sh start failed 3 times on ports in use";
+    // The stack's own secrets, known once read: the tokens it made (API token, and any other
+    // token file in keys/) and every CURVE secret key (the aggregator's, each collector's).
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(stack_dir_)) {
+      const std::string name = entry.path().filename().string();
+      const std::string relative = entry.path().string().substr(stack_dir_.size() + 1);
+      if (entry.is_regular_file() && relative.find("keys/") != std::string::npos &&
+          (name.find("token") != std::string::npos || name == "curve.key")) {
+        std::string secret = ReadWholeFile(entry.path().string());
+        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+          secret.pop_back();
+        }
+        ASSERT_GE(secret.size(), 16u) << relative;
+        secrets_[relative] = secret;
+        if (name.find("benchmark") != std::string::npos) {
+          secrets_["benchmark token"] = secret;
+        }
+      }
+    }
+    ASSERT_TRUE(secrets_.count("keys/api-token")) << "stack.sh made no API token";
+    ASSERT_TRUE(secrets_.count("keys/curve.key")) << "stack.sh made no aggregator key";
+  }
+
+  void TearDown() override {
+    if (!stack_dir_.empty()) {
+      (void)RunCommand({"/bin/bash", kStackScript, "stop"}, dir_.File("stop.log"), 60s, env_);
+    }
+    receivers_.Stop();
+    if (smtp_) {
+      smtp_->Stop();
+    }
+  }
+
+  static std::string Ports(const std::vector<uint16_t>& ports, size_t first) {
+    return std::to_string(ports[first]) + " " + std::to_string(ports[first + 1]) + " " +
+           std::to_string(ports[first + 2]);
+  }
+
+  // Adds one EXPECT failure per secret found in `text`, naming where.
+  void ExpectNoSecretIn(const std::string& where, const std::string& text) {
+    ++places_searched_;
+    for (const auto& [name, secret] : secrets_) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << "the " << name << " is in " << where;
+    }
+  }
+
+  TempDir dir_;
+  HttpServer receivers_;
+  std::unique_ptr<SmtpSink> smtp_;
+  std::string webhook_path_;
+  std::map<std::string, std::string> secrets_;  // what → the secret
+  std::string stack_dir_;
+  std::vector<std::string> env_;
+  std::string api_;
+  bool started_ = false;
+  int places_searched_ = 0;
+};
+
+TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
+  const std::string bearer = "Bearer " + secrets_["keys/api-token"];
+
+  // Work: a benchmark over REST (etcd writes with the root login), a member stopped so that an
+  // alert fires to every channel, then a silence.
+  const HttpResult benchmark =
+      Http("POST", api_ + "/api/v1/performance/benchmark", R"({"type": "write", "ops": 200})",
+           "Bearer " + secrets_["benchmark token"]);
+  ASSERT_EQ(benchmark.status, 202) << benchmark.body;
+  const std::string benchmark_id = benchmark.Json().value("id", "");
+  json run;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        run = Http("GET", api_ + "/api/v1/performance/benchmark/" + benchmark_id).Json();
+        return run.is_object() && run.value("state", "") != "running";
+      },
+      120s))
+      << run.dump();
+  EXPECT_EQ(run.value("state", ""), "done") << run.dump();
+
+  auto stopped = RunCommand({"/bin/bash", kStackScript, "stop", "etcd3"},
+                            dir_.File("stop-etcd3.log"), 60s, env_);
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  auto webhook_called = [&] {
+    for (const auto& r : receivers_.requests()) {
+      if (r.path == webhook_path_) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto pagerduty_called = [&] {
+    for (const auto& r : receivers_.requests()) {
+      if (r.path == "/v2/enqueue" &&
+          r.body.find(secrets_["PagerDuty routing key"]) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor([&] { return webhook_called() && pagerduty_called(); }, 90s))
+      << "the alert did not reach the webhook (with its token) and PagerDuty (with its key); "
+         "alerter log:\n"
+      << testing::TailOfFile(stack_dir_ + "/logs/alerter.log", 30);
+  ASSERT_TRUE(smtp_->WaitForMessages(1, 90s)) << "no alert mail";
+  EXPECT_TRUE(smtp_->messages()[0].tls);
+  EXPECT_EQ(smtp_->messages()[0].auth_user, "alerts");
+
+  const HttpResult silence = Http("POST", api_ + "/api/v1/alerts/silences",
+                                  R"({"duration": "10m", "comment": "leak test"})", bearer);
+  EXPECT_EQ(silence.status, 201) << silence.body;
+
+  // REST: every GET endpoint, without and with the token.
+  std::vector<std::string> paths = {"/",
+                                    "/dashboard.css",
+                                    "/dashboard.js",
+                                    "/health",
+                                    "/metrics",
+                                    "/api/v1/cluster/status",
+                                    "/api/v1/cluster/members",
+                                    "/api/v1/cluster/members/etcd1",
+                                    "/api/v1/cluster/leader",
+                                    "/api/v1/metrics/current",
+                                    "/api/v1/metrics/history",
+                                    "/api/v1/metrics/history?metric=db_size_bytes",
+                                    "/api/v1/metrics/latency",
+                                    "/api/v1/alerts",
+                                    "/api/v1/alerts/history",
+                                    "/api/v1/alerts/silences",
+                                    "/api/v1/performance/benchmark/" + benchmark_id};
+  for (const std::string& path : paths) {
+    for (const std::string& authorization :
+         {std::string(), bearer, "Bearer " + secrets_["benchmark token"]}) {
+      const HttpResult reply = Http("GET", api_ + path, "", authorization);
+      EXPECT_NE(reply.status, 0) << path;
+      ExpectNoSecretIn("GET " + path + (authorization.empty() ? "" : " (with the token)"),
+                       reply.headers + reply.body);
+    }
+  }
+
+  // The command lines of the stack's processes, while they run.
+  int processes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(stack_dir_ + "/pids")) {
+    const std::string pid = ReadWholeFile(entry.path().string());
+    const std::string cmdline =
+        ReadWholeFile("/proc/" + pid.substr(0, pid.find('\n')) + "/cmdline");
+    if (!cmdline.empty()) {
+      ++processes;
+      ExpectNoSecretIn("the command line of " + entry.path().stem().string(), cmdline);
+    }
+  }
+  EXPECT_GE(processes, 8) << "aggregator, 2 collectors, alerter, gateway, etcd1-2, prometheus";
+
+  // Files the product wrote: private, and without secrets. Stop first, so that the logs are
+  // complete and the databases' -wal files are as the processes left them.
+  EXPECT_EQ(ModeOf(stack_dir_ + "/aggregator"), 0700u);
+  EXPECT_EQ(ModeOf(stack_dir_ + "/alerter"), 0700u);
+  EXPECT_EQ(ModeOf(stack_dir_ + "/keys/curve.key"), 0600u);
+  EXPECT_EQ(ModeOf(stack_dir_ + "/collector-etcd1/collector.seq"), 0600u);
+  std::vector<std::string> databases;
+  for (const std::string& db :
+       {stack_dir_ + "/aggregator/history.db", stack_dir_ + "/alerter/alerts.db"}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (std::filesystem::exists(db + suffix)) {
+        EXPECT_EQ(ModeOf(db + suffix), 0600u) << db + suffix;
+        databases.push_back(db + suffix);
+      }
+    }
+  }
+  const std::vector<std::string> wal_copies = [&] {
+    // Copies of the databases while the processes hold them open: the -wal is deleted at a
+    // clean close, and what matters is what was on disk while they ran.
+    std::vector<std::string> copies;
+    for (const std::string& file : databases) {
+      copies.push_back(ReadWholeFile(file));
+    }
+    return copies;
+  }();
+  auto stopped_all =
+      RunCommand({"/bin/bash", kStackScript, "stop"}, dir_.File("stop-all.log"), 60s, env_);
+  ASSERT_TRUE(stopped_all.ok()) << stopped_all.status().ToString();
+  ASSERT_EQ(databases.size(), wal_copies.size());
+  for (size_t i = 0; i < databases.size(); ++i) {
+    ExpectNoSecretIn(databases[i] + " (while running)", wal_copies[i]);
+  }
+  for (const std::string& db :
+       {stack_dir_ + "/aggregator/history.db", stack_dir_ + "/alerter/alerts.db"}) {
+    ASSERT_TRUE(std::filesystem::exists(db)) << db;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (std::filesystem::exists(db + suffix)) {
+        ExpectNoSecretIn(db + suffix, ReadWholeFile(db + suffix));
+      }
+    }
+  }
+  int logs = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(stack_dir_)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".log") {
+      ++logs;
+      ExpectNoSecretIn(entry.path().string(), ReadWholeFile(entry.path().string()));
+    }
+  }
+  EXPECT_GE(logs, 9) << "every process' log";
+  EXPECT_NE(ReadWholeFile(stack_dir_ + "/logs/alerter.log").find("notification_delivered"),
+            std::string::npos)
+      << "the logs searched are those of a stack that delivered notifications";
+  EXPECT_GT(places_searched_, 40);
+}
+
+}  // namespace
+}  // namespace etcdmon::deploy
