@@ -19,6 +19,8 @@ using nlohmann::json;
 
 constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 constexpr std::string_view kHtml = "text/html; charset=utf-8";
+constexpr std::string_view kCss = "text/css; charset=utf-8";
+constexpr std::string_view kJavaScript = "text/javascript; charset=utf-8";
 
 constexpr std::string_view kMembersPrefix = "/api/v1/cluster/members/";
 // JSON bodies nest at most this deep; deeper ones are refused before parsing, so a hostile body
@@ -33,6 +35,8 @@ struct RouteInfo {
 
 constexpr RouteInfo kRoutes[] = {
     {"/", Route::kDashboard, "GET"},
+    {"/dashboard.css", Route::kDashboardStyle, "GET"},
+    {"/dashboard.js", Route::kDashboardScript, "GET"},
     {"/health", Route::kHealth, "GET"},
     {"/metrics", Route::kMetrics, "GET"},
     {"/api/v1/cluster/status", Route::kClusterStatus, "GET"},
@@ -52,6 +56,10 @@ const char* RouteName(Route route) {
   switch (route) {
     case Route::kDashboard:
       return "dashboard";
+    case Route::kDashboardStyle:
+      return "dashboard_css";
+    case Route::kDashboardScript:
+      return "dashboard_js";
     case Route::kHealth:
       return "health";
     case Route::kMetrics:
@@ -86,6 +94,24 @@ const char* RouteName(Route route) {
       return "unknown";
   }
   return "unknown";
+}
+
+// Under --api-auth=all, whether `route` needs a token: everything but liveness, the dashboard's
+// static files (they hold no data; the page's requests for data carry the check) and the POST
+// endpoints (which check their own tokens).
+bool IsPublicUnderAuthAll(Route route) {
+  switch (route) {
+    case Route::kHealth:
+    case Route::kDashboard:
+    case Route::kDashboardStyle:
+    case Route::kDashboardScript:
+    case Route::kSilenceCreate:
+    case Route::kBenchmarkStart:
+    case Route::kUnknown:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Compares without an early exit, so the time taken does not tell how much of a guess matched.
@@ -159,7 +185,14 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
       request_family_(prometheus::BuildCounter()
                           .Name("etcd_monitor_gateway_http_requests_total")
                           .Help("HTTP requests the gateway answered, by handler and status code")
-                          .Register(registry)) {
+                          .Register(registry)),
+      post_limiter_(config.post_rate_limit_per_minute, config.rate_limit_clients, clock),
+      rate_limited_counter_(
+          prometheus::BuildCounter()
+              .Name("etcd_monitor_gateway_rate_limited_total")
+              .Help("POST requests refused with 429: over the per-client rate limit")
+              .Register(registry)
+              .Add({})) {
   auto empty = std::make_shared<RenderedState>();
   empty->metrics_text = std::make_shared<const std::string>();
   state_ = std::move(empty);
@@ -206,9 +239,34 @@ void Api::Count(Route route, int status) {
 ApiResponse Api::Handle(const ApiRequest& request) {
   requests_.fetch_add(1, std::memory_order_relaxed);
   Route route = Route::kUnknown;
+  // Before routing and the token checks, so that guessing tokens is rate-limited too.
+  if (std::optional<ApiResponse> refused = RateLimit(request)) {
+    for (const RouteInfo& info : kRoutes) {
+      if (info.path == request.path && info.method == request.method) {
+        route = info.route;
+      }
+    }
+    Count(route, refused->status);
+    return *std::move(refused);
+  }
   ApiResponse response = Dispatch(request, route);
   Count(route, response.status);
   return response;
+}
+
+std::optional<ApiResponse> Api::RateLimit(const ApiRequest& request) {
+  if (request.method != "POST") {
+    return std::nullopt;
+  }
+  const ClientRateLimiter::Decision decision = post_limiter_.Allow(request.client);
+  if (decision.allowed) {
+    return std::nullopt;
+  }
+  rate_limited_counter_.Increment();
+  HttpError e = TooManyRequests(decision.retry_after.count(), config_.post_rate_limit_per_minute);
+  ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
+  r.retry_after_seconds = decision.retry_after.count();
+  return r;
 }
 
 ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
@@ -226,11 +284,28 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       allowed += (allowed.empty() ? "" : ", ") + std::string(info.method);
       continue;
     }
+    if (config_.api_auth == ApiAuth::kAll && !IsPublicUnderAuthAll(info.route)) {
+      if (Status s = CheckToken(request.authorization); !s.ok()) {
+        return ErrorResponse(s);
+      }
+    }
     switch (info.route) {
       case Route::kDashboard: {
         ApiResponse r;
         r.content_type = kHtml;
         r.body = std::string(DashboardHtml());
+        return r;
+      }
+      case Route::kDashboardStyle: {
+        ApiResponse r;
+        r.content_type = kCss;
+        r.body = std::string(DashboardStyle());
+        return r;
+      }
+      case Route::kDashboardScript: {
+        ApiResponse r;
+        r.content_type = kJavaScript;
+        r.body = std::string(DashboardScript());
         return r;
       }
       case Route::kHealth:
@@ -283,6 +358,12 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       r.allow = "GET";
       return r;
     }
+    // Under --api-auth=all a run's report is read with the API token or the benchmark token.
+    if (config_.api_auth == ApiAuth::kAll && !CheckBenchmarkToken(request.authorization).ok()) {
+      if (Status s = CheckToken(request.authorization); !s.ok()) {
+        return ErrorResponse(s);
+      }
+    }
     return BenchmarkGet(request, path.substr(kBenchmarkPrefix.size()));
   }
   if (path.size() > kMembersPrefix.size() &&
@@ -293,6 +374,11 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
       r.allow = "GET";
       return r;
+    }
+    if (config_.api_auth == ApiAuth::kAll) {
+      if (Status s = CheckToken(request.authorization); !s.ok()) {
+        return ErrorResponse(s);
+      }
     }
     return Member(request, path.substr(kMembersPrefix.size()));
   }
@@ -316,6 +402,30 @@ Status Api::CheckToken(std::string_view authorization) const {
     return Status::Unauthenticated("the bearer token is not valid");
   }
   return Status::Ok();
+}
+
+Status Api::CheckBenchmarkToken(std::string_view authorization) const {
+  if (config_.benchmark_token.empty()) {
+    return Status::PermissionDenied(
+        "benchmarks are disabled: the gateway has no benchmark token (--benchmark-token-file or "
+        "BENCHMARK_TOKEN)");
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      authorization.substr(0, kBearer.size()) != kBearer) {
+    return Status::Unauthenticated(
+        "the benchmark token is required (Authorization: Bearer <token>)");
+  }
+  const std::string_view presented = authorization.substr(kBearer.size());
+  if (ConstantTimeEquals(presented, config_.benchmark_token.Reveal())) {
+    return Status::Ok();
+  }
+  if (!config_.api_token.empty() && ConstantTimeEquals(presented, config_.api_token.Reveal())) {
+    return Status::PermissionDenied(
+        "the API token does not authorize benchmarks: use the benchmark token "
+        "(--benchmark-token-file)");
+  }
+  return Status::Unauthenticated("the bearer token is not valid");
 }
 
 Result<json> Api::ParseJsonBody(const ApiRequest& request, std::string_view example) const {

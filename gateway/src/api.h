@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/gateway/gateway.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
+#include "rate_limiter.h"
 
 namespace etcdmon::gateway::detail {
 
@@ -30,6 +32,7 @@ struct ApiRequest {
   std::string_view query;          // without '?', not yet decoded
   std::string_view authorization;  // the Authorization header; empty when absent
   std::string_view body;
+  std::string_view client;  // the peer's address, for the POST rate limit; empty: unknown
 };
 
 struct ApiResponse {
@@ -40,6 +43,7 @@ struct ApiResponse {
   std::string allow;                                   // the Allow header (405)
   std::string location;                                // the Location header (202)
   bool authenticate = false;                           // send WWW-Authenticate: Bearer (401)
+  int64_t retry_after_seconds = 0;                     // send Retry-After (429) when > 0
 
   const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
@@ -72,6 +76,8 @@ struct DependencyState {
 /// The routes, for the request counters.
 enum class Route : uint8_t {
   kDashboard,
+  kDashboardStyle,
+  kDashboardScript,
   kHealth,
   kMetrics,
   kClusterStatus,
@@ -123,8 +129,16 @@ class Api {
   // `example`).
   Result<nlohmann::json> ParseJsonBody(const ApiRequest& request, std::string_view example) const;
   ApiResponse BenchmarkStart(const ApiRequest& request);
+  // POST benchmark's safety checks: the run's bytes within the budget, and the target's
+  // database not near its quota (from the newest snapshot).
+  Status CheckBenchmarkBudget(const BenchmarkSpec& spec) const;
+  Status CheckBenchmarkQuota(const BenchmarkSpec& spec) const;
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
   Status CheckToken(std::string_view authorization) const;
+  // POST benchmark's own token (config_.benchmark_token); the API token alone is refused (403).
+  Status CheckBenchmarkToken(std::string_view authorization) const;
+  // A 429 when `request` is a POST over its client's rate limit.
+  std::optional<ApiResponse> RateLimit(const ApiRequest& request);
   void Count(Route route, int status);
 
   const GatewayConfig& config_;
@@ -138,10 +152,12 @@ class Api {
   std::atomic<uint64_t> requests_{0};
   // Counters per route and status, created on first use (so /metrics lists only pairs that
   // happened) and then found with one atomic load, so a request never allocates for them.
-  static constexpr std::array<int, 13> kCountedStatuses = {200, 202, 400, 401, 403, 404, 405,
-                                                           409, 413, 500, 501, 503, 504};
+  static constexpr std::array<int, 14> kCountedStatuses = {200, 202, 400, 401, 403, 404, 405,
+                                                           409, 413, 429, 500, 501, 503, 504};
   prometheus::Family<prometheus::Counter>& request_family_;
-  std::mutex counters_mu_;  // serializes creating a counter
+  ClientRateLimiter post_limiter_;
+  prometheus::Counter& rate_limited_counter_;  // POSTs refused with 429
+  std::mutex counters_mu_;                     // serializes creating a counter
   std::array<std::array<std::atomic<prometheus::Counter*>, kCountedStatuses.size() + 1>,
              kRouteCount>
       request_counters_{};

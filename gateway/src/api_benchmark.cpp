@@ -1,7 +1,10 @@
-// POST /api/v1/performance/benchmark (start a run; bearer token) and GET
-// /api/v1/performance/benchmark/<id> (its state and report), over the BenchmarkBackend.
+// POST /api/v1/performance/benchmark (start a run; the benchmark token) and GET
+// /api/v1/performance/benchmark/<id> (its state and report), over the BenchmarkBackend. A run
+// writes into the monitored cluster, so it is bounded in bytes and refused while the target's
+// database is near its quota (a full database makes etcd refuse every write).
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -16,6 +19,19 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxIdBytes = 128;
+
+// A run is refused when a member's db size plus its bytes would reach this share of the quota.
+constexpr double kQuotaRefuseFraction = 0.8;
+
+std::string MiB(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+uint64_t RunBytes(const BenchmarkSpec& spec) {
+  return spec.ops * (static_cast<uint64_t>(spec.key_size) + spec.value_size);
+}
 
 Status NoRunner() {
   return Status::Unimplemented(
@@ -60,7 +76,7 @@ Result<uint64_t> JsonUint(const json& body, const char* key, uint64_t fallback, 
 }  // namespace
 
 ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
-  if (Status s = CheckToken(request.authorization); !s.ok()) {
+  if (Status s = CheckBenchmarkToken(request.authorization); !s.ok()) {
     return ErrorResponse(s);
   }
   Result<json> parsed = ParseJsonBody(request, R"({"type": "write", "ops": 10000})");
@@ -104,8 +120,14 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   spec.clients = static_cast<uint32_t>(std::min<uint64_t>(*clients, *ops));
   spec.key_size = static_cast<uint32_t>(*key_size);
   spec.value_size = static_cast<uint32_t>(*value_size);
+  if (Status s = CheckBenchmarkBudget(spec); !s.ok()) {
+    return ErrorResponse(s);
+  }
   if (backends_.benchmark == nullptr) {
     return ErrorResponse(NoRunner());
+  }
+  if (Status s = CheckBenchmarkQuota(spec); !s.ok()) {
+    return ErrorResponse(s);
   }
   Result<std::string> id = backends_.benchmark->Start(spec);
   if (!id.ok()) {
@@ -123,6 +145,48 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
                              {"value_size", spec.value_size}});
   r.location = location;
   return r;
+}
+
+Status Api::CheckBenchmarkBudget(const BenchmarkSpec& spec) const {
+  const uint64_t bytes = RunBytes(spec);
+  if (bytes <= config_.benchmark_max_bytes) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "the run would write " + std::to_string(bytes) + " bytes (ops " + std::to_string(spec.ops) +
+      " x (key_size " + std::to_string(spec.key_size) + " + value_size " +
+      std::to_string(spec.value_size) + ")), over the budget of " +
+      std::to_string(config_.benchmark_max_bytes) + " bytes per run (--benchmark-max-bytes)");
+}
+
+Status Api::CheckBenchmarkQuota(const BenchmarkSpec& spec) const {
+  const std::shared_ptr<const RenderedState> state = Current();
+  if (state->snapshot == nullptr) {
+    return Status::Unavailable(
+        "cannot run a benchmark yet: the target's database size is not known (no cluster "
+        "snapshot so far); retry in a few seconds");
+  }
+  const uint64_t run_bytes = RunBytes(spec);
+  for (const etcdmonitor::v1::MemberState& m : state->snapshot->members()) {
+    uint64_t quota = m.db_quota_bytes() > 0 ? static_cast<uint64_t>(m.db_quota_bytes()) : 0;
+    const char* quota_source = "etcd's quota";
+    if (config_.max_db_size_bytes > 0 && (quota == 0 || config_.max_db_size_bytes < quota)) {
+      quota = config_.max_db_size_bytes;
+      quota_source = "--max-db-size-mb";
+    }
+    if (quota == 0 || !m.has_db_size_bytes() || m.db_size_bytes() < 0) {
+      continue;  // nothing known to compare against
+    }
+    const auto db_size = static_cast<uint64_t>(m.db_size_bytes());
+    if (static_cast<double>(db_size + run_bytes) >= kQuotaRefuseFraction * quota) {
+      return Status::FailedPrecondition(
+          "benchmark refused: member " + m.name() + "'s database is " + MiB(db_size) + " of " +
+          MiB(quota) + " (" + quota_source + "), and with this run's " + MiB(run_bytes) +
+          " it would be within 20% of the quota (a full database makes etcd refuse every "
+          "write); compact and defragment it first, or raise the quota");
+    }
+  }
+  return Status::Ok();
 }
 
 ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {

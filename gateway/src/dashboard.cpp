@@ -12,19 +12,7 @@ namespace {
 constexpr std::string_view kHtml = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>etcd-monitor</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.5em}
-table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#070}.bad{color:#b00;font-weight:bold}.warn{color:#a55a00;font-weight:bold}#err{color:#b00}
-.stale,tr.pending td{color:#666;font-style:italic;font-weight:normal}
-.tag{display:inline-block;font-size:.8em;font-style:normal;border:1px solid currentColor;border-radius:.3em;padding:0 .3em;margin-left:.3em}
-.cards span{display:inline-block;background:#fff;border:1px solid #ccc;padding:.5em 1em;margin:.2em}
-.cards span.state{border-width:2px}.cards span.state.ok{border-color:#070}.cards span.state.warn{border-color:#a55a00}
-.cards span.state.bad{border-color:#b00}
-:focus-visible{outline:2px solid #05a;outline-offset:2px}
-</style></head><body>
+<link rel="stylesheet" href="dashboard.css"></head><body>
 <h1>etcd-monitor <small id="cluster"></small></h1>
 <div id="err" role="alert"></div>
 <div class="cards" id="status"></div>
@@ -37,8 +25,26 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 <p><small>Refreshes every 5 s. Data: <a href="api/v1/cluster/status">status</a>,
 <a href="api/v1/cluster/members">members</a>, <a href="api/v1/metrics/latency">latency</a>,
 <a href="api/v1/alerts">alerts</a>, <a href="metrics">metrics</a>.</small></p>
-<script>
-"use strict";
+<script src="dashboard.js"></script></body></html>
+)HTML";
+
+// The page's style and script are files of their own, not inline, so that the page's
+// Content-Security-Policy can forbid inline script and style (see http_server.cpp).
+constexpr std::string_view kStyle =
+    R"CSS(body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.5em}
+table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#070}.bad{color:#b00;font-weight:bold}.warn{color:#a55a00;font-weight:bold}#err{color:#b00}
+.stale,tr.pending td{color:#666;font-style:italic;font-weight:normal}
+.tag{display:inline-block;font-size:.8em;font-style:normal;border:1px solid currentColor;border-radius:.3em;padding:0 .3em;margin-left:.3em}
+.cards span{display:inline-block;background:#fff;border:1px solid #ccc;padding:.5em 1em;margin:.2em}
+.cards span.state{border-width:2px}.cards span.state.ok{border-color:#070}.cards span.state.warn{border-color:#a55a00}
+.cards span.state.bad{border-color:#b00}
+:focus-visible{outline:2px solid #05a;outline-offset:2px}
+)CSS";
+
+constexpr std::string_view kScript = R"JS("use strict";
 const DASH="\u2013";
 const SYMBOL={ok:"\u2714 ",warn:"\u26a0 ",bad:"\u2716 "};
 const STATES={healthy:"ok",degraded:"warn",no_leader:"bad",no_quorum:"bad",split_brain:"bad",stale:"bad",unknown:"bad"};
@@ -119,11 +125,14 @@ const box=document.getElementById("show-pending");
 box.checked=location.hash=="#pending";
 box.addEventListener("change",()=>{history.replaceState(null,"",box.checked?"#pending":location.pathname+location.search);renderAlerts();});
 refresh();setInterval(refresh,5000);
-</script></body></html>
-)HTML";
+)JS";
 
 }  // namespace
 
 std::string_view DashboardHtml() { return kHtml; }
+
+std::string_view DashboardStyle() { return kStyle; }
+
+std::string_view DashboardScript() { return kScript; }
 
 }  // namespace etcdmon::gateway::detail

@@ -8,4 +8,11 @@ namespace etcdmon::gateway::detail {
 /// REST API (status, members, latency, alerts) and refreshes itself every few seconds.
 std::string_view DashboardHtml();
 
+/// The page's style sheet, served at "/dashboard.css".
+std::string_view DashboardStyle();
+
+/// The page's script, served at "/dashboard.js" (not inline: the Content-Security-Policy allows
+/// scripts from the gateway's own origin only).
+std::string_view DashboardScript();
+
 }  // namespace etcdmon::gateway::detail

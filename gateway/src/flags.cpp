@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
+#include "etcdmon/rpc/flags.h"
 #include "etcdmon/strings/strings.h"
 #include "etcdmon/transport/curve.h"
 
@@ -30,6 +32,50 @@ Result<std::string> ReadTokenFile(const std::string& path) {
 }
 
 }  // namespace
+
+ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
+    : api_auth_(config::FlagValue::AddOption(
+          app, "api-auth", "API_AUTH", "mutating",
+          "which endpoints need the API token: mutating (POST only) or all (every endpoint but "
+          "/health and the dashboard's page, script and style; /metrics included, so Prometheus "
+          "sends the token: bearer_token_file)",
+          "mutating|all")),
+      benchmark_token_file_(config::FlagValue::AddOption(
+          app, "benchmark-token-file", "", "",
+          "file holding the bearer token that POST /api/v1/performance/benchmark needs; the API "
+          "token does not run benchmarks (else env BENCHMARK_TOKEN; neither: benchmarks answer "
+          "403)",
+          "FILE")),
+      benchmark_max_bytes_(config::FlagValue::AddOption(
+          app, "benchmark-max-bytes", "", "67108864",
+          "largest ops x (key_size + value_size) one POST benchmark may write (larger: 400)",
+          "BYTES")),
+      post_rate_limit_(config::FlagValue::AddOption(
+          app, "post-rate-limit", "", "50",
+          "POST requests per minute per client address, in bursts of as many (beyond: 429 with "
+          "Retry-After); 0 for no limit",
+          "N")) {}
+
+void ApiSecurityFlags::Build(config::FlagErrors& errors, GatewayConfig& g) const {
+  g.api_auth =
+      api_auth_.AsChoice(errors, {"mutating", "all"}) == "all" ? ApiAuth::kAll : ApiAuth::kMutating;
+  g.benchmark_max_bytes =
+      static_cast<uint64_t>(benchmark_max_bytes_.AsInt(errors, 1, int64_t{1} << 40));
+  g.post_rate_limit_per_minute =
+      static_cast<uint32_t>(post_rate_limit_.AsInt(errors, 0, 1'000'000));
+  // Neither the token nor the file's content is ever part of an error line.
+  const std::string path = benchmark_token_file_.AsReadableFile(errors);
+  if (!path.empty()) {
+    Result<std::string> token = ReadTokenFile(path);
+    if (token.ok()) {
+      g.benchmark_token = config::Secret(std::move(token).value());
+    } else {
+      errors.Add("--benchmark-token-file \"" + path + "\": " + token.status().message());
+    }
+  } else if (const char* env = std::getenv("BENCHMARK_TOKEN"); env != nullptr && *env != '\0') {
+    g.benchmark_token = config::Secret(env);
+  }
+}
 
 config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const char* const* argv,
                                                                 std::ostream& out,
@@ -62,13 +108,19 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       "KEY");
   FlagValue token_file = FlagValue::AddOption(
       app, "api-token-file", "", "",
-      "file holding the bearer token that creating silences and running benchmarks need (else "
-      "env API_TOKEN)",
+      "file holding the bearer token that creating silences needs, and under --api-auth=all "
+      "every read (else env API_TOKEN); benchmarks need --benchmark-token-file",
       "FILE");
-  FlagValue cert = FlagValue::AddOption(app, "tls-cert-file", "", "",
-                                        "serve HTTPS with this certificate (PEM)", "FILE");
+  ApiSecurityFlags security_flags(app);
+  FlagValue cert = FlagValue::AddOption(
+      app, "tls-cert-file", "", "",
+      "serve HTTPS with this certificate (PEM). Not recommended: the TLS handshake runs on the "
+      "one listener thread, so a client that connects and stays silent stalls every new "
+      "connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front instead",
+      "FILE");
   FlagValue key =
       FlagValue::AddOption(app, "tls-key-file", "", "", "the certificate's key (PEM)", "FILE");
+  rpc::GrpcClientFlags grpc_flags(app, "the aggregator and the alerter");
   FlagValue backend_timeout =
       FlagValue::AddOption(app, "backend-timeout", "", "2s",
                            "deadline of each call to the aggregator or alerter", "DURATION");
@@ -100,6 +152,16 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
     if (!line.alerter_address.empty() && line.alerter_address.find(':') == std::string::npos) {
       errors.Add(alerter.Error("want host:port, or \"\" for none"));
     }
+    line.grpc_security = grpc_flags.Build(errors);
+    // Never the token in clear beyond this host: refused here, before anything is dialled.
+    // (An address without a port has had its error line already.)
+    for (const auto& [flag, address] :
+         {std::pair<const char*, const std::string&>{"--aggregator", line.aggregator_address},
+          {"--alerter", line.alerter_address}}) {
+      if (address.find(':') != std::string::npos) {
+        errors.Add(rpc::CheckClientSecurity(flag, address, line.grpc_security));
+      }
+    }
     line.snapshots_endpoint = snapshots.AsString();
     if (const std::string k = curve_key.AsString(); !k.empty()) {
       if (Result<std::string> resolved = transport::ResolveCurveKeyArgument(k); resolved.ok()) {
@@ -109,7 +171,7 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       }
     }
     g.tls_cert_file = cert.AsReadableFile(errors);
-    g.tls_key_file = key.AsReadableFile(errors);
+    g.tls_key_file = key.AsPrivateKeyFile(errors);
     if (g.tls_cert_file.empty() != g.tls_key_file.empty()) {
       errors.Add("--tls-cert-file and --tls-key-file go together");
     }
@@ -125,6 +187,10 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       }
     } else if (const char* env = std::getenv("API_TOKEN"); env != nullptr && *env != '\0') {
       g.api_token = config::Secret(env);
+    }
+    security_flags.Build(errors, g);
+    if (g.api_auth == ApiAuth::kAll && g.api_token.empty()) {
+      errors.Add("--api-auth=all needs an API token (--api-token-file or API_TOKEN)");
     }
     if (!errors.empty()) {
       return errors.ToStatus();

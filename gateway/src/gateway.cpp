@@ -250,6 +250,9 @@ Result<std::unique_ptr<GatewayService>> GatewayService::Create(
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return Status::InvalidArgument("TLS needs both a certificate and a key file");
   }
+  if (config.api_auth == ApiAuth::kAll && config.api_token.empty()) {
+    return Status::InvalidArgument("--api-auth=all needs an API token (--api-token-file)");
+  }
   if (config.threads < 1 || config.threads > 64) {
     return Status::InvalidArgument("threads must be in 1..64");
   }
@@ -282,8 +285,19 @@ Status GatewayService::Start() {
   }
   ETCDMON_RETURN_IF_ERROR(impl_->server.Start());
   impl_->refresher = std::thread([this] { impl_->Run(); });
-  impl_->logger->info("gateway_started address={}:{} tls={}", impl_->config.host,
-                      impl_->server.port(), !impl_->config.tls_cert_file.empty());
+  impl_->logger->info("gateway_started address={}:{} tls={} api_auth={}", impl_->config.host,
+                      impl_->server.port(), !impl_->config.tls_cert_file.empty(),
+                      impl_->config.api_auth == ApiAuth::kAll ? "all" : "mutating");
+  if (!impl_->config.tls_cert_file.empty()) {
+    // The HTTP library does the TLS handshake blocking on its one listener thread: a client that
+    // opens a connection and sends nothing stops every later connection from being accepted
+    // (tests/unit/gateway/idle_connections_test.cpp shows it).
+    impl_->logger->warn(
+        "tls_not_recommended reason=\"a client that connects and never completes the TLS "
+        "handshake stalls every new connection to the gateway until it disconnects\" "
+        "advice=\"serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front of the "
+        "gateway\"");
+  }
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 // The one place a Status becomes an HTTP status and the error body of the REST API:
 // {"error": {"code": <http status>, "status": "<status code name>", "message": "..."}}.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ HttpError ToHttp(const Status& status);
 
 /// 405 for a known path asked with another method; `allowed` is the Allow header's value.
 HttpError MethodNotAllowed(std::string_view method, std::string_view allowed);
+
+/// 429 for a client over the POST rate limit of `per_minute`; it may retry after
+/// `retry_after_seconds`.
+HttpError TooManyRequests(int64_t retry_after_seconds, uint32_t per_minute);
 
 }  // namespace etcdmon::gateway

@@ -5,6 +5,7 @@
 #include <pistache/net.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <exception>
 #include <mutex>
 
@@ -14,6 +15,19 @@ namespace etcdmon::gateway::detail {
 namespace {
 
 using namespace Pistache;
+
+// Over HTTPS Pistache writes with SSL_write, i.e. write() without MSG_NOSIGNAL: a client that
+// closes its connection before the answer would raise SIGPIPE and kill the whole process. Ignore
+// it once, unless the program installed a handler of its own.
+void IgnoreSigpipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      std::signal(SIGPIPE, SIG_IGN);
+    }
+  });
+}
 
 // A response header with a name chosen at run time (Pistache 0.0.5 writes only typed headers,
 // never raw ones, into a response).
@@ -28,6 +42,13 @@ class TextHeader final : public Http::Header::Header {
   const char* name_;  // static storage
   std::string value_;
 };
+
+// The dashboard's policy: everything from the gateway's own origin only, no inline script or style
+// (the page's script and style are files of their own), no plugins, never framed.
+constexpr const char* kHtmlContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
 
 // One handler per Pistache worker (HTTP_PROTOTYPE clones it); all share the Api.
 class Handler final : public Http::Handler {
@@ -55,6 +76,8 @@ class Handler final : public Http::Handler {
       in.query = query;
       in.authorization = authorization;
       in.body = request.body();
+      const std::string client = request.address().host();
+      in.client = client;
       answer = api_->Handle(in);
     } catch (const std::exception& e) {
       logger_->error("request_failed path=\"{}\" error=\"{}\"", request.resource(), e.what());
@@ -72,6 +95,18 @@ class Handler final : public Http::Handler {
     if (answer.authenticate) {
       response.headers().add(std::make_shared<TextHeader>("WWW-Authenticate", "Bearer"));
     }
+    if (answer.retry_after_seconds > 0) {
+      response.headers().add(
+          std::make_shared<TextHeader>("Retry-After", std::to_string(answer.retry_after_seconds)));
+    }
+    // No answer is ever sniffed into another type (a JSON error echoing input is never HTML).
+    response.headers().add(std::make_shared<TextHeader>("X-Content-Type-Options", "nosniff"));
+    if (answer.content_type.rfind("text/html", 0) == 0) {
+      response.headers().add(
+          std::make_shared<TextHeader>("Content-Security-Policy", kHtmlContentSecurityPolicy));
+      response.headers().add(std::make_shared<TextHeader>("X-Frame-Options", "DENY"));
+      response.headers().add(std::make_shared<TextHeader>("Referrer-Policy", "no-referrer"));
+    }
     response.send(static_cast<Http::Code>(answer.status), answer.Body(),
                   MediaTypeOf(answer.content_type));
   }
@@ -84,11 +119,21 @@ class Handler final : public Http::Handler {
         Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8");
     static const Http::Mime::MediaType kHtml =
         Http::Mime::MediaType::fromString("text/html; charset=utf-8");
+    static const Http::Mime::MediaType kCss =
+        Http::Mime::MediaType::fromString("text/css; charset=utf-8");
+    static const Http::Mime::MediaType kJavaScript =
+        Http::Mime::MediaType::fromString("text/javascript; charset=utf-8");
     if (content_type.rfind("text/plain", 0) == 0) {
       return kText;
     }
     if (content_type.rfind("text/html", 0) == 0) {
       return kHtml;
+    }
+    if (content_type.rfind("text/css", 0) == 0) {
+      return kCss;
+    }
+    if (content_type.rfind("text/javascript", 0) == 0) {
+      return kJavaScript;
     }
     return kJson;
   }
@@ -121,6 +166,7 @@ Status HttpServer::Start() {
   if (impl_->serving) {
     return Status::FailedPrecondition("the HTTP server is already serving");
   }
+  IgnoreSigpipeOnce();
   const GatewayConfig& c = impl_->config;
   const std::string where = c.host + ":" + std::to_string(c.port);
   try {

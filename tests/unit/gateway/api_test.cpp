@@ -43,6 +43,7 @@ class ApiTest : public ::testing::Test {
     config_.host = "127.0.0.1";
     config_.port = 0;
     config_.api_token = config::Secret(kToken);
+    config_.benchmark_token = config::Secret(kBenchmarkToken);
     config_.max_body_bytes = 1024;
     config_.max_benchmark_ops = 5000;
     Build(/*with_benchmark=*/true);
@@ -319,13 +320,15 @@ TEST_F(ApiTest, AlertsFiltersHistoryAndSilences) {
 TEST_F(ApiTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
   const std::string url = "/api/v1/performance/benchmark";
   const std::string body = R"({"type":"mixed","ops":1000,"clients":4,"value_size":64})";
-  const std::string bearer = "Bearer " + kToken;
+  const std::string bearer = "Bearer " + kBenchmarkToken;
+  Publish(ThreeMemberSnapshot());  // the database's size is known
   ApiResponse no_token = Call("POST", url, body);
   ExpectError(no_token, 401);
   EXPECT_TRUE(no_token.authenticate) << "WWW-Authenticate: Bearer";
   ExpectError(Call("POST", url, body, "Bearer wrong"), 401);
-  ExpectError(Call("POST", url, body, "Basic " + kToken), 401);
-  EXPECT_EQ(Call("POST", url, body, "Bearer wrong").Body().find(kToken), std::string::npos);
+  ExpectError(Call("POST", url, body, "Basic " + kBenchmarkToken), 401);
+  EXPECT_EQ(Call("POST", url, body, "Bearer wrong").Body().find(kBenchmarkToken),
+            std::string::npos);
 
   struct Case {
     std::string body;
@@ -401,7 +404,7 @@ TEST_F(ApiTest, SilenceCreationNeedsTokenAndValidates) {
 TEST_F(ApiTest, BenchmarkWithoutRunnerIs501) {
   Build(/*with_benchmark=*/false);
   ApiResponse r =
-      Call("POST", "/api/v1/performance/benchmark", R"({"ops":10})", "Bearer " + kToken);
+      Call("POST", "/api/v1/performance/benchmark", R"({"ops":10})", "Bearer " + kBenchmarkToken);
   ExpectError(r, 501);
   EXPECT_NE(Parse(r)["error"]["message"].get<std::string>().find("benchmark"), std::string::npos);
 }

@@ -17,6 +17,7 @@ namespace v1 = etcdmonitor::v1;
 
 inline constexpr int64_t kTick = 1714557600000;  // 2024-05-01T10:00:00Z
 inline const std::string kToken = "s3cret-token";
+inline const std::string kBenchmarkToken = "b3nch-token";
 
 inline v1::ClusterSnapshot ThreeMemberSnapshot() {
   v1::ClusterSnapshot s;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -49,10 +50,10 @@ std::string Endpoints(const GatewayCommandLine& line) {
 class GatewayFlagsTest : public ::testing::Test {
  protected:
   // Every variable the gateway reads, cleared for each test and restored afterwards.
-  etcdmon::testing::ScopedEnv env_{"ENDPOINTS", "DIAL_TIMEOUT",      "CA_FILE",   "CERT_FILE",
-                                   "KEY_FILE",  "INSECURE_SKIP_TLS", "ETCD_USER", "ETCD_PASSWORD",
-                                   "LOG_LEVEL", "LOG_FORMAT",        "API_HOST",  "API_PORT",
-                                   "API_TOKEN"};
+  etcdmon::testing::ScopedEnv env_{
+      "ENDPOINTS",         "DIAL_TIMEOUT", "CA_FILE",       "CERT_FILE", "KEY_FILE",
+      "INSECURE_SKIP_TLS", "ETCD_USER",    "ETCD_PASSWORD", "LOG_LEVEL", "LOG_FORMAT",
+      "API_HOST",          "API_PORT",     "API_TOKEN",     "API_AUTH",  "BENCHMARK_TOKEN"};
 
   std::string WriteFile(const std::string& name, const std::string& content) {
     const std::string path = dir_.File(name);
@@ -77,6 +78,10 @@ TEST_F(GatewayFlagsTest, Defaults) {
   EXPECT_EQ(g.stale_after, 30s);
   EXPECT_EQ(g.max_benchmark_ops, 1000000u);
   EXPECT_TRUE(g.api_token.empty());
+  EXPECT_EQ(g.api_auth, ApiAuth::kMutating);
+  EXPECT_TRUE(g.benchmark_token.empty());
+  EXPECT_EQ(g.benchmark_max_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(g.post_rate_limit_per_minute, 50u);
   EXPECT_EQ(g.tls_cert_file, "");
   EXPECT_EQ(g.tls_key_file, "");
   EXPECT_EQ(line.aggregator_address, "localhost:5557");
@@ -94,8 +99,10 @@ TEST_F(GatewayFlagsTest, EveryFlagSetsItsField) {
   Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   const std::string token_file = WriteFile("token", "  tok-from-file\n");
+  const std::string bench_token_file = WriteFile("bench-token", "bench-from-file\n");
   const std::string cert = WriteFile("cert.pem", "x");
   const std::string key = WriteFile("key.pem", "x");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read);  // a private key
   struct Case {
     std::vector<std::string> args;
     std::function<std::string(const GatewayCommandLine&)> field;
@@ -130,6 +137,18 @@ TEST_F(GatewayFlagsTest, EveryFlagSetsItsField) {
       {{"--max-benchmark-ops=50"},
        [](const auto& l) { return std::to_string(l.gateway.max_benchmark_ops); },
        "50"},
+      {{"--api-auth=all", "--api-token-file=" + token_file},
+       [](const auto& l) { return l.gateway.api_auth == ApiAuth::kAll ? "all" : "mutating"; },
+       "all"},
+      {{"--benchmark-token-file=" + bench_token_file},
+       [](const auto& l) { return std::string(l.gateway.benchmark_token.Reveal()); },
+       "bench-from-file"},
+      {{"--benchmark-max-bytes=1000"},
+       [](const auto& l) { return std::to_string(l.gateway.benchmark_max_bytes); },
+       "1000"},
+      {{"--post-rate-limit=0"},
+       [](const auto& l) { return std::to_string(l.gateway.post_rate_limit_per_minute); },
+       "0"},
       {{"--endpoints=10.0.0.1:2379,10.0.0.2:2379"}, Endpoints, "10.0.0.1:2379,10.0.0.2:2379"},
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=3s"},
        [](const auto& l) { return Millis(l.etcd.dial_timeout); },
@@ -163,11 +182,25 @@ TEST_F(GatewayFlagsTest, FlagBeatsVariable) {
        [](const auto& l) { return std::to_string(l.gateway.port); }},
       {"API_TOKEN", "from-env", "--api-token-file=" + token_file, "from-flag",
        [](const auto& l) { return std::string(l.gateway.api_token.Reveal()); }},
+      {"BENCHMARK_TOKEN", "from-env", "--benchmark-token-file=" + token_file, "from-flag",
+       [](const auto& l) { return std::string(l.gateway.benchmark_token.Reveal()); }},
       {"ENDPOINTS", "10.0.0.1:2379", "--endpoints=10.0.0.2:2379", "10.0.0.2:2379", Endpoints},
       {"LOG_LEVEL", "warn", "--log-level=error", "error",
        [](const auto& l) { return l.log.level; }},
   };
   testing::ExpectFlagBeatsVariable(env_, Parse, cases, [](const Case& c) { return c.arg; });
+}
+
+// API_AUTH sets --api-auth (all needs the API token); the flag beats it.
+TEST_F(GatewayFlagsTest, ApiAuthVariable) {
+  env_.Set("API_TOKEN", "tok");
+  env_.Set("API_AUTH", "all");
+  Parsed from_env = Parse({});
+  ASSERT_TRUE(from_env.result.ok()) << from_env.err;
+  EXPECT_EQ(from_env.result.value().gateway.api_auth, ApiAuth::kAll);
+  Parsed from_flag = Parse({"--api-auth=mutating"});
+  ASSERT_TRUE(from_flag.result.ok()) << from_flag.err;
+  EXPECT_EQ(from_flag.result.value().gateway.api_auth, ApiAuth::kMutating);
 }
 
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
@@ -193,6 +226,11 @@ TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--threads=65"}, "--threads", "\"65\""},
       {{"--stale-after=stale"}, "--stale-after", "\"stale\""},
       {{"--max-benchmark-ops=0"}, "--max-benchmark-ops", "\"0\""},
+      {{"--api-auth=some"}, "--api-auth", "\"some\""},
+      {{"--api-auth=all"}, "--api-auth=all", "--api-token-file"},
+      {{"--benchmark-token-file=" + empty_token}, "--benchmark-token-file", empty_token},
+      {{"--benchmark-max-bytes=0"}, "--benchmark-max-bytes", "\"0\""},
+      {{"--post-rate-limit=-1"}, "--post-rate-limit", "\"-1\""},
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
   };
@@ -235,12 +273,30 @@ TEST_F(GatewayFlagsTest, HelpExitsZero) {
   EXPECT_EQ(parsed.result.exit_code(), 0);
   EXPECT_TRUE(parsed.result.status().ok());
   EXPECT_TRUE(parsed.err.empty()) << parsed.err;
-  for (const char* flag : {"--api-host", "--api-port", "--aggregator", "--alerter", "--snapshots",
-                           "--curve-server-key", "--api-token-file", "--tls-cert-file",
-                           "--tls-key-file", "--backend-timeout", "--threads", "--stale-after",
-                           "--max-benchmark-ops", "--endpoints", "--dial-timeout", "--log-level"}) {
+  for (const char* flag : {"--api-host",
+                           "--api-port",
+                           "--aggregator",
+                           "--alerter",
+                           "--snapshots",
+                           "--curve-server-key",
+                           "--api-token-file",
+                           "--tls-cert-file",
+                           "--tls-key-file",
+                           "--backend-timeout",
+                           "--threads",
+                           "--stale-after",
+                           "--max-benchmark-ops",
+                           "--endpoints",
+                           "--dial-timeout",
+                           "--log-level",
+                           "--api-auth",
+                           "--benchmark-token-file",
+                           "--benchmark-max-bytes",
+                           "--post-rate-limit"}) {
     EXPECT_THAT(parsed.out, HasSubstr(flag));
-  }
+  }  // HTTPS in the gateway itself is not recommended, and the help says why and what instead.
+  EXPECT_THAT(parsed.out, HasSubstr("stalls every new connection"));
+  EXPECT_THAT(parsed.out, HasSubstr("terminate TLS in a proxy"));
 }
 
 }  // namespace

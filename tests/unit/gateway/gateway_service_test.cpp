@@ -71,6 +71,7 @@ class GatewayServiceTest : public ::testing::Test {
     config.host = "127.0.0.1";
     config.port = 0;
     config.api_token = config::Secret(kToken);
+    config.benchmark_token = config::Secret(kBenchmarkToken);
     config.max_body_bytes = 1024;
     config.refresh_interval = std::chrono::milliseconds(50);
     config.max_benchmark_ops = 5000;
@@ -125,7 +126,7 @@ TEST_F(GatewayServiceTest, ServesTheApiWithItsHeaders) {
   HttpResult no_token = Http("POST", url, body);
   ExpectError(no_token, 401);
   EXPECT_NE(no_token.headers.find("WWW-Authenticate: Bearer"), std::string::npos);
-  HttpResult started = Http("POST", url, body, "Bearer " + kToken);
+  HttpResult started = Http("POST", url, body, "Bearer " + kBenchmarkToken);
   ASSERT_EQ(started.status, 202) << started.body;
   EXPECT_NE(started.headers.find("Location: /api/v1/performance/benchmark/bench-1"),
             std::string::npos);

@@ -27,12 +27,22 @@ namespace etcdmon::gateway {
 
 inline constexpr uint16_t kDefaultApiPort = 8080;
 
+/// Which endpoints need the API token.
+enum class ApiAuth {
+  kMutating,  // only POST endpoints (creating silences; benchmarks need their own token)
+  kAll,       // every endpoint but /health and the dashboard's static files; /metrics too
+};
+
 struct GatewayConfig {
   std::string host = "0.0.0.0";     // API_HOST
   uint16_t port = kDefaultApiPort;  // API_PORT; 0 picks a free port (see GatewayService::port)
   int threads = 2;                  // Pistache I/O threads
-  config::Secret api_token;         // bearer token for POST endpoints; empty: they answer 401
-  std::string tls_cert_file;        // both or neither: HTTPS
+  config::Secret api_token;         // bearer token for POST endpoints; empty: they answer 403
+  ApiAuth api_auth = ApiAuth::kMutating;  // kAll needs api_token
+  // The bearer token of POST /api/v1/performance/benchmark, apart from api_token (which does not
+  // authorize benchmarks); empty: benchmarks answer 403.
+  config::Secret benchmark_token;
+  std::string tls_cert_file;  // both or neither: HTTPS
   std::string tls_key_file;
   std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
   // The whole request as Pistache buffers it; beyond this Pistache itself answers 413 (plain).
@@ -44,6 +54,15 @@ struct GatewayConfig {
   std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
   uint64_t max_benchmark_ops = 1'000'000;  // POST benchmark: ops in 1..this
   uint32_t max_benchmark_clients = 1000;
+  // POST benchmark: ops × (key_size + value_size) at most this; larger runs answer 400.
+  uint64_t benchmark_max_bytes = 64ull * 1024 * 1024;
+  // POST benchmark is refused (409) while a member's db size plus the run's bytes reaches 80% of
+  // its quota: the smaller of etcd's own (from the snapshot) and this (0: etcd's only).
+  uint64_t max_db_size_bytes = 0;
+  // POST requests per minute per client address, in bursts of as many (0: no limit); beyond it
+  // 429 with Retry-After. At most `rate_limit_clients` addresses are tracked at once.
+  uint32_t post_rate_limit_per_minute = 50;
+  std::size_t rate_limit_clients = 4096;
 };
 
 /// Backends the gateway reads; all but `monitor` are optional. They must outlive the service.
