@@ -16,6 +16,7 @@
 #include "etcdmon/cli/benchmark_command.h"
 #include "etcdmon/cli/ctl.h"
 #include "etcdmon/cli/ctl_maintenance.h"
+#include "etcdmon/cli/grpc_tls_keygen.h"
 #include "etcdmon/cli/keygen.h"
 #include "etcdmon/cli/silence.h"
 #include "etcdmon/config/flags.h"
@@ -25,6 +26,10 @@
 
 namespace etcdmon::cli {
 namespace {
+
+// How long the certificates of `keygen --grpc-tls` stay valid: the longest browsers accept,
+// and long enough that a stack does not stop on its own certificate's expiry.
+constexpr int kGrpcTlsDays = 825;
 
 enum class Command {
   kMonitor,
@@ -69,7 +74,8 @@ struct Invocation {
   std::string keygen_dir;    // kKeygen
   bool keygen_force = false;
   std::string keygen_collector;
-  SilenceOptions silence;  // kSilenceCreate, kSilenceList
+  std::vector<std::string> keygen_grpc_tls;  // hosts: the gRPC CA and server certificate
+  SilenceOptions silence;                    // kSilenceCreate, kSilenceList
 };
 
 // The flags that only some ctl commands have, as CLI11 stores them.
@@ -193,7 +199,11 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   alerter::ChannelFlags channel_flags(app);
   alerter::AlertRuleFlags rule_flags(app);
   config::FlagValue tls_cert = config::FlagValue::AddOption(
-      app, "tls-cert-file", "", "", "certificate (PEM) to serve the REST API over HTTPS", "FILE");
+      app, "tls-cert-file", "", "",
+      "certificate (PEM) to serve the REST API over HTTPS. Not recommended: the TLS handshake "
+      "runs on the one listener thread, so a client that connects and stays silent stalls every "
+      "new connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front",
+      "FILE");
   config::FlagValue tls_key = config::FlagValue::AddOption(
       app, "tls-key-file", "", "", "private key (PEM) of --tls-cert-file", "FILE");
   BenchmarkCommand benchmark(app);
@@ -208,6 +218,14 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   keygen->add_option("--collector", keygen_collector,
                      "A collector's pair (for its --curve-key-dir): also print the line `ID "
                      "PUBLICKEY` for the aggregator's --collector-keys file");
+  std::vector<std::string> keygen_grpc_tls;
+  keygen
+      ->add_option("--grpc-tls", keygen_grpc_tls,
+                   "Instead of a CURVE pair, write a self-signed CA (grpc-ca.pem) and a server "
+                   "certificate for these hosts (grpc-server.pem, grpc-server-key.pem), valid 825 "
+                   "days, for the services' gRPC TLS")
+      ->delimiter(',')
+      ->excludes("--collector");
 
   CLI::App* silence = app.add_subcommand(
       "silence", "Silence alerts during planned maintenance (through the REST API)");
@@ -338,6 +356,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       inv.keygen_dir = keygen_dir;
       inv.keygen_force = keygen_force;
       inv.keygen_collector = keygen_collector;
+      inv.keygen_grpc_tls = keygen_grpc_tls;
       return inv;
     }
     if (!ctl->parsed()) {
@@ -447,6 +466,10 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
     case Command::kBenchmark:
       return benchmark.Run(out, err);
     case Command::kKeygen:
+      if (!inv.keygen_grpc_tls.empty()) {
+        return RunGrpcTlsKeygen(inv.keygen_dir, inv.keygen_grpc_tls, kGrpcTlsDays, inv.keygen_force,
+                                out, err);
+      }
       return RunKeygen(inv.keygen_dir, inv.keygen_force, inv.keygen_collector, out, err);
     case Command::kSilenceCreate:
       return RunSilenceCreate(inv.silence, out, err);
