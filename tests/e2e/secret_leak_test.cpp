@@ -152,6 +152,7 @@ class SecretLeakTest : public ::testing::Test {
               "ALERTER_ARGS=" + alerter_args,
               "GATEWAY_ARGS=" + gateway_args};
       api_ = "http://127.0.0.1:" + std::to_string(p[10]);
+      etcd_ = "http://127.0.0.1:" + std::to_string(p[0]);
       const std::string log = dir_.File("start-" + std::to_string(attempt) + ".log");
       auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 180s, env_);
       started_ = started.ok();
@@ -216,12 +217,19 @@ class SecretLeakTest : public ::testing::Test {
   std::string stack_dir_;
   std::vector<std::string> env_;
   std::string api_;
+  std::string etcd_;  // the first member's client URL
   bool started_ = false;
   int places_searched_ = 0;
 };
 
 TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
   const std::string bearer = "Bearer " + secrets_["keys/api-token"];
+
+  // etcd's auth is on: a request without a login is refused, so the collectors' samples (the
+  // stack started only once all three members were fresh) and the benchmark below logged in.
+  const HttpResult anonymous = Http("POST", etcd_ + "/v3/kv/range", R"({"key": "Zm9v"})");
+  EXPECT_NE(anonymous.body.find("user name is empty"), std::string::npos)
+      << anonymous.status << " " << anonymous.body;
 
   // Work: a benchmark over REST (etcd writes with the root login), a member stopped so that an
   // alert fires to every channel, then a silence.
