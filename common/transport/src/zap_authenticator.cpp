@@ -179,8 +179,11 @@ bool ZapAuthenticator::AnswerOne() {
         user_id.clear();
       }
     } else if (mechanism != "NULL") {
-      status = "400";
+      status = "400";  // PLAIN, which this socket never offers
       text = "mechanism not accepted";
+      if (options_.refused) {
+        options_.refused(RejectReason::kHandshakeFailed);
+      }
     }
   }
   const std::string version(kZapVersion);
