@@ -80,8 +80,8 @@ struct BatchReceiverOptions {
   /// Shared with other sockets of this process for inproc:// endpoints; null: a private one.
   std::shared_ptr<SharedContext> context;
   /// Where to listen, e.g. "tcp://0.0.0.0:5555"; "tcp://127.0.0.1:0" picks a free port (read it
-  /// back with endpoint() / port()).
-  std::string endpoint = "tcp://0.0.0.0:5555";
+  /// back with endpoint() / port()). Loopback by default: beyond it, use CURVE and an allow-list.
+  std::string endpoint = "tcp://127.0.0.1:5555";
   /// Larger frames are rejected (kOversized). Frames over four times this size make libzmq
   /// drop the connection before the frame is even buffered whole.
   std::size_t max_frame_bytes = 16u << 20;
