@@ -1,5 +1,7 @@
 #include "etcdmon/rpc/flags.h"
 
+#include "etcdmon/files/private_files.h"
+
 namespace etcdmon::rpc {
 namespace {
 
@@ -19,14 +21,17 @@ config::Secret ReadToken(const FlagValue& flag, config::FlagErrors& errors) {
   return config::Secret(*std::move(token));
 }
 
-// A private key's path; refused when group or others may read it.
+// A private key's path; refused when group or others may read it (files::CheckSecretFile, the
+// rule of every key file the product reads).
 std::string PrivateKeyFile(const FlagValue& flag, config::FlagErrors& errors) {
   const std::string path = flag.AsReadableFile(errors);
   if (path.empty()) {
     return path;
   }
-  if (Status owner_only = CheckOwnerOnly(path); !owner_only.ok()) {
-    errors.Add(flag.Error(owner_only.message()));
+  const files::SecretFileCheck check =
+      files::CheckSecretFile(path, files::SecretFileKind::kPrivateKey);
+  if (!check.status.ok()) {
+    errors.Add(flag.Source() + ": " + std::string(check.status.message()));
     return "";
   }
   return path;

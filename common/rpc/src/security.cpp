@@ -2,9 +2,7 @@
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
-#include <sys/stat.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -146,21 +144,6 @@ Result<std::shared_ptr<grpc::Channel>> NewClientChannel(const std::string& addre
     options.pem_private_key = *std::move(key);
   }
   return grpc::CreateChannel(address, grpc::SslCredentials(options));
-}
-
-Status CheckOwnerOnly(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return Status::FailedPrecondition("cannot examine the file's permissions");
-  }
-  const unsigned mode = info.st_mode & 0777u;
-  if ((mode & 0077u) != 0) {
-    char octal[8];
-    std::snprintf(octal, sizeof(octal), "%04o", mode);
-    return Status::FailedPrecondition(std::string("group or others may read or write it (mode ") +
-                                      octal + "): chmod 600 it");
-  }
-  return Status::Ok();
 }
 
 void AddCallToken(grpc::ClientContext& context, const ClientSecurity& security) {

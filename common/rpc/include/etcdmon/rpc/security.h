@@ -74,11 +74,6 @@ bool BearerTokenMatches(std::string_view authorization, const config::Secret& to
 Result<std::shared_ptr<grpc::Channel>> NewClientChannel(const std::string& address,
                                                         const ClientSecurity& security);
 
-/// OK when only the owner may read `path`; FailedPrecondition "group or others may read or
-/// write it (mode 0644): chmod 600 it" otherwise, or when it cannot be examined. Private keys that
-/// fail this are refused; token files are warned about.
-Status CheckOwnerOnly(const std::string& path);
-
 /// Adds the token, if any, to a call's metadata.
 void AddCallToken(grpc::ClientContext& context, const ClientSecurity& security);
 
