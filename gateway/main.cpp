@@ -26,13 +26,15 @@ int main(int argc, char** argv) {
     (*logger)->error("startup_failed error=\"{}\"", s.message());
     return etcdmon::config::kExitFailed;
   };
-  auto monitor = etcdmon::gateway::NewGrpcMonitorBackend(c.aggregator_address, c.backend_timeout);
+  auto monitor = etcdmon::gateway::NewGrpcMonitorBackend(c.aggregator_address, c.backend_timeout,
+                                                         c.grpc_security);
   if (!monitor.ok()) return fail(monitor.status());
   etcdmon::gateway::GatewayBackends backends;
   backends.monitor = monitor->get();
   std::unique_ptr<etcdmon::gateway::AlertBackend> alerts;
   if (!c.alerter_address.empty()) {
-    auto a = etcdmon::gateway::NewGrpcAlertBackend(c.alerter_address, c.backend_timeout);
+    auto a = etcdmon::gateway::NewGrpcAlertBackend(c.alerter_address, c.backend_timeout,
+                                                   c.grpc_security);
     if (!a.ok()) return fail(a.status());
     alerts = std::move(a).value();
     backends.alerts = alerts.get();

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "etcdmon/rpc/grpc_status.h"
+#include "etcdmon/rpc/security.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
@@ -24,14 +25,19 @@ Status FromGrpc(const char* service, const char* method, const grpc::Status& sta
 template <typename Service>
 class GrpcClient {
  public:
-  GrpcClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
-      : timeout_(timeout), stub_(Service::NewStub(std::move(channel))) {}
+  GrpcClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout,
+             rpc::ClientSecurity security)
+      : timeout_(timeout),
+        security_(std::move(security)),
+        stub_(Service::NewStub(std::move(channel))) {}
 
  protected:
   void Prepare(grpc::ClientContext& context) const {
     context.set_deadline(std::chrono::system_clock::now() + timeout_);
+    rpc::AddCallToken(context, security_);
   }
   const std::chrono::milliseconds timeout_;
+  const rpc::ClientSecurity security_;  // the service token every call carries
   std::unique_ptr<typename Service::Stub> stub_;
 };
 
@@ -114,7 +120,7 @@ class GrpcAlertBackend final : public AlertBackend, private GrpcClient<v1::Alert
                                     const config::Secret& bearer_token) override {
     grpc::ClientContext context;
     Prepare(context);
-    context.AddMetadata("authorization", "Bearer " + bearer_token.Reveal());
+    context.AddMetadata(std::string(rpc::kApiTokenKey), "Bearer " + bearer_token.Reveal());
     v1::Silence out;
     grpc::Status s = stub_->CreateSilence(&context, silence, &out);
     if (!s.ok()) {
@@ -158,27 +164,39 @@ Status CheckAddress(const std::string& address) {
 }  // namespace
 
 Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(const std::string& address,
-                                                              std::chrono::milliseconds timeout) {
+                                                              std::chrono::milliseconds timeout,
+                                                              const rpc::ClientSecurity& security) {
   ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
-  return NewGrpcMonitorBackend(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
-                               timeout);
+  ETCDMON_RETURN_IF_ERROR(rpc::CheckClientSecurity("--aggregator", address, security));
+  Result<std::shared_ptr<grpc::Channel>> channel = rpc::NewClientChannel(address, security);
+  if (!channel.ok()) {
+    return channel.status();
+  }
+  return std::unique_ptr<MonitorBackend>(
+      std::make_unique<GrpcMonitorBackend>(*std::move(channel), timeout, security));
 }
 
 std::unique_ptr<MonitorBackend> NewGrpcMonitorBackend(std::shared_ptr<grpc::Channel> channel,
                                                       std::chrono::milliseconds timeout) {
-  return std::make_unique<GrpcMonitorBackend>(std::move(channel), timeout);
+  return std::make_unique<GrpcMonitorBackend>(std::move(channel), timeout, rpc::ClientSecurity{});
 }
 
 Result<std::unique_ptr<AlertBackend>> NewGrpcAlertBackend(const std::string& address,
-                                                          std::chrono::milliseconds timeout) {
+                                                          std::chrono::milliseconds timeout,
+                                                          const rpc::ClientSecurity& security) {
   ETCDMON_RETURN_IF_ERROR(CheckAddress(address));
-  return NewGrpcAlertBackend(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()),
-                             timeout);
+  ETCDMON_RETURN_IF_ERROR(rpc::CheckClientSecurity("--alerter", address, security));
+  Result<std::shared_ptr<grpc::Channel>> channel = rpc::NewClientChannel(address, security);
+  if (!channel.ok()) {
+    return channel.status();
+  }
+  return std::unique_ptr<AlertBackend>(
+      std::make_unique<GrpcAlertBackend>(*std::move(channel), timeout, security));
 }
 
 std::unique_ptr<AlertBackend> NewGrpcAlertBackend(std::shared_ptr<grpc::Channel> channel,
                                                   std::chrono::milliseconds timeout) {
-  return std::make_unique<GrpcAlertBackend>(std::move(channel), timeout);
+  return std::make_unique<GrpcAlertBackend>(std::move(channel), timeout, rpc::ClientSecurity{});
 }
 
 Result<std::unique_ptr<SnapshotFeed>> NewZmqSnapshotFeed(

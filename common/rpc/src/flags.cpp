@@ -1,7 +1,5 @@
 #include "etcdmon/rpc/flags.h"
 
-#include "etcdmon/files/private_files.h"
-
 namespace etcdmon::rpc {
 namespace {
 
@@ -19,22 +17,6 @@ config::Secret ReadToken(const FlagValue& flag, config::FlagErrors& errors) {
     return {};
   }
   return config::Secret(*std::move(token));
-}
-
-// A private key's path; refused when group or others may read it (files::CheckSecretFile, the
-// rule of every key file the product reads).
-std::string PrivateKeyFile(const FlagValue& flag, config::FlagErrors& errors) {
-  const std::string path = flag.AsReadableFile(errors);
-  if (path.empty()) {
-    return path;
-  }
-  const files::SecretFileCheck check =
-      files::CheckSecretFile(path, files::SecretFileKind::kPrivateKey);
-  if (!check.status.ok()) {
-    errors.Add(flag.Source() + ": " + std::string(check.status.message()));
-    return "";
-  }
-  return path;
 }
 
 }  // namespace
@@ -69,7 +51,7 @@ GrpcServerConfig GrpcServerFlags::Build(config::FlagErrors& errors) const {
   }
   const std::size_t before = errors.lines().size();
   c.security.tls_cert_file = tls_cert_file_.AsReadableFile(errors);
-  c.security.tls_key_file = PrivateKeyFile(tls_key_file_, errors);
+  c.security.tls_key_file = tls_key_file_.AsPrivateKeyFile(errors);
   c.security.client_ca_file = client_ca_file_.AsReadableFile(errors);
   c.security.token = ReadToken(token_file_, errors);
   // Judge the address only on files that were all fine, or the line would ask for a flag that
@@ -100,7 +82,7 @@ ClientSecurity GrpcClientFlags::Build(config::FlagErrors& errors) const {
   const std::size_t before = errors.lines().size();
   s.ca_file = ca_file_.AsReadableFile(errors);
   s.cert_file = cert_file_.AsReadableFile(errors);
-  s.key_file = PrivateKeyFile(key_file_, errors);
+  s.key_file = key_file_.AsPrivateKeyFile(errors);
   s.token = ReadToken(token_file_, errors);
   if (s.cert_file.empty() != s.key_file.empty() && errors.lines().size() == before) {
     errors.Add("--grpc-cert-file and --grpc-key-file go together");

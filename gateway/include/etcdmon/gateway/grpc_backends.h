@@ -8,6 +8,7 @@
 #include <string>
 
 #include "etcdmon/gateway/backends.h"
+#include "etcdmon/rpc/security.h"
 #include "etcdmon/status/status.h"
 
 namespace grpc {
@@ -20,11 +21,14 @@ class SharedContext;  // etcdmon/transport/context.h
 
 namespace etcdmon::gateway {
 
-/// MonitorService at `address` ("host:port"), plaintext. Every call has `timeout` as deadline.
-/// The channel connects lazily, so an aggregator that is not up yet is an Unavailable answer,
-/// not a startup error.
-Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(const std::string& address,
-                                                              std::chrono::milliseconds timeout);
+/// MonitorService at `address` ("host:port"), over TLS or mTLS and with the token of `security`
+/// on every call. Every call has `timeout` as deadline. The channel connects lazily, so an
+/// aggregator that is not up yet is an Unavailable answer, not a startup error; a token that
+/// would travel in clear beyond loopback is a FailedPrecondition (rpc::CheckClientSecurity),
+/// an unreadable PEM file an InvalidArgument.
+Result<std::unique_ptr<MonitorBackend>> NewGrpcMonitorBackend(
+    const std::string& address, std::chrono::milliseconds timeout,
+    const rpc::ClientSecurity& security = {});
 
 /// MonitorService over an existing channel (the all-in-one binary's in-process one).
 std::unique_ptr<MonitorBackend> NewGrpcMonitorBackend(std::shared_ptr<grpc::Channel> channel,
@@ -32,7 +36,8 @@ std::unique_ptr<MonitorBackend> NewGrpcMonitorBackend(std::shared_ptr<grpc::Chan
 
 /// AlertService at `address`, as NewGrpcMonitorBackend.
 Result<std::unique_ptr<AlertBackend>> NewGrpcAlertBackend(const std::string& address,
-                                                          std::chrono::milliseconds timeout);
+                                                          std::chrono::milliseconds timeout,
+                                                          const rpc::ClientSecurity& security = {});
 /// AlertService over an existing channel.
 std::unique_ptr<AlertBackend> NewGrpcAlertBackend(std::shared_ptr<grpc::Channel> channel,
                                                   std::chrono::milliseconds timeout);
