@@ -54,8 +54,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
     flags |= SQLITE_OPEN_CREATE;
     // The file holds the monitoring history: 0600, created before SQLite does (SQLite gives
     // the -wal and -shm files the database file's mode).
+    // A missing directory is left for sqlite3_open_v2 to report, as it always did.
     if (path != ":memory:" && !path.empty()) {
-      ETCDMON_RETURN_IF_ERROR(files::PrepareDatabaseFile(path).WithContext("open " + path));
+      if (Status prepared = files::PrepareDatabaseFile(path);
+          !prepared.ok() && prepared.code() != StatusCode::kNotFound) {
+        return prepared.WithContext("open " + path);
+      }
     }
   }
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
