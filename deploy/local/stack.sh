@@ -220,6 +220,7 @@ start() {
     # A restart on old data: root exists and auth is on already (user add is refused).
     if ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoint" user add root --interactive=false \
         <"$ETCD_ROOT_PASSWORD_FILE" >/dev/null 2>&1; then
+      ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoint" user grant-role root root >/dev/null
       ETCDCTL_API=3 etcdctl --endpoints="$etcd_endpoint" auth enable >/dev/null
     fi
     etcd_auth=(--user=root --password-file="$ETCD_ROOT_PASSWORD_FILE")
@@ -251,11 +252,18 @@ start() {
   # alerter and the gateway share one API token (benchmarks over REST, silences).
   local server_key=$keys/curve.pub
   "$here/api-token.sh" "$keys/api-token"
+  # Benchmarks over REST write into the cluster: they need a token of their own (the API token
+  # does not run them), given to the gateway only.
+  "$here/api-token.sh" "$keys/benchmark-token"
+  # The gRPC ports stay on 127.0.0.1 (plaintext), yet every call needs this token: another user
+  # of this host cannot read alerts or create silences through them.
+  "$here/api-token.sh" "$keys/grpc-token"
 
   launch aggregator "$aggregator" \
     --listen="tcp://127.0.0.1:$ingest_port" \
     --publish="tcp://127.0.0.1:$publish_port" \
     --grpc-listen="127.0.0.1:$aggregator_grpc_port" \
+    --grpc-token-file="$keys/grpc-token" \
     --db="$stack_dir/aggregator/history.db" \
     --metrics-interval="$metrics_interval" \
     --curve-secret-key-file="$keys/curve.key" \
@@ -283,6 +291,7 @@ start() {
     --snapshots="tcp://127.0.0.1:$publish_port" \
     --curve-server-key-file="$keys/curve.pub" \
     --grpc-listen="127.0.0.1:$alerter_grpc_port" \
+    --grpc-token-file="$keys/grpc-token" \
     --db="$stack_dir/alerter/alerts.db" \
     --api-token-file="$keys/api-token" \
     --max-latency-ms=100 --max-db-size-mb=8192 --min-available-nodes=2 --max-leader-changes=3 \
@@ -293,9 +302,11 @@ start() {
     --api-port="$api_port" \
     --aggregator="127.0.0.1:$aggregator_grpc_port" \
     --alerter="127.0.0.1:$alerter_grpc_port" \
+    --grpc-token-file="$keys/grpc-token" \
     --snapshots="tcp://127.0.0.1:$publish_port" \
     --curve-server-key="$server_key" \
     --api-token-file="$keys/api-token" \
+    --benchmark-token-file="$keys/benchmark-token" \
     --endpoints="http://127.0.0.1:${etcd_client_ports[0]},http://127.0.0.1:${etcd_client_ports[1]},http://127.0.0.1:${etcd_client_ports[2]}" \
     "${etcd_auth[@]}" "${gateway_args[@]}"
 
@@ -335,8 +346,8 @@ etcd-monitor stack running (pids in $stack_dir/pids, logs in $stack_dir/logs):
   etcd         http://127.0.0.1:${etcd_client_ports[0]}  :${etcd_client_ports[1]}  :${etcd_client_ports[2]}
   gateway      http://127.0.0.1:$api_port  (/health, /api/v1/cluster/status, /metrics)
   prometheus   http://127.0.0.1:$prometheus_port  (/targets, /alerts)
-API token (POST /api/v1/performance/benchmark, silences) in $stack_dir/keys/api-token:
-  curl -X POST -H "Authorization: Bearer \$(cat $stack_dir/keys/api-token)" -d '{"type": "write", "ops": 10000}' http://127.0.0.1:$api_port/api/v1/performance/benchmark
+API token (silences) in $stack_dir/keys/api-token; benchmark token (POST /api/v1/performance/benchmark) in $stack_dir/keys/benchmark-token:
+  curl -X POST -H "Authorization: Bearer \$(cat $stack_dir/keys/benchmark-token)" -d '{"type": "write", "ops": 10000}' http://127.0.0.1:$api_port/api/v1/performance/benchmark
 stop it with: STACK_DIR=$stack_dir $0 stop
 EOF
 }
