@@ -254,5 +254,34 @@ TEST(IngestLoopbackTest, WithoutCurveBindsLoopbackByDefaultAndWarns) {
   EXPECT_NE(line.find("--curve-secret-key-file"), std::string::npos) << line;
 }
 
+// With CURVE but no --collector-keys the aggregator binds every interface by default (CURVE
+// encrypts) but says loudly that any client key may send as any collector.
+TEST(IngestLoopbackTest, CurveWithoutAllowListBindsEveryInterfaceAndWarns) {
+  if (!etcdmon::testing::RunCommand({"/usr/bin/unshare", "-rn", "/bin/true"}, "/dev/null", 10s)
+           .ok()) {
+    GTEST_SKIP() << "no user and network namespaces here (unshare -rn)";
+  }
+  TempDir dir;
+  ASSERT_TRUE(WriteCurveKeyPair(dir.File("keys"), NewPair()).ok());
+  const std::string log = dir.File("aggregator.log");
+  ChildProcess aggregator(
+      {"/usr/bin/unshare", "-rn", ETCDMON_AGGREGATOR_BINARY, "--grpc-listen=127.0.0.1:0",
+       "--db=" + dir.File("history.db"), "--curve-secret-key-file=" + dir.File("keys/curve.key"),
+       "--log-level=info"},
+      log);
+  ASSERT_TRUE(aggregator.ok()) << aggregator.status().message();
+  ASSERT_TRUE(WaitFor([&] {
+    return ReadWholeFile(log).find("aggregator_started") != std::string::npos;
+  })) << ReadWholeFile(log);
+  const std::string text = ReadWholeFile(log);
+  EXPECT_NE(text.find("aggregator_started ingest=tcp://0.0.0.0:5555 publish=tcp://0.0.0.0:5556"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warn aggregator ingest_any_key_accepted curve=on collector_keys=none"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("ingest_unauthenticated"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace etcdmon::transport
