@@ -108,7 +108,7 @@ bool BearerTokenMatches(std::string_view authorization, const config::Secret& to
   const std::string& expected = token.Reveal();
   if (expected.empty() || authorization.size() != kBearer.size() + expected.size() ||
       authorization.substr(0, kBearer.size()) != kBearer) {
-    return false;  // the lengths are not secret enough to hide: a token's length is public
+    return false;  // early on a length mismatch: the length tells nothing of the content
   }
   const std::string_view presented = authorization.substr(kBearer.size());
   // Every byte is compared whatever the first difference, so the time taken does not tell
