@@ -299,11 +299,15 @@ TEST_F(ComposeFile, CurveIsOnBetweenCollectorsAndAggregator) {
   // gateway's token for silences); the gateway reaches the members to run benchmarks.
   EXPECT_TRUE(has("alerter", "--api-token-file=/keys/api-token"));
   EXPECT_TRUE(has("etcd-monitor", "--api-token-file=/keys/api-token"));
+  // Benchmarks have a token of their own, for the gateway only.
+  EXPECT_TRUE(has("etcd-monitor", "--benchmark-token-file=/keys/benchmark-token"));
+  EXPECT_FALSE(has("alerter", "--benchmark-token-file=/keys/benchmark-token"));
   EXPECT_TRUE(
       has("etcd-monitor", "--endpoints=http://etcd1:2379,http://etcd2:2379,http://etcd3:2379"));
   const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
   ASSERT_EQ(keygen.size(), 3u);
   EXPECT_NE(keygen[2].find("/shared/api-token"), std::string::npos) << keygen[2];
+  EXPECT_NE(keygen[2].find("/shared/benchmark-token"), std::string::npos) << keygen[2];
   int collectors = 0;
   for (const std::string& service : ServiceNames()) {
     const std::vector<std::string> entrypoint = Strings(Get(service, "entrypoint"));
@@ -372,6 +376,51 @@ TEST_F(ComposeFile, EachCollectorHasItsOwnKeyAndTheAggregatorAnAllowList) {
   EXPECT_EQ(
       mounted_by["server-key"],
       (std::set<std::string>{"keygen", "collector-etcd1", "collector-etcd2", "collector-etcd3"}));
+}
+
+// The aggregator's and alerter's gRPC ports are reached across the compose network (issue 15):
+// TLS with a certificate made by the keygen service, a token on every call, the server key in
+// the two services only, the gateway with the CA certificate and the token.
+TEST_F(ComposeFile, TheServicesGrpcPortsUseTlsAndATokenAcrossTheNetwork) {
+  auto has = [&](const std::string& service, const std::string& argument) {
+    const std::vector<std::string> command = Strings(Get(service, "command"));
+    return std::find(command.begin(), command.end(), argument) != command.end();
+  };
+  for (const auto& [service, port] :
+       std::map<std::string, std::string>{{"aggregator", "5557"}, {"alerter", "5558"}}) {
+    SCOPED_TRACE(service);
+    EXPECT_TRUE(has(service, "--grpc-listen=0.0.0.0:" + port));
+    EXPECT_TRUE(has(service, "--grpc-tls-cert-file=/grpc-tls/grpc-server.pem"));
+    EXPECT_TRUE(has(service, "--grpc-tls-key-file=/grpc-tls/grpc-server-key.pem"));
+    EXPECT_TRUE(has(service, "--grpc-token-file=/grpc-tls/grpc-token"));
+    const std::vector<std::string> volumes = Strings(Get(service, "volumes"));
+    EXPECT_NE(std::find(volumes.begin(), volumes.end(), "grpc-tls:/grpc-tls:ro"), volumes.end());
+  }
+  EXPECT_TRUE(has("etcd-monitor", "--aggregator=aggregator:5557"));
+  EXPECT_TRUE(has("etcd-monitor", "--alerter=alerter:5558"));
+  EXPECT_TRUE(has("etcd-monitor", "--grpc-ca-file=/keys/grpc-ca.pem"));
+  EXPECT_TRUE(has("etcd-monitor", "--grpc-token-file=/keys/grpc-token"));
+
+  std::map<std::string, std::set<std::string>> mounted_by;
+  for (const std::string& service : ServiceNames()) {
+    for (const std::string& volume : Strings(Get(service, "volumes"))) {
+      mounted_by[volume.substr(0, volume.find(':'))].insert(service);
+    }
+  }
+  EXPECT_EQ(mounted_by["grpc-tls"], (std::set<std::string>{"keygen", "aggregator", "alerter"}))
+      << "the gRPC server key is mounted elsewhere";
+  const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
+  ASSERT_EQ(keygen.size(), 3u);
+  // The certificate names the hosts the gateway dials; the CA and the token reach the gateway
+  // through curve-keys (mounted at /shared in keygen, /keys in the gateway).
+  EXPECT_NE(keygen[2].find("keygen --out /grpc-tls --grpc-tls aggregator,alerter"),
+            std::string::npos)
+      << keygen[2];
+  EXPECT_NE(keygen[2].find("> /grpc-tls/grpc-token"), std::string::npos) << keygen[2];
+  EXPECT_NE(keygen[2].find("cp /grpc-tls/grpc-ca.pem /grpc-tls/grpc-token /shared/"),
+            std::string::npos)
+      << keygen[2];
+  EXPECT_EQ(keygen[2].find("grpc-server-key.pem /shared"), std::string::npos) << keygen[2];
 }
 
 TEST_F(ComposeFile, EveryMountedRepositoryPathExists) {
@@ -845,8 +894,8 @@ TEST_F(NativeStack, EveryAlertRuleEvaluatesOnTheGatewaysMetrics) {
 }
 
 // The standalone gateway runs the quickstart's benchmark itself (it is given the members), with
-// the API token stack.sh writes; the alerter shares that token, so silences work through the
-// gateway too.
+// the benchmark token stack.sh writes (the API token is refused); the alerter shares the API
+// token, so silences work through the gateway too.
 TEST_F(NativeStack, TheGatewayRunsBenchmarksAndSilencesWithTheStacksToken) {
   const std::string token_file = stack_dir_ + "/keys/api-token";
   struct stat st {};
@@ -855,11 +904,17 @@ TEST_F(NativeStack, TheGatewayRunsBenchmarksAndSilencesWithTheStacksToken) {
   const std::string token = ReadWholeFile(token_file);
   ASSERT_FALSE(token.empty());
   const std::string bearer = "Bearer " + token;
+  const std::string benchmark_token_file = stack_dir_ + "/keys/benchmark-token";
+  ASSERT_EQ(stat(benchmark_token_file.c_str(), &st), 0) << benchmark_token_file;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string benchmark_token = ReadWholeFile(benchmark_token_file);
+  ASSERT_FALSE(benchmark_token.empty());
 
   const std::string url = api_ + "/api/v1/performance/benchmark";
   const std::string body = R"({"type": "write", "ops": 10000})";
   EXPECT_EQ(Http("POST", url, body).status, 401);
-  const HttpResult started = Http("POST", url, body, bearer);
+  EXPECT_EQ(Http("POST", url, body, bearer).status, 403);
+  const HttpResult started = Http("POST", url, body, "Bearer " + benchmark_token);
   ASSERT_EQ(started.status, 202) << started.body;
   const std::string id = started.Json().value("id", "");
   json run;
