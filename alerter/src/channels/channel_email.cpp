@@ -25,7 +25,6 @@ namespace {
 
 constexpr std::size_t kMaxSummaryBytes = 900;  // SMTP lines stop at 998 bytes
 constexpr std::size_t kMaxHeaderValueBytes = 900;
-constexpr std::size_t kMaxAddressBytes = 254;  // RFC 5321 path limit
 
 bool IsControl(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -263,32 +262,6 @@ class EmailNotifier final : public Notifier {
   std::size_t read_offset_ = 0;
 };
 
-// A bare address, local@domain: printable ASCII without spaces, quotes, brackets or separators
-// (nothing that could end the MAIL FROM/RCPT TO command or a header), a domain of letters,
-// digits, dots and dashes.
-bool IsPlainAddress(const std::string& address) {
-  const std::size_t at = address.rfind('@');
-  if (address.size() > kMaxAddressBytes || at == std::string::npos || at == 0 ||
-      at + 1 == address.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < address.size(); ++i) {
-    const char c = address[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) {
-      return false;
-    }
-    if (i < at) {
-      if (std::strchr("<>()[]\\,;:\"@", c) != nullptr) {
-        return false;
-      }
-    } else if (i > at && !std::isalnum(u) && c != '.' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Sends NOOP with STARTTLS required: FailedPrecondition when the server answers but does not
 // offer STARTTLS. Any other failure (the server is down at start, say) is left to the sends,
 // which require TLS as well.
@@ -338,14 +311,14 @@ Result<std::unique_ptr<Notifier>> NewEmailNotifier(EmailConfig config,
     return Status::InvalidArgument("email: the SMTP URL " + detail::SafeUrl(config.url) +
                                    " is not smtp:// or smtps://");
   }
-  if (!IsPlainAddress(config.from)) {
+  if (!detail::IsPlainAddress(config.from)) {
     return Status::InvalidArgument("email: invalid sender address \"" + config.from + "\"");
   }
   if (config.to.empty()) {
     return Status::InvalidArgument("email: no recipient");
   }
   for (const std::string& to : config.to) {
-    if (!IsPlainAddress(to)) {
+    if (!detail::IsPlainAddress(to)) {
       return Status::InvalidArgument("email: invalid recipient address \"" + to + "\"");
     }
   }

@@ -115,12 +115,6 @@ std::optional<config::Secret> SecretUrlFrom(const FlagValue& url_flag, const Fla
   return config::Secret(std::move(url));
 }
 
-bool IsPlainAddress(std::string_view address) {
-  const std::size_t at = address.find('@');
-  return at != std::string_view::npos && at > 0 && at + 1 < address.size() &&
-         address.find_first_of("<>\r\n ,\"") == std::string_view::npos;
-}
-
 std::vector<std::string> SplitAddresses(const std::string& text) {
   std::vector<std::string> out;
   std::size_t begin = 0;
@@ -271,7 +265,7 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
     email.from = smtp_from_.raw();
     if (email.from.empty()) {
       errors.Add(smtp_url_.Source() + ": needs --smtp-from");
-    } else if (!IsPlainAddress(email.from)) {
+    } else if (!detail::IsPlainAddress(email.from)) {
       errors.Add(smtp_from_.Error("not a plain address like alerts@example.com"));
     }
     email.to = SplitAddresses(smtp_to_.raw());
@@ -279,7 +273,7 @@ ChannelConfig ChannelFlags::Build(FlagErrors& errors) const {
       errors.Add(smtp_url_.Source() + ": needs --smtp-to");
     }
     for (const std::string& to : email.to) {
-      if (!IsPlainAddress(to)) {
+      if (!detail::IsPlainAddress(to)) {
         errors.Add(smtp_to_.Source() + " \"" + to +
                    "\": not a plain address like oncall@example.com");
       }

@@ -1,7 +1,9 @@
 #include "channel_util.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -42,6 +44,33 @@ std::string SafeUrl(std::string_view url) {
   }
   return std::string(url.substr(0, scheme_end + 3)) +
          std::string(url.substr(authority, authority_end - authority));
+}
+
+// A bare address, local@domain: printable ASCII without spaces, quotes, brackets or separators
+// (nothing that could end the MAIL FROM/RCPT TO command or a header), a domain of letters,
+// digits, dots and dashes.
+bool IsPlainAddress(std::string_view address) {
+  constexpr std::size_t kMaxAddressBytes = 254;  // RFC 5321's path limit
+  const std::size_t at = address.rfind('@');
+  if (address.size() > kMaxAddressBytes || at == std::string_view::npos || at == 0 ||
+      at + 1 == address.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < address.size(); ++i) {
+    const char c = address[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return false;
+    }
+    if (i < at) {
+      if (std::strchr("<>()[]\\,;:\"@", c) != nullptr) {
+        return false;
+      }
+    } else if (i > at && !std::isalnum(u) && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool IsHttpUrl(std::string_view url) {

@@ -27,6 +27,11 @@ int64_t StartsAtUnixMs(const Alert& alert);
 /// webhook URL that may be logged. "(invalid URL)" when there is no scheme.
 std::string SafeUrl(std::string_view url);
 
+/// A bare mail address, local@domain (at most 254 bytes): printable ASCII without spaces,
+/// quotes, brackets or separators in the local part (nothing that could end an SMTP command or a
+/// header), a domain of letters, digits, dots and dashes.
+bool IsPlainAddress(std::string_view address);
+
 /// True for http:// and https:// URLs with a host.
 bool IsHttpUrl(std::string_view url);
 
