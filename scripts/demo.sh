@@ -80,16 +80,19 @@ echo
 echo "\$ etcd-monitor ctl member list --endpoints=$endpoints -w table"
 "$monitor" ctl member list --endpoints="$endpoints" -w table
 
-# The API token that running benchmarks and creating silences need: random, readable by this
-# user only, never printed (the hint below reads it from the file).
+# The API token that creating silences needs and the benchmark token that running benchmarks
+# over REST needs (the API token does not run them): random, readable by this user only, never
+# printed (the hints below read them from the files).
 token_file="$demo_dir/api-token"
 deploy/local/api-token.sh "$token_file"
+benchmark_token_file="$demo_dir/benchmark-token"
+deploy/local/api-token.sh "$benchmark_token_file"
 
 api_port=${API_PORT:-8080}
 echo
 echo "demo: starting etcd-monitor on port $api_port (log in $demo_dir/etcd-monitor.log)"
 "$monitor" --endpoints="$endpoints" --api-port="$api_port" --data-dir="$demo_dir/monitor" \
-  --api-token-file="$token_file" \
+  --api-token-file="$token_file" --benchmark-token-file="$benchmark_token_file" \
   --metrics-interval="${METRICS_INTERVAL:-5s}" >"$demo_dir/etcd-monitor.out" \
   2>"$demo_dir/etcd-monitor.log" &
 monitor_pid=$!
@@ -115,8 +118,8 @@ echo "  curl http://localhost:$api_port/api/v1/metrics/current"
 echo "  curl http://localhost:$api_port/metrics"
 echo "  $shown_monitor ctl endpoint health --endpoints=$endpoints"
 echo "  $shown_monitor --endpoints=$endpoints --run-benchmark --benchmark-type=write --benchmark-ops=10000"
-echo "demo: the API token (benchmarks over REST, silences) is in $token_file; try"
-echo "  curl -X POST -H \"Authorization: Bearer \$(cat $token_file)\" -d '{\"type\": \"write\", \"ops\": 10000}' http://localhost:$api_port/api/v1/performance/benchmark"
+echo "demo: the benchmark token (benchmarks over REST) is in $benchmark_token_file, the API token (silences) in $token_file; try"
+echo "  curl -X POST -H \"Authorization: Bearer \$(cat $benchmark_token_file)\" -d '{\"type\": \"write\", \"ops\": 10000}' http://localhost:$api_port/api/v1/performance/benchmark"
 echo "  API_TOKEN=\$(cat $token_file) $shown_monitor silence create --for=1h --api-url=http://localhost:$api_port --comment=demo"
 echo "demo: press Ctrl-C to stop (or kill $$ when started in the background)"
 # The members were started by a child script, so they are not ours to `wait` on: watch them. A

@@ -12,6 +12,7 @@
 #include "etcdmon/collector/service.h"
 #include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/flags.h"
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/gateway.h"
 #include "etcdmon/gateway/grpc_backends.h"
@@ -93,10 +94,8 @@ struct Parts {
 Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> logger,
              std::shared_ptr<spdlog::logger> alerts_logger) {
   const MonitorConfig& m = c.monitor;
-  std::error_code ec;
-  std::filesystem::create_directories(m.data_dir, ec);
-  if (ec) {
-    return Status::Unavailable("cannot create --data-dir " + m.data_dir + ": " + ec.message());
+  if (Status made = files::MakePrivateDirectory(m.data_dir); !made.ok()) {
+    return Status::Unavailable("cannot create --data-dir: " + made.message());
   }
   Result<std::shared_ptr<transport::SharedContext>> context = transport::SharedContext::Create();
   ETCDMON_RETURN_IF_ERROR(context.status());
@@ -148,12 +147,14 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
                                 m.benchmark.interval);
   }
 
-  gateway::GatewayConfig gw;
+  gateway::GatewayConfig gw = m.api_security;
   gw.host = m.api_host;
   gw.port = m.api_port;
   gw.api_token = c.alerter.api_token;
   gw.tls_cert_file = c.tls_cert_file;
   gw.tls_key_file = c.tls_key_file;
+  // Benchmarks are refused near the quota the alerter also knows (--max-db-size-mb).
+  gw.max_db_size_bytes = m.thresholds.max_db_size_bytes;
   gateway::GatewayBackends backends;
   backends.monitor = p.monitor_backend.get();
   backends.alerts = p.alert_backend.get();

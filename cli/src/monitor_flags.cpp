@@ -109,7 +109,8 @@ MonitorFlags::MonitorFlags(CLI::App& app)
           app, "member-data-dir",
           "a member's data dir, for its disk usage: ENDPOINT=DIR (repeat per member), or DIR "
           "with a single endpoint (default: found from /proc when the member runs on this host)",
-          "ENDPOINT=DIR")) {}
+          "ENDPOINT=DIR")),
+      api_security_(app) {}
 
 Result<MonitorConfig> MonitorFlags::Build() const {
   FlagErrors errors;
@@ -147,6 +148,7 @@ Result<MonitorConfig> MonitorFlags::Build() const {
   config.benchmark.interval = benchmark_interval_.AsPositiveDuration(errors);
 
   config.data_dir = data_dir_.AsNonEmpty(errors);
+  api_security_.Build(errors, config.api_security);
   if (etcd.ok()) {
     config.member_data_dirs = BuildMemberDataDirs(member_data_dir_, config.etcd.endpoints, errors);
   }

@@ -14,6 +14,7 @@
 
 #include "etcdmon/config/flags.h"
 #include "etcdmon/config/types.h"
+#include "etcdmon/gateway/flags.h"
 #include "etcdmon/status/status.h"
 
 namespace CLI {
@@ -43,6 +44,9 @@ struct MonitorConfig {
   /// --member-data-dir: at most one per endpoint. A member without one has its data dir found
   /// from /proc when it runs on this host.
   std::vector<MemberDataDir> member_data_dirs;
+  /// The REST API's request safety (gateway::ApiSecurityFlags: --api-auth, --benchmark-token-file,
+  /// --benchmark-max-bytes, --post-rate-limit); only those fields are set.
+  gateway::GatewayConfig api_security;
 };
 
 /// The whole command line of the all-in-one `etcd-monitor` binary (QUICKSTART-SPEC.md): the
@@ -52,7 +56,7 @@ struct MonitorConfig {
 /// --run-benchmark, --benchmark-type, --benchmark-ops, --benchmark-enabled (BENCHMARK_ENABLED),
 /// --benchmark-interval (BENCHMARK_INTERVAL) and --data-dir; and --member-data-dir
 /// (repeatable: ENDPOINT=DIR, ENDPOINT one of --endpoints as written; or DIR alone with a single
-/// endpoint; DIR an existing directory, made absolute).
+/// endpoint; DIR an existing directory, made absolute); and gateway::ApiSecurityFlags.
 class MonitorFlags final {
  public:
   /// Registers the flags on `app`, which must outlive this object.
@@ -76,6 +80,7 @@ class MonitorFlags final {
   config::FlagValue benchmark_interval_;
   config::FlagValue data_dir_;
   config::FlagValue member_data_dir_;
+  gateway::ApiSecurityFlags api_security_;
 };
 
 /// The `etcd-monitor` binary's whole command line (MonitorFlags), parsed as

@@ -66,7 +66,8 @@ void ApiSecurityFlags::Build(config::FlagErrors& errors, GatewayConfig& g) const
   // Neither the token nor the file's content is ever part of an error line.
   const std::string path = benchmark_token_file_.AsReadableFile(errors);
   if (!path.empty()) {
-    Result<std::string> token = ReadTokenFile(path);
+    // A file others can read is used, with a warning (config::ReadSecretFile).
+    Result<std::string> token = config::ReadSecretFile(path);
     if (token.ok()) {
       g.benchmark_token = config::Secret(std::move(token).value());
     } else {

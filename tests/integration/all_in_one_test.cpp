@@ -30,6 +30,7 @@ using namespace std::chrono_literals;
 using testing::WaitFor;
 
 constexpr char kToken[] = "all-in-one-test-token";
+constexpr char kBenchmarkToken[] = "all-in-one-benchmark-token";
 
 // Three members shared by the suite; each case starts its own `etcd-monitor`.
 class AllInOneTest : public testing::EtcdClusterSuite<AllInOneTest> {
@@ -58,6 +59,12 @@ class AllInOneTest : public testing::EtcdClusterSuite<AllInOneTest> {
     }
     const std::string token_file = dir_.File("token");
     std::ofstream(token_file) << kToken << "\n";
+    std::filesystem::permissions(
+        token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::string benchmark_token_file = dir_.File("benchmark-token");
+    std::ofstream(benchmark_token_file) << kBenchmarkToken << "\n";
+    std::filesystem::permissions(benchmark_token_file, std::filesystem::perms::owner_read |
+                                                           std::filesystem::perms::owner_write);
     std::vector<std::string> argv = {ETCDMON_BINARY,
                                      "--endpoints=" + endpoints,
                                      "--api-host=127.0.0.1",
@@ -67,6 +74,7 @@ class AllInOneTest : public testing::EtcdClusterSuite<AllInOneTest> {
                                      "--health-check-interval=1s",
                                      "--dial-timeout=1s",
                                      "--api-token-file=" + token_file,
+                                     "--benchmark-token-file=" + benchmark_token_file,
                                      "--max-leader-changes=3"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     auto pid = testing::Spawn(argv, dir_.File("etcd-monitor.log"), extra_env);
@@ -143,14 +151,13 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
 
   // The quickstart's names on /metrics, with the cluster label (counters and latencies appear
   // once a member's second sample has come in).
-  const std::vector<std::string> names = {"etcd_cluster_healthy{",
-                                          "etcd_cluster_has_leader{",
-                                          "etcd_cluster_member_count{",
-                                          "etcd_cluster_quorum_size{",
-                                          "etcd_cluster_leader_changes_total{",
-                                          "etcd_request_read_latency_p99_milliseconds{",
-                                          "etcd_mvcc_db_total_size_bytes{",
-                                          "etcd_server_proposals_committed_total{"};
+  const std::vector<std::string> names = {
+      "etcd_cluster_healthy{", "etcd_cluster_has_leader{", "etcd_cluster_member_count{",
+      "etcd_cluster_quorum_size{", "etcd_cluster_leader_changes_total{",
+      "etcd_request_read_latency_p99_milliseconds{", "etcd_mvcc_db_total_size_bytes{",
+      "etcd_server_proposals_committed_total{",
+      // The ingest refusals, rendered as by the gateway.
+      "etcd_monitor_ingest_rejected_total{"};
   std::string missing;
   ASSERT_TRUE(WaitFor([&] {
     Result<http::HttpResponse> metrics = http_->Get(Url("/metrics"));
@@ -178,9 +185,16 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
                                                    {{"Content-Type", "application/json"}});
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status_code, 401) << refused->body;
-  Result<http::HttpResponse> accepted = http_->Post(
+  // The API (silence) token does not run benchmarks: they have a token of their own.
+  Result<http::HttpResponse> api_token = http_->Post(
       Url("/api/v1/performance/benchmark"), body,
       {{"Content-Type", "application/json"}, {"Authorization", std::string("Bearer ") + kToken}});
+  ASSERT_TRUE(api_token.ok());
+  EXPECT_EQ(api_token->status_code, 403) << api_token->body;
+  Result<http::HttpResponse> accepted =
+      http_->Post(Url("/api/v1/performance/benchmark"), body,
+                  {{"Content-Type", "application/json"},
+                   {"Authorization", std::string("Bearer ") + kBenchmarkToken}});
   ASSERT_TRUE(accepted.ok());
   ASSERT_EQ(accepted->status_code, 202) << accepted->body;
   nlohmann::json started = nlohmann::json::parse(accepted->body, nullptr, false);

@@ -29,22 +29,12 @@ using ::testing::StartsWith;
 // Every variable the all-in-one's flags read; the fixture clears them so the runner's
 // environment cannot leak into a test, and restores them afterwards.
 const char* const kEnvVars[] = {
-    "ENDPOINTS",
-    "DIAL_TIMEOUT",
-    "CA_FILE",
-    "CERT_FILE",
-    "KEY_FILE",
-    "INSECURE_SKIP_TLS",
-    "ETCD_USER",
-    "ETCD_PASSWORD",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "API_HOST",
-    "API_PORT",
-    "HEALTH_CHECK_INTERVAL",
-    "METRICS_INTERVAL",
-    "BENCHMARK_ENABLED",
-    "BENCHMARK_INTERVAL",
+    "ENDPOINTS",        "DIAL_TIMEOUT",      "CA_FILE",
+    "CERT_FILE",        "KEY_FILE",          "INSECURE_SKIP_TLS",
+    "ETCD_USER",        "ETCD_PASSWORD",     "LOG_LEVEL",
+    "LOG_FORMAT",       "API_HOST",          "API_PORT",
+    "API_AUTH",         "BENCHMARK_TOKEN",   "HEALTH_CHECK_INTERVAL",
+    "METRICS_INTERVAL", "BENCHMARK_ENABLED", "BENCHMARK_INTERVAL",
 };
 
 struct Parsed {
@@ -164,6 +154,29 @@ TEST_F(MonitorFlagsTest, QuickstartCommandLine) {
   EXPECT_EQ(config.thresholds.min_available_nodes, 2u);  // given: kept as given
 }
 
+// The REST API's request-safety flags (gateway::ApiSecurityFlags) reach the all-in-one's config:
+// defaults, then each one set.
+TEST_F(MonitorFlagsTest, ApiSecurityFlags) {
+  Parsed defaults = RunMonitor({"--endpoints=localhost:2379"});
+  ASSERT_TRUE(defaults.result.ok()) << defaults.err;
+  const gateway::GatewayConfig& d = defaults.result.value().api_security;
+  EXPECT_EQ(d.api_auth, gateway::ApiAuth::kMutating);
+  EXPECT_TRUE(d.benchmark_token.empty());
+  EXPECT_EQ(d.benchmark_max_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(d.post_rate_limit_per_minute, 50u);
+
+  const std::string token = WriteFile("bench-token", "bench\n");
+  Parsed parsed =
+      RunMonitor({"--endpoints=localhost:2379", "--api-auth=all", "--benchmark-token-file=" + token,
+                  "--benchmark-max-bytes=1024", "--post-rate-limit=5"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  const gateway::GatewayConfig& g = parsed.result.value().api_security;
+  EXPECT_EQ(g.api_auth, gateway::ApiAuth::kAll);
+  EXPECT_EQ(g.benchmark_token.Reveal(), "bench");
+  EXPECT_EQ(g.benchmark_max_bytes, 1024u);
+  EXPECT_EQ(g.post_rate_limit_per_minute, 5u);
+}
+
 // The quickstart's benchmark command lines parse as written.
 TEST_F(MonitorFlagsTest, QuickstartBenchmarkCommandLines) {
   const std::pair<std::string, BenchmarkType> cases[] = {
@@ -187,7 +200,9 @@ TEST_F(MonitorFlagsTest, QuickstartEnvironment) {
   SetEnv("DIAL_TIMEOUT", "3s");
   SetEnv("CA_FILE", WriteFile("ca.pem", "ca"));
   SetEnv("CERT_FILE", WriteFile("cert.pem", "cert"));
-  SetEnv("KEY_FILE", WriteFile("key.pem", "key"));
+  const std::string key = WriteFile("key.pem", "key");
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read);  // a private key
+  SetEnv("KEY_FILE", key);
   SetEnv("INSECURE_SKIP_TLS", "true");
   SetEnv("API_HOST", "127.0.0.1");
   SetEnv("API_PORT", "9999");

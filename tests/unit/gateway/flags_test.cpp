@@ -207,6 +207,9 @@ TEST_F(GatewayFlagsTest, ApiAuthVariable) {
 // and the value (for a token file, its path, never its content).
 TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
   const std::string empty_token = WriteFile("empty-token", " \n");
+  const std::string no_token = WriteFile("no-token", "");
+  std::filesystem::permissions(
+      no_token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::string cert = WriteFile("cert.pem", "x");
   using Case = testing::BadValueCase;
   const Case cases[] = {
@@ -228,7 +231,7 @@ TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--max-benchmark-ops=0"}, "--max-benchmark-ops", "\"0\""},
       {{"--api-auth=some"}, "--api-auth", "\"some\""},
       {{"--api-auth=all"}, "--api-auth=all", "--api-token-file"},
-      {{"--benchmark-token-file=" + empty_token}, "--benchmark-token-file", empty_token},
+      {{"--benchmark-token-file=" + no_token}, "--benchmark-token-file", no_token},
       {{"--benchmark-max-bytes=0"}, "--benchmark-max-bytes", "\"0\""},
       {{"--post-rate-limit=-1"}, "--post-rate-limit", "\"-1\""},
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
