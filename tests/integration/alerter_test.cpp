@@ -114,6 +114,7 @@ class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> 
     email.url = smtp_.Url();
     email.from = "alerts@example.test";
     email.to = {"oncall@example.test"};
+    email.allow_plaintext = true;  // the sink offers no STARTTLS
     channels.email = email;
     channels.timeout = 5s;
     return channels;
