@@ -472,6 +472,36 @@ uint64_t HistoryStore::HighestCommitted(std::string_view collector_id) const {
   return it == impl_->committed.end() ? 0 : it->second;
 }
 
+Result<std::vector<std::string>> HistoryStore::ForgetCommittedAbove(uint64_t max_sequence) {
+  std::vector<std::string> forgotten;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  {
+    std::lock_guard<std::mutex> committed_lock(impl_->committed_mu);
+    for (const auto& [collector, sequence] : impl_->committed) {
+      if (sequence > max_sequence) {
+        forgotten.push_back(collector);
+      }
+    }
+  }
+  if (forgotten.empty()) {
+    return forgotten;
+  }
+  const auto stored_max =
+      static_cast<int64_t>(std::min<uint64_t>(max_sequence, std::numeric_limits<int64_t>::max()));
+  Result<sqlite::Statement> forget =
+      impl_->writer->Prepare("DELETE FROM committed WHERE sequence > ?1");
+  if (!forget.ok()) {
+    return forget.status();
+  }
+  ETCDMON_RETURN_IF_ERROR(forget->BindAll(stored_max));
+  ETCDMON_RETURN_IF_ERROR(forget->Run());
+  std::lock_guard<std::mutex> committed_lock(impl_->committed_mu);
+  for (const std::string& collector : forgotten) {
+    impl_->committed.erase(collector);
+  }
+  return forgotten;
+}
+
 Result<bool> HistoryStore::Maintain(std::chrono::system_clock::time_point now, size_t budget) {
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();

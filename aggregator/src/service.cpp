@@ -481,6 +481,21 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
     return store.status();
   }
   impl->store = std::move(store).value();
+  // A watermark no genuine collector can have reached (they number from their clock in µs; see
+  // transport::BatchLimits) was forged before batches were checked: forget it, or that
+  // collector's batches stay "duplicates" for good.
+  const uint64_t sequence_horizon =
+      static_cast<uint64_t>(UnixMs(clock.Now()) + c.max_clock_skew.count()) * 1000;
+  Result<std::vector<std::string>> forged = impl->store->ForgetCommittedAbove(sequence_horizon);
+  if (!forged.ok()) {
+    return forged.status();
+  }
+  for (const std::string& collector : *forged) {
+    impl->logger->warn(
+        "forged_watermark_forgotten collector={} reason=\"its committed sequence is above the "
+        "clock in microseconds; its next batches are stored again\"",
+        collector.substr(0, 64));
+  }
   // The model forgets members not heard of for as long as the history keeps their raw points,
   // and ignores samples the ingest checks would refuse as from the future.
   c.model.forget_after = c.history.raw_retention;
@@ -557,11 +572,11 @@ Status AggregatorService::Start() {
   impl_->started = true;
   impl_->tick_thread = std::thread([this] { impl_->TickLoop(); });
   impl_->logger->info(
-      "aggregator_started ingest={} publish={} grpc={} db={} tick_ms={} curve={} "
+      "aggregator_started ingest={} publish={} grpc={} grpc_auth={} db={} tick_ms={} curve={} "
       "collector_keys={}",
       impl_->receiver->endpoint(), impl_->publisher->endpoint(), grpc_address(),
-      impl_->config.history.path, impl_->config.tick.count(),
-      impl_->config.curve_secret_key.empty() ? "off" : "on",
+      rpc::DescribeSecurity(impl_->config.grpc_security), impl_->config.history.path,
+      impl_->config.tick.count(), impl_->config.curve_secret_key.empty() ? "off" : "on",
       impl_->config.collector_keys_file.empty() ? "none" : impl_->config.collector_keys_file);
   return Status::Ok();
 }

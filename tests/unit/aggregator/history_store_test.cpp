@@ -241,6 +241,31 @@ TEST_F(HistoryStoreTest, SeriesUnusedForTheRawRetentionAreEvictedFromTheLimit) {
   EXPECT_EQ(store_->Series("m", "e1").value(), ids[1]);
 }
 
+// A watermark above a bound is forgotten, in memory and in the file; the others stay.
+TEST_F(HistoryStoreTest, ForgetCommittedAboveDropsOnlyTheForgedWatermarks) {
+  WriteBatch batch;
+  batch.committed = {{"forged", static_cast<uint64_t>(std::numeric_limits<int64_t>::max())},
+                     {"genuine", 1000},
+                     {"edge", 2000}};
+  MustWrite(batch);
+  Result<std::vector<std::string>> forgotten = store_->ForgetCommittedAbove(2000);
+  ASSERT_TRUE(forgotten.ok()) << forgotten.status().ToString();
+  EXPECT_EQ(*forgotten, std::vector<std::string>{"forged"});
+  EXPECT_EQ(store_->HighestCommitted("forged"), 0u);
+  EXPECT_EQ(store_->HighestCommitted("genuine"), 1000u);
+  EXPECT_EQ(store_->HighestCommitted("edge"), 2000u);
+  Reopen();
+  EXPECT_EQ(store_->HighestCommitted("forged"), 0u);
+  EXPECT_EQ(store_->HighestCommitted("edge"), 2000u);
+  forgotten = store_->ForgetCommittedAbove(2000);
+  ASSERT_TRUE(forgotten.ok());
+  EXPECT_TRUE(forgotten->empty());
+  // Its next batch is stored again.
+  batch.committed = {{"forged", 5}};
+  MustWrite(batch);
+  EXPECT_EQ(store_->HighestCommitted("forged"), 5u);
+}
+
 // Rewriting a point keeps one row, holding the latest value.
 TEST_F(HistoryStoreTest, RewriteIsIdempotent) {
   SeriesId s = MustSeries("m", "etcd-1");

@@ -220,6 +220,38 @@ TEST_F(IngestAttackTest, ForgedMaximalSequenceIsRefusedAndTheCollectorKeepsStori
   EXPECT_EQ(StoredPoints(*store, "etcd1", t0 + 500, t0 + 500), 0u);
 }
 
+// The same attack committed before batches were checked (a history file of an older version):
+// at start the aggregator forgets a watermark above its clock in microseconds, so the genuine
+// collector's batches are stored again; a plausible watermark stays.
+TEST_F(IngestAttackTest, ForgedWatermarkInTheHistoryIsForgottenAtStart) {
+  const uint64_t base = SequenceBase(NowMs());
+  {
+    auto store = HistoryStore::Open(config_.history);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    WriteBatch poisoned;
+    poisoned.committed = {
+        {"collector-etcd1", static_cast<uint64_t>(std::numeric_limits<int64_t>::max())},
+        {"collector-etcd2", base}};
+    ASSERT_TRUE((*store)->Write(poisoned).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(CreateAndStart());
+  const int64_t t0 = NowMs() - 10'000;
+  auto dealer = Dealer();
+  ASSERT_TRUE(
+      dealer->SendAndAwaitAck(Frame("collector-etcd1", base + 1, {Sample("etcd1", t0)}), base + 1));
+  ASSERT_TRUE(dealer->SendAndAwaitAck(Frame("collector-etcd2", base, {Sample("etcd2", t0)}), base));
+  const AggregatorStats stats = service_->Stats();
+  EXPECT_EQ(stats.batches_stored, 1u);
+  EXPECT_EQ(stats.batches_duplicate, 1u);  // etcd2's watermark was kept
+
+  auto store = StopAndOpenHistory();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->HighestCommitted("collector-etcd1"), base + 1);
+  EXPECT_EQ(store->HighestCommitted("collector-etcd2"), base);
+  EXPECT_EQ(StoredPoints(*store, "etcd1", t0, t0), 1u);
+  EXPECT_EQ(StoredPoints(*store, "etcd2", t0, t0), 0u);
+}
+
 // Attack: a batch the store cannot take (negative collected_at, over-long collector id,
 // sequence 2^63) arriving in the same read round as good batches used to fail the whole group
 // commit. The bad ones are refused and counted, the good ones stored and acked. All six frames

@@ -136,6 +136,12 @@ class HistoryStore final {
   /// without storing again.
   uint64_t HighestCommitted(std::string_view collector_id) const;
 
+  /// Forgets every collector's watermark above `max_sequence` (a forged sequence committed
+  /// before batches were checked would otherwise make every later genuine batch of that
+  /// collector a duplicate, for good). Its next batches are stored again; a resent one rewrites
+  /// the same points. Returns the collectors whose watermark was forgotten.
+  Result<std::vector<std::string>> ForgetCommittedAbove(uint64_t max_sequence);
+
   /// Incremental maintenance, to call every tick: dirty buckets (late points) first, then roll-ups
   /// raw → 1 min → 1 h (min, max, sum and count for the average, last) of buckets completed
   /// before `now - rollup_delay`, then retention deletes. Does about `budget` rows of work (one
