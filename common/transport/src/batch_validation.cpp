@@ -188,7 +188,8 @@ class Checker {
     }
     if (s.has_status()) {
       Name("status.version", s.status().version());
-      if (Entries("status.errors", static_cast<std::size_t>(s.status().errors_size()))) {
+      if (Count("status.errors", static_cast<std::size_t>(s.status().errors_size()),
+                limits_.max_errors_per_sample)) {
         for (const std::string& e : s.status().errors()) {
           Text("status.errors", e);
         }
@@ -240,7 +241,7 @@ class Checker {
     }
     Text("host.disk_unknown_reason", s.host().disk_unknown_reason());
     Text("certificate.subject", s.certificate().subject());
-    if (Entries("errors", static_cast<std::size_t>(s.errors_size()))) {
+    if (Count("errors", static_cast<std::size_t>(s.errors_size()), limits_.max_errors_per_sample)) {
       for (const v1::SampleError& e : s.errors()) {
         Name("errors.source", e.source());
         Text("errors.message", e.message());

@@ -213,6 +213,7 @@ TEST(BatchValidationTest, RepeatedFieldsAreBounded) {
   BatchLimits limits = Limits();
   limits.max_entries_per_sample = 2;
   limits.max_members_per_sample = 2;
+  limits.max_errors_per_sample = 2;
   using Change = std::function<void(v1::SampleBatch&)>;
   const std::vector<std::pair<std::string, Change>> grow = {
       {"scalars", [](v1::SampleBatch& b) { *Sample(b).add_scalars() = Sample(b).scalars(0); }},
@@ -254,6 +255,31 @@ TEST(BatchValidationTest, RepeatedFieldsAreBounded) {
     }
     EXPECT_TRUE(refused);
   }
+}
+
+// A sample's error lists have a bound of their own, far below the other repeated fields'.
+TEST(BatchValidationTest, ErrorListsHaveTheirOwnBound) {
+  ExpectAccepted([](v1::SampleBatch& b) {
+    for (int i = 1; i < 64; ++i) {
+      *Sample(b).add_errors() = Sample(b).errors(0);
+      Sample(b).mutable_status()->add_errors("etcdserver: no leader");
+    }
+    Sample(b).mutable_status()->add_errors("etcdserver: no leader");
+  });
+  ExpectRefused(
+      [](v1::SampleBatch& b) {
+        for (int i = 1; i < 65; ++i) {
+          *Sample(b).add_errors() = Sample(b).errors(0);
+        }
+      },
+      BatchProblem::kTooManySamples, "errors has 65 entries");
+  ExpectRefused(
+      [](v1::SampleBatch& b) {
+        for (int i = 0; i < 65; ++i) {
+          Sample(b).mutable_status()->add_errors("e");
+        }
+      },
+      BatchProblem::kTooManySamples, "status.errors has 65 entries");
 }
 
 TEST(BatchValidationTest, NamesAreBoundedAndPrintable) {
@@ -333,10 +359,10 @@ TEST(BatchValidationTest, FreeTextsAreBounded) {
   };
   for (const auto& [field, set] : texts) {
     SCOPED_TRACE(field);
-    ExpectAccepted([&](v1::SampleBatch& b) { set(b, std::string(4096, 't') + ""); });
+    ExpectAccepted([&](v1::SampleBatch& b) { set(b, std::string(65536, 't')); });
     ExpectAccepted([&](v1::SampleBatch& b) { set(b, "line one\nline two"); });
-    ExpectRefused([&](v1::SampleBatch& b) { set(b, std::string(4097, 't')); },
-                  BatchProblem::kBadName, field + " is 4097 bytes");
+    ExpectRefused([&](v1::SampleBatch& b) { set(b, std::string(65537, 't')); },
+                  BatchProblem::kBadName, field + " is 65537 bytes");
   }
 }
 

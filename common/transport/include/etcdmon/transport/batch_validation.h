@@ -31,11 +31,15 @@ struct BatchLimits {
   /// list names and URLs, alarm types, error sources, stats keys. 200: what the history store
   /// takes as a series' member name. Names also refuse control characters.
   std::size_t max_name_bytes = 200;
-  /// Free texts: error messages, health reasons, certificate subjects.
-  std::size_t max_text_bytes = 4096;
+  /// Free texts: error messages, health reasons, certificate subjects. Collectors pass error
+  /// messages on untruncated, and a batch refused for a long one would lose a sample exactly
+  /// when something is wrong, so this is generous.
+  std::size_t max_text_bytes = 64 * 1024;
   /// Entries of a sample's repeated fields (scalars, histograms, their labels and buckets,
-  /// probes, alarms, errors, URLs) and of the collector's stats map.
+  /// probes, alarms, URLs) and of the collector's stats map.
   std::size_t max_entries_per_sample = 4096;
+  /// Entries of a sample's error lists (errors, status.errors): one per source at most.
+  std::size_t max_errors_per_sample = 64;
   /// Entries of one sample's member list (etcd clusters have a handful of members).
   std::size_t max_members_per_sample = 128;
 };
