@@ -319,11 +319,11 @@ Status AlerterService::Start() {
   impl_->started = true;
   impl_->loop_thread = std::thread([this] { impl_->Loop(); });
   impl_->logger->info(
-      "alerter_started snapshots={} grpc={} db={} rules={} channels={} restored_alerts={} "
-      "resumed_deliveries={}",
+      "alerter_started snapshots={} grpc={} grpc_auth={} db={} rules={} channels={} "
+      "restored_alerts={} resumed_deliveries={}",
       impl_->subscriber ? impl_->config.snapshot_endpoint : std::string("in-process"),
-      grpc_address(), impl_->config.db_path, impl_->config.rules.rules().size(),
-      impl_->channel_names.size(), restored, pending->size());
+      grpc_address(), rpc::DescribeSecurity(impl_->config.grpc_security), impl_->config.db_path,
+      impl_->config.rules.rules().size(), impl_->channel_names.size(), restored, pending->size());
   return Status::Ok();
 }
 

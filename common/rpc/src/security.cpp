@@ -64,6 +64,14 @@ bool IsLoopbackAddress(std::string_view host_port) {
   return false;
 }
 
+std::string DescribeSecurity(const ServerSecurity& security) {
+  std::string mode = !security.tls() ? "" : security.client_ca_file.empty() ? "tls" : "mtls";
+  if (!security.token.empty()) {
+    mode += mode.empty() ? "token" : "+token";
+  }
+  return mode.empty() ? "none" : mode;
+}
+
 Status CheckServerSecurity(const std::string& address, const ServerSecurity& security) {
   if (security.tls_cert_file.empty() != security.tls_key_file.empty()) {
     return Status::InvalidArgument("--grpc-tls-cert-file and --grpc-tls-key-file go together");

@@ -345,5 +345,22 @@ TEST(BearerTokenTest, OnlyTheExactTokenMatches) {
   EXPECT_FALSE(BearerTokenMatches("Bearer ", config::Secret("")));
 }
 
+// The start-up log's description of a server's security: the mode, never the token or a path.
+TEST(DescribeSecurityTest, NamesTheModeNeverTheSecret) {
+  ServerSecurity s;
+  EXPECT_EQ(DescribeSecurity(s), "none");
+  s.token = config::Secret(kToken);
+  EXPECT_EQ(DescribeSecurity(s), "token");
+  s.tls_cert_file = "/etc/grpc/server.pem";
+  s.tls_key_file = "/etc/grpc/server-key.pem";
+  EXPECT_EQ(DescribeSecurity(s), "tls+token");
+  s.client_ca_file = "/etc/grpc/ca.pem";
+  EXPECT_EQ(DescribeSecurity(s), "mtls+token");
+  s.token = config::Secret();
+  EXPECT_EQ(DescribeSecurity(s), "mtls");
+  s.client_ca_file.clear();
+  EXPECT_EQ(DescribeSecurity(s), "tls");
+}
+
 }  // namespace
 }  // namespace etcdmon::rpc

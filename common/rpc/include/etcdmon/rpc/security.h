@@ -53,6 +53,10 @@ inline constexpr std::string_view kApiTokenKey = "etcdmon-api-token";
 /// elsewhere, or may be.
 bool IsLoopbackAddress(std::string_view host_port);
 
+/// How a server authenticates, for its start-up log line: "none", "token", "tls", "tls+token",
+/// "mtls" or "mtls+token". Never the token or a path.
+std::string DescribeSecurity(const ServerSecurity& security);
+
 /// OK when a server may listen on `address` with `security`: any loopback address, or TLS plus
 /// a token or a client CA. Otherwise FailedPrecondition, one line naming the flags to add
 /// (--grpc-tls-cert-file, --grpc-tls-key-file, --grpc-token-file, --grpc-client-ca-file). Also
