@@ -133,10 +133,12 @@ class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> 
     return config;
   }
 
-  void StartAlerter(const std::string& rules_yaml) {
+  void StartAlerter(const std::string& rules_yaml) { StartAlerter(Config(rules_yaml)); }
+
+  void StartAlerter(AlerterConfig config) {
     auto channels = MakeNotifiers(Channels(), nullptr, SystemClock::Instance());
     ASSERT_TRUE(channels.ok()) << channels.status().message();
-    auto service = AlerterService::Create(Config(rules_yaml), std::move(channels).value(),
+    auto service = AlerterService::Create(std::move(config), std::move(channels).value(),
                                           testing::QuietLogger("alerter"));
     ASSERT_TRUE(service.ok()) << service.status().message();
     alerter_ = std::move(service).value();
@@ -167,6 +169,41 @@ rules:
   QuorumLost: {for: 0s}
   MemberUnavailable: {for: 0s}
 )";
+
+// A channel that hangs fills its queue (here bounded to one notification, without the critical
+// reserve): what it drops is counted and shows in the alerter's health, while the other channel
+// (email) keeps delivering.
+TEST_F(AlerterClusterTest, DroppedNotificationsShowInHealthAndSpareOtherChannels) {
+  testing::CannedResponse hang;
+  hang.action = testing::CannedResponse::Action::kHang;
+  webhook_.Set("/hook", hang);
+  AlerterConfig config = Config(kOutageRules);
+  config.dispatcher.max_queue = 1;
+  config.dispatcher.critical_reserve = 0;
+  config.dispatcher.max_attempts = 1;
+  StartAlerter(std::move(config));
+  ASSERT_TRUE(WaitForEvaluations(3));
+
+  ASSERT_TRUE(cluster().Stop(1).ok());
+  ASSERT_TRUE(cluster().Stop(2).ok());
+  // QuorumLost, NoLeader and three MemberUnavailable: five notifications for each channel, the
+  // webhook's first hanging, one queued, the rest dropped.
+  std::string detail;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext c;
+        etcdmonitor::v1::ListAlertsRequest request;
+        etcdmonitor::v1::ServiceHealth health;
+        if (!stub_->GetHealth(&c, request, &health).ok()) {
+          return false;
+        }
+        detail = health.detail();
+        return detail.find("notifications dropped or grouped: webhook/") != std::string::npos;
+      },
+      60s))
+      << detail;
+  EXPECT_TRUE(smtp_.WaitForMessages(2, 60s)) << smtp_.messages().size();
+}
 
 // Quorum lost: two of three members stopped. QuorumLost, NoLeader and MemberUnavailable (per
 // member, and cluster-wide critical) fire and reach the webhook and the mailbox; bringing the
