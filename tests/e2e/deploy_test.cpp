@@ -300,14 +300,26 @@ TEST_F(ComposeFile, CurveIsOnBetweenCollectorsAndAggregator) {
   EXPECT_TRUE(has("alerter", "--api-token-file=/keys/api-token"));
   EXPECT_TRUE(has("etcd-monitor", "--api-token-file=/keys/api-token"));
   // Benchmarks have a token of their own, for the gateway only.
-  EXPECT_TRUE(has("etcd-monitor", "--benchmark-token-file=/keys/benchmark-token"));
-  EXPECT_FALSE(has("alerter", "--benchmark-token-file=/keys/benchmark-token"));
+  EXPECT_TRUE(has("etcd-monitor", "--benchmark-token-file=/secrets/benchmark-token"));
+  const std::vector<std::string> gateway_volumes = Strings(Get("etcd-monitor", "volumes"));
+  EXPECT_NE(
+      std::find(gateway_volumes.begin(), gateway_volumes.end(), "gateway-secrets:/secrets:ro"),
+      gateway_volumes.end());
+  for (const std::string& service : ServiceNames()) {
+    if (service == "etcd-monitor" || service == "keygen") {
+      continue;
+    }
+    for (const std::string& volume : Strings(Get(service, "volumes"))) {
+      EXPECT_EQ(volume.rfind("gateway-secrets:", 0), std::string::npos)
+          << service << " mounts the benchmark token";
+    }
+  }
   EXPECT_TRUE(
       has("etcd-monitor", "--endpoints=http://etcd1:2379,http://etcd2:2379,http://etcd3:2379"));
   const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
   ASSERT_EQ(keygen.size(), 3u);
   EXPECT_NE(keygen[2].find("/shared/api-token"), std::string::npos) << keygen[2];
-  EXPECT_NE(keygen[2].find("/shared/benchmark-token"), std::string::npos) << keygen[2];
+  EXPECT_NE(keygen[2].find("/gateway-secrets/benchmark-token"), std::string::npos) << keygen[2];
   int collectors = 0;
   for (const std::string& service : ServiceNames()) {
     const std::vector<std::string> entrypoint = Strings(Get(service, "entrypoint"));
