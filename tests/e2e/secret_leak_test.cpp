@@ -1,13 +1,15 @@
 // No secret leaks out of the running product. The whole native stack (deploy/local/stack.sh)
-// starts with a known, unique secret in every secret input: etcd's root password (auth on), the
-// API token, the webhook URL's token, the SMTP password and the PagerDuty routing key, each given
-// through a file. The stack then works: samples flow, a benchmark runs, an alert fires through
-// the webhook, PagerDuty and SMTP receivers (each of which sees its secret, proving the secret
-// was in use), a silence is created. Then every log file, /metrics, every GET endpoint of the
-// REST API, both SQLite files (raw bytes, with their -wal and -shm) and the command line
-// (/proc/PID/cmdline) of every process of the stack are searched for each secret: no hit.
-// On the way, the modes of what the product created are checked (directories 0700, databases,
-// sequence and key files 0600).
+// starts with a known, unique secret in every secret input, each given through a file: etcd's
+// root password (auth on), the webhook URL's token, its bearer token and HMAC key, the Slack URL's
+// token, the SMTP password and the PagerDuty routing key; and the secrets the stack makes itself
+// (API, benchmark and gRPC tokens, CURVE secret keys) are read from its files. The stack then
+// works: samples flow, a benchmark runs, an alert fires through the webhook, Slack, PagerDuty and
+// SMTP receivers (which see their secrets, proving the secrets were in use), a silence is
+// created. Then every log file, /metrics, every GET endpoint of the REST API, both SQLite files
+// (raw bytes, with their -wal and -shm, while running and after) and the command line
+// (/proc/PID/cmdline) of every process of the stack are searched for each secret: no hit. On the
+// way, the modes of what the product created are checked (directories 0700, databases, sequence
+// and key files 0600).
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -83,11 +85,15 @@ class SecretLeakTest : public ::testing::Test {
 
     secrets_ = {{"etcd password", UniqueSecret("etcdpw")},
                 {"webhook token", UniqueSecret("webhook")},
+                {"webhook bearer token", UniqueSecret("bearer")},
+                {"webhook HMAC secret", UniqueSecret("hmac")},
+                {"Slack URL token", UniqueSecret("slack")},
                 {"SMTP password", UniqueSecret("smtppw")},
                 {"PagerDuty routing key", UniqueSecret("pdkey")}};
 
-    // The receivers: a webhook whose URL path holds a token, PagerDuty's events endpoint, and a
-    // mail server that offers STARTTLS and wants AUTH.
+    // The receivers: a webhook whose URL path holds a token (with a bearer token and an HMAC
+    // key too), a Slack webhook (its URL holds a token), PagerDuty's events endpoint, and a mail
+    // server that offers STARTTLS and wants AUTH.
     CannedResponse accepted;
     accepted.status = 202;
     accepted.content_type = "application/json";
@@ -95,6 +101,8 @@ class SecretLeakTest : public ::testing::Test {
     webhook_path_ = "/hook/" + secrets_["webhook token"];
     receivers_.Set(webhook_path_, accepted);
     receivers_.Set("/v2/enqueue", accepted);
+    slack_path_ = "/services/" + secrets_["Slack URL token"];
+    receivers_.Set(slack_path_, accepted);
     ASSERT_TRUE(receivers_.Start().ok());
     SmtpSinkOptions smtp_options;
     smtp_options.username = "alerts";
@@ -112,6 +120,12 @@ class SecretLeakTest : public ::testing::Test {
     const std::string alerter_args =
         "--rules-file=" + rules + " --webhook-url-file=" +
         WritePrivateFile(secrets_dir + "/webhook-url", receivers_.Url(webhook_path_)) +
+        " --webhook-token-file=" +
+        WritePrivateFile(secrets_dir + "/webhook-token", secrets_["webhook bearer token"]) +
+        " --webhook-hmac-secret-file=" +
+        WritePrivateFile(secrets_dir + "/webhook-hmac", secrets_["webhook HMAC secret"]) +
+        " --slack-webhook-url-file=" +
+        WritePrivateFile(secrets_dir + "/slack-url", receivers_.Url(slack_path_)) +
         " --pagerduty-routing-key-file=" +
         WritePrivateFile(secrets_dir + "/pagerduty-key", secrets_["PagerDuty routing key"]) +
         " --pagerduty-url=" + receivers_.Url("/v2/enqueue") + " --smtp-url=" + smtp_->Url() +
@@ -213,6 +227,7 @@ class SecretLeakTest : public ::testing::Test {
   HttpServer receivers_;
   std::unique_ptr<SmtpSink> smtp_;
   std::string webhook_path_;
+  std::string slack_path_;
   std::map<std::string, std::string> secrets_;  // what → the secret
   std::string stack_dir_;
   std::vector<std::string> env_;
@@ -253,7 +268,17 @@ TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
   auto webhook_called = [&] {
     for (const auto& r : receivers_.requests()) {
-      if (r.path == webhook_path_) {
+      if (r.path == webhook_path_ &&
+          r.Header("Authorization") == "Bearer " + secrets_["webhook bearer token"] &&
+          !r.Header("X-Etcd-Monitor-Signature").empty()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  auto slack_called = [&] {
+    for (const auto& r : receivers_.requests()) {
+      if (r.path == slack_path_) {
         return true;
       }
     }
@@ -268,8 +293,10 @@ TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
     }
     return false;
   };
-  EXPECT_TRUE(WaitFor([&] { return webhook_called() && pagerduty_called(); }, 90s))
-      << "the alert did not reach the webhook (with its token) and PagerDuty (with its key); "
+  EXPECT_TRUE(
+      WaitFor([&] { return webhook_called() && slack_called() && pagerduty_called(); }, 90s))
+      << "the alert did not reach the webhook (with its tokens), Slack and PagerDuty (with its "
+         "key); "
          "alerter log:\n"
       << testing::TailOfFile(stack_dir_ + "/logs/alerter.log", 30);
   ASSERT_TRUE(smtp_->WaitForMessages(1, 90s)) << "no alert mail";
