@@ -369,7 +369,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       errors.Add(rule_flags.Build(monitor.ok() ? monitor->thresholds : config::AlertThresholds{},
                                   inv.all_in_one.alerter));
       inv.all_in_one.tls_cert_file = tls_cert.AsReadableFile(errors);
-      inv.all_in_one.tls_key_file = tls_key.AsReadableFile(errors);
+      inv.all_in_one.tls_key_file = tls_key.AsPrivateKeyFile(errors);
       if (inv.all_in_one.tls_cert_file.empty() != inv.all_in_one.tls_key_file.empty()) {
         errors.Add("--tls-cert-file and --tls-key-file go together");
       }

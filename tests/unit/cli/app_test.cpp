@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,6 +105,25 @@ TEST(AppTest, AllInOneReportsEveryBadFlagBeforeStarting) {
                            "--max-latency-ms"}) {
     EXPECT_NE(r.err.find(flag), std::string::npos) << flag << "\n" << r.err;
   }
+}
+
+// The all-in-one's HTTPS key must be private: a key that others can read is a usage error
+// naming the flag and the mode.
+TEST(AppTest, AllInOneRefusesATlsKeyOthersCanRead) {
+  char dir_template[] = "/tmp/app_test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string key = std::string(dir_template) + "/key.pem";
+  std::ofstream(key) << "key";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::owner_write |
+                                        std::filesystem::perms::others_read);
+  const std::string key_flag = "--tls-key-file=" + key;
+  RunResult r =
+      RunArgs({"--endpoints=localhost:2379", "--tls-cert-file=/etc/hostname", key_flag.c_str()});
+  std::filesystem::remove_all(dir_template);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("error: --tls-key-file: " + key + ": mode 0604"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
