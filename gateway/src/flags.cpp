@@ -54,7 +54,12 @@ ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
           app, "post-rate-limit", "", "50",
           "POST requests per minute per client address, in bursts of as many (beyond: 429 with "
           "Retry-After); 0 for no limit",
-          "N")) {}
+          "N")),
+      trusted_proxy_(config::FlagValue::AddOption(
+          app, "trusted-proxy", "", "",
+          "addresses (comma-separated IP literals) of proxies in front of the gateway: for their "
+          "requests the rate limit counts the last address of X-Forwarded-For, not the proxy",
+          "ADDRESS,...")) {}
 
 void ApiSecurityFlags::Build(config::FlagErrors& errors, GatewayConfig& g) const {
   g.api_auth =
@@ -63,6 +68,21 @@ void ApiSecurityFlags::Build(config::FlagErrors& errors, GatewayConfig& g) const
       static_cast<uint64_t>(benchmark_max_bytes_.AsInt(errors, 1, int64_t{1} << 40));
   g.post_rate_limit_per_minute =
       static_cast<uint32_t>(post_rate_limit_.AsInt(errors, 0, 1'000'000));
+  g.trusted_proxies.clear();
+  const std::string proxies = trusted_proxy_.AsString();
+  std::string_view rest(proxies);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string address(strings::TrimAsciiWhitespace(rest.substr(0, comma)));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (address.empty() ||
+        address.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
+      errors.Add(trusted_proxy_.Error("want IP addresses, comma-separated"));
+      g.trusted_proxies.clear();
+      break;
+    }
+    g.trusted_proxies.push_back(address);
+  }
   // Neither the token nor the file's content is ever part of an error line.
   const std::string path = benchmark_token_file_.AsReadableFile(errors);
   if (!path.empty()) {

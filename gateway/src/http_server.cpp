@@ -5,9 +5,13 @@
 #include <pistache/net.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <exception>
 #include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "http_errors.h"
 
@@ -50,13 +54,55 @@ constexpr const char* kHtmlContentSecurityPolicy =
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
+bool IsAddressText(std::string_view text) {
+  if (text.empty() || text.size() > 64) {
+    return false;
+  }
+  for (char c : text) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                    c == '.' || c == ':';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The address the POST rate limit counts a request against: the peer, or, when the peer is a
+// trusted proxy, the last address of X-Forwarded-For (the one that proxy appended: earlier ones
+// come from the client and prove nothing). Anything but an IP literal there leaves the proxy.
+std::string ClientAddress(const Http::Request& request, const std::vector<std::string>& proxies) {
+  std::string peer = request.address().host();
+  if (std::find(proxies.begin(), proxies.end(), peer) == proxies.end()) {
+    return peer;
+  }
+  const std::optional<Http::Header::Raw> forwarded = request.headers().tryGetRaw("X-Forwarded-For");
+  if (!forwarded) {
+    return peer;
+  }
+  const std::string value = forwarded->value();
+  const size_t comma = value.rfind(',');
+  std::string_view last(value);
+  if (comma != std::string::npos) {
+    last.remove_prefix(comma + 1);
+  }
+  while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) {
+    last.remove_prefix(1);
+  }
+  while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) {
+    last.remove_suffix(1);
+  }
+  return IsAddressText(last) ? std::string(last) : peer;
+}
+
 // One handler per Pistache worker (HTTP_PROTOTYPE clones it); all share the Api.
 class Handler final : public Http::Handler {
  public:
   HTTP_PROTOTYPE(Handler)
 
-  Handler(Api* api, std::shared_ptr<spdlog::logger> logger)
-      : api_(api), logger_(std::move(logger)) {}
+  Handler(Api* api, std::vector<std::string> trusted_proxies,
+          std::shared_ptr<spdlog::logger> logger)
+      : api_(api), trusted_proxies_(std::move(trusted_proxies)), logger_(std::move(logger)) {}
 
   void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
     ApiResponse answer;
@@ -76,7 +122,7 @@ class Handler final : public Http::Handler {
       in.query = query;
       in.authorization = authorization;
       in.body = request.body();
-      const std::string client = request.address().host();
+      const std::string client = ClientAddress(request, trusted_proxies_);
       in.client = client;
       answer = api_->Handle(in);
     } catch (const std::exception& e) {
@@ -139,6 +185,7 @@ class Handler final : public Http::Handler {
   }
 
   Api* api_;
+  std::vector<std::string> trusted_proxies_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
@@ -183,7 +230,8 @@ Status HttpServer::Start() {
     if (!c.tls_cert_file.empty()) {
       endpoint->useSSL(c.tls_cert_file, c.tls_key_file);
     }
-    endpoint->setHandler(Http::make_handler<Handler>(&impl_->api, impl_->logger));
+    endpoint->setHandler(
+        Http::make_handler<Handler>(&impl_->api, c.trusted_proxies, impl_->logger));
     endpoint->serveThreaded();
     impl_->endpoint = std::move(endpoint);
   } catch (const std::exception& e) {

@@ -82,6 +82,7 @@ TEST_F(GatewayFlagsTest, Defaults) {
   EXPECT_TRUE(g.benchmark_token.empty());
   EXPECT_EQ(g.benchmark_max_bytes, 64u * 1024 * 1024);
   EXPECT_EQ(g.post_rate_limit_per_minute, 50u);
+  EXPECT_THAT(g.trusted_proxies, IsEmpty());
   EXPECT_EQ(g.tls_cert_file, "");
   EXPECT_EQ(g.tls_key_file, "");
   EXPECT_EQ(line.aggregator_address, "localhost:5557");
@@ -146,6 +147,15 @@ TEST_F(GatewayFlagsTest, EveryFlagSetsItsField) {
       {{"--benchmark-max-bytes=1000"},
        [](const auto& l) { return std::to_string(l.gateway.benchmark_max_bytes); },
        "1000"},
+      {{"--trusted-proxy=127.0.0.1, ::1"},
+       [](const auto& l) {
+         std::string list;
+         for (const std::string& p : l.gateway.trusted_proxies) {
+           list += p + ";";
+         }
+         return list;
+       },
+       "127.0.0.1;::1;"},
       {{"--post-rate-limit=0"},
        [](const auto& l) { return std::to_string(l.gateway.post_rate_limit_per_minute); },
        "0"},
@@ -234,6 +244,7 @@ TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--benchmark-token-file=" + no_token}, "--benchmark-token-file", no_token},
       {{"--benchmark-max-bytes=0"}, "--benchmark-max-bytes", "\"0\""},
       {{"--post-rate-limit=-1"}, "--post-rate-limit", "\"-1\""},
+      {{"--trusted-proxy=proxy.example"}, "--trusted-proxy", "IP addresses"},
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
   };
@@ -295,7 +306,8 @@ TEST_F(GatewayFlagsTest, HelpExitsZero) {
                            "--api-auth",
                            "--benchmark-token-file",
                            "--benchmark-max-bytes",
-                           "--post-rate-limit"}) {
+                           "--post-rate-limit",
+                           "--trusted-proxy"}) {
     EXPECT_THAT(parsed.out, HasSubstr(flag));
   }  // HTTPS in the gateway itself is not recommended, and the help says why and what instead.
   EXPECT_THAT(parsed.out, HasSubstr("stalls every new connection"));

@@ -382,10 +382,17 @@ class ServerSecurityTest : public ::testing::Test {
   std::string base_;
 };
 
-// POST from `source` (a local address to send from): the status and the Retry-After header.
-std::pair<long, std::string> PostFrom(const std::string& url, const std::string& source) {
+// POST from `source` (a local address to send from), with an X-Forwarded-For header when
+// `forwarded_for` is not empty: the status and the response head.
+std::pair<long, std::string> PostFrom(const std::string& url, const std::string& source,
+                                      const std::string& forwarded_for = "") {
   std::string head;
   CURL* curl = curl_easy_init();
+  curl_slist* headers = nullptr;
+  if (!forwarded_for.empty()) {
+    headers = curl_slist_append(headers, ("X-Forwarded-For: " + forwarded_for).c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  }
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "{}");
   curl_easy_setopt(curl, CURLOPT_INTERFACE, source.c_str());
@@ -405,6 +412,7 @@ std::pair<long, std::string> PostFrom(const std::string& url, const std::string&
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   }
   curl_easy_cleanup(curl);
+  curl_slist_free_all(headers);
   return {status, head};
 }
 
@@ -464,6 +472,31 @@ TEST_F(ServerSecurityTest, RateLimitIsPerClientAddress) {
                .body.find("etcd_monitor_gateway_rate_limited_total{cluster=\"prod\"} 1") !=
            std::string::npos;
   })) << Http("GET", base_ + "/metrics").body;
+}
+
+// Behind a trusted proxy (--trusted-proxy) the limit counts the address the proxy appended to
+// X-Forwarded-For; a client cannot pick its own key by sending the header through the proxy
+// (only the last address counts) or directly (an untrusted peer's header is ignored).
+TEST_F(ServerSecurityTest, RateLimitBehindATrustedProxyCountsTheForwardedClient) {
+  GatewayConfig config;
+  config.post_rate_limit_per_minute = 2;
+  config.trusted_proxies = {"127.0.0.1"};
+  Start(config);
+  const std::string url = base_ + "/api/v1/alerts/silences";
+  // Client A through the proxy, lying about itself in the first hop.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(PostFrom(url, "127.0.0.1", "10.9.9." + std::to_string(i) + ", 198.51.100.1").first,
+              401)
+        << i;
+  }
+  EXPECT_EQ(PostFrom(url, "127.0.0.1", "10.9.9.9, 198.51.100.1").first, 429);
+  // Client B through the same proxy still gets through.
+  EXPECT_EQ(PostFrom(url, "127.0.0.1", "198.51.100.2").first, 401);
+  // A peer that is not the proxy is counted by its own address, whatever it forwards.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(PostFrom(url, "127.0.0.2", "198.51.100." + std::to_string(10 + i)).first, 401) << i;
+  }
+  EXPECT_EQ(PostFrom(url, "127.0.0.2", "198.51.100.20").first, 429);
 }
 
 // Under --api-auth=all over the network: /metrics and the API need the token, /health does not.

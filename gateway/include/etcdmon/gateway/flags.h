@@ -27,13 +27,14 @@ struct GatewayCommandLine {
 
 /// The REST API's request-safety flags, shared by `etcd-monitor-gateway` and the all-in-one
 /// `etcd-monitor`: --api-auth (API_AUTH; mutating|all), --benchmark-token-file or
-/// BENCHMARK_TOKEN (never printed), --benchmark-max-bytes (67108864) and --post-rate-limit (50
-/// per minute per client address; 0: off).
+/// BENCHMARK_TOKEN (never printed), --benchmark-max-bytes (67108864), --post-rate-limit (50
+/// per minute per client address; 0: off) and --trusted-proxy (IP literals, comma-separated).
 class ApiSecurityFlags final {
  public:
   /// Registers the flags on `app`, which must outlive this object.
   explicit ApiSecurityFlags(CLI::App& app);
-  /// Sets api_auth, benchmark_token, benchmark_max_bytes and post_rate_limit_per_minute of
+  /// Sets api_auth, benchmark_token, benchmark_max_bytes, post_rate_limit_per_minute and
+  /// trusted_proxies of
   /// `config`; every problem goes to `errors`. (--api-auth=all also needs an API token, which
   /// GatewayService::Create checks.)
   void Build(config::FlagErrors& errors, GatewayConfig& config) const;
@@ -43,6 +44,7 @@ class ApiSecurityFlags final {
   config::FlagValue benchmark_token_file_;
   config::FlagValue benchmark_max_bytes_;
   config::FlagValue post_rate_limit_;
+  config::FlagValue trusted_proxy_;
 };
 
 /// Parses --api-host (API_HOST, 0.0.0.0), --api-port (API_PORT, 8080), --aggregator

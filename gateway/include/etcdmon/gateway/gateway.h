@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/config/types.h"
@@ -63,6 +64,9 @@ struct GatewayConfig {
   // 429 with Retry-After. At most `rate_limit_clients` addresses are tracked at once.
   uint32_t post_rate_limit_per_minute = 50;
   std::size_t rate_limit_clients = 4096;
+  // Peers (IP literals) that are proxies in front of the gateway: for their requests the client
+  // is the last address of X-Forwarded-For (which they append), not the proxy itself.
+  std::vector<std::string> trusted_proxies;
 };
 
 /// Backends the gateway reads; all but `monitor` are optional. They must outlive the service.
