@@ -239,15 +239,18 @@ start() {
   # each collector's public key with that collector's id only, so no collector can send as
   # another, and no other key is accepted.
   local collector_keys=$keys/collector-keys
-  : >"$collector_keys.tmp"
+  # A new temporary file (mktemp: O_EXCL, mode 0600, random name), so that a symlink planted at
+  # a fixed name cannot redirect the write.
+  local collector_keys_tmp
+  collector_keys_tmp=$(mktemp "$collector_keys.XXXXXX")
   for name in "${members[@]}"; do
     local own_keys=$stack_dir/collector-$name/keys
     if [ ! -s "$own_keys/curve.pub" ]; then
       "$monitor" keygen --collector "collector-$name" --out "$own_keys" >/dev/null
     fi
-    echo "collector-$name $(cat "$own_keys/curve.pub")" >>"$collector_keys.tmp"
+    echo "collector-$name $(cat "$own_keys/curve.pub")" >>"$collector_keys_tmp"
   done
-  mv "$collector_keys.tmp" "$collector_keys"
+  mv "$collector_keys_tmp" "$collector_keys"
   # The collectors and the gateway take the aggregator's public key file, as in compose. The
   # alerter and the gateway share one API token (benchmarks over REST, silences).
   local server_key=$keys/curve.pub
