@@ -114,7 +114,8 @@ class Dispatcher {
   /// Queues `notification` for one channel only (a delivery resumed after a restart).
   void DispatchTo(const std::string& channel, const Notification& notification);
 
-  /// Waits until every queue is empty and no attempt is in progress, or `timeout` passes.
+  /// Waits until every queue is empty, no grouped summary is held back (it goes out when its
+  /// rule's interval ends) and no attempt is in progress, or `timeout` passes.
   /// Returns true when idle. For tests and clean shutdown.
   bool WaitIdle(std::chrono::milliseconds timeout);
 
