@@ -6,6 +6,7 @@
 // members, every dashboard query returns data, the alert rules evaluate, and a stopped member
 // shows through Prometheus.
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
@@ -28,6 +29,7 @@
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmonitor/v1/services.grpc.pb.h"
 
 namespace etcdmon::deploy {
 namespace {
@@ -947,6 +949,50 @@ TEST_F(NativeStack, TheGatewayRunsBenchmarksAndSilencesWithTheStacksToken) {
   const HttpResult silence = Http("POST", api_ + "/api/v1/alerts/silences",
                                   R"({"duration": "10m", "comment": "deploy test"})", bearer);
   EXPECT_EQ(silence.status, 201) << silence.body;
+}
+
+// The stack's gRPC ports stay on 127.0.0.1 but want the token stack.sh writes (issue 15):
+// another user of the host gets UNAUTHENTICATED from MonitorService and AlertService; the token
+// file is the owner's only.
+TEST_F(NativeStack, TheGrpcPortsWantTheStacksToken) {
+  const std::string token_file = stack_dir_ + "/keys/grpc-token";
+  struct stat st {};
+  ASSERT_EQ(stat(token_file.c_str(), &st), 0) << token_file;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string token = ReadWholeFile(token_file);
+  ASSERT_FALSE(token.empty());
+  auto port = [](const std::string& variable) {
+    for (const std::string& entry : env_) {
+      if (entry.rfind(variable + "=", 0) == 0) {
+        return entry.substr(variable.size() + 1);
+      }
+    }
+    return std::string();
+  };
+  auto call = [&](const std::string& address, bool with_token, bool monitor) {
+    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    if (with_token) {
+      context.AddMetadata("authorization", "Bearer " + token);
+    }
+    etcdmonitor::v1::ServiceHealth health;
+    if (monitor) {
+      return etcdmonitor::v1::MonitorService::NewStub(channel)
+          ->GetHealth(&context, etcdmonitor::v1::GetSnapshotRequest(), &health)
+          .error_code();
+    }
+    return etcdmonitor::v1::AlertService::NewStub(channel)
+        ->GetHealth(&context, etcdmonitor::v1::ListAlertsRequest(), &health)
+        .error_code();
+  };
+  for (const auto& [variable, monitor] :
+       std::map<std::string, bool>{{"AGGREGATOR_GRPC_PORT", true}, {"ALERTER_GRPC_PORT", false}}) {
+    SCOPED_TRACE(variable);
+    const std::string address = "127.0.0.1:" + port(variable);
+    EXPECT_EQ(call(address, false, monitor), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(call(address, true, monitor), grpc::StatusCode::OK);
+  }
 }
 
 TEST_F(NativeStack, AStoppedMemberShowsThroughPrometheusAndStopLeavesNothingBehind) {
