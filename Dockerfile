@@ -35,15 +35,15 @@ RUN apt-get update -qq \
       ca-certificates curl iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 # /keys: where the compose stack's `etcd-monitor keygen --out /keys` writes a CURVE pair;
-# /server-key, /shared, /allow-list, /grpc-tls, /gateway-secrets (the gateway's /secrets): the
-# other key volumes its keygen services write (a named volume mounted there starts with this
-# owner).
+# /server-key, /shared, /allow-list, /grpc-tls, /https-tls, /gateway-secrets (the gateway's
+# /secrets): the other key volumes its keygen services write (a named volume mounted there
+# starts with this owner).
 RUN groupadd --system --gid 10001 etcdmon \
  && useradd --system --uid 10001 --gid etcdmon --home-dir /var/lib/etcd-monitor \
       --shell /usr/sbin/nologin etcdmon \
  && install -d -o etcdmon -g etcdmon -m 0750 /var/lib/etcd-monitor \
  && install -d -o etcdmon -g etcdmon -m 0700 /keys /server-key /shared /allow-list /grpc-tls \
-      /gateway-secrets /secrets
+      /https-tls /gateway-secrets /secrets
 COPY --from=build /usr/local/bin/etcd-monitor /usr/local/bin/etcd-monitor-collector \
      /usr/local/bin/etcd-monitor-aggregator /usr/local/bin/etcd-monitor-alerter \
      /usr/local/bin/etcd-monitor-gateway /usr/local/bin/

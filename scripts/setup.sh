@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and the demo run
   etcd-server etcd-client prometheus openssl curl wrk
+  # deploy/local/stack.sh terminates TLS in front of the gateway with nginx (deploy/tls-proxy)
+  nginx-light
   # the browser tests load the gateway's web page in headless chromium (tests/browser)
   chromium
   # the compose file is validated with Debian 12's docker-compose (Compose v1; no daemon needed)
@@ -41,7 +43,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts packaged daemons on install; the tests and the demo run their own instances on
 # their own ports, so the system-wide ones are stopped to keep 2379/9090 free.
-for svc in etcd prometheus prometheus-node-exporter; do
+for svc in etcd prometheus prometheus-node-exporter nginx; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

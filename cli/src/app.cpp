@@ -27,8 +27,8 @@
 namespace etcdmon::cli {
 namespace {
 
-// How long the certificates of `keygen --grpc-tls` stay valid: the longest browsers accept,
-// and long enough that a stack does not stop on its own certificate's expiry.
+// How long the certificates of `keygen --grpc-tls` and `--https-tls` stay valid: the longest
+// browsers accept, and long enough that a stack does not stop on its own certificate's expiry.
 constexpr int kGrpcTlsDays = 825;
 
 enum class Command {
@@ -74,8 +74,9 @@ struct Invocation {
   std::string keygen_dir;    // kKeygen
   bool keygen_force = false;
   std::string keygen_collector;
-  std::vector<std::string> keygen_grpc_tls;  // hosts: the gRPC CA and server certificate
-  SilenceOptions silence;                    // kSilenceCreate, kSilenceList
+  std::vector<std::string> keygen_grpc_tls;   // hosts: the gRPC CA and server certificate
+  std::vector<std::string> keygen_https_tls;  // hosts: the HTTPS proxy's CA and certificate
+  SilenceOptions silence;                     // kSilenceCreate, kSilenceList
 };
 
 // The flags that only some ctl commands have, as CLI11 stores them.
@@ -202,7 +203,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       app, "tls-cert-file", "", "",
       "certificate (PEM) to serve the REST API over HTTPS. Not recommended: the TLS handshake "
       "runs on the one listener thread, so a client that connects and stays silent stalls every "
-      "new connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front",
+      "new connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front (the "
+      "stacks run nginx: deploy/tls-proxy)",
       "FILE");
   config::FlagValue tls_key = config::FlagValue::AddOption(
       app, "tls-key-file", "", "", "private key (PEM) of --tls-cert-file", "FILE");
@@ -226,6 +228,14 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
                    "days, for the services' gRPC TLS")
       ->delimiter(',')
       ->excludes("--collector");
+  std::vector<std::string> keygen_https_tls;
+  keygen
+      ->add_option("--https-tls", keygen_https_tls,
+                   "As --grpc-tls, for the HTTPS proxy in front of the gateway (deploy/tls-proxy): "
+                   "https-ca.pem (the clients' CA), https-server.pem and https-server-key.pem")
+      ->delimiter(',')
+      ->excludes("--collector")
+      ->excludes("--grpc-tls");
 
   CLI::App* silence = app.add_subcommand(
       "silence", "Silence alerts during planned maintenance (through the REST API)");
@@ -357,6 +367,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       inv.keygen_force = keygen_force;
       inv.keygen_collector = keygen_collector;
       inv.keygen_grpc_tls = keygen_grpc_tls;
+      inv.keygen_https_tls = keygen_https_tls;
       return inv;
     }
     if (!ctl->parsed()) {
@@ -469,6 +480,10 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       if (!inv.keygen_grpc_tls.empty()) {
         return RunGrpcTlsKeygen(inv.keygen_dir, inv.keygen_grpc_tls, kGrpcTlsDays, inv.keygen_force,
                                 out, err);
+      }
+      if (!inv.keygen_https_tls.empty()) {
+        return RunTlsKeygen(inv.keygen_dir, inv.keygen_https_tls, kGrpcTlsDays, inv.keygen_force,
+                            kHttpsTlsNames, out, err);
       }
       return RunKeygen(inv.keygen_dir, inv.keygen_force, inv.keygen_collector, out, err);
     case Command::kSilenceCreate:

@@ -108,14 +108,15 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0;
 }
 
-Status Generate(const std::string& dir, const std::vector<std::string>& hosts, int days) {
+Status Generate(const std::string& dir, const std::vector<std::string>& hosts, int days,
+                const TlsKeygenNames& names) {
   KeyPtr ca_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   KeyPtr server_key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   if (!ca_key || !server_key) {
     return Status::Internal("cannot generate EC P-256 keys");
   }
   Result<CertPtr> ca =
-      MakeCertificate(ca_key.get(), "etcd-monitor gRPC CA", nullptr, ca_key.get(), days,
+      MakeCertificate(ca_key.get(), names.ca_common_name, nullptr, ca_key.get(), days,
                       {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
                        {NID_key_usage, "critical,keyCertSign,cRLSign"},
                        {NID_subject_key_identifier, "hash"}});
@@ -151,44 +152,45 @@ Status Generate(const std::string& dir, const std::vector<std::string>& hosts, i
   }
   ETCDMON_RETURN_IF_ERROR(files::MakePrivateDirectory(dir));
   // The key first: certificates without their key are useless, the reverse a refusal to start.
+  ETCDMON_RETURN_IF_ERROR(files::WriteFileAtomically(dir + "/" + names.key_file, *key_pem, 0600));
   ETCDMON_RETURN_IF_ERROR(
-      files::WriteFileAtomically(dir + "/" + kGrpcServerKeyFile, *key_pem, 0600));
-  ETCDMON_RETURN_IF_ERROR(
-      files::WriteFileAtomically(dir + "/" + kGrpcServerCertFile, *server_pem, 0644));
-  return files::WriteFileAtomically(dir + "/" + kGrpcCaFile, *ca_pem, 0644);
+      files::WriteFileAtomically(dir + "/" + names.cert_file, *server_pem, 0644));
+  return files::WriteFileAtomically(dir + "/" + names.ca_file, *ca_pem, 0644);
 }
 
 }  // namespace
 
-int RunGrpcTlsKeygen(const std::string& dir, const std::vector<std::string>& hosts, int days,
-                     bool overwrite, std::ostream& out, std::ostream& err) {
+int RunTlsKeygen(const std::string& dir, const std::vector<std::string>& hosts, int days,
+                 bool overwrite, const TlsKeygenNames& names, std::ostream& out,
+                 std::ostream& err) {
   if (hosts.empty()) {
-    err << "error: keygen: --grpc-tls: want at least one host name or address\n";
+    err << "error: keygen: " << names.flag << ": want at least one host name or address\n";
     return config::kExitUsage;
   }
   for (const std::string& host : hosts) {
     if (!IsValidHost(host)) {
-      err << "error: keygen: --grpc-tls \"" << host << "\": want a DNS name or an IP address\n";
+      err << "error: keygen: " << names.flag << " \"" << host
+          << "\": want a DNS name or an IP address\n";
       return config::kExitUsage;
     }
   }
-  const std::string paths[] = {dir + "/" + kGrpcCaFile, dir + "/" + kGrpcServerCertFile,
-                               dir + "/" + kGrpcServerKeyFile};
+  const std::string paths[] = {dir + "/" + names.ca_file, dir + "/" + names.cert_file,
+                               dir + "/" + names.key_file};
   if (!overwrite) {
     for (const std::string& path : paths) {
       if (Exists(path)) {
-        err << "error: keygen: " << path
-            << " exists (pass --force to replace the gRPC certificates)\n";
+        err << "error: keygen: " << path << " exists (pass --force to replace " << names.force_what
+            << ")\n";
         return kExitFailed;
       }
     }
   }
-  if (Status written = Generate(dir, hosts, days); !written.ok()) {
+  if (Status written = Generate(dir, hosts, days, names); !written.ok()) {
     err << "error: keygen: " << written.message() << "\n";
     return kExitFailed;
   }
-  out << "wrote " << paths[0] << " (the clients' --grpc-ca-file), " << paths[1] << " and "
-      << paths[2] << " (the services' --grpc-tls-cert-file and --grpc-tls-key-file)\n";
+  out << "wrote " << paths[0] << " (" << names.ca_use << "), " << paths[1] << " and " << paths[2]
+      << " (" << names.server_use << ")\n";
   return kExitOk;
 }
 

@@ -3,14 +3,16 @@
 # cluster (etcd-cluster.sh), CURVE key pairs (etcd-monitor keygen: the aggregator's in
 # keys/, each collector's in collector-NAME/keys/, and the aggregator's allow-list
 # keys/collector-keys naming each collector's key with its id), one collector per member,
-# the aggregator, the alerter, the gateway and Prometheus (Debian's) with deploy/prometheus's
+# the aggregator, the alerter, the gateway, its TLS proxy (Debian's nginx with
+# deploy/tls-proxy's config: HTTPS on TLS_PORT, with a certificate from `etcd-monitor keygen
+# --https-tls` whose CA is keys/https-ca.pem) and Prometheus (Debian's) with deploy/prometheus's
 # config and alert rules. Grafana is not part of it (Debian has no package for it).
 #
 # Usage: deploy/local/stack.sh start        start everything; returns once the gateway is healthy
 #                                            and Prometheus is ready
 #        deploy/local/stack.sh stop [NAME…]  stop everything (or only the named processes:
 #                                            etcd1 etcd2 etcd3 aggregator collector-etcd1 …
-#                                            alerter gateway prometheus)
+#                                            alerter gateway tls-proxy prometheus)
 #        deploy/local/stack.sh status       one "NAME running|stopped PID" line per process
 #        deploy/local/stack.sh config       only write the native prometheus.yml (and alerts.yml)
 #
@@ -21,11 +23,12 @@
 #   ETCDMON_BIN_DIR    a directory holding all five binaries (e.g. /usr/local/bin)
 #   ETCD_CLIENT_PORTS  "2379 22379 32379"     ETCD_PEER_PORTS "2380 22380 32380"
 #   INGEST_PORT 5555, PUBLISH_PORT 5556, AGGREGATOR_GRPC_PORT 5557, ALERTER_GRPC_PORT 5558,
-#   API_PORT 8080, PROMETHEUS_PORT 9090
+#   API_PORT 8080 (the gateway's plain HTTP), TLS_PORT 8443 (HTTPS through the proxy),
+#   PROMETHEUS_PORT 9090
 #   METRICS_INTERVAL   10s: the collectors' sampling interval
 #   HEALTH_CHECK_INTERVAL  30s: the collectors' member list, alarms and /health
 #   SCRAPE_INTERVAL    unset: prometheus.yml's own (15s, the gateway 10s); tests set 1s
-#   PROMETHEUS         /usr/bin/prometheus
+#   PROMETHEUS         /usr/bin/prometheus      NGINX  /usr/sbin/nginx (the TLS proxy)
 #   START_TIMEOUT      60: seconds `start` waits for the gateway and Prometheus
 #   ETCD_ROOT_PASSWORD_FILE  unset; set: etcd's root user gets this file's password, auth is
 #                      enabled, and the collectors and the gateway log in with --password-file
@@ -44,14 +47,16 @@ publish_port=${PUBLISH_PORT:-5556}
 aggregator_grpc_port=${AGGREGATOR_GRPC_PORT:-5557}
 alerter_grpc_port=${ALERTER_GRPC_PORT:-5558}
 api_port=${API_PORT:-8080}
+tls_port=${TLS_PORT:-8443}
 prometheus_port=${PROMETHEUS_PORT:-9090}
 metrics_interval=${METRICS_INTERVAL:-10s}
 prometheus_bin=${PROMETHEUS:-/usr/bin/prometheus}
+nginx_bin=${NGINX:-/usr/sbin/nginx}
 start_timeout=${START_TIMEOUT:-60}
 members=(etcd1 etcd2 etcd3)
 # Start order; `stop` goes the other way (Prometheus and the gateway first, etcd last).
 all_names=(etcd1 etcd2 etcd3 aggregator collector-etcd1 collector-etcd2 collector-etcd3
-           alerter gateway prometheus)
+           alerter gateway tls-proxy prometheus)
 
 log() { echo "stack: $*" >&2; }
 
@@ -78,6 +83,7 @@ running_pid() {
   case $name in
     etcd*) expected=etcd ;;
     prometheus) expected=prometheus ;;
+    tls-proxy) expected=nginx ;;
     *) expected=etcd-monitor ;;
   esac
   [ -r "/proc/$pid/cmdline" ] || return 1
@@ -137,7 +143,7 @@ stop_all() {
   # Everything but etcd first, then the members one at a time: a stopping leader hands its
   # leadership to a live peer at once, and the last one has no live peer to wait for. (Stopped
   # together, a leader may wait seconds for a hand-over to a peer that is going away too.)
-  stop_names "${reversed[@]:0:7}"
+  stop_names "${reversed[@]:0:${#all_names[@]}-3}"
   stop_names etcd3
   stop_names etcd2
   stop_names etcd1
@@ -172,6 +178,22 @@ write_prometheus_config() {
   fi
 }
 
+# deploy/tls-proxy/nginx.conf as the compose container runs it, with the container's paths and
+# the gateway's host name replaced by the native stack's, and the port by TLS_PORT on 127.0.0.1.
+write_tls_proxy_config() {
+  local out_dir=$stack_dir/tls-proxy keys=$stack_dir/keys
+  mkdir -p "$out_dir"
+  sed -e "s|/var/cache/nginx/|$out_dir/|" \
+      -e "s|/etc/nginx/tls/|$keys/|" \
+      -e "s|listen 8443 ssl;|listen 127.0.0.1:$tls_port ssl;|" \
+      -e "s|http://etcd-monitor:8080|http://127.0.0.1:$api_port|" \
+      "$root/deploy/tls-proxy/nginx.conf" >"$out_dir/nginx.conf"
+  if grep -nE "/var/cache/nginx|/etc/nginx|etcd-monitor:8080|listen 8443 " "$out_dir/nginx.conf"; then
+    log "a line of deploy/tls-proxy/nginx.conf has no native counterpart (above)"
+    return 1
+  fi
+}
+
 http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
 
 start() {
@@ -189,11 +211,12 @@ start() {
   aggregator=$(binary etcd-monitor-aggregator aggregator)
   alerter=$(binary etcd-monitor-alerter alerter)
   gateway=$(binary etcd-monitor-gateway gateway)
-  for b in "$monitor" "$collector" "$aggregator" "$alerter" "$gateway" "$prometheus_bin"; do
+  for b in "$monitor" "$collector" "$aggregator" "$alerter" "$gateway" "$prometheus_bin" \
+      "$nginx_bin"; do
     if [ ! -x "$b" ]; then
       log "$b is missing: build it (ninja -C build etcd-monitor etcd-monitor-collector" \
           "etcd-monitor-aggregator etcd-monitor-alerter etcd-monitor-gateway) or set" \
-          "BUILD_DIR / ETCDMON_BIN_DIR / PROMETHEUS"
+          "BUILD_DIR / ETCDMON_BIN_DIR / PROMETHEUS / NGINX (scripts/setup.sh installs nginx-light)"
       exit 1
     fi
   done
@@ -261,6 +284,11 @@ start() {
   # The gRPC ports stay on 127.0.0.1 (plaintext), yet every call needs this token: another user
   # of this host cannot read alerts or create silences through them.
   "$here/api-token.sh" "$keys/grpc-token"
+  # The TLS proxy's certificate for 127.0.0.1 and localhost, signed by a CA of the stack's own
+  # (keys/https-ca.pem: the clients' --cacert; its key is not kept).
+  if [ ! -s "$keys/https-server.pem" ]; then
+    "$monitor" keygen --out "$keys" --https-tls 127.0.0.1,localhost >/dev/null
+  fi
 
   launch aggregator "$aggregator" \
     --listen="tcp://127.0.0.1:$ingest_port" \
@@ -310,8 +338,16 @@ start() {
     --curve-server-key="$server_key" \
     --api-token-file="$keys/api-token" \
     --benchmark-token-file="$keys/benchmark-token" \
+    --trusted-proxy=127.0.0.1 \
     --endpoints="http://127.0.0.1:${etcd_client_ports[0]},http://127.0.0.1:${etcd_client_ports[1]},http://127.0.0.1:${etcd_client_ports[2]}" \
     "${etcd_auth[@]}" "${gateway_args[@]}"
+
+  # HTTPS in front of the gateway (its own --tls-cert-file would let one idle client stall it).
+  # As the invoking user: every path nginx writes is under $stack_dir/tls-proxy, and -e sends
+  # the messages before the config is read to stderr (not /var/log/nginx).
+  write_tls_proxy_config
+  launch tls-proxy "$nginx_bin" -p "$stack_dir/tls-proxy/" -e stderr \
+    -c "$stack_dir/tls-proxy/nginx.conf"
 
   write_prometheus_config
   launch prometheus "$prometheus_bin" \
@@ -331,6 +367,8 @@ start() {
       fi
     done
     if http_ok "http://127.0.0.1:$api_port/health" &&
+        curl -fsS --max-time 2 -o /dev/null --cacert "$keys/https-ca.pem" \
+          "https://127.0.0.1:$tls_port/health" 2>/dev/null &&
         curl -fsS --max-time 2 "http://127.0.0.1:$api_port/api/v1/cluster/status" 2>/dev/null |
           grep -q '"fresh_members":3' &&
         http_ok "http://127.0.0.1:$prometheus_port/-/ready"; then
@@ -348,6 +386,7 @@ start() {
 etcd-monitor stack running (pids in $stack_dir/pids, logs in $stack_dir/logs):
   etcd         http://127.0.0.1:${etcd_client_ports[0]}  :${etcd_client_ports[1]}  :${etcd_client_ports[2]}
   gateway      http://127.0.0.1:$api_port  (/health, /api/v1/cluster/status, /metrics)
+  HTTPS        https://127.0.0.1:$tls_port  (nginx in front of the gateway; CA: $keys/https-ca.pem)
   prometheus   http://127.0.0.1:$prometheus_port  (/targets, /alerts)
 API token (silences) in $stack_dir/keys/api-token; benchmark token (POST /api/v1/performance/benchmark) in $stack_dir/keys/benchmark-token:
   curl -X POST -H "Authorization: Bearer \$(cat $stack_dir/keys/benchmark-token)" -d '{"type": "write", "ops": 10000}' http://127.0.0.1:$api_port/api/v1/performance/benchmark

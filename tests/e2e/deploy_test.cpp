@@ -6,9 +6,14 @@
 // members, every dashboard query returns data, the alert rules evaluate, and a stopped member
 // shows through Prometheus.
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -17,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -194,14 +200,22 @@ TEST_F(ComposeFile, HasTheQuickstartServicesNamesNetworkAndPorts) {
   // container name → the host port the quickstart opens (empty: none published).
   // etcd, Prometheus and Grafana on 127.0.0.1 only: reachable from this host, not the network.
   const std::map<std::string, std::string> kPublished = {
-      {"etcd1", "127.0.0.1:2379:2379"},      {"etcd2", "127.0.0.1:22379:2379"},
-      {"etcd3", "127.0.0.1:32379:2379"},     {"etcd-monitor", "8080:8080"},
-      {"prometheus", "127.0.0.1:9090:9090"}, {"grafana", "127.0.0.1:3000:3000"}};
+      {"etcd1", "127.0.0.1:2379:2379"},
+      {"etcd2", "127.0.0.1:22379:2379"},
+      {"etcd3", "127.0.0.1:32379:2379"},
+      {"etcd-monitor", "127.0.0.1:8080:8080"},
+      {"prometheus", "127.0.0.1:9090:9090"},
+      {"grafana", "127.0.0.1:3000:3000"},
+      // HTTPS for the gateway through nginx: the one port open beyond this host.
+      {"etcd-monitor-tls-proxy", "8443:8443"}};
   std::set<std::string> seen;
   for (const std::string& service : ServiceNames()) {
     SCOPED_TRACE(service);
-    const std::vector<std::string> networks = Strings(Get(service, "networks"));
-    EXPECT_NE(std::find(networks.begin(), networks.end(), "etcd-network"), networks.end());
+    // A list of names, or a map (tls-proxy's, with its fixed address).
+    const YAML::Node networks_node = Get(service, "networks");
+    const std::vector<std::string> networks = Strings(networks_node);
+    EXPECT_TRUE(std::find(networks.begin(), networks.end(), "etcd-network") != networks.end() ||
+                (networks_node.IsMap() && networks_node["etcd-network"]));
     const std::string container = Get(service, "container_name").as<std::string>("");
     auto expected = kPublished.find(container);
     if (expected != kPublished.end()) {
@@ -460,6 +474,63 @@ TEST_F(ComposeFile, EveryMountedRepositoryPathExists) {
   }
 }
 
+// Issue 15: the gateway's own HTTPS stalls on one idle connection, so the stack terminates TLS in
+// nginx (tls-proxy) on 8443; the gateway's 8080 is for this host only, the proxy alone mounts
+// its key, and the gateway trusts the proxy's fixed address for X-Forwarded-For.
+TEST_F(ComposeFile, TlsProxyServesHttpsInFrontOfTheGatewayAndAloneMountsItsKey) {
+  EXPECT_EQ(Get("tls-proxy", "image").as<std::string>(""), "nginx:1.22");
+  EXPECT_EQ(Strings(Get("tls-proxy", "ports")), std::vector<std::string>{"8443:8443"});
+  EXPECT_EQ(Strings(Get("etcd-monitor", "ports")), std::vector<std::string>{"127.0.0.1:8080:8080"});
+  const std::vector<std::string> proxy_volumes = Strings(Get("tls-proxy", "volumes"));
+  for (const char* expected : {"./deploy/tls-proxy/nginx.conf:/etc/nginx/tls-proxy/nginx.conf:ro",
+                               "https-tls:/etc/nginx/tls:ro"}) {
+    EXPECT_NE(std::find(proxy_volumes.begin(), proxy_volumes.end(), expected), proxy_volumes.end())
+        << expected;
+  }
+  // Only keygen (which writes it) and the proxy mount the key's volume.
+  for (const std::string& service : ServiceNames()) {
+    if (service == "tls-proxy" || service == "keygen") {
+      continue;
+    }
+    for (const std::string& volume : Strings(Get(service, "volumes"))) {
+      EXPECT_EQ(volume.rfind("https-tls:", 0), std::string::npos)
+          << service << " mounts the TLS proxy's key: " << volume;
+    }
+  }
+  const std::vector<std::string> keygen = Strings(Get("keygen", "entrypoint"));
+  ASSERT_EQ(keygen.size(), 3u);
+  EXPECT_NE(keygen[2].find("etcd-monitor keygen --out /https-tls --https-tls tls-proxy,"),
+            std::string::npos)
+      << keygen[2];
+  const std::vector<std::string> command = Strings(Get("tls-proxy", "command"));
+  EXPECT_EQ(command, (std::vector<std::string>{"nginx", "-e", "stderr", "-c",
+                                               "/etc/nginx/tls-proxy/nginx.conf"}));
+
+  // The gateway trusts exactly the proxy's fixed address, which lies in the network's subnet.
+  const std::string address =
+      Get("tls-proxy", "networks")["etcd-network"]["ipv4_address"].as<std::string>("");
+  ASSERT_FALSE(address.empty());
+  const std::vector<std::string> gateway = Strings(Get("etcd-monitor", "command"));
+  EXPECT_NE(std::find(gateway.begin(), gateway.end(), "--trusted-proxy=" + address), gateway.end());
+  const std::string subnet =
+      compose_["networks"]["etcd-network"]["ipam"]["config"][0]["subnet"].as<std::string>("");
+  ASSERT_EQ(subnet.substr(subnet.find('/')), "/24") << subnet;
+  EXPECT_EQ(address.rfind(subnet.substr(0, subnet.rfind('.') + 1), 0), 0u)
+      << address << " " << subnet;
+
+  // The config proxies the container port 8443 to the gateway's plain HTTP, TLS 1.2+ only, with
+  // short client timeouts and the client's address in X-Forwarded-For.
+  const std::string conf = ReadWholeFile(kSourceDir + "/deploy/tls-proxy/nginx.conf");
+  for (const char* line :
+       {"listen 8443 ssl;", "proxy_pass http://etcd-monitor:8080;",
+        "ssl_protocols TLSv1.2 TLSv1.3;", "client_header_timeout 5s;",
+        "proxy_set_header X-Forwarded-For $remote_addr;", "client_max_body_size 64k;",
+        "ssl_certificate /etc/nginx/tls/https-server.pem;",
+        "ssl_certificate_key /etc/nginx/tls/https-server-key.pem;", "daemon off;"}) {
+    EXPECT_NE(conf.find(line), std::string::npos) << line;
+  }
+}
+
 // ---- Dockerfile ----
 
 TEST(Dockerfile, BuildsTheFiveBinariesAndRunsTheAllInOne) {
@@ -632,7 +703,7 @@ TEST(GrafanaDashboard, HasTheQuickstartsFivePanelGroups) {
 
 class NativeStack : public ::testing::Test {
  protected:
-  static constexpr size_t kPorts = 12;
+  static constexpr size_t kPorts = 13;
 
   static void SetUpTestSuite() {
     dir_ = new TempDir();
@@ -653,12 +724,14 @@ class NativeStack : public ::testing::Test {
               "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
               "API_PORT=" + std::to_string(p[10]),
               "PROMETHEUS_PORT=" + std::to_string(p[11]),
+              "TLS_PORT=" + std::to_string(p[12]),
               "METRICS_INTERVAL=1s",
               "HEALTH_CHECK_INTERVAL=2s",
               "SCRAPE_INTERVAL=1s",
               "START_TIMEOUT=60"};
       api_ = "http://127.0.0.1:" + std::to_string(p[10]);
       prometheus_ = "http://127.0.0.1:" + std::to_string(p[11]);
+      tls_port_ = p[12];
       const std::string log = dir_->File("start-" + std::to_string(attempt) + ".log");
       auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 120s, env_);
       started_ = started.ok();
@@ -721,6 +794,7 @@ class NativeStack : public ::testing::Test {
   static std::vector<std::string> env_;
   static std::string api_;
   static std::string prometheus_;
+  static uint16_t tls_port_;
   static bool started_;
 };
 
@@ -729,7 +803,109 @@ std::string NativeStack::stack_dir_;
 std::vector<std::string> NativeStack::env_;
 std::string NativeStack::api_;
 std::string NativeStack::prometheus_;
+uint16_t NativeStack::tls_port_ = 0;
 bool NativeStack::started_ = false;
+
+// GET /health over HTTPS through the stack's TLS proxy with curl, verified against `ca` (none:
+// the system's CAs) and any extra curl arguments: the HTTP status ("000" when no answer, e.g.
+// verification refused) and how long it took from start to exit.
+struct HttpsAnswer {
+  std::string status;
+  std::chrono::milliseconds took{};
+};
+HttpsAnswer HttpsHealth(const std::string& log, uint16_t port, const std::string& ca,
+                        const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "-o", "/dev/null",
+                                   "--max-time",    "3",   "-w", "HTTP=%{http_code}"};
+  if (!ca.empty()) {
+    argv.insert(argv.end(), {"--cacert", ca});
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("https://127.0.0.1:" + std::to_string(port) + "/health");
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::string> out = RunCommand(argv, log, 10s);
+  HttpsAnswer answer;
+  answer.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  // On curl's failure the output is only in the log (the -w code is printed either way).
+  const std::string text = out.ok() ? *out : ReadWholeFile(log);
+  const size_t code = text.find("HTTP=");
+  answer.status = code == std::string::npos ? "" : text.substr(code + 5, 3);
+  return answer;
+}
+
+// A TCP connection to 127.0.0.1:port that says nothing; closed with the object.
+class IdleConnection {
+ public:
+  explicit IdleConnection(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ =
+        fd_ >= 0 && connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~IdleConnection() {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  IdleConnection(const IdleConnection&) = delete;
+  IdleConnection& operator=(const IdleConnection&) = delete;
+  bool connected() const { return connected_; }
+  // Whether the peer closed the connection within `timeout` (recv returns 0 or an error).
+  bool ClosedByPeerWithin(std::chrono::milliseconds timeout) const {
+    pollfd entry{fd_, POLLIN, 0};
+    if (poll(&entry, 1, static_cast<int>(timeout.count())) != 1) {
+      return false;
+    }
+    char byte;
+    return recv(fd_, &byte, 1, 0) <= 0;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+// The stack serves HTTPS through nginx (deploy/tls-proxy) with a certificate that verifies
+// against the stack's own CA only, and refuses TLS below 1.2.
+TEST_F(NativeStack, HttpsThroughTheTlsProxyVerifiesAgainstTheStacksCa) {
+  const std::string ca = stack_dir_ + "/keys/https-ca.pem";
+  const HttpsAnswer verified = HttpsHealth(dir_->File("https.log"), tls_port_, ca);
+  EXPECT_EQ(verified.status, "200") << Log("tls-proxy");
+  // Without the stack's CA the certificate is not trusted (curl refuses, no HTTP answer).
+  EXPECT_EQ(HttpsHealth(dir_->File("https-no-ca.log"), tls_port_, "").status, "000");
+  EXPECT_EQ(
+      HttpsHealth(dir_->File("https-tls11.log"), tls_port_, ca, {"--tlsv1", "--tls-max", "1.1"})
+          .status,
+      "000");
+  // The certificate's key is the owner's only; the status lists the proxy.
+  struct stat st {};
+  ASSERT_EQ(stat((stack_dir_ + "/keys/https-server-key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string status =
+      RunOk({"/bin/bash", kStackScript, "status"}, dir_->File("status-tls.log"), 30s, env_);
+  EXPECT_NE(status.find("tls-proxy running"), std::string::npos) << status;
+}
+
+// Issue 15's bound: with 50 idle TCP connections open to the HTTPS port, /health over TLS still
+// answers within 1 s (the gateway's own HTTPS does not answer at all with one). The proxy then
+// drops a silent client after client_header_timeout (5 s).
+TEST_F(NativeStack, FiftyIdleConnectionsToTheHttpsPortDoNotStallHealth) {
+  const std::string ca = stack_dir_ + "/keys/https-ca.pem";
+  ASSERT_EQ(HttpsHealth(dir_->File("https-before.log"), tls_port_, ca).status, "200");
+  std::vector<std::unique_ptr<IdleConnection>> idle;
+  for (int i = 0; i < 50; ++i) {
+    idle.push_back(std::make_unique<IdleConnection>(tls_port_));
+    ASSERT_TRUE(idle.back()->connected()) << "idle connection " << i;
+  }
+  const HttpsAnswer answer = HttpsHealth(dir_->File("https-idle.log"), tls_port_, ca);
+  EXPECT_EQ(answer.status, "200") << Log("tls-proxy");
+  EXPECT_LT(answer.took, 1s) << "took " << answer.took.count() << " ms";
+  EXPECT_TRUE(idle.front()->ClosedByPeerWithin(10s)) << "a silent client is never dropped";
+  idle.clear();
+}
 
 TEST_F(NativeStack, PrometheusScrapesTheGatewayAndEveryMember) {
   std::string last_targets;
@@ -1031,7 +1207,7 @@ TEST_F(NativeStack, AStoppedMemberShowsThroughPrometheusAndStopLeavesNothingBehi
   for (const auto& entry : std::filesystem::directory_iterator(stack_dir_ + "/pids")) {
     pids.push_back({entry.path().stem().string(), std::stoi(ReadWholeFile(entry.path()))});
   }
-  EXPECT_EQ(pids.size(), 9u) << "every process but the stopped etcd3 has a pid file";
+  EXPECT_EQ(pids.size(), 10u) << "every process but the stopped etcd3 has a pid file";
   RunOk({"/bin/bash", kStackScript, "stop"}, dir_->File("stop.log"), 60s, env_);
   for (const auto& [name, pid] : pids) {
     // Not our children: an exited one may linger as a zombie until init reaps it.
