@@ -77,7 +77,7 @@ mode_t ModeOf(const std::string& path) {
 
 class SecretLeakTest : public ::testing::Test {
  protected:
-  static constexpr size_t kPorts = 12;
+  static constexpr size_t kPorts = 13;
 
   void SetUp() override {
     auto certs = testing::GenerateTestCertificates(dir_.File("certs"));
@@ -158,6 +158,7 @@ class SecretLeakTest : public ::testing::Test {
               "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
               "API_PORT=" + std::to_string(p[10]),
               "PROMETHEUS_PORT=" + std::to_string(p[11]),
+              "TLS_PORT=" + std::to_string(p[12]),
               "METRICS_INTERVAL=1s",
               "HEALTH_CHECK_INTERVAL=2s",
               "SCRAPE_INTERVAL=1s",
