@@ -180,6 +180,8 @@ write_prometheus_config() {
 
 # deploy/tls-proxy/nginx.conf as the compose container runs it, with the container's paths and
 # the gateway's host name replaced by the native stack's, and the port by TLS_PORT on 127.0.0.1.
+# The access log goes to logs/tls-proxy.log by name: reopening /dev/stdout needs the right to
+# open the file behind it, which depends on who created it.
 write_tls_proxy_config() {
   local out_dir=$stack_dir/tls-proxy keys=$stack_dir/keys
   mkdir -p "$out_dir"
@@ -187,8 +189,10 @@ write_tls_proxy_config() {
       -e "s|/etc/nginx/tls/|$keys/|" \
       -e "s|listen 8443 ssl;|listen 127.0.0.1:$tls_port ssl;|" \
       -e "s|http://etcd-monitor:8080|http://127.0.0.1:$api_port|" \
+      -e "s|access_log /dev/stdout;|access_log $stack_dir/logs/tls-proxy.log;|" \
       "$root/deploy/tls-proxy/nginx.conf" >"$out_dir/nginx.conf"
-  if grep -nE "/var/cache/nginx|/etc/nginx|etcd-monitor:8080|listen 8443 " "$out_dir/nginx.conf"; then
+  if grep -nE "/var/cache/nginx|/etc/nginx|/dev/stdout|etcd-monitor:8080|listen 8443 " \
+      "$out_dir/nginx.conf"; then
     log "a line of deploy/tls-proxy/nginx.conf has no native counterpart (above)"
     return 1
   fi
