@@ -522,7 +522,7 @@ TEST_F(ComposeFile, TlsProxyServesHttpsInFrontOfTheGatewayAndAloneMountsItsKey) 
   // short client timeouts and the client's address in X-Forwarded-For.
   const std::string conf = ReadWholeFile(kSourceDir + "/deploy/tls-proxy/nginx.conf");
   for (const char* line :
-       {"listen 8443 ssl;", "proxy_pass http://etcd-monitor:8080;",
+       {"listen 8443 ssl;", "set $gateway http://etcd-monitor:8080;", "proxy_pass $gateway;",
         "ssl_protocols TLSv1.2 TLSv1.3;", "client_header_timeout 5s;",
         "proxy_set_header X-Forwarded-For $remote_addr;", "client_max_body_size 64k;",
         "ssl_certificate /etc/nginx/tls/https-server.pem;",
