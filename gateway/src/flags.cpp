@@ -2,8 +2,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "etcdmon/rpc/flags.h"
@@ -11,27 +9,6 @@
 #include "etcdmon/transport/curve.h"
 
 namespace etcdmon::gateway {
-namespace {
-
-// The token file's content without surrounding whitespace; the error never shows the content.
-Result<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return Status::InvalidArgument("cannot read the token file");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string token(strings::TrimAsciiWhitespace(text.str()));
-  if (token.empty()) {
-    return Status::InvalidArgument("the token file is empty");
-  }
-  if (token.size() > 4096) {
-    return Status::InvalidArgument("the token file holds more than 4096 bytes");
-  }
-  return token;
-}
-
-}  // namespace
 
 ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
     : api_auth_(config::FlagValue::AddOption(
@@ -137,7 +114,8 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       app, "tls-cert-file", "", "",
       "serve HTTPS with this certificate (PEM). Not recommended: the TLS handshake runs on the "
       "one listener thread, so a client that connects and stays silent stalls every new "
-      "connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front instead",
+      "connection; serve plain HTTP on 127.0.0.1 and terminate TLS in a proxy in front instead "
+      "(the stacks run nginx: deploy/tls-proxy)",
       "FILE");
   FlagValue key =
       FlagValue::AddOption(app, "tls-key-file", "", "", "the certificate's key (PEM)", "FILE");
@@ -200,7 +178,7 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
     // part of an error line.
     const std::string token_path = token_file.AsReadableFile(errors);
     if (!token_path.empty()) {
-      Result<std::string> token = ReadTokenFile(token_path);
+      Result<std::string> token = config::ReadSecretFile(token_path);
       if (token.ok()) {
         g.api_token = config::Secret(std::move(token).value());
       } else {

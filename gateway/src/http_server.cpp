@@ -6,32 +6,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <csignal>
 #include <exception>
 #include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "etcdmon/runtime/signals.h"
 #include "http_errors.h"
 
 namespace etcdmon::gateway::detail {
 namespace {
 
 using namespace Pistache;
-
-// Over HTTPS Pistache writes with SSL_write, i.e. write() without MSG_NOSIGNAL: a client that
-// closes its connection before the answer would raise SIGPIPE and kill the whole process. Ignore
-// it once, unless the program installed a handler of its own.
-void IgnoreSigpipeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      std::signal(SIGPIPE, SIG_IGN);
-    }
-  });
-}
 
 // A response header with a name chosen at run time (Pistache 0.0.5 writes only typed headers,
 // never raw ones, into a response).
@@ -213,7 +200,7 @@ Status HttpServer::Start() {
   if (impl_->serving) {
     return Status::FailedPrecondition("the HTTP server is already serving");
   }
-  IgnoreSigpipeOnce();
+  runtime::IgnoreSigpipeOnce();
   const GatewayConfig& c = impl_->config;
   const std::string where = c.host + ":" + std::to_string(c.port);
   try {

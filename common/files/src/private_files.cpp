@@ -239,4 +239,32 @@ Status WriteFileAtomically(const std::string& path, std::string_view content, mo
   return Status::Ok();
 }
 
+Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Errno(path, "open", errno);
+  }
+  FdCloser closer(fd);
+  std::string content;
+  char buffer[4096];
+  while (true) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return Errno(path, "read", errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
+    if (content.size() > max_bytes) {
+      return Status::InvalidArgument(path + ": file is larger than " + std::to_string(max_bytes) +
+                                     " bytes");
+    }
+  }
+  return content;
+}
+
 }  // namespace etcdmon::files

@@ -5,13 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <new>
 #include <utility>
 
+#include "etcdmon/runtime/signals.h"
 #include "etcdmon/strings/strings.h"
 
 namespace etcdmon::http {
@@ -22,19 +21,6 @@ using SteadyClock = std::chrono::steady_clock;
 // Connections kept open per fetcher: one per server (scheme, host, port) it talks to. A
 // fetcher normally talks to one or two servers; beyond this the least recently used goes.
 constexpr std::size_t kMaxOpenConnections = 4;
-
-// A write to a connection the server already closed raises SIGPIPE, which would kill the
-// process; OpenSSL writes to the socket with write(), which cannot pass MSG_NOSIGNAL. Ignore
-// it once, unless the program installed a handler of its own.
-void IgnoreSigpipeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      std::signal(SIGPIPE, SIG_IGN);
-    }
-  });
-}
 
 // The URL for messages, with any user:password@ replaced, since messages reach logs.
 std::string RedactUrl(const std::string& url) {
@@ -515,7 +501,7 @@ Result<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(FetcherOptions options)
   if (options.tls.cert_file.empty() != options.tls.key_file.empty()) {
     return Status::InvalidArgument("a client certificate needs its key, and a key its certificate");
   }
-  IgnoreSigpipeOnce();
+  runtime::IgnoreSigpipeOnce();
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->connections.reserve(kMaxOpenConnections);

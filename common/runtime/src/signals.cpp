@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <csignal>
+#include <mutex>
 
 namespace etcdmon::runtime {
 namespace {
@@ -40,6 +42,16 @@ std::string HostName() {
     return "localhost";
   }
   return name;
+}
+
+void IgnoreSigpipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      std::signal(SIGPIPE, SIG_IGN);
+    }
+  });
 }
 
 }  // namespace etcdmon::runtime

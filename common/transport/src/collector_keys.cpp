@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "etcdmon/files/private_files.h"
 #include "etcdmon/transport/curve.h"
-#include "file_util.h"
 
 namespace etcdmon::transport {
 namespace {
@@ -96,7 +96,7 @@ Result<CollectorKeys> CollectorKeys::Parse(std::string_view text, const std::str
 }
 
 Result<CollectorKeys> CollectorKeys::Load(const std::string& path) {
-  Result<std::string> content = detail::ReadSmallFile(path, kMaxFileBytes);
+  Result<std::string> content = files::ReadSmallFile(path, kMaxFileBytes);
   if (!content.ok()) {
     return content.status().WithContext("collector keys file");
   }

@@ -11,7 +11,6 @@
 
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
-#include "file_util.h"
 
 namespace etcdmon::transport {
 namespace {
@@ -103,7 +102,7 @@ Status WriteCurveKeyPair(const std::string& dir, const CurveKeyPair& pair, bool 
 }
 
 Result<std::string> LoadCurveKey(const std::string& path) {
-  Result<std::string> content = detail::ReadSmallFile(path, kMaxKeyFileBytes);
+  Result<std::string> content = files::ReadSmallFile(path, kMaxKeyFileBytes);
   if (!content.ok()) {
     return content.status().WithContext("CURVE key file");
   }

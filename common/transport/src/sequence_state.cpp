@@ -6,7 +6,6 @@
 
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
-#include "file_util.h"
 
 namespace etcdmon::transport::detail {
 namespace {
@@ -16,7 +15,7 @@ constexpr std::size_t kMaxStateFileBytes = 4096;
 }  // namespace
 
 Result<uint64_t> ReadSequenceState(const std::string& path) {
-  Result<std::string> content = ReadSmallFile(path, kMaxStateFileBytes);
+  Result<std::string> content = files::ReadSmallFile(path, kMaxStateFileBytes);
   if (!content.ok()) {
     if (content.status().code() == StatusCode::kNotFound) {
       return uint64_t{0};

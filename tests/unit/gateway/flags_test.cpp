@@ -99,7 +99,7 @@ TEST_F(GatewayFlagsTest, Defaults) {
 TEST_F(GatewayFlagsTest, EveryFlagSetsItsField) {
   Result<transport::CurveKeyPair> keys = transport::GenerateCurveKeyPair();
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-  const std::string token_file = WriteFile("token", "  tok-from-file\n");
+  const std::string token_file = WriteFile("token", "tok-from-file\n");
   const std::string bench_token_file = WriteFile("bench-token", "bench-from-file\n");
   const std::string cert = WriteFile("cert.pem", "x");
   const std::string key = WriteFile("key.pem", "x");
@@ -216,7 +216,7 @@ TEST_F(GatewayFlagsTest, ApiAuthVariable) {
 // A bad value gives exit code 2 and exactly one `error:` line naming the flag (or variable)
 // and the value (for a token file, its path, never its content).
 TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
-  const std::string empty_token = WriteFile("empty-token", " \n");
+  const std::string empty_token = WriteFile("empty-token", "\n");
   const std::string no_token = WriteFile("no-token", "");
   std::filesystem::permissions(
       no_token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

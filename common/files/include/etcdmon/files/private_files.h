@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,11 @@ Status PrepareDatabaseFile(const std::string& path);
 /// exactly `mode` (not filtered by the umask). Returns the descriptor, which the caller closes.
 /// AlreadyExists when anything (a symlink included) is at `path`.
 Result<int> CreateExclusiveFile(const std::string& path, mode_t mode);
+
+/// Reads a whole small file (a key, token, state or allow-list file), refusing one larger than
+/// `max_bytes` so that a wrong path cannot make a service read a disk image into memory.
+/// NotFound, PermissionDenied or Internal naming the path; InvalidArgument when too large.
+Result<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes);
 
 /// Writes `content` to `path` with `mode`: a new temporary file next to it (random name,
 /// CreateExclusiveFile) is written, fsynced and renamed over `path`, then the directory is

@@ -16,6 +16,12 @@ void BlockTerminationSignals();
 /// its number.
 int WaitForTerminationSignal();
 
+/// Ignores SIGPIPE for the whole process, once, unless the program installed a handler of its
+/// own. OpenSSL (and Pistache over TLS) write to sockets with write(), which cannot pass
+/// MSG_NOSIGNAL: a peer that closes its connection before the answer would otherwise raise
+/// SIGPIPE and kill the process. Libraries that write to sockets through OpenSSL call it.
+void IgnoreSigpipeOnce();
+
 /// The machine's host name; "localhost" when it cannot be read.
 std::string HostName();
 
