@@ -1,26 +1,22 @@
 #include "tls_files.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <cstddef>
+
+#include "etcdmon/files/private_files.h"
 
 namespace etcdmon::etcd::detail {
 namespace {
 
+// Certificate chains and keys are a few KiB; a bound keeps a wrong path from filling memory.
+constexpr std::size_t kMaxTlsFileBytes = 1u << 20;
+
 Result<std::string> ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  Result<std::string> text = files::ReadSmallFile(path, kMaxTlsFileBytes);
+  if (!text.ok()) {
     return Status::InvalidArgument("cannot read " + what + " \"" + path +
-                                   "\": " + std::strerror(errno));
+                                   "\": " + text.status().message());
   }
-  std::ostringstream data;
-  data << in.rdbuf();
-  if (in.bad()) {
-    return Status::InvalidArgument("cannot read " + what + " \"" + path + "\": read error");
-  }
-  std::string text = data.str();
-  if (text.empty()) {
+  if (text->empty()) {
     return Status::InvalidArgument(what + " \"" + path + "\" is empty");
   }
   return text;

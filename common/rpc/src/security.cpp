@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "etcdmon/files/private_files.h"
 #include "pem_file.h"
 
 namespace etcdmon::rpc {
+
+// Certificate chains and keys are a few KiB; a bound keeps a wrong path from filling memory.
+constexpr std::size_t kMaxPemFileBytes = 1u << 20;
+
 namespace {
 
 std::string_view HostOf(std::string_view host_port) {
@@ -36,16 +38,15 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 Result<std::string> ReadPemFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::InvalidArgument("\"" + path + "\": cannot read the file");
+  Result<std::string> text = files::ReadSmallFile(path, kMaxPemFileBytes);
+  if (!text.ok()) {
+    return Status::InvalidArgument("\"" + path +
+                                   "\": cannot read the file: " + text.status().message());
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().find("-----BEGIN ") == std::string::npos) {
+  if (text->find("-----BEGIN ") == std::string::npos) {
     return Status::InvalidArgument("\"" + path + "\": not a PEM file");
   }
-  return text.str();
+  return text;
 }
 
 bool IsLoopbackAddress(std::string_view host_port) {
