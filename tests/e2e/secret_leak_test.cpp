@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -25,7 +26,7 @@
 
 #include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/http_server.h"
-#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/local_stack.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/smtp_sink.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -39,7 +40,6 @@ using etcdmon::testing::Http;
 using etcdmon::testing::HttpResult;
 using etcdmon::testing::HttpServer;
 using etcdmon::testing::ReadWholeFile;
-using etcdmon::testing::RunCommand;
 using etcdmon::testing::SmtpSink;
 using etcdmon::testing::SmtpSinkOptions;
 using etcdmon::testing::TempDir;
@@ -49,7 +49,6 @@ using namespace std::chrono_literals;
 
 const std::string kSourceDir = ETCDMON_SOURCE_DIR;
 const std::string kBuildDir = ETCDMON_BUILD_DIR;
-const std::string kStackScript = kSourceDir + "/deploy/local/stack.sh";
 
 // A secret no file of the product could hold by chance.
 std::string UniqueSecret(const std::string& what) {
@@ -77,8 +76,6 @@ mode_t ModeOf(const std::string& path) {
 
 class SecretLeakTest : public ::testing::Test {
  protected:
-  static constexpr size_t kPorts = 13;
-
   void SetUp() override {
     auto certs = testing::GenerateTestCertificates(dir_.File("certs"));
     ASSERT_TRUE(certs.ok()) << certs.status().ToString();
@@ -135,50 +132,23 @@ class SecretLeakTest : public ::testing::Test {
         " --smtp-ca-file=" + certs->ca_cert;
     const std::string etcd_password =
         WritePrivateFile(secrets_dir + "/etcd-password", secrets_["etcd password"]);
-    // The gateway's benchmark token: the stack's own when stack.sh gives one, else ours.
-    std::string gateway_args;
-    if (ReadWholeFile(kStackScript).find("--benchmark-token-file") == std::string::npos) {
-      secrets_["benchmark token"] = UniqueSecret("bench");
-      gateway_args = "--benchmark-token-file=" + WritePrivateFile(secrets_dir + "/benchmark-token",
-                                                                  secrets_["benchmark token"]);
-    }
-
-    for (int attempt = 1; attempt <= 3 && !started_; ++attempt) {
-      auto ports = testing::PickFreeLoopbackPorts(kPorts);
-      ASSERT_TRUE(ports.ok()) << ports.status().ToString();
-      const std::vector<uint16_t>& p = *ports;
-      stack_dir_ = dir_.File("stack-" + std::to_string(attempt));
-      env_ = {"STACK_DIR=" + stack_dir_,
-              "BUILD_DIR=" + kBuildDir,
-              "ETCD_CLIENT_PORTS=" + Ports(p, 0),
-              "ETCD_PEER_PORTS=" + Ports(p, 3),
-              "INGEST_PORT=" + std::to_string(p[6]),
-              "PUBLISH_PORT=" + std::to_string(p[7]),
-              "AGGREGATOR_GRPC_PORT=" + std::to_string(p[8]),
-              "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
-              "API_PORT=" + std::to_string(p[10]),
-              "PROMETHEUS_PORT=" + std::to_string(p[11]),
-              "TLS_PORT=" + std::to_string(p[12]),
-              "METRICS_INTERVAL=1s",
-              "HEALTH_CHECK_INTERVAL=2s",
-              "SCRAPE_INTERVAL=1s",
-              "START_TIMEOUT=90",
-              "ETCD_ROOT_PASSWORD_FILE=" + etcd_password,
-              "ALERTER_ARGS=" + alerter_args,
-              "GATEWAY_ARGS=" + gateway_args};
-      api_ = "http://127.0.0.1:" + std::to_string(p[10]);
-      etcd_ = "http://127.0.0.1:" + std::to_string(p[0]);
-      const std::string log = dir_.File("start-" + std::to_string(attempt) + ".log");
-      auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 180s, env_);
-      started_ = started.ok();
-      if (!started_) {
-        const std::string output = ReadWholeFile(log);
-        if (output.find("already in use") == std::string::npos) {
-          FAIL() << "stack.sh start failed:\n" << started.status().ToString();
-        }
-      }
-    }
-    ASSERT_TRUE(started_) << "stack.sh start failed 3 times on ports in use";
+    testing::LocalStackOptions options;
+    options.source_dir = kSourceDir;
+    options.build_dir = kBuildDir;
+    options.work_dir = dir_.path();
+    options.start_timeout = 180s;
+    options.extra_env = {"METRICS_INTERVAL=1s",
+                         "HEALTH_CHECK_INTERVAL=2s",
+                         "SCRAPE_INTERVAL=1s",
+                         "START_TIMEOUT=90",
+                         "ETCD_ROOT_PASSWORD_FILE=" + etcd_password,
+                         "ALERTER_ARGS=" + alerter_args};
+    Result<testing::LocalStack> started = testing::LocalStack::Start(options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    stack_ = std::make_unique<testing::LocalStack>(std::move(started).value());
+    stack_dir_ = stack_->dir();
+    api_ = stack_->ApiUrl();
+    etcd_ = "http://127.0.0.1:" + std::to_string(stack_->ports().etcd_client[0]);
     // The stack's own secrets, known once read: the tokens it made (API token, and any other
     // token file in keys/) and every CURVE secret key (the aggregator's, each collector's).
     for (const auto& entry : std::filesystem::recursive_directory_iterator(stack_dir_)) {
@@ -202,18 +172,11 @@ class SecretLeakTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!stack_dir_.empty()) {
-      (void)RunCommand({"/bin/bash", kStackScript, "stop"}, dir_.File("stop.log"), 60s, env_);
-    }
+    stack_.reset();  // stops whatever still runs
     receivers_.Stop();
     if (smtp_) {
       smtp_->Stop();
     }
-  }
-
-  static std::string Ports(const std::vector<uint16_t>& ports, size_t first) {
-    return std::to_string(ports[first]) + " " + std::to_string(ports[first + 1]) + " " +
-           std::to_string(ports[first + 2]);
   }
 
   // Adds one EXPECT failure per secret found in `text`, naming where.
@@ -230,11 +193,10 @@ class SecretLeakTest : public ::testing::Test {
   std::string webhook_path_;
   std::string slack_path_;
   std::map<std::string, std::string> secrets_;  // what → the secret
+  std::unique_ptr<testing::LocalStack> stack_;
   std::string stack_dir_;
-  std::vector<std::string> env_;
   std::string api_;
   std::string etcd_;  // the first member's client URL
-  bool started_ = false;
   int places_searched_ = 0;
 };
 
@@ -264,8 +226,7 @@ TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
       << run.dump();
   EXPECT_EQ(run.value("state", ""), "done") << run.dump();
 
-  auto stopped = RunCommand({"/bin/bash", kStackScript, "stop", "etcd3"},
-                            dir_.File("stop-etcd3.log"), 60s, env_);
+  auto stopped = stack_->Run({"stop", "etcd3"}, dir_.File("stop-etcd3.log"));
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
   auto webhook_called = [&] {
     for (const auto& r : receivers_.requests()) {
@@ -374,9 +335,8 @@ TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
     }
     return copies;
   }();
-  auto stopped_all =
-      RunCommand({"/bin/bash", kStackScript, "stop"}, dir_.File("stop-all.log"), 60s, env_);
-  ASSERT_TRUE(stopped_all.ok()) << stopped_all.status().ToString();
+  const Status stopped_all = stack_->Stop();
+  ASSERT_TRUE(stopped_all.ok()) << stopped_all.ToString();
   ASSERT_EQ(databases.size(), wal_copies.size());
   for (size_t i = 0; i < databases.size(); ++i) {
     ExpectNoSecretIn(databases[i] + " (while running)", wal_copies[i]);
