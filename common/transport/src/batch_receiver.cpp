@@ -500,10 +500,12 @@ void BatchReceiver::Impl::SendAck(std::string_view peer, const std::string& coll
   ack.set_collector_id(collector_id);
   ack.set_sequence(sequence);
   ack_frame.clear();
+  // Sent and counted under one lock (the sends never block: ZMQ_DONTWAIT), so that whoever holds
+  // an ack finds it in Stats() already.
+  std::lock_guard<std::mutex> lock(mu);
   const bool sent = ack.SerializeToString(&ack_frame) &&
                     detail::SendFrame(socket.get(), peer.data(), peer.size(), true) &&
                     detail::SendFrame(socket.get(), ack_frame.data(), ack_frame.size(), false);
-  std::lock_guard<std::mutex> lock(mu);
   if (sent) {
     ++stats.acked;
   } else {
