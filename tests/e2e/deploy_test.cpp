@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "etcdmon/testing/http_client.h"
-#include "etcdmon/testing/ports.h"
+#include "etcdmon/testing/local_stack.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
@@ -703,67 +703,36 @@ TEST(GrafanaDashboard, HasTheQuickstartsFivePanelGroups) {
 
 class NativeStack : public ::testing::Test {
  protected:
-  static constexpr size_t kPorts = 13;
-
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    // Free ports picked now may be taken by the time a service binds them: retry with others.
-    for (int attempt = 1; attempt <= 3 && !started_; ++attempt) {
-      auto ports = testing::PickFreeLoopbackPorts(kPorts);
-      ASSERT_TRUE(ports.ok()) << ports.status().ToString();
-      const std::vector<uint16_t>& p = *ports;
-      // A fresh directory per attempt: etcd keeps its peer URLs in its data dir.
-      stack_dir_ = dir_->File("stack-" + std::to_string(attempt));
-      env_ = {"STACK_DIR=" + stack_dir_,
-              "BUILD_DIR=" + kBuildDir,
-              "ETCD_CLIENT_PORTS=" + Ports(p, 0),
-              "ETCD_PEER_PORTS=" + Ports(p, 3),
-              "INGEST_PORT=" + std::to_string(p[6]),
-              "PUBLISH_PORT=" + std::to_string(p[7]),
-              "AGGREGATOR_GRPC_PORT=" + std::to_string(p[8]),
-              "ALERTER_GRPC_PORT=" + std::to_string(p[9]),
-              "API_PORT=" + std::to_string(p[10]),
-              "PROMETHEUS_PORT=" + std::to_string(p[11]),
-              "TLS_PORT=" + std::to_string(p[12]),
-              "METRICS_INTERVAL=1s",
-              "HEALTH_CHECK_INTERVAL=2s",
-              "SCRAPE_INTERVAL=1s",
-              "START_TIMEOUT=60"};
-      api_ = "http://127.0.0.1:" + std::to_string(p[10]);
-      prometheus_ = "http://127.0.0.1:" + std::to_string(p[11]);
-      tls_port_ = p[12];
-      const std::string log = dir_->File("start-" + std::to_string(attempt) + ".log");
-      auto started = RunCommand({"/bin/bash", kStackScript, "start"}, log, 120s, env_);
-      started_ = started.ok();
-      if (!started_) {
-        const std::string output = ReadWholeFile(log);
-        if (output.find("address already in use") == std::string::npos &&
-            output.find("already in use") == std::string::npos) {
-          FAIL() << "stack.sh start failed:\n" << started.status().ToString();
-        }
-      }
-    }
-    ASSERT_TRUE(started_) << "stack.sh start failed 3 times on ports in use";
+    testing::LocalStackOptions options;
+    options.source_dir = kSourceDir;
+    options.build_dir = kBuildDir;
+    options.work_dir = dir_->path();
+    options.extra_env = {"METRICS_INTERVAL=1s", "HEALTH_CHECK_INTERVAL=2s", "SCRAPE_INTERVAL=1s",
+                         "START_TIMEOUT=60"};
+    Result<testing::LocalStack> started = testing::LocalStack::Start(options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    stack_ = new testing::LocalStack(std::move(started).value());
+    stack_dir_ = stack_->dir();
+    env_ = stack_->env();
+    api_ = stack_->ApiUrl();
+    prometheus_ = "http://127.0.0.1:" + std::to_string(stack_->ports().prometheus);
+    tls_port_ = stack_->ports().tls;
+    started_ = true;
   }
 
   static void TearDownTestSuite() {
-    if (dir_ != nullptr) {
-      // Stops whatever still runs (the last test stops everything and checks it).
-      (void)RunCommand({"/bin/bash", kStackScript, "stop"}, dir_->File("teardown.log"), 60s, env_);
-      delete dir_;
-      dir_ = nullptr;
-    }
+    delete stack_;  // stops whatever still runs (the last test stops everything and checks it)
+    stack_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
   }
 
   void SetUp() override {
     if (!started_) {
       GTEST_SKIP() << "the stack did not start";
     }
-  }
-
-  static std::string Ports(const std::vector<uint16_t>& ports, size_t first) {
-    return std::to_string(ports[first]) + " " + std::to_string(ports[first + 1]) + " " +
-           std::to_string(ports[first + 2]);
   }
 
   // An instant query's result vector; a discarded JSON value on any error.
@@ -790,6 +759,7 @@ class NativeStack : public ::testing::Test {
   }
 
   static TempDir* dir_;
+  static testing::LocalStack* stack_;
   static std::string stack_dir_;
   static std::vector<std::string> env_;
   static std::string api_;
@@ -799,6 +769,7 @@ class NativeStack : public ::testing::Test {
 };
 
 TempDir* NativeStack::dir_ = nullptr;
+testing::LocalStack* NativeStack::stack_ = nullptr;
 std::string NativeStack::stack_dir_;
 std::vector<std::string> NativeStack::env_;
 std::string NativeStack::api_;
