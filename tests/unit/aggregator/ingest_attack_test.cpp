@@ -4,7 +4,6 @@
 // member, the series limit, and the eviction of the ingest path's id cache (injected clock).
 
 #include <gtest/gtest.h>
-#include <zmq.h>
 
 #include <chrono>
 #include <cstdint>
@@ -18,16 +17,18 @@
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/metrics/catalogue.h"
-#include "etcdmon/proto/schema.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmon/transport/snapshot_channel.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
+#include "raw_dealer.h"
 
 namespace etcdmon::aggregator {
 namespace {
 
 namespace v1 = etcdmonitor::v1;
+using etcdmon::aggregator::raw_ingest::Frame;
+using etcdmon::aggregator::raw_ingest::RawDealer;
 using etcdmon::testing::TempDir;
 using etcdmon::testing::WaitFor;
 using std::chrono::milliseconds;
@@ -65,75 +66,6 @@ v1::MemberSample Sample(const std::string& name, int64_t at, double quota = 4096
   q->set_value(quota);
   return s;
 }
-
-std::string Frame(const std::string& collector, uint64_t sequence,
-                  const std::vector<v1::MemberSample>& samples) {
-  v1::SampleBatch batch;
-  batch.set_schema_version(proto::kSchemaVersion);
-  batch.set_collector_id(collector);
-  batch.set_sequence(sequence);
-  for (const v1::MemberSample& s : samples) {
-    *batch.add_samples() = s;
-  }
-  return batch.SerializeAsString();
-}
-
-// A DEALER on the aggregator's ingest socket that sends hand-made frames.
-class RawDealer {
- public:
-  explicit RawDealer(const std::string& endpoint)
-      : context_(zmq_ctx_new()), socket_(zmq_socket(context_, ZMQ_DEALER)) {
-    int linger = 0;
-    zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
-    connected_ = zmq_connect(socket_, endpoint.c_str()) == 0;
-  }
-  ~RawDealer() {
-    zmq_close(socket_);
-    zmq_ctx_term(context_);
-  }
-  RawDealer(const RawDealer&) = delete;
-  RawDealer& operator=(const RawDealer&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(const std::string& frame) {
-    return zmq_send(socket_, frame.data(), frame.size(), 0) == static_cast<int>(frame.size());
-  }
-
-  // The next ack within `timeout`: its sequence, or 0 when none came. Its collector id goes to
-  // last_ack_collector().
-  uint64_t NextAck(milliseconds timeout) {
-    last_ack_collector_.clear();
-    zmq_pollitem_t item{socket_, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, static_cast<long>(timeout.count())) <= 0) {
-      return 0;
-    }
-    char buffer[512];
-    const int size = zmq_recv(socket_, buffer, sizeof(buffer), 0);
-    v1::Ack ack;
-    if (size <= 0 || static_cast<std::size_t>(size) > sizeof(buffer) ||
-        !ack.ParseFromArray(buffer, size)) {
-      return 0;
-    }
-    last_ack_collector_ = ack.collector_id();
-    return ack.sequence();
-  }
-  const std::string& last_ack_collector() const { return last_ack_collector_; }
-
-  // Sends and waits for the ack of `sequence`.
-  bool SendAndAwaitAck(const std::string& frame, uint64_t sequence) {
-    if (!Send(frame)) {
-      return false;
-    }
-    return NextAck(std::chrono::seconds(10)) == sequence;
-  }
-
- private:
-  void* context_;
-  void* socket_;
-  bool connected_ = false;
-  std::string last_ack_collector_;
-};
 
 class IngestAttackTest : public ::testing::Test {
  protected:

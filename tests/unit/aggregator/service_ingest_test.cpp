@@ -4,7 +4,6 @@
 // idempotency on (collector, sequence).
 
 #include <gtest/gtest.h>
-#include <zmq.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,14 +14,15 @@
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/aggregator/service.h"
-#include "etcdmon/proto/schema.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
+#include "raw_dealer.h"
 
 namespace etcdmon::aggregator {
 namespace {
 
 namespace v1 = etcdmonitor::v1;
+using etcdmon::aggregator::raw_ingest::RawDealer;
 using etcdmon::testing::TempDir;
 using etcdmon::testing::WaitFor;
 
@@ -73,54 +73,6 @@ v1::MemberSample Sample(const std::string& member, int64_t at, bool with_status,
   return s;
 }
 
-// A DEALER connected to the aggregator's ingest socket, sending hand-made batches.
-class RawCollector {
- public:
-  explicit RawCollector(const std::string& endpoint)
-      : context_(zmq_ctx_new()), socket_(zmq_socket(context_, ZMQ_DEALER)) {
-    int linger = 0;
-    zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
-    int timeout_ms = 10000;
-    zmq_setsockopt(socket_, ZMQ_RCVTIMEO, &timeout_ms, sizeof(timeout_ms));
-    connected_ = zmq_connect(socket_, endpoint.c_str()) == 0;
-  }
-  ~RawCollector() {
-    zmq_close(socket_);
-    zmq_ctx_term(context_);
-  }
-  RawCollector(const RawCollector&) = delete;
-  RawCollector& operator=(const RawCollector&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // Sends batch `sequence` of `collector` holding `samples`; true once its ack came back.
-  bool SendAndAwaitAck(const std::string& collector, uint64_t sequence,
-                       const std::vector<v1::MemberSample>& samples) {
-    v1::SampleBatch batch;
-    batch.set_schema_version(proto::kSchemaVersion);
-    batch.set_collector_id(collector);
-    batch.set_sequence(sequence);
-    for (const v1::MemberSample& s : samples) {
-      *batch.add_samples() = s;
-    }
-    const std::string frame = batch.SerializeAsString();
-    if (zmq_send(socket_, frame.data(), frame.size(), 0) < 0) {
-      return false;
-    }
-    char buffer[512];
-    const int size = zmq_recv(socket_, buffer, sizeof(buffer), 0);
-    v1::Ack ack;
-    return size > 0 && static_cast<std::size_t>(size) <= sizeof(buffer) &&
-           ack.ParseFromArray(buffer, size) && ack.collector_id() == collector &&
-           ack.sequence() == sequence;
-  }
-
- private:
-  void* context_;
-  void* socket_;
-  bool connected_ = false;
-};
-
 class ServiceIngestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -133,7 +85,7 @@ class ServiceIngestTest : public ::testing::Test {
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(*service);
     ASSERT_TRUE(service_->Start().ok());
-    collector_ = std::make_unique<RawCollector>(service_->ingest_endpoint());
+    collector_ = std::make_unique<RawDealer>(service_->ingest_endpoint());
     ASSERT_TRUE(collector_->connected());
   }
 
@@ -163,7 +115,7 @@ class ServiceIngestTest : public ::testing::Test {
   TempDir dir_;
   AggregatorConfig config_;
   std::unique_ptr<AggregatorService> service_;
-  std::unique_ptr<RawCollector> collector_;
+  std::unique_ptr<RawDealer> collector_;
 };
 
 // Samples of one member whose point layout changes (status missing, probes failing, then back)
