@@ -229,27 +229,16 @@ TEST_F(AggregatorFlagsTest, BadVariableIsNamed) {
 
 // An unknown flag is a usage error too.
 TEST_F(AggregatorFlagsTest, UnknownFlagIsAUsageError) {
-  Parsed parsed = Parse({"--no-such-flag"});
-  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
-  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
-  EXPECT_THAT(parsed.err, StartsWith("error: "));
-  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+  testing::ExpectUnknownFlagIsOneErrorLine(Parse);
 }
 
 // --help prints the flags on stdout and exits 0 without running.
 TEST_F(AggregatorFlagsTest, HelpExitsZero) {
-  Parsed parsed = Parse({"--help"});
-  EXPECT_FALSE(parsed.result.ok());
-  EXPECT_EQ(parsed.result.exit_code(), 0);
-  EXPECT_TRUE(parsed.result.status().ok());
-  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
-  for (const char* flag :
-       {"--listen", "--publish", "--grpc-listen", "--db", "--tick", "--cluster",
-        "--metrics-interval", "--latency-window", "--raw-retention", "--minute-retention",
-        "--hour-retention", "--max-points", "--max-clock-skew", "--max-series",
-        "--curve-secret-key-file", "--collector-keys", "--max-peers", "--log-level"}) {
-    EXPECT_THAT(parsed.out, HasSubstr(flag));
-  }
+  testing::ExpectHelpNamesFlags(
+      Parse, {"--listen", "--publish", "--grpc-listen", "--db", "--tick", "--cluster",
+              "--metrics-interval", "--latency-window", "--raw-retention", "--minute-retention",
+              "--hour-retention", "--max-points", "--max-clock-skew", "--max-series",
+              "--curve-secret-key-file", "--collector-keys", "--max-peers", "--log-level"});
 }
 
 }  // namespace

@@ -226,27 +226,16 @@ TEST_F(AlerterFlagsTest, TokenNeverPrinted) {
 
 // An unknown flag is a usage error too.
 TEST_F(AlerterFlagsTest, UnknownFlagIsAUsageError) {
-  Parsed parsed = Parse({"--no-such-flag"});
-  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
-  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
-  EXPECT_THAT(parsed.err, StartsWith("error: "));
-  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+  testing::ExpectUnknownFlagIsOneErrorLine(Parse);
 }
 
 // --help prints the flags on stdout and exits 0 without running.
 TEST_F(AlerterFlagsTest, HelpExitsZero) {
-  Parsed parsed = Parse({"--help"});
-  EXPECT_FALSE(parsed.result.ok());
-  EXPECT_EQ(parsed.result.exit_code(), 0);
-  EXPECT_TRUE(parsed.result.status().ok());
-  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
-  for (const char* flag :
-       {"--snapshots", "--curve-server-key-file", "--grpc-listen", "--db", "--history-retention",
-        "--rules-file", "--repeat-interval", "--api-token-file", "--max-latency-ms",
-        "--max-db-size-mb", "--min-available-nodes", "--max-leader-changes", "--webhook-url",
-        "--smtp-url", "--log-level"}) {
-    EXPECT_THAT(parsed.out, HasSubstr(flag));
-  }
+  testing::ExpectHelpNamesFlags(
+      Parse, {"--snapshots", "--curve-server-key-file", "--grpc-listen", "--db",
+              "--history-retention", "--rules-file", "--repeat-interval", "--api-token-file",
+              "--max-latency-ms", "--max-db-size-mb", "--min-available-nodes",
+              "--max-leader-changes", "--webhook-url", "--smtp-url", "--log-level"});
 }
 
 }  // namespace

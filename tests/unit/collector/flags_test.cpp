@@ -258,26 +258,16 @@ TEST_F(CollectorFlagsTest, EveryErrorIsReportedAtOnce) {
 
 // An unknown flag is a usage error too.
 TEST_F(CollectorFlagsTest, UnknownFlagIsAUsageError) {
-  Parsed parsed = Parse({"--no-such-flag"});
-  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
-  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
-  EXPECT_THAT(parsed.err, StartsWith("error: "));
-  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+  testing::ExpectUnknownFlagIsOneErrorLine(Parse);
 }
 
 // --help prints the flags on stdout and exits 0 without running.
 TEST_F(CollectorFlagsTest, HelpExitsZero) {
-  Parsed parsed = Parse({"--help"});
-  EXPECT_FALSE(parsed.result.ok());
-  EXPECT_EQ(parsed.result.exit_code(), 0);
-  EXPECT_TRUE(parsed.result.status().ok());
-  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
-  for (const char* flag :
-       {"--endpoints", "--aggregator", "--collector-id", "--metrics-interval",
-        "--health-check-interval", "--write-probe", "--metrics-url", "--member-name", "--data-dir",
-        "--state-file", "--max-buffer", "--curve-server-key", "--curve-key-dir", "--log-level"}) {
-    EXPECT_THAT(parsed.out, HasSubstr(flag));
-  }
+  testing::ExpectHelpNamesFlags(
+      Parse,
+      {"--endpoints", "--aggregator", "--collector-id", "--metrics-interval",
+       "--health-check-interval", "--write-probe", "--metrics-url", "--member-name", "--data-dir",
+       "--state-file", "--max-buffer", "--curve-server-key", "--curve-key-dir", "--log-level"});
 }
 
 }  // namespace

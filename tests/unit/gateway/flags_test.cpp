@@ -273,45 +273,36 @@ TEST_F(GatewayFlagsTest, TokenNeverPrinted) {
 
 // An unknown flag is a usage error too.
 TEST_F(GatewayFlagsTest, UnknownFlagIsAUsageError) {
-  Parsed parsed = Parse({"--no-such-flag"});
-  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
-  ASSERT_THAT(Lines(parsed.err), SizeIs(1)) << parsed.err;
-  EXPECT_THAT(parsed.err, StartsWith("error: "));
-  EXPECT_THAT(parsed.err, HasSubstr("--no-such-flag"));
+  testing::ExpectUnknownFlagIsOneErrorLine(Parse);
 }
 
 // --help prints the flags on stdout and exits 0 without running.
 TEST_F(GatewayFlagsTest, HelpExitsZero) {
-  Parsed parsed = Parse({"--help"});
-  EXPECT_FALSE(parsed.result.ok());
-  EXPECT_EQ(parsed.result.exit_code(), 0);
-  EXPECT_TRUE(parsed.result.status().ok());
-  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
-  for (const char* flag : {"--api-host",
-                           "--api-port",
-                           "--aggregator",
-                           "--alerter",
-                           "--snapshots",
-                           "--curve-server-key",
-                           "--api-token-file",
-                           "--tls-cert-file",
-                           "--tls-key-file",
-                           "--backend-timeout",
-                           "--threads",
-                           "--stale-after",
-                           "--max-benchmark-ops",
-                           "--endpoints",
-                           "--dial-timeout",
-                           "--log-level",
-                           "--api-auth",
-                           "--benchmark-token-file",
-                           "--benchmark-max-bytes",
-                           "--post-rate-limit",
-                           "--trusted-proxy"}) {
-    EXPECT_THAT(parsed.out, HasSubstr(flag));
-  }  // HTTPS in the gateway itself is not recommended, and the help says why and what instead.
-  EXPECT_THAT(parsed.out, HasSubstr("stalls every new connection"));
-  EXPECT_THAT(parsed.out, HasSubstr("terminate TLS in a proxy"));
+  testing::ExpectHelpNamesFlags(Parse, {"--api-host",
+                                        "--api-port",
+                                        "--aggregator",
+                                        "--alerter",
+                                        "--snapshots",
+                                        "--curve-server-key",
+                                        "--api-token-file",
+                                        "--tls-cert-file",
+                                        "--tls-key-file",
+                                        "--backend-timeout",
+                                        "--threads",
+                                        "--stale-after",
+                                        "--max-benchmark-ops",
+                                        "--endpoints",
+                                        "--dial-timeout",
+                                        "--log-level",
+                                        "--api-auth",
+                                        "--benchmark-token-file",
+                                        "--benchmark-max-bytes",
+                                        "--post-rate-limit",
+                                        "--trusted-proxy"});
+  // HTTPS in the gateway itself is not recommended, and the help says why and what instead.
+  const std::string help = Parse({"--help"}).out;
+  EXPECT_THAT(help, HasSubstr("stalls every new connection"));
+  EXPECT_THAT(help, HasSubstr("terminate TLS in a proxy"));
 }
 
 }  // namespace

@@ -78,6 +78,31 @@ void ExpectEachBadValueIsOneErrorLine(ParseFn parse, const Cases& cases) {
   }
 }
 
+/// An unknown flag: `parse({"--no-such-flag"})` is a usage error (exit code 2) with exactly one
+/// `error:` line that names the flag.
+template <typename ParseFn>
+void ExpectUnknownFlagIsOneErrorLine(ParseFn parse) {
+  const auto parsed = parse({"--no-such-flag"});
+  EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(parsed.err), ::testing::SizeIs(1)) << parsed.err;
+  EXPECT_THAT(parsed.err, ::testing::StartsWith("error: "));
+  EXPECT_THAT(parsed.err, ::testing::HasSubstr("--no-such-flag"));
+}
+
+/// `parse({"--help"})` prints the help on stdout, nothing on stderr, and exits 0 without running
+/// (no configuration comes back); the help names every flag of `flags`.
+template <typename ParseFn>
+void ExpectHelpNamesFlags(ParseFn parse, const std::vector<std::string>& flags) {
+  const auto parsed = parse({"--help"});
+  EXPECT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_TRUE(parsed.result.status().ok());
+  EXPECT_TRUE(parsed.err.empty()) << parsed.err;
+  for (const std::string& flag : flags) {
+    EXPECT_THAT(parsed.out, ::testing::HasSubstr(flag));
+  }
+}
+
 /// For each case (fields env, env_value, flag_value, field(command line) -> string): with only the
 /// variable set, `field` reads env_value; with the flag `arg_of(case)` too, the flag's value wins.
 /// `env` is unset again after each case.
