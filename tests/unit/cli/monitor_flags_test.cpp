@@ -2,17 +2,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "etcdmon/testing/command_line.h"
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::cli {
 namespace {
@@ -23,6 +25,7 @@ using config::kExitUsage;
 using config::ParseResult;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using testing::Lines;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
@@ -58,54 +61,21 @@ Parsed RunMonitor(const std::vector<std::string>& args) {
   return Parsed{std::move(result), out.str(), err.str()};
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 class MonitorFlagsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    for (const char* name : kEnvVars) {
-      if (const char* value = std::getenv(name)) {
-        saved_env_[name] = value;
-      }
-      unsetenv(name);
-    }
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "monitor_flags_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-
-  void TearDown() override {
-    for (const char* name : kEnvVars) {
-      unsetenv(name);
-    }
-    for (const auto& [name, value] : saved_env_) {
-      setenv(name.c_str(), value.c_str(), 1);
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  static void SetEnv(const char* name, const std::string& value) { setenv(name, value.c_str(), 1); }
+  void SetEnv(const char* name, const std::string& value) { env_.Set(name, value); }
 
   // Creates a file in the test's own directory and returns its path.
   std::string WriteFile(const std::string& name, const std::string& content) {
-    const std::string path = (dir_ / name).string();
+    const std::string path = temp_.File(name);
     std::ofstream(path) << content;
     return path;
   }
 
-  std::filesystem::path dir_;
-
- private:
-  std::map<std::string, std::string> saved_env_;
+  // The variables the flags read are cleared for each test and restored afterwards.
+  testing::ScopedEnv env_{kEnvVars};
+  testing::TempDir temp_;
+  const std::filesystem::path dir_{temp_.path()};
 };
 
 using ParseCommandLineTest = MonitorFlagsTest;

@@ -8,12 +8,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "etcdmon/testing/command_line.h"
+#include "etcdmon/testing/scoped_env.h"
+#include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::config {
 namespace {
@@ -22,6 +24,7 @@ using namespace std::chrono_literals;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::Lines;
 using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
@@ -63,53 +66,21 @@ Parsed<LogConfig> RunLog(const std::vector<std::string>& args) {
   return Run<LogFlags, LogConfig>(args);
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 class FlagsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    for (const char* name : kEnvVars) {
-      if (const char* value = std::getenv(name)) {
-        saved_env_[name] = value;
-      }
-      unsetenv(name);
-    }
-    std::string pattern = (std::filesystem::temp_directory_path() / "flags_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-
-  void TearDown() override {
-    for (const char* name : kEnvVars) {
-      unsetenv(name);
-    }
-    for (const auto& [name, value] : saved_env_) {
-      setenv(name.c_str(), value.c_str(), 1);
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  static void SetEnv(const char* name, const std::string& value) { setenv(name, value.c_str(), 1); }
+  void SetEnv(const char* name, const std::string& value) { env_.Set(name, value); }
 
   // Creates a file in the test's own directory and returns its path.
   std::string WriteFile(const std::string& name, const std::string& content) {
-    const std::string path = (dir_ / name).string();
+    const std::string path = temp_.File(name);
     std::ofstream(path) << content;
     return path;
   }
 
-  std::filesystem::path dir_;
-
- private:
-  std::map<std::string, std::string> saved_env_;
+  // The variables the flags read are cleared for each test and restored afterwards.
+  testing::ScopedEnv env_{kEnvVars};
+  testing::TempDir temp_;
+  const std::filesystem::path dir_{temp_.path()};
 };
 
 using ConnectionFlagsTest = FlagsTest;

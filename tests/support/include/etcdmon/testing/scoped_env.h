@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include <cstddef>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -18,6 +19,12 @@ namespace etcdmon::testing {
 class ScopedEnv {
  public:
   explicit ScopedEnv(std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+      Unset(name);
+    }
+  }
+  template <std::size_t N>
+  explicit ScopedEnv(const char* const (&names)[N]) {
     for (const char* name : names) {
       Unset(name);
     }
