@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api_fixture.h"
 #include "fake_backends.h"
 #include "render.h"
 
@@ -25,61 +26,14 @@ using detail::ApiRequest;
 using detail::ApiResponse;
 using nlohmann::json;
 
-std::chrono::system_clock::time_point AtUnixMs(int64_t ms) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
-int64_t UnixMs(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::shared_ptr<const std::string> Share(std::string text) {
-  return std::make_shared<const std::string>(std::move(text));
-}
-
-class ApiTest : public ::testing::Test {
+class ApiTest : public ApiFixture {
  protected:
-  ApiTest() : clock_(AtUnixMs(kTick + 1000)) {
+  ApiTest() {
     config_.host = "127.0.0.1";
     config_.port = 0;
-    config_.api_token = config::Secret(kToken);
-    config_.benchmark_token = config::Secret(kBenchmarkToken);
     config_.max_body_bytes = 1024;
     config_.max_benchmark_ops = 5000;
     Build(/*with_benchmark=*/true);
-  }
-
-  // A fresh Api; without a benchmark backend POST benchmark answers 501.
-  void Build(bool with_benchmark) {
-    GatewayBackends backends;
-    backends.monitor = &monitor_;
-    backends.alerts = &alerts_;
-    backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
-    api_.reset();
-    registry_ = std::make_unique<prometheus::Registry>();
-    api_ = std::make_unique<detail::Api>(config_, backends, *registry_, clock_);
-  }
-
-  // What the refresher publishes for `snapshot`: the cached documents and the /metrics text.
-  void Publish(const v1::ClusterSnapshot& snapshot) {
-    auto state = std::make_shared<detail::RenderedState>();
-    auto shared = std::make_shared<const v1::ClusterSnapshot>(snapshot);
-    state->snapshot = shared;
-    std::vector<detail::Series> series;
-    detail::SnapshotSeries(*shared, series);
-    for (const v1::MemberState& m : shared->members()) {
-      state->member_labels.push_back(detail::MemberLabel(m));
-    }
-    state->status = Share(detail::RenderStatusJson(*shared));
-    state->members = Share(detail::RenderMembersJson(*shared));
-    state->leader = Share(detail::RenderLeaderJson(*shared));
-    state->current = Share(detail::RenderCurrentJson(*shared, series));
-    state->latency = Share(detail::RenderLatencyJson(*shared));
-    detail::ServiceState services;
-    services.has_snapshot = true;
-    services.aggregator_up = true;
-    state->metrics_text = Share(detail::RenderPrometheus(shared.get(), services, {}, "unknown"));
-    api_->Publish(std::move(state));
   }
 
   // What the refresher records after polling healthy services.
@@ -95,42 +49,8 @@ class ApiTest : public ::testing::Test {
     api_->SetDependencies(deps);
   }
 
-  // `target` is the path with an optional "?query".
-  ApiResponse Call(std::string_view method, std::string_view target, std::string_view body = "",
-                   std::string_view authorization = "") {
-    ApiRequest request;
-    request.method = method;
-    const size_t question = target.find('?');
-    request.path = target.substr(0, question);
-    request.query = question == std::string_view::npos ? "" : target.substr(question + 1);
-    request.authorization = authorization;
-    request.body = body;
-    return api_->Handle(request);
-  }
   ApiResponse Get(std::string_view target) { return Call("GET", target); }
   json GetJson(std::string_view target) { return Parse(Get(target)); }
-
-  static json Parse(const ApiResponse& r) {
-    return json::parse(r.Body(), nullptr, /*allow_exceptions=*/false);
-  }
-
-  static void ExpectError(const ApiResponse& r, int status) {
-    EXPECT_EQ(r.status, status) << r.Body();
-    EXPECT_EQ(r.content_type, "application/json");
-    json j = Parse(r);
-    ASSERT_TRUE(j.is_object()) << r.Body();
-    ASSERT_TRUE(j.contains("error")) << r.Body();
-    EXPECT_EQ(j["error"]["code"], status);
-    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
-  }
-
-  GatewayConfig config_;
-  FakeClock clock_;
-  FakeMonitor monitor_;
-  FakeAlerts alerts_;
-  FakeBenchmark benchmark_;
-  std::unique_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<detail::Api> api_;
 };
 
 // GET /api/v1/cluster/status: every field of the snapshot, snake_case, times in RFC 3339.

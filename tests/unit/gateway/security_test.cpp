@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "api.h"
+#include "api_fixture.h"
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/gateway/gateway.h"
 #include "etcdmon/testing/http_client.h"
@@ -40,10 +41,6 @@ using nlohmann::json;
 constexpr std::string_view kBenchmarkUrl = "/api/v1/performance/benchmark";
 constexpr uint64_t kMiB = 1024 * 1024;
 
-std::chrono::system_clock::time_point AtUnixMs(int64_t ms) {
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
 // A snapshot whose members' databases hold `db_bytes` of an etcd quota of `quota_bytes`.
 v1::ClusterSnapshot SnapshotWithDb(int64_t db_bytes, int64_t quota_bytes) {
   v1::ClusterSnapshot s = ThreeMemberSnapshot();
@@ -63,71 +60,13 @@ double CounterValue(prometheus::Registry& registry, const std::string& name) {
   return -1;
 }
 
-class ApiSecurityTest : public ::testing::Test {
+class ApiSecurityTest : public ApiFixture {
  protected:
-  ApiSecurityTest() : clock_(AtUnixMs(kTick + 1000)) {
-    config_.api_token = config::Secret(kToken);
-    config_.benchmark_token = config::Secret(kBenchmarkToken);
-    config_.max_benchmark_ops = 1'000'000;
-  }
-
-  void Build() {
-    GatewayBackends backends;
-    backends.monitor = &monitor_;
-    backends.alerts = &alerts_;
-    backends.benchmark = &benchmark_;
-    api_.reset();
-    registry_ = std::make_unique<prometheus::Registry>();
-    api_ = std::make_unique<detail::Api>(config_, backends, *registry_, clock_);
-  }
-
-  void Publish(const v1::ClusterSnapshot& snapshot) {
-    auto state = std::make_shared<detail::RenderedState>();
-    state->snapshot = std::make_shared<const v1::ClusterSnapshot>(snapshot);
-    for (auto* doc : {&state->status, &state->members, &state->leader, &state->current,
-                      &state->latency, &state->metrics_text}) {
-      *doc = std::make_shared<const std::string>("{}");
-    }
-    api_->Publish(std::move(state));
-  }
-
-  ApiResponse Call(std::string_view method, std::string_view path, std::string_view body = "",
-                   std::string_view authorization = "", std::string_view client = "10.0.0.1") {
-    ApiRequest request;
-    request.method = method;
-    request.path = path;
-    request.body = body;
-    request.authorization = authorization;
-    request.client = client;
-    return api_->Handle(request);
-  }
+  ApiSecurityTest() { config_.max_benchmark_ops = 1'000'000; }
 
   ApiResponse PostBenchmark(std::string_view body, std::string_view token = kBenchmarkToken) {
     return Call("POST", kBenchmarkUrl, body, "Bearer " + std::string(token));
   }
-
-  static json Parse(const ApiResponse& r) { return json::parse(r.Body(), nullptr, false); }
-
-  static std::string Message(const ApiResponse& r) {
-    const json j = Parse(r);
-    return j.is_object() && j.contains("error") ? j["error"]["message"].get<std::string>() : "";
-  }
-
-  static void ExpectError(const ApiResponse& r, int status) {
-    EXPECT_EQ(r.status, status) << r.Body();
-    const json j = Parse(r);
-    ASSERT_TRUE(j.is_object() && j.contains("error")) << r.Body();
-    EXPECT_EQ(j["error"]["code"], status);
-    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
-  }
-
-  GatewayConfig config_;
-  FakeClock clock_;
-  FakeMonitor monitor_;
-  FakeAlerts alerts_;
-  FakeBenchmark benchmark_;
-  std::unique_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<detail::Api> api_;
 };
 
 const std::vector<std::string> kReadEndpoints = {
