@@ -221,26 +221,43 @@ TEST_F(IngestAuthTest, ForgersAreRefusedCountedAndReloadsTakeEffect) {
       << etcdmon::testing::DescribeWaitStatus(*stopped);
 }
 
+// The aggregator on its default ingest and PUB ports. They are fixed, so it runs in a network
+// namespace of its own (`unshare -rn`), where they are free and touch nothing else.
+class IngestLoopbackTest : public ::testing::Test {
+ protected:
+  // Starts the aggregator with `flags` and waits for its start line.
+  void StartInOwnNetwork(const std::vector<std::string>& flags) {
+    // A failure here means the machine forbids unprivileged user namespaces; CI's machines allow
+    // them.
+    ASSERT_TRUE(
+        etcdmon::testing::RunCommand({"/usr/bin/unshare", "-rn", "/bin/true"}, "/dev/null", 10s)
+            .ok())
+        << "unshare -rn failed: user and network namespaces are needed";
+    std::vector<std::string> argv = {"/usr/bin/unshare",
+                                     "-rn",
+                                     ETCDMON_AGGREGATOR_BINARY,
+                                     "--grpc-listen=127.0.0.1:0",
+                                     "--db=" + dir_.File("history.db"),
+                                     "--log-level=info"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    aggregator_ = std::make_unique<ChildProcess>(argv, dir_.File("aggregator.log"));
+    ASSERT_TRUE(aggregator_->ok()) << aggregator_->status().message();
+    ASSERT_TRUE(WaitFor([&] {
+      return AggregatorLog().find("aggregator_started") != std::string::npos;
+    })) << AggregatorLog();
+  }
+
+  std::string AggregatorLog() const { return ReadWholeFile(dir_.File("aggregator.log")); }
+
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> aggregator_;
+};
+
 // Without CURVE the aggregator binds its ingest and PUB sockets to loopback by default and
-// says loudly, in one line, what the risk is and how to fix it. It runs in a network namespace
-// of its own, so that the default ports 5555/5556 are free there and touch nothing else.
-TEST(IngestLoopbackTest, WithoutCurveBindsLoopbackByDefaultAndWarns) {
-  // The default ports are fixed, so the test needs a network of its own: a failure here means
-  // the machine forbids unprivileged user namespaces, which CI's machines allow.
-  ASSERT_TRUE(
-      etcdmon::testing::RunCommand({"/usr/bin/unshare", "-rn", "/bin/true"}, "/dev/null", 10s).ok())
-      << "unshare -rn failed: user and network namespaces are needed";
-  TempDir dir;
-  const std::string log = dir.File("aggregator.log");
-  ChildProcess aggregator(
-      {"/usr/bin/unshare", "-rn", ETCDMON_AGGREGATOR_BINARY, "--grpc-listen=127.0.0.1:0",
-       "--db=" + dir.File("history.db"), "--log-level=info"},
-      log);
-  ASSERT_TRUE(aggregator.ok()) << aggregator.status().message();
-  ASSERT_TRUE(WaitFor([&] {
-    return ReadWholeFile(log).find("aggregator_started") != std::string::npos;
-  })) << ReadWholeFile(log);
-  const std::string text = ReadWholeFile(log);
+// says loudly, in one line, what the risk is and how to fix it.
+TEST_F(IngestLoopbackTest, WithoutCurveBindsLoopbackByDefaultAndWarns) {
+  StartInOwnNetwork({});
+  const std::string text = AggregatorLog();
   EXPECT_NE(text.find("aggregator_started ingest=tcp://127.0.0.1:5555 "
                       "publish=tcp://127.0.0.1:5556"),
             std::string::npos)
@@ -257,25 +274,10 @@ TEST(IngestLoopbackTest, WithoutCurveBindsLoopbackByDefaultAndWarns) {
 
 // With CURVE but no --collector-keys the aggregator binds every interface by default (CURVE
 // encrypts) but says loudly that any client key may send as any collector.
-TEST(IngestLoopbackTest, CurveWithoutAllowListBindsEveryInterfaceAndWarns) {
-  // The default ports are fixed, so the test needs a network of its own: a failure here means
-  // the machine forbids unprivileged user namespaces, which CI's machines allow.
-  ASSERT_TRUE(
-      etcdmon::testing::RunCommand({"/usr/bin/unshare", "-rn", "/bin/true"}, "/dev/null", 10s).ok())
-      << "unshare -rn failed: user and network namespaces are needed";
-  TempDir dir;
-  ASSERT_TRUE(WriteCurveKeyPair(dir.File("keys"), NewPair()).ok());
-  const std::string log = dir.File("aggregator.log");
-  ChildProcess aggregator(
-      {"/usr/bin/unshare", "-rn", ETCDMON_AGGREGATOR_BINARY, "--grpc-listen=127.0.0.1:0",
-       "--db=" + dir.File("history.db"), "--curve-secret-key-file=" + dir.File("keys/curve.key"),
-       "--log-level=info"},
-      log);
-  ASSERT_TRUE(aggregator.ok()) << aggregator.status().message();
-  ASSERT_TRUE(WaitFor([&] {
-    return ReadWholeFile(log).find("aggregator_started") != std::string::npos;
-  })) << ReadWholeFile(log);
-  const std::string text = ReadWholeFile(log);
+TEST_F(IngestLoopbackTest, CurveWithoutAllowListBindsEveryInterfaceAndWarns) {
+  ASSERT_TRUE(WriteCurveKeyPair(dir_.File("keys"), NewPair()).ok());
+  StartInOwnNetwork({"--curve-secret-key-file=" + dir_.File("keys/curve.key")});
+  const std::string text = AggregatorLog();
   EXPECT_NE(text.find("aggregator_started ingest=tcp://0.0.0.0:5555 publish=tcp://0.0.0.0:5556"),
             std::string::npos)
       << text;
