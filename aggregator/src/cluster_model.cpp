@@ -4,6 +4,7 @@
 #include <mutex>
 #include <utility>
 
+#include "etcdmon/metrics/member.h"
 #include "etcdmon/proto/schema.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/snapshot.pb.h"
@@ -33,10 +34,13 @@ struct ClusterModel::Impl {
 
   bool Ingest(std::string_view collector_id, const v1::MemberSample& sample);
   void Tick(v1::ClusterSnapshot& out, std::vector<DerivedPoint>& points);
+  bool StartupComplete(int64_t now) const;
 
   // Set once in the constructor.
   const ModelConfig config;
   Clock& clock;
+  const int64_t created_ms;
+  const int64_t startup_grace_ms;  // the stale threshold: kStaleIntervals intervals
 
   std::mutex mu;
   // Everything below is guarded by mu. Declared in dependency order: the judge and the builder
@@ -44,11 +48,16 @@ struct ClusterModel::Impl {
   detail::MemberRegistry registry;
   detail::ClusterJudge judge;
   detail::SnapshotBuilder builder;
+  bool starting_up = true;            // see ClusterModel::ExpectMembers; never true again
+  std::vector<std::string> expected;  // labels of the members a previous run sampled last
 };
 
 ClusterModel::Impl::Impl(ModelConfig c, Clock& clk)
     : config(std::move(c)),
       clock(clk),
+      created_ms(UnixMs(clock.Now())),
+      startup_grace_ms(detail::kStaleIntervals *
+                       std::max<int64_t>(1, config.expected_interval.count())),
       registry(std::max<int64_t>(1, config.expected_interval.count()),
                std::max<int64_t>(1, config.latency_window.count()),
                {std::max<int64_t>(1, config.max_clock_skew.count()),
@@ -70,7 +79,13 @@ void ClusterModel::Impl::Tick(v1::ClusterSnapshot& out, std::vector<DerivedPoint
   out.set_cluster(config.cluster);
   out.set_tick_unix_ms(now);
 
-  registry.Classify(now);
+  if (starting_up && StartupComplete(now)) {
+    starting_up = false;
+    expected.clear();
+    expected.shrink_to_fit();
+  }
+  out.set_starting_up(starting_up);
+  registry.Classify(now, /*count_unidentified=*/!starting_up);
   const detail::LeaderChoice leader = judge.JudgeLeadership(out);
   judge.CollectAlarms();
   const uint32_t known_down = judge.JudgeMembers(now, out);
@@ -95,6 +110,35 @@ void ClusterModel::Impl::Tick(v1::ClusterSnapshot& out, std::vector<DerivedPoint
   }
 }
 
+bool ClusterModel::Impl::StartupComplete(int64_t now) const {
+  if (now - created_ms >= startup_grace_ms) {
+    return true;  // bounded: a member without a collector, or all down, waits no longer
+  }
+  bool any_list = false;
+  for (const auto& r : registry.members()) {
+    if (!r->sampled) {
+      return false;  // named by a member list, no sample of it yet
+    }
+    any_list = any_list || r->has_member_list;
+  }
+  if (!any_list) {
+    return false;  // the membership is not known yet
+  }
+  // A previous run may have labelled a member otherwise than the member lists name it now (by
+  // its endpoint while it was down): any of its identities will do.
+  for (const std::string& label : expected) {
+    const bool seen = std::any_of(registry.members().begin(), registry.members().end(),
+                                  [&](const std::unique_ptr<MemberRecord>& r) {
+                                    return r->name == label || r->endpoint == label ||
+                                           (r->id != 0 && metrics::HexId(r->id) == label);
+                                  });
+    if (!seen) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 ClusterModel::ClusterModel(ModelConfig config, Clock& clock)
@@ -104,6 +148,12 @@ ClusterModel::~ClusterModel() = default;
 
 bool ClusterModel::Ingest(std::string_view collector_id, const v1::MemberSample& sample) {
   return impl_->Ingest(collector_id, sample);
+}
+
+void ClusterModel::ExpectMembers(std::vector<std::string> labels) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  labels.erase(std::remove(labels.begin(), labels.end(), std::string()), labels.end());
+  impl_->expected = std::move(labels);
 }
 
 void ClusterModel::IngestStats(std::string_view collector_id, const v1::CollectorStats& stats) {

@@ -469,7 +469,7 @@ bool MemberRegistry::IsListed(uint64_t id, bool fresh_lists_only) const {
   return false;
 }
 
-void MemberRegistry::Classify(int64_t now) {
+void MemberRegistry::Classify(int64_t now, bool count_unidentified) {
   const int64_t stale_after = kStaleIntervals * interval_ms_;
   bool any_list = false;
   bool any_fresh_list = false;
@@ -504,7 +504,11 @@ void MemberRegistry::Classify(int64_t now) {
     r->learner = r->has_status ? r->status.is_learner() : r->listed_learner;
     // A sampled member missing from the lists counts while it answers (a member list may not
     // have been fetched yet); one that does not answer is likely removed and does not count.
-    r->counted = !any_list || r->listed || (r->fresh && r->reachable);
+    // Without any list, a member whose samples never reached it (a refused connection, no id,
+    // no name) may be one the lists will name soon: it counts only once that is unlikely.
+    const bool identified = r->id != 0 || !r->name.empty() || r->reachable;
+    r->counted =
+        any_list ? r->listed || (r->fresh && r->reachable) : identified || count_unidentified;
   }
   std::sort(members_.begin(), members_.end(),
             [](const std::unique_ptr<MemberRecord>& a, const std::unique_ptr<MemberRecord>& b) {

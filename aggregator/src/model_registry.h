@@ -82,8 +82,10 @@ class MemberRegistry final {
                    int64_t now);
 
   // The first step of a tick: freshness, membership, labels and learner flags; drops members
-  // that left and collectors long silent; sorts the members by label.
-  void Classify(int64_t now);
+  // that left and collectors long silent; sorts the members by label. While no member list is
+  // known, a member known only from samples that never reached it (no id, no name) counts as a
+  // member only when `count_unidentified` (after the model's start-up).
+  void Classify(int64_t now, bool count_unidentified = true);
 
   MemberRecord* FindById(uint64_t id);
   const MemberRecord* FindById(uint64_t id) const;

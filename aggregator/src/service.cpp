@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "etcdmon/aggregator/startup.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/rpc/server.h"
@@ -103,6 +104,7 @@ struct AggregatorService::Impl {
   etcdmonitor::v1::ClusterSnapshot tick_snapshot;
   std::vector<DerivedPoint> tick_points;
   WriteBatch tick_write;
+  bool was_starting_up = true;
 
   mutable std::mutex snapshot_mu;
   etcdmonitor::v1::ClusterSnapshot latest;           // guarded by snapshot_mu
@@ -361,6 +363,16 @@ struct AggregatorService::Impl {
   void Tick() {
     tick_points.clear();
     model->Tick(tick_snapshot, tick_points);
+    if (tick_snapshot.starting_up()) {
+      // The cluster-wide values describe the part of the cluster sampled so far: not history.
+      tick_points.erase(std::remove_if(tick_points.begin(), tick_points.end(),
+                                       [](const DerivedPoint& p) { return p.member.empty(); }),
+                        tick_points.end());
+    } else if (was_starting_up) {
+      was_starting_up = false;
+      logger->info("model_started_up members={} fresh={}", tick_snapshot.member_count(),
+                   tick_snapshot.fresh_members());
+    }
     auto& rejected = *tick_snapshot.mutable_ingest_rejected();
     rejected.clear();
     for (const auto& [reason, count] : receiver->Stats().RejectedByReason()) {
@@ -501,6 +513,18 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   c.model.forget_after = c.history.raw_retention;
   c.model.max_clock_skew = c.max_clock_skew;
   impl->model = std::make_unique<ClusterModel>(c.model, clock);
+  // After a restart the model waits for the members the previous run sampled last (start-up).
+  Result<std::vector<std::string>> expected =
+      MembersSampledLast(*impl->store, clock.Now(), c.model.expected_interval);
+  if (expected.ok()) {
+    impl->logger->info("model_expects_members count={}", expected->size());
+    impl->model->ExpectMembers(std::move(expected).value());
+  } else {
+    impl->logger->warn(
+        "model_expected_members_unknown error=\"{}\" (the start-up waits for the "
+        "member lists only)",
+        expected.status().message());
+  }
 
   transport::SnapshotPublisherOptions pub;
   pub.endpoint = c.publish_endpoint;

@@ -369,6 +369,7 @@ std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
       {"healthy", s.healthy()},
       {"degraded", s.degraded()},
       {"health_reason", s.health_reason()},
+      {"starting_up", s.starting_up()},
       {"has_leader", s.has_leader()},
       {"leader", leader},
       {"raft_term", s.raft_term()},

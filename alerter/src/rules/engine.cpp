@@ -61,13 +61,50 @@ void AlertEngine::Restore(std::vector<Alert> active) {
   }
 }
 
+std::vector<RuleState> AlertEngine::SaveRuleStates() const {
+  std::vector<RuleState> out;
+  const auto& specs = rules_.rules();
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (evaluators_[i] == nullptr) {
+      continue;
+    }
+    std::string state = evaluators_[i]->SaveState();
+    if (!state.empty()) {
+      out.push_back(RuleState{specs[i].id, std::move(state)});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> AlertEngine::RestoreRuleStates(const std::vector<RuleState>& states) {
+  std::vector<std::string> failed;
+  const auto& specs = rules_.rules();
+  for (const RuleState& saved : states) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].id != saved.rule || evaluators_[i] == nullptr) {
+        continue;
+      }
+      if (!evaluators_[i]->LoadState(saved.state)) {
+        evaluators_[i] = detail::MakeRule(specs[i]);  // whatever was half-loaded is dropped
+        failed.push_back(saved.rule);
+      }
+    }
+  }
+  return failed;
+}
+
 Evaluation AlertEngine::Evaluate(const v1::ClusterSnapshot& snapshot,
                                  std::chrono::system_clock::time_point now,
                                  const std::vector<Silence>& silences) {
+  Evaluation result;
+  if (snapshot.starting_up()) {
+    // The aggregator has just started and sees part of the cluster: a member missing from the
+    // snapshot is not a member back to health, a half-counted membership not a lost quorum.
+    return result;
+  }
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   const bool blind = snapshot.fresh_members() == 0;
-  Evaluation result;
   std::set<AlertKey> changed_keys;
   std::vector<Alert> resolved;
 

@@ -1,7 +1,11 @@
 #include "rule.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace etcdmon::alerter::detail {
 
@@ -97,6 +101,149 @@ void CounterWindow::Observe(int64_t now_unix_ms, uint64_t total) {
     window_.Add(now_unix_ms, static_cast<double>(increase));
   }
   last_total_ = total;
+}
+
+void StateWriter::Int(int64_t value) {
+  if (!out_.empty()) out_ += ' ';
+  out_ += std::to_string(value);
+}
+
+void StateWriter::Double(double value) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", value);
+  if (!out_.empty()) out_ += ' ';
+  out_ += buf;
+}
+
+void StateWriter::String(std::string_view value) {
+  if (!out_.empty()) out_ += ' ';
+  out_ += std::to_string(value.size());
+  out_ += ':';
+  out_.append(value.data(), value.size());
+}
+
+bool StateReader::Token(std::string_view& token) {
+  if (failed_) {
+    return false;
+  }
+  while (!in_.empty() && in_.front() == ' ') {
+    in_.remove_prefix(1);
+  }
+  const std::size_t end = std::min(in_.find(' '), in_.size());
+  token = in_.substr(0, end);
+  in_.remove_prefix(end);
+  failed_ = token.empty();
+  return !failed_;
+}
+
+bool StateReader::Int(int64_t& value) {
+  std::string_view token;
+  if (!Token(token)) {
+    return false;
+  }
+  const std::string text(token);
+  char* end = nullptr;
+  errno = 0;
+  const long long parsed = std::strtoll(text.c_str(), &end, 10);
+  failed_ = errno != 0 || end != text.c_str() + text.size();
+  value = parsed;
+  return !failed_;
+}
+
+bool StateReader::Double(double& value) {
+  std::string_view token;
+  if (!Token(token)) {
+    return false;
+  }
+  const std::string text(token);
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  failed_ = end != text.c_str() + text.size() || !std::isfinite(value);
+  return !failed_;
+}
+
+bool StateReader::String(std::string& value) {
+  if (failed_) {
+    return false;
+  }
+  while (!in_.empty() && in_.front() == ' ') {
+    in_.remove_prefix(1);
+  }
+  const std::size_t colon = in_.find(':');
+  int64_t size = -1;
+  if (colon != std::string_view::npos && colon > 0 && colon <= 9) {
+    size = 0;
+    for (char c : in_.substr(0, colon)) {
+      size = c >= '0' && c <= '9' ? size * 10 + (c - '0') : -1;
+      if (size < 0) break;
+    }
+  }
+  if (size < 0 || colon + 1 + static_cast<std::size_t>(size) > in_.size()) {
+    failed_ = true;
+    return false;
+  }
+  value.assign(in_.substr(colon + 1, static_cast<std::size_t>(size)));
+  in_.remove_prefix(colon + 1 + static_cast<std::size_t>(size));
+  return true;
+}
+
+bool StateReader::Done() const {
+  return !failed_ && in_.find_first_not_of(' ') == std::string_view::npos;
+}
+
+void MinuteWindow::Save(StateWriter& out) const {
+  int64_t used = 0;
+  for (const Bucket& bucket : buckets_) {
+    used += bucket.minute >= 0 ? 1 : 0;
+  }
+  out.Int(used);
+  for (const Bucket& bucket : buckets_) {
+    if (bucket.minute >= 0) {
+      out.Int(bucket.minute);
+      out.Double(bucket.sum);
+      out.Int(bucket.count);
+    }
+  }
+}
+
+bool MinuteWindow::Load(StateReader& in) {
+  buckets_ = {};
+  int64_t used = 0;
+  if (!in.Int(used) || used < 0 || used > kMinutes) {
+    return false;
+  }
+  for (int64_t i = 0; i < used; ++i) {
+    int64_t minute = 0, count = 0;
+    double sum = 0;
+    if (!in.Int(minute) || !in.Double(sum) || !in.Int(count) || minute < 0 || count < 0 ||
+        count > UINT32_MAX) {
+      return false;
+    }
+    Bucket& bucket = buckets_[static_cast<std::size_t>(minute % kMinutes)];
+    if (minute > bucket.minute) {
+      bucket = Bucket{minute, sum, static_cast<uint32_t>(count)};
+    }
+  }
+  return true;
+}
+
+void CounterWindow::Save(StateWriter& out) const {
+  // A total beyond INT64_MAX is not a count anyone reaches; saved as unknown.
+  const bool known = last_total_.has_value() && *last_total_ <= INT64_MAX;
+  out.Int(known ? static_cast<int64_t>(*last_total_) : -1);
+  window_.Save(out);
+}
+
+bool CounterWindow::Load(StateReader& in) {
+  int64_t last = 0;
+  if (!in.Int(last) || last < -1) {
+    return false;
+  }
+  last_total_.reset();
+  if (last >= 0) {
+    last_total_ = static_cast<uint64_t>(last);
+  }
+  return window_.Load(in);
 }
 
 }  // namespace etcdmon::alerter::detail

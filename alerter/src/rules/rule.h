@@ -46,6 +46,41 @@ class Rule {
   /// Whether an unobserved alert about an UNREACHABLE member keeps its state (its data may just
   /// be missing while the member is down) rather than being cleared.
   virtual bool HoldsWhileUnreachable() const { return true; }
+  /// The rule's trailing history as text, so that a restart does not start it empty (a rule
+  /// whose verdict needs the past would resolve while its condition still holds); empty for a
+  /// rule that keeps none.
+  virtual std::string SaveState() const { return {}; }
+  /// Loads what SaveState wrote (in another process). False when it does not parse: the caller
+  /// then replaces the rule with a fresh one.
+  virtual bool LoadState(std::string_view state) { return state.empty(); }
+};
+
+/// The text of a saved rule state: space-separated tokens; strings as <length>:<bytes>.
+class StateWriter {
+ public:
+  void Int(int64_t value);
+  void Double(double value);
+  void String(std::string_view value);
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+/// Reads what StateWriter wrote; every call is false on malformed input (and stays false).
+class StateReader {
+ public:
+  explicit StateReader(std::string_view in) : in_(in) {}
+  bool Int(int64_t& value);
+  bool Double(double& value);
+  bool String(std::string& value);
+  /// True when every token was read without an error.
+  bool Done() const;
+
+ private:
+  bool Token(std::string_view& token);
+  std::string_view in_;
+  bool failed_ = false;
 };
 
 /// The evaluator of `spec`, or nullptr for an unknown id.
@@ -82,6 +117,9 @@ class MinuteWindow {
   /// and how many minutes had data.
   double MedianOfMeans(int64_t now_unix_ms, int minutes, int* minutes_with_data) const;
 
+  void Save(StateWriter& out) const;
+  bool Load(StateReader& in);
+
  private:
   struct Bucket {
     int64_t minute = -1;
@@ -99,6 +137,9 @@ class CounterWindow {
   double Increase(int64_t now_unix_ms, int minutes) const {
     return window_.Sum(now_unix_ms, minutes);
   }
+
+  void Save(StateWriter& out) const;
+  bool Load(StateReader& in);
 
  private:
   std::optional<uint64_t> last_total_;

@@ -208,7 +208,20 @@ class FrequentLeaderElectionsRule final : public Rule {
     o.values = {{"leader_changes_1h", changes}, {"threshold", threshold}};
   }
 
+  std::string SaveState() const override {
+    StateWriter w;
+    w.Int(kStateFormat);
+    changes_.Save(w);
+    return w.Take();
+  }
+  bool LoadState(std::string_view state) override {
+    StateReader r(state);
+    int64_t format = 0;
+    return r.Int(format) && format == kStateFormat && changes_.Load(r) && r.Done();
+  }
+
  private:
+  static constexpr int64_t kStateFormat = 1;
   Severity severity_;
   double max_changes_;
   double resolve_fraction_;
@@ -278,7 +291,40 @@ class MemberUnavailableRule final : public Rule {
     o.values = {{"available_members", available}, {"min_available_nodes", required}};
   }
 
+  // A member answering without a leader is unavailable from its second such sample: that count
+  // survives a restart, or the alert would resolve at the first sample after it.
+  std::string SaveState() const override {
+    StateWriter w;
+    w.Int(kStateFormat);
+    w.Int(static_cast<int64_t>(leaderless_.size()));
+    for (const auto& [label, l] : leaderless_) {
+      w.String(label);
+      w.Int(l.last_sample_unix_ms);
+      w.Int(l.samples);
+    }
+    return w.Take();
+  }
+  bool LoadState(std::string_view state) override {
+    StateReader r(state);
+    int64_t format = 0, count = 0;
+    if (!r.Int(format) || format != kStateFormat || !r.Int(count) || count < 0 ||
+        count > kMaxSavedMembers) {
+      return false;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      std::string label;
+      int64_t last = 0, samples = 0;
+      if (!r.String(label) || !r.Int(last) || !r.Int(samples) || samples < 0 || samples > 1000000) {
+        return false;
+      }
+      leaderless_[label] = Leaderless{last, static_cast<int>(samples)};
+    }
+    return r.Done();
+  }
+
  private:
+  static constexpr int64_t kStateFormat = 1;
+  static constexpr int64_t kMaxSavedMembers = 1024;
   // Unavailable to clients: unreachable, or cut off from a leader the others have, in two of
   // its samples in a row. While leadership moves (a leader's restart hands it over) a follower
   // answers without a leader for a moment while the new leader already leads; and while no

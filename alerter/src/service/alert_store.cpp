@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS silences(
   comment TEXT NOT NULL,
   created_ms INTEGER NOT NULL,
   expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_state(
+  rule TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  saved_ms INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
 // Columns of `alerts` in the order AlertFromRow reads them.
@@ -383,6 +387,37 @@ Result<std::vector<Alert>> AlertStore::LoadActive() {
     alerts.push_back(AlertFromRow(*q, &id));
   }
   return alerts;
+}
+
+Status AlertStore::SaveRuleStates(const std::vector<RuleState>& states, int64_t now_unix_ms) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Result<sqlite::Transaction> tx =
+      sqlite::Transaction::Begin(*impl_->db, sqlite::TransactionMode::kImmediate);
+  ETCDMON_RETURN_IF_ERROR(tx.status());
+  ETCDMON_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM rule_state"));
+  Result<sqlite::Statement> q =
+      impl_->db->Prepare("INSERT OR REPLACE INTO rule_state(rule, state, saved_ms) VALUES(?,?,?)");
+  ETCDMON_RETURN_IF_ERROR(q.status());
+  for (const RuleState& s : states) {
+    ETCDMON_RETURN_IF_ERROR(q->BindAll(s.rule, s.state, now_unix_ms));
+    ETCDMON_RETURN_IF_ERROR(q->Run());
+  }
+  return tx->Commit();
+}
+
+Result<std::vector<RuleState>> AlertStore::LoadRuleStates() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Result<sqlite::Statement> q =
+      impl_->db->Prepare("SELECT rule, state FROM rule_state ORDER BY rule");
+  ETCDMON_RETURN_IF_ERROR(q.status());
+  std::vector<RuleState> out;
+  while (true) {
+    Result<bool> row = q->Step();
+    ETCDMON_RETURN_IF_ERROR(row.status());
+    if (!*row) break;
+    out.push_back(RuleState{std::string(q->ColumnText(0)), std::string(q->ColumnText(1))});
+  }
+  return out;
 }
 
 Result<std::vector<PendingDelivery>> AlertStore::Record(Evaluation& evaluation,

@@ -24,6 +24,9 @@ constexpr std::chrono::milliseconds kReceiveTimeout{250};
 constexpr std::chrono::milliseconds kGrpcShutdownGrace{500};
 constexpr std::chrono::milliseconds kStopDeliveryGrace{1000};
 constexpr std::chrono::minutes kPruneEvery{10};
+// The rules' trailing histories are saved this often (and whenever an alert changed, so that
+// what made it fire is saved with it): a SIGKILL loses at most this much of them.
+constexpr std::chrono::seconds kSaveRuleStatesEvery{5};
 
 int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -60,6 +63,7 @@ struct AlerterService::Impl {
   std::atomic<bool> silences_changed{true};
   std::vector<Silence> silences;  // loop thread only
   std::chrono::steady_clock::time_point next_prune{};
+  std::chrono::steady_clock::time_point next_rule_save{};  // loop thread only
 
   std::atomic<uint64_t> snapshots{0}, bad_frames{0}, notifications{0}, silenced{0},
       deliveries_ok{0}, deliveries_failed{0}, store_failures{0};
@@ -148,11 +152,22 @@ struct AlerterService::Impl {
       PublishActive();
     }
     const auto steady = clock->SteadyNow();
+    if (steady >= next_rule_save || !evaluation.changed.empty()) {
+      next_rule_save = steady + kSaveRuleStatesEvery;
+      SaveRuleStates(now_ms);
+    }
     if (steady >= next_prune) {
       next_prune = steady + kPruneEvery;
       if (Status s = store->Prune(now_ms); !s.ok()) {
         logger->warn("alert_history_prune_failed error=\"{}\"", s.message());
       }
+    }
+  }
+
+  void SaveRuleStates(int64_t now_ms) {
+    if (Status s = store->SaveRuleStates(engine.SaveRuleStates(), now_ms); !s.ok()) {
+      store_failures++;
+      logger->warn("rule_state_save_failed error=\"{}\"", s.message());
     }
   }
 
@@ -310,6 +325,13 @@ Status AlerterService::Start() {
   const std::size_t restored = active->size();
   impl_->engine.Restore(std::move(active).value());
   impl_->PublishActive();
+  // The rules' trailing histories (elections per hour, failures per window, latency baselines):
+  // without them a rule resolves what still holds. A damaged one starts empty, with a warning.
+  Result<std::vector<RuleState>> rule_states = impl_->store->LoadRuleStates();
+  ETCDMON_RETURN_IF_ERROR(rule_states.status());
+  for (const std::string& rule : impl_->engine.RestoreRuleStates(*rule_states)) {
+    impl_->logger->warn("rule_state_unreadable rule={} (its history starts empty)", rule);
+  }
   // Deliveries a previous run queued but did not finish: at-least-once, so resend them.
   Result<std::vector<PendingDelivery>> pending = impl_->store->PendingDeliveries();
   ETCDMON_RETURN_IF_ERROR(pending.status());
@@ -320,10 +342,11 @@ Status AlerterService::Start() {
   impl_->loop_thread = std::thread([this] { impl_->Loop(); });
   impl_->logger->info(
       "alerter_started snapshots={} grpc={} grpc_auth={} db={} rules={} channels={} "
-      "restored_alerts={} resumed_deliveries={}",
+      "restored_alerts={} restored_rule_states={} resumed_deliveries={}",
       impl_->subscriber ? impl_->config.snapshot_endpoint : std::string("in-process"),
       grpc_address(), rpc::DescribeSecurity(impl_->config.grpc_security), impl_->config.db_path,
-      impl_->config.rules.rules().size(), impl_->channel_names.size(), restored, pending->size());
+      impl_->config.rules.rules().size(), impl_->channel_names.size(), restored,
+      rule_states->size(), pending->size());
   return Status::Ok();
 }
 
@@ -339,6 +362,7 @@ void AlerterService::Stop() {
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kGrpcShutdownGrace);
   if (impl_->loop_thread.joinable()) {
     impl_->loop_thread.join();
+    impl_->SaveRuleStates(UnixMs(impl_->clock->Now()));
   }
   // Deliveries still queued stay pending in the store and go out after the next start.
   impl_->dispatcher->WaitIdle(kStopDeliveryGrace);

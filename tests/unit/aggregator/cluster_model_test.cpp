@@ -1273,7 +1273,8 @@ TEST_F(ClusterModelTest, SplitBrainState) {
 }
 
 // A monitor that reaches no member (--endpoints=localhost:1) says so, naming the member by
-// its endpoint and the error, instead of a lost leader and quorum.
+// its endpoint and the error, instead of a lost leader and quorum (once the start-up grace has
+// passed: until then nothing says it is the whole cluster).
 TEST_F(ClusterModelTest, NoMemberAnswersIsTheReason) {
   v1::MemberSample s;
   s.set_endpoint("localhost:1");
@@ -1282,6 +1283,13 @@ TEST_F(ClusterModelTest, NoMemberAnswersIsTheReason) {
   s.set_error("connection refused");
   Feed(0, s);
   Tick();
+  EXPECT_TRUE(snap_.starting_up());
+  EXPECT_EQ(snap_.member_count(), 0u) << "not counted before the start-up grace";
+  Advance(seconds(30));
+  s.set_collected_at_unix_ms(Now());
+  Feed(0, s);
+  Tick();
+  EXPECT_FALSE(snap_.starting_up());
   ASSERT_EQ(snap_.members_size(), 1);
   EXPECT_EQ(snap_.member_count(), 1u);
   EXPECT_FALSE(snap_.members(0).has_raft_term());
@@ -1414,6 +1422,109 @@ TEST_F(ClusterModelTest, MembersBeyondTheMaximumAreIgnored) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->last_sample_unix_ms(), Now());
   EXPECT_EQ(FindMember(snap_, "etcd-3"), nullptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up
+
+// A sample whose connection was refused by a member the collector never reached: no id, no
+// name, only the endpoint it dials.
+v1::MemberSample RefusedFromNewCollector(const Member& m, int64_t at_ms) {
+  v1::MemberSample s = Unreachable(m, at_ms);
+  s.clear_member_id();
+  s.clear_member_name();
+  return s;
+}
+
+// Just started, the model says so until every member the member lists name has been sampled;
+// then the start-up is over for good.
+TEST_F(ClusterModelTest, StartupLastsUntilEveryListedMemberIsSampled) {
+  Tick();
+  EXPECT_TRUE(snap_.starting_up());
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Tick();
+  EXPECT_TRUE(snap_.starting_up()) << "etcd-2 and etcd-3 are listed but not sampled";
+  Feed(1, Reachable(kMembers[1], Now(), kA, 2));
+  Feed(2, RefusedFromNewCollector(kMembers[2], Now()));
+  Tick();
+  EXPECT_FALSE(snap_.starting_up());
+  EXPECT_EQ(snap_.member_count(), 3u);
+  EXPECT_EQ(MemberNamed("etcd-3").health(), v1::UNREACHABLE);
+  // Over for good: a member list naming a member not sampled yet does not bring it back.
+  v1::MemberSample more = Reachable(kMembers[0], Now(), kA, 2);
+  v1::MemberInfo* fourth = more.add_members();
+  fourth->set_id(0xd4);
+  fourth->set_name("etcd-4");
+  Feed(0, more);
+  Tick();
+  EXPECT_FALSE(snap_.starting_up());
+}
+
+// The first sample after a start is a refused connection to a member down since before it: the
+// snapshot does not make it a one-member cluster with nobody available ("0 of 1"); it is shown as
+// unreachable but not counted as a member until the member lists name it.
+TEST_F(ClusterModelTest, RefusedSampleDoesNotMakeAMemberWhileStartingUp) {
+  Feed(2, RefusedFromNewCollector(kMembers[2], Now()));
+  Tick();
+  EXPECT_TRUE(snap_.starting_up());
+  EXPECT_EQ(snap_.member_count(), 0u);
+  EXPECT_EQ(snap_.voting_members(), 0u);
+  EXPECT_EQ(snap_.fresh_members(), 0u);
+  ASSERT_EQ(snap_.members_size(), 1);
+  EXPECT_FALSE(snap_.members(0).in_member_list());
+  EXPECT_EQ(snap_.members(0).health(), v1::UNREACHABLE);
+  // The other members' lists name it: it is that member, counted, and down.
+  Feed(0, Reachable(kMembers[0], Now(), kA, 2));
+  Feed(1, Reachable(kMembers[1], Now(), kA, 2));
+  Tick();
+  EXPECT_FALSE(snap_.starting_up());
+  EXPECT_EQ(snap_.member_count(), 3u);
+  EXPECT_EQ(snap_.voting_members(), 3u);
+  ASSERT_EQ(snap_.members_size(), 3);
+  EXPECT_EQ(MemberNamed("etcd-3").health(), v1::UNREACHABLE);
+  EXPECT_TRUE(snap_.quorum_ok());
+}
+
+// A cluster whose only member is down from the start has no member list to wait for: after
+// the start-up grace (3 intervals) its lone refused member counts, so its outage is reported.
+TEST_F(ClusterModelTest, LoneDeadMemberCountsOnceTheStartupGraceHasPassed) {
+  for (int i = 0; i < 3; ++i) {
+    Feed(0, RefusedFromNewCollector(kMembers[0], Now()));
+    Tick();
+    EXPECT_TRUE(snap_.starting_up()) << i;
+    EXPECT_EQ(snap_.member_count(), 0u) << i;
+    Advance(seconds(10));
+  }
+  Feed(0, RefusedFromNewCollector(kMembers[0], Now()));
+  Tick();
+  EXPECT_FALSE(snap_.starting_up());
+  EXPECT_EQ(snap_.member_count(), 1u);
+  EXPECT_FALSE(snap_.has_leader());
+}
+
+// After a restart, the members the previous run sampled last are waited for too, by any of
+// their identities (name, hex id, endpoint), even when the member lists do not name them.
+TEST_F(ClusterModelTest, StartupWaitsForTheMembersOfThePreviousRun) {
+  model_.ExpectMembers({"etcd-1", "b2", "127.0.0.1:32379", "etcd-gone"});
+  FeedAll(kA, 2);
+  Tick();
+  EXPECT_TRUE(snap_.starting_up()) << "etcd-gone not sampled";
+  Advance(seconds(29));
+  FeedAll(kA, 2);
+  Tick();
+  EXPECT_TRUE(snap_.starting_up());
+  Advance(seconds(1));
+  FeedAll(kA, 2);
+  Tick();
+  EXPECT_FALSE(snap_.starting_up()) << "bounded by 3 intervals";
+
+  ClusterModel other(Config(), clock_);
+  other.ExpectMembers({"etcd-1", "b2", "127.0.0.1:32379"});
+  for (int i = 0; i < 3; ++i) {
+    other.Ingest("collector", Reachable(kMembers[i], Now(), kA, 2));
+  }
+  other.Tick(snap_, points_);
+  EXPECT_FALSE(snap_.starting_up());
 }
 
 }  // namespace

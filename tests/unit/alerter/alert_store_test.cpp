@@ -239,5 +239,23 @@ TEST_F(AlertStoreTest, RefusesANewerSchema) {
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
 }
 
+// The rules' histories survive reopening the file; a save replaces the previous one whole.
+TEST_F(AlertStoreTest, RuleStatesSurviveReopenAndReplaceTheLastSave) {
+  ASSERT_TRUE(store_->SaveRuleStates({{"A", "1 2 3"}, {"B", "1 6:x y:z"}}, 1000).ok());
+  Reopen();
+  auto loaded = store_->LoadRuleStates();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].rule, "A");
+  EXPECT_EQ((*loaded)[0].state, "1 2 3");
+  EXPECT_EQ((*loaded)[1].state, "1 6:x y:z");
+  ASSERT_TRUE(store_->SaveRuleStates({{"B", "2"}}, 2000).ok());
+  loaded = store_->LoadRuleStates();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].rule, "B");
+  EXPECT_EQ((*loaded)[0].state, "2");
+}
+
 }  // namespace
 }  // namespace etcdmon::alerter

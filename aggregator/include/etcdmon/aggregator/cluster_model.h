@@ -74,6 +74,19 @@ class ClusterModel final {
   /// that a lost leader is published without waiting for the next tick).
   bool Ingest(std::string_view collector_id, const etcdmonitor::v1::MemberSample& sample);
 
+  /// Members a previous run of the aggregator was still sampling when it stopped (their labels:
+  /// name, hex id or endpoint, from the history), so that the start-up waits for a sample of
+  /// each of them. Call before the first Tick; optional.
+  ///
+  /// The start-up: the model has just been made and does not see the whole cluster yet. It
+  /// ends (for good) at the first Tick where every member it knows of (these, and those the
+  /// member lists name) has been sampled and some member list is known, or once 3 expected
+  /// intervals (the stale threshold) have passed since the model was made, whichever is first.
+  /// Snapshots say `starting_up` until then. While it lasts, a member known only from samples
+  /// that never reached it (no id, no name: its collector started while it was down) is not
+  /// counted as a member: a refused connection alone does not make a one-member cluster.
+  void ExpectMembers(std::vector<std::string> labels);
+
   /// Records a collector's own counters (queue depth, drops, ...) from its latest batch, shown
   /// in ClusterSnapshot.collectors. Optional.
   void IngestStats(std::string_view collector_id, const etcdmonitor::v1::CollectorStats& stats);

@@ -3,7 +3,7 @@
 // The alerter's durable state in SQLite: open alerts (so a restart neither forgets what fires nor
 // re-sends what was sent), the alert history, every notification with its delivery per channel
 // (an outbox: a delivery not yet done when the process died is resumed after the restart), every
-// delivery attempt, and silences.
+// delivery attempt, silences, and the rules' trailing histories (so a restart does not empty them).
 
 #include <chrono>
 #include <cstdint>
@@ -86,6 +86,12 @@ class AlertStore final {
 
   /// The open (pending and firing) alerts, for AlertEngine::Restore after a restart.
   Result<std::vector<Alert>> LoadActive();
+
+  /// Replaces the saved rule histories with `states` (AlertEngine::SaveRuleStates), in one
+  /// transaction.
+  Status SaveRuleStates(const std::vector<RuleState>& states, int64_t now_unix_ms);
+  /// The rule histories saved last, for AlertEngine::RestoreRuleStates after a restart.
+  Result<std::vector<RuleState>> LoadRuleStates();
 
   /// Persists one evaluation in one transaction: the changed alerts, the dropped pending ones,
   /// the notifications (their ids assigned in place) with a pending delivery for each channel

@@ -53,9 +53,16 @@ struct Evaluation {
   std::vector<Notification> silenced;
 };
 
+/// One rule's trailing history as saved text (see AlertEngine::SaveRuleStates).
+struct RuleState {
+  std::string rule;   // the rule id
+  std::string state;  // opaque to all but the rule
+};
+
 /// Single-threaded: owned by the loop that receives snapshots. Rules keep bounded histories
-/// (leader changes and proposal failures per minute, a latency baseline per member) in memory;
-/// those start empty after a restart, the alerts themselves come back through Restore().
+/// (leader changes and proposal failures per minute, a latency baseline per member, members
+/// seen without a leader) in memory; SaveRuleStates()/RestoreRuleStates() carry them across a
+/// restart, and the alerts themselves come back through Restore().
 ///
 /// Notifications: one firing notification when `for` has passed (none while silenced: it comes
 /// when the silence expires and the alert still fires), one more when a firing alert escalates
@@ -64,7 +71,9 @@ struct Evaluation {
 /// resolve: receivers close what they were told about).
 ///
 /// Blind snapshots (no fresh member) change only CollectorStale; every other alert keeps its
-/// state. An alert about a member that is STALE in the snapshot keeps its state too.
+/// state. An alert about a member that is STALE in the snapshot keeps its state too. A snapshot
+/// of an aggregator still starting up (`starting_up`: it has not seen every member yet) changes
+/// nothing at all: no rule is evaluated, nothing fires, resolves or repeats.
 class AlertEngine {
  public:
   AlertEngine(RuleSet rules, EngineOptions options);
@@ -76,6 +85,15 @@ class AlertEngine {
   /// what was notified is not notified again and what fires is not forgotten. Call before the
   /// first Evaluate().
   void Restore(std::vector<Alert> active);
+
+  /// The trailing histories of the rules that keep one, to persist (a rule with nothing to
+  /// carry over is left out).
+  std::vector<RuleState> SaveRuleStates() const;
+
+  /// Loads histories a previous run saved (call before the first Evaluate()). States of rules
+  /// this configuration does not enable are ignored; returns the ids of the rules whose state
+  /// did not parse (they start empty).
+  std::vector<std::string> RestoreRuleStates(const std::vector<RuleState>& states);
 
   /// Evaluates every enabled rule on `snapshot` at `now`.
   Evaluation Evaluate(const etcdmonitor::v1::ClusterSnapshot& snapshot,
