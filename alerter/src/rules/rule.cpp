@@ -95,12 +95,13 @@ double MinuteWindow::MedianOfMeans(int64_t now_unix_ms, int minutes, int* minute
 }
 
 void CounterWindow::Observe(int64_t now_unix_ms, uint64_t total) {
-  if (last_total_) {
+  if (last_total_ && now_unix_ms - last_unix_ms_ <= kMaxGapMs) {
     // A decrease is a reset (the aggregator restarted): everything since counts.
     const uint64_t increase = total >= *last_total_ ? total - *last_total_ : total;
     window_.Add(now_unix_ms, static_cast<double>(increase));
   }
   last_total_ = total;
+  last_unix_ms_ = now_unix_ms;
 }
 
 void StateWriter::Int(int64_t value) {
@@ -231,12 +232,13 @@ void CounterWindow::Save(StateWriter& out) const {
   // A total beyond INT64_MAX is not a count anyone reaches; saved as unknown.
   const bool known = last_total_.has_value() && *last_total_ <= INT64_MAX;
   out.Int(known ? static_cast<int64_t>(*last_total_) : -1);
+  out.Int(last_unix_ms_);
   window_.Save(out);
 }
 
 bool CounterWindow::Load(StateReader& in) {
   int64_t last = 0;
-  if (!in.Int(last) || last < -1) {
+  if (!in.Int(last) || last < -1 || !in.Int(last_unix_ms_)) {
     return false;
   }
   last_total_.reset();

@@ -131,8 +131,13 @@ class MinuteWindow {
 
 /// The increases of a monotonic counter per minute (a decrease is a reset: the new value is the
 /// increase). The first value seen is only a starting point: what happened before is unknown.
+/// So is a value seen more than kMaxGapMs after the previous one (the alerter was stopped, or
+/// the member unobserved, in between): when that increase happened is unknown, and counting it
+/// as now would fire on an old burst.
 class CounterWindow {
  public:
+  static constexpr int64_t kMaxGapMs = 5 * 60 * 1000;
+
   void Observe(int64_t now_unix_ms, uint64_t total);
   double Increase(int64_t now_unix_ms, int minutes) const {
     return window_.Sum(now_unix_ms, minutes);
@@ -143,6 +148,7 @@ class CounterWindow {
 
  private:
   std::optional<uint64_t> last_total_;
+  int64_t last_unix_ms_ = 0;  // when last_total_ was seen
   MinuteWindow window_;
 };
 

@@ -136,6 +136,33 @@ TEST(AlertEngineRestartTest, ProposalFailuresOfTheWindowSurviveARestart) {
   }
 }
 
+// Restored long after it was saved (the alerter was stopped for an hour), a counter's last
+// value is only a starting point again: the failures of the hour it missed are not a burst now.
+TEST(AlertEngineRestartTest, CounterRestoredAfterALongStopStartsOver) {
+  auto at = [](AlertEngine& engine, double seconds, uint64_t failed_total) {
+    v1::ClusterSnapshot s = HealthyCluster(seconds);
+    Member(s, "etcd-2").set_proposals_failed_total(failed_total);
+    return engine.Evaluate(s, At(seconds), {});
+  };
+  std::vector<RuleState> saved;
+  {
+    AlertEngine before(RulesWithoutFor(), EngineOptions{});
+    at(before, 0, 100);
+    at(before, kMinute, 101);
+    saved = before.SaveRuleStates();
+  }
+  AlertEngine after(RulesWithoutFor(), EngineOptions{});
+  EXPECT_TRUE(after.RestoreRuleStates(saved).empty());
+  at(after, 61 * kMinute, 500);
+  at(after, 62 * kMinute, 501);
+  EXPECT_TRUE(after.Active().empty()) << after.Active()[0].summary;
+
+  AlertEngine soon(RulesWithoutFor(), EngineOptions{});
+  EXPECT_TRUE(soon.RestoreRuleStates(saved).empty());
+  at(soon, 2 * kMinute, 120);  // a restart within seconds: the increase is recent, it counts
+  EXPECT_TRUE(HasActive(soon, kProposalFailureRateHigh, "etcd-2", AlertState::kFiring));
+}
+
 // RequestLatencyDegraded: a member's latency baseline survives a restart, so a p99 far above it
 // stays an alert instead of becoming the new normal of an empty baseline.
 TEST(AlertEngineRestartTest, LatencyBaselineSurvivesARestart) {
@@ -169,7 +196,7 @@ TEST(AlertEngineRestartTest, UnreadableRuleStateStartsThatRuleEmpty) {
   AlertEngine engine(RulesWithoutFor(), EngineOptions{});
   const std::vector<RuleState> states = {
       {std::string(kFrequentLeaderElections), "1 7 2 28333333 3 1"},  // one bucket of three
-      {std::string(kProposalFailureRateHigh), "1 1 6:etcd-2 17 5 0"},
+      {std::string(kProposalFailureRateHigh), "1 1 6:etcd-2 17 5 17 0"},
       {std::string(kRequestLatencyDegraded), "9 0"},
       {"NoSuchRule", "whatever"}};
   const std::vector<std::string> failed = engine.RestoreRuleStates(states);
