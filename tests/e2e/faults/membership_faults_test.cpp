@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "fault_stack.h"
 
@@ -130,38 +132,42 @@ TEST(FaultsTest, StopTwoOfThreeReportsQuorumLostAsCritical) {
   EXPECT_TRUE(state == "no_quorum" || state == "no_leader") << status.dump();
 }
 
-// Watches a member hung with SIGSTOP for `duration`: after it is first reported (bounded), it
-// stays reachable=false / unreachable (never stale: its collector is not the problem), and no
-// member is ever reported stale (the others' samples keep coming). Returns failures as text.
-std::string WatchHungMember(FaultStack& stack, size_t hung, std::chrono::seconds duration) {
+// Watches a member hung with SIGSTOP until `duration` after `paused_at`: it must be reported
+// reachable=false / unreachable within 10 s (the interval plus the dial timeout, generously) and
+// stay so (never stale: its collector is not the problem), and no member is ever reported stale
+// (the others' samples keep coming). Returns the failures as text, the first of each kind.
+std::string WatchHungMember(FaultStack& stack, size_t hung,
+                            std::chrono::steady_clock::time_point paused_at,
+                            std::chrono::seconds duration) {
   const std::string name = stack.cluster().Name(hung);
-  nlohmann::json member;
-  if (!stack.WaitForMember(
-          name,
-          [](const nlohmann::json& m) {
-            return !m.value("reachable", true) && m.value("health", "") == "unreachable";
-          },
-          10s, &member)) {
-    return name + " was not reported unreachable: " + member.dump() + "\n";
-  }
   std::string failures;
-  const auto end = std::chrono::steady_clock::now() + duration;
-  while (std::chrono::steady_clock::now() < end && failures.size() < 2000) {
+  std::set<std::string> seen;  // kinds of failure already reported
+  auto fail = [&](const std::string& kind, const std::string& text) {
+    if (seen.insert(kind).second) failures += text + "\n";
+  };
+  bool reported = false;
+  while (std::chrono::steady_clock::now() < paused_at + duration) {
     const nlohmann::json members = stack.GetJson("/api/v1/cluster/members");
+    const bool detection_due = std::chrono::steady_clock::now() > paused_at + 10s;
     if (members.is_object() && members["members"].is_array()) {
       for (const nlohmann::json& m : members["members"]) {
+        const std::string member = m.value("name", "?");
         const std::string health = m.value("health", "");
         if (health == "stale") {
-          failures += m.value("name", "?") + " reported stale: " + m.dump() + "\n";
+          fail("stale " + member, member + " reported stale: " + m.dump());
         }
-        if (m.value("name", "") == name &&
-            (m.value("reachable", true) || health != "unreachable")) {
-          failures += name + " (hung) not reported unreachable: " + m.dump() + "\n";
+        if (member != name) continue;
+        const bool down = !m.value("reachable", true) && health == "unreachable";
+        reported = reported || down;
+        if (!down && (reported || detection_due)) {
+          fail("not down", name + " (hung) not reported reachable=false/unreachable" +
+                               (reported ? " after it was" : " within 10 s") + ": " + m.dump());
         }
       }
     }
     std::this_thread::sleep_for(500ms);
   }
+  if (!reported) failures += name + " (hung) was never reported unreachable\n";
   return failures;
 }
 
@@ -177,7 +183,7 @@ TEST(FaultsTest, HungFollowerThenHungLeaderAreDownNotStale) {
   const size_t follower = (leader + 1) % 3;
 
   ASSERT_TRUE(stack.cluster().Pause(follower).ok());
-  EXPECT_EQ(WatchHungMember(stack, follower, 30s), "");
+  EXPECT_EQ(WatchHungMember(stack, follower, std::chrono::steady_clock::now(), 30s), "");
   EXPECT_TRUE(
       stack.WaitForNotification("firing", "MemberUnavailable", stack.cluster().Name(follower), 10s))
       << FaultStack::Describe(stack.Notifications());
@@ -187,7 +193,7 @@ TEST(FaultsTest, HungFollowerThenHungLeaderAreDownNotStale) {
       [](const nlohmann::json& m) { return m.value("health", "") == "healthy"; }, 30s));
 
   ASSERT_TRUE(stack.cluster().Pause(leader).ok());
-  EXPECT_EQ(WatchHungMember(stack, leader, 30s), "");
+  EXPECT_EQ(WatchHungMember(stack, leader, std::chrono::steady_clock::now(), 30s), "");
   EXPECT_TRUE(
       stack.WaitForNotification("firing", "MemberUnavailable", stack.cluster().Name(leader), 10s))
       << FaultStack::Describe(stack.Notifications());
