@@ -17,8 +17,6 @@ namespace etcdmon::testing {
 const char kFaultRules[] = R"(rules:
   MemberUnavailable: {for: 2s}
   CollectorStale: {for: 2s}
-  DatabaseNearQuota: {for: 2s}
-  RequestLatencyDegraded: {for: 2s}
 )";
 
 namespace {

@@ -55,9 +55,10 @@ bool HoldsFor(Invariant invariant, std::chrono::milliseconds duration) {
 /// ("2026-01-02T03:04:05.678Z"); 0 when it is not one.
 int64_t ParseRfc3339Ms(const std::string& text);
 
-/// The rules file every scenario runs with unless it gives its own: the per-member warnings and
-/// CollectorStale after 2 s instead of a minute, the critical rules at their designed `for`
-/// (NoLeader and QuorumLost 10 s: an election must not page anyone).
+/// The rules file every scenario runs with unless it gives its own: MemberUnavailable and
+/// CollectorStale after 2 s instead of a minute; every other rule keeps its designed `for`
+/// (NoLeader and QuorumLost 10 s: an election must not page anyone; the latency and resource
+/// warnings 5 m: a restart's slow first requests are no alert).
 extern const char kFaultRules[];
 
 struct FaultStackOptions {

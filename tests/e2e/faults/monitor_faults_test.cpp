@@ -81,7 +81,8 @@ CollectorFinal ReadCollectorFinal(const std::string& log) {
 // The aggregator SIGKILLed twice while etcd takes ~500 writes/s: after its restarts every
 // sample the collectors had acknowledged is in the history once (a per-sample series has one
 // point per sample the collector made and had acknowledged), the committed watermark covers
-// every acknowledged sequence, and PRAGMA integrity_check is ok.
+// every acknowledged sequence, and PRAGMA integrity_check is ok. The cluster stayed healthy, so
+// the restarts notify nothing about members or criticals (no false firing, no false resolve).
 TEST(FaultsTest, KilledAggregatorUnderLoadLosesNoAcknowledgedSample) {
   FaultStackOptions options;
   options.distributed = true;
@@ -127,6 +128,12 @@ TEST(FaultsTest, KilledAggregatorUnderLoadLosesNoAcknowledgedSample) {
     ASSERT_TRUE(Poll([&] { return all_fresh_after(restarted); }, 60s))
         << stack.GetJson("/api/v1/cluster/members").dump() << "\n"
         << stack.Logs();
+  }
+  // (Latency warnings of the load itself on a busy machine are no restart artefact.)
+  for (const testing::Notification& n : stack.Notifications()) {
+    EXPECT_TRUE(n.severity != "critical" && n.alert != "CollectorStale" &&
+                n.alert != "MemberUnavailable")
+        << FaultStack::Describe(stack.Notifications());
   }
   // Signal 0: only wait for the run to end by itself (it also deletes its keys).
   Result<int> load_done = load.Stop(0, 60s);

@@ -82,6 +82,7 @@ TEST(FaultsTest, SlowPeerTrafficRaisesLatencyAlert) {
   }
   FaultStackOptions options;
   options.monitor_args = {"--max-latency-ms=" + std::to_string(kMaxLatencyMs)};
+  options.rules = std::string(testing::kFaultRules) + "  RequestLatencyDegraded: {for: 2s}\n";
   FaultStack stack(options);
   ASSERT_TRUE(stack.Start().ok()) << stack.Logs();
   const std::string name = stack.cluster().Name(0);
