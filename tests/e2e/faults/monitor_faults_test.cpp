@@ -238,5 +238,39 @@ TEST(FaultsTest, KilledAllInOneWithAlertsFiringNeitherResolvesNorRefires) {
   EXPECT_EQ(firings(), 1u) << FaultStack::Describe(stack.Notifications());
 }
 
+// The aggregator SIGKILLed (distributed shape) while MemberUnavailable fires: the alerter keeps
+// the alert through the outage and the restarted aggregator's first snapshots; no resolve and
+// no second firing reach the webhook.
+TEST(FaultsTest, KilledAggregatorWithAlertsFiringNeitherResolvesNorRefires) {
+  FaultStackOptions options;
+  options.distributed = true;
+  FaultStack stack(options);
+  ASSERT_TRUE(stack.Start().ok()) << stack.Logs();
+  const std::string name = stack.cluster().Name(2);
+  ASSERT_TRUE(stack.cluster().Stop(2).ok());
+  ASSERT_TRUE(stack.WaitForNotification("firing", "MemberUnavailable", name, 30s))
+      << FaultStack::Describe(stack.Notifications()) << stack.Logs();
+
+  ASSERT_TRUE(stack.KillAggregator().ok());
+  ASSERT_TRUE(stack.StartAggregator().ok());
+  nlohmann::json member;
+  ASSERT_TRUE(stack.WaitForMember(
+      name, [](const nlohmann::json& m) { return m.value("health", "") == "unreachable"; }, 60s,
+      &member))
+      << member.dump() << "\n"
+      << stack.Logs();
+  auto clean = [&] {
+    std::set<int64_t> firings;
+    for (const testing::Notification& n : stack.Notifications()) {
+      if (n.alert != "MemberUnavailable" || n.member != name) continue;
+      if (n.kind == "resolved") return false;
+      if (n.kind == "firing") firings.insert(n.notification_id);
+    }
+    return firings.size() == 1;
+  };
+  EXPECT_TRUE(HoldsFor(clean, 8s)) << FaultStack::Describe(stack.Notifications());
+  EXPECT_EQ(stack.CriticalFirings(), "");
+}
+
 }  // namespace
 }  // namespace etcdmon
