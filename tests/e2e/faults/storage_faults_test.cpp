@@ -56,6 +56,15 @@ std::string MountPrivateTmpfs(const std::string& dir, const std::string& size) {
   return "";
 }
 
+// Unmounts its directory when it goes away (after the stack using it), so that the temporary
+// directory holding the mount point can be removed.
+struct Unmount {
+  std::string dir;
+  ~Unmount() {
+    if (!dir.empty()) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+};
+
 // Writes `path` until the file system is full; the bytes written.
 int64_t FillUp(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -99,6 +108,7 @@ TEST(FaultsTest, FullDataDiskKeepsMembersFreshAndRecovers) {
   if (!reason.empty()) {
     GTEST_SKIP() << "cannot mount a tmpfs in a private mount namespace here: " << reason;
   }
+  const Unmount unmount{data_dir};
   FaultStackOptions options;
   options.data_dir = data_dir;
   FaultStack stack(options);
