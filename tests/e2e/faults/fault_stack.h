@@ -99,7 +99,8 @@ class FaultStack {
   FaultStack& operator=(const FaultStack&) = delete;
 
   /// Starts the cluster, the receiver and the monitor, then waits (bounded) until the REST API
-  /// reports every member healthy with a leader.
+  /// reports every member healthy with a leader and no alert is open (what the start itself
+  /// raised is resolved, at the webhook too).
   Status Start();
 
   EtcdCluster& cluster() { return *cluster_; }
@@ -152,6 +153,7 @@ class FaultStack {
                          const std::string& state, std::chrono::milliseconds timeout) const;
 
   // --- The webhook -----------------------------------------------------------------------
+  /// The notifications received since Start() returned, in arrival order.
   std::vector<Notification> Notifications() const;
   /// Waits until a notification of `kind` for `alert` about `member` ("*": any) arrived.
   bool WaitForNotification(const std::string& kind, const std::string& alert,
@@ -188,6 +190,7 @@ class FaultStack {
   Child alerter_;
   Child gateway_;
   std::vector<Child> collectors_;
+  size_t baseline_ = 0;  // webhook requests received before Start() returned; set once
 };
 
 }  // namespace etcdmon::testing

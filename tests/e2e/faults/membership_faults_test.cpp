@@ -235,6 +235,9 @@ TEST(FaultsTest, RollingRestartRaisesNoCritical) {
   }
   EXPECT_TRUE(HoldsFor([&] { return stack.CriticalFirings().empty(); }, kCriticalWindow))
       << stack.CriticalFirings();
+  // Nothing but the per-member warnings either: a member shutting down or starting answers
+  // slowly, which is that member down (MemberUnavailable), never a blind collector
+  // (CollectorStale) nor a latency alert.
   for (const testing::Notification& n : stack.Notifications()) {
     EXPECT_EQ(n.alert, "MemberUnavailable") << FaultStack::Describe(stack.Notifications());
   }
