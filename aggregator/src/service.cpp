@@ -361,6 +361,7 @@ struct AggregatorService::Impl {
   void Tick() {
     tick_points.clear();
     model->Tick(tick_snapshot, tick_points);
+    tick_snapshot.set_tick_interval_ms(config.tick.count());
     auto& rejected = *tick_snapshot.mutable_ingest_rejected();
     rejected.clear();
     for (const auto& [reason, count] : receiver->Stats().RejectedByReason()) {

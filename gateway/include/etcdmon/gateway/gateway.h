@@ -53,7 +53,8 @@ struct GatewayConfig {
   // How often the refresher polls when no feed delivers, and re-renders without a new
   // snapshot (the gateway's own counters, the alerter's firing alerts).
   std::chrono::milliseconds refresh_interval{std::chrono::seconds(1)};
-  // /health reports the data stale when the newest snapshot's tick is older than this.
+  // The data is stale when the newest snapshot is older than 3 of its ticks
+  // (tick_interval_ms), or than this for a snapshot that does not carry its tick.
   std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
   uint64_t max_benchmark_ops = 1'000'000;  // POST benchmark: ops in 1..this
   uint32_t max_benchmark_clients = 1000;
