@@ -252,8 +252,9 @@ class Handler final : public Http::Handler {
   // Answers `refusal`, then half-closes: the client reads the answer and the end of the stream;
   // what it still sends is drained (onInput) until it closes.
   void Refuse(const std::shared_ptr<Tcp::Peer>& peer, const Refusal& refusal) {
-    logger_->info("request_refused peer={} status={} reason=\"{}\"", peer->address().host(),
-                  refusal.http_status, refusal.message);
+    // Debug, not info: hostile clients choose how many of these there are.
+    logger_->debug("request_refused peer={} status={} reason=\"{}\"", peer->address().host(),
+                   refusal.http_status, refusal.message);
     GuardOf(peer).guard.RefuseRest();
     const std::string answer = RefusalResponse(refusal);
     std::weak_ptr<Tcp::Peer> weak = peer;
@@ -299,7 +300,7 @@ class Handler final : public Http::Handler {
       parser->reset();
     } catch (const std::exception& e) {
       parser->reset();
-      logger_->info("request_unparsable peer={} error=\"{}\"", peer->address().host(), e.what());
+      logger_->debug("request_unparsable peer={} error=\"{}\"", peer->address().host(), e.what());
       Refuse(peer, Refusal{400, "the request is not valid HTTP/1.1"});
     }
   }
