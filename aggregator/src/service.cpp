@@ -363,6 +363,7 @@ struct AggregatorService::Impl {
   void Tick() {
     tick_points.clear();
     model->Tick(tick_snapshot, tick_points);
+    tick_snapshot.set_tick_interval_ms(config.tick.count());
     if (tick_snapshot.starting_up()) {
       // The cluster-wide values describe the part of the cluster sampled so far: not history.
       tick_points.erase(std::remove_if(tick_points.begin(), tick_points.end(),

@@ -1,5 +1,6 @@
 // GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age and whether
-// the monitor reaches etcd, each with ok and a detail; 503 when any is not ok.
+// the monitor reaches etcd, each with ok and a detail; 503 when any is not ok, stale data (a
+// snapshot older than 3 ticks) included.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -45,6 +46,7 @@ ApiResponse Api::Health() {
   }
 
   json data = json::object();
+  bool stale = false;
   if (state->snapshot == nullptr) {
     data = {{"ok", false},
             {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
@@ -53,23 +55,32 @@ ApiResponse Api::Health() {
     ok = false;
   } else {
     const int64_t tick = state->snapshot->tick_unix_ms();
-    const double age = static_cast<double>(now - tick) / 1000.0;
-    const bool fresh = now - tick <= config_.stale_after.count();
-    data = {{"ok", fresh},
+    const Freshness freshness = FreshnessOf(*state->snapshot, now, config_.stale_after);
+    stale = freshness.stale;
+    data = {{"ok", !freshness.stale},
+            {"stale", freshness.stale},
             {"last_update", FormatRfc3339(tick)},
-            {"age_seconds", age},
-            {"detail", fresh ? "fresh"
-                             : "the newest snapshot is older than " +
-                                   std::to_string(config_.stale_after.count() / 1000) + "s"}};
-    ok = ok && fresh;
+            {"age_seconds", freshness.age_seconds},
+            {"detail", !freshness.stale
+                           ? "fresh"
+                           : "stale since " + FormatRfc3339(freshness.stale_since_unix_ms) +
+                                 ": no snapshot from the aggregator for 3 ticks"}};
+    if (freshness.stale) {
+      data["stale_since"] = FormatRfc3339(freshness.stale_since_unix_ms);
+    }
+    ok = ok && !freshness.stale;
     // A monitor that reaches no etcd member is not ok, whatever else works.
     const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
     checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
     ok = ok && etcd.ok;
   }
   checks["data"] = data;
-  json body = {
-      {"status", ok ? "ok" : "unavailable"}, {"time", FormatRfc3339(now)}, {"checks", checks}};
+  // Stale data answers 503 like any failed check (a load balancer takes the gateway out rather
+  // than serve a dead aggregator's last state as current); `stale` says why at a glance.
+  json body = {{"status", ok ? "ok" : "unavailable"},
+               {"stale", stale},
+               {"time", FormatRfc3339(now)},
+               {"checks", checks}};
   return JsonResponse(ok ? 200 : 503, body);
 }
 

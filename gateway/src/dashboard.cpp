@@ -8,13 +8,15 @@ namespace {
 // (JSON null) show an en dash, never 0; figures a member no longer reports are grey, italic and
 // tagged "stale" with their time. Pending alerts are listed only on request ("#pending" in the
 // URL ticks the box, so a bookmark or a test can ask). body[data-refreshes] counts the completed
-// refreshes, for browser tests (tests/browser).
+// refreshes, for browser tests (tests/browser). A stale snapshot (the aggregator stopped) shows a
+// banner "Data is stale since ..." above everything.
 constexpr std::string_view kHtml = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>etcd-monitor</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="dashboard.css"></head><body>
 <h1>etcd-monitor <small id="cluster"></small></h1>
 <div id="err" role="alert"></div>
+<div id="stale-banner" role="alert" hidden></div>
 <div class="cards" id="status"></div>
 <h2>Members</h2><table id="members"><thead><tr><th>name</th><th>endpoint</th><th>health</th>
 <th>leader</th><th>raft term</th><th>revision</th><th>db size</th><th>read p99 ms</th><th>write p99 ms</th></tr></thead><tbody></tbody></table>
@@ -41,6 +43,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .cards span{display:inline-block;background:#fff;border:1px solid #ccc;padding:.5em 1em;margin:.2em}
 .cards span.state{border-width:2px}.cards span.state.ok{border-color:#070}.cards span.state.warn{border-color:#a55a00}
 .cards span.state.bad{border-color:#b00}
+#stale-banner{background:#fff3cd;border:2px solid #b00;color:#b00;font-weight:bold;padding:.5em 1em;margin:.5em 0}
 :focus-visible{outline:2px solid #05a;outline-offset:2px}
 )CSS";
 
@@ -69,7 +72,15 @@ function clusterState(s){
  if(s.degraded||(s.healthy&&s.healthy_members<s.member_count))return "degraded";
  return s.healthy?"healthy":"unknown";
 }
+// The aggregator stopped publishing: everything below is its last word, said so above it all.
+function renderStale(s){
+ const banner=document.getElementById("stale-banner");
+ banner.hidden=s.stale!==true;
+ banner.textContent=s.stale===true?"\u26a0 Data is stale since "+s.stale_since+": no snapshot from the aggregator since "+
+  s.last_update+" ("+Math.round(s.snapshot_age_seconds)+" s ago); the figures below are its last.":"";
+}
 function renderStatus(s){
+ renderStale(s);
  document.getElementById("cluster").textContent=s.cluster+" "+s.cluster_id;
  const state=clusterState(s),level=STATES[state]||"bad";
  const c=(k,v,level)=>"<span>"+k+": "+marked(level,v)+"</span>";

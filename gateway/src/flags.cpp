@@ -123,9 +123,12 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
   FlagValue backend_timeout =
       FlagValue::AddOption(app, "backend-timeout", "", "2s",
                            "deadline of each call to the aggregator or alerter", "DURATION");
-  FlagValue threads = FlagValue::AddOption(app, "threads", "", "2", "HTTP I/O threads", "N");
+  FlagValue threads = FlagValue::AddOption(app, "threads", "", "4", "HTTP I/O threads", "N");
   FlagValue stale_after = FlagValue::AddOption(
-      app, "stale-after", "", "30s", "/health reports the data stale after this", "DURATION");
+      app, "stale-after", "", "30s",
+      "data older than this is stale when the snapshot does not carry its tick "
+      "(otherwise: 3 ticks)",
+      "DURATION");
   FlagValue max_ops = FlagValue::AddOption(app, "max-benchmark-ops", "", "1000000",
                                            "largest ops a POST benchmark may ask for", "N");
 

@@ -137,21 +137,26 @@ void GatewayService::Impl::PollDependencies() {
 void GatewayService::Impl::Render() {
   auto state = std::make_shared<RenderedState>();
   services.has_snapshot = snapshot != nullptr;
+  services.snapshot_stale = false;
   if (snapshot != nullptr) {
-    services.snapshot_age_seconds = std::max<double>(
-        0, static_cast<double>(UnixMs(clock.Now()) - snapshot->tick_unix_ms()) / 1000.0);
+    const detail::Freshness freshness =
+        detail::FreshnessOf(*snapshot, UnixMs(clock.Now()), config.stale_after);
+    services.snapshot_age_seconds = freshness.age_seconds;
+    services.snapshot_stale = freshness.stale;
     state->snapshot = snapshot;
     std::vector<detail::Series> series;
     detail::SnapshotSeries(*snapshot, series);
     for (const v1::MemberState& m : snapshot->members()) {
       state->member_labels.push_back(detail::MemberLabel(m));
     }
-    state->status = Share(detail::RenderStatusJson(*snapshot));
+    state->status = Share(detail::RenderStatusJson(*snapshot, freshness));
     state->members = Share(detail::RenderMembersJson(*snapshot));
     state->leader = Share(detail::RenderLeaderJson(*snapshot));
     state->current = Share(detail::RenderCurrentJson(*snapshot, series));
     state->latency = Share(detail::RenderLatencyJson(*snapshot));
   }
+  // Rendered once here, whatever the request rate; re-rendered at least every refresh interval,
+  // so the age and staleness on /metrics lag by at most that.
   state->metrics_text =
       Share(detail::RenderPrometheus(snapshot.get(), services, registry.Collect(), "unknown"));
   api.Publish(std::move(state));

@@ -66,4 +66,24 @@ HttpError TooManyRequests(int64_t retry_after_seconds, uint32_t per_minute) {
                                       std::to_string(retry_after_seconds) + " s")};
 }
 
+HttpError ProtocolError(int http_status, std::string_view message) {
+  const char* name = "invalid_argument";
+  switch (http_status) {
+    case 408:
+      name = "deadline_exceeded";
+      break;
+    case 413:
+    case 414:
+    case 431:
+      name = "resource_exhausted";
+      break;
+    case 501:
+      name = "unimplemented";
+      break;
+    default:
+      break;
+  }
+  return HttpError{http_status, ErrorBody(http_status, name, message)};
+}
+
 }  // namespace etcdmon::gateway

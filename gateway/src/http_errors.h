@@ -29,4 +29,8 @@ HttpError MethodNotAllowed(std::string_view method, std::string_view allowed);
 /// `retry_after_seconds`.
 HttpError TooManyRequests(int64_t retry_after_seconds, uint32_t per_minute);
 
+/// A request refused before it reached the API (malformed, or too large by its headers):
+/// 400, 408, 413, 414, 431 or 501, with `message` for the client.
+HttpError ProtocolError(int http_status, std::string_view message);
+
 }  // namespace etcdmon::gateway

@@ -3,7 +3,9 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/net.h>
+#include <pistache/peer.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <exception>
@@ -14,6 +16,7 @@
 
 #include "etcdmon/runtime/signals.h"
 #include "http_errors.h"
+#include "request_guard.h"
 
 namespace etcdmon::gateway::detail {
 namespace {
@@ -82,14 +85,79 @@ std::string ClientAddress(const Http::Request& request, const std::vector<std::s
   return IsAddressText(last) ? std::string(last) : peer;
 }
 
+const char* ReasonPhrase(int http_status) {
+  switch (http_status) {
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    default:
+      return "Error";
+  }
+}
+
+// The JSON error document of a refused request as a whole HTTP response that closes the
+// connection (what follows a refused request cannot be framed).
+std::string RefusalResponse(const Refusal& refusal) {
+  const std::string body = ProtocolError(refusal.http_status, refusal.message).body;
+  return "HTTP/1.1 " + std::to_string(refusal.http_status) + " " +
+         ReasonPhrase(refusal.http_status) +
+         "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+         "Connection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// Bytes still read (and dropped) from a refused connection, so that the client reads the answer
+// before the close (closing with unread input resets the connection, which can discard the
+// answer at the client); past this the connection is cut.
+constexpr uint64_t kMaxDrainBytes = 16 * 1024 * 1024;
+
+// What a connection keeps beside Pistache's parser.
+struct ConnectionGuard {
+  explicit ConnectionGuard(RequestLimits limits) : guard(limits) {}
+  RequestGuard guard;
+  uint64_t drained = 0;
+};
+
 // One handler per Pistache worker (HTTP_PROTOTYPE clones it); all share the Api.
+//
+// onInput replaces Pistache's own (which it cannot call: it is private): every received chunk
+// first goes through a RequestGuard, which refuses oversized and malformed requests from their
+// headers, then into Pistache's parser as before.
 class Handler final : public Http::Handler {
  public:
   HTTP_PROTOTYPE(Handler)
 
-  Handler(Api* api, std::vector<std::string> trusted_proxies,
+  Handler(Api* api, std::vector<std::string> trusted_proxies, RequestLimits limits,
           std::shared_ptr<spdlog::logger> logger)
-      : api_(api), trusted_proxies_(std::move(trusted_proxies)), logger_(std::move(logger)) {}
+      : api_(api),
+        trusted_proxies_(std::move(trusted_proxies)),
+        limits_(limits),
+        logger_(std::move(logger)) {}
+
+  void onInput(const char* buffer, size_t length, const std::shared_ptr<Tcp::Peer>& peer) override {
+    ConnectionGuard& connection = GuardOf(peer);
+    if (connection.guard.refused()) {
+      connection.drained += length;
+      if (connection.drained > kMaxDrainBytes) {
+        ::shutdown(peer->fd(), SHUT_RDWR);
+      }
+      return;
+    }
+    if (std::optional<Refusal> refusal = connection.guard.Feed(std::string_view(buffer, length))) {
+      Refuse(peer, *refusal);
+      return;
+    }
+    Parse(buffer, length, peer);
+  }
 
   void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
     ApiResponse answer;
@@ -171,8 +239,75 @@ class Handler final : public Http::Handler {
     return kJson;
   }
 
+  ConnectionGuard& GuardOf(const std::shared_ptr<Tcp::Peer>& peer) {
+    static constexpr const char* kKey = "etcdmon.guard";
+    std::shared_ptr<void> data = peer->tryGetData(kKey);
+    if (data == nullptr) {
+      data = std::make_shared<ConnectionGuard>(limits_);
+      peer->putData(kKey, data);
+    }
+    return *std::static_pointer_cast<ConnectionGuard>(data);
+  }
+
+  // Answers `refusal`, then half-closes: the client reads the answer and the end of the stream;
+  // what it still sends is drained (onInput) until it closes.
+  void Refuse(const std::shared_ptr<Tcp::Peer>& peer, const Refusal& refusal) {
+    // Debug, not info: hostile clients choose how many of these there are.
+    logger_->debug("request_refused peer={} status={} reason=\"{}\"", peer->address().host(),
+                   refusal.http_status, refusal.message);
+    GuardOf(peer).guard.RefuseRest();
+    const std::string answer = RefusalResponse(refusal);
+    std::weak_ptr<Tcp::Peer> weak = peer;
+    peer->send(RawBuffer(answer, answer.size()))
+        .then(
+            [weak](ssize_t) {
+              if (std::shared_ptr<Tcp::Peer> alive = weak.lock()) {
+                ::shutdown(alive->fd(), SHUT_WR);
+              }
+            },
+            [weak](std::exception_ptr) {
+              if (std::shared_ptr<Tcp::Peer> alive = weak.lock()) {
+                ::shutdown(alive->fd(), SHUT_RDWR);
+              }
+            });
+  }
+
+  // Pistache's own request parsing and dispatch (Http::Handler::onInput, 0.0.5), except that a
+  // parse failure is refused like the guard's refusals: a 400 with a message of ours, never the
+  // parser's exception text, and the connection closed.
+  void Parse(const char* buffer, size_t length, const std::shared_ptr<Tcp::Peer>& peer) {
+    std::shared_ptr<Http::RequestParser> parser = getParser(peer);
+    Http::Request& request = parser->request;
+    try {
+      if (!parser->feed(buffer, length)) {
+        parser->reset();
+        Refuse(peer, Refusal{413, "the request is larger than the limit of " +
+                                      std::to_string(getMaxRequestSize()) + " bytes"});
+        return;
+      }
+      if (parser->parse() != Http::Private::State::Done) {
+        return;
+      }
+      Http::ResponseWriter response(request.version(), transport(), this, peer);
+      request.copyAddress(peer->address());
+      if (auto connection = request.headers().tryGet<Http::Header::Connection>()) {
+        response.headers().add<Http::Header::Connection>(connection->control());
+      } else {
+        response.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+      }
+      peer->setIdle(false);
+      onRequest(request, std::move(response));
+      parser->reset();
+    } catch (const std::exception& e) {
+      parser->reset();
+      logger_->debug("request_unparsable peer={} error=\"{}\"", peer->address().host(), e.what());
+      Refuse(peer, Refusal{400, "the request is not valid HTTP/1.1"});
+    }
+  }
+
   Api* api_;
   std::vector<std::string> trusted_proxies_;
+  RequestLimits limits_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
@@ -203,6 +338,8 @@ Status HttpServer::Start() {
   runtime::IgnoreSigpipeOnce();
   const GatewayConfig& c = impl_->config;
   const std::string where = c.host + ":" + std::to_string(c.port);
+  RequestLimits limits;
+  limits.max_body_bytes = c.max_body_bytes;
   try {
     auto endpoint = std::make_unique<Http::Endpoint>(Address(c.host, Port(c.port)));
     auto options = Http::Endpoint::options()
@@ -218,7 +355,7 @@ Status HttpServer::Start() {
       endpoint->useSSL(c.tls_cert_file, c.tls_key_file);
     }
     endpoint->setHandler(
-        Http::make_handler<Handler>(&impl_->api, c.trusted_proxies, impl_->logger));
+        Http::make_handler<Handler>(&impl_->api, c.trusted_proxies, limits, impl_->logger));
     endpoint->serveThreaded();
     impl_->endpoint = std::move(endpoint);
   } catch (const std::exception& e) {

@@ -17,6 +17,13 @@ namespace etcdmon::gateway::detail {
 inline constexpr size_t kMaxQueryParams = 32;
 inline constexpr size_t kMaxQueryValueBytes = 512;
 
+/// Whether `text` is valid UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
+/// `text` (a path or a query) percent-decoded, '+' as a space. InvalidArgument for a '%' without
+/// two hex digits, a NUL byte, or a result that is not UTF-8.
+Result<std::string> PercentDecode(std::string_view text);
+
 /// The parameters of a query string ("a=1&b=x%20y", without '?'), percent-decoded ('+' is a
 /// space). A name given twice is InvalidArgument (which one was meant?).
 class QueryParams {

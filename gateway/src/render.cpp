@@ -275,7 +275,7 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
                              const std::string& cluster_fallback) {
   FamilyBuilder b(snapshot != nullptr && !snapshot->cluster().empty() ? snapshot->cluster()
                                                                       : cluster_fallback);
-  if (snapshot != nullptr) {
+  if (snapshot != nullptr && !state.snapshot_stale) {
     std::vector<Series> series;
     series.reserve(64 + 48 * static_cast<size_t>(snapshot->members_size()));
     SnapshotSeries(*snapshot, series);
@@ -315,6 +315,7 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
   }
   if (state.has_snapshot) {
     b.Add(Own<metrics::kSnapshotAge>(), state.snapshot_age_seconds);
+    b.Add(Own<metrics::kSnapshotStale>(), Flag(state.snapshot_stale));
   }
   b.Add(Own<metrics::kAggregatorUp>(), Flag(state.aggregator_up));
   if (state.alerter_configured) {
@@ -329,7 +330,19 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
   return b.Serialize();
 }
 
-std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
+Freshness FreshnessOf(const v1::ClusterSnapshot& snapshot, int64_t now_unix_ms,
+                      std::chrono::milliseconds fallback) {
+  const int64_t allowed =
+      snapshot.tick_interval_ms() > 0 ? 3 * snapshot.tick_interval_ms() : fallback.count();
+  Freshness f;
+  const int64_t age = now_unix_ms - snapshot.tick_unix_ms();
+  f.age_seconds = std::max<double>(0, static_cast<double>(age) / 1000.0);
+  f.stale_since_unix_ms = snapshot.tick_unix_ms() + allowed;
+  f.stale = age > allowed;
+  return f;
+}
+
+std::string RenderStatusJson(const v1::ClusterSnapshot& s, const Freshness& freshness) {
   json evidence = json::array();
   for (const v1::Evidence& e : s.split_brain().evidence()) {
     evidence.push_back({{"member_id", HexId(e.member_id())},
@@ -393,7 +406,18 @@ std::string RenderStatusJson(const v1::ClusterSnapshot& s) {
       {"leader_changes_observed", s.leader_changes_observed()},
       {"alarms", alarms},
       {"last_update", FormatRfc3339(s.tick_unix_ms())},
+      {"stale", freshness.stale},
+      {"stale_since",
+       freshness.stale ? json(FormatRfc3339(freshness.stale_since_unix_ms)) : json()},
+      {"snapshot_age_seconds", freshness.age_seconds},
   };
+  if (freshness.stale) {
+    // The aggregator stopped publishing: what it last said is history, not the cluster's state.
+    j["state"] = "stale";
+    j["healthy"] = false;
+    j["health_reason"] = "no snapshot from the aggregator since " +
+                         FormatRfc3339(s.tick_unix_ms()) + ": the data is stale";
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

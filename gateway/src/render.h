@@ -4,6 +4,7 @@
 // endpoints and the Prometheus series. Pure functions, private to the gateway; the refresher
 // calls them once per new snapshot.
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -52,10 +53,26 @@ struct Series {
 /// Values a snapshot does not know (an absent optional, a member never sampled) are left out.
 void SnapshotSeries(const etcdmonitor::v1::ClusterSnapshot& snapshot, std::vector<Series>& out);
 
+/// Whether a snapshot is still current: a snapshot older than 3 of its ticks means the
+/// aggregator stopped publishing (killed, hung), and its last values must not be served as now.
+struct Freshness {
+  bool stale = false;
+  double age_seconds = 0;
+  int64_t stale_since_unix_ms = 0;  // when it became (or becomes) stale: tick + allowed age
+};
+
+/// The freshness of `snapshot` at `now_unix_ms`: stale when older than 3 × its
+/// tick_interval_ms, or than `fallback` for a snapshot that does not carry its tick.
+Freshness FreshnessOf(const etcdmonitor::v1::ClusterSnapshot& snapshot, int64_t now_unix_ms,
+                      std::chrono::milliseconds fallback);
+
 /// What the gateway knows about itself and the services, for /metrics and /health.
 struct ServiceState {
   bool has_snapshot = false;
   double snapshot_age_seconds = 0;
+  // The snapshot is stale (Freshness): its values are left out, the age and
+  // etcd_monitor_snapshot_stale say why.
+  bool snapshot_stale = false;
   bool aggregator_up = false;
   bool alerter_configured = false;
   bool alerter_up = false;
@@ -66,13 +83,17 @@ struct ServiceState {
 /// The Prometheus text (format 0.0.4) of the snapshot's series, the services' state, the
 /// collectors in the snapshot and `own` (the gateway's counters), with a `cluster` label on
 /// every series and a `member` label on per-member ones. `snapshot` may be null (no data yet):
-/// then only the service series are exported, labelled with `cluster_fallback`.
+/// then only the service series are exported, labelled with `cluster_fallback`; so they are when
+/// `state.snapshot_stale` (labelled with the snapshot's cluster).
 std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
                              const ServiceState& state, std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback);
 
 // The JSON documents of the snapshot endpoints (snake_case keys, RFC 3339 UTC times).
-std::string RenderStatusJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
+// The status says whether the snapshot is stale (`stale`, `stale_since`,
+// `snapshot_age_seconds`); a stale one is reported with state "stale", not healthy.
+std::string RenderStatusJson(const etcdmonitor::v1::ClusterSnapshot& snapshot,
+                             const Freshness& freshness = {});
 std::string RenderMembersJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
 std::string RenderLeaderJson(const etcdmonitor::v1::ClusterSnapshot& snapshot);
 std::string RenderCurrentJson(const etcdmonitor::v1::ClusterSnapshot& snapshot,

@@ -432,6 +432,25 @@ TEST_F(ApiTest, StaleAfterIsInclusive) {
   }
 }
 
+// A snapshot that carries its tick is stale once older than 3 ticks, whatever stale_after says:
+// /health is 503 with "stale" and since when.
+TEST_F(ApiTest, SnapshotOlderThanThreeTicksMakesHealthStale) {
+  ServicesUp();
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_tick_interval_ms(1000);
+  Publish(s);
+  clock_.SetNow(AtUnixMs(kTick + 3000));
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 200) << health.Body();
+  EXPECT_EQ(Parse(health)["stale"], false);
+  clock_.SetNow(AtUnixMs(kTick + 3001));
+  health = Get("/health");
+  EXPECT_EQ(health.status, 503) << health.Body();
+  EXPECT_EQ(Parse(health)["stale"], true);
+  EXPECT_EQ(Parse(health)["checks"]["data"]["stale"], true);
+  EXPECT_EQ(Parse(health)["checks"]["data"]["stale_since"], "2024-05-01T10:00:03.000Z");
+}
+
 // Fresh data, every service up, but no etcd member answers: not ok (503, "unavailable"), and the
 // etcd check says why; once one member answers it is ok again.
 TEST_F(ApiTest, HealthIsUnavailableWhenNoMemberAnswers) {

@@ -74,7 +74,7 @@ TEST_F(GatewayFlagsTest, Defaults) {
   const GatewayConfig& g = line.gateway;
   EXPECT_EQ(g.host, "0.0.0.0");
   EXPECT_EQ(g.port, 8080);
-  EXPECT_EQ(g.threads, 2);
+  EXPECT_EQ(g.threads, 4);
   EXPECT_EQ(g.stale_after, 30s);
   EXPECT_EQ(g.max_benchmark_ops, 1000000u);
   EXPECT_TRUE(g.api_token.empty());

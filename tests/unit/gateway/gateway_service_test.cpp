@@ -308,3 +308,54 @@ TEST_F(GatewayServiceTest, StopTwiceAndDestroyWithoutStart) {
 
 }  // namespace
 }  // namespace etcdmon::gateway
+
+namespace etcdmon::gateway {
+namespace {
+
+// A dead aggregator's last snapshot: once older than 3 of its ticks (the clock is moved, nothing
+// sleeps) the status says stale and not healthy, /health answers 503 saying since when, and
+// /metrics drops the snapshot's values, keeping its age and etcd_monitor_snapshot_stale 1.
+TEST_F(GatewayServiceTest, SnapshotOlderThanThreeTicksIsReportedStale) {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_tick_interval_ms(1000);
+  monitor_.SetSnapshot(s);
+  clock_.SetNow(std::chrono::system_clock::time_point(std::chrono::milliseconds(kTick + 2000)));
+  Start(/*with_snapshot=*/false);
+  ASSERT_TRUE(WaitFor([&] { return Http("GET", base_ + "/api/v1/cluster/status").status == 200; }));
+  json status = Http("GET", base_ + "/api/v1/cluster/status").Json();
+  EXPECT_EQ(status["stale"], false);
+  EXPECT_EQ(status["state"], "healthy");
+  EXPECT_EQ(Http("GET", base_ + "/health").status, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    return Http("GET", base_ + "/metrics")
+               .body.find("etcd_monitor_snapshot_stale{cluster=\"prod\"} 0") != std::string::npos;
+  }));
+  EXPECT_NE(Http("GET", base_ + "/metrics").body.find("member=\"etcd-1\""), std::string::npos);
+
+  clock_.SetNow(std::chrono::system_clock::time_point(std::chrono::milliseconds(kTick + 3001)));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Http("GET", base_ + "/api/v1/cluster/status").Json().value("stale", false); }));
+  status = Http("GET", base_ + "/api/v1/cluster/status").Json();
+  EXPECT_EQ(status["state"], "stale");
+  EXPECT_EQ(status["healthy"], false);
+  EXPECT_EQ(status["stale_since"], "2024-05-01T10:00:03.000Z");
+  EXPECT_NE(status["health_reason"].get<std::string>().find("stale"), std::string::npos);
+
+  const HttpResult health = Http("GET", base_ + "/health");
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_EQ(health.Json()["stale"], true) << health.body;
+  EXPECT_EQ(health.Json()["checks"]["data"]["stale_since"], "2024-05-01T10:00:03.000Z");
+
+  ASSERT_TRUE(WaitFor([&] {
+    return Http("GET", base_ + "/metrics")
+               .body.find("etcd_monitor_snapshot_stale{cluster=\"prod\"} 1") != std::string::npos;
+  }));
+  const std::string metrics = Http("GET", base_ + "/metrics").body;
+  EXPECT_EQ(metrics.find("member=\"etcd-1\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("etcd_monitor_snapshot_age_seconds{cluster=\"prod\"} 3.001"),
+            std::string::npos)
+      << metrics;
+}
+
+}  // namespace
+}  // namespace etcdmon::gateway

@@ -27,6 +27,20 @@ TEST(ParseTimeTest, RejectsGarbageNamingTheParameter) {
   }
 }
 
+// page_token and every other value reach protobuf strings and JSON: NUL bytes, broken
+// percent-encoding and bytes that are not UTF-8 are a 400, never an error deeper down.
+TEST(QueryParamsTest, RejectsNulBadEncodingAndInvalidUtf8) {
+  for (const char* bad : {"page_token=%ff%fe%00AAAA", "page_token=%ff%feAAAA", "a=%00", "a=%zz",
+                          "a=%4", "a=%c0%af", "a=%ed%a0%80", "a=%f4%90%80%80", "%ff=1"}) {
+    Result<QueryParams> q = QueryParams::Parse(bad);
+    ASSERT_FALSE(q.ok()) << bad;
+    EXPECT_EQ(q.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  Result<QueryParams> good = QueryParams::Parse("page_token=d%C3%A9j%C3%A0+vu&x=%F0%9F%98%80");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->Get("page_token"), "d\xc3\xa9j\xc3\xa0 vu");
+}
+
 TEST(ParseStepTest, DurationsAndSeconds) {
   EXPECT_EQ(*ParseStepMs("60"), 60000);
   EXPECT_EQ(*ParseStepMs("5m"), 300000);

@@ -88,5 +88,39 @@ TEST(RenderPrometheusTest, IngestRejectedByReason) {
   EXPECT_LT(foreign, unknown);
 }
 
+// Freshness: 3 ticks when the snapshot carries its tick, the fallback otherwise.
+TEST(FreshnessTest, ThreeTicksOrTheFallback) {
+  etcdmonitor::v1::ClusterSnapshot s;
+  s.set_tick_unix_ms(10000);
+  s.set_tick_interval_ms(200);
+  EXPECT_FALSE(FreshnessOf(s, 10600, std::chrono::seconds(30)).stale);
+  const Freshness stale = FreshnessOf(s, 10601, std::chrono::seconds(30));
+  EXPECT_TRUE(stale.stale);
+  EXPECT_EQ(stale.stale_since_unix_ms, 10600);
+  EXPECT_DOUBLE_EQ(stale.age_seconds, 0.601);
+  s.set_tick_interval_ms(0);
+  EXPECT_FALSE(FreshnessOf(s, 40000, std::chrono::seconds(30)).stale);
+  EXPECT_TRUE(FreshnessOf(s, 40001, std::chrono::seconds(30)).stale);
+}
+
+// A stale snapshot's values leave /metrics; its age and the stale gauge stay, with its cluster.
+TEST(RenderPrometheusTest, StaleSnapshotExportsOnlyItsAgeAndTheStaleGauge) {
+  etcdmonitor::v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  s.set_member_count(3);
+  s.add_members()->set_name("etcd-1");
+  ServiceState state;
+  state.has_snapshot = true;
+  state.snapshot_age_seconds = 5;
+  state.snapshot_stale = true;
+  const std::string text = RenderPrometheus(&s, state, {}, "unknown");
+  EXPECT_NE(text.find("etcd_monitor_snapshot_stale{cluster=\"prod\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("etcd_monitor_snapshot_age_seconds{cluster=\"prod\"} 5"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("etcd_cluster_member_count"), std::string::npos) << text;
+  EXPECT_EQ(text.find("etcd-1"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway::detail

@@ -37,7 +37,7 @@ enum class ApiAuth {
 struct GatewayConfig {
   std::string host = "0.0.0.0";     // API_HOST
   uint16_t port = kDefaultApiPort;  // API_PORT; 0 picks a free port (see GatewayService::port)
-  int threads = 2;                  // Pistache I/O threads
+  int threads = 4;                  // Pistache I/O threads
   config::Secret api_token;         // bearer token for POST endpoints; empty: they answer 403
   ApiAuth api_auth = ApiAuth::kMutating;  // kAll needs api_token
   // The bearer token of POST /api/v1/performance/benchmark, apart from api_token (which does not
@@ -45,13 +45,16 @@ struct GatewayConfig {
   config::Secret benchmark_token;
   std::string tls_cert_file;  // both or neither: HTTPS
   std::string tls_key_file;
-  std::size_t max_body_bytes = 64 * 1024;  // larger request bodies: 413
-  // The whole request as Pistache buffers it; beyond this Pistache itself answers 413 (plain).
+  // Larger request bodies: 413 from the Content-Length header (chunked: once past it).
+  std::size_t max_body_bytes = 64 * 1024;
+  // The whole request as Pistache buffers it; beyond this a 413 (the request guard refuses
+  // larger bodies before, so only a head and body near their limits come close).
   std::size_t max_request_bytes = 1024 * 1024;
   // How often the refresher polls when no feed delivers, and re-renders without a new
   // snapshot (the gateway's own counters, the alerter's firing alerts).
   std::chrono::milliseconds refresh_interval{std::chrono::seconds(1)};
-  // /health reports the data stale when the newest snapshot's tick is older than this.
+  // The data is stale when the newest snapshot is older than 3 of its ticks
+  // (tick_interval_ms), or than this for a snapshot that does not carry its tick.
   std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
   uint64_t max_benchmark_ops = 1'000'000;  // POST benchmark: ops in 1..this
   uint32_t max_benchmark_clients = 1000;

@@ -254,6 +254,7 @@ inline constexpr MetricInfo kAllMetrics[] = {
 
 // ---- The services' own state: served on /metrics next to the snapshot's, never in history ----
 inline constexpr std::string_view kSnapshotAge = "etcd_monitor_snapshot_age_seconds";
+inline constexpr std::string_view kSnapshotStale = "etcd_monitor_snapshot_stale";
 inline constexpr std::string_view kAggregatorUp = "etcd_monitor_aggregator_up";
 inline constexpr std::string_view kAlerterUp = "etcd_monitor_alerter_up";
 inline constexpr std::string_view kAlertsFiring = "etcd_monitor_alerts_firing";
@@ -273,6 +274,8 @@ inline constexpr std::string_view kIngestRejected = "etcd_monitor_ingest_rejecte
 inline constexpr MetricInfo kServiceMetrics[] = {
     {kSnapshotAge, MetricScope::kCluster, MetricKind::kGauge, "s",
      "Seconds since the tick of the newest cluster snapshot"},
+    {kSnapshotStale, MetricScope::kCluster, MetricKind::kGauge, "",
+     "1 while the newest snapshot is older than 3 ticks: the snapshot's values are not exported"},
     {kAggregatorUp, MetricScope::kCluster, MetricKind::kGauge, "",
      "1 when the aggregator answers and reports itself healthy"},
     {kAlerterUp, MetricScope::kCluster, MetricKind::kGauge, "", "1 when the alerter answers"},
