@@ -201,6 +201,7 @@ Sampler::Sampler(SamplerConfig config, etcd::EtcdClient& etcd, MetricsSource& me
   linearizable_request_.serializable = false;
   put_request_.timeout = std::max(config_.write_request_timeout, config_.probe_timeout);
   MakeCalls();
+  status_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
   member_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
   cluster_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
 }
@@ -340,7 +341,9 @@ void Sampler::Collect(bool full, v1::MemberSample& out) {
 }
 
 bool Sampler::CollectStatus(v1::MemberSample& out) {
-  Status asked = Ask(member_lane_, "Status", ask_status_, round_deadline_);
+  // Status has a lane of its own: only the member's own silence can make it time out, never a
+  // slow page or probe left over from an earlier round.
+  Status asked = Ask(status_lane_, "Status", ask_status_, round_deadline_);
   const Status error = !asked.ok()             ? std::move(asked)
                        : !status_answer_->ok() ? status_answer_->status()
                                                : Status::Ok();

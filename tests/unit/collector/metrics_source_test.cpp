@@ -94,7 +94,7 @@ TEST_F(MetricsSourceTest, FailuresAreErrors) {
 }
 
 // Concurrent fetches each get a connection: /health answers while a /metrics request still
-// hangs on another one (the sampler's two lanes fetch from one source).
+// hangs on another one (the sampler's lanes fetch from one source).
 TEST_F(MetricsSourceTest, ConcurrentFetchesDoNotWaitForEachOther) {
   CannedResponse hang;
   hang.action = CannedResponse::Action::kHang;

@@ -26,7 +26,7 @@ class MetricsSource {
 
 /// The real source: http::HttpFetcher connections (keep-alive, TLS options, timeouts, size cap)
 /// with `options`. Safe for concurrent use: each concurrent call gets a connection of its own,
-/// kept for reuse (the sampler's two lanes may fetch /metrics and /health at once). Errors are
+/// kept for reuse (the sampler's lanes may fetch /metrics and /health at once). Errors are
 /// those of http::HttpFetcher::Create.
 Result<std::unique_ptr<MetricsSource>> NewHttpMetricsSource(http::FetcherOptions options);
 

@@ -126,14 +126,16 @@ struct SamplerStats {
 
 /// Samples one etcd member.
 ///
-/// Calls to the member run on two worker threads ("lanes"), each with at most one call
-/// outstanding; Collect() waits for each within the round's deadline (round_timeout). The
-/// member lane carries what the member answers by itself (Status, MemberList, the serializable
-/// read, /metrics, the certificate); the cluster lane what waits on the leader or on raft (the
-/// linearizable read, the write probe, Alarm, /health), so that a hung leader never delays the
-/// sample that shows this member's own state. A call that has not answered by the deadline is a
-/// "timed out" error and is left to finish on its lane (the clients' own timeouts end it); the
-/// lane's next call waits for it within its own round's deadline, so slow calls never pile up.
+/// Calls to the member run on three worker threads ("lanes"), each with at most one call
+/// outstanding; Collect() waits for each within the round's deadline (round_timeout). Status has
+/// the status lane to itself, so that only the member's own silence can time it out; the
+/// member lane carries the rest of what the member answers by itself (MemberList, the
+/// serializable read, /metrics, the certificate); the cluster lane what waits on the leader or
+/// on raft (the linearizable read, the write probe, Alarm, /health), so that a hung leader never
+/// delays the sample that shows this member's own state. A call that has not answered by the
+/// deadline is a "timed out" error and is left to finish on its lane (the clients' own timeouts
+/// end it); the lane's next call waits for it within its own round's deadline, so slow calls
+/// never pile up.
 /// Status timing out means unreachable, as any DeadlineExceeded does.
 ///
 /// Each Collect() makes: one Maintenance.Status; unless that found the member unreachable,
@@ -309,6 +311,7 @@ class Sampler final {
   SamplerStats stats_;
 
   // Last: destroyed (joined) first, while everything their calls touch still exists.
+  Lane status_lane_;
   Lane member_lane_;
   Lane cluster_lane_;
 };
