@@ -444,6 +444,13 @@ Status Sampler::TimedProbe(int kind, Lane& lane, std::string_view method,
   const auto elapsed = status.ok() ? took : clock_.SteadyNow() - start;
   if (status.ok()) {
     status = answer;
+    // Judged on the call's own measure, which the hand-over to the lane does not count in.
+    if (status.ok() && config_.probe_timeout.count() > 0 && took > config_.probe_timeout) {
+      status = Status::DeadlineExceeded(
+          "endpoint " + authority_ + ": " + std::string(method) + ": timed out: answered after " +
+          etcd::FormatDuration(duration_cast<milliseconds>(took)) + ", over the probe timeout " +
+          etcd::FormatDuration(config_.probe_timeout));
+    }
   }
   probe.set_latency_us(static_cast<uint64_t>(duration_cast<microseconds>(elapsed).count()));
   probe.set_ok(status.ok());
@@ -477,20 +484,23 @@ void Sampler::CollectLeaderProbes(bool learner, bool no_leader, v1::MemberSample
     }
     return;
   }
-  // A probe is judged at its timeout, and never after the round's end.
+  // A probe is judged at its timeout on its own measure (TimedProbe). The wait for it allows
+  // twice that, so that handing the call to its lane (a thread wake-up, slow on a busy host) is
+  // not what fails it, and never lasts past the round's end.
   auto probe_deadline = [this] {
     if (config_.probe_timeout.count() <= 0) {
       return round_deadline_;
     }
-    return std::min(round_deadline_, clock_.SteadyNow() + config_.probe_timeout);
+    return std::min(round_deadline_, clock_.SteadyNow() + 2 * config_.probe_timeout);
   };
   auto deadline = probe_deadline();
-  const auto left = duration_cast<milliseconds>(deadline - clock_.SteadyNow());
   // A read is no proposal: its client deadline may end it when the probe is judged.
-  linearizable_timeout_ms_.store(config_.probe_timeout.count() > 0 ||
-                                         config_.round_timeout.count() > 0
-                                     ? std::max<int64_t>(left.count(), 1)
-                                     : 0);
+  const int64_t round_left_ms = std::max<int64_t>(
+      duration_cast<milliseconds>(round_deadline_ - clock_.SteadyNow()).count(), 1);
+  linearizable_timeout_ms_.store(
+      config_.probe_timeout.count() > 0
+          ? std::min<int64_t>(config_.probe_timeout.count(), round_left_ms)
+          : (config_.round_timeout.count() > 0 ? round_left_ms : 0));
   const Status read =
       TimedProbe(v1::Probe::LINEARIZABLE_READ, cluster_lane_, "Range", read_linearizable_,
                  linearizable_answer_, linearizable_took_, deadline, out);
