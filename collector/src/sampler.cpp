@@ -1,11 +1,14 @@
 #include "etcdmon/collector/sampler.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "deadline_runner.h"
+#include "etcdmon/etcd/errors.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "metric_families.h"
 
@@ -27,6 +30,10 @@ constexpr std::size_t kMaxQuotedBytes = 120;
 // etcd's /health page is a few dozen bytes; anything much larger is not its verdict, and is not
 // handed to the JSON parser.
 constexpr std::size_t kMaxHealthBodyBytes = 64u << 10;
+
+// Without a round timeout Collect() waits for the calls' own timeouts; this only keeps the
+// deadline arithmetic away from time_point::max().
+constexpr std::chrono::hours kNoRoundDeadline{24};
 
 constexpr std::string_view kErrorSourceNames[kErrorSourceCount] = {
     "status",  "alarms", "probe_serializable", "probe_linearizable", "probe_write",
@@ -62,22 +69,6 @@ M* Reattach(std::unique_ptr<M>& spare, Attach attach) {
   message->Clear();
   attach(message);
   return message;
-}
-
-// Runs `call` and times it into `probe`; returns its status.
-template <typename Call>
-Status TimedProbe(Clock& clock, v1::Probe::Kind kind, v1::Probe& probe, Call&& call) {
-  probe.set_kind(kind);
-  const auto start = clock.SteadyNow();
-  Status status = call();
-  const auto elapsed = clock.SteadyNow() - start;
-  probe.set_latency_us(static_cast<uint64_t>(duration_cast<microseconds>(elapsed).count()));
-  probe.set_ok(status.ok());
-  if (!status.ok()) {
-    const std::string_view text = ErrorText(status);
-    probe.mutable_error()->assign(text.data(), text.size());
-  }
-  return status;
 }
 
 // Verdict and reason of a /health body, etcd's {"health":"true"} or
@@ -203,10 +194,83 @@ Sampler::Sampler(SamplerConfig config, etcd::EtcdClient& etcd, MetricsSource& me
   if (!config_.member_name.empty()) {
     SetMemberName(config_.member_name);
   }
-  range_request_.limit = 1;
+  serializable_request_.limit = 1;
+  serializable_request_.serializable = true;
+  serializable_request_.timeout = config_.probe_timeout;
+  linearizable_request_.limit = 1;
+  linearizable_request_.serializable = false;
+  put_request_.timeout = std::max(config_.write_request_timeout, config_.probe_timeout);
+  MakeCalls();
+  status_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
+  member_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
+  cluster_lane_.runner = std::make_unique<detail::DeadlineRunner>(clock_);
 }
 
 Sampler::~Sampler() = default;
+
+void Sampler::MakeCalls() {
+  // Before the name is known, the reads go to the bare prefix: still a one-key lookup.
+  auto probe_key = [this](std::string& key) {
+    std::lock_guard<std::mutex> lock(key_mu_);
+    key.assign(call_probe_key_.empty() ? config_.probe_prefix : call_probe_key_);
+  };
+  ask_status_ = [this] { status_answer_ = etcd_.GetStatus(authority_); };
+  ask_members_ = [this] { members_answer_ = etcd_.MemberList(authority_); };
+  ask_alarms_ = [this] {
+    alarms_answer_ = etcd_.Alarms(authority_, etcd::AlarmAction::kGet, etcd::Alarm{});
+  };
+  read_serializable_ = [this, probe_key] {
+    probe_key(serializable_request_.key);
+    const auto start = clock_.SteadyNow();
+    serializable_answer_ = etcd_.Range(authority_, serializable_request_).status();
+    serializable_took_ = clock_.SteadyNow() - start;
+  };
+  read_linearizable_ = [this, probe_key] {
+    probe_key(linearizable_request_.key);
+    linearizable_request_.timeout = milliseconds(linearizable_timeout_ms_.load());
+    const auto start = clock_.SteadyNow();
+    linearizable_answer_ = etcd_.Range(authority_, linearizable_request_).status();
+    linearizable_took_ = clock_.SteadyNow() - start;
+  };
+  write_probe_ = [this, probe_key] {
+    probe_key(put_request_.key);
+    const auto start = clock_.SteadyNow();
+    char digits[24];
+    const int64_t now_ms = duration_cast<milliseconds>(clock_.Now().time_since_epoch()).count();
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), now_ms);
+    put_request_.value.assign(digits, ec == std::errc() ? end : digits);
+    write_answer_ = etcd_.Put(authority_, put_request_).status();
+    write_took_ = clock_.SteadyNow() - start;
+  };
+  fetch_metrics_ = [this] { metrics_answer_ = metrics_.Fetch(config_.metrics_url, body_); };
+  fetch_health_ = [this] { health_answer_ = metrics_.Fetch(config_.health_url, health_body_); };
+  read_certificate_ = [this] {
+    certificate_answer_ = certificate_.Read(config_.endpoint.host, config_.endpoint.port);
+  };
+}
+
+Status Sampler::Ask(Lane& lane, std::string_view method, const std::function<void()>& call,
+                    std::chrono::steady_clock::time_point deadline) {
+  const std::string_view busy_with = lane.last_call;
+  const auto busy_for = lane.runner->BusyFor();
+  const auto started = clock_.SteadyNow();
+  switch (lane.runner->Run(call, deadline)) {
+    case detail::DeadlineRunner::Outcome::kReturned:
+      lane.last_call = method;
+      return Status::Ok();
+    case detail::DeadlineRunner::Outcome::kAbandoned:
+      lane.last_call = method;
+      return Status::DeadlineExceeded(
+          "endpoint " + authority_ + ": " + std::string(method) + ": timed out: no answer after " +
+          etcd::FormatDuration(duration_cast<milliseconds>(clock_.SteadyNow() - started)));
+    case detail::DeadlineRunner::Outcome::kNotStarted:
+      break;
+  }
+  const auto waited = duration_cast<milliseconds>(busy_for + (clock_.SteadyNow() - started));
+  return Status::DeadlineExceeded("endpoint " + authority_ + ": " + std::string(method) +
+                                  ": timed out: not sent, an earlier " + std::string(busy_with) +
+                                  " has had no answer for " + etcd::FormatDuration(waited));
+}
 
 void Sampler::Collect(bool full, v1::MemberSample& out) {
   assert(out.GetArena() == nullptr && "Collect() takes ownership of released submessages");
@@ -225,49 +289,65 @@ void Sampler::Collect(bool full, v1::MemberSample& out) {
 
   out.mutable_endpoint()->assign(authority_);
   const auto now = clock_.Now();
+  round_deadline_ =
+      clock_.SteadyNow() + (config_.round_timeout.count() > 0
+                                ? std::chrono::steady_clock::duration(config_.round_timeout)
+                                : std::chrono::steady_clock::duration(kNoRoundDeadline));
   out.set_collected_at_unix_ms(duration_cast<milliseconds>(now.time_since_epoch()).count());
   out.set_full(full);
   Reattach(spare_host_, [&](v1::HostStats* m) { out.set_allocated_host(m); })->set_open_fds(-1);
 
+  // First what the member answers by itself (the member lane), then what waits on the leader
+  // (the cluster lane): a hung leader then costs only the calls that need it.
   const bool reachable = CollectStatus(out);
   out.set_reachable(reachable);
+  bool learner = false;
+  bool no_leader = false;
   if (reachable) {
     if (full || member_name_.empty()) {
       CollectMembers(out);
     }
-    // An Alarm GET is a raft proposal in etcd (a log entry fsynced on every member), so it is
-    // made only when it can tell something: Status lists active alarms among its errors. A
-    // member without a leader cannot commit it: the call would only wait out its deadline and
-    // hold back the sample that says "no leader" (the alarms stay as last known).
-    const bool no_leader = out.has_status() && out.status().leader_id() == 0;
-    if ((full || !out.has_status() || out.status().errors_size() > 0) && !no_leader) {
-      CollectAlarms(out);
-    }
-    CollectProbes(out.has_status() && out.status().is_learner(), no_leader, out);
+    learner = out.has_status() && out.status().is_learner();
+    no_leader = out.has_status() && out.status().leader_id() == 0;
+    CollectSerializableProbe(out);
   } else {
     ++stats_.unreachable_total;
-    // "Unreachable" is known only once the dial timeout has passed: stamp the sample with that
-    // moment, or a member that is down would look like a silent collector (its sample would be
-    // a dial timeout old on arrival, which at short intervals is "stale").
+    // "Unreachable" is known only once the dial timeout (or the round) has passed: stamp the
+    // sample with that moment, or a member that is down would look like a silent collector
+    // (its sample would be that old on arrival, which at short intervals is "stale").
     out.set_collected_at_unix_ms(
         duration_cast<milliseconds>(clock_.Now().time_since_epoch()).count());
   }
   CollectMetrics(out);
-  if (full) {
-    CollectHealth(out);
-  }
   CollectHost(full, out);
   if (full && config_.read_certificate && reachable) {
     CollectCertificate(out);
+  }
+  if (reachable) {
+    CollectLeaderProbes(learner, no_leader, out);
+    // An Alarm GET is a raft proposal in etcd (a log entry fsynced on every member), so it is
+    // made only when it can tell something: Status lists active alarms among its errors. A
+    // member without a leader cannot commit it: the call would only wait out its deadline and
+    // hold back the sample that says "no leader" (the alarms stay as last known).
+    if ((full || !out.has_status() || out.status().errors_size() > 0) && !no_leader) {
+      CollectAlarms(out);
+    }
+  }
+  if (full) {
+    CollectHealth(out);
   }
   out.set_member_id(member_id_);
   out.mutable_member_name()->assign(member_name_);
 }
 
 bool Sampler::CollectStatus(v1::MemberSample& out) {
-  Result<etcd::EndpointStatus> status = etcd_.GetStatus(authority_);
-  if (!status.ok()) {
-    const Status error = status.status();
+  // Status has a lane of its own: only the member's own silence can make it time out, never a
+  // slow page or probe left over from an earlier round.
+  Status asked = Ask(status_lane_, "Status", ask_status_, round_deadline_);
+  const Status error = !asked.ok()             ? std::move(asked)
+                       : !status_answer_->ok() ? status_answer_->status()
+                                               : Status::Ok();
+  if (!error.ok()) {
     const std::string_view text = ErrorText(error);
     AddError(ErrorSource::kStatus, text, out);
     if (IsUnreachable(error.code())) {
@@ -276,30 +356,36 @@ bool Sampler::CollectStatus(v1::MemberSample& out) {
     }
     return true;  // it answered, with an error
   }
+  const etcd::EndpointStatus& status = **status_answer_;
   v1::MemberStatus* s =
       Reattach(spare_status_, [&](v1::MemberStatus* m) { out.set_allocated_status(m); });
-  s->mutable_version()->assign(status->version);
-  s->set_cluster_id(status->cluster_id);
-  s->set_member_id(status->member_id);
-  s->set_leader_id(status->leader);
-  s->set_raft_term(status->raft_term);
-  s->set_raft_index(status->raft_index);
-  s->set_raft_applied_index(status->raft_applied_index);
-  s->set_db_size(status->db_size);
-  s->set_db_size_in_use(status->db_size_in_use);
-  s->set_is_learner(status->is_learner);
-  s->set_revision(status->revision);
-  for (const std::string& e : status->errors) {
+  s->mutable_version()->assign(status.version);
+  s->set_cluster_id(status.cluster_id);
+  s->set_member_id(status.member_id);
+  s->set_leader_id(status.leader);
+  s->set_raft_term(status.raft_term);
+  s->set_raft_index(status.raft_index);
+  s->set_raft_applied_index(status.raft_applied_index);
+  s->set_db_size(status.db_size);
+  s->set_db_size_in_use(status.db_size_in_use);
+  s->set_is_learner(status.is_learner);
+  s->set_revision(status.revision);
+  for (const std::string& e : status.errors) {
     s->add_errors()->assign(e);
   }
-  if (status->member_id != 0) {
-    member_id_ = status->member_id;
+  if (status.member_id != 0) {
+    member_id_ = status.member_id;
   }
   return true;
 }
 
 void Sampler::CollectMembers(v1::MemberSample& out) {
-  Result<etcd::MemberListResult> list = etcd_.MemberList(authority_);
+  const Status asked = Ask(member_lane_, "MemberList", ask_members_, round_deadline_);
+  if (!asked.ok()) {
+    AddError(ErrorSource::kMemberList, ErrorText(asked), out);
+    return;
+  }
+  const Result<etcd::MemberListResult>& list = *members_answer_;
   if (!list.ok()) {
     AddError(ErrorSource::kMemberList, ErrorText(list.status()), out);
     return;
@@ -325,8 +411,12 @@ void Sampler::CollectMembers(v1::MemberSample& out) {
 }
 
 void Sampler::CollectAlarms(v1::MemberSample& out) {
-  Result<std::vector<etcd::Alarm>> alarms =
-      etcd_.Alarms(authority_, etcd::AlarmAction::kGet, etcd::Alarm{});
+  const Status asked = Ask(cluster_lane_, "Alarm", ask_alarms_, round_deadline_);
+  if (!asked.ok()) {
+    AddError(ErrorSource::kAlarms, ErrorText(asked), out);
+    return;
+  }
+  const Result<std::vector<etcd::Alarm>>& alarms = *alarms_answer_;
   if (!alarms.ok()) {
     AddError(ErrorSource::kAlarms, ErrorText(alarms.status()), out);
     return;
@@ -342,17 +432,45 @@ void Sampler::CollectAlarms(v1::MemberSample& out) {
   }
 }
 
-void Sampler::CollectProbes(bool learner, bool no_leader, v1::MemberSample& out) {
-  // Before the name is known, the reads go to the bare prefix: still a one-key lookup.
-  range_request_.key = probe_key_.empty() ? config_.probe_prefix : probe_key_;
+Status Sampler::TimedProbe(int kind, Lane& lane, std::string_view method,
+                           const std::function<void()>& call, const Status& answer,
+                           const std::chrono::steady_clock::duration& took,
+                           std::chrono::steady_clock::time_point deadline, v1::MemberSample& out) {
+  v1::Probe& probe = *out.add_probes();
+  probe.set_kind(static_cast<v1::Probe::Kind>(kind));
+  const auto start = clock_.SteadyNow();
+  Status status = Ask(lane, method, call, deadline);
+  // The call's own measure when it returned; else how long the sample waited for it.
+  const auto elapsed = status.ok() ? took : clock_.SteadyNow() - start;
+  if (status.ok()) {
+    status = answer;
+    // Judged on the call's own measure, which the hand-over to the lane does not count in.
+    if (status.ok() && config_.probe_timeout.count() > 0 && took > config_.probe_timeout) {
+      status = Status::DeadlineExceeded(
+          "endpoint " + authority_ + ": " + std::string(method) + ": timed out: answered after " +
+          etcd::FormatDuration(duration_cast<milliseconds>(took)) + ", over the probe timeout " +
+          etcd::FormatDuration(config_.probe_timeout));
+    }
+  }
+  probe.set_latency_us(static_cast<uint64_t>(duration_cast<microseconds>(elapsed).count()));
+  probe.set_ok(status.ok());
+  if (!status.ok()) {
+    const std::string_view text = ErrorText(status);
+    probe.mutable_error()->assign(text.data(), text.size());
+  }
+  return status;
+}
 
-  range_request_.serializable = true;
-  range_request_.timeout = config_.probe_timeout;
-  Status read = TimedProbe(clock_, v1::Probe::SERIALIZABLE_READ, *out.add_probes(),
-                           [&] { return etcd_.Range(authority_, range_request_).status(); });
+void Sampler::CollectSerializableProbe(v1::MemberSample& out) {
+  const Status read =
+      TimedProbe(v1::Probe::SERIALIZABLE_READ, member_lane_, "Range", read_serializable_,
+                 serializable_answer_, serializable_took_, round_deadline_, out);
   if (!read.ok()) {
     AddError(ErrorSource::kProbeSerializable, ErrorText(read), out);
   }
+}
+
+void Sampler::CollectLeaderProbes(bool learner, bool no_leader, v1::MemberSample& out) {
   if (learner) {
     return;  // learners refuse linearizable reads and writes
   }
@@ -366,10 +484,26 @@ void Sampler::CollectProbes(bool learner, bool no_leader, v1::MemberSample& out)
     }
     return;
   }
-  range_request_.serializable = false;
-  range_request_.timeout = config_.probe_timeout;
-  read = TimedProbe(clock_, v1::Probe::LINEARIZABLE_READ, *out.add_probes(),
-                    [&] { return etcd_.Range(authority_, range_request_).status(); });
+  // A probe is judged at its timeout on its own measure (TimedProbe). The wait for it allows
+  // twice that, so that handing the call to its lane (a thread wake-up, slow on a busy host) is
+  // not what fails it, and never lasts past the round's end.
+  auto probe_deadline = [this] {
+    if (config_.probe_timeout.count() <= 0) {
+      return round_deadline_;
+    }
+    return std::min(round_deadline_, clock_.SteadyNow() + 2 * config_.probe_timeout);
+  };
+  auto deadline = probe_deadline();
+  // A read is no proposal: its client deadline may end it when the probe is judged.
+  const int64_t round_left_ms = std::max<int64_t>(
+      duration_cast<milliseconds>(round_deadline_ - clock_.SteadyNow()).count(), 1);
+  linearizable_timeout_ms_.store(
+      config_.probe_timeout.count() > 0
+          ? std::min<int64_t>(config_.probe_timeout.count(), round_left_ms)
+          : (config_.round_timeout.count() > 0 ? round_left_ms : 0));
+  const Status read =
+      TimedProbe(v1::Probe::LINEARIZABLE_READ, cluster_lane_, "Range", read_linearizable_,
+                 linearizable_answer_, linearizable_took_, deadline, out);
   if (!read.ok()) {
     AddError(ErrorSource::kProbeLinearizable, ErrorText(read), out);
   }
@@ -381,13 +515,12 @@ void Sampler::CollectProbes(bool learner, bool no_leader, v1::MemberSample& out)
     AddError(ErrorSource::kProbeWrite, "member name not known yet; write probe skipped", out);
     return;
   }
-  put_request_.key = probe_key_;
-  put_request_.timeout = config_.probe_timeout;
-  char digits[24];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), out.collected_at_unix_ms());
-  put_request_.value.assign(digits, ec == std::errc() ? end : digits);
-  const Status write = TimedProbe(clock_, v1::Probe::WRITE, *out.add_probes(),
-                                  [&] { return etcd_.Put(authority_, put_request_).status(); });
+  // The Put is judged at the probe deadline, but its request keeps write_request_timeout:
+  // cancelling a proposal in flight makes etcd count it in etcd_server_proposals_failed_total,
+  // and the probe must not move the signal it is there to check.
+  deadline = probe_deadline();
+  const Status write = TimedProbe(v1::Probe::WRITE, cluster_lane_, "Put", write_probe_,
+                                  write_answer_, write_took_, deadline, out);
   if (!write.ok()) {
     AddError(ErrorSource::kProbeWrite, ErrorText(write), out);
   }
@@ -395,7 +528,12 @@ void Sampler::CollectProbes(bool learner, bool no_leader, v1::MemberSample& out)
 
 void Sampler::CollectMetrics(v1::MemberSample& out) {
   std::string problems;  // stays empty, and unallocated, on a good page
-  Result<int> code = metrics_.Fetch(config_.metrics_url, body_);
+  const Status asked = Ask(member_lane_, "GET /metrics", fetch_metrics_, round_deadline_);
+  if (!asked.ok()) {
+    AddError(ErrorSource::kMetrics, ErrorText(asked), out);
+    return;  // the page may still be being written: not ours to touch
+  }
+  const Result<int>& code = *metrics_answer_;
   if (!code.ok()) {
     AddError(ErrorSource::kMetrics, ErrorText(code.status()), out);
   } else if (*code != 200) {
@@ -431,7 +569,13 @@ void Sampler::CollectMetrics(v1::MemberSample& out) {
 }
 
 void Sampler::CollectHealth(v1::MemberSample& out) {
-  Result<int> code = metrics_.Fetch(config_.health_url, health_body_);
+  // etcd answers /health with a quorum read through raft: it waits on the leader.
+  const Status asked = Ask(cluster_lane_, "GET /health", fetch_health_, round_deadline_);
+  if (!asked.ok()) {
+    AddError(ErrorSource::kHealth, ErrorText(asked), out);
+    return;
+  }
+  const Result<int>& code = *health_answer_;
   if (!code.ok()) {
     AddError(ErrorSource::kHealth, ErrorText(code.status()), out);
     return;
@@ -528,7 +672,12 @@ void Sampler::LocateDataDir(bool full) {
 }
 
 void Sampler::CollectCertificate(v1::MemberSample& out) {
-  Result<ServedCertificate> cert = certificate_.Read(config_.endpoint.host, config_.endpoint.port);
+  const Status asked = Ask(member_lane_, "certificate", read_certificate_, round_deadline_);
+  if (!asked.ok()) {
+    AddError(ErrorSource::kCertificate, ErrorText(asked), out);
+    return;
+  }
+  const Result<ServedCertificate>& cert = *certificate_answer_;
   if (!cert.ok()) {
     AddError(ErrorSource::kCertificate, ErrorText(cert.status()), out);
     return;
@@ -545,6 +694,8 @@ void Sampler::SetMemberName(const std::string& name) {
   }
   member_name_ = name;
   probe_key_ = config_.probe_prefix + name;
+  std::lock_guard<std::mutex> lock(key_mu_);
+  call_probe_key_ = probe_key_;
 }
 
 void Sampler::AddError(ErrorSource source, std::string_view message, v1::MemberSample& out) {

@@ -253,6 +253,10 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   // A probe slower than a quarter of the interval has failed for monitoring purposes, and
   // bounding it keeps a dead leader from delaying the sample that shows it by two deadlines.
   sampling.probe_timeout = std::min(c.etcd.request_timeout, c.metrics_interval / 4);
+  // Each sample goes out within its interval, whatever the member or its leader do: what has
+  // not answered by then is "timed out" in it. Three intervals of silence make a collector
+  // stale; a member that does not answer must never look like that.
+  sampling.round_timeout = c.metrics_interval * 3 / 4;
   Result<std::unique_ptr<Sampler>> sampler = Sampler::Create(
       sampling, *impl->etcd, *impl->metrics, *impl->host, *impl->certificate, clock);
   if (!sampler.ok()) {
@@ -317,6 +321,8 @@ bool CollectorService::Stop(std::chrono::milliseconds flush_timeout) {
                                  [this] { return impl_->sampling_done; }));
   }
   impl_->sampling_thread.join();
+  // Calls the sampler gave up on may still wait on the member; nothing will read their answers.
+  impl_->cancellation->Cancel();
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   impl_->sender->Stop(std::max(left, std::chrono::milliseconds(0)));

@@ -101,6 +101,9 @@ class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> 
   }
 
   void TearDown() override {
+    for (size_t i = 0; i < cluster().size(); ++i) {
+      (void)cluster().Resume(i);  // a member a case stopped with SIGSTOP would hang the suite
+    }
     if (alerter_) alerter_->Stop();
     alerter_.reset();
     stack_.reset();
@@ -511,6 +514,33 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));
   EXPECT_GE(alerter_->Stats().silenced, 1u);
   ASSERT_TRUE(cluster().Restart(2).ok());
+}
+
+// A member stopped with SIGSTOP is down, not a blind monitor: its collector still sends a sample
+// every interval ("timed out", reachable=false), so MemberUnavailable fires for it and
+// CollectorStale never does. (Its samples used to wait out the 5 s request timeout, longer than
+// the stale window: the member went stale and only CollectorStale fired.)
+TEST_F(AlerterClusterTest, StoppedMemberIsUnavailableNotStale) {
+  StartAlerter(R"(
+rules:
+  MemberUnavailable: {for: 1s}
+  CollectorStale: {for: 0s}
+)");
+  ASSERT_TRUE(WaitForEvaluations(3));
+  const size_t stopped = 2;
+  ASSERT_TRUE(cluster().Pause(stopped).ok());
+  const bool fired = WaitFor(
+      [&] {
+        return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable",
+                   cluster().Name(stopped));
+      },
+      60s);
+  EXPECT_TRUE(WaitForEvaluations(20));  // a while longer, still stopped
+  const std::vector<Received> got = WebhookNotifications(webhook_);
+  ASSERT_TRUE(cluster().Resume(stopped).ok());
+  EXPECT_TRUE(fired) << Describe(got);
+  EXPECT_FALSE(Has(got, "firing", "CollectorStale")) << Describe(got);
+  EXPECT_TRUE(cluster().WaitHealthy(stopped, 20s).ok());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "etcdmon/promtext/parser.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/etcd_cluster_suite.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::collector {
@@ -457,6 +458,134 @@ TEST_F(SamplerClusterTest, KilledMemberIsUnreachableThenResumes) {
   EXPECT_EQ(s.member_id(), id);
   EXPECT_EQ(s.probes_size(), 3);
   EXPECT_GE(sampler->stats().unreachable_total, 1u);
+}
+
+// ---- a 3-member cluster whose leader is briefly stopped ----
+
+// The write probe and etcd_server_proposals_failed_total: the leader is stopped (SIGSTOP) for
+// less than an election timeout, so a follower's Put waits for it and the probe times out; the
+// leader then continues and the Put commits. Elections are slow here so that none happens.
+class SamplerProposalTest : public testing::EtcdClusterSuite<SamplerProposalTest> {
+ public:
+  static EtcdClusterOptions ClusterOptions() {
+    EtcdClusterOptions options;
+    options.heartbeat_interval_ms = 100;
+    options.election_timeout_ms = 5000;
+    return options;
+  }
+
+ protected:
+  void SetUp() override {
+    EtcdClusterSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    sources_ = std::make_unique<RealSources>(FastConnection(cluster()));
+    ASSERT_TRUE(sources_->ok());
+    leader_ = cluster().size();
+    for (size_t i = 0; i < cluster().size(); ++i) {
+      Result<etcd::EndpointStatus> status =
+          sources_->client().GetStatus(cluster().ClientEndpoint(i));
+      ASSERT_TRUE(status.ok()) << status.status().ToString();
+      if (status->IsLeader()) {
+        leader_ = i;
+      }
+    }
+    ASSERT_LT(leader_, cluster().size());
+    follower_ = (leader_ + 1) % cluster().size();
+  }
+
+  void TearDown() override {
+    EXPECT_TRUE(cluster().Resume(leader_).ok());  // always: a stopped leader hangs the suite
+    sampler_.reset();  // joins its lanes, whose calls the leader's return lets finish
+    sources_.reset();
+  }
+
+  // A metric of the follower, read from its own page.
+  double FollowerMetric(std::string_view metric) {
+    auto fetcher = http::HttpFetcher::Create(http::FetcherOptions{});
+    EXPECT_TRUE(fetcher.ok());
+    Result<http::HttpResponse> response = (*fetcher)->Get(cluster().MetricsUrl(follower_));
+    EXPECT_TRUE(response.ok()) << response.status().ToString();
+    promtext::ParseResult page;
+    EXPECT_TRUE(response.ok() && promtext::Parse(response->body, page).ok());
+    const promtext::Sample* sample = FirstSample(page, metric);
+    EXPECT_NE(sample, nullptr) << metric;
+    return sample == nullptr ? -1 : sample->value;
+  }
+  double ProposalsFailed() { return FollowerMetric("etcd_server_proposals_failed_total"); }
+
+  // A sampler of the follower whose probes are judged at 100 ms; the first (full) pass learns
+  // its name, with the leader still up.
+  void StartSampler(milliseconds write_request_timeout) {
+    SamplerConfig config = MemberConfig(cluster(), follower_, /*write_probe=*/true);
+    config.probe_timeout = milliseconds(100);
+    config.round_timeout = milliseconds(1500);
+    config.write_request_timeout = write_request_timeout;
+    sampler_ = sources_->MakeSampler(config);
+    ASSERT_NE(sampler_, nullptr);
+    v1::MemberSample s;
+    sampler_->Collect(true, s);
+    ASSERT_TRUE(s.reachable()) << s.error();
+    ASSERT_FALSE(sampler_->probe_key().empty());
+  }
+
+  // One round while the leader is stopped: the write probe times out. Then the leader goes on.
+  void WriteProbeTimesOutWhileTheLeaderIsStopped() {
+    ASSERT_TRUE(cluster().Pause(leader_).ok());
+    v1::MemberSample s;
+    sampler_->Collect(false, s);
+    ASSERT_TRUE(cluster().Resume(leader_).ok());
+    EXPECT_TRUE(s.reachable()) << s.error();
+    const v1::SampleError* write = nullptr;
+    for (const v1::SampleError& e : s.errors()) {
+      write = e.source() == "probe_write" ? &e : write;
+    }
+    ASSERT_NE(write, nullptr) << ErrorSources(s);
+    EXPECT_NE(write->message().find("timed out"), std::string::npos) << write->message();
+  }
+
+  // Samples until the write probe succeeds again (the stopped one's Put has returned), then
+  // until the follower has no proposal pending.
+  void WaitUntilSettled() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    v1::MemberSample s;
+    bool written = false;
+    while (!written && std::chrono::steady_clock::now() < deadline) {
+      sampler_->Collect(false, s);
+      for (const v1::Probe& p : s.probes()) {
+        written = written || (p.kind() == v1::Probe::WRITE && p.ok());
+      }
+    }
+    EXPECT_TRUE(written) << ErrorSources(s);
+    EXPECT_TRUE(testing::WaitFor(
+        [&] { return FollowerMetric("etcd_server_proposals_pending") == 0; }, milliseconds(10000)));
+  }
+
+  std::unique_ptr<RealSources> sources_;
+  std::unique_ptr<Sampler> sampler_;
+  size_t leader_ = 0;
+  size_t follower_ = 0;
+};
+
+// Why the write probe's request outlives its verdict: a Put its client stops waiting for is a
+// proposal etcd counts as failed, though etcd itself would have committed it.
+TEST_F(SamplerProposalTest, PutCancelledByTheClientCountsAsAFailedProposal) {
+  StartSampler(/*write_request_timeout=*/milliseconds(100));  // cancelled when judged
+  const double before = ProposalsFailed();
+  WriteProbeTimesOutWhileTheLeaderIsStopped();
+  WaitUntilSettled();
+  EXPECT_GE(ProposalsFailed() - before, 1);
+}
+
+// The collector's write probe timing out does not raise the member's failed proposals: its Put
+// is left to etcd, which commits it once the leader goes on.
+TEST_F(SamplerProposalTest, TimedOutWriteProbeIsNoFailedProposal) {
+  StartSampler(SamplerConfig{}.write_request_timeout);
+  const double before = ProposalsFailed();
+  WriteProbeTimesOutWhileTheLeaderIsStopped();
+  WaitUntilSettled();
+  EXPECT_EQ(ProposalsFailed() - before, 0);
 }
 
 // ---- a 1-member TLS cluster ----

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <string>
 
 #include "etcdmon/testing/http_server.h"
@@ -16,9 +17,10 @@ class MetricsSourceTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start().ok()); }
 
-  std::unique_ptr<MetricsSource> Make(std::size_t max_body_bytes = 16u << 20) {
+  std::unique_ptr<MetricsSource> Make(std::size_t max_body_bytes = 16u << 20,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
     http::FetcherOptions options;
-    options.timeout = std::chrono::milliseconds(2000);
+    options.timeout = timeout;
     options.max_body_bytes = max_body_bytes;
     auto source = NewHttpMetricsSource(options);
     EXPECT_TRUE(source.ok()) << source.status().ToString();
@@ -89,6 +91,32 @@ TEST_F(MetricsSourceTest, FailuresAreErrors) {
   code = source->Fetch(url, body);
   ASSERT_FALSE(code.ok());
   EXPECT_EQ(code.status().code(), StatusCode::kUnavailable);
+}
+
+// Concurrent fetches each get a connection: /health answers while a /metrics request still
+// hangs on another one (the sampler's lanes fetch from one source).
+TEST_F(MetricsSourceTest, ConcurrentFetchesDoNotWaitForEachOther) {
+  CannedResponse hang;
+  hang.action = CannedResponse::Action::kHang;
+  server_.Set("/metrics", hang);
+  CannedResponse healthy;
+  healthy.body = R"({"health":"true"})";
+  server_.Set("/health", healthy);
+  auto source = Make(16u << 20, std::chrono::seconds(5));
+  ASSERT_NE(source, nullptr);
+
+  std::string page;
+  auto hung =
+      std::async(std::launch::async, [&] { return source->Fetch(server_.Url("/metrics"), page); });
+  ASSERT_TRUE(server_.WaitForRequests(1));
+  std::string body;
+  Result<int> code = source->Fetch(server_.Url("/health"), body);
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 200);
+  EXPECT_EQ(body, healthy.body);
+  EXPECT_EQ(hung.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the /metrics request was still waiting";
+  EXPECT_EQ(hung.get().status().code(), StatusCode::kDeadlineExceeded);
 }
 
 }  // namespace

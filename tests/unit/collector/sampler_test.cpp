@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "allocation_counter.h"
 #include "etcdmon/testing/fake_etcd_client.h"
 #include "etcdmon/testing/http_server.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "fake_proc.h"
 #include "fakes.h"
@@ -272,6 +276,109 @@ class SlowEtcdClient final : public etcd::EtcdClient {
  private:
   FakeEtcdClient& inner_;
   FakeClock& clock_;
+};
+
+// Delegates to a FakeEtcdClient, except that the calls the test holds block, on every
+// endpoint or on one, until released: a member (or a leader) that stopped answering.
+// Released calls answer as the inner fake does.
+class GatedEtcdClient final : public etcd::EtcdClient {
+ public:
+  enum class Call { kStatus, kLinearizableRange, kPut, kAlarms };
+
+  explicit GatedEtcdClient(FakeEtcdClient& inner) : inner_(inner) {}
+
+  void Hold(Call call, std::string endpoint = "") {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.push_back({call, std::move(endpoint)});
+  }
+  void ReleaseAll() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_.clear();
+    }
+    cv_.notify_all();
+  }
+  /// Calls blocked right now.
+  int blocked() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return blocked_;
+  }
+  /// Calls that blocked so far.
+  int ever_blocked() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ever_blocked_;
+  }
+
+  std::vector<std::string> Endpoints() const override { return inner_.Endpoints(); }
+  Result<etcd::EndpointStatus> GetStatus(const std::string& e) override {
+    Gate(Call::kStatus, e);
+    return inner_.GetStatus(e);
+  }
+  Result<etcd::MemberListResult> MemberList(const std::string& e) override {
+    return inner_.MemberList(e);
+  }
+  Result<std::vector<etcd::Alarm>> Alarms(const std::string& e, etcd::AlarmAction a,
+                                          const etcd::Alarm& alarm) override {
+    Gate(Call::kAlarms, e);
+    return inner_.Alarms(e, a, alarm);
+  }
+  Result<etcd::RangeResult> Range(const std::string& e, const etcd::RangeRequest& r) override {
+    if (!r.serializable) {
+      Gate(Call::kLinearizableRange, e);
+    }
+    return inner_.Range(e, r);
+  }
+  Result<etcd::PutResult> Put(const std::string& e, const etcd::PutRequest& r) override {
+    Gate(Call::kPut, e);
+    return inner_.Put(e, r);
+  }
+  Result<etcd::DeleteRangeResult> DeleteRange(const std::string& e,
+                                              const etcd::DeleteRangeRequest& r) override {
+    return inner_.DeleteRange(e, r);
+  }
+  Result<etcd::ResponseHeader> Compact(const std::string& e, int64_t rev, bool phys) override {
+    return inner_.Compact(e, rev, phys);
+  }
+  Result<etcd::ResponseHeader> Defragment(const std::string& e) override {
+    return inner_.Defragment(e);
+  }
+  Result<etcd::HashKVResult> HashKV(const std::string& e, int64_t rev) override {
+    return inner_.HashKV(e, rev);
+  }
+  Result<etcd::ResponseHeader> MoveLeader(const std::string& e, uint64_t id) override {
+    return inner_.MoveLeader(e, id);
+  }
+  Result<etcd::SnapshotResult> Snapshot(const std::string& e, const etcd::SnapshotSink& sink,
+                                        std::chrono::milliseconds timeout) override {
+    return inner_.Snapshot(e, sink, timeout);
+  }
+
+ private:
+  bool IsHeld(Call call, const std::string& endpoint) const {
+    for (const auto& [c, e] : held_) {
+      if (c == call && (e.empty() || e == endpoint)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  void Gate(Call call, const std::string& endpoint) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!IsHeld(call, endpoint)) {
+      return;
+    }
+    ++blocked_;
+    ++ever_blocked_;
+    cv_.wait(lock, [&] { return !IsHeld(call, endpoint); });
+    --blocked_;
+  }
+
+  FakeEtcdClient& inner_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<Call, std::string>> held_;  // guarded by mu_
+  int blocked_ = 0;                                 // guarded by mu_
+  int ever_blocked_ = 0;                            // guarded by mu_
 };
 
 class SamplerTest : public ::testing::Test {
@@ -1269,6 +1376,194 @@ TEST_F(SamplerTest, CreateValidatesConfigAndDerivesUrls) {
     EXPECT_EQ((*sampler)->metrics_url(), c.metrics_url) << c.name;
     EXPECT_EQ((*sampler)->health_url(), c.health_url) << c.name;
   }
+}
+
+// The sampling-round deadline, with a member (or its leader) that never answers.
+class SamplerDeadlineTest : public SamplerTest {
+ protected:
+  static constexpr auto kInterval = std::chrono::milliseconds(1000);
+  static constexpr auto kRound = std::chrono::milliseconds(750);
+  static constexpr auto kProbe = std::chrono::milliseconds(250);
+
+  SamplerDeadlineTest() : gated_(etcd_) {}
+  ~SamplerDeadlineTest() override {
+    // Lets the lanes' calls return, so that the samplers (destroyed next) can join them.
+    gated_.ReleaseAll();
+    other_gated_.ReleaseAll();
+  }
+
+  // A sampler on `client`, owned by the fixture so that it is destroyed after the release.
+  Sampler* MakeOwned(SamplerConfig config, etcd::EtcdClient& client) {
+    samplers_.push_back(Make(std::move(config), &client));
+    return samplers_.back().get();
+  }
+
+  static SamplerConfig DeadlineConfig() {
+    SamplerConfig config = Config();
+    config.round_timeout = kRound;
+    config.probe_timeout = kProbe;
+    return config;
+  }
+
+  // Runs one Collect() on another thread, moving the fake clock by `step` whenever it has not
+  // returned for a while (it then waits for a deadline: every call the fake answers returns at
+  // once); returns how much fake time the collection took.
+  std::chrono::steady_clock::duration CollectAdvancing(Sampler& sampler, bool full,
+                                                       v1::MemberSample& out,
+                                                       std::chrono::milliseconds step) {
+    std::chrono::steady_clock::duration took{};
+    auto done = std::async(std::launch::async, [&] {
+      const auto start = clock_.SteadyNow();
+      sampler.Collect(full, out);
+      took = clock_.SteadyNow() - start;
+    });
+    // Bounded: each step passes a deadline the sampler waits for, and it has at most four.
+    for (int i = 0; i < 8; ++i) {
+      if (done.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready) {
+        break;
+      }
+      clock_.Advance(step);
+    }
+    if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      ADD_FAILURE() << "Collect() did not return at its deadlines";
+      gated_.ReleaseAll();
+      clock_.Advance(std::chrono::hours(1));
+    }
+    done.wait();
+    return took;
+  }
+
+  GatedEtcdClient gated_;
+  // Two members on one client, for OtherMembersAreNotDelayed.
+  FakeEtcdClient both_{{kEndpoint, "127.0.0.1:22379"}};
+  GatedEtcdClient other_gated_{both_};
+  std::vector<std::unique_ptr<Sampler>> samplers_;  // after the clients: destroyed first
+};
+
+// A member that never answers Status is reported unreachable ("timed out") by the round's
+// deadline, within the interval, in every round; the call is not sent again while the first
+// one waits, and once the member answers the next sample is reachable again.
+TEST_F(SamplerDeadlineTest, HungMemberIsUnreachableWithinEveryInterval) {
+  gated_.Hold(GatedEtcdClient::Call::kStatus);
+  Sampler* sampler = MakeOwned(DeadlineConfig(), gated_);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  for (int round = 0; round < 10; ++round) {
+    const int64_t round_start_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+            .count();
+    const auto took = CollectAdvancing(*sampler, round == 0, s, kRound);
+    EXPECT_LE(took, kInterval) << "round " << round;
+    EXPECT_FALSE(s.reachable()) << "round " << round;
+    EXPECT_NE(s.error().find("timed out"), std::string::npos) << s.error();
+    EXPECT_LE(s.collected_at_unix_ms(), round_start_ms + kInterval.count());
+    clock_.Advance(kInterval - took);
+  }
+  EXPECT_EQ(gated_.ever_blocked(), 1) << "one Status waits; none piles up behind it";
+  EXPECT_EQ(etcd_.calls().status, 0);
+  EXPECT_EQ(sampler->stats().unreachable_total, 10u);
+
+  // It answers (10 intervals late): the next round is a normal one.
+  gated_.ReleaseAll();
+  ASSERT_TRUE(etcdmon::testing::WaitFor([&] { return etcd_.calls().status == 1; }));
+  const auto took = CollectAdvancing(*sampler, false, s, kRound);
+  EXPECT_TRUE(s.reachable()) << s.error();
+  EXPECT_EQ(took, std::chrono::steady_clock::duration::zero());
+  EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
+}
+
+// One member hanging delays no other member's sample: another sampler on the same client
+// collects at once, with no fake time passing, while the first one waits.
+TEST_F(SamplerDeadlineTest, OtherMembersAreNotDelayed) {
+  constexpr char kOther[] = "127.0.0.1:22379";
+  for (const char* e : {kEndpoint, kOther}) {
+    both_.SetStatus(e, GoodStatus());
+    both_.SetMemberList(e, GoodMembers());
+    both_.SetAlarms(e, std::vector<etcd::Alarm>{});
+    both_.SetRange(e, etcd::RangeResult{});
+    both_.SetPut(e, etcd::PutResult{});
+  }
+  metrics_.Set("http://127.0.0.1:22379/metrics", 200, kPage);
+  other_gated_.Hold(GatedEtcdClient::Call::kStatus, kEndpoint);
+  Sampler* hung = MakeOwned(DeadlineConfig(), other_gated_);
+  SamplerConfig other_config = DeadlineConfig();
+  other_config.endpoint.port = 22379;
+  Sampler* other = MakeOwned(other_config, other_gated_);
+  ASSERT_NE(hung, nullptr);
+  ASSERT_NE(other, nullptr);
+
+  v1::MemberSample hung_sample;
+  auto hung_done = std::async(std::launch::async, [&] { hung->Collect(false, hung_sample); });
+  EXPECT_TRUE(etcdmon::testing::WaitFor([&] { return other_gated_.blocked() == 1; }));
+  for (int round = 0; round < 3; ++round) {
+    v1::MemberSample s;
+    other->Collect(false, s);  // on this thread: it returns without the clock moving
+    EXPECT_TRUE(s.reachable()) << s.error();
+    EXPECT_EQ(s.errors_size(), 0) << ErrorSources(s);
+  }
+  clock_.Advance(kRound);
+  ASSERT_EQ(hung_done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(hung_sample.reachable());
+}
+
+// A hung leader: whatever waits on it (linearizable read, Put, Alarm) times out, but the
+// member's own Status, serializable read and /metrics are in the sample, on time, in every
+// round, including those whose cluster-side calls still wait on an earlier one.
+TEST_F(SamplerDeadlineTest, HungLeaderDoesNotDelayTheMembersOwnSample) {
+  gated_.Hold(GatedEtcdClient::Call::kLinearizableRange);
+  gated_.Hold(GatedEtcdClient::Call::kPut);
+  gated_.Hold(GatedEtcdClient::Call::kAlarms);
+  Sampler* sampler = MakeOwned(DeadlineConfig(), gated_);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  for (int round = 0; round < 5; ++round) {
+    const auto took = CollectAdvancing(*sampler, round == 0, s, kProbe);
+    EXPECT_LE(took, kInterval) << "round " << round;
+    EXPECT_TRUE(s.reachable()) << s.error();
+    EXPECT_TRUE(s.has_status());
+    EXPECT_TRUE(FindProbe(s, v1::Probe::SERIALIZABLE_READ)->ok());
+    EXPECT_EQ(s.scalars_size(), kPageScalars);
+    ASSERT_NE(FindError(s, "probe_linearizable"), nullptr) << "round " << round;
+    EXPECT_NE(FindError(s, "probe_linearizable")->message().find("timed out"), std::string::npos);
+    EXPECT_FALSE(FindProbe(s, v1::Probe::LINEARIZABLE_READ)->ok());
+    clock_.Advance(kInterval - took);
+  }
+  EXPECT_EQ(gated_.ever_blocked(), 1) << "the cluster lane holds one call, never a pile";
+}
+
+// The write probe is judged at its timeout, but its Put is not cancelled then: the request
+// keeps the long write_request_timeout and is left to etcd, which counts a proposal failed
+// only when it gives up itself (not when a client stops waiting). Until it has answered no
+// other Put is sent.
+TEST_F(SamplerDeadlineTest, SlowWriteProbeIsJudgedButNotCancelled) {
+  gated_.Hold(GatedEtcdClient::Call::kPut);
+  Sampler* sampler = MakeOwned(DeadlineConfig(), gated_);
+  ASSERT_NE(sampler, nullptr);
+  v1::MemberSample s;
+  CollectAdvancing(*sampler, true, s, kProbe);
+  const v1::Probe* write = FindProbe(s, v1::Probe::WRITE);
+  ASSERT_NE(write, nullptr);
+  EXPECT_FALSE(write->ok());
+  EXPECT_NE(write->error().find("timed out"), std::string::npos) << write->error();
+  EXPECT_GE(write->latency_us(), 250000u);
+  EXPECT_TRUE(FindProbe(s, v1::Probe::LINEARIZABLE_READ)->ok());
+
+  clock_.Advance(kInterval);
+  CollectAdvancing(*sampler, false, s, kProbe);
+  EXPECT_NE(FindError(s, "probe_write")->message().find("an earlier Put"), std::string::npos)
+      << ErrorSources(s);
+  EXPECT_EQ(gated_.ever_blocked(), 1);
+
+  // etcd answers after three probe timeouts: the Put went out with the long deadline.
+  gated_.ReleaseAll();
+  ASSERT_TRUE(etcdmon::testing::WaitFor([&] { return etcd_.calls().put == 1; }));
+  EXPECT_EQ(etcd_.last_put().timeout, std::chrono::seconds(30));
+  EXPECT_GT(etcd_.last_range().timeout.count(), 0) << "a read is no proposal: it is bounded";
+  EXPECT_LE(etcd_.last_range().timeout, kProbe);
+  clock_.Advance(kInterval);
+  CollectAdvancing(*sampler, false, s, kProbe);
+  EXPECT_TRUE(FindProbe(s, v1::Probe::WRITE)->ok()) << ErrorSources(s);
+  EXPECT_EQ(etcd_.calls().put, 2);
 }
 
 // Error sources have the stable names the service exports.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ class CollectorServiceStopTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<CollectorService> Make() {
+  std::unique_ptr<CollectorService> Make(std::chrono::milliseconds interval = 100ms) {
     CollectorConfig c;
     Result<config::Endpoint> endpoint =
         config::ParseEndpoint("127.0.0.1:" + std::to_string(member_.port()));
@@ -45,8 +46,8 @@ class CollectorServiceStopTest : public ::testing::Test {
     c.etcd.request_timeout = 20s;
     c.aggregator = "tcp://127.0.0.1:1";
     c.collector_id = "stop-test";
-    c.metrics_interval = 100ms;
-    c.health_check_interval = 1s;
+    c.metrics_interval = interval;
+    c.health_check_interval = std::max<std::chrono::milliseconds>(interval, 1s);
     c.metrics_url = member_.Url("/metrics");
     c.sequence_state_file = dir_.File("collector.seq");
     auto service = CollectorService::Create(c, nullptr);
@@ -59,23 +60,35 @@ class CollectorServiceStopTest : public ::testing::Test {
 };
 
 // Stop() joins the sampling thread promptly while a sample waits for a member that does not
-// answer: the member's requests are aborted rather than waited out (20 s here).
+// answer: the member's requests are aborted rather than waited out. The interval is long, so
+// that the round (three quarters of it) still waits when Stop() comes.
 TEST_F(CollectorServiceStopTest, StopJoinsPromptlyWhileASampleIsBlocked) {
   MemberStopsAnswering();
-  auto service = Make();
+  auto service = Make(20s);
   ASSERT_NE(service, nullptr);
   ASSERT_TRUE(service->Start().ok());
   // Let the first sample reach the member and block there.
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (member_.requests().empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_FALSE(member_.requests().empty()) << "the sampler never asked the member";
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(testing::WaitFor([&] { return !member_.requests().empty(); }, 5s))
+      << "the sampler never asked the member";
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(service->Stop(1s)) << "the blocked sample is reported as abandoned";
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_EQ(service->Stats().samples, 0u);
+}
+
+// A member that stopped answering (its requests would wait 20 s) does not stop the samples:
+// one goes out every interval, each saying the member did not answer in time.
+TEST_F(CollectorServiceStopTest, HungMemberStillGetsASampleEveryInterval) {
+  MemberStopsAnswering();
+  auto service = Make(100ms);
+  ASSERT_NE(service, nullptr);
+  ASSERT_TRUE(service->Start().ok());
+  EXPECT_TRUE(testing::WaitFor([&] { return service->Stats().samples >= 5; }, 10s))
+      << "samples taken while the member hangs: " << service->Stats().samples;
+  // Stop() does not wait for the member's requests left behind: they are aborted.
+  const auto start = std::chrono::steady_clock::now();
+  service->Stop(0ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }
 
 // With no flush time (the destructor's Stop) a blocked sample is aborted at once as well.

@@ -24,9 +24,10 @@ class MetricsSource {
   virtual Result<int> Fetch(const std::string& url, std::string& body) = 0;
 };
 
-/// The real source: an http::HttpFetcher (keep-alive, TLS options, timeouts, size cap) with
-/// `options`. Not safe for concurrent use, like the fetcher it wraps: one per sampler.
-/// Errors are those of http::HttpFetcher::Create.
+/// The real source: http::HttpFetcher connections (keep-alive, TLS options, timeouts, size cap)
+/// with `options`. Safe for concurrent use: each concurrent call gets a connection of its own,
+/// kept for reuse (the sampler's lanes may fetch /metrics and /health at once). Errors are
+/// those of http::HttpFetcher::Create.
 Result<std::unique_ptr<MetricsSource>> NewHttpMetricsSource(http::FetcherOptions options);
 
 }  // namespace etcdmon::collector

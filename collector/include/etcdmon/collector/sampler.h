@@ -4,9 +4,13 @@
 // host can tell, gathered into one etcdmonitor.v1.MemberSample per interval.
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +34,10 @@ class CertificateInfo;
 }  // namespace etcdmonitor::v1
 
 namespace etcdmon::collector {
+
+namespace detail {
+class DeadlineRunner;  // collector/src/deadline_runner.h
+}  // namespace detail
 
 /// The reserved key prefix of the active probes. Each member's write probe keeps one key,
 /// "<prefix><member name>", so probing never grows the keyspace.
@@ -71,6 +79,15 @@ struct SamplerConfig {
   /// Both wait on the leader, so when it has just died (before the member notices) each would
   /// hold the sample for the whole deadline.
   std::chrono::milliseconds probe_timeout{0};
+  /// How long Collect() waits for the member in all: whatever has not answered by then is a
+  /// "timed out" error in the sample (Status: reachable=false), and Collect() returns. 0: no
+  /// limit but the calls' own timeouts.
+  std::chrono::milliseconds round_timeout{0};
+  /// The write probe's Put is judged at `probe_timeout`, but its request is left to etcd for
+  /// this long: longer than etcd's own request timeout (5 s + 2 election timeouts), so that a
+  /// slow proposal is ended by etcd, not cancelled by the collector, and
+  /// etcd_server_proposals_failed_total never counts the probe's own impatience.
+  std::chrono::milliseconds write_request_timeout{std::chrono::seconds(30)};
 };
 
 /// The sources a sample is made from; a failed source becomes a SampleError named by
@@ -108,6 +125,18 @@ struct SamplerStats {
 };
 
 /// Samples one etcd member.
+///
+/// Calls to the member run on three worker threads ("lanes"), each with at most one call
+/// outstanding; Collect() waits for each within the round's deadline (round_timeout). Status has
+/// the status lane to itself, so that only the member's own silence can time it out; the
+/// member lane carries the rest of what the member answers by itself (MemberList, the
+/// serializable read, /metrics, the certificate); the cluster lane what waits on the leader or
+/// on raft (the linearizable read, the write probe, Alarm, /health), so that a hung leader never
+/// delays the sample that shows this member's own state. A call that has not answered by the
+/// deadline is a "timed out" error and is left to finish on its lane (the clients' own timeouts
+/// end it); the lane's next call waits for it within its own round's deadline, so slow calls
+/// never pile up.
+/// Status timing out means unreachable, as any DeadlineExceeded does.
 ///
 /// Each Collect() makes: one Maintenance.Status; unless that found the member unreachable,
 /// three timed probes (a serializable and a linearizable Range of the member's probe key, and a
@@ -152,7 +181,9 @@ struct SamplerStats {
 /// client and HTTP library allocate inside their calls is theirs.
 ///
 /// Single-threaded: one thread calls Collect() and stats(). The injected dependencies must
-/// outlive the sampler.
+/// outlive the sampler, and are called from its lanes. The destructor waits for the calls still
+/// running on the lanes: whoever owns the clients must make them return first (the collector
+/// cancels its requests).
 class Sampler final {
  public:
   /// Validates `config`: the endpoint is one of `etcd`'s, the probe prefix is non-empty and
@@ -192,10 +223,30 @@ class Sampler final {
   Sampler(SamplerConfig config, etcd::EtcdClient& etcd, MetricsSource& metrics, HostProbe& host,
           CertificateProbe& certificate, Clock& clock);
 
+  // One worker thread and what it last ran; see the class comment.
+  struct Lane {
+    std::unique_ptr<detail::DeadlineRunner> runner;
+    std::string_view last_call;  // method name of the call it last started; sampling thread
+  };
+
+  // Runs `call` on `lane`, waiting until `deadline` at most. OK when it returned; otherwise
+  // the DeadlineExceeded that stands for its answer ("endpoint ...: <method>: timed out: ...").
+  Status Ask(Lane& lane, std::string_view method, const std::function<void()>& call,
+             std::chrono::steady_clock::time_point deadline);
+  void MakeCalls();  // fills the std::function members below
+
   bool CollectStatus(etcdmonitor::v1::MemberSample& out);
   void CollectMembers(etcdmonitor::v1::MemberSample& out);
   void CollectAlarms(etcdmonitor::v1::MemberSample& out);
-  void CollectProbes(bool learner, bool no_leader, etcdmonitor::v1::MemberSample& out);
+  void CollectSerializableProbe(etcdmonitor::v1::MemberSample& out);
+  void CollectLeaderProbes(bool learner, bool no_leader, etcdmonitor::v1::MemberSample& out);
+  // Runs the probe `call` (whose answer lands in `answer`, its duration in `took`) and adds it
+  // to `out` as a probe of `kind` (an etcdmonitor.v1.Probe.Kind); returns its status.
+  Status TimedProbe(int kind, Lane& lane, std::string_view method,
+                    const std::function<void()>& call, const Status& answer,
+                    const std::chrono::steady_clock::duration& took,
+                    std::chrono::steady_clock::time_point deadline,
+                    etcdmonitor::v1::MemberSample& out);
   void CollectMetrics(etcdmonitor::v1::MemberSample& out);
   void CollectHealth(etcdmonitor::v1::MemberSample& out);
   void CollectHost(bool full, etcdmonitor::v1::MemberSample& out);
@@ -223,11 +274,33 @@ class Sampler final {
   std::string data_dir_;
   std::string disk_unknown_reason_;
 
-  // Reused across calls (steady state allocates nothing).
-  etcd::RangeRequest range_request_;
+  std::chrono::steady_clock::time_point round_deadline_;  // of the Collect() in progress
+
+  // The calls to the member, run on the lanes; made once by the constructor. Each writes only
+  // its own answer below, which the sampling thread reads once the call returned in time
+  // (Ask() OK: the lane is then idle). The inputs they read are const, atomic, or guarded.
+  std::function<void()> ask_status_, ask_members_, ask_alarms_, read_serializable_,
+      read_linearizable_, write_probe_, fetch_metrics_, fetch_health_, read_certificate_;
+  std::optional<Result<etcd::EndpointStatus>> status_answer_;
+  std::optional<Result<etcd::MemberListResult>> members_answer_;
+  std::optional<Result<std::vector<etcd::Alarm>>> alarms_answer_;
+  Status serializable_answer_, linearizable_answer_, write_answer_;
+  std::chrono::steady_clock::duration serializable_took_{}, linearizable_took_{}, write_took_{};
+  std::optional<Result<int>> metrics_answer_, health_answer_;
+  std::optional<Result<ServedCertificate>> certificate_answer_;
+  // The linearizable read's client deadline: the probe timeout, or less when the round ends
+  // sooner. Written by the sampling thread before the call, read by the cluster lane.
+  std::atomic<int64_t> linearizable_timeout_ms_{0};
+  // The probe key as the calls read it (probe_key_ belongs to the sampling thread).
+  mutable std::mutex key_mu_;
+  std::string call_probe_key_;  // guarded by key_mu_
+
+  // Reused across calls (steady state allocates nothing); touched only by the lanes' calls.
+  etcd::RangeRequest serializable_request_;
+  etcd::RangeRequest linearizable_request_;
   etcd::PutRequest put_request_;
-  std::string body_;         // the /metrics page
-  std::string health_body_;  // the /health page
+  std::string body_;         // the /metrics page; the sampling thread parses it (lane idle)
+  std::string health_body_;  // the /health page; likewise
   promtext::ParseResult page_;
   std::vector<uint8_t> series_flags_;  // scratch of the histogram extraction
   // Singular submessages of the last sample, kept across Clear() (which deletes them).
@@ -236,6 +309,11 @@ class Sampler final {
   std::unique_ptr<etcdmonitor::v1::CertificateInfo> spare_certificate_;
 
   SamplerStats stats_;
+
+  // Last: destroyed (joined) first, while everything their calls touch still exists.
+  Lane status_lane_;
+  Lane member_lane_;
+  Lane cluster_lane_;
 };
 
 }  // namespace etcdmon::collector
