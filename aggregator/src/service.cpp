@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/rpc/server.h"
@@ -67,7 +68,8 @@ struct AggregatorService::Impl {
   Clock& clock;
 
   // Construction order is dependency order; destruction runs backwards, so the store outlives
-  // everything that writes to it.
+  // everything that writes to it, and the lock (one process per history file) the store.
+  std::unique_ptr<files::DirectoryLock> history_lock;
   std::unique_ptr<HistoryStore> store;
   std::unique_ptr<ClusterModel> model;
   std::unique_ptr<transport::SnapshotPublisher> publisher;
@@ -476,6 +478,13 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
       return Status::InvalidArgument("cannot create the history directory: " + made.message());
     }
   }
+  // Before the store opens: a second aggregator on the file would write the same history.
+  Result<std::unique_ptr<files::DirectoryLock>> lock =
+      files::DirectoryLock::AcquireForDatabase(c.history.path);
+  if (!lock.ok()) {
+    return lock.status();
+  }
+  impl->history_lock = std::move(lock).value();
   Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(c.history);
   if (!store.ok()) {
     return store.status();
