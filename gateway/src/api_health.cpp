@@ -1,5 +1,6 @@
-// GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age and whether
-// the monitor reaches etcd, each with ok and a detail; 503 when any is not ok.
+// GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age, whether the
+// monitor reaches etcd and whether the aggregator stores its history, each with ok and a detail;
+// 503 when any is not ok ("degraded" when only the storage fails).
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +12,28 @@
 namespace etcdmon::gateway::detail {
 
 using nlohmann::json;
+
+namespace {
+
+// The aggregator's history writes (ClusterSnapshot.storage) as a check; returns whether ok.
+bool StorageCheck(const etcdmonitor::v1::StorageState& storage, json& check) {
+  if (!storage.failing()) {
+    check = {{"ok", true},
+             {"detail", "history writes succeed"},
+             {"failures_total", storage.failures_total()}};
+    return true;
+  }
+  check = {{"ok", false},
+           {"detail",
+            "history writes are failing (the live data is current, the history is not "
+            "stored): " +
+                storage.last_error()},
+           {"failures_total", storage.failures_total()},
+           {"last_failure", FormatRfc3339(storage.last_failure_unix_ms())}};
+  return false;
+}
+
+}  // namespace
 
 ApiResponse Api::Health() {
   std::shared_ptr<const RenderedState> state;
@@ -45,6 +68,7 @@ ApiResponse Api::Health() {
   }
 
   json data = json::object();
+  bool storage_ok = true;
   if (state->snapshot == nullptr) {
     data = {{"ok", false},
             {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
@@ -66,11 +90,13 @@ ApiResponse Api::Health() {
     const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
     checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
     ok = ok && etcd.ok;
+    storage_ok = StorageCheck(state->snapshot->storage(), checks["storage"]);
   }
   checks["data"] = data;
-  json body = {
-      {"status", ok ? "ok" : "unavailable"}, {"time", FormatRfc3339(now)}, {"checks", checks}};
-  return JsonResponse(ok ? 200 : 503, body);
+  // Degraded: everything answers and the data is fresh, but the history is not being stored.
+  const char* status = !ok ? "unavailable" : storage_ok ? "ok" : "degraded";
+  json body = {{"status", status}, {"time", FormatRfc3339(now)}, {"checks", checks}};
+  return JsonResponse(ok && storage_ok ? 200 : 503, body);
 }
 
 }  // namespace etcdmon::gateway::detail
