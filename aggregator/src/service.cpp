@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "etcdmon/aggregator/startup.h"
+#include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/rpc/server.h"
@@ -35,6 +36,12 @@ constexpr std::size_t kMaxCachedMembers = 4096;
 constexpr std::size_t kMaxCachedSeriesPerMember = 256;
 // How often the ingest path looks for cache entries of members gone for the raw retention.
 constexpr int64_t kCacheSweepEveryMs = 60 * 1000;
+// The store counts as failing while a write failed within this many ticks: on a full disk some
+// writes still pass (SQLite reuses the WAL's space after a checkpoint), and the state must not
+// flap with them.
+constexpr int64_t kStorageFailingForTicks = 30;
+// Collectors whose latest taken sequence the ingest path remembers at once (model_taken).
+constexpr std::size_t kMaxModelTakenCollectors = 4096;
 
 // Says loudly, once at start, when anyone who reaches the ingest socket can send as any collector.
 void WarnAboutOpenIngest(const AggregatorConfig& c, spdlog::logger& logger) {
@@ -68,7 +75,8 @@ struct AggregatorService::Impl {
   Clock& clock;
 
   // Construction order is dependency order; destruction runs backwards, so the store outlives
-  // everything that writes to it.
+  // everything that writes to it, and the lock (one process per history file) the store.
+  std::unique_ptr<files::DirectoryLock> history_lock;
   std::unique_ptr<HistoryStore> store;
   std::unique_ptr<ClusterModel> model;
   std::unique_ptr<transport::SnapshotPublisher> publisher;
@@ -95,10 +103,13 @@ struct AggregatorService::Impl {
   std::size_t sample_series_entries = 0;  // ids over every member of sample_series
   int64_t stage_now_ms = 0;               // the clock when the batch in hand was staged
   int64_t last_cache_sweep_ms = 0;
-  WriteBatch pending_write;  // the group's points, and one marker per collector: its highest
-  std::vector<etcdmonitor::v1::SampleBatch> pending_batches;  // first pending_count are live
-  std::size_t pending_count = 0;    // batches staged for storing, arrival order
+  WriteBatch pending_write;         // the group's points, and one marker per collector: its highest
+  std::size_t pending_count = 0;    // batches staged for storing
   uint64_t pending_duplicates = 0;  // batches of the group acked without storing
+  // Per collector, the highest sequence the model took (it takes a batch when it arrives, before
+  // its commit): a batch resent because its commit failed is stored, but not taken twice.
+  // Touched only by the receiver's I/O thread.
+  std::unordered_map<std::string, uint64_t> model_taken;
 
   // Tick state: touched only by the tick thread.
   etcdmonitor::v1::ClusterSnapshot tick_snapshot;
@@ -130,6 +141,14 @@ struct AggregatorService::Impl {
   std::atomic<uint64_t> ticks{0};
   std::atomic<uint64_t> tick_store_failures{0};
   std::atomic<int64_t> last_tick_ms{0};
+
+  // The history writes' outcome (ingest groups, tick points, maintenance), for the snapshot's
+  // `storage` and the health detail. Written by the ingest and the tick threads.
+  mutable std::mutex storage_mu;
+  uint64_t storage_failures = 0;        // guarded by storage_mu
+  int64_t last_storage_failure_ms = 0;  // guarded by storage_mu; the clock, 0: none
+  std::string last_storage_error;       // guarded by storage_mu
+  bool storage_failure_logged = false;  // guarded by storage_mu; no success since
 
   Impl(AggregatorConfig c, std::shared_ptr<spdlog::logger> l, Clock& k)
       : config(std::move(c)), logger(std::move(l)), clock(k) {}
@@ -302,12 +321,6 @@ struct AggregatorService::Impl {
       } else {
         pending_write.committed.push_back({collector, sequence});
       }
-      if (pending_count == pending_batches.size()) {
-        pending_batches.emplace_back();
-      }
-      // Take the parsed batch instead of copying it; the receiver gets this slot's old storage
-      // back to parse the next frame into. `collector` refers into `batch`: not used after this.
-      pending_batches[pending_count].Swap(&batch);
     } catch (...) {
       pending_write.points.resize(points_before);  // not staged: leave the group as it was
       throw;
@@ -316,38 +329,26 @@ struct AggregatorService::Impl {
     return Status::Ok();
   }
 
-  // The receiver's commit callback: the group in one transaction. OK means durably stored (the
-  // receiver then acks every staged batch); on failure nothing is acked and the group is
-  // dropped (the collectors resend).
-  Status Commit() {
-    const std::size_t count = pending_count;
-    const uint64_t duplicates = pending_duplicates;
-    pending_count = 0;
-    pending_duplicates = 0;
-    const Status s = store->Write(pending_write);
-    pending_write.points.clear();
-    pending_write.committed.clear();
-    series_cached.store(sample_series_entries, std::memory_order_relaxed);
-    if (!s.ok()) {
-      store_failures.fetch_add(count, std::memory_order_relaxed);
-      logger->error("store_failed batches={} error=\"{}\"", count, s.message());
-      return s;
+  // The receiver's observer (its I/O thread): the model takes every valid batch as it arrives,
+  // before and whatever its commit, held back or not: what the monitor sees must not depend on
+  // the disk (a full one would otherwise turn every member stale). A batch it took already (a
+  // resend, after a failed commit or a lost ack) is not taken again. Arrival order: the model
+  // ignores a sample older than the member's latest.
+  void TakeIntoModel(const etcdmonitor::v1::SampleBatch& batch) {
+    const std::string& collector = batch.collector_id();
+    auto taken = model_taken.find(collector);
+    const uint64_t seen = std::max(store->HighestCommitted(collector),
+                                   taken == model_taken.end() ? 0 : taken->second);
+    if (batch.sequence() <= seen) {
+      return;
     }
-    // The model learns only what is stored, so a restart rebuilds nothing it had not committed.
-    // Arrival order: the model ignores a sample older than the member's latest.
     bool leadership_changed = false;
-    for (std::size_t i = 0; i < count; ++i) {
-      const etcdmonitor::v1::SampleBatch& batch = pending_batches[i];
-      for (const auto& sample : batch.samples()) {
-        leadership_changed = model->Ingest(batch.collector_id(), sample) || leadership_changed;
-      }
-      if (batch.has_stats()) {
-        model->IngestStats(batch.collector_id(), batch.stats());
-      }
+    for (const auto& sample : batch.samples()) {
+      leadership_changed = model->Ingest(collector, sample) || leadership_changed;
     }
-    batches_stored.fetch_add(count, std::memory_order_relaxed);
-    batches_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
-    ingest_commits.fetch_add(1, std::memory_order_relaxed);
+    if (batch.has_stats()) {
+      model->IngestStats(collector, batch.stats());
+    }
     if (leadership_changed) {
       // A member went down or came back, or names another leader: publish now rather than at
       // the next tick, so that a lost leader reaches the alerter up to a tick sooner.
@@ -357,6 +358,89 @@ struct AggregatorService::Impl {
       }
       cv.notify_all();
     }
+    if (taken != model_taken.end()) {
+      taken->second = batch.sequence();
+    } else {
+      if (model_taken.size() >= kMaxModelTakenCollectors) {
+        model_taken.clear();  // at worst a resent batch is taken twice: the model ignores
+                              // samples not newer than what it has
+      }
+      model_taken.emplace(collector, batch.sequence());
+    }
+  }
+
+  // A history write failed: counted and remembered for the snapshot's `storage`. Only the first
+  // failure after a success is an error in the log (a full disk fails every write); `what` says
+  // which write.
+  void StorageFailed(std::string_view what, const Status& why) {
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> lock(storage_mu);
+      ++storage_failures;
+      last_storage_failure_ms = UnixMs(clock.Now());
+      last_storage_error = why.message();
+      first = !storage_failure_logged;
+      storage_failure_logged = true;
+    }
+    if (first) {
+      logger->error(
+          "storage_failing write={} error=\"{}\" (samples are monitored but not stored nor "
+          "acknowledged; later failures are counted in storage.failures_total)",
+          what, why.message());
+    } else {
+      logger->debug("storage_failed write={} error=\"{}\"", what, why.message());
+    }
+  }
+
+  // A history write that did write succeeded: after failures, says so once.
+  void StorageSucceeded() {
+    uint64_t failures = 0;
+    {
+      std::lock_guard<std::mutex> lock(storage_mu);
+      if (!storage_failure_logged) {
+        return;
+      }
+      storage_failure_logged = false;
+      failures = storage_failures;
+    }
+    logger->info("storage_recovered failures_total={}", failures);
+  }
+
+  // Fills the snapshot's `storage`.
+  void FillStorageState(etcdmonitor::v1::StorageState& out) const {
+    const int64_t now = UnixMs(clock.Now());
+    std::lock_guard<std::mutex> lock(storage_mu);
+    out.set_failures_total(storage_failures);
+    out.set_last_error(last_storage_error);
+    out.set_last_failure_unix_ms(last_storage_failure_ms);
+    out.set_failing(last_storage_failure_ms > 0 &&
+                    now - last_storage_failure_ms <= kStorageFailingForTicks * config.tick.count());
+  }
+
+  // The receiver's commit callback: the group in one transaction. OK means durably stored (the
+  // receiver then acks every staged batch); on failure nothing is acked and the group is
+  // dropped (the collectors resend; the model took its samples already).
+  Status Commit() {
+    const std::size_t count = pending_count;
+    const uint64_t duplicates = pending_duplicates;
+    pending_count = 0;
+    pending_duplicates = 0;
+    const bool writes = !pending_write.points.empty() || !pending_write.committed.empty();
+    const Status s = store->Write(pending_write);
+    pending_write.points.clear();
+    pending_write.committed.clear();
+    series_cached.store(sample_series_entries, std::memory_order_relaxed);
+    if (!s.ok()) {
+      store_failures.fetch_add(count, std::memory_order_relaxed);
+      StorageFailed("ingest", s);
+      return s;
+    }
+    if (writes) {
+      StorageSucceeded();
+    }
+    batches_stored.fetch_add(count, std::memory_order_relaxed);
+    batches_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
+    ingest_commits.fetch_add(1, std::memory_order_relaxed);
     return Status::Ok();
   }
 
@@ -381,6 +465,7 @@ struct AggregatorService::Impl {
     }
     // Points whose new series was refused (the series limit, or a name the store refuses).
     rejected["series_limit"] = series_refused.load(std::memory_order_relaxed);
+    FillStorageState(*tick_snapshot.mutable_storage());
     {
       std::lock_guard<std::mutex> lock(snapshot_mu);
       if (have_benchmark) {
@@ -414,12 +499,14 @@ struct AggregatorService::Impl {
       tick_write.committed.clear();
       if (Status s = store->Write(tick_write); !s.ok()) {
         tick_store_failures.fetch_add(1, std::memory_order_relaxed);
-        logger->error("tick_store_failed error=\"{}\"", s.message());
+        StorageFailed("tick", s);
+      } else if (!tick_write.points.empty()) {
+        StorageSucceeded();
       }
     }
     Result<bool> more = store->Maintain(clock.Now());
     if (!more.ok()) {
-      logger->error("maintenance_failed error=\"{}\"", more.status().message());
+      StorageFailed("maintenance", more.status());
     }
     ticks.fetch_add(1, std::memory_order_relaxed);
     last_tick_ms.store(UnixMs(clock.Now()), std::memory_order_relaxed);
@@ -462,6 +549,11 @@ struct AggregatorService::Impl {
     std::string detail = ticking ? "ticking" : "not ticking";
     detail += "; batches_stored=" + std::to_string(batches_stored.load());
     detail += " store_failures=" + std::to_string(store_failures.load());
+    etcdmonitor::v1::StorageState storage;
+    FillStorageState(storage);
+    if (storage.failing()) {
+      detail += " storage=failing (\"" + storage.last_error() + "\")";
+    }
     detail += " frames_rejected=" + std::to_string(receiver->Stats().rejected_total());
     health.set_detail(detail);
   }
@@ -489,6 +581,13 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
       return Status::InvalidArgument("cannot create the history directory: " + made.message());
     }
   }
+  // Before the store opens: a second aggregator on the file would write the same history.
+  Result<std::unique_ptr<files::DirectoryLock>> lock =
+      files::DirectoryLock::AcquireForDatabase(c.history.path);
+  if (!lock.ok()) {
+    return lock.status();
+  }
+  impl->history_lock = std::move(lock).value();
   Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(c.history);
   if (!store.ok()) {
     return store.status();
@@ -560,6 +659,7 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   Impl* raw = impl.get();
   // Group commit: each read round's batches share one transaction.
   ingest.commit = [raw] { return raw->Commit(); };
+  ingest.observe = [raw](const etcdmonitor::v1::SampleBatch& batch) { raw->TakeIntoModel(batch); };
   Result<std::unique_ptr<transport::BatchReceiver>> receiver = transport::BatchReceiver::Create(
       ingest, [raw](etcdmonitor::v1::SampleBatch& batch) { return raw->Stage(batch); });
   if (!receiver.ok()) {

@@ -12,6 +12,7 @@
 #include "etcdmon/collector/service.h"
 #include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/flags.h"
+#include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/gateway.h"
@@ -45,6 +46,8 @@ std::string CollectorName(const config::Endpoint& endpoint) {
 
 // Everything the process runs, in the order it starts; Stop() goes in reverse.
 struct Parts {
+  // The data directory's lock, taken before anything in it is opened and released last.
+  std::unique_ptr<files::DirectoryLock> data_dir_lock;
   std::shared_ptr<transport::SharedContext> context;
   std::unique_ptr<aggregator::AggregatorService> aggregator;
   std::unique_ptr<alerter::AlerterService> alerter;
@@ -97,6 +100,11 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   if (Status made = files::MakePrivateDirectory(m.data_dir); !made.ok()) {
     return Status::Unavailable("cannot create --data-dir: " + made.message());
   }
+  // One all-in-one per data directory: a second one would open the same databases and overwrite
+  // the collectors' sequence files. (Its aggregator and alerter lock their databases too.)
+  Result<std::unique_ptr<files::DirectoryLock>> lock = files::DirectoryLock::Acquire(m.data_dir);
+  ETCDMON_RETURN_IF_ERROR(lock.status());
+  p.data_dir_lock = std::move(lock).value();
   Result<std::shared_ptr<transport::SharedContext>> context = transport::SharedContext::Create();
   ETCDMON_RETURN_IF_ERROR(context.status());
   p.context = *context;

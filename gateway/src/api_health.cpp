@@ -1,6 +1,7 @@
-// GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age and whether
-// the monitor reaches etcd, each with ok and a detail; 503 when any is not ok, stale data (a
-// snapshot older than 3 ticks) included.
+// GET /health: the gateway, the aggregator, the alerter, the newest snapshot's age, whether the
+// monitor reaches etcd and whether the aggregator stores its history, each with ok and a detail;
+// 503 when any is not ok, stale data (a snapshot older than 3 ticks) included ("degraded" when
+// only the storage fails).
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +13,28 @@
 namespace etcdmon::gateway::detail {
 
 using nlohmann::json;
+
+namespace {
+
+// The aggregator's history writes (ClusterSnapshot.storage) as a check; returns whether ok.
+bool StorageCheck(const etcdmonitor::v1::StorageState& storage, json& check) {
+  if (!storage.failing()) {
+    check = {{"ok", true},
+             {"detail", "history writes succeed"},
+             {"failures_total", storage.failures_total()}};
+    return true;
+  }
+  check = {{"ok", false},
+           {"detail",
+            "history writes are failing (the live data is current, the history is not "
+            "stored): " +
+                storage.last_error()},
+           {"failures_total", storage.failures_total()},
+           {"last_failure", FormatRfc3339(storage.last_failure_unix_ms())}};
+  return false;
+}
+
+}  // namespace
 
 ApiResponse Api::Health() {
   std::shared_ptr<const RenderedState> state;
@@ -47,6 +70,7 @@ ApiResponse Api::Health() {
 
   json data = json::object();
   bool stale = false;
+  bool storage_ok = true;
   if (state->snapshot == nullptr) {
     data = {{"ok", false},
             {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
@@ -73,15 +97,16 @@ ApiResponse Api::Health() {
     const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
     checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
     ok = ok && etcd.ok;
+    storage_ok = StorageCheck(state->snapshot->storage(), checks["storage"]);
   }
   checks["data"] = data;
   // Stale data answers 503 like any failed check (a load balancer takes the gateway out rather
   // than serve a dead aggregator's last state as current); `stale` says why at a glance.
-  json body = {{"status", ok ? "ok" : "unavailable"},
-               {"stale", stale},
-               {"time", FormatRfc3339(now)},
-               {"checks", checks}};
-  return JsonResponse(ok ? 200 : 503, body);
+  // Degraded: everything answers and the data is fresh, but the history is not being stored.
+  const char* status = !ok ? "unavailable" : storage_ok ? "ok" : "degraded";
+  json body = {
+      {"status", status}, {"stale", stale}, {"time", FormatRfc3339(now)}, {"checks", checks}};
+  return JsonResponse(ok && storage_ok ? 200 : 503, body);
 }
 
 }  // namespace etcdmon::gateway::detail

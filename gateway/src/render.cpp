@@ -312,6 +312,9 @@ std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceS
     for (const auto& [reason, count] : rejected) {
       b.Add(Own<metrics::kIngestRejected>(), static_cast<double>(count), {{"reason", reason}});
     }
+    b.Add(Own<metrics::kStorageFailures>(),
+          static_cast<double>(snapshot->storage().failures_total()));
+    b.Add(Own<metrics::kStorageFailing>(), Flag(snapshot->storage().failing()));
   }
   if (state.has_snapshot) {
     b.Add(Own<metrics::kSnapshotAge>(), state.snapshot_age_seconds);

@@ -472,6 +472,28 @@ class CollectorStaleRule final : public Rule {
   Severity severity_;
 };
 
+// The aggregator's history writes fail (a full data disk): the live monitoring goes on, but the
+// history is not stored and the collectors' unacknowledged batches pile up until they spill.
+class MonitorStorageFailingRule final : public Rule {
+ public:
+  explicit MonitorStorageFailingRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  bool EvaluatesWhenBlind() const override { return true; }  // a full disk can come with that
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    const v1::StorageState& storage = snapshot.storage();
+    Observation& o = out.emplace_back();
+    o.verdict = storage.failing() ? Verdict::kFiring : Verdict::kClear;
+    o.severity = severity_;
+    o.summary = "the monitor's history writes fail (" + std::to_string(storage.failures_total()) +
+                " failures: " + storage.last_error() +
+                "); samples are monitored but not stored, collectors keep and resend them";
+    o.values = {{"storage_failures_total", static_cast<double>(storage.failures_total())}};
+  }
+
+ private:
+  Severity severity_;
+};
+
 }  // namespace
 
 std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec) {
@@ -484,6 +506,7 @@ std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec) {
   if (id == kEtcdAlarmActive) return std::make_unique<EtcdAlarmActiveRule>(spec);
   if (id == kRevisionDivergence) return std::make_unique<RevisionDivergenceRule>(spec);
   if (id == kCollectorStale) return std::make_unique<CollectorStaleRule>(spec);
+  if (id == kMonitorStorageFailing) return std::make_unique<MonitorStorageFailingRule>(spec);
   return nullptr;
 }
 

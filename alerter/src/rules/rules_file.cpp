@@ -348,6 +348,7 @@ RuleSet RuleSet::Defaults(const config::AlertThresholds& thresholds) {
       Spec(kRevisionDivergence, kWarning, seconds(0),
            {Duration("growing_for", minutes(5), 0, kDayMs)}),
       Spec(kCollectorStale, kWarning, minutes(1), {}),
+      Spec(kMonitorStorageFailing, kWarning, minutes(1), {}),
   };
   return set;
 }

@@ -12,6 +12,7 @@
 
 #include "alert_grpc.h"
 #include "etcdmon/alerter/engine.h"
+#include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/rpc/server.h"
 #include "etcdmon/transport/snapshot_channel.h"
@@ -41,6 +42,8 @@ struct AlerterService::Impl {
   SnapshotSource source;
   std::unique_ptr<transport::SnapshotSubscriber> subscriber;  // when no source was given
 
+  // Held from before the store opens until after it closes: one process per database.
+  std::unique_ptr<files::DirectoryLock> db_lock;
   std::unique_ptr<AlertStore> store;
   AlertEngine engine;
   std::unique_ptr<Dispatcher> dispatcher;
@@ -263,6 +266,14 @@ Result<std::unique_ptr<AlerterService>> AlerterService::Create(
       return Status::Unavailable("cannot create the alert store's directory: " + made.message());
     }
   }
+  // Before anything opens the database: a second alerter on it would restore and notify the
+  // same alerts.
+  Result<std::unique_ptr<files::DirectoryLock>> lock =
+      files::DirectoryLock::AcquireForDatabase(c.db_path);
+  if (!lock.ok()) {
+    return lock.status();
+  }
+  impl->db_lock = std::move(lock).value();
   Result<std::unique_ptr<AlertStore>> store = AlertStore::Open(c.db_path, c.store);
   if (!store.ok()) {
     return Status(store.status().code(),

@@ -353,6 +353,16 @@ void BatchReceiver::Impl::Handle(std::string_view peer) {
   collector_scratch.assign(batch.collector_id());
   const std::string& collector_id = collector_scratch;
   const uint64_t sequence = batch.sequence();
+  if (options.observe) {
+    try {
+      options.observe(batch);
+    } catch (const std::exception& e) {
+      if (options.logger) {
+        options.logger->error("batch_observer_threw collector={} seq={} error=\"{}\"", collector_id,
+                              sequence, e.what());
+      }
+    }
+  }
   auto held = held_back.find(collector_id);
   if (held != held_back.end()) {
     HeldBack& h = held->second;

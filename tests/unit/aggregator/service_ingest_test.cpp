@@ -1,8 +1,11 @@
 // AggregatorService's ingest path on 127.0.0.1 (no etcd): batches in over a real ZeroMQ socket,
 // stored points read back from the history file once the service is gone. Covers the series-id
-// cache of the ingest path (samples whose point layout changes from sample to sample) and
-// idempotency on (collector, sequence).
+// cache of the ingest path (samples whose point layout changes from sample to sample),
+// idempotency on (collector, sequence), and a store that fails: the model still takes the
+// samples, nothing is acknowledged, the snapshot says the storage fails, and once the store
+// works again the resent batches are stored once and not taken twice.
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,8 +17,10 @@
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/aggregator/service.h"
+#include "etcdmon/sqlite/connection.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
+#include "etcdmonitor/v1/services.grpc.pb.h"
 #include "raw_dealer.h"
 
 namespace etcdmon::aggregator {
@@ -71,6 +76,20 @@ v1::MemberSample Sample(const std::string& member, int64_t at, bool with_status,
   quota->set_name("etcd_server_quota_backend_bytes");
   quota->set_value(base * 1000 + 4096);
   return s;
+}
+
+// Every point the model derives from `sample` is stored once under its own (metric, member).
+void ExpectStoredOnce(HistoryStore& store, const v1::MemberSample& sample) {
+  std::vector<DerivedPoint> points;
+  ClusterModel::SamplePoints(sample, points);
+  ASSERT_FALSE(points.empty());
+  for (const DerivedPoint& p : points) {
+    auto result = store.Query({std::string(p.metric), p.member, p.unix_ms, p.unix_ms, 0});
+    ASSERT_TRUE(result.ok()) << p.metric << "{" << p.member << "}: " << result.status().ToString();
+    ASSERT_EQ(result->points.size(), 1u) << p.metric << "{" << p.member << "} at " << p.unix_ms;
+    EXPECT_EQ(result->points[0].value, p.value) << p.metric << "{" << p.member << "}";
+    EXPECT_EQ(result->points[0].count, 1u) << p.metric << "{" << p.member << "}";
+  }
 }
 
 class ServiceIngestTest : public ::testing::Test {
@@ -172,6 +191,165 @@ TEST_F(ServiceIngestTest, ResentSequencesAreAckedNotStored) {
   ExpectStored(*store, other);
   EXPECT_EQ(store->HighestCommitted("c1"), 6u);
   EXPECT_EQ(store->HighestCommitted("c2"), 5u);
+}
+
+// An aggregator whose history store fails on demand: the test holds the history file's write
+// lock from another connection (BEGIN IMMEDIATE), so every write of the service fails
+// (Unavailable, "database is locked", after the busy timeout) until the test lets go. Ticks
+// come only early (a sample that changes a member's reachability), so each snapshot follows a
+// sample the test sent.
+class ServiceStorageFailureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.ingest_endpoint = "tcp://127.0.0.1:0";
+    config_.publish_endpoint = "tcp://127.0.0.1:0";
+    config_.grpc_address = "";
+    config_.tick = std::chrono::hours(1);
+    // Failing writes take seconds each (the busy timeout): no member may turn stale meanwhile.
+    config_.model.expected_interval = std::chrono::hours(1);
+    config_.history.path = dir_.File("history.db");
+    auto service = AggregatorService::Create(config_, nullptr);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(*service);
+    ASSERT_TRUE(service_->Start().ok());
+    monitor_ = v1::MonitorService::NewStub(service_->InProcessChannel());
+    collector_ = std::make_unique<RawDealer>(service_->ingest_endpoint());
+    ASSERT_TRUE(collector_->connected());
+  }
+
+  // The store fails from now on: another connection holds the write lock.
+  void BreakStore() {
+    auto db = sqlite::Connection::Open(config_.history.path, sqlite::ConnectionOptions{});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    lock_holder_ = std::move(*db);
+    ASSERT_TRUE(lock_holder_->Exec("BEGIN IMMEDIATE").ok());
+  }
+  void RepairStore() {
+    ASSERT_TRUE(lock_holder_->Exec("ROLLBACK").ok());
+    lock_holder_.reset();
+  }
+
+  // The newest snapshot, once it satisfies `condition` (bounded wait); false when none did.
+  template <typename Condition>
+  bool SnapshotWhere(Condition condition, v1::ClusterSnapshot& out) {
+    return WaitFor([&] {
+      grpc::ClientContext context;
+      v1::GetSnapshotRequest request;
+      return monitor_->GetSnapshot(&context, request, &out).ok() && condition(out);
+    });
+  }
+
+  static v1::MemberHealth HealthOf(const v1::ClusterSnapshot& s, const std::string& member) {
+    for (const auto& m : s.members()) {
+      if (m.name() == member) {
+        return m.health();
+      }
+    }
+    return v1::MEMBER_HEALTH_UNSPECIFIED;
+  }
+
+  static uint64_t SamplesTaken(const v1::ClusterSnapshot& s, const std::string& collector) {
+    for (const auto& c : s.collectors()) {
+      if (c.id() == collector) {
+        return c.samples_received();
+      }
+    }
+    return 0;
+  }
+
+  TempDir dir_;
+  AggregatorConfig config_;
+  std::unique_ptr<AggregatorService> service_;
+  std::unique_ptr<v1::MonitorService::Stub> monitor_;
+  std::unique_ptr<RawDealer> collector_;
+  std::unique_ptr<sqlite::Connection> lock_holder_;
+};
+
+// A sample of `member` at `at` from a member that does not answer.
+v1::MemberSample DownSample(const std::string& member, int64_t at) {
+  v1::MemberSample s;
+  s.set_member_name(member);
+  s.set_endpoint("127.0.0.1:2379");
+  s.set_collected_at_unix_ms(at);
+  s.set_reachable(false);
+  s.set_error("connection refused");
+  return s;
+}
+
+// While every write fails the model still follows the samples (down, then up again), no batch
+// is acknowledged, and the snapshot's storage says failing with the failures counted. Once the
+// store works, the resent batches are stored (once) and acknowledged, and the model, which took
+// them on arrival, does not take them again.
+TEST_F(ServiceStorageFailureTest, ModelFollowsSamplesWhileStoreFailsAndResendsAreStoredOnce) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  // While the store works: the member up, down and up again, so that every series those
+  // samples and their ticks use exists before the store fails (creating one would wait for
+  // the lock too).
+  v1::ClusterSnapshot snapshot;
+  uint64_t sequence = 0;
+  for (const v1::MemberSample& s :
+       {Sample("etcd-a", now - 9000, true, 0b111, 1), DownSample("etcd-a", now - 8000),
+        Sample("etcd-a", now - 7000, true, 0b111, 2)}) {
+    ASSERT_TRUE(collector_->SendAndAwaitAck("c1", ++sequence, {s}));
+    const v1::MemberHealth expected = s.reachable() ? v1::HEALTHY : v1::UNREACHABLE;
+    ASSERT_TRUE(SnapshotWhere(
+        [&](const v1::ClusterSnapshot& x) { return HealthOf(x, "etcd-a") == expected; }, snapshot));
+    // The tick that published it has written its points too.
+    ASSERT_TRUE(WaitFor([&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 service_->Stats().last_tick.time_since_epoch())
+                 .count() >= snapshot.tick_unix_ms();
+    }));
+  }
+  EXPECT_FALSE(snapshot.storage().failing());
+  EXPECT_EQ(snapshot.storage().failures_total(), 0u);
+
+  BreakStore();
+  const v1::MemberSample down = DownSample("etcd-a", now - 3000);
+  const v1::MemberSample back = Sample("etcd-a", now - 2000, true, 0b111, 3);
+  ASSERT_TRUE(collector_->Send(raw_ingest::Frame("c1", 4, {down})));
+  ASSERT_TRUE(SnapshotWhere(
+      [](const v1::ClusterSnapshot& s) { return HealthOf(s, "etcd-a") == v1::UNREACHABLE; },
+      snapshot))
+      << "the model must take a sample whatever its commit: " << snapshot.ShortDebugString();
+  ASSERT_TRUE(WaitFor([&] { return service_->Stats().store_failures >= 1; }));
+  // Held back behind the failed batch 4 (not handed to the store), yet taken by the model.
+  ASSERT_TRUE(collector_->Send(raw_ingest::Frame("c1", 5, {back})));
+  ASSERT_TRUE(SnapshotWhere(
+      [](const v1::ClusterSnapshot& s) {
+        return HealthOf(s, "etcd-a") == v1::HEALTHY && s.storage().failing();
+      },
+      snapshot))
+      << snapshot.ShortDebugString();
+  EXPECT_GE(snapshot.storage().failures_total(), 1u);
+  EXPECT_NE(snapshot.storage().last_error(), "");
+  EXPECT_GT(snapshot.storage().last_failure_unix_ms(), 0);
+  EXPECT_EQ(snapshot.fresh_members(), 1u);
+  EXPECT_EQ(collector_->NextAck(std::chrono::milliseconds(200)), 0u)
+      << "a batch that is not stored must not be acknowledged";
+  EXPECT_EQ(service_->Stats().batches_stored, 3u);
+
+  RepairStore();
+  // What a collector does: resend what was not acknowledged, in order.
+  ASSERT_TRUE(collector_->SendAndAwaitAck("c1", 4, {down}));
+  ASSERT_TRUE(collector_->SendAndAwaitAck("c1", 5, {back}));
+  EXPECT_EQ(service_->Stats().batches_stored, 5u);
+  // A new sample that ticks: the model counts the resent batches' samples once.
+  ASSERT_TRUE(collector_->SendAndAwaitAck("c1", 6, {DownSample("etcd-a", now - 1000)}));
+  ASSERT_TRUE(SnapshotWhere(
+      [](const v1::ClusterSnapshot& s) { return HealthOf(s, "etcd-a") == v1::UNREACHABLE; },
+      snapshot));
+  EXPECT_EQ(SamplesTaken(snapshot, "c1"), 6u);
+
+  monitor_.reset();
+  collector_.reset();
+  service_.reset();
+  auto store = HistoryStore::Open(config_.history);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ExpectStoredOnce(**store, back);
+  EXPECT_EQ((*store)->HighestCommitted("c1"), 6u);
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ TEST(RuleSetTest, DefaultsListEveryRule) {
                                   kDatabaseFragmented,
                                   kRevisionDivergence,
                                   kGrpcErrorRateHigh,
-                                  kCollectorStale};
+                                  kCollectorStale,
+                                  kMonitorStorageFailing};
   EXPECT_EQ(set.rules().size(), std::size(ids));
   for (std::string_view id : ids) {
     EXPECT_TRUE(Get(set, id).enabled) << id;

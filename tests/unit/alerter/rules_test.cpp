@@ -149,6 +149,13 @@ std::vector<RuleCase> Cases() {
   cases.push_back({kCollectorStale, "etcd-3", Severity::kWarning,
                    [](v1::ClusterSnapshot& s, double) { MakeStale(s, "etcd-3"); }, nullptr, Noop(),
                    "etcd-3: no sample for 1m 0s from collector c3"});
+  cases.push_back({kMonitorStorageFailing, "", Severity::kWarning,
+                   [](v1::ClusterSnapshot& s, double) {
+                     s.mutable_storage()->set_failing(true);
+                     s.mutable_storage()->set_failures_total(12);
+                     s.mutable_storage()->set_last_error("database or disk is full");
+                   },
+                   nullptr, Noop(), "history writes fail (12 failures: database or disk is full)"});
   return cases;
 }
 

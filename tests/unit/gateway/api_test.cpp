@@ -415,6 +415,36 @@ TEST_F(ApiTest, HealthReportsStaleData) {
   EXPECT_EQ(Parse(health)["time"], "2024-05-01T10:01:00.000Z");
 }
 
+// Fresh data, every service up, but the aggregator's history writes fail (a full data disk):
+// 503 "degraded", the storage check says why; once the writes succeed again it is ok.
+TEST_F(ApiTest, HealthIsDegradedWhileStorageFails) {
+  ServicesUp();
+  v1::ClusterSnapshot failing = ThreeMemberSnapshot();
+  failing.mutable_storage()->set_failing(true);
+  failing.mutable_storage()->set_failures_total(4321);
+  failing.mutable_storage()->set_last_error("database or disk is full");
+  failing.mutable_storage()->set_last_failure_unix_ms(kTick);
+  Publish(failing);
+  ApiResponse health = Get("/health");
+  EXPECT_EQ(health.status, 503) << health.Body();
+  json j = Parse(health);
+  EXPECT_EQ(j["status"], "degraded");
+  EXPECT_EQ(j["checks"]["data"]["ok"], true);
+  EXPECT_EQ(j["checks"]["storage"]["ok"], false);
+  EXPECT_EQ(j["checks"]["storage"]["failures_total"], 4321);
+  EXPECT_NE(j["checks"]["storage"]["detail"].get<std::string>().find("database or disk is full"),
+            std::string::npos)
+      << health.Body();
+
+  v1::ClusterSnapshot recovered = failing;
+  recovered.mutable_storage()->set_failing(false);
+  Publish(recovered);
+  health = Get("/health");
+  EXPECT_EQ(health.status, 200) << health.Body();
+  EXPECT_EQ(Parse(health)["status"], "ok");
+  EXPECT_EQ(Parse(health)["checks"]["storage"]["ok"], true);
+}
+
 // The data is fresh up to stale_after old, stale beyond it.
 TEST_F(ApiTest, StaleAfterIsInclusive) {
   ServicesUp();

@@ -122,5 +122,23 @@ TEST(RenderPrometheusTest, StaleSnapshotExportsOnlyItsAgeAndTheStaleGauge) {
   EXPECT_EQ(text.find("etcd-1"), std::string::npos) << text;
 }
 
+// The aggregator's failed history writes: a counter and a failing gauge, always present.
+TEST(RenderPrometheusTest, StorageFailures) {
+  etcdmonitor::v1::ClusterSnapshot s;
+  s.set_cluster("prod");
+  std::string text = RenderPrometheus(&s, ServiceState{}, {}, "prod");
+  EXPECT_NE(text.find("# TYPE etcd_monitor_storage_failures_total counter"), std::string::npos);
+  EXPECT_NE(text.find("etcd_monitor_storage_failures_total{cluster=\"prod\"} 0"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("etcd_monitor_storage_failing{cluster=\"prod\"} 0"), std::string::npos);
+  s.mutable_storage()->set_failing(true);
+  s.mutable_storage()->set_failures_total(1234);
+  text = RenderPrometheus(&s, ServiceState{}, {}, "prod");
+  EXPECT_NE(text.find("etcd_monitor_storage_failures_total{cluster=\"prod\"} 1234"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("etcd_monitor_storage_failing{cluster=\"prod\"} 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway::detail

@@ -589,6 +589,43 @@ TEST_F(BatchReceiverTest, GroupModeCommitFailureAcksNothingAndHoldsBack) {
   EXPECT_EQ(stats.handler_failures, 0u);
 }
 
+// The observer sees every valid batch as it arrives, a batch deferred behind a failed commit
+// included (the handler does not get it), and a resend again; never a refused one.
+TEST_F(BatchReceiverTest, ObserverSeesDeferredBatchesToo) {
+  GroupStore store;
+  store.FailCommit(1);
+  std::mutex mu;
+  std::vector<Key> observed;  // guarded by mu
+  BatchReceiverOptions options;
+  options.endpoint = "tcp://127.0.0.1:0";
+  options.commit = store.Commit();
+  options.observe = [&](const SampleBatch& batch) {
+    std::lock_guard<std::mutex> lock(mu);
+    observed.emplace_back(batch.collector_id(), batch.sequence());
+  };
+  auto receiver = BatchReceiver::Create(options, store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  auto observed_count = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return observed.size();
+  };
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().commit_failures == 1; }));
+  peer.SendBatch(ValidBatch(2));  // held back behind 1: deferred, yet observed
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().deferred == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return observed_count() == 2; }));
+  peer.SendBatch(ValidBatch(3, "bad id!"));  // refused by the checks: never observed
+  ASSERT_TRUE(WaitFor(
+      [&] { return (*receiver)->Stats().invalid_for(BatchProblem::kBadCollectorId) == 1; }));
+  peer.SendBatch(ValidBatch(1));  // the resend round
+  peer.SendBatch(ValidBatch(2));
+  EXPECT_EQ(ReceiveAcks(peer, 2), (std::vector<Key>{{"c1", 1}, {"c1", 2}}));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(observed, (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 1}, {"c1", 2}}));
+}
+
 // Without a commit callback nothing changes: each batch is acked as its handler returns, and
 // the group counters stay at zero.
 TEST_F(BatchReceiverTest, PerBatchModeNeverCommitsGroups) {

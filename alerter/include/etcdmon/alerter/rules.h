@@ -46,6 +46,7 @@ inline constexpr std::string_view kDatabaseFragmented = "DatabaseFragmented";
 inline constexpr std::string_view kRevisionDivergence = "RevisionDivergence";
 inline constexpr std::string_view kGrpcErrorRateHigh = "GrpcErrorRateHigh";
 inline constexpr std::string_view kCollectorStale = "CollectorStale";
+inline constexpr std::string_view kMonitorStorageFailing = "MonitorStorageFailing";
 
 /// A rules file larger than this is refused unread.
 inline constexpr std::size_t kMaxRulesFileBytes = 1024 * 1024;

@@ -268,6 +268,8 @@ inline constexpr std::string_view kCollectorResent = "etcd_monitor_collector_res
 inline constexpr std::string_view kCollectorErrors = "etcd_monitor_collector_errors_total";
 inline constexpr std::string_view kMemberAlarm = "etcd_member_alarm";
 inline constexpr std::string_view kIngestRejected = "etcd_monitor_ingest_rejected_total";
+inline constexpr std::string_view kStorageFailures = "etcd_monitor_storage_failures_total";
+inline constexpr std::string_view kStorageFailing = "etcd_monitor_storage_failing";
 
 /// The services' own metrics, once (labelled by collector, severity or alarm type besides the
 /// cluster). Not history metrics: FindMetric does not know them.
@@ -296,6 +298,10 @@ inline constexpr MetricInfo kServiceMetrics[] = {
      "1 while the member has this etcd alarm raised"},
     {kIngestRejected, MetricScope::kCluster, MetricKind::kCounter, "",
      "Frames, batches and connections the aggregator's ingest refused, by reason"},
+    {kStorageFailures, MetricScope::kCluster, MetricKind::kCounter, "",
+     "History writes of the aggregator that failed (a full or failing data disk)"},
+    {kStorageFailing, MetricScope::kCluster, MetricKind::kGauge, "",
+     "1 while the aggregator's history writes fail (samples monitored but not stored)"},
 };
 
 /// The entry of `name` among the services' own metrics (static storage); nullptr when it is not

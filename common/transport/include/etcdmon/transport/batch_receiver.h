@@ -112,6 +112,12 @@ struct BatchReceiverOptions {
   /// is staged; whatever it returns, the next handler call starts a new, empty group. Must not
   /// call Stop() or destroy the receiver.
   std::function<Status()> commit;
+  /// Optional: sees every batch that passed the checks, as it arrives and before the handler,
+  /// including a batch held back behind a failed one (which the handler does not get until the
+  /// failed one is resent): what the owner must learn whether or not it can store (its live
+  /// model). It may see a batch again (resends) and must not keep a reference to it. Runs on
+  /// the I/O thread; an exception is caught and logged.
+  std::function<void(const etcdmonitor::v1::SampleBatch& batch)> observe;
   /// Per-batch checks (batch_validation.h), applied to every parsed batch before the handler: a
   /// refused batch is counted under its BatchProblemName, not handed to the handler and not
   /// acked, and has no effect on any other batch.
