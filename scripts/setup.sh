@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain and build
   cmake g++ ninja-build ccache pkg-config clang-format
+  # the libFuzzer targets (scripts/fuzz.sh): clang and its sanitizer and fuzzer runtimes
+  clang libclang-rt-dev
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev libpistache-dev prometheus-cpp-dev libsqlite3-dev libspdlog-dev
