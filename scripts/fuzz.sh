@@ -4,7 +4,7 @@
 # its seed corpus and prints per target: seconds, executions, executions/s, coverage (edges, ft),
 # corpus size and crashes.
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]   (default: every target, one after the other)
-# Env: FUZZ_BUILD_DIR (default build-fuzz), JOBS (default 2).
+# Env: FUZZ_BUILD_DIR (default build-fuzz), JOBS (default 2), TMPDIR (default /dev/shm).
 # Exit status: 0 when no target crashed, 1 when one did (its input is kept under
 # FUZZ_BUILD_DIR/artifacts/TARGET/; turn it into a case of tests/fuzz/fuzz_regression_test.cpp
 # or a file in tests/fuzz/regressions/TARGET/), 2 on a usage or build error.
@@ -50,6 +50,8 @@ ninja -C "$BUILD_DIR" -j "$JOBS" "${targets[@]}" >/dev/null || exit 2
 # UBSan reports end the run as a crash; leaks are crashes too.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# ingest_stage_fuzz keeps its history file in a temporary directory: in memory when possible.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 
 status=0
 rows=()
