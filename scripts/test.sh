@@ -17,7 +17,10 @@ fi
 if [ -n "${ETCDMON_SANITIZE:-}" ]; then
   # A report ends the process with a non-zero status, so the test fails instead of printing and
   # going on; leaks are reported at exit. These reach the product binaries the tests start too.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0}
+  # alloc_dealloc_mismatch=0: Debian's libzmq 4.3.4 frees with free() what it allocated with
+  # new(std::nothrow) on its I/O thread (a refused connection: collector_test's stop tests), a
+  # report inside the library that no code of ours can avoid.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0:alloc_dealloc_mismatch=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 fi
 
