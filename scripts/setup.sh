@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain and build
   cmake g++ ninja-build ccache pkg-config clang-format
+  # the libFuzzer targets (scripts/fuzz.sh): clang and its sanitizer and fuzzer runtimes
+  clang libclang-rt-dev
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev libpistache-dev prometheus-cpp-dev libsqlite3-dev libspdlog-dev
@@ -14,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and the demo run
   etcd-server etcd-client prometheus openssl curl wrk
+  # bench/soak.sh counts the samples stored in the aggregator's history file
+  sqlite3
   # deploy/local/stack.sh terminates TLS in front of the gateway with nginx (deploy/tls-proxy)
   nginx-light
   # the browser tests load the gateway's web page in headless chromium (tests/browser)

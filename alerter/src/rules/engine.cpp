@@ -241,8 +241,11 @@ Evaluation AlertEngine::Evaluate(const v1::ClusterSnapshot& snapshot,
     } else {
       continue;
     }
-    const bool silenced = std::any_of(silences.begin(), silences.end(),
-                                      [&](const Silence& s) { return s.Matches(key, now_ms); });
+    // Named: C++17 lambdas cannot capture a structured binding (clang refuses).
+    const AlertKey& alert_key = key;
+    const bool silenced = std::any_of(silences.begin(), silences.end(), [&](const Silence& s) {
+      return s.Matches(alert_key, now_ms);
+    });
     if (silenced) {
       if (tracked.silenced_reported_unix_ms == 0 ||
           now_ms - tracked.silenced_reported_unix_ms >= repeat_ms) {

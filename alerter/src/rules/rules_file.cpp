@@ -271,8 +271,10 @@ void ApplyDocument(const YAML::Node& root, std::vector<RuleSpec>& rules, FileErr
       return;
     }
     for (const auto& [key_node, value] : Entries(rules_node, errors)) {
-      auto spec = std::find_if(rules.begin(), rules.end(),
-                               [&](const RuleSpec& s) { return s.id == key_node.Scalar(); });
+      // A copy of the name: C++17 lambdas cannot capture a structured binding (clang refuses).
+      const std::string id = key_node.Scalar();
+      auto spec =
+          std::find_if(rules.begin(), rules.end(), [&](const RuleSpec& s) { return s.id == id; });
       if (spec == rules.end()) {
         errors.Add(key_node, "unknown rule \"" + key_node.Scalar() + "\"");
         continue;

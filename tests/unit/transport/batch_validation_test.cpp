@@ -317,8 +317,9 @@ TEST(BatchValidationTest, NamesAreBoundedAndPrintable) {
          (*b.mutable_stats()->mutable_errors_by_kind())[v] = 1;
        }},
   };
-  for (const auto& [field, set] : names) {
+  for (const auto& [field, setter] : names) {
     SCOPED_TRACE(field);
+    const auto& set = setter;  // C++17 lambdas cannot capture a structured binding (clang)
     ExpectAccepted([&](v1::SampleBatch& b) { set(b, std::string(200, 'n')); });
     ExpectRefused([&](v1::SampleBatch& b) { set(b, std::string(201, 'n')); },
                   BatchProblem::kBadName, field + " is 201 bytes");
@@ -357,8 +358,9 @@ TEST(BatchValidationTest, FreeTextsAreBounded) {
          Sample(b).mutable_certificate()->set_subject(v);
        }},
   };
-  for (const auto& [field, set] : texts) {
+  for (const auto& [field, setter] : texts) {
     SCOPED_TRACE(field);
+    const auto& set = setter;  // C++17 lambdas cannot capture a structured binding (clang)
     ExpectAccepted([&](v1::SampleBatch& b) { set(b, std::string(65536, 't')); });
     ExpectAccepted([&](v1::SampleBatch& b) { set(b, "line one\nline two"); });
     ExpectRefused([&](v1::SampleBatch& b) { set(b, std::string(65537, 't')); },
