@@ -28,6 +28,7 @@
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/smtp_sink.h"
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/testing/webhook_notifications.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
 
 namespace etcdmon::alerter {
@@ -37,45 +38,10 @@ using namespace std::chrono_literals;
 using testing::MonitorStack;
 using testing::WaitFor;
 
-// One webhook notification as the receiver got it.
-struct Received {
-  std::string kind;  // firing, repeat, resolved
-  std::string alert;
-  std::string severity;
-  std::string member;
-  std::string fingerprint;
-  int64_t notification_id = 0;
-  std::string summary;
-};
-
-std::vector<Received> WebhookNotifications(const testing::HttpServer& receiver) {
-  std::vector<Received> out;
-  for (const testing::RecordedRequest& r : receiver.requests()) {
-    if (r.method != "POST") continue;
-    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-    if (!j.is_object()) continue;
-    out.push_back({j.value("kind", ""), j.value("alert", ""), j.value("severity", ""),
-                   j.value("member", ""), j.value("fingerprint", ""),
-                   j.value("notification_id", int64_t{0}), j.value("summary", "")});
-  }
-  return out;
-}
-
-bool Has(const std::vector<Received>& got, const std::string& kind, const std::string& alert,
-         const std::string& member = "*") {
-  for (const Received& r : got) {
-    if (r.kind == kind && r.alert == alert && (member == "*" || r.member == member)) return true;
-  }
-  return false;
-}
-
-std::string Describe(const std::vector<Received>& got) {
-  std::string out;
-  for (const Received& r : got) {
-    out += r.kind + " " + r.alert + " " + r.severity + " [" + r.member + "] " + r.summary + "\n";
-  }
-  return out;
-}
+using Received = testing::WebhookNotification;
+using testing::DescribeNotifications;
+using testing::HasNotification;
+using testing::WebhookNotifications;
 
 // Three members shared by the suite; each case starts its own monitor stack on them.
 class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> {
@@ -214,20 +180,22 @@ TEST_F(AlerterClusterTest, DroppedNotificationsShowInHealthAndSpareOtherChannels
 TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
   StartAlerter(kOutageRules);
   ASSERT_TRUE(WaitForEvaluations(3));
-  EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));
+  EXPECT_TRUE(WebhookNotifications(webhook_).empty())
+      << DescribeNotifications(WebhookNotifications(webhook_));
 
   ASSERT_TRUE(cluster().Stop(1).ok());
   ASSERT_TRUE(cluster().Stop(2).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader") &&
-               Has(got, "firing", "MemberUnavailable", cluster().Name(1)) &&
-               Has(got, "firing", "MemberUnavailable", cluster().Name(2)) &&
-               Has(got, "firing", "MemberUnavailable", "");
+        return HasNotification(got, "firing", "QuorumLost") &&
+               HasNotification(got, "firing", "NoLeader") &&
+               HasNotification(got, "firing", "MemberUnavailable", cluster().Name(1)) &&
+               HasNotification(got, "firing", "MemberUnavailable", cluster().Name(2)) &&
+               HasNotification(got, "firing", "MemberUnavailable", "");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_));
+      << DescribeNotifications(WebhookNotifications(webhook_));
   for (const Received& r : WebhookNotifications(webhook_)) {
     if (r.alert == "MemberUnavailable" && r.member.empty()) {
       EXPECT_EQ(r.severity, "critical") << "fewer than --min-available-nodes healthy";
@@ -267,13 +235,14 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader") &&
-               Has(got, "resolved", "MemberUnavailable", cluster().Name(1)) &&
-               Has(got, "resolved", "MemberUnavailable", cluster().Name(2)) &&
-               Has(got, "resolved", "MemberUnavailable", "");
+        return HasNotification(got, "resolved", "QuorumLost") &&
+               HasNotification(got, "resolved", "NoLeader") &&
+               HasNotification(got, "resolved", "MemberUnavailable", cluster().Name(1)) &&
+               HasNotification(got, "resolved", "MemberUnavailable", cluster().Name(2)) &&
+               HasNotification(got, "resolved", "MemberUnavailable", "");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_));
+      << DescribeNotifications(WebhookNotifications(webhook_));
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(30s));
 
   // Nothing twice: one firing and one resolved notification per alert key, every id unique.
@@ -286,7 +255,7 @@ TEST_F(AlerterClusterTest, QuorumLossFiresAndResolvesOnWebhookAndEmail) {
   }
   for (const auto& [key, n] : count) {
     EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n"
-                    << Describe(WebhookNotifications(webhook_));
+                    << DescribeNotifications(WebhookNotifications(webhook_));
   }
 
   // The history has every alert resolved, with its deliveries.
@@ -352,14 +321,14 @@ rules:
   const auto got = WebhookNotifications(webhook_);
   std::set<std::string> warned;
   for (const Received& r : got) {
-    EXPECT_EQ(r.alert, "MemberUnavailable") << Describe(got);
-    EXPECT_EQ(r.severity, "warning") << Describe(got);
-    EXPECT_FALSE(r.member.empty()) << Describe(got);
+    EXPECT_EQ(r.alert, "MemberUnavailable") << DescribeNotifications(got);
+    EXPECT_EQ(r.severity, "warning") << DescribeNotifications(got);
+    EXPECT_FALSE(r.member.empty()) << DescribeNotifications(got);
     if (r.kind == "firing") warned.insert(r.member);
   }
   // Each member was down long enough for its collector to say so.
   const AlerterStats stats = alerter_->Stats();
-  EXPECT_EQ(warned.size(), 3u) << Describe(got) << "snapshots " << stats.snapshots
+  EXPECT_EQ(warned.size(), 3u) << DescribeNotifications(got) << "snapshots " << stats.snapshots
                                << " notifications " << stats.notifications << " delivered "
                                << stats.deliveries_ok << " failed " << stats.deliveries_failed;
 }
@@ -385,15 +354,19 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "firing", "QuorumLost") && Has(got, "firing", "NoLeader");
+        return HasNotification(got, "firing", "QuorumLost") &&
+               HasNotification(got, "firing", "NoLeader");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_));
+      << DescribeNotifications(WebhookNotifications(webhook_));
   // Let every firing notification of this outage arrive and be recorded, then kill. (One the
   // process dies between delivering and recording is sent again after the restart, by design:
   // delivery is at least once. What this test proves is that a recorded one is not.)
   ASSERT_TRUE(WaitFor(
-      [&] { return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable", ""); }, 60s));
+      [&] {
+        return HasNotification(WebhookNotifications(webhook_), "firing", "MemberUnavailable", "");
+      },
+      60s));
   const std::string first_log = dir_.File("alerter-1.log");
   ASSERT_TRUE(WaitFor([&] {
     const std::string log = testing::ReadWholeFile(first_log);
@@ -431,10 +404,11 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "resolved", "QuorumLost") && Has(got, "resolved", "NoLeader");
+        return HasNotification(got, "resolved", "QuorumLost") &&
+               HasNotification(got, "resolved", "NoLeader");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_));
+      << DescribeNotifications(WebhookNotifications(webhook_));
   Result<int> stopped = second.Stop(SIGTERM, 10s);
   ASSERT_TRUE(stopped.ok());
   EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0)
@@ -444,7 +418,7 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
   for (const Received& r : WebhookNotifications(webhook_)) ++count[{r.fingerprint, r.kind}];
   for (const auto& [key, n] : count) {
     EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n"
-                    << Describe(WebhookNotifications(webhook_));
+                    << DescribeNotifications(WebhookNotifications(webhook_));
   }
 }
 
@@ -511,7 +485,8 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
       60s));
   ASSERT_TRUE(WaitForEvaluations(5));
   ASSERT_TRUE(alerter_->WaitDeliveriesIdle(10s));
-  EXPECT_TRUE(WebhookNotifications(webhook_).empty()) << Describe(WebhookNotifications(webhook_));
+  EXPECT_TRUE(WebhookNotifications(webhook_).empty())
+      << DescribeNotifications(WebhookNotifications(webhook_));
   EXPECT_GE(alerter_->Stats().silenced, 1u);
   ASSERT_TRUE(cluster().Restart(2).ok());
 }
@@ -531,15 +506,15 @@ rules:
   ASSERT_TRUE(cluster().Pause(stopped).ok());
   const bool fired = WaitFor(
       [&] {
-        return Has(WebhookNotifications(webhook_), "firing", "MemberUnavailable",
-                   cluster().Name(stopped));
+        return HasNotification(WebhookNotifications(webhook_), "firing", "MemberUnavailable",
+                               cluster().Name(stopped));
       },
       60s);
   EXPECT_TRUE(WaitForEvaluations(20));  // a while longer, still stopped
   const std::vector<Received> got = WebhookNotifications(webhook_);
   ASSERT_TRUE(cluster().Resume(stopped).ok());
-  EXPECT_TRUE(fired) << Describe(got);
-  EXPECT_FALSE(Has(got, "firing", "CollectorStale")) << Describe(got);
+  EXPECT_TRUE(fired) << DescribeNotifications(got);
+  EXPECT_FALSE(HasNotification(got, "firing", "CollectorStale")) << DescribeNotifications(got);
   EXPECT_TRUE(cluster().WaitHealthy(stopped, 20s).ok());
 }
 

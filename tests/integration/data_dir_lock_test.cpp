@@ -4,7 +4,6 @@
 // stay sound.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "etcdmon/config/exit_codes.h"
+#include "etcdmon/testing/database_check.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -23,28 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::IntegrityCheck;
 using testing::WaitFor;
-
-// PRAGMA integrity_check of the database at `path` ("ok" when sound), or the error.
-std::string IntegrityCheck(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::string error = db ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return error;
-  }
-  std::string result;
-  sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &statement, nullptr) == SQLITE_OK &&
-      sqlite3_step(statement) == SQLITE_ROW) {
-    result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-  } else {
-    result = sqlite3_errmsg(db);
-  }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return result;
-}
 
 // Lines of `text` that contain `needle`.
 int CountLines(const std::string& text, const std::string& needle) {

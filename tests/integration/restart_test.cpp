@@ -21,6 +21,7 @@
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/testing/webhook_notifications.h"
 
 namespace etcdmon {
 namespace {
@@ -32,42 +33,10 @@ using testing::WaitFor;
 constexpr int64_t kIntervalMs = 500;
 constexpr int64_t kGraceMs = 3 * kIntervalMs;
 
-// One webhook notification as the receiver got it.
-struct Received {
-  std::string kind;  // firing, repeat, resolved
-  std::string alert;
-  std::string member;
-  std::string fingerprint;
-  std::string summary;
-};
-
-std::vector<Received> WebhookNotifications(const testing::HttpServer& receiver) {
-  std::vector<Received> out;
-  for (const testing::RecordedRequest& r : receiver.requests()) {
-    if (r.method != "POST") continue;
-    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-    if (!j.is_object()) continue;
-    out.push_back({j.value("kind", ""), j.value("alert", ""), j.value("member", ""),
-                   j.value("fingerprint", ""), j.value("summary", "")});
-  }
-  return out;
-}
-
-bool Has(const std::vector<Received>& got, const std::string& kind, const std::string& alert,
-         const std::string& member) {
-  for (const Received& r : got) {
-    if (r.kind == kind && r.alert == alert && r.member == member) return true;
-  }
-  return false;
-}
-
-std::string Describe(const std::vector<Received>& got) {
-  std::string out;
-  for (const Received& r : got) {
-    out += r.kind + " " + r.alert + " [" + r.member + "] " + r.summary + "\n";
-  }
-  return out;
-}
+using Received = testing::WebhookNotification;
+using testing::DescribeNotifications;
+using testing::HasNotification;
+using testing::WebhookNotifications;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -220,11 +189,11 @@ TEST_F(RestartTest, SigkilledAllInOneNeitherResolvesNorRefires) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "firing", "MemberUnavailable", down) &&
-               Has(got, "firing", "FrequentLeaderElections", "");
+        return HasNotification(got, "firing", "MemberUnavailable", down) &&
+               HasNotification(got, "firing", "FrequentLeaderElections", "");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
+      << DescribeNotifications(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
   // Kill only once every delivered notification is recorded (one delivered but unrecorded at
   // the kill is sent again by design: delivery is at least once).
   ASSERT_TRUE(WaitFor([&] {
@@ -260,14 +229,14 @@ TEST_F(RestartTest, SigkilledAllInOneNeitherResolvesNorRefires) {
       60s))
       << testing::TailOfFile(log_, 30);
   const std::vector<Received> got = WebhookNotifications(webhook_);
-  EXPECT_EQ(got.size(), before_kill) << Describe(got);
+  EXPECT_EQ(got.size(), before_kill) << DescribeNotifications(got);
   std::map<std::pair<std::string, std::string>, int> count;
   for (const Received& r : got) {
-    EXPECT_NE(r.kind, "resolved") << Describe(got);
+    EXPECT_NE(r.kind, "resolved") << DescribeNotifications(got);
     ++count[{r.fingerprint, r.kind}];
   }
   for (const auto& [key, n] : count) {
-    EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n" << Describe(got);
+    EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n" << DescribeNotifications(got);
   }
   const nlohmann::json member_after = ActiveAlert("MemberUnavailable", down);
   const nlohmann::json elections_after = ActiveAlert("FrequentLeaderElections", "");
@@ -335,11 +304,11 @@ TEST_F(RestartTest, SigkilledAggregatorThenAlerterNeitherResolveNorRefire) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto got = WebhookNotifications(webhook_);
-        return Has(got, "firing", "MemberUnavailable", down) &&
-               Has(got, "firing", "FrequentLeaderElections", "");
+        return HasNotification(got, "firing", "MemberUnavailable", down) &&
+               HasNotification(got, "firing", "FrequentLeaderElections", "");
       },
       60s))
-      << Describe(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
+      << DescribeNotifications(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
   ASSERT_TRUE(WaitFor([&] {
     const std::string log = testing::ReadWholeFile(log_);
     size_t recorded = 0;
@@ -384,21 +353,24 @@ TEST_F(RestartTest, SigkilledAggregatorThenAlerterNeitherResolveNorRefire) {
       60s));
 
   const std::vector<Received> got = WebhookNotifications(webhook_);
-  EXPECT_EQ(got.size(), before_kills) << Describe(got);
+  EXPECT_EQ(got.size(), before_kills) << DescribeNotifications(got);
   for (const Received& r : got) {
-    EXPECT_NE(r.kind, "resolved") << Describe(got);
+    EXPECT_NE(r.kind, "resolved") << DescribeNotifications(got);
   }
   std::map<std::pair<std::string, std::string>, int> count;
   for (const Received& r : got) ++count[{r.fingerprint, r.kind}];
   for (const auto& [key, n] : count) {
-    EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n" << Describe(got);
+    EXPECT_EQ(n, 1) << key.first << " " << key.second << "\n" << DescribeNotifications(got);
   }
   // Still firing: the restarted alerter restored both and resolves them when the cause ends.
   ASSERT_TRUE(cluster().Restart(2).ok());
   ASSERT_TRUE(WaitFor(
-      [&] { return Has(WebhookNotifications(webhook_), "resolved", "MemberUnavailable", down); },
+      [&] {
+        return HasNotification(WebhookNotifications(webhook_), "resolved", "MemberUnavailable",
+                               down);
+      },
       60s))
-      << Describe(WebhookNotifications(webhook_))
+      << DescribeNotifications(WebhookNotifications(webhook_))
       << testing::TailOfFile(dir_.File("alerter-2.log"), 30);
 }
 

@@ -10,7 +10,6 @@
 // and says so; it never skips.
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "etcdmon/testing/database_check.h"
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/http_client.h"
 #include "etcdmon/testing/ports.h"
@@ -37,6 +37,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::ChildProcess;
 using testing::Http;
+using testing::IntegrityCheck;
 using testing::WaitFor;
 
 // Room for the WAL of a few minutes of samples (it checkpoints only every 10000 pages), filled
@@ -75,27 +76,6 @@ double MetricSum(const std::string& page, const std::string& name) {
     sum += v;
   }
   return sum;
-}
-
-// PRAGMA integrity_check of the database at `path` ("ok" when sound), or the error.
-std::string IntegrityCheck(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    std::string error = db ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return error;
-  }
-  std::string result;
-  sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &statement, nullptr) == SQLITE_OK &&
-      sqlite3_step(statement) == SQLITE_ROW) {
-    result = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-  } else {
-    result = sqlite3_errmsg(db);
-  }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return result;
 }
 
 // Writes `path` until the file system says it is full; the bytes written.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,43 @@ class StateReader {
   std::string_view in_;
   bool failed_ = false;
 };
+
+/// The saved state of a rule that keeps an entry per member: a format number, the count, then
+/// each member's label and what `save(writer, entry)` writes.
+template <typename Entry, typename SaveEntry>
+std::string SavePerMemberState(int64_t format, const std::map<std::string, Entry>& members,
+                               SaveEntry save) {
+  StateWriter w;
+  w.Int(format);
+  w.Int(static_cast<int64_t>(members.size()));
+  for (const auto& [label, entry] : members) {
+    w.String(label);
+    save(w, entry);
+  }
+  return w.Take();
+}
+
+/// Reads what SavePerMemberState wrote into `members` (`load(reader, entry)` reads one entry);
+/// false on another format, more than `max_members` entries or malformed input.
+template <typename Entry, typename LoadEntry>
+bool LoadPerMemberState(std::string_view state, int64_t format, std::size_t max_members,
+                        std::map<std::string, Entry>& members, LoadEntry load) {
+  StateReader r(state);
+  int64_t saved_format = 0, count = 0;
+  if (!r.Int(saved_format) || saved_format != format || !r.Int(count) || count < 0 ||
+      count > static_cast<int64_t>(max_members)) {
+    return false;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    std::string label;
+    Entry entry;
+    if (!r.String(label) || !load(r, entry)) {
+      return false;
+    }
+    members[label] = std::move(entry);
+  }
+  return r.Done();
+}
 
 /// The evaluator of `spec`, or nullptr for an unknown id.
 std::unique_ptr<Rule> MakeRule(const RuleSpec& spec);

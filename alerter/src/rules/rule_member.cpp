@@ -234,32 +234,16 @@ class ProposalFailureRateHighRule final : public Rule {
   }
 
   std::string SaveState() const override {
-    StateWriter w;
-    w.Int(kStateFormat);
-    w.Int(static_cast<int64_t>(members_.size()));
-    for (const auto& [label, entry] : members_) {
-      w.String(label);
+    return SavePerMemberState(kStateFormat, members_, [](StateWriter& w, const Entry& entry) {
       w.Int(entry.last_seen_unix_ms);
       entry.window.Save(w);
-    }
-    return w.Take();
+    });
   }
   bool LoadState(std::string_view state) override {
-    StateReader r(state);
-    int64_t format = 0, count = 0;
-    if (!r.Int(format) || format != kStateFormat || !r.Int(count) || count < 0 ||
-        count > static_cast<int64_t>(kMaxMembers)) {
-      return false;
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      std::string label;
-      Entry entry;
-      if (!r.String(label) || !r.Int(entry.last_seen_unix_ms) || !entry.window.Load(r)) {
-        return false;
-      }
-      members_[label] = std::move(entry);
-    }
-    return r.Done();
+    return LoadPerMemberState(state, kStateFormat, kMaxMembers, members_,
+                              [](StateReader& r, Entry& entry) {
+                                return r.Int(entry.last_seen_unix_ms) && entry.window.Load(r);
+                              });
   }
 
  private:
@@ -552,40 +536,27 @@ class RequestLatencyDegradedRule final : public Rule {
   }
 
   std::string SaveState() const override {
-    StateWriter w;
-    w.Int(kStateFormat);
-    w.Int(static_cast<int64_t>(members_.size()));
-    for (const auto& [label, entry] : members_) {
-      w.String(label);
+    return SavePerMemberState(kStateFormat, members_, [](StateWriter& w, const Entry& entry) {
       w.Int(entry.last_seen_unix_ms);
       w.Int(entry.last_down_unix_ms);
       for (const MinuteWindow& baseline : entry.baselines) {
         baseline.Save(w);
       }
-    }
-    return w.Take();
+    });
   }
   bool LoadState(std::string_view state) override {
-    StateReader r(state);
-    int64_t format = 0, count = 0;
-    if (!r.Int(format) || format != kStateFormat || !r.Int(count) || count < 0 ||
-        count > static_cast<int64_t>(kMaxMembers)) {
-      return false;
-    }
-    for (int64_t i = 0; i < count; ++i) {
-      std::string label;
-      Entry entry;
-      if (!r.String(label) || !r.Int(entry.last_seen_unix_ms) || !r.Int(entry.last_down_unix_ms)) {
-        return false;
-      }
-      for (MinuteWindow& baseline : entry.baselines) {
-        if (!baseline.Load(r)) {
-          return false;
-        }
-      }
-      members_[label] = std::move(entry);
-    }
-    return r.Done();
+    return LoadPerMemberState(
+        state, kStateFormat, kMaxMembers, members_, [](StateReader& r, Entry& entry) {
+          if (!r.Int(entry.last_seen_unix_ms) || !r.Int(entry.last_down_unix_ms)) {
+            return false;
+          }
+          for (MinuteWindow& baseline : entry.baselines) {
+            if (!baseline.Load(r)) {
+              return false;
+            }
+          }
+          return true;
+        });
   }
 
  private:

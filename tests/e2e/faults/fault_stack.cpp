@@ -18,6 +18,7 @@ namespace etcdmon::testing {
 const char kFaultRules[] = R"(rules:
   MemberUnavailable: {for: 2s}
   CollectorStale: {for: 2s}
+  MonitorStorageFailing: {for: 2s}
 )";
 
 namespace {
@@ -287,26 +288,12 @@ bool FaultStack::WaitForAlertState(const std::string& rule, const std::string& m
 }
 
 std::vector<Notification> FaultStack::Notifications() const {
-  std::vector<Notification> out;
-  const std::vector<RecordedRequest> requests = webhook_.requests();
-  for (size_t i = baseline_; i < requests.size(); ++i) {
-    const RecordedRequest& r = requests[i];
-    if (r.method != "POST") continue;
-    const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-    if (!j.is_object()) continue;
-    out.push_back({j.value("kind", ""), j.value("alert", ""), j.value("severity", ""),
-                   j.value("member", ""), j.value("fingerprint", ""),
-                   j.value("notification_id", int64_t{0}), j.value("summary", "")});
-  }
-  return out;
+  return WebhookNotificationsIn(webhook_.requests(), baseline_);
 }
 
 bool FaultStack::Has(const std::vector<Notification>& got, const std::string& kind,
                      const std::string& alert, const std::string& member) {
-  for (const Notification& n : got) {
-    if (n.kind == kind && n.alert == alert && (member == "*" || n.member == member)) return true;
-  }
-  return false;
+  return HasNotification(got, kind, alert, member);
 }
 
 bool FaultStack::WaitForNotification(const std::string& kind, const std::string& alert,
@@ -316,12 +303,7 @@ bool FaultStack::WaitForNotification(const std::string& kind, const std::string&
 }
 
 std::string FaultStack::Describe(const std::vector<Notification>& got) {
-  std::string out;
-  for (const Notification& n : got) {
-    out += "#" + std::to_string(n.notification_id) + " " + n.kind + " " + n.alert + " " +
-           n.severity + " [" + n.member + "] " + n.summary + "\n";
-  }
-  return out.empty() ? "(no notification)\n" : out;
+  return DescribeNotifications(got);
 }
 
 std::string FaultStack::CriticalFirings() const {

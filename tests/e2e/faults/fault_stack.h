@@ -20,6 +20,7 @@
 #include "etcdmon/testing/etcd_cluster.h"
 #include "etcdmon/testing/http_server.h"
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/testing/webhook_notifications.h"
 
 namespace etcdmon::testing {
 
@@ -77,16 +78,7 @@ struct FaultStackOptions {
   std::vector<std::string> monitor_args;
 };
 
-/// One webhook notification as the receiver got it.
-struct Notification {
-  std::string kind;  // firing, repeat, resolved
-  std::string alert;
-  std::string severity;
-  std::string member;
-  std::string fingerprint;
-  int64_t notification_id = 0;
-  std::string summary;
-};
+using Notification = WebhookNotification;
 
 /// Owns the cluster, the monitor's processes, the webhook receiver and a temporary directory.
 /// Every process is a child of the thread that calls Start() (the test's main thread) and dies
