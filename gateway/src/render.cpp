@@ -26,8 +26,8 @@ double Flag(bool b) { return b ? 1.0 : 0.0; }
 // The catalogue entry of one of the services' own metrics, found at compile time.
 template <const std::string_view& kName>
 const metrics::MetricInfo& Own() {
+  static_assert(metrics::IsServiceMetric(kName), "not in the catalogue");
   static constexpr const metrics::MetricInfo* kInfo = metrics::FindServiceMetric(kName);
-  static_assert(kInfo != nullptr, "not in the catalogue");
   return *kInfo;
 }
 

@@ -11,8 +11,8 @@ namespace v1 = etcdmonitor::v1;
 // not build, and no value pays for a lookup.
 template <const std::string_view& kName>
 const MetricInfo& Metric() {
+  static_assert(IsKnownMetric(kName), "not in the catalogue");
   static constexpr const MetricInfo* kInfo = FindMetric(kName);
-  static_assert(kInfo != nullptr, "not in the catalogue");
   return *kInfo;
 }
 

@@ -325,6 +325,18 @@ constexpr const MetricInfo* FindMetric(std::string_view name) {
   return nullptr;
 }
 
+/// Whether `name` is one of the services' own metrics. (Compile-time checks use this rather than
+/// comparing FindServiceMetric with nullptr: under gcc's UBSan a pointer comparison is no longer
+/// a constant expression.)
+constexpr bool IsServiceMetric(std::string_view name) {
+  for (const MetricInfo& m : kServiceMetrics) {
+    if (m.name == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Whether `name` is in the catalogue.
 constexpr bool IsKnownMetric(std::string_view name) {
   for (const MetricInfo& m : kAllMetrics) {
