@@ -368,15 +368,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
       },
       60s));
   const std::string first_log = dir_.File("alerter-1.log");
-  ASSERT_TRUE(WaitFor([&] {
-    const std::string log = testing::ReadWholeFile(first_log);
-    size_t recorded = 0;
-    for (size_t at = log.find("notification_delivered"); at != std::string::npos;
-         at = log.find("notification_delivered", at + 1)) {
-      ++recorded;
-    }
-    return recorded >= WebhookNotifications(webhook_).size();
-  })) << testing::ReadWholeFile(first_log);
+  ASSERT_TRUE(WaitFor([&] { return testing::EveryDeliveryIsRecorded(first_log, webhook_); }))
+      << testing::ReadWholeFile(first_log);
   const size_t before_kill = WebhookNotifications(webhook_).size();
   ASSERT_TRUE(first->Stop(SIGKILL, 10s).ok());
 

@@ -158,6 +158,25 @@ class RestartTest : public testing::EtcdClusterSuite<RestartTest> {
     }));
   }
 
+  // Five elections (FrequentLeaderElections: more than 3 in the hour), then member `stopped`
+  // stopped (MemberUnavailable): returns once both fired at the webhook.
+  void FireMemberAndElectionAlerts(size_t stopped) {
+    for (int i = 0; i < 5; ++i) {
+      MoveLeader();
+      if (HasFatalFailure()) return;
+    }
+    ASSERT_TRUE(cluster().Stop(stopped).ok());
+    const std::string down = cluster().Name(stopped);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto got = WebhookNotifications(webhook_);
+          return HasNotification(got, "firing", "MemberUnavailable", down) &&
+                 HasNotification(got, "firing", "FrequentLeaderElections", "");
+        },
+        60s))
+        << DescribeNotifications(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
+  }
+
   testing::TempDir dir_;
   testing::HttpServer webhook_;
   std::unique_ptr<http::HttpFetcher> http_;
@@ -180,31 +199,13 @@ TEST_F(RestartTest, SigkilledAllInOneNeitherResolvesNorRefires) {
       },
       60s))
       << testing::TailOfFile(log_, 30);
-  for (int i = 0; i < 5; ++i) {
-    MoveLeader();
-    if (HasFatalFailure()) return;
-  }
-  ASSERT_TRUE(cluster().Stop(2).ok());
   const std::string down = cluster().Name(2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto got = WebhookNotifications(webhook_);
-        return HasNotification(got, "firing", "MemberUnavailable", down) &&
-               HasNotification(got, "firing", "FrequentLeaderElections", "");
-      },
-      60s))
-      << DescribeNotifications(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
+  FireMemberAndElectionAlerts(2);
+  if (HasFatalFailure()) return;
   // Kill only once every delivered notification is recorded (one delivered but unrecorded at
   // the kill is sent again by design: delivery is at least once).
-  ASSERT_TRUE(WaitFor([&] {
-    const std::string log = testing::ReadWholeFile(log_);
-    size_t recorded = 0;
-    for (size_t at = log.find("notification_delivered"); at != std::string::npos;
-         at = log.find("notification_delivered", at + 1)) {
-      ++recorded;
-    }
-    return recorded >= WebhookNotifications(webhook_).size();
-  })) << testing::TailOfFile(log_, 30);
+  ASSERT_TRUE(WaitFor([&] { return testing::EveryDeliveryIsRecorded(log_, webhook_); }))
+      << testing::TailOfFile(log_, 30);
   const nlohmann::json member_alert = ActiveAlert("MemberUnavailable", down);
   const nlohmann::json elections_alert = ActiveAlert("FrequentLeaderElections", "");
   ASSERT_TRUE(member_alert.is_object());
@@ -295,29 +296,11 @@ TEST_F(RestartTest, SigkilledAggregatorThenAlerterNeitherResolveNorRefire) {
   ASSERT_TRUE(alerter->ok()) << alerter->status().message();
   log_ = dir_.File("alerter-1.log");
 
-  for (int i = 0; i < 5; ++i) {
-    MoveLeader();
-    if (HasFatalFailure()) return;
-  }
-  ASSERT_TRUE(cluster().Stop(2).ok());
   const std::string down = cluster().Name(2);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto got = WebhookNotifications(webhook_);
-        return HasNotification(got, "firing", "MemberUnavailable", down) &&
-               HasNotification(got, "firing", "FrequentLeaderElections", "");
-      },
-      60s))
-      << DescribeNotifications(WebhookNotifications(webhook_)) << testing::TailOfFile(log_, 30);
-  ASSERT_TRUE(WaitFor([&] {
-    const std::string log = testing::ReadWholeFile(log_);
-    size_t recorded = 0;
-    for (size_t at = log.find("notification_delivered"); at != std::string::npos;
-         at = log.find("notification_delivered", at + 1)) {
-      ++recorded;
-    }
-    return recorded >= WebhookNotifications(webhook_).size();
-  })) << testing::TailOfFile(log_, 30);
+  FireMemberAndElectionAlerts(2);
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(WaitFor([&] { return testing::EveryDeliveryIsRecorded(log_, webhook_); }))
+      << testing::TailOfFile(log_, 30);
   const size_t before_kills = WebhookNotifications(webhook_).size();
 
   // The window after a restart: past the aggregator's start-up (its log says when it ended)

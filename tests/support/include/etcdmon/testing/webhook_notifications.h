@@ -1,5 +1,5 @@
 // The alerter's webhook notifications as a test's receiver (an HttpServer on 127.0.0.1) got
-// them. Header-only: link etcdmon::test_http_server and nlohmann_json.
+// them. Header-only: link etcdmon::test_http_server, etcdmon::test_support and nlohmann_json.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "etcdmon/testing/http_server.h"
+#include "etcdmon/testing/process.h"
 
 namespace etcdmon::testing {
 
@@ -61,6 +62,19 @@ inline std::string DescribeNotifications(const std::vector<WebhookNotification>&
            n.severity + " [" + n.member + "] " + n.summary + "\n";
   }
   return out.empty() ? "(no notification)\n" : out;
+}
+
+/// Whether the alerter's log at `log_path` records as many deliveries (`notification_delivered`
+/// lines) as `receiver` got notifications. Tests that SIGKILL the alerter wait for this first: a
+/// notification delivered but not yet recorded is sent again by design (at least once).
+inline bool EveryDeliveryIsRecorded(const std::string& log_path, const HttpServer& receiver) {
+  const std::string log = ReadWholeFile(log_path);
+  size_t recorded = 0;
+  for (size_t at = log.find("notification_delivered"); at != std::string::npos;
+       at = log.find("notification_delivered", at + 1)) {
+    ++recorded;
+  }
+  return recorded >= WebhookNotifications(receiver).size();
 }
 
 }  // namespace etcdmon::testing
