@@ -51,11 +51,9 @@ class AlerterClusterTest : public testing::EtcdClusterSuite<AlerterClusterTest> 
     if (HasFatalFailure()) {
       return;
     }
-    // Every member up (a previous case may have stopped some).
-    for (size_t i = 0; i < cluster().size(); ++i) {
-      if (!cluster().IsRunning(i)) {
-        ASSERT_TRUE(cluster().Restart(i).ok());
-      }
+    RestartStoppedMembers();  // a previous case may have stopped some
+    if (HasFatalFailure()) {
+      return;
     }
     stack_ = std::make_unique<MonitorStack>(cluster(), dir_.path());
     Status started = stack_->StartAndWaitHealthy();

@@ -184,6 +184,42 @@ TEST(FaultsTest, KilledAggregatorUnderLoadLosesNoAcknowledgedSample) {
   }
 }
 
+// Notifications (distinct ids) of `kind` for MemberUnavailable on `member`.
+size_t MemberUnavailableCount(const FaultStack& stack, const std::string& kind,
+                              const std::string& member) {
+  std::set<int64_t> ids;
+  for (const testing::Notification& n : stack.Notifications()) {
+    if (n.alert == "MemberUnavailable" && n.member == member && n.kind == kind) {
+      ids.insert(n.notification_id);
+    }
+  }
+  return ids.size();
+}
+
+// Stops the third member and returns once MemberUnavailable fired for it at the webhook.
+void StopMemberUntilUnavailableFires(FaultStack& stack) {
+  const std::string name = stack.cluster().Name(2);
+  ASSERT_TRUE(stack.cluster().Stop(2).ok());
+  ASSERT_TRUE(stack.WaitForNotification("firing", "MemberUnavailable", name, 30s))
+      << FaultStack::Describe(stack.Notifications()) << stack.Logs();
+}
+
+// After a restart of the monitor: it samples again and reports the stopped member unreachable.
+void WaitUntilReportedUnreachable(FaultStack& stack, const std::string& name) {
+  nlohmann::json member;
+  ASSERT_TRUE(stack.WaitForMember(
+      name, [](const nlohmann::json& m) { return m.value("health", "") == "unreachable"; }, 60s,
+      &member))
+      << member.dump() << "\n"
+      << stack.Logs();
+}
+
+// Exactly the one firing from before the restart, and no resolve.
+bool FiredOnceNeverResolved(const FaultStack& stack, const std::string& name) {
+  return MemberUnavailableCount(stack, "firing", name) == 1 &&
+         MemberUnavailableCount(stack, "resolved", name) == 0;
+}
+
 // The all-in-one SIGKILLed while MemberUnavailable fires, and started again on its data dir:
 // the alert comes back firing, with no resolve and no second firing at the webhook; the member
 // restarted, exactly one resolve.
@@ -191,51 +227,27 @@ TEST(FaultsTest, KilledAllInOneWithAlertsFiringNeitherResolvesNorRefires) {
   FaultStack stack;
   ASSERT_TRUE(stack.Start().ok()) << stack.Logs();
   const std::string name = stack.cluster().Name(2);
-  ASSERT_TRUE(stack.cluster().Stop(2).ok());
-  ASSERT_TRUE(stack.WaitForNotification("firing", "MemberUnavailable", name, 30s))
-      << FaultStack::Describe(stack.Notifications()) << stack.Logs();
+  StopMemberUntilUnavailableFires(stack);
+  if (HasFatalFailure()) return;
 
   ASSERT_TRUE(stack.KillMonitor().ok());
   ASSERT_TRUE(stack.StartMonitor().ok());
   // Back: it samples again and has the alert firing.
-  nlohmann::json member;
-  ASSERT_TRUE(stack.WaitForMember(
-      name, [](const nlohmann::json& m) { return m.value("health", "") == "unreachable"; }, 60s,
-      &member))
-      << member.dump() << "\n"
-      << stack.Logs();
+  WaitUntilReportedUnreachable(stack, name);
+  if (HasFatalFailure()) return;
   ASSERT_TRUE(stack.WaitForAlertState("MemberUnavailable", name, "firing", 30s))
       << stack.GetJson("/api/v1/alerts").dump();
-
-  auto firings = [&] {
-    std::set<int64_t> ids;
-    for (const testing::Notification& n : stack.Notifications()) {
-      if (n.alert == "MemberUnavailable" && n.member == name && n.kind == "firing") {
-        ids.insert(n.notification_id);
-      }
-    }
-    return ids.size();
-  };
   // Several evaluations after the restart (its rules' `for` included).
-  EXPECT_TRUE(HoldsFor(
-      [&] {
-        return firings() == 1 &&
-               !FaultStack::Has(stack.Notifications(), "resolved", "MemberUnavailable", name);
-      },
-      8s))
+  EXPECT_TRUE(HoldsFor([&] { return FiredOnceNeverResolved(stack, name); }, 8s))
       << FaultStack::Describe(stack.Notifications());
 
   ASSERT_TRUE(stack.cluster().Restart(2).ok());
   ASSERT_TRUE(stack.WaitForNotification("resolved", "MemberUnavailable", name, 30s))
       << FaultStack::Describe(stack.Notifications());
-  std::set<int64_t> resolves;
-  for (const testing::Notification& n : stack.Notifications()) {
-    if (n.alert == "MemberUnavailable" && n.member == name && n.kind == "resolved") {
-      resolves.insert(n.notification_id);
-    }
-  }
-  EXPECT_EQ(resolves.size(), 1u) << FaultStack::Describe(stack.Notifications());
-  EXPECT_EQ(firings(), 1u) << FaultStack::Describe(stack.Notifications());
+  EXPECT_EQ(MemberUnavailableCount(stack, "resolved", name), 1u)
+      << FaultStack::Describe(stack.Notifications());
+  EXPECT_EQ(MemberUnavailableCount(stack, "firing", name), 1u)
+      << FaultStack::Describe(stack.Notifications());
 }
 
 // The aggregator SIGKILLed (distributed shape) while MemberUnavailable fires: the alerter keeps
@@ -247,28 +259,15 @@ TEST(FaultsTest, KilledAggregatorWithAlertsFiringNeitherResolvesNorRefires) {
   FaultStack stack(options);
   ASSERT_TRUE(stack.Start().ok()) << stack.Logs();
   const std::string name = stack.cluster().Name(2);
-  ASSERT_TRUE(stack.cluster().Stop(2).ok());
-  ASSERT_TRUE(stack.WaitForNotification("firing", "MemberUnavailable", name, 30s))
-      << FaultStack::Describe(stack.Notifications()) << stack.Logs();
+  StopMemberUntilUnavailableFires(stack);
+  if (HasFatalFailure()) return;
 
   ASSERT_TRUE(stack.KillAggregator().ok());
   ASSERT_TRUE(stack.StartAggregator().ok());
-  nlohmann::json member;
-  ASSERT_TRUE(stack.WaitForMember(
-      name, [](const nlohmann::json& m) { return m.value("health", "") == "unreachable"; }, 60s,
-      &member))
-      << member.dump() << "\n"
-      << stack.Logs();
-  auto clean = [&] {
-    std::set<int64_t> firings;
-    for (const testing::Notification& n : stack.Notifications()) {
-      if (n.alert != "MemberUnavailable" || n.member != name) continue;
-      if (n.kind == "resolved") return false;
-      if (n.kind == "firing") firings.insert(n.notification_id);
-    }
-    return firings.size() == 1;
-  };
-  EXPECT_TRUE(HoldsFor(clean, 8s)) << FaultStack::Describe(stack.Notifications());
+  WaitUntilReportedUnreachable(stack, name);
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(HoldsFor([&] { return FiredOnceNeverResolved(stack, name); }, 8s))
+      << FaultStack::Describe(stack.Notifications());
   EXPECT_EQ(stack.CriticalFirings(), "");
 }
 

@@ -12,6 +12,7 @@
 
 #include "allocation_counter.h"
 #include "etcdmon/testing/fake_etcd_client.h"
+#include "etcdmon/testing/forwarding_etcd_client.h"
 #include "etcdmon/testing/http_server.h"
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
@@ -26,6 +27,7 @@ using collector::testing::FakeCertificateProbe;
 using collector::testing::FakeHostProbe;
 using collector::testing::FakeMetricsSource;
 using etcdmon::testing::FakeEtcdClient;
+using etcdmon::testing::ForwardingEtcdClient;
 
 constexpr char kEndpoint[] = "127.0.0.1:2379";
 constexpr char kMetricsUrl[] = "http://127.0.0.1:2379/metrics";
@@ -228,64 +230,33 @@ void ExpectWellFormedHistograms(const v1::MemberSample& s) {
 
 // Delegates to a FakeEtcdClient, advancing the fake clock inside each probe call, so that the
 // probes' measured latencies are known.
-class SlowEtcdClient final : public etcd::EtcdClient {
+class SlowEtcdClient final : public ForwardingEtcdClient {
  public:
-  SlowEtcdClient(FakeEtcdClient& inner, FakeClock& clock) : inner_(inner), clock_(clock) {}
+  SlowEtcdClient(FakeEtcdClient& inner, FakeClock& clock)
+      : ForwardingEtcdClient(inner), clock_(clock) {}
 
-  std::vector<std::string> Endpoints() const override { return inner_.Endpoints(); }
-  Result<etcd::EndpointStatus> GetStatus(const std::string& e) override {
-    return inner_.GetStatus(e);
-  }
-  Result<etcd::MemberListResult> MemberList(const std::string& e) override {
-    return inner_.MemberList(e);
-  }
-  Result<std::vector<etcd::Alarm>> Alarms(const std::string& e, etcd::AlarmAction a,
-                                          const etcd::Alarm& alarm) override {
-    return inner_.Alarms(e, a, alarm);
-  }
   Result<etcd::RangeResult> Range(const std::string& e, const etcd::RangeRequest& r) override {
     clock_.Advance(r.serializable ? std::chrono::microseconds(300)
                                   : std::chrono::microseconds(700));
-    return inner_.Range(e, r);
+    return ForwardingEtcdClient::Range(e, r);
   }
   Result<etcd::PutResult> Put(const std::string& e, const etcd::PutRequest& r) override {
     clock_.Advance(std::chrono::microseconds(2500));
-    return inner_.Put(e, r);
-  }
-  Result<etcd::DeleteRangeResult> DeleteRange(const std::string& e,
-                                              const etcd::DeleteRangeRequest& r) override {
-    return inner_.DeleteRange(e, r);
-  }
-  Result<etcd::ResponseHeader> Compact(const std::string& e, int64_t rev, bool phys) override {
-    return inner_.Compact(e, rev, phys);
-  }
-  Result<etcd::ResponseHeader> Defragment(const std::string& e) override {
-    return inner_.Defragment(e);
-  }
-  Result<etcd::HashKVResult> HashKV(const std::string& e, int64_t rev) override {
-    return inner_.HashKV(e, rev);
-  }
-  Result<etcd::ResponseHeader> MoveLeader(const std::string& e, uint64_t id) override {
-    return inner_.MoveLeader(e, id);
-  }
-  Result<etcd::SnapshotResult> Snapshot(const std::string& e, const etcd::SnapshotSink& sink,
-                                        std::chrono::milliseconds timeout) override {
-    return inner_.Snapshot(e, sink, timeout);
+    return ForwardingEtcdClient::Put(e, r);
   }
 
  private:
-  FakeEtcdClient& inner_;
   FakeClock& clock_;
 };
 
 // Delegates to a FakeEtcdClient, except that the calls the test holds block, on every
 // endpoint or on one, until released: a member (or a leader) that stopped answering.
 // Released calls answer as the inner fake does.
-class GatedEtcdClient final : public etcd::EtcdClient {
+class GatedEtcdClient final : public ForwardingEtcdClient {
  public:
   enum class Call { kStatus, kLinearizableRange, kPut, kAlarms };
 
-  explicit GatedEtcdClient(FakeEtcdClient& inner) : inner_(inner) {}
+  explicit GatedEtcdClient(FakeEtcdClient& inner) : ForwardingEtcdClient(inner) {}
 
   void Hold(Call call, std::string endpoint = "") {
     std::lock_guard<std::mutex> lock(mu_);
@@ -309,48 +280,24 @@ class GatedEtcdClient final : public etcd::EtcdClient {
     return ever_blocked_;
   }
 
-  std::vector<std::string> Endpoints() const override { return inner_.Endpoints(); }
   Result<etcd::EndpointStatus> GetStatus(const std::string& e) override {
     Gate(Call::kStatus, e);
-    return inner_.GetStatus(e);
-  }
-  Result<etcd::MemberListResult> MemberList(const std::string& e) override {
-    return inner_.MemberList(e);
+    return ForwardingEtcdClient::GetStatus(e);
   }
   Result<std::vector<etcd::Alarm>> Alarms(const std::string& e, etcd::AlarmAction a,
                                           const etcd::Alarm& alarm) override {
     Gate(Call::kAlarms, e);
-    return inner_.Alarms(e, a, alarm);
+    return ForwardingEtcdClient::Alarms(e, a, alarm);
   }
   Result<etcd::RangeResult> Range(const std::string& e, const etcd::RangeRequest& r) override {
     if (!r.serializable) {
       Gate(Call::kLinearizableRange, e);
     }
-    return inner_.Range(e, r);
+    return ForwardingEtcdClient::Range(e, r);
   }
   Result<etcd::PutResult> Put(const std::string& e, const etcd::PutRequest& r) override {
     Gate(Call::kPut, e);
-    return inner_.Put(e, r);
-  }
-  Result<etcd::DeleteRangeResult> DeleteRange(const std::string& e,
-                                              const etcd::DeleteRangeRequest& r) override {
-    return inner_.DeleteRange(e, r);
-  }
-  Result<etcd::ResponseHeader> Compact(const std::string& e, int64_t rev, bool phys) override {
-    return inner_.Compact(e, rev, phys);
-  }
-  Result<etcd::ResponseHeader> Defragment(const std::string& e) override {
-    return inner_.Defragment(e);
-  }
-  Result<etcd::HashKVResult> HashKV(const std::string& e, int64_t rev) override {
-    return inner_.HashKV(e, rev);
-  }
-  Result<etcd::ResponseHeader> MoveLeader(const std::string& e, uint64_t id) override {
-    return inner_.MoveLeader(e, id);
-  }
-  Result<etcd::SnapshotResult> Snapshot(const std::string& e, const etcd::SnapshotSink& sink,
-                                        std::chrono::milliseconds timeout) override {
-    return inner_.Snapshot(e, sink, timeout);
+    return ForwardingEtcdClient::Put(e, r);
   }
 
  private:
@@ -373,7 +320,6 @@ class GatedEtcdClient final : public etcd::EtcdClient {
     --blocked_;
   }
 
-  FakeEtcdClient& inner_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::pair<Call, std::string>> held_;  // guarded by mu_

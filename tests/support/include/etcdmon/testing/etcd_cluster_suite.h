@@ -54,6 +54,15 @@ class EtcdClusterSuite : public Base {
     ASSERT_TRUE(start_error_.empty()) << "the suite's etcd cluster did not start: " << start_error_;
   }
 
+  /// Starts again every member a previous case stopped, so each case begins with all of them.
+  static void RestartStoppedMembers() {
+    for (size_t i = 0; i < cluster_->size(); ++i) {
+      if (!cluster_->IsRunning(i)) {
+        ASSERT_TRUE(cluster_->Restart(i).ok()) << "member " << i << " did not start again";
+      }
+    }
+  }
+
   /// The suite's cluster, between SetUpTestSuite() and TearDownTestSuite().
   static EtcdCluster& cluster() { return *cluster_; }
   /// Why the cluster did not start; empty when it did.
