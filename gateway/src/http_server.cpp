@@ -91,6 +91,8 @@ const char* ReasonPhrase(int http_status) {
       return "Bad Request";
     case 408:
       return "Request Timeout";
+    case 411:
+      return "Length Required";
     case 413:
       return "Payload Too Large";
     case 414:

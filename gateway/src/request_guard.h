@@ -17,10 +17,10 @@ namespace etcdmon::gateway::detail {
 struct RequestLimits {
   std::size_t max_request_line_bytes = 8 * 1024;  // longer: 414
   std::size_t max_head_bytes = 16 * 1024;         // request line and headers; longer: 431
-  std::size_t max_body_bytes = 64 * 1024;         // Content-Length or chunked total; more: 413
+  std::size_t max_body_bytes = 64 * 1024;         // Content-Length; more: 413
 };
 
-/// Why a request is refused: the HTTP status (400, 413, 414, 431, 501) and a message for the
+/// Why a request is refused: the HTTP status (400, 411, 413, 414, 431, 501) and a message for the
 /// client. The connection is closed after the answer: what follows cannot be framed.
 struct Refusal {
   int http_status = 400;
@@ -41,24 +41,18 @@ class RequestGuard {
 
  private:
   enum class Phase : uint8_t {
-    kHead,          // request line and headers, up to the empty line
-    kBody,          // body_remaining_ bytes of a Content-Length body
-    kChunkSize,     // a chunk-size line
-    kChunkData,     // body_remaining_ bytes of a chunk, then its CRLF
-    kChunkDataEnd,  // the CRLF after a chunk's data
-    kTrailers,      // trailer lines after the last chunk, up to the empty line
+    kHead,  // request line and headers, up to the empty line
+    kBody,  // body_remaining_ bytes of a Content-Length body
     kRefused,
   };
 
   std::optional<Refusal> EndOfHead();
-  std::optional<Refusal> EndOfChunkSizeLine();
   std::optional<Refusal> Refuse(int http_status, std::string message);
 
   const RequestLimits limits_;
   Phase phase_ = Phase::kHead;
-  std::string line_;  // the head, or the chunk-size / trailer line, collected so far
+  std::string line_;  // the head collected so far
   uint64_t body_remaining_ = 0;
-  uint64_t chunked_total_ = 0;
 };
 
 }  // namespace etcdmon::gateway::detail

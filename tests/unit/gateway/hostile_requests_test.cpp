@@ -154,7 +154,6 @@ class HostileRequestsTest : public ::testing::Test {
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(service).value();
     ASSERT_TRUE(service_->Start().ok());
-    max_body_bytes_ = config.max_body_bytes;
     // /health is 200 once the refresher checked the (fake) aggregator.
     const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
     while (Get("/health") != 200 && SteadyClock::now() < deadline) {
@@ -196,7 +195,6 @@ class HostileRequestsTest : public ::testing::Test {
   FakeMonitor monitor_;
   FakeAlerts alerts_;
   std::unique_ptr<GatewayService> service_;
-  size_t max_body_bytes_ = 0;
 };
 
 const std::string kHead = " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n";
@@ -255,16 +253,14 @@ TEST_F(HostileRequestsTest, OversizedContentLengthIs413BeforeTheBody) {
   ExpectRefused("POST /api/v1/alerts/silences" + kHead + "Content-Length: 10485760\r\n\r\n", 413);
 }
 
-// A chunked body is cut off as soon as its chunks pass the limit, without waiting for its end.
-TEST_F(HostileRequestsTest, ChunkedBodyOverTheLimitIs413OnceItPassesIt) {
-  const std::string chunk(16 * 1024, 'a');
-  std::string request =
+// A chunked body is refused from its headers (Pistache's chunk parser reads past its buffer on a
+// chunk-size line cut short): the chunks that follow never reach it.
+TEST_F(HostileRequestsTest, ChunkedBodyIs411) {
+  const std::string head =
       "POST /api/v1/alerts/silences" + kHead + "Transfer-Encoding: chunked\r\n\r\n";
-  for (size_t sent = 0; sent <= max_body_bytes_; sent += chunk.size()) {
-    request += "4000\r\n" + chunk + "\r\n";
-  }
-  // No final chunk: the request never ends by itself.
-  ExpectRefused(request, 413);
+  ExpectRefused(head, 411);
+  ExpectRefused(head + "4000\r\n" + std::string(16 * 1024, 'a') + "\r\n", 411);
+  ExpectRefused(head + "ffffffff", 411);
 }
 
 TEST_F(HostileRequestsTest, WellFormedRequestsStillWork) {

@@ -45,7 +45,7 @@ struct GatewayConfig {
   config::Secret benchmark_token;
   std::string tls_cert_file;  // both or neither: HTTPS
   std::string tls_key_file;
-  // Larger request bodies: 413 from the Content-Length header (chunked: once past it).
+  // Larger request bodies: 413 from the Content-Length header (chunked bodies: 411).
   std::size_t max_body_bytes = 64 * 1024;
   // The whole request as Pistache buffers it; beyond this a 413 (the request guard refuses
   // larger bodies before, so only a head and body near their limits come close).
