@@ -160,6 +160,13 @@ class RestartTest : public testing::EtcdClusterSuite<RestartTest> {
   // Five elections (FrequentLeaderElections: more than 3 in the hour), then member `stopped`
   // stopped (MemberUnavailable): returns once both fired at the webhook.
   void FireMemberAndElectionAlerts(size_t stopped) {
+    // Elections before the alerter judges the cluster are not in its window: wait until it does.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return testing::ReadWholeFile(log_).find("evaluation_started") != std::string::npos;
+        },
+        60s))
+        << testing::TailOfFile(log_, 30);
     for (int i = 0; i < 5; ++i) {
       MoveLeader();
       if (HasFatalFailure()) return;

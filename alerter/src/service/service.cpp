@@ -71,6 +71,7 @@ struct AlerterService::Impl {
   std::atomic<uint64_t> snapshots{0}, bad_frames{0}, notifications{0}, silenced{0},
       deliveries_ok{0}, deliveries_failed{0}, store_failures{0};
   std::atomic<int64_t> last_snapshot_ms{0};
+  bool evaluating = false;  // the latest snapshot was past the aggregator's start-up
   std::atomic<int64_t> last_received_steady_ms{0};  // steady ms of the latest snapshot; 0: none
   std::atomic<bool> last_store_ok{true};
 
@@ -125,6 +126,16 @@ struct AlerterService::Impl {
       } else {
         silences_changed = true;  // try again next time
         logger->error("silences_load_failed error=\"{}\"", loaded.status().message());
+      }
+    }
+    if (snapshot.starting_up() == evaluating) {
+      // Said once per change: operators (and the restart tests) see when rules begin to judge.
+      evaluating = !snapshot.starting_up();
+      if (evaluating) {
+        logger->info("evaluation_started members={} fresh={}", snapshot.member_count(),
+                     snapshot.fresh_members());
+      } else {
+        logger->info("evaluation_paused reason=\"the aggregator is starting up\"");
       }
     }
     Evaluation evaluation = engine.Evaluate(snapshot, now, silences);

@@ -22,6 +22,7 @@
 
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/gateway/gateway.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "fake_backends.h"
 
 namespace etcdmon::gateway {
@@ -155,10 +156,7 @@ class HostileRequestsTest : public ::testing::Test {
     service_ = std::move(service).value();
     ASSERT_TRUE(service_->Start().ok());
     // /health is 200 once the refresher checked the (fake) aggregator.
-    const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
-    while (Get("/health") != 200 && SteadyClock::now() < deadline) {
-    }
-    ASSERT_EQ(Get("/health"), 200);
+    ASSERT_TRUE(testing::WaitFor([&] { return Get("/health") == 200; }));
   }
 
   // The response to `request` sent whole on a fresh connection, read until the gateway closes.

@@ -120,6 +120,10 @@ class IdleConnectionsTest : public ::testing::Test {
     ASSERT_TRUE(service_->Start().ok());
     const std::string scheme = certs != nullptr ? "https" : "http";
     health_ = scheme + "://127.0.0.1:" + std::to_string(service_->port()) + "/health";
+    // /health is 200 once the refresher has read the (fake) aggregator's first snapshot.
+    const std::string ca_file = certs != nullptr ? certs->ca_cert : "";
+    ASSERT_TRUE(testing::WaitFor(
+        [&] { return Get(health_, ca_file, std::chrono::seconds(5)).status == 200; }));
   }
 
   FakeClock clock_{std::chrono::system_clock::time_point(std::chrono::milliseconds(kTick))};
@@ -132,7 +136,6 @@ class IdleConnectionsTest : public ::testing::Test {
 // /health within 1 s while 50 idle connections are open.
 TEST_F(IdleConnectionsTest, PlainHttpAnswersHealthWithFiftyIdleConnections) {
   Start(nullptr);
-  ASSERT_EQ(Get(health_, "", std::chrono::seconds(5)).status, 200);
   IdleConnections idle(service_->port(), kIdleConnections);
   ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
   std::chrono::milliseconds slowest{0};
@@ -155,7 +158,6 @@ TEST_F(IdleConnectionsTest, HttpsStarvesWhileIdleConnectionsAreOpenDocumentedLim
       testing::GenerateTestCertificates(dir.path() + "/certs");
   ASSERT_TRUE(certs.ok()) << certs.status().ToString();
   Start(&*certs);
-  ASSERT_EQ(Get(health_, certs->ca_cert, std::chrono::seconds(5)).status, 200);
   {
     IdleConnections idle(service_->port(), kIdleConnections);
     ASSERT_EQ(idle.size(), static_cast<size_t>(kIdleConnections));
