@@ -13,6 +13,8 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libpistache-dev prometheus-cpp-dev libsqlite3-dev libspdlog-dev
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
   libyaml-cpp-dev libcpp-httplib-dev
+  # remote_write bodies are snappy-compressed (common/remote_write)
+  libsnappy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real parts the tests and the demo run
   etcd-server etcd-client prometheus openssl curl wrk
