@@ -85,33 +85,12 @@ std::string ClientAddress(const Http::Request& request, const std::vector<std::s
   return IsAddressText(last) ? std::string(last) : peer;
 }
 
-const char* ReasonPhrase(int http_status) {
-  switch (http_status) {
-    case 400:
-      return "Bad Request";
-    case 408:
-      return "Request Timeout";
-    case 411:
-      return "Length Required";
-    case 413:
-      return "Payload Too Large";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 501:
-      return "Not Implemented";
-    default:
-      return "Error";
-  }
-}
-
 // The JSON error document of a refused request as a whole HTTP response that closes the
 // connection (what follows a refused request cannot be framed).
 std::string RefusalResponse(const Refusal& refusal) {
   const std::string body = ProtocolError(refusal.http_status, refusal.message).body;
   return "HTTP/1.1 " + std::to_string(refusal.http_status) + " " +
-         ReasonPhrase(refusal.http_status) +
+         Http::codeString(static_cast<Http::Code>(refusal.http_status)) +
          "\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
          "Connection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;

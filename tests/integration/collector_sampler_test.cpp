@@ -169,23 +169,29 @@ SamplerConfig MemberConfig(const EtcdCluster& cluster, size_t i, bool write_prob
 
 // ---- a 3-member cluster ----
 
-class SamplerClusterTest : public testing::EtcdClusterSuite<SamplerClusterTest> {
+// The fixtures that sample a real cluster: the suite's cluster and the real sources on it.
+template <typename Suite>
+class SamplerSuite : public testing::EtcdClusterSuite<Suite> {
  protected:
+  using ClusterSuite = testing::EtcdClusterSuite<Suite>;
+
   void SetUp() override {
-    EtcdClusterSuite::SetUp();
-    if (HasFatalFailure()) {
+    ClusterSuite::SetUp();
+    if (this->HasFatalFailure()) {
       return;
     }
-    sources_ = std::make_unique<RealSources>(FastConnection(cluster()));
+    sources_ = std::make_unique<RealSources>(FastConnection(ClusterSuite::cluster()));
     ASSERT_TRUE(sources_->ok());
   }
 
   std::unique_ptr<Sampler> MakeSampler(size_t i, bool write_probe) {
-    return sources_->MakeSampler(MemberConfig(cluster(), i, write_probe));
+    return sources_->MakeSampler(MemberConfig(ClusterSuite::cluster(), i, write_probe));
   }
 
   std::unique_ptr<RealSources> sources_;
 };
+
+class SamplerClusterTest : public SamplerSuite<SamplerClusterTest> {};
 
 // The Status fields of each member's sample equal `etcdctl endpoint status -w json` for that
 // member, read right after; raft index and revision may only have moved forward a little.
@@ -465,7 +471,7 @@ TEST_F(SamplerClusterTest, KilledMemberIsUnreachableThenResumes) {
 // The write probe and etcd_server_proposals_failed_total: the leader is stopped (SIGSTOP) for
 // less than an election timeout, so a follower's Put waits for it and the probe times out; the
 // leader then continues and the Put commits. Elections are slow here so that none happens.
-class SamplerProposalTest : public testing::EtcdClusterSuite<SamplerProposalTest> {
+class SamplerProposalTest : public SamplerSuite<SamplerProposalTest> {
  public:
   static EtcdClusterOptions ClusterOptions() {
     EtcdClusterOptions options;
@@ -476,12 +482,10 @@ class SamplerProposalTest : public testing::EtcdClusterSuite<SamplerProposalTest
 
  protected:
   void SetUp() override {
-    EtcdClusterSuite::SetUp();
+    SamplerSuite::SetUp();
     if (HasFatalFailure()) {
       return;
     }
-    sources_ = std::make_unique<RealSources>(FastConnection(cluster()));
-    ASSERT_TRUE(sources_->ok());
     leader_ = cluster().size();
     for (size_t i = 0; i < cluster().size(); ++i) {
       Result<etcd::EndpointStatus> status =
@@ -562,7 +566,6 @@ class SamplerProposalTest : public testing::EtcdClusterSuite<SamplerProposalTest
         [&] { return FollowerMetric("etcd_server_proposals_pending") == 0; }, milliseconds(10000)));
   }
 
-  std::unique_ptr<RealSources> sources_;
   std::unique_ptr<Sampler> sampler_;
   size_t leader_ = 0;
   size_t follower_ = 0;
