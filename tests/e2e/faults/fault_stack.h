@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "etcdmon/status/status.h"
@@ -24,18 +25,11 @@
 
 namespace etcdmon::testing {
 
-/// Polls `condition` every 200 ms (REST calls: a tighter loop would load the 2 cores the cluster
-/// needs) until it holds or `timeout` passes; returns whether it held.
+/// WaitFor() at a 200 ms period (REST calls: a tighter loop would load the 2 cores the cluster
+/// needs).
 template <typename Condition>
 bool Poll(Condition condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return condition();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return true;
+  return WaitFor(std::move(condition), timeout, std::chrono::milliseconds(200));
 }
 
 /// Checks `invariant` every 200 ms for all of `duration` (an observation window, e.g. "no

@@ -36,16 +36,17 @@ class TempDir {
   std::string path_;
 };
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held. The timeout is
-/// a generous bound for a loaded machine (tests assert outcomes, never speed).
+/// Polls `condition` every `period` until it holds or `timeout` passes; returns whether it held.
+/// The timeout is a generous bound for a loaded machine (tests assert outcomes, never speed).
 template <typename Condition>
-bool WaitFor(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+bool WaitFor(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             std::chrono::milliseconds period = std::chrono::milliseconds(5)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline) {
       return condition();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(period);
   }
   return true;
 }
