@@ -11,6 +11,10 @@ FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 COPY scripts/setup.sh scripts/setup.sh
+# The npm packages setup.sh installs, pinned by their lock files: the web console's charting
+# library, compiled into the gateway (and the browser test's driver, unused here).
+COPY gateway/web/package.json gateway/web/package-lock.json gateway/web/
+COPY tests/browser/package.json tests/browser/package-lock.json tests/browser/
 # One package list for every build: setup.sh's (it also installs etcd and Prometheus for the
 # tests; this stage is thrown away, so only the runtime stage's size matters).
 RUN bash scripts/setup.sh && rm -rf /var/lib/apt/lists/*

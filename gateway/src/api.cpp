@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api_response.h"
-#include "dashboard.h"
 #include "http_errors.h"
+#include "web_assets.h"
 
 namespace etcdmon::gateway::detail {
 namespace {
@@ -18,11 +18,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
-constexpr std::string_view kHtml = "text/html; charset=utf-8";
-constexpr std::string_view kCss = "text/css; charset=utf-8";
-constexpr std::string_view kJavaScript = "text/javascript; charset=utf-8";
 
 constexpr std::string_view kMembersPrefix = "/api/v1/cluster/members/";
+constexpr std::string_view kAssetsPrefix = "/assets/";
 // JSON bodies nest at most this deep; deeper ones are refused before parsing, so a hostile body
 // cannot exhaust the stack of the recursive parser.
 constexpr int kMaxJsonDepth = 16;
@@ -34,9 +32,7 @@ struct RouteInfo {
 };
 
 constexpr RouteInfo kRoutes[] = {
-    {"/", Route::kDashboard, "GET"},
-    {"/dashboard.css", Route::kDashboardStyle, "GET"},
-    {"/dashboard.js", Route::kDashboardScript, "GET"},
+    {"/", Route::kConsole, "GET"},
     {"/health", Route::kHealth, "GET"},
     {"/metrics", Route::kMetrics, "GET"},
     {"/api/v1/cluster/status", Route::kClusterStatus, "GET"},
@@ -54,12 +50,10 @@ constexpr RouteInfo kRoutes[] = {
 
 const char* RouteName(Route route) {
   switch (route) {
-    case Route::kDashboard:
-      return "dashboard";
-    case Route::kDashboardStyle:
-      return "dashboard_css";
-    case Route::kDashboardScript:
-      return "dashboard_js";
+    case Route::kConsole:
+      return "console";
+    case Route::kConsoleAsset:
+      return "console_asset";
     case Route::kHealth:
       return "health";
     case Route::kMetrics:
@@ -99,12 +93,21 @@ const char* RouteName(Route route) {
 // Under --api-auth=all, whether `route` needs a token: everything but liveness, the dashboard's
 // static files (they hold no data; the page's requests for data carry the check) and the POST
 // endpoints (which check their own tokens).
+// A file of the web console. The page is asked again on every load (it names the versioned
+// assets of the running gateway); an asset's name changes with its content, so browsers keep it.
+ApiResponse ConsoleFile(const WebAsset& asset) {
+  ApiResponse r;
+  r.content_type = asset.content_type;
+  r.shared_body = std::make_shared<const std::string>(asset.body);
+  r.cache_control = asset.immutable ? "public, max-age=31536000, immutable" : "no-cache";
+  return r;
+}
+
 bool IsPublicUnderAuthAll(Route route) {
   switch (route) {
     case Route::kHealth:
-    case Route::kDashboard:
-    case Route::kDashboardStyle:
-    case Route::kDashboardScript:
+    case Route::kConsole:
+    case Route::kConsoleAsset:
     case Route::kSilenceCreate:
     case Route::kBenchmarkStart:
     case Route::kUnknown:
@@ -290,24 +293,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       }
     }
     switch (info.route) {
-      case Route::kDashboard: {
-        ApiResponse r;
-        r.content_type = kHtml;
-        r.body = std::string(DashboardHtml());
-        return r;
-      }
-      case Route::kDashboardStyle: {
-        ApiResponse r;
-        r.content_type = kCss;
-        r.body = std::string(DashboardStyle());
-        return r;
-      }
-      case Route::kDashboardScript: {
-        ApiResponse r;
-        r.content_type = kJavaScript;
-        r.body = std::string(DashboardScript());
-        return r;
-      }
+      case Route::kConsole:
+        return ConsoleFile(*FindWebAsset("/"));
       case Route::kHealth:
         return Health();
       case Route::kMetrics: {
@@ -349,6 +336,22 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
     return r;
   }
   // Paths with a parameter.
+  if (path.size() > kAssetsPrefix.size() && path.substr(0, kAssetsPrefix.size()) == kAssetsPrefix) {
+    route = Route::kConsoleAsset;
+    const WebAsset* asset = FindWebAsset(path);
+    if (asset == nullptr) {
+      // An asset of another build (a page cached before an upgrade): not found, said plainly.
+      return ErrorResponse(Status::NotFound(
+          "no such console file (the console changed with the gateway: reload the page)"));
+    }
+    if (request.method != "GET") {
+      HttpError e = MethodNotAllowed(request.method, "GET");
+      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
+      r.allow = "GET";
+      return r;
+    }
+    return ConsoleFile(*asset);
+  }
   if (path.size() > kBenchmarkPrefix.size() &&
       path.substr(0, kBenchmarkPrefix.size()) == kBenchmarkPrefix) {
     route = Route::kBenchmarkGet;

@@ -44,6 +44,7 @@ struct ApiResponse {
   std::string location;                                // the Location header (202)
   bool authenticate = false;                           // send WWW-Authenticate: Bearer (401)
   int64_t retry_after_seconds = 0;                     // send Retry-After (429) when > 0
+  std::string_view cache_control;                      // the Cache-Control header; static storage
 
   const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
@@ -75,9 +76,8 @@ struct DependencyState {
 
 /// The routes, for the request counters.
 enum class Route : uint8_t {
-  kDashboard,
-  kDashboardStyle,
-  kDashboardScript,
+  kConsole,       // the web console's page, "/"
+  kConsoleAsset,  // its scripts and styles, "/assets/..."
   kHealth,
   kMetrics,
   kClusterStatus,

@@ -4,6 +4,7 @@
 // database is near its quota (a full database makes etcd refuse every write).
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -73,6 +74,10 @@ Result<uint64_t> JsonUint(const json& body, const char* key, uint64_t fallback, 
   return value;
 }
 
+// A timed run's bounds: long enough to measure, short enough that a forgotten run ends soon.
+constexpr std::chrono::milliseconds kMinBenchmarkDuration = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kMaxBenchmarkDuration = std::chrono::minutes(10);
+
 }  // namespace
 
 ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
@@ -86,11 +91,11 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   const json& body = *parsed;
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& key = it.key();
-    if (key != "type" && key != "ops" && key != "clients" && key != "key_size" &&
-        key != "value_size") {
+    if (key != "type" && key != "ops" && key != "duration" && key != "clients" &&
+        key != "key_size" && key != "value_size") {
       return ErrorResponse(Status::InvalidArgument("unknown field \"" + key.substr(0, 64) +
-                                                   "\" (known: type, ops, clients, key_size, "
-                                                   "value_size)"));
+                                                   "\" (known: type, ops, duration, clients, "
+                                                   "key_size, value_size)"));
     }
   }
   BenchmarkSpec spec;
@@ -117,9 +122,32 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
     }
   }
   spec.ops = *ops;
-  spec.clients = static_cast<uint32_t>(std::min<uint64_t>(*clients, *ops));
   spec.key_size = static_cast<uint32_t>(*key_size);
   spec.value_size = static_cast<uint32_t>(*value_size);
+  if (auto it = body.find("duration"); it != body.end()) {
+    if (body.contains("ops")) {
+      return ErrorResponse(
+          Status::InvalidArgument("give either ops or duration: a run is bounded by one of them"));
+    }
+    Result<std::chrono::milliseconds> length =
+        it->is_string() ? config::ParseDuration(it->get<std::string>())
+                        : Result<std::chrono::milliseconds>(Status::InvalidArgument(""));
+    if (!length.ok() || *length < kMinBenchmarkDuration || *length > kMaxBenchmarkDuration) {
+      return ErrorResponse(Status::InvalidArgument(
+          "duration: want how long the run lasts, from \"1s\" to \"10m\", e.g. \"30s\""));
+    }
+    // Capped at the rate that keeps the whole run within the byte budget and the ops bound, so
+    // that the budget and quota checks below hold for a timed run as for a counted one.
+    const uint64_t seconds =
+        static_cast<uint64_t>((*length + std::chrono::milliseconds(999)) / std::chrono::seconds(1));
+    const uint64_t most_ops = std::min<uint64_t>(
+        config_.max_benchmark_ops,
+        config_.benchmark_max_bytes / (static_cast<uint64_t>(spec.key_size) + spec.value_size));
+    spec.duration = *length;
+    spec.rate = std::max<uint64_t>(1, most_ops / seconds);
+    spec.ops = spec.rate * seconds;
+  }
+  spec.clients = static_cast<uint32_t>(std::min<uint64_t>(*clients, spec.ops));
   if (Status s = CheckBenchmarkBudget(spec); !s.ok()) {
     return ErrorResponse(s);
   }
@@ -134,15 +162,21 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
     return ErrorResponse(id.status());
   }
   const std::string location = std::string(kBenchmarkPrefix) + *id;
-  ApiResponse r =
-      JsonResponse(202, json{{"id", *id},
-                             {"state", "started"},
-                             {"status_url", location},
-                             {"type", std::string(config::BenchmarkTypeName(spec.type))},
-                             {"ops", spec.ops},
-                             {"clients", spec.clients},
-                             {"key_size", spec.key_size},
-                             {"value_size", spec.value_size}});
+  json answer = {{"id", *id},
+                 {"state", "started"},
+                 {"status_url", location},
+                 {"type", std::string(config::BenchmarkTypeName(spec.type))},
+                 {"ops", spec.ops},
+                 {"clients", spec.clients},
+                 {"key_size", spec.key_size},
+                 {"value_size", spec.value_size}};
+  if (spec.duration.count() > 0) {
+    answer.erase("ops");
+    answer["max_ops"] = spec.ops;
+    answer["duration_seconds"] = std::chrono::duration<double>(spec.duration).count();
+    answer["rate_limit"] = spec.rate;
+  }
+  ApiResponse r = JsonResponse(202, answer);
   r.location = location;
   return r;
 }

@@ -48,6 +48,10 @@ Result<std::string> BackgroundBenchmarks::Start(const BenchmarkSpec& request) {
   spec.key_size = std::max<uint32_t>(request.key_size, 32);
   spec.value_size = request.value_size;
   spec.key_space = std::min<uint64_t>(std::max<uint64_t>(request.ops, 1), 10'000);
+  if (request.duration.count() > 0) {
+    spec.duration = request.duration;
+    spec.rate = request.rate;
+  }
   return Launch(std::move(spec), "api");
 }
 

@@ -174,6 +174,10 @@ class Handler final : public Http::Handler {
     if (!answer.location.empty()) {
       response.headers().add(std::make_shared<TextHeader>("Location", answer.location));
     }
+    if (!answer.cache_control.empty()) {
+      response.headers().add(
+          std::make_shared<TextHeader>("Cache-Control", std::string(answer.cache_control)));
+    }
     if (answer.authenticate) {
       response.headers().add(std::make_shared<TextHeader>("WWW-Authenticate", "Bearer"));
     }

@@ -271,8 +271,6 @@ TEST_F(SecretLeakTest, NoSecretInLogsMetricsApiDatabasesOrCommandLines) {
 
   // REST: every GET endpoint, without and with the token.
   std::vector<std::string> paths = {"/",
-                                    "/dashboard.css",
-                                    "/dashboard.js",
                                     "/health",
                                     "/metrics",
                                     "/api/v1/cluster/status",

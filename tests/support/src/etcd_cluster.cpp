@@ -349,6 +349,8 @@ Status EtcdCluster::CheckIndex(size_t i) const {
 
 const std::string& EtcdCluster::Name(size_t i) const { return members_.at(i).name; }
 
+pid_t EtcdCluster::Pid(size_t i) const { return members_.at(i).pid; }
+
 std::string EtcdCluster::ClientEndpoint(size_t i) const {
   return "127.0.0.1:" + std::to_string(members_.at(i).client_port);
 }

@@ -288,6 +288,33 @@ TEST_F(ApiTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
   ExpectError(Get(url), 405);
 }
 
+// A timed run ("duration") instead of a number of operations: bounded to 1 s..10 min, never with
+// "ops", and capped at the rate that keeps the whole run within the ops bound and byte budget.
+TEST_F(ApiTest, BenchmarkForADurationIsRateCappedWithinTheBounds) {
+  const std::string url = "/api/v1/performance/benchmark";
+  const std::string bearer = "Bearer " + kBenchmarkToken;
+  Publish(ThreeMemberSnapshot());
+  for (const char* bad : {R"({"duration":"0s"})", R"({"duration":"11m"})", R"({"duration":30})",
+                          R"({"duration":"soon"})", R"({"duration":"30s","ops":100})"}) {
+    SCOPED_TRACE(bad);
+    ExpectError(Call("POST", url, bad, bearer), 400);
+  }
+  ApiResponse started =
+      Call("POST", url, R"({"type":"write","duration":"20s","clients":4})", bearer);
+  ASSERT_EQ(started.status, 202) << started.Body();
+  const BenchmarkSpec spec = benchmark_.LastSpec();
+  EXPECT_EQ(spec.duration, std::chrono::seconds(20));
+  // The fixture's bound is 5000 operations: 250 per second for 20 s.
+  EXPECT_EQ(spec.rate, 250u);
+  EXPECT_EQ(spec.ops, 5000u);
+  EXPECT_EQ(spec.clients, 4u);
+  const nlohmann::json answer = Parse(started);
+  EXPECT_EQ(answer["duration_seconds"], 20.0);
+  EXPECT_EQ(answer["rate_limit"], 250);
+  EXPECT_EQ(answer["max_ops"], 5000);
+  EXPECT_FALSE(answer.contains("ops"));
+}
+
 // POST /api/v1/alerts/silences: token-guarded, validated, passed to the alerter with the
 // gateway's own token, expiring `duration` after the clock's now; the path answers GET and POST
 // only.

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,9 +105,17 @@ TEST_F(ApiSecurityTest, AuthAllPutsEveryReadEndpointBehindTheToken) {
   EXPECT_NE(
       Call("GET", "/api/v1/performance/benchmark/bench-1", "", "Bearer " + kBenchmarkToken).status,
       401);
-  for (const char* open : {"/health", "/", "/dashboard.js", "/dashboard.css"}) {
-    SCOPED_TRACE(open);
-    EXPECT_NE(Call("GET", open).status, 401);
+  // The console's page and files are public (they hold no data; the page asks for the token).
+  const std::string page = Call("GET", "/").Body();
+  std::vector<std::string> open = {"/health", "/"};
+  const std::regex asset(R"re((?:src|href)="(assets/[^"]+)")re");
+  for (std::sregex_iterator it(page.begin(), page.end(), asset), end; it != end; ++it) {
+    open.push_back("/" + (*it)[1].str());
+  }
+  EXPECT_EQ(open.size(), 6u) << page;  // the page, two scripts, two style sheets
+  for (const std::string& path : open) {
+    SCOPED_TRACE(path);
+    EXPECT_NE(Call("GET", path).status, 401);
   }
 }
 
@@ -370,15 +379,34 @@ TEST_F(ServerSecurityTest, SecurityHeadersOnEveryAnswer) {
   EXPECT_EQ(Header(page.headers, "X-Content-Type-Options"), "nosniff");
   // The policy forbids inline script: the page has none, it loads its own files.
   EXPECT_EQ(page.body.find("<script>"), std::string::npos);
-  EXPECT_NE(page.body.find("<script src=\"dashboard.js\">"), std::string::npos);
+  EXPECT_EQ(page.body.find("<style"), std::string::npos);
+  EXPECT_EQ(page.body.find(" style="), std::string::npos);
+  // The page is asked for again on every load: it names the assets of the running build.
+  EXPECT_EQ(Header(page.headers, "Cache-Control"), "no-cache");
+  std::smatch script_name;
+  ASSERT_TRUE(std::regex_search(page.body, script_name,
+                                std::regex(R"re(<script src="(assets/app\.[0-9a-f]{12}\.js)">)re")))
+      << page.body;
+  std::smatch style_name;
+  ASSERT_TRUE(std::regex_search(page.body, style_name,
+                                std::regex(R"re(href="(assets/app\.[0-9a-f]{12}\.css)")re")))
+      << page.body;
 
-  HttpResult script = Http("GET", base_ + "/dashboard.js");
+  // Versioned by content, so a browser may keep them for a year.
+  HttpResult script = Http("GET", base_ + "/" + script_name[1].str());
   ASSERT_EQ(script.status, 200);
   EXPECT_NE(Header(script.headers, "Content-Type").find("text/javascript"), std::string::npos);
   EXPECT_EQ(Header(script.headers, "X-Content-Type-Options"), "nosniff");
-  HttpResult style = Http("GET", base_ + "/dashboard.css");
+  EXPECT_EQ(Header(script.headers, "Cache-Control"), "public, max-age=31536000, immutable");
+  HttpResult style = Http("GET", base_ + "/" + style_name[1].str());
   ASSERT_EQ(style.status, 200);
   EXPECT_NE(Header(style.headers, "Content-Type").find("text/css"), std::string::npos);
+  EXPECT_EQ(Header(style.headers, "Cache-Control"), "public, max-age=31536000, immutable");
+  // An asset of another build is a plain 404 (JSON, never cached), and assets are read-only.
+  HttpResult old = Http("GET", base_ + "/assets/app.000000000000.js");
+  EXPECT_EQ(old.status, 404);
+  EXPECT_EQ(Header(old.headers, "Cache-Control"), "");
+  EXPECT_EQ(Http("POST", base_ + "/" + script_name[1].str(), "{}").status, 405);
 
   for (const char* path : {"/health", "/metrics", "/api/v1/cluster/status", "/nowhere"}) {
     SCOPED_TRACE(path);

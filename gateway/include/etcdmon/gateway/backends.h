@@ -69,6 +69,10 @@ struct BenchmarkSpec {
   // allows (a run's keys are its prefix, its id and a zero-padded index).
   uint32_t key_size = 64;
   uint32_t value_size = 256;  // bytes
+  /// Run for this long instead of `ops` operations (0: run `ops`). Such a run is capped at
+  /// `rate` operations per second, so that it can do at most `ops` operations in all.
+  std::chrono::milliseconds duration{0};
+  uint64_t rate = 0;  // operations per second, 0 = unlimited
 };
 
 /// The benchmark runner.

@@ -79,6 +79,9 @@ class EtcdCluster {
 
   size_t size() const { return members_.size(); }
   const std::string& Name(size_t i) const;
+  /// The member's process id, -1 when it is not running: for a test that hands the stopping of
+  /// a member to another process (the browser test's driver). The cluster still reaps it.
+  pid_t Pid(size_t i) const;
   /// "127.0.0.1:<client port>": what EtcdClient calls the endpoint.
   std::string ClientEndpoint(size_t i) const;
   /// "http(s)://127.0.0.1:<client port>".
