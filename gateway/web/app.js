@@ -259,7 +259,9 @@
   }
 
   let historyToken = "";
+  let historyPaged = false; // the user asked for older pages: no live reload of the first one
   async function loadAlertHistory(more) {
+    historyPaged = more;
     const form = $("#history-filter");
     const params = new URLSearchParams();
     for (const name of ["rule", "severity", "member", "state", "from"]) {
@@ -358,6 +360,31 @@
         "</td><td class='num'>" + fmt(x.p99_ms != null ? x.p99_ms : latencyMs(r, "p99")) + "</td><td class='num'>" +
         fmt(x.max_ms != null ? x.max_ms : latencyMs(r, "max")) + "</td></tr>";
     }), "no run yet", 11);
+  }
+
+  // Every finished run leaves its figures in the history at its finish time (periodic runs
+  // too); the one-minute roll-up keeps them 14 days, one run per bucket. Asked for only once the
+  // history holds the metric (an unknown one is a 404).
+  const BENCHMARK_METRICS = ["etcd_benchmark_ops_per_second", "etcd_benchmark_latency_p50_milliseconds",
+    "etcd_benchmark_latency_p99_milliseconds", "etcd_benchmark_failed_operations"];
+  async function refreshBenchmarkHistory() {
+    const known = new Set((await api("api/v1/metrics/history")).metrics.map((m) => m.name));
+    if (!known.has(BENCHMARK_METRICS[0])) {
+      rows("benchmark-history", [], "no run in the history yet", 5);
+      return;
+    }
+    const series = await Promise.all(BENCHMARK_METRICS.map((m) => (known.has(m)
+      ? api("api/v1/metrics/history?" + new URLSearchParams({ metric: m, from: "-168h", step: "1m" }))
+      : Promise.resolve({ points: [] }))));
+    const byTime = new Map();
+    series.forEach((h, i) => h.points.forEach((p) => {
+      const row = byTime.get(p.time) || [null, null, null, null];
+      row[i] = p.value;
+      byTime.set(p.time, row);
+    }));
+    const newest = Array.from(byTime.entries()).sort((a, b) => (a[0] < b[0] ? 1 : -1)).slice(0, 50);
+    rows("benchmark-history", newest.map(([time, v]) => "<tr data-time='" + esc(time) + "'><td>" + when(time) +
+      "</td>" + v.map((x) => "<td class='num'>" + fmt(x) + "</td>").join("") + "</tr>"), "no run in the history yet", 5);
   }
 
   // ---- the consistency check (the gateway runs it at most once a minute) ----
@@ -536,10 +563,14 @@
         if (e.status === 501) { benchmarksAvailable = false; unavailable("#benchmarks", e); } else note(e);
       }
     }
+    if (tick % 5 === 0) { try { await refreshBenchmarkHistory(); } catch (e) { note(e); } }
     if (consistencyAvailable && tick % 30 === 0) {
       try { await refreshConsistency(); } catch (e) {
         if (e.status === 501) { consistencyAvailable = false; $("#consistency").textContent = e.message; } else note(e);
       }
+    }
+    if (!historyPaged && tick > 0 && tick % 15 === 0) {
+      try { await loadAlertHistory(false); } catch (e) { note(e); }
     }
     tick++;
     $("#err").textContent = errors.join("; ");

@@ -162,6 +162,10 @@ try {
   const runId = await page.$eval("#benchmark-run", (e) => e.dataset.id);
   await page.waitForSelector(`#benchmark-runs tr[data-run='${runId}']`, { timeout: 15000 });
   check(true, `the run ${runId} is listed among the past runs`);
+  await page.waitForSelector("#benchmark-history tr[data-time]", { timeout: 30000 }).catch(() => {
+    throw new CheckFailed("the run shows in the history's past runs within 30 s");
+  });
+  check(true, "the run is in the history's past runs");
 
   check(await page.$eval("#consistency", (e) => e.dataset.verdict) === "consistent", "the consistency check says consistent");
   check(await page.$eval("#alarms", (e) => e.textContent.includes("no alarm")), "no alarm is listed");
