@@ -86,6 +86,8 @@ const char* RouteName(Route route) {
       return "alerts_silences";
     case Route::kSilenceCreate:
       return "silence_create";
+    case Route::kSilenceExpire:
+      return "silence_expire";
     case Route::kBenchmarkStart:
       return "benchmark_start";
     case Route::kBenchmarkGet:
@@ -98,7 +100,7 @@ const char* RouteName(Route route) {
 
 // Under --api-auth=all, whether `route` needs a token: everything but liveness, the dashboard's
 // static files (they hold no data; the page's requests for data carry the check) and the POST
-// endpoints (which check their own tokens).
+// and DELETE endpoints (which check their own tokens).
 bool IsPublicUnderAuthAll(Route route) {
   switch (route) {
     case Route::kHealth:
@@ -106,6 +108,7 @@ bool IsPublicUnderAuthAll(Route route) {
     case Route::kDashboardStyle:
     case Route::kDashboardScript:
     case Route::kSilenceCreate:
+    case Route::kSilenceExpire:
     case Route::kBenchmarkStart:
     case Route::kUnknown:
       return true;
@@ -113,6 +116,19 @@ bool IsPublicUnderAuthAll(Route route) {
       return false;
   }
 }
+
+// DELETE /api/v1/alerts/silences/{id}: the one path with a parameter that the collection's path
+// shares a prefix with. A DELETE of "/api/v1/alerts/silences/" (no id) is routed here too, so
+// that it is a 400 for the missing id rather than a 405 of the collection.
+bool IsSilencePath(std::string_view method, std::string_view path) {
+  if (path.substr(0, kSilencesPrefix.size()) != kSilencesPrefix) {
+    return false;
+  }
+  return path.size() > kSilencesPrefix.size() || method == "DELETE";
+}
+
+// The methods that change state; the per-client rate limit applies to them.
+bool IsMutating(std::string_view method) { return method == "POST" || method == "DELETE"; }
 
 // Compares without an early exit, so the time taken does not tell how much of a guess matched.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -190,7 +206,7 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
       rate_limited_counter_(
           prometheus::BuildCounter()
               .Name("etcd_monitor_gateway_rate_limited_total")
-              .Help("POST requests refused with 429: over the per-client rate limit")
+              .Help("POST and DELETE requests refused with 429: over the per-client rate limit")
               .Register(registry)
               .Add({})) {
   auto empty = std::make_shared<RenderedState>();
@@ -246,6 +262,9 @@ ApiResponse Api::Handle(const ApiRequest& request) {
         route = info.route;
       }
     }
+    if (request.method == "DELETE" && IsSilencePath(request.method, request.path)) {
+      route = Route::kSilenceExpire;
+    }
     Count(route, refused->status);
     return *std::move(refused);
   }
@@ -255,7 +274,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
 }
 
 std::optional<ApiResponse> Api::RateLimit(const ApiRequest& request) {
-  if (request.method != "POST") {
+  if (!IsMutating(request.method)) {
     return std::nullopt;
   }
   const ClientRateLimiter::Decision decision = post_limiter_.Allow(request.client);
@@ -270,6 +289,18 @@ std::optional<ApiResponse> Api::RateLimit(const ApiRequest& request) {
 }
 
 ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
+  // Before the trailing '/' is dropped: "/api/v1/alerts/silences/" is the collection for GET
+  // and POST, and a DELETE without an id.
+  if (IsSilencePath(request.method, request.path)) {
+    route = Route::kSilenceExpire;
+    if (request.method != "DELETE") {
+      HttpError e = MethodNotAllowed(request.method, "DELETE");
+      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
+      r.allow = "DELETE";
+      return r;
+    }
+    return SilenceExpire(request, request.path.substr(kSilencesPrefix.size()));
+  }
   std::string_view path = request.path;
   if (path.size() > 1 && path.back() == '/') {
     path.remove_suffix(1);
