@@ -37,6 +37,7 @@ enum class Command {
   kKeygen,
   kSilenceCreate,
   kSilenceList,
+  kSilenceExpire,
   kEndpointStatus,
   kEndpointHealth,
   kEndpointHashKV,
@@ -76,7 +77,7 @@ struct Invocation {
   std::string keygen_collector;
   std::vector<std::string> keygen_grpc_tls;   // hosts: the gRPC CA and server certificate
   std::vector<std::string> keygen_https_tls;  // hosts: the HTTPS proxy's CA and certificate
-  SilenceOptions silence;                     // kSilenceCreate, kSilenceList
+  SilenceOptions silence;                     // kSilenceCreate, kSilenceList, kSilenceExpire
 };
 
 // The flags that only some ctl commands have, as CLI11 stores them.
@@ -172,6 +173,7 @@ int RunCtl(const Invocation& inv, std::istream& in, bool in_is_terminal, std::os
     case Command::kKeygen:
     case Command::kSilenceCreate:
     case Command::kSilenceList:
+    case Command::kSilenceExpire:
       break;
   }
   err << "error: internal: not a ctl command\n";
@@ -257,6 +259,14 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   silence_create->add_option("--for", silence_for, "How long, e.g. 30m or 2h")->required();
   silence_create->add_option("--comment", silence_comment, "Why (shown with the silence)");
   CLI::App* silence_list = silence->add_subcommand("list", "The silences in force")->fallthrough();
+  bool silence_all = false;
+  silence_list->add_flag("--all", silence_all,
+                         "Expired silences too (newest first), with their state");
+  CLI::App* silence_expire =
+      silence->add_subcommand("expire", "End a silence now (it stays listed with --all)")
+          ->fallthrough();
+  std::string silence_id;
+  silence_expire->add_option("id", silence_id, "The silence's id (from silence list)")->required();
 
   CLI::App* ctl = app.add_subcommand("ctl", "Administer an etcd cluster (like etcdctl)");
   ctl->require_subcommand(1);
@@ -322,7 +332,9 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
     }
     if (silence->parsed()) {
       config::FlagErrors errors;
-      inv.command = silence_create->parsed() ? Command::kSilenceCreate : Command::kSilenceList;
+      inv.command = silence_create->parsed()   ? Command::kSilenceCreate
+                    : silence_expire->parsed() ? Command::kSilenceExpire
+                                               : Command::kSilenceList;
       (void)silence_list;
       SilenceOptions& o = inv.silence;
       o.api_url = silence_api_url.AsNonEmpty(errors);
@@ -356,6 +368,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
         o.member = silence_member;
         o.comment = silence_comment;
       }
+      o.all = silence_all;
+      o.id = silence_id;
       if (!errors.empty()) {
         return errors.ToStatus();
       }
@@ -490,6 +504,8 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       return RunSilenceCreate(inv.silence, out, err);
     case Command::kSilenceList:
       return RunSilenceList(inv.silence, out, err);
+    case Command::kSilenceExpire:
+      return RunSilenceExpire(inv.silence, out, err);
     default:
       return RunCtl(inv, in, in_is_terminal, out, err);
   }

@@ -30,15 +30,23 @@ std::string ErrorOf(const http::HttpResponse& response) {
   return "HTTP " + std::to_string(response.status_code);
 }
 
-std::vector<std::string> Row(const json& s) {
+// With `with_state`, the silence's state ("active", "expired") ends the row.
+std::vector<std::string> Row(const json& s, bool with_state = false) {
   auto text = [&](const char* key) {
     return s.contains(key) && s[key].is_string() ? s[key].get<std::string>() : std::string();
   };
-  return {text("id"), text("rule").empty() ? "*" : text("rule"),
-          text("member").empty() ? "*" : text("member"), text("expires_at"), text("comment")};
+  std::vector<std::string> row = {text("id"), text("rule").empty() ? "*" : text("rule"),
+                                  text("member").empty() ? "*" : text("member"), text("expires_at"),
+                                  text("comment")};
+  if (with_state) {
+    row.push_back(text("state"));
+  }
+  return row;
 }
 
 const std::vector<std::string> kHeader = {"id", "rule", "member", "expires at", "comment"};
+const std::vector<std::string> kHeaderWithState = {"id",         "rule",    "member",
+                                                   "expires at", "comment", "state"};
 
 Result<std::unique_ptr<http::HttpFetcher>> Fetcher(const SilenceOptions& options) {
   http::FetcherOptions fetcher;
@@ -98,8 +106,8 @@ int RunSilenceList(const SilenceOptions& options, std::ostream& out, std::ostrea
     err << "error: " << fetcher.status().message() << "\n";
     return kExitFailed;
   }
-  Result<http::HttpResponse> response =
-      (*fetcher)->Get(Trimmed(options.api_url) + "/api/v1/alerts/silences");
+  Result<http::HttpResponse> response = (*fetcher)->Get(
+      Trimmed(options.api_url) + "/api/v1/alerts/silences" + (options.all ? "?state=all" : ""));
   if (!response.ok()) {
     err << "error: " << response.status().message() << "\n";
     return kExitFailed;
@@ -116,10 +124,59 @@ int RunSilenceList(const SilenceOptions& options, std::ostream& out, std::ostrea
   std::vector<std::vector<std::string>> rows;
   if (list.is_object() && list.contains("silences") && list["silences"].is_array()) {
     for (const json& s : list["silences"]) {
-      if (s.is_object()) rows.push_back(Row(s));
+      if (s.is_object()) rows.push_back(Row(s, options.all));
     }
   }
-  out << RenderTable(kHeader, rows);
+  out << RenderTable(options.all ? kHeaderWithState : kHeader, rows);
+  return 0;
+}
+
+int RunSilenceExpire(const SilenceOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.id.empty()) {
+    err << "error: the id of the silence to expire is required (see: etcd-monitor silence "
+           "list)\n";
+    return config::kExitUsage;
+  }
+  // The id goes into the URL's path: only the characters silence ids are made of.
+  const bool well_formed =
+      options.id.size() <= 128 && options.id.find_first_not_of(
+                                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789-_") == std::string::npos;
+  if (!well_formed) {
+    err << "error: \"" << options.id.substr(0, 64)
+        << "\" is not a silence id (up to 128 of a-z, A-Z, 0-9, '-', '_')\n";
+    return config::kExitUsage;
+  }
+  if (options.api_token.empty()) {
+    err << "error: expiring a silence needs the API token (--api-token-file or API_TOKEN)\n";
+    return config::kExitUsage;
+  }
+  Result<std::unique_ptr<http::HttpFetcher>> fetcher = Fetcher(options);
+  if (!fetcher.ok()) {
+    err << "error: " << fetcher.status().message() << "\n";
+    return kExitFailed;
+  }
+  Result<http::HttpResponse> response =
+      (*fetcher)->Delete(Trimmed(options.api_url) + "/api/v1/alerts/silences/" + options.id,
+                         {{"Authorization", "Bearer " + options.api_token.Reveal()}});
+  if (!response.ok()) {
+    err << "error: " << response.status().message() << "\n";
+    return kExitFailed;
+  }
+  if (response->status_code != 200) {
+    err << "error: the silence was not expired: " << ErrorOf(*response) << "\n";
+    return kExitFailed;
+  }
+  if (options.json) {
+    out << response->body << "\n";
+    return 0;
+  }
+  json expired = json::parse(response->body, nullptr, false);
+  if (!expired.is_object()) {
+    err << "error: the API answered 200 without a JSON silence\n";
+    return kExitFailed;
+  }
+  out << RenderTable(kHeaderWithState, {Row(expired, /*with_state=*/true)});
   return 0;
 }
 

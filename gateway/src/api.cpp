@@ -80,6 +80,8 @@ const char* RouteName(Route route) {
       return "alerts_silences";
     case Route::kSilenceCreate:
       return "silence_create";
+    case Route::kSilenceExpire:
+      return "silence_expire";
     case Route::kBenchmarkStart:
       return "benchmark_start";
     case Route::kBenchmarkGet:
@@ -90,9 +92,6 @@ const char* RouteName(Route route) {
   return "unknown";
 }
 
-// Under --api-auth=all, whether `route` needs a token: everything but liveness, the dashboard's
-// static files (they hold no data; the page's requests for data carry the check) and the POST
-// endpoints (which check their own tokens).
 // A file of the web console. The page is asked again on every load (it names the versioned
 // assets of the running gateway); an asset's name changes with its content, so browsers keep it.
 ApiResponse ConsoleFile(const WebAsset& asset) {
@@ -103,12 +102,16 @@ ApiResponse ConsoleFile(const WebAsset& asset) {
   return r;
 }
 
+// Under --api-auth=all, whether `route` needs a token: everything but liveness, the console's
+// files (they hold no data; the page's requests for data carry the check) and the POST and
+// DELETE endpoints (which check their own tokens).
 bool IsPublicUnderAuthAll(Route route) {
   switch (route) {
     case Route::kHealth:
     case Route::kConsole:
     case Route::kConsoleAsset:
     case Route::kSilenceCreate:
+    case Route::kSilenceExpire:
     case Route::kBenchmarkStart:
     case Route::kUnknown:
       return true;
@@ -116,6 +119,19 @@ bool IsPublicUnderAuthAll(Route route) {
       return false;
   }
 }
+
+// DELETE /api/v1/alerts/silences/{id}: the one path with a parameter that the collection's path
+// shares a prefix with. A DELETE of "/api/v1/alerts/silences/" (no id) is routed here too, so
+// that it is a 400 for the missing id rather than a 405 of the collection.
+bool IsSilencePath(std::string_view method, std::string_view path) {
+  if (path.substr(0, kSilencesPrefix.size()) != kSilencesPrefix) {
+    return false;
+  }
+  return path.size() > kSilencesPrefix.size() || method == "DELETE";
+}
+
+// The methods that change state; the per-client rate limit applies to them.
+bool IsMutating(std::string_view method) { return method == "POST" || method == "DELETE"; }
 
 // Compares without an early exit, so the time taken does not tell how much of a guess matched.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -193,7 +209,7 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
       rate_limited_counter_(
           prometheus::BuildCounter()
               .Name("etcd_monitor_gateway_rate_limited_total")
-              .Help("POST requests refused with 429: over the per-client rate limit")
+              .Help("POST and DELETE requests refused with 429: over the per-client rate limit")
               .Register(registry)
               .Add({})) {
   auto empty = std::make_shared<RenderedState>();
@@ -249,6 +265,9 @@ ApiResponse Api::Handle(const ApiRequest& request) {
         route = info.route;
       }
     }
+    if (request.method == "DELETE" && IsSilencePath(request.method, request.path)) {
+      route = Route::kSilenceExpire;
+    }
     Count(route, refused->status);
     return *std::move(refused);
   }
@@ -258,7 +277,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
 }
 
 std::optional<ApiResponse> Api::RateLimit(const ApiRequest& request) {
-  if (request.method != "POST") {
+  if (!IsMutating(request.method)) {
     return std::nullopt;
   }
   const ClientRateLimiter::Decision decision = post_limiter_.Allow(request.client);
@@ -273,6 +292,18 @@ std::optional<ApiResponse> Api::RateLimit(const ApiRequest& request) {
 }
 
 ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
+  // Before the trailing '/' is dropped: "/api/v1/alerts/silences/" is the collection for GET
+  // and POST, and a DELETE without an id.
+  if (IsSilencePath(request.method, request.path)) {
+    route = Route::kSilenceExpire;
+    if (request.method != "DELETE") {
+      HttpError e = MethodNotAllowed(request.method, "DELETE");
+      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
+      r.allow = "DELETE";
+      return r;
+    }
+    return SilenceExpire(request, request.path.substr(kSilencesPrefix.size()));
+  }
   std::string_view path = request.path;
   if (path.size() > 1 && path.back() == '/') {
     path.remove_suffix(1);

@@ -27,12 +27,12 @@
 namespace etcdmon::gateway::detail {
 
 struct ApiRequest {
-  std::string_view method;         // "GET", "POST", ...
+  std::string_view method;         // "GET", "POST", "DELETE", ...
   std::string_view path;           // "/api/v1/cluster/status"
   std::string_view query;          // without '?', not yet decoded
   std::string_view authorization;  // the Authorization header; empty when absent
   std::string_view body;
-  std::string_view client;  // the peer's address, for the POST rate limit; empty: unknown
+  std::string_view client;  // the peer's address, for the POST/DELETE rate limit; empty: unknown
 };
 
 struct ApiResponse {
@@ -91,6 +91,7 @@ enum class Route : uint8_t {
   kAlertsHistory,
   kAlertsSilences,
   kSilenceCreate,
+  kSilenceExpire,
   kBenchmarkStart,
   kBenchmarkGet,
   kUnknown,
@@ -125,6 +126,7 @@ class Api {
   ApiResponse AlertsHistory(const ApiRequest& request);
   ApiResponse Silences(const ApiRequest& request);
   ApiResponse SilenceCreate(const ApiRequest& request);
+  ApiResponse SilenceExpire(const ApiRequest& request, std::string_view id);
   // A POST body: within the size and nesting limits, and a JSON object (else a 400 naming
   // `example`).
   Result<nlohmann::json> ParseJsonBody(const ApiRequest& request, std::string_view example) const;
@@ -137,7 +139,8 @@ class Api {
   Status CheckToken(std::string_view authorization) const;
   // POST benchmark's own token (config_.benchmark_token); the API token alone is refused (403).
   Status CheckBenchmarkToken(std::string_view authorization) const;
-  // A 429 when `request` is a POST over its client's rate limit.
+  // A 429 when `request` is a POST or DELETE (the mutating methods served) over its client's
+  // rate limit.
   std::optional<ApiResponse> RateLimit(const ApiRequest& request);
   void Count(Route route, int status);
 
@@ -156,7 +159,7 @@ class Api {
                                                            409, 413, 429, 500, 501, 503, 504};
   prometheus::Family<prometheus::Counter>& request_family_;
   ClientRateLimiter post_limiter_;
-  prometheus::Counter& rate_limited_counter_;  // POSTs refused with 429
+  prometheus::Counter& rate_limited_counter_;  // POSTs and DELETEs refused with 429
   std::mutex counters_mu_;                     // serializes creating a counter
   std::array<std::array<std::atomic<prometheus::Counter*>, kCountedStatuses.size() + 1>,
              kRouteCount>

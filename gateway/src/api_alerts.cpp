@@ -1,8 +1,11 @@
 // The alerter's resources: GET /api/v1/alerts (active alerts, filtered), GET
-// /api/v1/alerts/history, GET and POST /api/v1/alerts/silences.
+// /api/v1/alerts/history, GET and POST /api/v1/alerts/silences, DELETE
+// /api/v1/alerts/silences/{id}.
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "api.h"
 #include "api_response.h"
@@ -32,13 +35,28 @@ json AlertsJson(const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alert
   return list;
 }
 
-json SilenceJson(const v1::Silence& s) {
+constexpr size_t kMaxSilenceIdBytes = 128;
+
+// `state` is "active" or "expired" as of `now_unix_ms` (the gateway's clock).
+json SilenceJson(const v1::Silence& s, int64_t now_unix_ms) {
   return {{"id", s.id()},
           {"rule", s.rule()},
           {"member", s.member()},
           {"comment", s.comment()},
           {"created_at", TimeOrNull(s.created_unix_ms())},
-          {"expires_at", TimeOrNull(s.expires_unix_ms())}};
+          {"expires_at", TimeOrNull(s.expires_unix_ms())},
+          {"state", s.expires_unix_ms() > now_unix_ms ? "active" : "expired"}};
+}
+
+// The alerter's ids are 16 hex digits; anything of this charset and length is passed on.
+bool IsSilenceId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxSilenceIdBytes) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
 }
 
 }  // namespace
@@ -128,19 +146,26 @@ ApiResponse Api::Silences(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"state"}); !s.ok()) {
     return ErrorResponse(s);
+  }
+  const std::string state = params->Get("state").value_or("active");
+  if (state != "active" && state != "all") {
+    return ErrorResponse(Status::InvalidArgument("state \"" + state.substr(0, 64) +
+                                                 "\": want active (the default) or all"));
   }
   if (backends_.alerts == nullptr) {
     return ErrorResponse(Status::Unavailable("no alerter configured"));
   }
-  Result<v1::ListSilencesResponse> silences = backends_.alerts->ListSilences();
+  Result<v1::ListSilencesResponse> silences =
+      backends_.alerts->ListSilences(/*include_expired=*/state == "all");
   if (!silences.ok()) {
     return ErrorResponse(silences.status());
   }
+  const int64_t now = UnixMs(clock_.Now());
   json list = json::array();
   for (const v1::Silence& s : silences->silences()) {
-    list.push_back(SilenceJson(s));
+    list.push_back(SilenceJson(s, now));
   }
   return JsonResponse(200, json{{"silences", list}});
 }
@@ -191,7 +216,30 @@ ApiResponse Api::SilenceCreate(const ApiRequest& request) {
   if (!created.ok()) {
     return ErrorResponse(created.status());
   }
-  return JsonResponse(201, SilenceJson(*created));
+  return JsonResponse(201, SilenceJson(*created, UnixMs(clock_.Now())));
+}
+
+ApiResponse Api::SilenceExpire(const ApiRequest& request, std::string_view id) {
+  if (Status s = CheckToken(request.authorization); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  if (!IsSilenceId(id)) {
+    return ErrorResponse(Status::InvalidArgument(
+        "silence id \"" + std::string(id.substr(0, 64)) +
+        "\": want the id the silence was created with (1 to 128 of a-z, A-Z, 0-9, '-', '_')"));
+  }
+  if (backends_.alerts == nullptr) {
+    return ErrorResponse(Status::Unavailable("no alerter configured"));
+  }
+  // As for POST: the caller proved it holds the API token; the gateway passes its own.
+  Result<v1::Silence> expired = backends_.alerts->ExpireSilence(std::string(id), config_.api_token);
+  if (!expired.ok()) {
+    return ErrorResponse(expired.status());
+  }
+  // Expired by the alerter's clock, whatever the gateway's says.
+  json body = SilenceJson(*expired, UnixMs(clock_.Now()));
+  body["state"] = "expired";
+  return JsonResponse(200, body);
 }
 
 }  // namespace etcdmon::gateway::detail

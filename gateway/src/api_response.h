@@ -15,6 +15,8 @@
 namespace etcdmon::gateway::detail {
 
 inline constexpr std::string_view kBenchmarkPrefix = "/api/v1/performance/benchmark/";
+// DELETE {prefix}{id} expires silence `id`.
+inline constexpr std::string_view kSilencesPrefix = "/api/v1/alerts/silences/";
 
 /// The error response of `status` (not OK): ToHttp's status and body, and WWW-Authenticate for
 /// kUnauthenticated.

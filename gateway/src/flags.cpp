@@ -13,9 +13,9 @@ namespace etcdmon::gateway {
 ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
     : api_auth_(config::FlagValue::AddOption(
           app, "api-auth", "API_AUTH", "mutating",
-          "which endpoints need the API token: mutating (POST only) or all (every endpoint but "
-          "/health and the dashboard's page, script and style; /metrics included, so Prometheus "
-          "sends the token: bearer_token_file)",
+          "which endpoints need the API token: mutating (POST and DELETE only) or all (every "
+          "endpoint but /health and the dashboard's page, script and style; /metrics included, "
+          "so Prometheus sends the token: bearer_token_file)",
           "mutating|all")),
       benchmark_token_file_(config::FlagValue::AddOption(
           app, "benchmark-token-file", "", "",
@@ -29,7 +29,8 @@ ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
           "BYTES")),
       post_rate_limit_(config::FlagValue::AddOption(
           app, "post-rate-limit", "", "50",
-          "POST requests per minute per client address, in bursts of as many (beyond: 429 with "
+          "POST and DELETE requests per minute per client address, in bursts of as many (beyond: "
+          "429 with "
           "Retry-After); 0 for no limit",
           "N")),
       trusted_proxy_(config::FlagValue::AddOption(
@@ -106,7 +107,8 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       "KEY");
   FlagValue token_file = FlagValue::AddOption(
       app, "api-token-file", "", "",
-      "file holding the bearer token that creating silences needs, and under --api-auth=all "
+      "file holding the bearer token that creating and expiring silences needs, and under "
+      "--api-auth=all "
       "every read (else env API_TOKEN); benchmarks need --benchmark-token-file",
       "FILE");
   ApiSecurityFlags security_flags(app);

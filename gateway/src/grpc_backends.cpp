@@ -129,11 +129,28 @@ class GrpcAlertBackend final : public AlertBackend, private GrpcClient<v1::Alert
     return out;
   }
 
-  Result<v1::ListSilencesResponse> ListSilences() override {
+  Result<v1::Silence> ExpireSilence(const std::string& id,
+                                    const config::Secret& bearer_token) override {
     grpc::ClientContext context;
     Prepare(context);
+    context.AddMetadata(std::string(rpc::kApiTokenKey), "Bearer " + bearer_token.Reveal());
+    v1::ExpireSilenceRequest request;
+    request.set_id(id);
+    v1::Silence out;
+    grpc::Status s = stub_->ExpireSilence(&context, request, &out);
+    if (!s.ok()) {
+      return FromGrpc("alerter", "ExpireSilence", s);
+    }
+    return out;
+  }
+
+  Result<v1::ListSilencesResponse> ListSilences(bool include_expired) override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListSilencesRequest request;
+    request.set_include_expired(include_expired);
     v1::ListSilencesResponse out;
-    grpc::Status s = stub_->ListSilences(&context, v1::ListAlertsRequest(), &out);
+    grpc::Status s = stub_->ListSilences(&context, request, &out);
     if (!s.ok()) {
       return FromGrpc("alerter", "ListSilences", s);
     }

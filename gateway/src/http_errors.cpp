@@ -61,7 +61,7 @@ HttpError MethodNotAllowed(std::string_view method, std::string_view allowed) {
 HttpError TooManyRequests(int64_t retry_after_seconds, uint32_t per_minute) {
   return HttpError{429, ErrorBody(429, "resource_exhausted",
                                   "too many requests: at most " + std::to_string(per_minute) +
-                                      " POST requests per minute from one address "
+                                      " POST and DELETE requests per minute from one address "
                                       "(--post-rate-limit); retry after " +
                                       std::to_string(retry_after_seconds) + " s")};
 }

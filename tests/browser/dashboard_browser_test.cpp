@@ -134,8 +134,13 @@ class FakeAlerts final : public AlertBackend {
   Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest&) override {
     return v1::AlertHistoryResponse();
   }
-  Result<v1::ListSilencesResponse> ListSilences() override { return v1::ListSilencesResponse(); }
+  Result<v1::ListSilencesResponse> ListSilences(bool) override {
+    return v1::ListSilencesResponse();
+  }
   Result<v1::Silence> CreateSilence(const v1::Silence&, const config::Secret&) override {
+    return Status::Unimplemented("no silences in this test");
+  }
+  Result<v1::Silence> ExpireSilence(const std::string&, const config::Secret&) override {
     return Status::Unimplemented("no silences in this test");
   }
 };

@@ -413,7 +413,8 @@ TEST_F(AlerterClusterTest, SigkilledAlerterNeitherForgetsNorResends) {
   }
 }
 
-// Silences over gRPC: a token is required; a silence holds back a firing notification.
+// Silences over gRPC: a token is required to create and to expire one; a silence holds back a
+// firing notification, and once expired no longer does (the notification follows at once).
 TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   StartAlerter(kOutageRules);
   etcdmonitor::v1::Silence silence;
@@ -454,7 +455,8 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   grpc::ClientContext list_context;
   etcdmonitor::v1::ListAlertsRequest list_request;
   etcdmonitor::v1::ListSilencesResponse silences;
-  ASSERT_TRUE(stub_->ListSilences(&list_context, list_request, &silences).ok());
+  ASSERT_TRUE(
+      stub_->ListSilences(&list_context, etcdmonitor::v1::ListSilencesRequest(), &silences).ok());
   ASSERT_EQ(silences.silences_size(), 1);
   EXPECT_EQ(silences.silences(0).id(), created.id());
 
@@ -479,6 +481,82 @@ TEST_F(AlerterClusterTest, SilenceNeedsATokenAndMutesNotifications) {
   EXPECT_TRUE(WebhookNotifications(webhook_).empty())
       << DescribeNotifications(WebhookNotifications(webhook_));
   EXPECT_GE(alerter_->Stats().silenced, 1u);
+
+  // Expiring needs the token as creating does; an unknown id is NOT_FOUND.
+  etcdmonitor::v1::ExpireSilenceRequest expire;
+  expire.set_id(created.id());
+  {
+    grpc::ClientContext c;
+    etcdmonitor::v1::Silence out;
+    EXPECT_EQ(stub_->ExpireSilence(&c, expire, &out).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext c;
+    c.AddMetadata("etcdmon-api-token", "Bearer wrong-token");
+    etcdmonitor::v1::Silence out;
+    EXPECT_EQ(stub_->ExpireSilence(&c, expire, &out).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext c;
+    c.AddMetadata("etcdmon-api-token", "Bearer test-token");
+    etcdmonitor::v1::ExpireSilenceRequest unknown;
+    unknown.set_id("ffffffffffffffff");
+    etcdmonitor::v1::Silence out;
+    EXPECT_EQ(stub_->ExpireSilence(&c, unknown, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  // Expired, the silence stops holding the alert back at the next evaluation: the firing
+  // notification goes out.
+  const int64_t before_expiry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+  etcdmonitor::v1::Silence expired;
+  {
+    grpc::ClientContext c;
+    c.AddMetadata("etcdmon-api-token", "Bearer test-token");
+    ASSERT_TRUE(stub_->ExpireSilence(&c, expire, &expired).ok());
+  }
+  EXPECT_EQ(expired.id(), created.id());
+  EXPECT_EQ(expired.member(), cluster().Name(2));
+  EXPECT_GE(expired.expires_unix_ms(), before_expiry);
+  EXPECT_LT(expired.expires_unix_ms(), created.expires_unix_ms());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& n : WebhookNotifications(webhook_)) {
+          if (n.kind == "firing" && n.alert == "MemberUnavailable" &&
+              n.member == cluster().Name(2)) {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s))
+      << DescribeNotifications(WebhookNotifications(webhook_));
+  // Expiring again is fine and changes nothing; the row stays, listed with include_expired only.
+  {
+    grpc::ClientContext c;
+    c.AddMetadata("etcdmon-api-token", "Bearer test-token");
+    etcdmonitor::v1::Silence again;
+    ASSERT_TRUE(stub_->ExpireSilence(&c, expire, &again).ok());
+    EXPECT_EQ(again.expires_unix_ms(), expired.expires_unix_ms());
+  }
+  {
+    grpc::ClientContext c;
+    etcdmonitor::v1::ListSilencesResponse active;
+    ASSERT_TRUE(stub_->ListSilences(&c, etcdmonitor::v1::ListSilencesRequest(), &active).ok());
+    EXPECT_EQ(active.silences_size(), 0);
+  }
+  {
+    grpc::ClientContext c;
+    etcdmonitor::v1::ListSilencesRequest all_request;
+    all_request.set_include_expired(true);
+    etcdmonitor::v1::ListSilencesResponse all;
+    ASSERT_TRUE(stub_->ListSilences(&c, all_request, &all).ok());
+    ASSERT_EQ(all.silences_size(), 1);
+    EXPECT_EQ(all.silences(0).id(), created.id());
+    EXPECT_EQ(all.silences(0).expires_unix_ms(), expired.expires_unix_ms());
+  }
   ASSERT_TRUE(cluster().Restart(2).ok());
 }
 

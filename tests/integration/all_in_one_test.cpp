@@ -244,6 +244,48 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   EXPECT_NE(listed->find(silence.value("id", "?")), std::string::npos) << *listed;
   EXPECT_NE(listed->find("rolling restart"), std::string::npos) << *listed;
 
+  // Expired over REST: DELETE needs the token; afterwards the silence is gone from the default
+  // listing but kept, as expired, in ?state=all.
+  const std::string silence_id = silence.value("id", "?");
+  const std::string silence_url = Url("/api/v1/alerts/silences/" + silence_id);
+  const http::HttpHeaders bearer = {{"Authorization", std::string("Bearer ") + kToken}};
+  Result<http::HttpResponse> no_token = http_->Delete(silence_url, {});
+  ASSERT_TRUE(no_token.ok()) << no_token.status().message();
+  EXPECT_EQ(no_token->status_code, 401) << no_token->body;
+  Result<http::HttpResponse> unknown =
+      http_->Delete(Url("/api/v1/alerts/silences/ffffffffffffffff"), bearer);
+  ASSERT_TRUE(unknown.ok()) << unknown.status().message();
+  EXPECT_EQ(unknown->status_code, 404) << unknown->body;
+  Result<std::string> expired =
+      testing::RunCommand({ETCDMON_BINARY, "silence", "expire", silence_id, api,
+                           "--api-token-file=" + dir_.File("token"), "-w", "json"},
+                          dir_.File("silence-expire.log"), 30s);
+  ASSERT_TRUE(expired.ok()) << expired.status().message();
+  nlohmann::json expired_json = nlohmann::json::parse(*expired, nullptr, false);
+  ASSERT_TRUE(expired_json.is_object()) << *expired;
+  EXPECT_EQ(expired_json.value("id", ""), silence_id);
+  EXPECT_EQ(expired_json.value("state", ""), "expired");
+  // Expiring again is fine: the same silence, still expired.
+  Result<http::HttpResponse> again = http_->Delete(silence_url, bearer);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->status_code, 200) << again->body;
+  EXPECT_EQ(nlohmann::json::parse(again->body, nullptr, false).value("expires_at", ""),
+            expired_json.value("expires_at", "?"))
+      << again->body;
+  nlohmann::json active = GetJson("/api/v1/alerts/silences");
+  ASSERT_TRUE(active.is_object()) << active.dump();
+  EXPECT_TRUE(active["silences"].empty()) << active.dump();
+  nlohmann::json all = GetJson("/api/v1/alerts/silences?state=all");
+  ASSERT_TRUE(all.is_object()) << all.dump();
+  ASSERT_EQ(all["silences"].size(), 1u) << all.dump();
+  EXPECT_EQ(all["silences"][0].value("id", ""), silence_id);
+  EXPECT_EQ(all["silences"][0].value("state", ""), "expired");
+  Result<std::string> listed_all = testing::RunCommand(
+      {ETCDMON_BINARY, "silence", "list", "--all", api}, dir_.File("silence-list-all.log"), 30s);
+  ASSERT_TRUE(listed_all.ok()) << listed_all.status().message();
+  EXPECT_NE(listed_all->find(silence_id), std::string::npos) << *listed_all;
+  EXPECT_NE(listed_all->find("expired"), std::string::npos) << *listed_all;
+
   // SIGTERM: a clean exit (code 0). The time it takes is recorded, not asserted.
   const auto stop_started = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(pid_, SIGTERM), 0);

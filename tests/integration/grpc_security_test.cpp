@@ -111,8 +111,8 @@ std::map<std::string, grpc::StatusCode> CallEveryMethod(
 
 Metadata Bearer(const std::string& token) { return {{"authorization", "Bearer " + token}}; }
 
-// `metadata` plus the API token CreateSilence checks on its own, so that a call passed by the
-// service's check gets as far as the method.
+// `metadata` plus the API token CreateSilence and ExpireSilence check on their own, so that a call
+// passed by the service's check gets as far as the method.
 Metadata WithApiToken(Metadata metadata) {
   metadata.emplace_back("etcdmon-api-token", std::string("Bearer ") + kApiToken);
   return metadata;
@@ -286,8 +286,8 @@ TEST_F(GrpcSecurityTest, WithAWrongTokenEveryMethodIsUnauthenticated) {
 }
 
 // With the token over TLS every method is served (empty requests may be answered with other
-// errors, never UNAUTHENTICATED), and the gateway's backends work, CreateSilence with its own API
-// token beside the service token.
+// errors, never UNAUTHENTICATED), and the gateway's backends work, CreateSilence and
+// ExpireSilence with their own API token beside the service token.
 TEST_F(GrpcSecurityTest, WithTheTokenOverTlsEveryMethodIsServed) {
   StartServices(TlsAndToken());
   for (const auto& [path, code] : CallBoth(Tls(), WithApiToken(Bearer(kToken)))) {
@@ -302,7 +302,7 @@ TEST_F(GrpcSecurityTest, WithTheTokenOverTlsEveryMethodIsServed) {
   EXPECT_TRUE(health.ok()) << health.status().message();
   auto alerts = gateway::NewGrpcAlertBackend(alerter_->grpc_address(), 10s, client);
   ASSERT_TRUE(alerts.ok()) << alerts.status().message();
-  EXPECT_TRUE((*alerts)->ListSilences().ok());
+  EXPECT_TRUE((*alerts)->ListSilences(/*include_expired=*/false).ok());
   etcdmonitor::v1::Silence silence;
   silence.set_comment("maintenance");
   silence.set_expires_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -315,6 +315,15 @@ TEST_F(GrpcSecurityTest, WithTheTokenOverTlsEveryMethodIsServed) {
   // The service token does not stand in for the API token.
   EXPECT_EQ((*alerts)->CreateSilence(silence, config::Secret(kToken)).status().code(),
             StatusCode::kUnauthenticated);
+  // Nor for expiring: the API token does it.
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ((*alerts)->ExpireSilence(created->id(), config::Secret(kToken)).status().code(),
+            StatusCode::kUnauthenticated);
+  Result<etcdmonitor::v1::Silence> expired =
+      (*alerts)->ExpireSilence(created->id(), config::Secret(kApiToken));
+  EXPECT_TRUE(expired.ok()) << expired.status().message();
+  EXPECT_EQ((*alerts)->ExpireSilence("ffffffffffffffff", config::Secret(kApiToken)).status().code(),
+            StatusCode::kNotFound);
 }
 
 // A plaintext client cannot talk to the TLS port at all, token or not.

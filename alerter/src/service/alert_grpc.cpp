@@ -16,6 +16,20 @@ namespace v1 = etcdmonitor::v1;
 constexpr int64_t kMaxSilenceMs = int64_t{90} * 24 * 3600 * 1000;  // 90 days
 constexpr std::size_t kMaxCommentBytes = 1024;
 constexpr std::size_t kMaxNameBytes = 256;
+// ListSilences with include_expired lists at most this many (the newest).
+constexpr int64_t kMaxListedSilences = 1000;
+constexpr std::size_t kMaxSilenceIdBytes = 128;
+
+// The ids CreateSilence makes are 16 hex digits; any id of this charset is looked up.
+bool IsSilenceId(const std::string& id) {
+  if (id.empty() || id.size() > kMaxSilenceIdBytes) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
 
 int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -75,14 +89,14 @@ void ToProto(const Alert& a, v1::AlertRecord* out) {
 AlertGrpcService::AlertGrpcService(AlertStore& store, Clock& clock,
                                    std::vector<std::string> rule_ids, config::Secret api_token,
                                    ActiveSource active, HealthSource health,
-                                   SilenceAdded silence_added)
+                                   SilencesChanged silences_changed)
     : store_(store),
       clock_(clock),
       rule_ids_(std::move(rule_ids)),
       api_token_(std::move(api_token)),
       active_(std::move(active)),
       health_(std::move(health)),
-      silence_added_(std::move(silence_added)) {}
+      silences_changed_(std::move(silences_changed)) {}
 
 grpc::Status AlertGrpcService::ListActiveAlerts(grpc::ServerContext*, const v1::ListAlertsRequest*,
                                                 v1::ListAlertsResponse* response) {
@@ -200,20 +214,41 @@ grpc::Status AlertGrpcService::CreateSilence(grpc::ServerContext* context,
   if (Status s = store_.AddSilence(silence); !s.ok()) {
     return rpc::ToGrpcStatus(s);
   }
-  silence_added_();
+  silences_changed_();
   ToProto(silence, response);
   return grpc::Status::OK;
 }
 
-grpc::Status AlertGrpcService::ListSilences(grpc::ServerContext*, const v1::ListAlertsRequest*,
+grpc::Status AlertGrpcService::ListSilences(grpc::ServerContext*,
+                                            const v1::ListSilencesRequest* request,
                                             v1::ListSilencesResponse* response) {
-  Result<std::vector<Silence>> silences = store_.ActiveSilences(UnixMs(clock_.Now()));
+  Result<std::vector<Silence>> silences = request->include_expired()
+                                              ? store_.AllSilences(kMaxListedSilences)
+                                              : store_.ActiveSilences(UnixMs(clock_.Now()));
   if (!silences.ok()) {
     return rpc::ToGrpcStatus(silences.status());
   }
   for (const Silence& s : *silences) {
     ToProto(s, response->add_silences());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AlertGrpcService::ExpireSilence(grpc::ServerContext* context,
+                                             const v1::ExpireSilenceRequest* request,
+                                             v1::Silence* response) {
+  if (grpc::Status auth = Authorize(*context); !auth.ok()) {
+    return auth;
+  }
+  if (!IsSilenceId(request->id())) {
+    return Invalid("id: want a silence id (1 to 128 of a-z, A-Z, 0-9, '-', '_')");
+  }
+  Result<Silence> expired = store_.ExpireSilence(request->id(), UnixMs(clock_.Now()));
+  if (!expired.ok()) {
+    return rpc::ToGrpcStatus(expired.status());
+  }
+  silences_changed_();
+  ToProto(*expired, response);
   return grpc::Status::OK;
 }
 

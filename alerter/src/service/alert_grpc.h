@@ -20,13 +20,13 @@ class AlertGrpcService final : public etcdmonitor::v1::AlertService::Service {
  public:
   using ActiveSource = std::function<std::vector<Alert>()>;
   using HealthSource = std::function<void(etcdmonitor::v1::ServiceHealth&)>;
-  /// Called after a silence was stored, so the next evaluation sees it at once.
-  using SilenceAdded = std::function<void()>;
+  /// Called after a silence was stored or expired, so the next evaluation sees it at once.
+  using SilencesChanged = std::function<void()>;
 
   /// Everything passed in must outlive the service; the sources are called from gRPC threads.
   AlertGrpcService(AlertStore& store, Clock& clock, std::vector<std::string> rule_ids,
                    config::Secret api_token, ActiveSource active, HealthSource health,
-                   SilenceAdded silence_added);
+                   SilencesChanged silences_changed);
 
   grpc::Status ListActiveAlerts(grpc::ServerContext* context,
                                 const etcdmonitor::v1::ListAlertsRequest* request,
@@ -37,8 +37,11 @@ class AlertGrpcService final : public etcdmonitor::v1::AlertService::Service {
   grpc::Status CreateSilence(grpc::ServerContext* context, const etcdmonitor::v1::Silence* request,
                              etcdmonitor::v1::Silence* response) override;
   grpc::Status ListSilences(grpc::ServerContext* context,
-                            const etcdmonitor::v1::ListAlertsRequest* request,
+                            const etcdmonitor::v1::ListSilencesRequest* request,
                             etcdmonitor::v1::ListSilencesResponse* response) override;
+  grpc::Status ExpireSilence(grpc::ServerContext* context,
+                             const etcdmonitor::v1::ExpireSilenceRequest* request,
+                             etcdmonitor::v1::Silence* response) override;
   grpc::Status GetHealth(grpc::ServerContext* context,
                          const etcdmonitor::v1::ListAlertsRequest* request,
                          etcdmonitor::v1::ServiceHealth* response) override;
@@ -53,7 +56,7 @@ class AlertGrpcService final : public etcdmonitor::v1::AlertService::Service {
   config::Secret api_token_;
   ActiveSource active_;
   HealthSource health_;
-  SilenceAdded silence_added_;
+  SilencesChanged silences_changed_;
 };
 
 }  // namespace etcdmon::alerter::detail

@@ -194,6 +194,28 @@ Alert AlertFromRow(const sqlite::Statement& row, int64_t* id) {
   return a;
 }
 
+// Columns of `silences` in the order SilencesFromRows reads them.
+constexpr std::string_view kSilenceColumns = "id, rule, member, comment, created_ms, expires_ms";
+
+// Steps `q` (selecting kSilenceColumns) to its end.
+Result<std::vector<Silence>> SilencesFromRows(sqlite::Statement& q) {
+  std::vector<Silence> out;
+  while (true) {
+    Result<bool> row = q.Step();
+    ETCDMON_RETURN_IF_ERROR(row.status());
+    if (!*row) break;
+    Silence s;
+    s.id = std::string(q.ColumnText(0));
+    s.rule = std::string(q.ColumnText(1));
+    s.member = std::string(q.ColumnText(2));
+    s.comment = std::string(q.ColumnText(3));
+    s.created_unix_ms = q.ColumnInt64(4);
+    s.expires_unix_ms = q.ColumnInt64(5);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 bool ChannelWanted(const Alert& alert, const std::string& channel) {
   return alert.channels.empty() ||
          std::find(alert.channels.begin(), alert.channels.end(), channel) != alert.channels.end();
@@ -573,26 +595,51 @@ Status AlertStore::AddSilence(const Silence& silence) {
 
 Result<std::vector<Silence>> AlertStore::ActiveSilences(int64_t now_unix_ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Result<sqlite::Statement> q = impl_->db->Prepare(
-      "SELECT id, rule, member, comment, created_ms, expires_ms FROM silences "
-      "WHERE expires_ms > ? ORDER BY expires_ms, id");
+  Result<sqlite::Statement> q =
+      impl_->db->Prepare("SELECT " + std::string(kSilenceColumns) +
+                         " FROM silences WHERE expires_ms > ? ORDER BY expires_ms, id");
   ETCDMON_RETURN_IF_ERROR(q.status());
   ETCDMON_RETURN_IF_ERROR(q->BindAll(now_unix_ms));
-  std::vector<Silence> out;
-  while (true) {
-    Result<bool> row = q->Step();
-    ETCDMON_RETURN_IF_ERROR(row.status());
-    if (!*row) break;
-    Silence s;
-    s.id = std::string(q->ColumnText(0));
-    s.rule = std::string(q->ColumnText(1));
-    s.member = std::string(q->ColumnText(2));
-    s.comment = std::string(q->ColumnText(3));
-    s.created_unix_ms = q->ColumnInt64(4);
-    s.expires_unix_ms = q->ColumnInt64(5);
-    out.push_back(std::move(s));
+  return SilencesFromRows(*q);
+}
+
+Result<std::vector<Silence>> AlertStore::AllSilences(int64_t limit) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Result<sqlite::Statement> q =
+      impl_->db->Prepare("SELECT " + std::string(kSilenceColumns) +
+                         " FROM silences ORDER BY created_ms DESC, id LIMIT ?");
+  ETCDMON_RETURN_IF_ERROR(q.status());
+  ETCDMON_RETURN_IF_ERROR(q->BindAll(limit));
+  return SilencesFromRows(*q);
+}
+
+Result<Silence> AlertStore::ExpireSilence(const std::string& id, int64_t now_unix_ms) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Result<sqlite::Transaction> tx =
+      sqlite::Transaction::Begin(*impl_->db, sqlite::TransactionMode::kImmediate);
+  ETCDMON_RETURN_IF_ERROR(tx.status());
+  {
+    // Only an active silence changes: expiring twice keeps the first end time.
+    Result<sqlite::Statement> q =
+        impl_->db->Prepare("UPDATE silences SET expires_ms = ?2 WHERE id = ?1 AND expires_ms > ?2");
+    ETCDMON_RETURN_IF_ERROR(q.status());
+    ETCDMON_RETURN_IF_ERROR(q->BindAll(id, now_unix_ms));
+    ETCDMON_RETURN_IF_ERROR(q->Run());
   }
-  return out;
+  Result<std::vector<Silence>> found = std::vector<Silence>();
+  {
+    Result<sqlite::Statement> q = impl_->db->Prepare("SELECT " + std::string(kSilenceColumns) +
+                                                     " FROM silences WHERE id = ?");
+    ETCDMON_RETURN_IF_ERROR(q.status());
+    ETCDMON_RETURN_IF_ERROR(q->BindAll(id));
+    found = SilencesFromRows(*q);
+  }
+  ETCDMON_RETURN_IF_ERROR(found.status());
+  if (found->empty()) {
+    return Status::NotFound("no silence with id \"" + id.substr(0, 128) + "\"");
+  }
+  ETCDMON_RETURN_IF_ERROR(tx->Commit());
+  return std::move(found->front());
 }
 
 Status AlertStore::Prune(int64_t now_unix_ms, int64_t max_rows) {

@@ -20,7 +20,8 @@ AlertRuleFlags::AlertRuleFlags(CLI::App& app)
                                             "DURATION")),
       api_token_file_(FlagValue::AddOption(
           app, "api-token-file", "", "",
-          "file holding the bearer token that creating silences needs, and in etcd-monitor with "
+          "file holding the bearer token that creating and expiring silences needs, and in "
+          "etcd-monitor with "
           "--api-auth=all every read (or env API_TOKEN); benchmarks need --benchmark-token-file",
           "FILE")) {}
 

@@ -196,6 +196,21 @@ bool NoProxyMatches(std::string_view list, std::string_view host) {
   return false;
 }
 
+// Headers that would split the request (CR, LF) or a name holding ':' are InvalidArgument,
+// naming the header only: its value may be a token.
+Status CheckHeaders(const HttpHeaders& headers, const std::string& prefix) {
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      return Status::InvalidArgument(prefix + "invalid header " +
+                                     (name.find_first_of("\r\n") == std::string::npos
+                                          ? "\"" + name + "\""
+                                          : std::string("name")));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 ProxySettings ProxySettings::FromEnvironment() {
@@ -540,21 +555,24 @@ Status HttpFetcher::Post(const std::string& url, std::string_view body, const Ht
                                    " bytes is larger than the limit of " +
                                    std::to_string(impl.options.max_request_body_bytes) + " bytes");
   }
-  for (const auto& [name, value] : headers) {
-    if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos) {
-      // The value may be a token: name the header only.
-      return Status::InvalidArgument(prefix + "invalid header " +
-                                     (name.find_first_of("\r\n") == std::string::npos
-                                          ? "\"" + name + "\""
-                                          : std::string("name")));
-    }
-  }
+  ETCDMON_RETURN_IF_ERROR(CheckHeaders(headers, prefix));
   for (const auto& [name, value] : headers) {
     impl.request.headers.emplace(name, value);
   }
   impl.request.body.assign(body.data(), body.size());
   return impl.Send("POST", url, call, out);
+}
+
+Result<HttpResponse> HttpFetcher::Delete(const std::string& url, const HttpHeaders& headers,
+                                         const CallOptions& call) {
+  Impl& impl = *impl_;
+  ETCDMON_RETURN_IF_ERROR(CheckHeaders(headers, "DELETE " + RedactUrl(url) + ": "));
+  for (const auto& [name, value] : headers) {
+    impl.request.headers.emplace(name, value);
+  }
+  HttpResponse out;
+  ETCDMON_RETURN_IF_ERROR(impl.Send("DELETE", url, call, out));
+  return out;
 }
 
 }  // namespace etcdmon::http

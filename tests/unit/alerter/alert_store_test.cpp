@@ -211,6 +211,49 @@ TEST_F(AlertStoreTest, SilencesExpireAndArePruned) {
   EXPECT_TRUE(store_->ActiveSilences(10'000)->empty());
 }
 
+// Expiring ends a silence at once but keeps its row (survives a reopen); a second expiry keeps
+// the first end time; an unknown id is NotFound.
+TEST_F(AlertStoreTest, ExpireSilenceEndsItAndKeepsTheRow) {
+  ASSERT_TRUE(store_->AddSilence({"abc", "NoLeader", "", "maintenance", 1000, 10'000}).ok());
+  ASSERT_TRUE(store_->AddSilence({"def", "", "etcd-1", "reboot", 1500, 9'000}).ok());
+  Result<Silence> expired = store_->ExpireSilence("abc", 4'000);
+  ASSERT_TRUE(expired.ok()) << expired.status().message();
+  EXPECT_EQ(expired->id, "abc");
+  EXPECT_EQ(expired->rule, "NoLeader");
+  EXPECT_EQ(expired->comment, "maintenance");
+  EXPECT_EQ(expired->created_unix_ms, 1000);
+  EXPECT_EQ(expired->expires_unix_ms, 4'000);
+  auto active = store_->ActiveSilences(4'000);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].id, "def");
+
+  Result<Silence> again = store_->ExpireSilence("abc", 7'000);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->expires_unix_ms, 4'000) << "expiring twice keeps the first end";
+  EXPECT_EQ(store_->ExpireSilence("nope", 4'000).status().code(), StatusCode::kNotFound);
+
+  Reopen();
+  auto all = store_->AllSilences(10);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "def");  // newest created first
+  EXPECT_EQ((*all)[1].id, "abc");
+  EXPECT_EQ((*all)[1].expires_unix_ms, 4'000);
+  EXPECT_EQ(store_->AllSilences(1)->size(), 1u);
+}
+
+// An expired silence is kept for silence_retention after its (early) end, then pruned.
+TEST_F(AlertStoreTest, ExpiredSilenceIsPrunedAfterRetention) {
+  ASSERT_TRUE(store_->AddSilence({"abc", "", "", "", 1000, 100'000'000}).ok());
+  ASSERT_TRUE(store_->ExpireSilence("abc", 2'000).ok());
+  const int64_t week_ms = 7LL * 24 * 3600 * 1000;
+  ASSERT_TRUE(store_->Prune(2'000 + week_ms - 1).ok());
+  EXPECT_EQ(store_->AllSilences(10)->size(), 1u);
+  ASSERT_TRUE(store_->Prune(2'000 + week_ms + 1).ok());
+  EXPECT_TRUE(store_->AllSilences(10)->empty());
+}
+
 TEST_F(AlertStoreTest, PruneDropsOldResolvedAlertsWithTheirNotifications) {
   Alert old_alert = MakeAlert("NoLeader", "", AlertState::kResolved, 1000);
   old_alert.resolved_unix_ms = 2000;

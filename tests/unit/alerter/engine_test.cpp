@@ -143,6 +143,22 @@ TEST(AlertEngineTest, SilenceSuppressesUntilExpiry) {
   EXPECT_EQ(expired.notifications[0].alert.last_notified_unix_ms, UnixMs(600));
 }
 
+// A silence expired early (its expiry set to the time it was ended, as AlertStore::ExpireSilence
+// does) stops holding back at the very next evaluation: the firing notification goes out then.
+TEST(AlertEngineTest, SilenceExpiredEarlyStopsSuppressingAtTheNextEvaluation) {
+  AlertEngine engine(RulesWithoutFor(), EngineOptions{});
+  Silence silence{"s1", "", "etcd-2", "disk swap", UnixMs(0), UnixMs(3600)};
+  Evaluation silenced = engine.Evaluate(SlowFsync(10), At(10), {silence});
+  EXPECT_TRUE(silenced.notifications.empty());
+  ASSERT_EQ(silenced.silenced.size(), 1u);
+
+  silence.expires_unix_ms = UnixMs(15);  // expired by the operator at 15 s
+  Evaluation next = engine.Evaluate(SlowFsync(20), At(20), {silence});
+  ASSERT_EQ(Kinds(next.notifications), std::vector<NotificationKind>{kFiring});
+  EXPECT_TRUE(next.silenced.empty());
+  EXPECT_EQ(next.notifications[0].alert.last_notified_unix_ms, UnixMs(20));
+}
+
 // A silence for another member or rule does not match; an empty rule and member match all.
 TEST(AlertEngineTest, SilenceMatching) {
   const AlertKey key{"WalFsyncSlow", "test", "etcd-2"};

@@ -38,6 +38,7 @@ TEST(AppTest, UsageErrorsExitTwo) {
       {{"ctl", "endpoint"}, "error:"},
       {{"--api-port=0"}, "--api-port"},
       {{"--benchmark-type=delete"}, "--benchmark-type"},
+      {{"silence", "expire"}, "id"},
   };
   for (const auto& c : cases) {
     RunResult r = RunArgs(c.args);
@@ -63,7 +64,7 @@ TEST(AppTest, UnknownOrMissingCommandNamesTheValidOnes) {
       {{"ctl"},
        "error: \"etcd-monitor ctl\" needs a command: endpoint, member, check, alarm, defrag, "
        "compact, snapshot, move-leader\n"},
-      {{"silence"}, "error: \"etcd-monitor silence\" needs a command: create, list\n"},
+      {{"silence"}, "error: \"etcd-monitor silence\" needs a command: create, list, expire\n"},
   };
   for (const auto& c : cases) {
     RunResult r = RunArgs(c.args);

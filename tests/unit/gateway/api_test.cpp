@@ -347,6 +347,122 @@ TEST_F(ApiTest, SilenceCreationNeedsTokenAndValidates) {
   EXPECT_EQ(Get(url).status, 200);
 }
 
+// The request counter of one handler and status code; 0 when it was never counted.
+double RequestCount(prometheus::Registry& registry, const std::string& handler,
+                    const std::string& code) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "etcd_monitor_gateway_http_requests_total") {
+      continue;
+    }
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      bool handler_matches = false;
+      bool code_matches = false;
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        handler_matches |= label.name == "handler" && label.value == handler;
+        code_matches |= label.name == "code" && label.value == code;
+      }
+      if (handler_matches && code_matches) {
+        return metric.counter.value;
+      }
+    }
+  }
+  return 0;
+}
+
+// GET /api/v1/alerts/silences lists the active silences; ?state=all expired ones too (each
+// marked with its state); any other state is a 400.
+TEST_F(ApiTest, SilencesListActiveByDefaultAndAllOnRequest) {
+  for (const char* target : {"/api/v1/alerts/silences", "/api/v1/alerts/silences?state=active",
+                             "/api/v1/alerts/silences/"}) {
+    SCOPED_TRACE(target);
+    ApiResponse r = Get(target);
+    ASSERT_EQ(r.status, 200) << r.Body();
+    const json list = Parse(r)["silences"];
+    ASSERT_EQ(list.size(), 1u) << r.Body();
+    EXPECT_EQ(list[0]["id"], "s1");
+    EXPECT_EQ(list[0]["state"], "active");
+    EXPECT_EQ(list[0]["expires_at"], "2024-05-01T11:00:00.000Z");
+  }
+  ApiResponse all = Get("/api/v1/alerts/silences?state=all");
+  ASSERT_EQ(all.status, 200) << all.Body();
+  const json list = Parse(all)["silences"];
+  ASSERT_EQ(list.size(), 2u) << all.Body();
+  EXPECT_EQ(list[1]["id"], "s0");
+  EXPECT_EQ(list[1]["state"], "expired");
+  EXPECT_EQ(list[1]["expires_at"], "2024-05-01T10:00:00.000Z");
+  ExpectError(Get("/api/v1/alerts/silences?state=expired"), 400);
+  ExpectError(Get("/api/v1/alerts/silences?status=all"), 400);
+}
+
+// DELETE /api/v1/alerts/silences/{id}: token-guarded like POST, the id validated before the
+// alerter is asked, the gateway's own token passed on; 200 with the silence, 404 for an unknown
+// id; the path answers DELETE only; counted as "silence_expire".
+TEST_F(ApiTest, SilenceExpiryNeedsTokenAndValidatesTheId) {
+  const std::string url = "/api/v1/alerts/silences/0123456789abcdef";
+  const std::string bearer = "Bearer " + kToken;
+  ApiResponse no_token = Call("DELETE", url);
+  ExpectError(no_token, 401);
+  EXPECT_TRUE(no_token.authenticate) << "WWW-Authenticate: Bearer";
+  ExpectError(Call("DELETE", url, "", "Bearer wrong"), 401);
+  ExpectError(Call("DELETE", url, "", "Basic " + kToken), 401);
+
+  struct Case {
+    std::string target;
+    int status;
+  };
+  const Case cases[] = {
+      {"/api/v1/alerts/silences/", 400},
+      {"/api/v1/alerts/silences/" + std::string(129, 'a'), 400},
+      {"/api/v1/alerts/silences/abc.def", 400},
+      {"/api/v1/alerts/silences/abc/def", 400},
+      {"/api/v1/alerts/silences/abc%2Fdef", 400},
+      {"/api/v1/alerts/silences/0123456789abcdef/", 400},
+      {"/api/v1/alerts/silences/" + std::string(128, 'a'), 404},  // well-formed, not found
+      {"/api/v1/alerts/silences/fedcba9876543210", 404},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    ExpectError(Call("DELETE", c.target, "", bearer), c.status);
+  }
+  EXPECT_EQ(alerts_.ExpiredIds(),
+            (std::vector<std::string>{std::string(128, 'a'), "fedcba9876543210"}))
+      << "malformed ids never reach the alerter";
+
+  ApiResponse expired = Call("DELETE", url, "", bearer);
+  ASSERT_EQ(expired.status, 200) << expired.Body();
+  const json body = Parse(expired);
+  EXPECT_EQ(body["id"], "0123456789abcdef");
+  EXPECT_EQ(body["member"], "etcd-2");
+  EXPECT_EQ(body["rule"], "");
+  EXPECT_EQ(body["comment"], "kernel upgrade");
+  EXPECT_EQ(body["created_at"], "2024-05-01T09:59:00.000Z");
+  EXPECT_EQ(body["expires_at"], "2024-05-01T10:00:00.000Z");
+  EXPECT_EQ(body["state"], "expired");
+  EXPECT_EQ(alerts_.Token(), kToken);
+
+  ApiResponse get_one = Get(url);
+  ExpectError(get_one, 405);
+  EXPECT_EQ(get_one.allow, "DELETE");
+  ApiResponse delete_all = Call("DELETE", "/api/v1/alerts/silences", "", bearer);
+  ExpectError(delete_all, 405);
+  EXPECT_EQ(delete_all.allow, "GET, POST");
+
+  EXPECT_EQ(RequestCount(*registry_, "silence_expire", "200"), 1);
+  EXPECT_EQ(RequestCount(*registry_, "silence_expire", "401"), 3);
+  EXPECT_EQ(RequestCount(*registry_, "silence_expire", "400"), 6);
+  EXPECT_EQ(RequestCount(*registry_, "silence_expire", "404"), 2);
+  EXPECT_EQ(RequestCount(*registry_, "silence_expire", "405"), 1);
+}
+
+// Without an API token the gateway refuses to expire silences (403), as it refuses to create
+// them.
+TEST_F(ApiTest, SilenceExpiryWithoutApiTokenIs403) {
+  config_.api_token = config::Secret("");
+  Build();
+  ExpectError(Call("DELETE", "/api/v1/alerts/silences/0123456789abcdef", "", "Bearer x"), 403);
+  EXPECT_TRUE(alerts_.ExpiredIds().empty());
+}
+
 // Without a benchmark runner POST benchmark is 501, saying why.
 TEST_F(ApiTest, BenchmarkWithoutRunnerIs501) {
   Build(/*with_benchmark=*/false);

@@ -156,10 +156,42 @@ class FakeAlerts final : public AlertBackend {
     r.set_next_page_token("next-1");
     return r;
   }
-  Result<v1::ListSilencesResponse> ListSilences() override {
+  // One active silence "s1"; with include_expired also "s0", expired at kTick.
+  Result<v1::ListSilencesResponse> ListSilences(bool include_expired) override {
     v1::ListSilencesResponse r;
-    r.add_silences()->set_id("s1");
+    v1::Silence* active = r.add_silences();
+    active->set_id("s1");
+    active->set_created_unix_ms(kTick);
+    active->set_expires_unix_ms(kTick + 3600 * 1000);
+    if (include_expired) {
+      v1::Silence* expired = r.add_silences();
+      expired->set_id("s0");
+      expired->set_created_unix_ms(kTick - 3600 * 1000);
+      expired->set_expires_unix_ms(kTick);
+    }
     return r;
+  }
+  // Known id: "0123456789abcdef" (expired now, at kTick); any other is NotFound.
+  Result<v1::Silence> ExpireSilence(const std::string& id,
+                                    const config::Secret& bearer_token) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    expired_ids_.push_back(id);
+    token_ = bearer_token.Reveal();
+    if (id != "0123456789abcdef") {
+      return Status::NotFound("alerter ExpireSilence: no silence with id \"" + id + "\"");
+    }
+    v1::Silence out;
+    out.set_id(id);
+    out.set_member("etcd-2");
+    out.set_comment("kernel upgrade");
+    out.set_created_unix_ms(kTick - 60 * 1000);
+    out.set_expires_unix_ms(kTick);
+    return out;
+  }
+  // The ids ExpireSilence was called with, in order.
+  std::vector<std::string> ExpiredIds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return expired_ids_;
   }
   Result<v1::Silence> CreateSilence(const v1::Silence& silence,
                                     const config::Secret& bearer_token) override {
@@ -187,6 +219,7 @@ class FakeAlerts final : public AlertBackend {
   mutable std::mutex mu_;
   v1::Silence created_;
   std::string token_;
+  std::vector<std::string> expired_ids_;
 };
 
 class FakeBenchmark final : public BenchmarkBackend {

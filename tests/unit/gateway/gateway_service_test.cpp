@@ -147,6 +147,37 @@ TEST_F(GatewayServiceTest, ServesTheApiWithItsHeaders) {
   EXPECT_NE(dashboard.headers.find("text/html"), std::string::npos);
 }
 
+// DELETE /api/v1/alerts/silences/{id} through the real server (request guard, Pistache): 401
+// with WWW-Authenticate without the token, 200 with the expired silence's JSON, 404 for an
+// unknown id, 400 for a malformed one; the listing answers ?state=all. The connection serves
+// requests after each DELETE.
+TEST_F(GatewayServiceTest, ExpiresASilenceOverHttp) {
+  Start();
+  const std::string url = base_ + "/api/v1/alerts/silences/0123456789abcdef";
+  HttpResult no_token = Http("DELETE", url);
+  ExpectError(no_token, 401);
+  EXPECT_NE(no_token.headers.find("WWW-Authenticate: Bearer"), std::string::npos);
+  HttpResult expired = Http("DELETE", url, "", "Bearer " + kToken);
+  ASSERT_EQ(expired.status, 200) << expired.body;
+  EXPECT_NE(expired.headers.find("application/json"), std::string::npos);
+  EXPECT_EQ(expired.Json()["id"], "0123456789abcdef");
+  EXPECT_EQ(expired.Json()["state"], "expired");
+  EXPECT_EQ(expired.Json()["expires_at"], "2024-05-01T10:00:00.000Z");
+  ExpectError(
+      Http("DELETE", base_ + "/api/v1/alerts/silences/fedcba9876543210", "", "Bearer " + kToken),
+      404);
+  ExpectError(Http("DELETE", base_ + "/api/v1/alerts/silences/a.b", "", "Bearer " + kToken), 400);
+  HttpResult wrong = Http("PUT", url, "{}");
+  ExpectError(wrong, 405);
+  EXPECT_NE(wrong.headers.find("Allow: DELETE"), std::string::npos) << wrong.headers;
+  EXPECT_EQ(alerts_.ExpiredIds(),
+            (std::vector<std::string>{"0123456789abcdef", "fedcba9876543210"}));
+
+  HttpResult all = Http("GET", base_ + "/api/v1/alerts/silences?state=all");
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.Json()["silences"].size(), 2u) << all.body;
+}
+
 // A body larger than the whole-request limit is refused by the HTTP layer (413), and the
 // server keeps serving.
 TEST_F(GatewayServiceTest, RequestOverTheServerLimitIs413) {

@@ -175,6 +175,44 @@ TEST_F(ApiSecurityTest, FiftyFirstRapidPostFromOneClientIsRefused) {
   EXPECT_EQ(CounterValue(*registry_, "etcd_monitor_gateway_rate_limited_total"), 2);
 }
 
+// DELETE is limited like POST, from the same per-client budget: after 25 POSTs and 25 DELETEs
+// the next DELETE is 429, counted for its route.
+TEST_F(ApiSecurityTest, DeleteSharesThePostRateLimit) {
+  Build();
+  const std::string silence = R"({"duration":"1h","comment":"flood"})";
+  const std::string url = "/api/v1/alerts/silences/0123456789abcdef";
+  for (int i = 1; i <= 25; ++i) {
+    ASSERT_EQ(Call("POST", "/api/v1/alerts/silences", silence, "Bearer " + kToken).status, 201)
+        << "POST " << i;
+    ASSERT_EQ(Call("DELETE", url, "", "Bearer " + kToken).status, 200) << "DELETE " << i;
+  }
+  ApiResponse refused = Call("DELETE", url, "", "Bearer " + kToken);
+  ExpectError(refused, 429);
+  EXPECT_GE(refused.retry_after_seconds, 1);
+  EXPECT_EQ(CounterValue(*registry_, "etcd_monitor_gateway_rate_limited_total"), 1);
+  // Guessing tokens with DELETE is no faster.
+  ExpectError(Call("DELETE", url, "", "Bearer guess"), 429);
+  EXPECT_EQ(alerts_.ExpiredIds().size(), 25u);
+  bool counted = false;
+  for (const prometheus::MetricFamily& family : registry_->Collect()) {
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      std::string handler, code;
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        if (label.name == "handler") handler = label.value;
+        if (label.name == "code") code = label.value;
+      }
+      if (family.name == "etcd_monitor_gateway_http_requests_total" &&
+          handler == "silence_expire" && code == "429") {
+        EXPECT_EQ(metric.counter.value, 2);
+        counted = true;
+      }
+    }
+  }
+  EXPECT_TRUE(counted) << "429s are counted under silence_expire";
+  // Reads are still not limited.
+  EXPECT_EQ(Call("GET", "/api/v1/alerts/silences").status, 200);
+}
+
 // --post-rate-limit=0 turns the limit off.
 TEST_F(ApiSecurityTest, RateLimitZeroIsOff) {
   config_.post_rate_limit_per_minute = 0;

@@ -320,6 +320,33 @@ TEST_F(HttpFetcherTest, PostSendsBodyAndHeaders) {
   EXPECT_EQ(requests[0].Header("Expect"), "");
 }
 
+// DELETE goes out with its headers and no body; a header that would split the request is
+// refused before anything is sent, without its value in the error.
+TEST_F(HttpFetcherTest, DeleteSendsHeadersWithoutBody) {
+  CannedResponse ok;
+  ok.body = "{\"id\":\"s1\"}";
+  server_.Set("/silences/s1", ok);
+  auto fetcher = MakeFetcher();
+  ASSERT_NE(fetcher, nullptr);
+
+  auto injected = fetcher->Delete(server_.Url("/silences/s1"),
+                                  {{"Authorization", "Bearer tok3n\r\nX-Evil: 1"}});
+  EXPECT_EQ(injected.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(injected.status().message().find("tok3n"), std::string::npos);
+  EXPECT_EQ(server_.requests_received(), 0u);
+
+  auto response = fetcher->Delete(server_.Url("/silences/s1"), {{"Authorization", "Bearer t"}});
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_EQ(response->body, ok.body);
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "DELETE");
+  EXPECT_EQ(requests[0].path, "/silences/s1");
+  EXPECT_EQ(requests[0].body, "");
+  EXPECT_EQ(requests[0].Header("Authorization"), "Bearer t");
+}
+
 // A scripted 500 then 200 arrive in that order; a GET after a POST on the same fetcher is a
 // plain GET without the POST's headers or body.
 TEST_F(HttpFetcherTest, PostThenGetOnOneFetcher) {

@@ -113,6 +113,13 @@ class AlertStore final {
   Status AddSilence(const Silence& silence);
   /// Silences not yet expired at `now_unix_ms`, soonest expiry first.
   Result<std::vector<Silence>> ActiveSilences(int64_t now_unix_ms);
+  /// Every stored silence, expired ones too (until Prune deletes them), newest created first
+  /// (ties: by id), at most `limit`.
+  Result<std::vector<Silence>> AllSilences(int64_t limit);
+  /// Ends silence `id` at `now_unix_ms`: its expiry becomes `now_unix_ms` and the row stays, for
+  /// the record. One already expired is left as it is. Returns the silence as stored afterwards;
+  /// NotFound for an unknown id.
+  Result<Silence> ExpireSilence(const std::string& id, int64_t now_unix_ms);
 
   /// Retention: deletes resolved alerts (and their notifications and attempts) and expired
   /// silences past their retention, at most `max_rows` alerts per call.

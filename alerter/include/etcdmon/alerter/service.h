@@ -54,7 +54,8 @@ struct AlerterConfig {
   RuleSet rules = RuleSet::Defaults(config::AlertThresholds{});
   std::chrono::milliseconds repeat_interval{std::chrono::hours(4)};
   DispatcherOptions dispatcher;
-  /// Bearer token CreateSilence requires; empty: silences cannot be created over gRPC.
+  /// Bearer token CreateSilence and ExpireSilence require; empty: silences cannot be created or
+  /// expired over gRPC.
   config::Secret api_token;
   /// No snapshot for this long: the alerter reports itself unhealthy and logs it.
   std::chrono::milliseconds snapshot_timeout{std::chrono::seconds(10)};

@@ -53,9 +53,16 @@ class AlertBackend {
   virtual Result<etcdmonitor::v1::ListAlertsResponse> ListActiveAlerts() = 0;
   virtual Result<etcdmonitor::v1::AlertHistoryResponse> QueryHistory(
       const etcdmonitor::v1::AlertHistoryRequest& request) = 0;
-  virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences() = 0;
+  /// The active silences, soonest expiry first; with `include_expired`, expired ones too,
+  /// newest created first (the alerter bounds the list).
+  virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences(bool include_expired) = 0;
   /// Creates a silence, authorizing with `bearer_token` (the alerter's API token).
   virtual Result<etcdmonitor::v1::Silence> CreateSilence(const etcdmonitor::v1::Silence& silence,
+                                                         const config::Secret& bearer_token) = 0;
+  /// Ends silence `id` now (its expiry becomes the alerter's current time) and returns it;
+  /// authorizes as CreateSilence. NotFound for an unknown id; an already expired silence is
+  /// returned as it is.
+  virtual Result<etcdmonitor::v1::Silence> ExpireSilence(const std::string& id,
                                                          const config::Secret& bearer_token) = 0;
 };
 

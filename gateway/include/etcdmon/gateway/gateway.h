@@ -30,7 +30,7 @@ inline constexpr uint16_t kDefaultApiPort = 8080;
 
 /// Which endpoints need the API token.
 enum class ApiAuth {
-  kMutating,  // only POST endpoints (creating silences; benchmarks need their own token)
+  kMutating,  // only POST and DELETE endpoints (silences; benchmarks need their own token)
   kAll,       // every endpoint but /health and the dashboard's static files; /metrics too
 };
 
@@ -63,8 +63,8 @@ struct GatewayConfig {
   // POST benchmark is refused (409) while a member's db size plus the run's bytes reaches 80% of
   // its quota: the smaller of etcd's own (from the snapshot) and this (0: etcd's only).
   uint64_t max_db_size_bytes = 0;
-  // POST requests per minute per client address, in bursts of as many (0: no limit); beyond it
-  // 429 with Retry-After. At most `rate_limit_clients` addresses are tracked at once.
+  // POST and DELETE requests per minute per client address, in bursts of as many (0: no limit);
+  // beyond it 429 with Retry-After. At most `rate_limit_clients` addresses are tracked at once.
   uint32_t post_rate_limit_per_minute = 50;
   std::size_t rate_limit_clients = 4096;
   // Peers (IP literals) that are proxies in front of the gateway: for their requests the client

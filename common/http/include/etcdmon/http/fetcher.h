@@ -114,6 +114,11 @@ class HttpFetcher final {
   Status Post(const std::string& url, std::string_view body, const HttpHeaders& headers,
               HttpResponse& out, const CallOptions& call = {});
 
+  /// DELETEs `url` (no body) with `headers`. Responses and errors are as for Get(); a header
+  /// holding CR or LF (or a name holding ':') is InvalidArgument and nothing is sent.
+  Result<HttpResponse> Delete(const std::string& url, const HttpHeaders& headers,
+                              const CallOptions& call = {});
+
   /// True when the last failed request never got a connection: refused, no route, the connect
   /// timeout, or the TLS handshake (certificate verification included). False after a success.
   bool last_failure_was_connect() const;

@@ -44,8 +44,9 @@ struct ClientSecurity {
 
 /// The metadata key of the service token; gRPC keys are lower case.
 inline constexpr std::string_view kAuthorizationKey = "authorization";
-/// The metadata key of the API token that AlertService.CreateSilence checks on its own
-/// (`Bearer <token>`, the gateway's --api-token-file): `authorization` carries the service token.
+/// The metadata key of the API token that AlertService.CreateSilence and ExpireSilence check on
+/// their own (`Bearer <token>`, the gateway's --api-token-file): `authorization` carries the
+/// service token.
 inline constexpr std::string_view kApiTokenKey = "etcdmon-api-token";
 
 /// True for "host:port" whose host is a loopback address: 127.0.0.0/8, ::1 (bracketed) or
