@@ -26,6 +26,8 @@
 
 namespace etcdmon::gateway::detail {
 
+class ConsistencyCache;
+
 struct ApiRequest {
   std::string_view method;         // "GET", "POST", ...
   std::string_view path;           // "/api/v1/cluster/status"
@@ -84,6 +86,7 @@ enum class Route : uint8_t {
   kClusterMembers,
   kClusterMember,
   kClusterLeader,
+  kClusterConsistency,
   kMetricsCurrent,
   kMetricsHistory,
   kMetricsLatency,
@@ -93,6 +96,7 @@ enum class Route : uint8_t {
   kSilenceCreate,
   kBenchmarkStart,
   kBenchmarkGet,
+  kBenchmarkList,
   kUnknown,
 };
 inline constexpr size_t kRouteCount = static_cast<size_t>(Route::kUnknown) + 1;
@@ -103,10 +107,15 @@ class Api {
   /// `config`, the backends, `registry` and `clock` must outlive the Api.
   Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Registry& registry,
       Clock& clock);
+  ~Api();  // calls Stop()
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
   ApiResponse Handle(const ApiRequest& request);
+
+  /// Stops the background work requests started (a consistency check in progress is waited
+  /// for). Call after the server stopped taking requests; idempotent.
+  void Stop();
 
   void Publish(std::shared_ptr<const RenderedState> state);
   void SetDependencies(DependencyState state);
@@ -134,6 +143,10 @@ class Api {
   Status CheckBenchmarkBudget(const BenchmarkSpec& spec) const;
   Status CheckBenchmarkQuota(const BenchmarkSpec& spec) const;
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
+  ApiResponse BenchmarkList(const ApiRequest& request);
+  // Under --api-auth=all, reading benchmarks takes the API token or the benchmark token.
+  Status CheckBenchmarkReadToken(std::string_view authorization) const;
+  ApiResponse ClusterConsistency(const ApiRequest& request);
   Status CheckToken(std::string_view authorization) const;
   // POST benchmark's own token (config_.benchmark_token); the API token alone is refused (403).
   Status CheckBenchmarkToken(std::string_view authorization) const;
@@ -148,6 +161,8 @@ class Api {
   mutable std::mutex mu_;
   std::shared_ptr<const RenderedState> state_;  // guarded by mu_; never null
   DependencyState dependencies_;                // guarded by mu_
+  // GET /api/v1/cluster/consistency's checks; null without an etcd client (then 501).
+  std::unique_ptr<ConsistencyCache> consistency_;
 
   std::atomic<uint64_t> requests_{0};
   // Counters per route and status, created on first use (so /metrics lists only pairs that
