@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "etcdmon/config/exit_codes.h"
+#include "etcdmon/etcd/client.h"
 #include "etcdmon/gateway/background_benchmarks.h"
 #include "etcdmon/gateway/flags.h"
 #include "etcdmon/gateway/gateway.h"
@@ -47,9 +48,14 @@ int main(int argc, char** argv) {
     backends.feed = feed.get();
   }
   std::unique_ptr<etcdmon::gateway::BackgroundBenchmarks> benchmarks;
+  std::unique_ptr<etcdmon::etcd::EtcdClient> etcd;  // the consistency check's
   if (!c.etcd.endpoints.empty()) {
     benchmarks = std::make_unique<etcdmon::gateway::BackgroundBenchmarks>(c.etcd, *logger, nullptr);
     backends.benchmark = benchmarks.get();
+    auto client = etcdmon::etcd::NewEtcdClient(c.etcd);
+    if (!client.ok()) return fail(client.status());
+    etcd = std::move(client).value();
+    backends.etcd = etcd.get();
   }
   auto service = etcdmon::gateway::GatewayService::Create(c.gateway, backends, *logger);
   if (!service.ok()) return fail(service.status());

@@ -12,6 +12,7 @@
 #include "etcdmon/collector/service.h"
 #include "etcdmon/config/exit_codes.h"
 #include "etcdmon/config/flags.h"
+#include "etcdmon/etcd/client.h"
 #include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/gateway/background_benchmarks.h"
@@ -55,6 +56,7 @@ struct Parts {
   std::unique_ptr<gateway::AlertBackend> alert_backend;
   std::unique_ptr<gateway::SnapshotFeed> feed;
   std::unique_ptr<gateway::BackgroundBenchmarks> benchmarks;
+  std::unique_ptr<etcd::EtcdClient> etcd_client;  // the gateway's consistency check
   std::unique_ptr<gateway::GatewayService> gateway;
   std::vector<std::unique_ptr<collector::CollectorService>> collectors;
 
@@ -84,6 +86,7 @@ struct Parts {
     };
     for (auto& c : collectors) timed("collector", c);
     timed("gateway", gateway);
+    timed("etcd_client", etcd_client);
     timed("benchmarks", benchmarks);
     timed("feed", feed);
     timed("alert_backend", alert_backend);
@@ -168,6 +171,10 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   backends.alerts = p.alert_backend.get();
   backends.feed = p.feed.get();
   backends.benchmark = p.benchmarks.get();
+  Result<std::unique_ptr<etcd::EtcdClient>> etcd_client = etcd::NewEtcdClient(m.etcd);
+  ETCDMON_RETURN_IF_ERROR(etcd_client.status());
+  p.etcd_client = std::move(etcd_client).value();
+  backends.etcd = p.etcd_client.get();
   Result<std::unique_ptr<gateway::GatewayService>> gateway =
       gateway::GatewayService::Create(gw, backends, logger);
   ETCDMON_RETURN_IF_ERROR(gateway.status());

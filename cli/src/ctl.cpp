@@ -4,12 +4,12 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
-#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "etcdmon/cli/table.h"
+#include "etcdmon/etcd/fan_out.h"
 #include "etcdmon/strings/strings.h"
 
 namespace etcdmon::cli {
@@ -39,22 +39,7 @@ std::string Millis(std::chrono::microseconds d) {
   return text;
 }
 
-// Runs `call(endpoint)` on every endpoint of `client` at once; results in endpoint order.
-template <typename Call>
-auto FanOut(etcd::EtcdClient& client, Call call) {
-  using Value = decltype(call(std::string()));
-  std::vector<std::future<Value>> pending;
-  const std::vector<std::string> endpoints = client.Endpoints();
-  for (const auto& endpoint : endpoints) {
-    pending.push_back(std::async(std::launch::async, [&call, endpoint] { return call(endpoint); }));
-  }
-  std::vector<Value> values;
-  values.reserve(endpoints.size());
-  for (auto& p : pending) {
-    values.push_back(p.get());
-  }
-  return values;
-}
+using etcd::FanOut;
 
 json StatusJson(const EndpointStatusRow& row) {
   json j;
@@ -276,34 +261,11 @@ int RunEndpointHealth(etcd::EtcdClient& client, OutputFormat format, std::ostrea
   return kExitOk;
 }
 
-std::vector<HashKVRow> CollectHashKV(etcd::EtcdClient& client, int64_t revision) {
-  return FanOut(client, [&client, revision](const std::string& endpoint) {
-    return HashKVRow{endpoint, client.HashKV(endpoint, revision)};
-  });
-}
-
 namespace {
 
-json HashKVJson(const HashKVRow& row) {
-  json j = {{"endpoint", row.endpoint}, {"ok", row.hash.ok()}};
-  if (!row.hash.ok()) {
-    j["error"] = row.hash.status().message();
-    return j;
-  }
-  j["member_id"] = HexId(row.hash->header.member_id);
-  j["hash"] = row.hash->hash;
-  j["revision"] = row.hash->header.revision;
-  j["compact_revision"] = row.hash->compact_revision;
-  return j;
-}
-
-std::string RenderHashKV(const std::vector<HashKVRow>& rows, OutputFormat format) {
+std::string RenderHashKV(const std::vector<etcd::HashKVRow>& rows, OutputFormat format) {
   if (format == OutputFormat::kJson) {
-    json array = json::array();
-    for (const auto& row : rows) {
-      array.push_back(HashKVJson(row));
-    }
-    return array.dump(2) + "\n";
+    return json::parse(etcd::HashKVRowsJson(rows)).dump(2) + "\n";
   }
   std::vector<std::vector<std::string>> cells;
   for (const auto& row : rows) {
@@ -321,23 +283,11 @@ std::string RenderHashKV(const std::vector<HashKVRow>& rows, OutputFormat format
   return RenderRows({"endpoint", "hash", "revision", "compact revision", "error"}, cells, format);
 }
 
-const char* ConsistencyName(Consistency verdict) {
-  switch (verdict) {
-    case Consistency::kConsistent:
-      return "consistent";
-    case Consistency::kInconsistent:
-      return "inconsistent";
-    case Consistency::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 int RunEndpointHashKV(etcd::EtcdClient& client, int64_t revision, OutputFormat format,
                       std::ostream& out, std::ostream& err) {
-  std::vector<HashKVRow> rows = CollectHashKV(client, revision);
+  std::vector<etcd::HashKVRow> rows = etcd::CollectHashKV(client, revision);
   out << RenderHashKV(rows, format);
   size_t failed = 0;
   for (const auto& row : rows) {
@@ -350,83 +300,24 @@ int RunEndpointHashKV(etcd::EtcdClient& client, int64_t revision, OutputFormat f
   return kExitOk;
 }
 
-ConsistencyReport CheckConsistency(etcd::EtcdClient& client) {
-  ConsistencyReport report;
-  std::vector<EndpointStatusRow> statuses = CollectEndpointStatus(client);
-  int64_t lowest = INT64_MAX;
-  for (const auto& row : statuses) {
-    if (!row.status.ok()) {
-      report.reason = "cannot pick a revision: " + row.status.status().message();
-      return report;
-    }
-    lowest = std::min(lowest, row.status->revision);
-  }
-  if (statuses.empty()) {
-    report.reason = "no endpoints";
-    return report;
-  }
-  report.revision = lowest;
-  report.rows = CollectHashKV(client, lowest);
-  // Members compacted at different revisions hash different ranges, so only members with the
-  // same compaction state are comparable (etcd's own corruption check compares the same way).
-  std::map<int64_t, std::map<uint32_t, std::vector<std::string>>> by_compaction;
-  for (const auto& row : report.rows) {
-    if (!row.hash.ok()) {
-      report.reason = row.hash.status().message();
-      return report;
-    }
-    by_compaction[row.hash->compact_revision][row.hash->hash].push_back(row.endpoint);
-  }
-  const std::string at = " at revision " + std::to_string(lowest);
-  for (const auto& [compact_revision, hashes] : by_compaction) {
-    if (hashes.size() > 1) {
-      std::vector<std::string> groups;
-      for (const auto& [hash, endpoints] : hashes) {
-        groups.push_back(strings::Join(endpoints, ", ") + " hash " + std::to_string(hash));
-      }
-      report.verdict = Consistency::kInconsistent;
-      report.reason = "members disagree" + at + ": " + strings::Join(groups, "; ");
-      return report;
-    }
-  }
-  if (by_compaction.size() > 1) {
-    report.reason =
-        "members are compacted at different revisions; try again once compaction "
-        "has reached every member";
-    return report;
-  }
-  report.verdict = Consistency::kConsistent;
-  report.reason = std::to_string(report.rows.size()) + " endpoints hash the key space" + at +
-                  " to " + std::to_string(report.rows.front().hash->hash);
-  return report;
-}
-
 int RunCheckConsistency(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
                         std::ostream& err) {
-  ConsistencyReport report = CheckConsistency(client);
+  const etcd::ConsistencyReport report = etcd::CheckConsistency(client);
   if (format == OutputFormat::kJson) {
-    json rows = json::array();
-    for (const auto& row : report.rows) {
-      rows.push_back(HashKVJson(row));
-    }
-    json j = {{"revision", report.revision},
-              {"verdict", ConsistencyName(report.verdict)},
-              {"reason", report.reason},
-              {"endpoints", rows}};
-    out << j.dump(2) << "\n";
+    out << json::parse(etcd::ConsistencyReportJson(report)).dump(2) << "\n";
   } else {
     if (!report.rows.empty()) {
       out << RenderHashKV(report.rows, format);
     }
-    out << ConsistencyName(report.verdict) << ": " << report.reason << "\n";
+    out << etcd::ConsistencyName(report.verdict) << ": " << report.reason << "\n";
   }
   switch (report.verdict) {
-    case Consistency::kConsistent:
+    case etcd::Consistency::kConsistent:
       return kExitOk;
-    case Consistency::kInconsistent:
+    case etcd::Consistency::kInconsistent:
       err << "error: data differs between members: " << report.reason << "\n";
       return kExitFailed;
-    case Consistency::kUnknown:
+    case etcd::Consistency::kUnknown:
       break;
   }
   err << "error: consistency unknown: " << report.reason << "\n";

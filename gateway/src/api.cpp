@@ -1,7 +1,7 @@
 // The Api's routing, request counters, authentication and the helpers its handlers share. The
 // handlers live one resource per file: api_health.cpp, api_snapshot.cpp (the documents rendered
 // per snapshot, one member), api_history.cpp, api_alerts.cpp (alerts, their history, silences),
-// api_benchmark.cpp.
+// api_benchmark.cpp, api_consistency.cpp.
 
 #include "api.h"
 
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_response.h"
+#include "consistency_cache.h"
 #include "http_errors.h"
 #include "web_assets.h"
 
@@ -38,6 +39,7 @@ constexpr RouteInfo kRoutes[] = {
     {"/api/v1/cluster/status", Route::kClusterStatus, "GET"},
     {"/api/v1/cluster/members", Route::kClusterMembers, "GET"},
     {"/api/v1/cluster/leader", Route::kClusterLeader, "GET"},
+    {"/api/v1/cluster/consistency", Route::kClusterConsistency, "GET"},
     {"/api/v1/metrics/current", Route::kMetricsCurrent, "GET"},
     {"/api/v1/metrics/history", Route::kMetricsHistory, "GET"},
     {"/api/v1/metrics/latency", Route::kMetricsLatency, "GET"},
@@ -46,6 +48,8 @@ constexpr RouteInfo kRoutes[] = {
     {"/api/v1/alerts/silences", Route::kAlertsSilences, "GET"},
     {"/api/v1/alerts/silences", Route::kSilenceCreate, "POST"},
     {"/api/v1/performance/benchmark", Route::kBenchmarkStart, "POST"},
+    // Without an id (the prefix route below needs one): the runs kept.
+    {"/api/v1/performance/benchmark", Route::kBenchmarkList, "GET"},
 };
 
 const char* RouteName(Route route) {
@@ -66,6 +70,8 @@ const char* RouteName(Route route) {
       return "cluster_member";
     case Route::kClusterLeader:
       return "cluster_leader";
+    case Route::kClusterConsistency:
+      return "cluster_consistency";
     case Route::kMetricsCurrent:
       return "metrics_current";
     case Route::kMetricsHistory:
@@ -86,6 +92,8 @@ const char* RouteName(Route route) {
       return "benchmark_start";
     case Route::kBenchmarkGet:
       return "benchmark_get";
+    case Route::kBenchmarkList:
+      return "benchmark_list";
     case Route::kUnknown:
       return "unknown";
   }
@@ -103,8 +111,8 @@ ApiResponse ConsoleFile(const WebAsset& asset) {
 }
 
 // Under --api-auth=all, whether `route` needs a token: everything but liveness, the console's
-// files (they hold no data; the page's requests for data carry the check) and the POST and
-// DELETE endpoints (which check their own tokens).
+// files (they hold no data; the page's requests for data carry the check), the POST and
+// DELETE endpoints and the list of benchmark runs (which check their own tokens).
 bool IsPublicUnderAuthAll(Route route) {
   switch (route) {
     case Route::kHealth:
@@ -113,6 +121,7 @@ bool IsPublicUnderAuthAll(Route route) {
     case Route::kSilenceCreate:
     case Route::kSilenceExpire:
     case Route::kBenchmarkStart:
+    case Route::kBenchmarkList:
     case Route::kUnknown:
       return true;
     default:
@@ -215,6 +224,18 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
   auto empty = std::make_shared<RenderedState>();
   empty->metrics_text = std::make_shared<const std::string>();
   state_ = std::move(empty);
+  if (backends.etcd != nullptr) {
+    consistency_ = std::make_unique<ConsistencyCache>(
+        *backends.etcd, clock, config.consistency_min_interval, config.consistency_wait);
+  }
+}
+
+Api::~Api() { Stop(); }
+
+void Api::Stop() {
+  if (consistency_ != nullptr) {
+    consistency_->Stop();
+  }
 }
 
 void Api::Publish(std::shared_ptr<const RenderedState> state) {
@@ -340,6 +361,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
         return Cached(request, &RenderedState::members);
       case Route::kClusterLeader:
         return Cached(request, &RenderedState::leader);
+      case Route::kClusterConsistency:
+        return ClusterConsistency(request);
       case Route::kMetricsCurrent:
         return Cached(request, &RenderedState::current);
       case Route::kMetricsLatency:
@@ -356,6 +379,11 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
         return SilenceCreate(request);
       case Route::kBenchmarkStart:
         return BenchmarkStart(request);
+      case Route::kBenchmarkList:
+        if (Status s = CheckBenchmarkReadToken(request.authorization); !s.ok()) {
+          return ErrorResponse(s);
+        }
+        return BenchmarkList(request);
       default:
         break;
     }
@@ -392,11 +420,8 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       r.allow = "GET";
       return r;
     }
-    // Under --api-auth=all a run's report is read with the API token or the benchmark token.
-    if (config_.api_auth == ApiAuth::kAll && !CheckBenchmarkToken(request.authorization).ok()) {
-      if (Status s = CheckToken(request.authorization); !s.ok()) {
-        return ErrorResponse(s);
-      }
+    if (Status s = CheckBenchmarkReadToken(request.authorization); !s.ok()) {
+      return ErrorResponse(s);
     }
     return BenchmarkGet(request, path.substr(kBenchmarkPrefix.size()));
   }
@@ -460,6 +485,13 @@ Status Api::CheckBenchmarkToken(std::string_view authorization) const {
         "(--benchmark-token-file)");
   }
   return Status::Unauthenticated("the bearer token is not valid");
+}
+
+Status Api::CheckBenchmarkReadToken(std::string_view authorization) const {
+  if (config_.api_auth != ApiAuth::kAll || CheckBenchmarkToken(authorization).ok()) {
+    return Status::Ok();
+  }
+  return CheckToken(authorization);
 }
 
 Result<json> Api::ParseJsonBody(const ApiRequest& request, std::string_view example) const {

@@ -1,6 +1,6 @@
 #pragma once
 
-// The REST API, /health, /metrics and the dashboard as plain request → response logic, with no
+// The REST API, /health, /metrics and the web console as plain request → response logic, with no
 // HTTP server in it: the Pistache adapter (http_server.cpp) and the unit tests both call
 // Api::Handle. Private to the gateway.
 
@@ -25,6 +25,8 @@
 #include "rate_limiter.h"
 
 namespace etcdmon::gateway::detail {
+
+class ConsistencyCache;
 
 struct ApiRequest {
   std::string_view method;         // "GET", "POST", "DELETE", ...
@@ -84,6 +86,7 @@ enum class Route : uint8_t {
   kClusterMembers,
   kClusterMember,
   kClusterLeader,
+  kClusterConsistency,
   kMetricsCurrent,
   kMetricsHistory,
   kMetricsLatency,
@@ -94,6 +97,7 @@ enum class Route : uint8_t {
   kSilenceExpire,
   kBenchmarkStart,
   kBenchmarkGet,
+  kBenchmarkList,
   kUnknown,
 };
 inline constexpr size_t kRouteCount = static_cast<size_t>(Route::kUnknown) + 1;
@@ -104,10 +108,15 @@ class Api {
   /// `config`, the backends, `registry` and `clock` must outlive the Api.
   Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Registry& registry,
       Clock& clock);
+  ~Api();  // calls Stop()
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
   ApiResponse Handle(const ApiRequest& request);
+
+  /// Stops the background work requests started (a consistency check in progress is waited
+  /// for). Call after the server stopped taking requests; idempotent.
+  void Stop();
 
   void Publish(std::shared_ptr<const RenderedState> state);
   void SetDependencies(DependencyState state);
@@ -136,6 +145,10 @@ class Api {
   Status CheckBenchmarkBudget(const BenchmarkSpec& spec) const;
   Status CheckBenchmarkQuota(const BenchmarkSpec& spec) const;
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
+  ApiResponse BenchmarkList(const ApiRequest& request);
+  // Under --api-auth=all, reading benchmarks takes the API token or the benchmark token.
+  Status CheckBenchmarkReadToken(std::string_view authorization) const;
+  ApiResponse ClusterConsistency(const ApiRequest& request);
   Status CheckToken(std::string_view authorization) const;
   // POST benchmark's own token (config_.benchmark_token); the API token alone is refused (403).
   Status CheckBenchmarkToken(std::string_view authorization) const;
@@ -151,6 +164,8 @@ class Api {
   mutable std::mutex mu_;
   std::shared_ptr<const RenderedState> state_;  // guarded by mu_; never null
   DependencyState dependencies_;                // guarded by mu_
+  // GET /api/v1/cluster/consistency's checks; null without an etcd client (then 501).
+  std::unique_ptr<ConsistencyCache> consistency_;
 
   std::atomic<uint64_t> requests_{0};
   // Counters per route and status, created on first use (so /metrics lists only pairs that

@@ -1,5 +1,6 @@
-// POST /api/v1/performance/benchmark (start a run; the benchmark token) and GET
-// /api/v1/performance/benchmark/<id> (its state and report), over the BenchmarkBackend. A run
+// POST /api/v1/performance/benchmark (start a run; the benchmark token), GET
+// /api/v1/performance/benchmark/<id> (its state and report) and GET
+// /api/v1/performance/benchmark (the runs kept, newest first), over the BenchmarkBackend. A run
 // writes into the monitored cluster, so it is bounded in bytes and refused while the target's
 // database is near its quota (a full database makes etcd refuse every write).
 
@@ -239,6 +240,24 @@ ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {
     return ErrorResponse(result.status());
   }
   // The runner renders its own report document.
+  return JsonResponse(200, std::move(result).value());
+}
+
+ApiResponse Api::BenchmarkList(const ApiRequest& request) {
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  if (Status s = params->OnlyKnown({}); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  if (backends_.benchmark == nullptr) {
+    return ErrorResponse(NoRunner());
+  }
+  Result<std::string> result = backends_.benchmark->List();
+  if (!result.ok()) {
+    return ErrorResponse(result.status());
+  }
   return JsonResponse(200, std::move(result).value());
 }
 

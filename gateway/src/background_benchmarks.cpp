@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
+
+#include "api_response.h"
+#include "render.h"
 
 namespace etcdmon::gateway {
 namespace {
@@ -15,7 +19,29 @@ int64_t UnixMs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+double Ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// kReportedPercentiles: 10, 25, 50, 75, 90, 95, 99, 99.9.
+constexpr size_t kP50 = 2;
+constexpr size_t kP95 = 5;
+constexpr size_t kP99 = 6;
+
 }  // namespace
+
+BackgroundBenchmarks::Figures BackgroundBenchmarks::FiguresOf(
+    const benchmark::BenchmarkReport& report) {
+  Figures f;
+  f.ops = report.ops;
+  f.failed = report.failed;
+  f.ops_per_second = report.ops_per_second;
+  f.p50_ms = Ms(report.percentiles[kP50]);
+  f.p95_ms = Ms(report.percentiles[kP95]);
+  f.p99_ms = Ms(report.percentiles[kP99]);
+  f.max_ms = Ms(report.max);
+  return f;
+}
 
 benchmark::BenchmarkSpec BackgroundBenchmarks::PeriodicSpec(const config::BenchmarkConfig& config) {
   benchmark::BenchmarkSpec spec;
@@ -79,8 +105,10 @@ Result<std::string> BackgroundBenchmarks::Launch(benchmark::BenchmarkSpec spec,
     run_thread_.join();
   }
   Run run;
-  run.id = "bench-" + std::to_string(next_id_++);
+  run.sequence = next_id_++;
+  run.id = "bench-" + std::to_string(run.sequence);
   run.trigger = trigger;
+  run.type = std::string(config::BenchmarkTypeName((*runner)->spec().type));
   run.started_unix_ms = UnixMs(clock_.Now());
   run.progress.ops_total = (*runner)->spec().duration ? 0 : (*runner)->spec().ops;
   const std::string id = run.id;
@@ -88,7 +116,7 @@ Result<std::string> BackgroundBenchmarks::Launch(benchmark::BenchmarkSpec spec,
   while (runs_.size() > kMaxKeptRuns) {
     // Ids grow; the oldest has the smallest number (compare numerically, not as text).
     auto oldest = std::min_element(runs_.begin(), runs_.end(), [](const auto& a, const auto& b) {
-      return a.second.started_unix_ms < b.second.started_unix_ms;
+      return a.second.sequence < b.second.sequence;
     });
     runs_.erase(oldest);
   }
@@ -124,6 +152,7 @@ void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
       } else {
         run.state = report->cancelled ? "cancelled" : "done";
         run.result_json = benchmark::ToJson(*report);
+        run.figures = FiguresOf(*report);
       }
     }
   }
@@ -131,12 +160,8 @@ void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
     logger_->warn("benchmark_failed id={} error=\"{}\"", id, report.status().message());
     return;
   }
-  auto ms = [](std::chrono::nanoseconds d) {
-    return std::chrono::duration<double, std::milli>(d).count();
-  };
-  // kReportedPercentiles: 10, 25, 50, 75, 90, 95, 99, 99.9.
-  const double p50_ms = ms(report->percentiles[2]);
-  const double p99_ms = ms(report->percentiles[6]);
+  const double p50_ms = Ms(report->percentiles[kP50]);
+  const double p99_ms = Ms(report->percentiles[kP99]);
   logger_->info(
       "benchmark_finished id={} trigger={} ops={} failed={} ops_per_second={:.0f} "
       "p50_ms={:.2f} p99_ms={:.2f}",
@@ -153,7 +178,7 @@ void BackgroundBenchmarks::Execute(std::string id, std::string trigger,
   summary.set_ops_per_second(report->ops_per_second);
   summary.set_p50_ms(p50_ms);
   summary.set_p99_ms(p99_ms);
-  summary.set_max_ms(ms(report->max));
+  summary.set_max_ms(Ms(report->max));
   {
     std::lock_guard<std::mutex> lock(mu_);
     last_finished_ = summary;
@@ -198,6 +223,46 @@ Result<std::string> BackgroundBenchmarks::Get(const std::string& id) {
     out["error"] = run.error;
   }
   return out.dump();
+}
+
+Result<std::string> BackgroundBenchmarks::List() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const Run*> newest_first;
+  for (const auto& [id, run] : runs_) {
+    newest_first.push_back(&run);
+  }
+  std::sort(newest_first.begin(), newest_first.end(),
+            [](const Run* a, const Run* b) { return a->sequence > b->sequence; });
+  nlohmann::json runs = nlohmann::json::array();
+  for (const Run* run : newest_first) {
+    nlohmann::json j = {
+        {"id", run->id},
+        {"state", run->state},
+        {"trigger", run->trigger},
+        {"type", run->type},
+        {"started_at", detail::TimeOrNull(run->started_unix_ms)},
+        {"finished_at", detail::TimeOrNull(run->finished_unix_ms)},
+        {"started_unix_ms", run->started_unix_ms},
+        {"finished_unix_ms", run->finished_unix_ms},
+        {"status_url", std::string(detail::kBenchmarkPrefix) + run->id},
+        {"ops_done", run->progress.ops_done},
+        {"ops_total", run->progress.ops_total},
+    };
+    if (run->figures) {
+      j["ops"] = run->figures->ops;
+      j["failed"] = run->figures->failed;
+      j["ops_per_second"] = run->figures->ops_per_second;
+      j["p50_ms"] = run->figures->p50_ms;
+      j["p95_ms"] = run->figures->p95_ms;
+      j["p99_ms"] = run->figures->p99_ms;
+      j["max_ms"] = run->figures->max_ms;
+    }
+    if (!run->error.empty()) {
+      j["error"] = run->error;
+    }
+    runs.push_back(std::move(j));
+  }
+  return nlohmann::json{{"runs", std::move(runs)}}.dump();
 }
 
 void BackgroundBenchmarks::StartPeriodic(benchmark::BenchmarkSpec spec,

@@ -14,7 +14,7 @@ ApiSecurityFlags::ApiSecurityFlags(CLI::App& app)
     : api_auth_(config::FlagValue::AddOption(
           app, "api-auth", "API_AUTH", "mutating",
           "which endpoints need the API token: mutating (POST and DELETE only) or all (every "
-          "endpoint but /health and the dashboard's page, script and style; /metrics included, "
+          "endpoint but /health and the web console's page and files; /metrics included, "
           "so Prometheus sends the token: bearer_token_file)",
           "mutating|all")),
       benchmark_token_file_(config::FlagValue::AddOption(
@@ -81,7 +81,7 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
                                                                 std::ostream& err) {
   using config::FlagValue;
   CLI::App app{
-      "etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the dashboard, read "
+      "etcd-monitor-gateway: the REST API, /health, Prometheus /metrics and the web console, read "
       "from the aggregator and the alerter"};
   config::LogFlags log_flags(app);
   // Optional: with endpoints the gateway runs POST /api/v1/performance/benchmark itself.

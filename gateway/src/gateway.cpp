@@ -307,8 +307,9 @@ Status GatewayService::Start() {
 }
 
 void GatewayService::Stop() {
-  // Stop accepting first, then the refresher.
+  // Stop accepting first, then the work requests started, then the refresher.
   impl_->server.Stop();
+  impl_->api.Stop();
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;

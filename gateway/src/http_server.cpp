@@ -37,8 +37,8 @@ class TextHeader final : public Http::Header::Header {
   std::string value_;
 };
 
-// The dashboard's policy: everything from the gateway's own origin only, no inline script or style
-// (the page's script and style are files of their own), no plugins, never framed.
+// The web console's policy: everything from the gateway's own origin only, no inline script or
+// style (the page's script and style are files of their own), no plugins, never framed.
 constexpr const char* kHtmlContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "

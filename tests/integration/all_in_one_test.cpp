@@ -200,6 +200,16 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   nlohmann::json started = nlohmann::json::parse(accepted->body, nullptr, false);
   const std::string id = started.value("id", "");
   ASSERT_FALSE(id.empty()) << accepted->body;
+  // The list of runs shows the one just started, first.
+  nlohmann::json listed_runs = GetJson("/api/v1/performance/benchmark");
+  ASSERT_TRUE(listed_runs.is_object() && listed_runs["runs"].is_array()) << listed_runs.dump();
+  ASSERT_FALSE(listed_runs["runs"].empty()) << listed_runs.dump();
+  const nlohmann::json newest = listed_runs["runs"][0];
+  EXPECT_EQ(newest.value("id", ""), id) << listed_runs.dump();
+  EXPECT_EQ(newest.value("trigger", ""), "api") << listed_runs.dump();
+  EXPECT_EQ(newest.value("type", ""), "write") << listed_runs.dump();
+  EXPECT_EQ(newest.value("status_url", ""), "/api/v1/performance/benchmark/" + id);
+  EXPECT_TRUE(newest["started_at"].is_string()) << listed_runs.dump();
   nlohmann::json run;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -212,6 +222,31 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   EXPECT_EQ(run["result"].value("ops", 0), 10000) << run.dump();
   EXPECT_EQ(run["result"].value("failed", -1), 0) << run.dump();
   EXPECT_TRUE(run["result"].value("keys_deleted", false)) << run.dump();
+  // Finished, the list carries its figures.
+  listed_runs = GetJson("/api/v1/performance/benchmark/");
+  ASSERT_TRUE(listed_runs.is_object() && !listed_runs["runs"].empty()) << listed_runs.dump();
+  EXPECT_EQ(listed_runs["runs"][0].value("id", ""), id) << listed_runs.dump();
+  EXPECT_EQ(listed_runs["runs"][0].value("state", ""), "done") << listed_runs.dump();
+  EXPECT_EQ(listed_runs["runs"][0].value("ops", 0), 10000) << listed_runs.dump();
+  EXPECT_GT(listed_runs["runs"][0].value("p99_ms", 0.0), 0.0) << listed_runs.dump();
+  EXPECT_TRUE(listed_runs["runs"][0]["finished_at"].is_string()) << listed_runs.dump();
+
+  // The consistency check: every member hashes the same key space; a second request within
+  // the minute gets the same (cached) check.
+  long consistency_status = 0;
+  nlohmann::json consistency = GetJson("/api/v1/cluster/consistency", &consistency_status);
+  ASSERT_EQ(consistency_status, 200) << consistency.dump();
+  EXPECT_EQ(consistency.value("verdict", ""), "consistent") << consistency.dump();
+  EXPECT_GT(consistency.value("revision", 0), 0) << consistency.dump();
+  ASSERT_EQ(consistency["endpoints"].size(), cluster().size()) << consistency.dump();
+  for (const nlohmann::json& row : consistency["endpoints"]) {
+    EXPECT_TRUE(row.value("ok", false)) << row.dump();
+    EXPECT_EQ(row["hash"], consistency["endpoints"][0]["hash"]) << consistency.dump();
+  }
+  EXPECT_TRUE(consistency["checked_at"].is_string()) << consistency.dump();
+  const nlohmann::json again = GetJson("/api/v1/cluster/consistency");
+  EXPECT_EQ(again["checked_at"], consistency["checked_at"]) << again.dump();
+
   // Its figures reach /metrics and the history.
   ASSERT_TRUE(WaitFor([&] {
     Result<http::HttpResponse> m = http_->Get(Url("/metrics"));

@@ -212,6 +212,11 @@ TEST_F(GatewayProductTest, RunsTheDefaultBenchmarkWithAnEmptyBody) {
   EXPECT_EQ(body.value("type", ""), "write") << started.body;
   const std::string id = body.value("id", "");
   ASSERT_FALSE(id.empty()) << started.body;
+  // The list of runs shows the one just started, first.
+  const json runs = Http("GET", url).Json();
+  ASSERT_TRUE(runs.is_object() && runs["runs"].is_array() && !runs["runs"].empty()) << runs;
+  EXPECT_EQ(runs["runs"][0].value("id", ""), id) << runs;
+  EXPECT_EQ(runs["runs"][0].value("trigger", ""), "api") << runs;
   json run;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -229,6 +234,20 @@ TEST_F(GatewayProductTest, RunsTheDefaultBenchmarkWithAnEmptyBody) {
     metrics = Http("GET", *base_ + "/metrics").body;
     return metrics.find("etcd_benchmark_ops_per_second{cluster=\"itest\"}") != std::string::npos;
   })) << metrics;
+}
+
+// The standalone gateway given --endpoints checks consistency on its etcd connection: the one
+// member it was given hashes its key space.
+TEST_F(GatewayProductTest, ChecksConsistencyOnItsEtcdConnection) {
+  HttpResult checked = Http("GET", *base_ + "/api/v1/cluster/consistency");
+  ASSERT_EQ(checked.status, 200) << checked.body;
+  const json report = checked.Json();
+  EXPECT_EQ(report.value("verdict", ""), "consistent") << checked.body;
+  ASSERT_EQ(report["endpoints"].size(), 1u) << checked.body;
+  EXPECT_EQ(report["endpoints"][0].value("endpoint", ""), cluster().ClientEndpoint(0))
+      << checked.body;
+  EXPECT_TRUE(report["checked_at"].is_string()) << checked.body;
+  EXPECT_EQ(Http("POST", *base_ + "/api/v1/cluster/consistency", "{}").status, 405);
 }
 
 }  // namespace

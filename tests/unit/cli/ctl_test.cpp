@@ -188,43 +188,37 @@ etcd::HashKVResult Hash(uint64_t member, uint32_t hash, int64_t compact_revision
   return r;
 }
 
-// Consistency: hashes at the lowest current revision; equal hashes are consistent, a differing
-// hash with the same compaction is inconsistent and names the members, a missing answer is
-// unknown. Only "consistent" exits 0.
-TEST(CtlTest, CheckConsistencyVerdicts) {
+// check consistency (the check itself: tests/unit/etcd/consistency_test.cpp): the report as
+// JSON, and only "consistent" exits 0, an inconsistent or unknown verdict with one error line.
+TEST(CtlTest, CheckConsistencyPrintsReportAndExitCode) {
   FakeEtcdClient client({"a:1", "b:2", "c:3"});
   client.SetStatus("a:1", MakeStatus(1, 1));
-  etcd::EndpointStatus behind = MakeStatus(2, 1);
-  behind.revision = 0;  // MakeStatus uses 1; this one is lower
-  client.SetStatus("b:2", behind);
+  client.SetStatus("b:2", MakeStatus(2, 1));
   client.SetStatus("c:3", MakeStatus(3, 1));
   client.SetHashKV("a:1", Hash(1, 777));
   client.SetHashKV("b:2", Hash(2, 777));
   client.SetHashKV("c:3", Hash(3, 777));
-  ConsistencyReport ok = CheckConsistency(client);
-  EXPECT_EQ(ok.verdict, Consistency::kConsistent) << ok.reason;
-  EXPECT_EQ(ok.revision, 0);
-  for (const auto& call : client.maintenance_calls()) {
-    EXPECT_EQ(call.substr(call.size() - 2), " 0") << call;  // every member hashed revision 0
-  }
+  std::ostringstream ok_out, ok_err;
+  EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kJson, ok_out, ok_err), kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(ok_out.str())["verdict"], "consistent") << ok_out.str();
+  EXPECT_EQ(ok_err.str(), "");
 
   client.SetHashKV("c:3", Hash(3, 778));
   std::ostringstream out, err;
   EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kJson, out, err), kExitFailed);
   auto j = nlohmann::json::parse(out.str());
   EXPECT_EQ(j["verdict"], "inconsistent");
+  EXPECT_EQ(j["revision"], 1);
   EXPECT_NE(j["reason"].get<std::string>().find("c:3 hash 778"), std::string::npos) << j;
   EXPECT_EQ(j["endpoints"].size(), 3u);
   EXPECT_NE(err.str().find("data differs between members"), std::string::npos) << err.str();
 
-  // Different compaction states are not comparable: unknown, not inconsistent.
-  client.SetHashKV("c:3", Hash(3, 778, 5));
-  EXPECT_EQ(CheckConsistency(client).verdict, Consistency::kUnknown);
-
   client.SetHashKV("c:3", Status::Unavailable("endpoint c:3: connection refused"));
-  ConsistencyReport unknown = CheckConsistency(client);
-  EXPECT_EQ(unknown.verdict, Consistency::kUnknown);
-  EXPECT_NE(unknown.reason.find("connection refused"), std::string::npos) << unknown.reason;
+  std::ostringstream table_out, table_err;
+  EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kTable, table_out, table_err), kExitFailed);
+  EXPECT_NE(table_out.str().find("unknown: endpoint c:3: connection refused"), std::string::npos)
+      << table_out.str();
+  EXPECT_NE(table_err.str().find("consistency unknown"), std::string::npos) << table_err.str();
 }
 
 // alarm list comes from the first endpoint that answers, in every format.

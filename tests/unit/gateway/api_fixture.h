@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api.h"
+#include "etcdmon/testing/fake_etcd_client.h"
 #include "fake_backends.h"
 #include "render.h"
 
@@ -37,12 +38,14 @@ class ApiFixture : public ::testing::Test {
     config_.benchmark_token = config::Secret(kBenchmarkToken);
   }
 
-  // A fresh Api on config_; without a benchmark backend POST benchmark answers 501.
-  void Build(bool with_benchmark = true) {
+  // A fresh Api on config_; without a benchmark backend the benchmark endpoints answer 501,
+  // without an etcd client (`etcd`, else etcd_) the consistency check does.
+  void Build(bool with_benchmark = true, bool with_etcd = true, etcd::EtcdClient* etcd = nullptr) {
     GatewayBackends backends;
     backends.monitor = &monitor_;
     backends.alerts = &alerts_;
     backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
+    backends.etcd = with_etcd ? (etcd != nullptr ? etcd : &etcd_) : nullptr;
     api_.reset();
     registry_ = std::make_unique<prometheus::Registry>();
     api_ = std::make_unique<detail::Api>(config_, backends, *registry_, clock_);
@@ -111,6 +114,8 @@ class ApiFixture : public ::testing::Test {
   FakeMonitor monitor_;
   FakeAlerts alerts_;
   FakeBenchmark benchmark_;
+  // The monitored cluster for the consistency check: no answers set (each test sets its own).
+  testing::FakeEtcdClient etcd_{{"a:1", "b:2", "c:3"}};
   std::unique_ptr<prometheus::Registry> registry_;
   std::unique_ptr<detail::Api> api_;
 

@@ -9,13 +9,17 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api_fixture.h"
+#include "etcdmon/testing/forwarding_etcd_client.h"
 #include "fake_backends.h"
 #include "render.h"
 
@@ -285,7 +289,6 @@ TEST_F(ApiTest, BenchmarkNeedsTokenValidatesAndRunsOneAtATime) {
   EXPECT_EQ(Parse(progress)["state"], "running");
   ExpectError(Get(url + "/bench-2"), 404);
   ExpectError(Get(url + "/..%2Fetc"), 404);
-  ExpectError(Get(url), 405);
 }
 
 // A timed run ("duration") instead of a number of operations: bounded to 1 s..10 min, never with
@@ -472,6 +475,219 @@ TEST_F(ApiTest, BenchmarkWithoutRunnerIs501) {
   EXPECT_NE(Parse(r)["error"]["message"].get<std::string>().find("benchmark"), std::string::npos);
 }
 
+// GET /api/v1/performance/benchmark, with or without a trailing slash: the runner's list as it
+// renders it; the same path still takes POST, and a run's id still goes to GET /{id}.
+TEST_F(ApiTest, BenchmarkListIsTheRunnersList) {
+  Publish(ThreeMemberSnapshot());  // POST needs the members' db sizes
+  const std::string url = "/api/v1/performance/benchmark";
+  for (const std::string& target : {url, url + "/"}) {
+    SCOPED_TRACE(target);
+    ApiResponse r = Get(target);
+    ASSERT_EQ(r.status, 200) << r.Body();
+    EXPECT_EQ(r.content_type, "application/json");
+    const json runs = Parse(r)["runs"];
+    ASSERT_EQ(runs.size(), 2u) << r.Body();
+    EXPECT_EQ(runs[0]["id"], "bench-2");
+    EXPECT_EQ(runs[1]["id"], "bench-1");
+  }
+  EXPECT_EQ(Parse(Get(url + "/bench-1"))["id"], "bench-1");
+  EXPECT_EQ(Call("POST", url, R"({"ops":10})", "Bearer " + kBenchmarkToken).status, 202);
+}
+
+// Without a benchmark runner the list is 501 too, saying why.
+TEST_F(ApiTest, BenchmarkListWithoutRunnerIs501) {
+  Build(/*with_benchmark=*/false);
+  ApiResponse r = Get("/api/v1/performance/benchmark");
+  ExpectError(r, 501);
+  EXPECT_NE(Message(r).find("--endpoints"), std::string::npos) << r.Body();
+}
+
+// The consistency check's three members, agreeing (consistent) at revision 10.
+void Agreeing(testing::FakeEtcdClient& etcd) {
+  for (uint64_t id = 1; id <= 3; ++id) {
+    const std::string endpoint = std::vector<std::string>{"a:1", "b:2", "c:3"}[id - 1];
+    etcd::EndpointStatus status;
+    status.member_id = id;
+    status.revision = 9 + static_cast<int64_t>(id);
+    etcd.SetStatus(endpoint, status);
+    etcd::HashKVResult hash;
+    hash.header.member_id = id;
+    hash.header.revision = 12;
+    hash.hash = 777;
+    etcd.SetHashKV(endpoint, hash);
+  }
+}
+
+// GET /api/v1/cluster/consistency: the CLI's report with checked_at and age_seconds. It runs
+// the check at most once per interval: a request within 60 s of the last check gets the cached
+// result (older, same checked_at), one after it runs the check again.
+TEST_F(ApiTest, ConsistencyIsCheckedAtMostOncePerInterval) {
+  Agreeing(etcd_);
+  const std::string checked_at = detail::FormatRfc3339(UnixMs(clock_.Now()));
+  ApiResponse first = Get("/api/v1/cluster/consistency");
+  ASSERT_EQ(first.status, 200) << first.Body();
+  const json report = Parse(first);
+  EXPECT_EQ(report["verdict"], "consistent") << report;
+  EXPECT_EQ(report["revision"], 10);
+  EXPECT_EQ(report["reason"], "3 endpoints hash the key space at revision 10 to 777");
+  ASSERT_EQ(report["endpoints"].size(), 3u);
+  EXPECT_EQ(report["endpoints"][0], json({{"endpoint", "a:1"},
+                                          {"ok", true},
+                                          {"member_id", "1"},
+                                          {"hash", 777},
+                                          {"revision", 12},
+                                          {"compact_revision", 0}}));
+  EXPECT_EQ(report["checked_at"], checked_at);
+  EXPECT_EQ(report["age_seconds"], 0);
+  EXPECT_EQ(report["check_in_progress"], false);
+  EXPECT_EQ(etcd_.calls().status, 3);
+
+  clock_.Advance(std::chrono::seconds(59));
+  etcd_.SetHashKV("c:3", Status::Unavailable("endpoint c:3: connection refused"));
+  const json cached = GetJson("/api/v1/cluster/consistency/");
+  EXPECT_EQ(cached["verdict"], "consistent") << cached;
+  EXPECT_EQ(cached["checked_at"], checked_at);
+  EXPECT_EQ(cached["age_seconds"], 59);
+  EXPECT_EQ(etcd_.calls().status, 3) << "no check within 60 s of the last";
+
+  clock_.Advance(std::chrono::seconds(1));
+  const json rechecked = GetJson("/api/v1/cluster/consistency");
+  EXPECT_EQ(rechecked["verdict"], "unknown") << rechecked;
+  EXPECT_EQ(rechecked["reason"], "endpoint c:3: connection refused");
+  EXPECT_EQ(rechecked["checked_at"], detail::FormatRfc3339(UnixMs(clock_.Now())));
+  EXPECT_EQ(rechecked["age_seconds"], 0);
+  EXPECT_EQ(etcd_.calls().status, 6);
+
+  // An unknown verdict is a result too: cached like any other.
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_EQ(GetJson("/api/v1/cluster/consistency")["age_seconds"], 30);
+  EXPECT_EQ(etcd_.calls().status, 6);
+}
+
+// Without an etcd connection the consistency check is 501, saying why.
+TEST_F(ApiTest, ConsistencyWithoutEtcdIs501) {
+  Build(/*with_benchmark=*/true, /*with_etcd=*/false);
+  ApiResponse r = Get("/api/v1/cluster/consistency");
+  ExpectError(r, 501);
+  EXPECT_NE(Message(r).find("--endpoints"), std::string::npos) << r.Body();
+}
+
+// An EtcdClient whose GetStatus waits until the test opens the gate, counting the calls that
+// reached it: a consistency check that takes as long as the test wants.
+class GatedEtcdClient final : public testing::ForwardingEtcdClient {
+ public:
+  using ForwardingEtcdClient::ForwardingEtcdClient;
+
+  Result<etcd::EndpointStatus> GetStatus(const std::string& endpoint) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return open_; });
+    }
+    return ForwardingEtcdClient::GetStatus(endpoint);
+  }
+
+  void WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  int entered() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entered_;
+  }
+  void SetOpen(bool open) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = open;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;    // guarded by mu_
+  bool open_ = false;  // guarded by mu_
+};
+
+// A slow check holds no request: requests wait at most --consistency-wait (fake time), then get
+// 503 with Retry-After while there is no result yet, and the previous result (check_in_progress)
+// once there is one. Concurrent requests never start a second check.
+TEST_F(ApiTest, ConsistencyRequestsWaitBoundedAndShareOneCheck) {
+  testing::FakeEtcdClient one({"a:1"});
+  etcd::EndpointStatus status;
+  status.member_id = 1;
+  status.revision = 5;
+  one.SetStatus("a:1", status);
+  etcd::HashKVResult hash;
+  hash.hash = 42;
+  one.SetHashKV("a:1", hash);
+  GatedEtcdClient gated(one);
+  config_.consistency_wait = std::chrono::seconds(5);
+  Build(/*with_benchmark=*/true, /*with_etcd=*/true, &gated);
+  const std::string url = "/api/v1/cluster/consistency";
+
+  // The first request starts the check and waits for it; the others find it running.
+  auto first = std::async(std::launch::async, [&] { return Get(url); });
+  gated.WaitEntered(1);
+  std::vector<std::future<ApiResponse>> others;
+  for (int i = 0; i < 4; ++i) {
+    others.push_back(std::async(std::launch::async, [&] { return Get(url); }));
+  }
+  // Each request waits until 5 s (fake) after it arrived: move the clock on until all answered.
+  auto all_answered = [&] {
+    if (first.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) {
+      return false;
+    }
+    for (auto& f : others) {
+      if (f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!all_answered()) {
+    clock_.Advance(std::chrono::seconds(5));
+  }
+  ApiResponse busy = first.get();
+  ExpectError(busy, 503);
+  EXPECT_EQ(busy.retry_after_seconds, 5);
+  EXPECT_NE(Message(busy).find("in progress"), std::string::npos) << busy.Body();
+  for (auto& f : others) {
+    ExpectError(f.get(), 503);
+  }
+  EXPECT_EQ(gated.entered(), 1) << "one check, however many requests";
+
+  // The check finishes: its result is served (without a new check).
+  gated.SetOpen(true);
+  ApiResponse done = Get(url);
+  for (int i = 0; i < 100 && done.status == 503; ++i) {
+    clock_.Advance(std::chrono::seconds(5));  // lets a request that raced the result retry
+    done = Get(url);
+  }
+  ASSERT_EQ(done.status, 200) << done.Body();
+  EXPECT_EQ(Parse(done)["verdict"], "consistent");
+  EXPECT_EQ(gated.entered(), 1);
+
+  // 60 s later the next request starts a new check; while it runs, the previous result is
+  // served with its age.
+  gated.SetOpen(false);
+  clock_.Advance(std::chrono::seconds(61));
+  auto stale = std::async(std::launch::async, [&] { return Get(url); });
+  gated.WaitEntered(2);
+  while (stale.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) {
+    clock_.Advance(std::chrono::seconds(5));
+  }
+  ApiResponse previous = stale.get();
+  ASSERT_EQ(previous.status, 200) << previous.Body();
+  EXPECT_EQ(Parse(previous)["check_in_progress"], true);
+  EXPECT_GE(Parse(previous)["age_seconds"].get<int64_t>(), 66);
+  EXPECT_EQ(gated.entered(), 2);
+  gated.SetOpen(true);  // lets the check finish; the Api joins it before `gated` goes
+  api_.reset();
+}
+
 // Unknown paths, wrong methods (with Allow) and bad queries are JSON errors.
 TEST_F(ApiTest, UnknownPathWrongMethodBadQueryAreJsonErrors) {
   Publish(ThreeMemberSnapshot());
@@ -486,7 +702,10 @@ TEST_F(ApiTest, UnknownPathWrongMethodBadQueryAreJsonErrors) {
       {"GET", "/api/v2/cluster/status", 404, ""},
       {"DELETE", "/api/v1/cluster/status", 405, "GET"},
       {"POST", "/metrics", 405, "GET"},
-      {"PUT", "/api/v1/performance/benchmark", 405, "POST"},
+      {"PUT", "/api/v1/performance/benchmark", 405, "POST, GET"},
+      {"POST", "/api/v1/cluster/consistency", 405, "GET"},
+      {"GET", "/api/v1/cluster/consistency?now=1", 400, ""},
+      {"GET", "/api/v1/performance/benchmark?limit=1", 400, ""},
       {"GET", "/api/v1/cluster/status?verbose=1", 400, ""},
       {"GET", "/api/v1/cluster/status?x=%zz", 400, ""},
   };

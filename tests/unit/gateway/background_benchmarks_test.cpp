@@ -9,10 +9,13 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "etcdmon/clock/clock.h"
 #include "etcdmon/gateway/gateway.h"
+#include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::gateway {
 namespace {
@@ -98,6 +101,53 @@ TEST(BackgroundBenchmarksTest, LogsTheWorkloadByName) {
 TEST(BackgroundBenchmarksTest, NoSummaryBeforeARunFinishes) {
   BackgroundBenchmarks benchmarks(Unreachable(), QuietLogger(), nullptr);
   EXPECT_FALSE(benchmarks.LastFinished().has_value());
+}
+
+// The list of runs (GET /api/v1/performance/benchmark): empty at first, then newest first, each
+// with its state, trigger, type and times (the injected clock's), a failed run with its error
+// and no figures (it has no report).
+TEST(BackgroundBenchmarksTest, ListsRunsNewestFirst) {
+  FakeClock clock;  // 2023-11-14T22:13:20Z
+  BackgroundBenchmarks benchmarks(Unreachable(), QuietLogger(), nullptr, clock);
+  Result<std::string> empty = benchmarks.List();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(nlohmann::json::parse(*empty), nlohmann::json::parse(R"({"runs": []})"));
+
+  BenchmarkSpec write;
+  write.ops = 10;
+  Result<std::string> first = benchmarks.Start(write);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  // Nothing listens: the run fails on its own within the dial timeout.
+  ASSERT_TRUE(testing::WaitFor([&] {
+    Result<std::string> run = benchmarks.Get(*first);
+    return run.ok() && run->find("\"state\":\"failed\"") != std::string::npos;
+  }));
+  clock.Advance(std::chrono::seconds(10));
+  BenchmarkSpec mixed;
+  mixed.type = config::BenchmarkType::kMixed;
+  mixed.ops = 10;
+  Result<std::string> second = benchmarks.Start(mixed);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  benchmarks.Stop();
+
+  Result<std::string> listed = benchmarks.List();
+  ASSERT_TRUE(listed.ok());
+  const nlohmann::json runs = nlohmann::json::parse(*listed)["runs"];
+  ASSERT_EQ(runs.size(), 2u) << *listed;
+  EXPECT_EQ(runs[0]["id"], *second);
+  EXPECT_EQ(runs[0]["type"], "mixed");
+  EXPECT_EQ(runs[0]["started_at"], "2023-11-14T22:13:30.000Z");
+  EXPECT_EQ(runs[1]["id"], *first);
+  EXPECT_EQ(runs[1]["state"], "failed");
+  EXPECT_EQ(runs[1]["trigger"], "api");
+  EXPECT_EQ(runs[1]["type"], "write");
+  EXPECT_EQ(runs[1]["started_at"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(runs[1]["finished_at"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(runs[1]["started_unix_ms"], 1700000000000);
+  EXPECT_EQ(runs[1]["status_url"], "/api/v1/performance/benchmark/" + *first);
+  EXPECT_FALSE(runs[1].value("error", "").empty()) << runs[1];
+  EXPECT_FALSE(runs[1].contains("ops")) << "a failed run has no report: " << runs[1];
+  EXPECT_FALSE(runs[1].contains("p99_ms")) << runs[1];
 }
 
 }  // namespace

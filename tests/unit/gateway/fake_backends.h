@@ -239,6 +239,10 @@ class FakeBenchmark final : public BenchmarkBackend {
     }
     return std::string(R"({"id":"bench-1","state":"running","done_ops":5})");
   }
+  Result<std::string> List() override {
+    return std::string(
+        R"({"runs":[{"id":"bench-2","state":"running"},{"id":"bench-1","state":"done"}]})");
+  }
   std::optional<v1::BenchmarkSummary> LastFinished() override { return std::nullopt; }
   BenchmarkSpec LastSpec() {
     std::lock_guard<std::mutex> lock(mu_);

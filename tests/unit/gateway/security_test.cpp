@@ -82,7 +82,9 @@ const std::vector<std::string> kReadEndpoints = {
     "/api/v1/alerts",
     "/api/v1/alerts/history",
     "/api/v1/alerts/silences",
+    "/api/v1/cluster/consistency",
     "/api/v1/performance/benchmark/bench-1",
+    "/api/v1/performance/benchmark",
 };
 
 // --api-auth=all: every read endpoint answers 401 without the token or with a wrong one, and
@@ -101,10 +103,15 @@ TEST_F(ApiSecurityTest, AuthAllPutsEveryReadEndpointBehindTheToken) {
     ExpectError(Call("GET", path, "", "Bearer " + kToken + "x"), 401);
     EXPECT_NE(Call("GET", path, "", "Bearer " + kToken).status, 401);
   }
-  // A run's report may also be read with the benchmark token.
-  EXPECT_NE(
-      Call("GET", "/api/v1/performance/benchmark/bench-1", "", "Bearer " + kBenchmarkToken).status,
-      401);
+  // A run's report, and the list of runs, may also be read with the benchmark token.
+  for (const char* path : {"/api/v1/performance/benchmark/bench-1", "/api/v1/performance/benchmark",
+                           "/api/v1/performance/benchmark/"}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(Call("GET", path, "", "Bearer " + kBenchmarkToken).status, 200);
+    ExpectError(Call("GET", path, "", "Bearer " + kBenchmarkToken + "x"), 401);
+  }
+  // The consistency check is a read like the others: the API token, not the benchmark token.
+  ExpectError(Call("GET", "/api/v1/cluster/consistency", "", "Bearer " + kBenchmarkToken), 401);
   // The console's page and files are public (they hold no data; the page asks for the token).
   const std::string page = Call("GET", "/").Body();
   std::vector<std::string> open = {"/health", "/"};

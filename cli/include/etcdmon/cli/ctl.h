@@ -16,6 +16,7 @@
 
 #include "etcdmon/config/exit_codes.h"
 #include "etcdmon/etcd/client.h"
+#include "etcdmon/etcd/consistency.h"
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::cli {
@@ -84,44 +85,15 @@ EndpointHealthRow CheckEndpointHealth(etcd::EtcdClient& client, const std::strin
 int RunEndpointHealth(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
                       std::ostream& err);
 
-/// One endpoint's answer to HashKV.
-struct HashKVRow {
-  std::string endpoint;
-  Result<etcd::HashKVResult> hash;
-};
-
-/// HashKV on every endpoint at once at `revision` (0: each member's newest).
-std::vector<HashKVRow> CollectHashKV(etcd::EtcdClient& client, int64_t revision);
-
-/// `ctl endpoint hashkv [--rev=N]`: table (endpoint, hash, revision, compact revision), JSON
-/// array [{"endpoint", "ok", "hash", "revision", "compact_revision", "error"?}]. kExitFailed
-/// when any endpoint failed.
+/// `ctl endpoint hashkv [--rev=N]` (etcd::CollectHashKV): table (endpoint, hash, revision,
+/// compact revision), JSON array (etcd::HashKVRowsJson) [{"endpoint", "ok", "hash", "revision",
+/// "compact_revision", "error"?}]. kExitFailed when any endpoint failed.
 int RunEndpointHashKV(etcd::EtcdClient& client, int64_t revision, OutputFormat format,
                       std::ostream& out, std::ostream& err);
 
-/// The verdict of `check consistency`.
-enum class Consistency {
-  kConsistent,    // every endpoint hashed the same key space to the same value
-  kInconsistent,  // two members with the same compaction state disagree: data differs
-  kUnknown,       // some endpoint could not answer, so nothing can be concluded
-};
-
-/// What `check consistency` found: the one revision all members hashed at, each endpoint's
-/// answer, and the verdict with its reason in one sentence.
-struct ConsistencyReport {
-  int64_t revision = 0;
-  std::vector<HashKVRow> rows;
-  Consistency verdict = Consistency::kUnknown;
-  std::string reason;
-};
-
-/// Picks the newest revision every endpoint has applied (the lowest of their current
-/// revisions), hashes the key space at that revision on every endpoint, and compares.
-ConsistencyReport CheckConsistency(etcd::EtcdClient& client);
-
-/// `ctl check consistency`: prints the report (JSON: {"revision", "verdict":
-/// "consistent"|"inconsistent"|"unknown", "reason", "endpoints": [hashkv rows]}); exit code 0
-/// only when consistent.
+/// `ctl check consistency` (etcd::CheckConsistency): prints the report (JSON:
+/// etcd::ConsistencyReportJson, {"revision", "verdict": "consistent"|"inconsistent"|"unknown",
+/// "reason", "endpoints": [hashkv rows]}); exit code 0 only when consistent.
 int RunCheckConsistency(etcd::EtcdClient& client, OutputFormat format, std::ostream& out,
                         std::ostream& err);
 

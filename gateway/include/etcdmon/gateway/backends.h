@@ -92,6 +92,9 @@ class BenchmarkBackend {
   /// The run's progress or result as a JSON object (snake_case keys; at least "id" and
   /// "state"). NotFound for an unknown id.
   virtual Result<std::string> Get(const std::string& id) = 0;
+  /// The runs the backend keeps (finished and in progress), newest first, as a JSON object
+  /// {"runs": [...]}, each run a compact summary (snake_case keys; at least "id" and "state").
+  virtual Result<std::string> List() = 0;
   /// The summary of the newest run that finished (not cancelled), if any: /metrics shows its
   /// figures (etcd_benchmark_*) when the aggregator's snapshot has no newer one.
   virtual std::optional<etcdmonitor::v1::BenchmarkSummary> LastFinished() = 0;

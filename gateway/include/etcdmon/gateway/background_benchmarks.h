@@ -47,23 +47,42 @@ class BackgroundBenchmarks final : public BenchmarkBackend {
 
   Result<std::string> Start(const BenchmarkSpec& spec) override;
   Result<std::string> Get(const std::string& id) override;
+  /// {"runs": [...]}, newest first: per run id, state, trigger, type, started_at, finished_at
+  /// (RFC 3339 UTC; null while running), started_unix_ms, finished_unix_ms (0 while running),
+  /// status_url, ops_done, ops_total; with a report (done, cancelled) also ops, failed,
+  /// ops_per_second, p50_ms, p95_ms, p99_ms, max_ms; failed: error.
+  Result<std::string> List() override;
   std::optional<etcdmonitor::v1::BenchmarkSummary> LastFinished() override;
 
   /// Cancels the run in progress (its keys are still cleaned up) and joins every thread.
   void Stop();
 
  private:
+  // The figures of a run's report, for List().
+  struct Figures {
+    uint64_t ops = 0;
+    uint64_t failed = 0;
+    double ops_per_second = 0;
+    double p50_ms = 0;
+    double p95_ms = 0;
+    double p99_ms = 0;
+    double max_ms = 0;
+  };
   struct Run {
     std::string id;
+    uint64_t sequence = 0;          // the run's number: later runs have larger ones
     std::string state = "running";  // running, done, failed, cancelled
     std::string trigger;            // "api" or "periodic"
+    std::string type;               // "write", "read", "mixed"
     benchmark::Progress progress;
-    std::string result_json;  // the report (done) or empty
-    std::string error;        // failed only
+    std::string result_json;         // the report (done) or empty
+    std::optional<Figures> figures;  // from the report (done, cancelled)
+    std::string error;               // failed only
     int64_t started_unix_ms = 0;
     int64_t finished_unix_ms = 0;
   };
 
+  static Figures FiguresOf(const benchmark::BenchmarkReport& report);
   // Starts `spec` on the run thread; FailedPrecondition while one is in progress.
   Result<std::string> Launch(benchmark::BenchmarkSpec spec, const std::string& trigger);
   void Execute(std::string id, std::string trigger,

@@ -24,6 +24,10 @@
 #include "etcdmon/gateway/backends.h"
 #include "etcdmon/status/status.h"
 
+namespace etcdmon::etcd {
+class EtcdClient;
+}  // namespace etcdmon::etcd
+
 namespace etcdmon::gateway {
 
 inline constexpr uint16_t kDefaultApiPort = 8080;
@@ -67,6 +71,11 @@ struct GatewayConfig {
   // beyond it 429 with Retry-After. At most `rate_limit_clients` addresses are tracked at once.
   uint32_t post_rate_limit_per_minute = 50;
   std::size_t rate_limit_clients = 4096;
+  // GET /api/v1/cluster/consistency runs the check (HashKV of every member) at most once per
+  // this; a request in between gets the cached result. A request that starts a check waits for
+  // it at most `consistency_wait`, then answers with the previous result (or 503).
+  std::chrono::milliseconds consistency_min_interval{std::chrono::seconds(60)};
+  std::chrono::milliseconds consistency_wait{std::chrono::seconds(5)};
   // Peers (IP literals) that are proxies in front of the gateway: for their requests the client
   // is the last address of X-Forwarded-For (which they append), not the proxy itself.
   std::vector<std::string> trusted_proxies;
@@ -77,7 +86,9 @@ struct GatewayBackends {
   MonitorBackend* monitor = nullptr;      // required
   SnapshotFeed* feed = nullptr;           // null: poll monitor->GetSnapshot()
   AlertBackend* alerts = nullptr;         // null: alert endpoints answer 503
-  BenchmarkBackend* benchmark = nullptr;  // null: POST benchmark answers 501
+  BenchmarkBackend* benchmark = nullptr;  // null: the benchmark endpoints answer 501
+  // The monitored cluster, for GET /api/v1/cluster/consistency; null: it answers 501.
+  etcd::EtcdClient* etcd = nullptr;
 };
 
 /// Counters of a running gateway (also exported on /metrics).
