@@ -65,6 +65,8 @@ try {
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push("uncaught: " + e.message));
   page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // The page asks only for what exists: any answer >= 400 is an error, named with its URL.
+  page.on("response", (r) => { if (r.status() >= 400) consoleErrors.push(`${r.status()} for ${r.request().method()} ${r.url()}`); });
   await page.setViewport({ width: 1280, height: 900 });
 
   // ---- the page loads, with its versioned assets cached for a year and itself never ----
@@ -81,6 +83,8 @@ try {
     `assets are cached for a year (${assetHeaders.cache})`);
   await page.waitForFunction(() => Number(document.body.dataset.refreshes) >= 1);
   check(true, "the first refresh completed");
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement?.classList.contains("skip")), "the first Tab reaches the skip link");
 
   // ---- the header names etcdctl's leader (re-read both if an election raced us) ----
   let leaderShown = "", view = null;
@@ -187,9 +191,7 @@ try {
   check(true, `${victim} unreachable and the cluster degraded after ${Date.now() - stoppedAt} ms`);
   await page.screenshot({ path: path.join(artifacts, "console-degraded.png"), fullPage: true });
 
-  // ---- keyboard and phone ----
-  await page.keyboard.press("Tab");
-  check(await page.evaluate(() => document.activeElement?.classList.contains("skip")), "the first Tab reaches the skip link");
+  // ---- a phone ----
   await page.setViewport({ width: 390, height: 844, isMobile: true });
   await page.reload({ waitUntil: "load" });
   await page.waitForFunction(() => Number(document.body.dataset.refreshes) >= 1);

@@ -301,12 +301,12 @@ TEST_F(AllInOneTest, ServesTheClusterThenStopsCleanly) {
   EXPECT_EQ(expired_json.value("id", ""), silence_id);
   EXPECT_EQ(expired_json.value("state", ""), "expired");
   // Expiring again is fine: the same silence, still expired.
-  Result<http::HttpResponse> again = http_->Delete(silence_url, bearer);
-  ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ(again->status_code, 200) << again->body;
-  EXPECT_EQ(nlohmann::json::parse(again->body, nullptr, false).value("expires_at", ""),
+  Result<http::HttpResponse> expired_again = http_->Delete(silence_url, bearer);
+  ASSERT_TRUE(expired_again.ok()) << expired_again.status().message();
+  EXPECT_EQ(expired_again->status_code, 200) << expired_again->body;
+  EXPECT_EQ(nlohmann::json::parse(expired_again->body, nullptr, false).value("expires_at", ""),
             expired_json.value("expires_at", "?"))
-      << again->body;
+      << expired_again->body;
   nlohmann::json active = GetJson("/api/v1/alerts/silences");
   ASSERT_TRUE(active.is_object()) << active.dump();
   EXPECT_TRUE(active["silences"].empty()) << active.dump();

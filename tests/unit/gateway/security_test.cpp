@@ -119,7 +119,7 @@ TEST_F(ApiSecurityTest, AuthAllPutsEveryReadEndpointBehindTheToken) {
   for (std::sregex_iterator it(page.begin(), page.end(), asset), end; it != end; ++it) {
     open.push_back("/" + (*it)[1].str());
   }
-  EXPECT_EQ(open.size(), 6u) << page;  // the page, two scripts, two style sheets
+  EXPECT_EQ(open.size(), 7u) << page;  // the page, its icon, two scripts, two style sheets
   for (const std::string& path : open) {
     SCOPED_TRACE(path);
     EXPECT_NE(Call("GET", path).status, 401);
