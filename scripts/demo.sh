@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The product on a local 3-node etcd cluster: installs what is missing, builds, starts etcd on
 # 2379/22379/32379 (data in ./.demo/), then the all-in-one etcd-monitor on it (REST API,
-# /metrics and the dashboard on API_PORT, default 8080), and keeps running until Ctrl-C or
+# /metrics and the web console on API_PORT, default 8080), and keeps running until Ctrl-C or
 # SIGTERM (`kill PID`; a job started in the background with `&` ignores Ctrl-C's SIGINT), which
 # stop everything this script started (the monitor first, then etcd).
 # Env: API_PORT (8080), METRICS_INTERVAL (5s), BUILD_DIR (build), DEMO_DIR (.demo),
@@ -112,13 +112,13 @@ for i in $(seq 1 60); do
 done
 cat "$demo_dir/etcd-monitor.out"
 echo
-echo "demo: everything is running; try"
+echo "demo: everything is running; open the web console at http://localhost:$api_port/ or try"
 echo "  curl http://localhost:$api_port/api/v1/cluster/status"
 echo "  curl http://localhost:$api_port/api/v1/metrics/current"
 echo "  curl http://localhost:$api_port/metrics"
 echo "  $shown_monitor ctl endpoint health --endpoints=$endpoints"
 echo "  $shown_monitor --endpoints=$endpoints --run-benchmark --benchmark-type=write --benchmark-ops=10000"
-echo "demo: the benchmark token (benchmarks over REST) is in $benchmark_token_file, the API token (silences) in $token_file; try"
+echo "demo: the benchmark token (benchmarks over REST and in the console) is in $benchmark_token_file, the API token (silences) in $token_file; try"
 echo "  curl -X POST -H \"Authorization: Bearer \$(cat $benchmark_token_file)\" -d '{\"type\": \"write\", \"ops\": 10000}' http://localhost:$api_port/api/v1/performance/benchmark"
 echo "  API_TOKEN=\$(cat $token_file) $shown_monitor silence create --for=1h --api-url=http://localhost:$api_port --comment=demo"
 echo "demo: press Ctrl-C to stop (or kill $$ when started in the background)"

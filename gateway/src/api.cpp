@@ -100,6 +100,14 @@ const char* RouteName(Route route) {
   return "unknown";
 }
 
+// 405, naming the methods the path answers (the Allow header too).
+ApiResponse NotAllowed(std::string_view method, std::string allowed) {
+  HttpError e = MethodNotAllowed(method, allowed);
+  ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
+  r.allow = std::move(allowed);
+  return r;
+}
+
 // A file of the web console. The page is asked again on every load (it names the versioned
 // assets of the running gateway); an asset's name changes with its content, so browsers keep it.
 ApiResponse ConsoleFile(const WebAsset& asset) {
@@ -318,10 +326,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
   if (IsSilencePath(request.method, request.path)) {
     route = Route::kSilenceExpire;
     if (request.method != "DELETE") {
-      HttpError e = MethodNotAllowed(request.method, "DELETE");
-      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
-      r.allow = "DELETE";
-      return r;
+      return NotAllowed(request.method, "DELETE");
     }
     return SilenceExpire(request, request.path.substr(kSilencesPrefix.size()));
   }
@@ -389,10 +394,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
     }
   }
   if (!allowed.empty()) {
-    HttpError e = MethodNotAllowed(request.method, allowed);
-    ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
-    r.allow = allowed;
-    return r;
+    return NotAllowed(request.method, allowed);
   }
   // Paths with a parameter.
   if (path.size() > kAssetsPrefix.size() && path.substr(0, kAssetsPrefix.size()) == kAssetsPrefix) {
@@ -404,10 +406,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
           "no such console file (the console changed with the gateway: reload the page)"));
     }
     if (request.method != "GET") {
-      HttpError e = MethodNotAllowed(request.method, "GET");
-      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
-      r.allow = "GET";
-      return r;
+      return NotAllowed(request.method, "GET");
     }
     return ConsoleFile(*asset);
   }
@@ -415,10 +414,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       path.substr(0, kBenchmarkPrefix.size()) == kBenchmarkPrefix) {
     route = Route::kBenchmarkGet;
     if (request.method != "GET") {
-      HttpError e = MethodNotAllowed(request.method, "GET");
-      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
-      r.allow = "GET";
-      return r;
+      return NotAllowed(request.method, "GET");
     }
     if (Status s = CheckBenchmarkReadToken(request.authorization); !s.ok()) {
       return ErrorResponse(s);
@@ -429,10 +425,7 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
       path.substr(0, kMembersPrefix.size()) == kMembersPrefix) {
     route = Route::kClusterMember;
     if (request.method != "GET") {
-      HttpError e = MethodNotAllowed(request.method, "GET");
-      ApiResponse r = JsonResponse(e.http_status, std::move(e.body));
-      r.allow = "GET";
-      return r;
+      return NotAllowed(request.method, "GET");
     }
     if (config_.api_auth == ApiAuth::kAll) {
       if (Status s = CheckToken(request.authorization); !s.ok()) {

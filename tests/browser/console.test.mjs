@@ -29,6 +29,9 @@ const endpoints = env("ETCD_ENDPOINTS");
 const memberPids = JSON.parse(env("ETCD_MEMBER_PIDS"));
 const artifacts = env("ARTIFACT_DIR");
 fs.mkdirSync(artifacts, { recursive: true });
+for (const old of fs.readdirSync(artifacts)) {
+  if (/^console-.*\.png$/.test(old)) fs.rmSync(path.join(artifacts, old)); // a previous run's
+}
 
 const started = Date.now();
 const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`);
