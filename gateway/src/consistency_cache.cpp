@@ -20,15 +20,18 @@ ConsistencyCache::Answer ConsistencyCache::Get() {
   if (stopping_) {
     return Answer{last_, false};
   }
-  if (!running_) {
-    // The previous check's thread has published its result (running_ is false) and only has
-    // to return; joining is immediate.
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-    running_ = true;
-    thread_ = std::thread([this] { Run(); });
+  if (running_) {
+    // Another request started the check and waits for it: this one answers at once, so a hung
+    // member holds at most one HTTP thread, never all of them.
+    return Answer{last_, true};
   }
+  // The previous check's thread has published its result (running_ is false) and only has to
+  // return; joining is immediate.
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
   clock_.WaitUntil(lock, done_, now + max_wait_, [this] { return !running_ || stopping_; });
   return Answer{last_, running_};
 }

@@ -3,9 +3,10 @@
 // The consistency check behind GET /api/v1/cluster/consistency, rate-limited and off the HTTP
 // threads. HashKV makes every member read its whole key space, so the check runs at most once
 // per `min_interval`: a request within that time of the last check gets its result. Otherwise
-// the request starts a check on the cache's own thread (unless one is running: never two at
-// once) and waits for it at most `max_wait`; a check that takes longer leaves the request with
-// the previous result, or none. Private to the gateway.
+// the request starts a check on the cache's own thread and waits for it at most `max_wait`; a
+// check that takes longer leaves the request with the previous result, or none. While a check
+// runs, other requests get the previous result (or none) at once: never two checks, and at most
+// one HTTP thread waiting. Private to the gateway.
 //
 // Thread-safety: safe for concurrent use; Get() runs on every HTTP thread.
 
@@ -42,8 +43,9 @@ class ConsistencyCache {
   ConsistencyCache(const ConsistencyCache&) = delete;
   ConsistencyCache& operator=(const ConsistencyCache&) = delete;
 
-  /// The newest result when it is younger than `min_interval`; else starts a check (unless one
-  /// runs) and waits up to `max_wait` for it. After Stop(): the newest result, starting none.
+  /// The newest result when it is younger than `min_interval`; else, when a check runs, the
+  /// newest result at once (in_progress); else starts a check and waits up to `max_wait` for
+  /// it. After Stop(): the newest result, starting none.
   Answer Get();
 
   /// Starts no more checks and waits for the one running (bounded by the client's timeouts).

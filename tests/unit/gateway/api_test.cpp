@@ -20,6 +20,7 @@
 
 #include "api_fixture.h"
 #include "etcdmon/testing/forwarding_etcd_client.h"
+#include "etcdmon/testing/temp_dir.h"
 #include "fake_backends.h"
 #include "render.h"
 
@@ -611,9 +612,10 @@ class GatedEtcdClient final : public testing::ForwardingEtcdClient {
   bool open_ = false;  // guarded by mu_
 };
 
-// A slow check holds no request: requests wait at most --consistency-wait (fake time), then get
-// 503 with Retry-After while there is no result yet, and the previous result (check_in_progress)
-// once there is one. Concurrent requests never start a second check.
+// A slow check holds no request: the request that starts it waits at most --consistency-wait
+// (fake time), then gets 503 with Retry-After while there is no result yet; requests that find
+// it running answer at once (so a hung member ties up one HTTP thread, not all), with the previous
+// result (check_in_progress) once there is one. Concurrent requests never start a second check.
 TEST_F(ApiTest, ConsistencyRequestsWaitBoundedAndShareOneCheck) {
   testing::FakeEtcdClient one({"a:1"});
   etcd::EndpointStatus status;
@@ -628,45 +630,33 @@ TEST_F(ApiTest, ConsistencyRequestsWaitBoundedAndShareOneCheck) {
   Build(/*with_benchmark=*/true, /*with_etcd=*/true, &gated);
   const std::string url = "/api/v1/cluster/consistency";
 
-  // The first request starts the check and waits for it; the others find it running.
+  // The first request starts the check and waits for it; the others find it running and answer
+  // without waiting (the fake clock does not move for them).
   auto first = std::async(std::launch::async, [&] { return Get(url); });
   gated.WaitEntered(1);
-  std::vector<std::future<ApiResponse>> others;
   for (int i = 0; i < 4; ++i) {
-    others.push_back(std::async(std::launch::async, [&] { return Get(url); }));
+    ApiResponse other = Get(url);
+    ExpectError(other, 503);
+    EXPECT_EQ(other.retry_after_seconds, 5);
   }
-  // Each request waits until 5 s (fake) after it arrived: move the clock on until all answered.
-  auto all_answered = [&] {
-    if (first.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) {
-      return false;
-    }
-    for (auto& f : others) {
-      if (f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
-        return false;
-      }
-    }
-    return true;
-  };
-  while (!all_answered()) {
+  // The first waits until 5 s (fake) after it arrived.
+  while (first.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) {
     clock_.Advance(std::chrono::seconds(5));
   }
   ApiResponse busy = first.get();
   ExpectError(busy, 503);
   EXPECT_EQ(busy.retry_after_seconds, 5);
   EXPECT_NE(Message(busy).find("in progress"), std::string::npos) << busy.Body();
-  for (auto& f : others) {
-    ExpectError(f.get(), 503);
-  }
   EXPECT_EQ(gated.entered(), 1) << "one check, however many requests";
 
   // The check finishes: its result is served (without a new check).
   gated.SetOpen(true);
-  ApiResponse done = Get(url);
-  for (int i = 0; i < 100 && done.status == 503; ++i) {
-    clock_.Advance(std::chrono::seconds(5));  // lets a request that raced the result retry
+  // Until the check's thread has published, a request finds it running and answers 503 at once.
+  ApiResponse done;
+  ASSERT_TRUE(etcdmon::testing::WaitFor([&] {
     done = Get(url);
-  }
-  ASSERT_EQ(done.status, 200) << done.Body();
+    return done.status == 200;
+  })) << done.Body();
   EXPECT_EQ(Parse(done)["verdict"], "consistent");
   EXPECT_EQ(gated.entered(), 1);
 
