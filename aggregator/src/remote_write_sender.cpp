@@ -320,8 +320,12 @@ struct RemoteWriteSender::Impl {
         logger->warn("remote_write_failing status={} detail=\"{}\" (retrying with backoff)",
                      sent.http_status, sent.detail);
       }
+      Result<double> lag = Lag();  // grows while the receiver is away
       std::lock_guard<std::mutex> stats_lock(stats_mu);
       ++stats.failures;
+      if (lag.ok()) {
+        stats.lag_seconds = *lag;
+      }
       result.outcome = RoundOutcome::kRetryable;
       return result;
     }

@@ -137,6 +137,7 @@ TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfter
   }
   ASSERT_TRUE(testing::WaitFor([&] { return (*sender)->Stats().failures >= 1; }, seconds(30)));
   EXPECT_EQ((*sender)->Stats().samples_sent, 10u);
+  EXPECT_GT((*sender)->Stats().lag_seconds, 0);
 
   // Back on the same data: the gap's points arrive, the lag returns to 0.
   StartReceiver("prometheus-2.log");

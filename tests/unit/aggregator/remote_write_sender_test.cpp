@@ -145,7 +145,7 @@ TEST_F(RemoteWriteSenderTest, ResendsTheSameSamplesAfterARetryableFailure) {
   EXPECT_EQ(Round(*sender).outcome, RoundOutcome::kRetryable);
   EXPECT_EQ(sender->Stats().failures, 1u);
   EXPECT_EQ(sender->Stats().samples_sent, 0u);
-  EXPECT_DOUBLE_EQ(sender->Stats().lag_seconds, 0);  // not measured on a failed round
+  EXPECT_DOUBLE_EQ(sender->Stats().lag_seconds, 60.0);  // now is kT0 + 60 s
   EXPECT_EQ(CursorRows(), 0);
 
   EXPECT_EQ(Round(*sender).outcome, RoundOutcome::kAccepted);
