@@ -35,7 +35,7 @@ RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 \
       libzmq5 libsodium23 libpistache0 libprometheus-cpp-core1.0 libsqlite3-0 \
-      libspdlog1.10 libfmt9 libyaml-cpp0.7 libcpp-httplib0.11 libcurl4 libssl3 \
+      libspdlog1.10 libfmt9 libyaml-cpp0.7 libcpp-httplib0.11 libcurl4 libssl3 libsnappy1v5 \
       ca-certificates curl iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 # /keys: where the compose stack's `etcd-monitor keygen --out /keys` writes a CURVE pair;

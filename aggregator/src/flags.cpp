@@ -1,6 +1,8 @@
 #include "etcdmon/aggregator/flags.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string_view>
 
 #include "etcdmon/rpc/flags.h"
 #include "etcdmon/transport/collector_keys.h"
@@ -14,7 +16,87 @@ constexpr char kDefaultIngestWithCurve[] = "tcp://0.0.0.0:5555";
 constexpr char kDefaultPublishLoopback[] = "tcp://127.0.0.1:5556";
 constexpr char kDefaultPublishWithCurve[] = "tcp://0.0.0.0:5556";
 
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+RemoteWriteFlags::RemoteWriteFlags(CLI::App& app)
+    : url_(config::FlagValue::AddOption(
+          app, "remote-write-url", "REMOTE_WRITE_URL", "",
+          "Prometheus remote_write receiver the history's raw points are sent to, e.g. "
+          "http://prometheus:9090/api/v1/write (default: off)",
+          "URL")),
+      token_file_(config::FlagValue::AddOption(
+          app, "remote-write-token-file", "REMOTE_WRITE_TOKEN_FILE", "",
+          "file holding the bearer token sent to the remote_write receiver", "FILE")),
+      ca_file_(config::FlagValue::AddOption(
+          app, "remote-write-ca-file", "REMOTE_WRITE_CA_FILE", "",
+          "CA bundle the https remote_write receiver's certificate is verified with (default: "
+          "the system store)",
+          "FILE")),
+      external_labels_(config::FlagValue::AddRepeatedOption(
+          app, "external-label",
+          "a label added to every remote_write series (repeatable), e.g. region=eu-1",
+          "NAME=VALUE")),
+      interval_(config::FlagValue::AddOption(app, "remote-write-interval", "", "5s",
+                                             "how often unsent points are sent (at once while "
+                                             "there is a backlog)",
+                                             "DURATION")),
+      max_samples_(config::FlagValue::AddOption(app, "remote-write-max-samples", "", "2000",
+                                                "most samples in one remote_write request", "N")) {}
+
+RemoteWriteConfig RemoteWriteFlags::Build(config::FlagErrors& errors) const {
+  RemoteWriteConfig c;
+  c.url = url_.AsString();
+  if (!c.url.empty() && c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0) {
+    errors.Add(url_.Error("want an http:// or https:// URL"));
+  }
+  const std::string token_file = token_file_.AsReadableFile(errors);
+  if (!token_file.empty()) {
+    Result<std::string> token = config::ReadSecretFile(token_file);
+    if (token.ok()) {
+      c.bearer_token = config::Secret(std::move(token).value());
+    } else {
+      errors.Add(token_file_.Error(token.status().message()));
+    }
+  }
+  c.tls.ca_file = ca_file_.AsReadableFile(errors);
+  for (const std::string& label : external_labels_.values()) {
+    const std::size_t eq = label.find('=');
+    if (eq == std::string::npos) {
+      errors.Add(external_labels_.ValueError(label, "want NAME=VALUE"));
+      continue;
+    }
+    std::string name = label.substr(0, eq);
+    std::string value = label.substr(eq + 1);
+    if (!IsLabelName(name) || name.rfind("__", 0) == 0) {
+      errors.Add(external_labels_.ValueError(
+          label, "the name must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __"));
+    } else if (value.empty()) {
+      errors.Add(external_labels_.ValueError(label, "empty value"));
+    } else if (std::any_of(c.external_labels.begin(), c.external_labels.end(),
+                           [&](const auto& l) { return l.first == name; })) {
+      errors.Add(external_labels_.ValueError(label, "label given twice"));
+    } else {
+      c.external_labels.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  c.interval = interval_.AsPositiveDuration(errors);
+  c.max_samples = static_cast<uint32_t>(max_samples_.AsInt(errors, 1, 1'000'000));
+  return c;
+}
 
 config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
                                                                       const char* const* argv,
@@ -39,6 +121,7 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
           " with CURVE, " + std::string(kDefaultPublishLoopback) + " without)",
       "ENDPOINT");
   rpc::GrpcServerFlags grpc_flags(app, "MonitorService", d.grpc_address);
+  RemoteWriteFlags remote_write_flags(app);
   FlagValue db =
       FlagValue::AddOption(app, "db", "", "etcd-monitor-data/history.db",
                            "the SQLite history file (created with its directory)", "FILE");
@@ -110,6 +193,7 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
     c.history.hour_retention = hour_retention.AsPositiveDuration(errors);
     c.history.max_points = static_cast<uint32_t>(max_points.AsInt(errors, 10, 1'000'000));
     c.max_clock_skew = max_clock_skew.AsPositiveDuration(errors);
+    c.remote_write = remote_write_flags.Build(errors);
     c.history.max_series = static_cast<uint32_t>(max_series.AsInt(errors, 100, 10'000'000));
     const std::string key_file = curve_key.AsReadableFile(errors);
     if (!key_file.empty()) {

@@ -72,6 +72,15 @@ CREATE TABLE rollup_dirty (
 INSERT INTO level_state VALUES (0, 0, 0, 0, 0, 0), (1, 0, 0, 0, 0, 0), (2, 0, 0, 0, 0, 0);
 )sql";
 
+// Version 2: the remote_write sender's progress, per series the newest point the receiver has
+// (or refused). A series without a row has sent nothing yet.
+constexpr const char* kCreateRemoteWriteCursor = R"sql(
+CREATE TABLE remote_write_cursor (
+  series        INTEGER PRIMARY KEY,
+  sent_until_ts INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 Status EnsureSchema(sqlite::Connection& db) {
@@ -90,6 +99,7 @@ Status EnsureSchema(sqlite::Connection& db) {
   }
   if (*version == 0 && *application == 0 && *objects == 0) {
     ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateSchema));
+    ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateRemoteWriteCursor));
     ETCDMON_RETURN_IF_ERROR(db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId) +
                                     ";PRAGMA user_version=" + std::to_string(kSchemaVersion)));
     return txn->Commit();
@@ -98,6 +108,12 @@ Status EnsureSchema(sqlite::Connection& db) {
     return Status::FailedPrecondition(
         "history " + db.path() + ": not an etcd-monitor history file (application_id " +
         std::to_string(*application) + ", " + std::to_string(*objects) + " schema objects)");
+  }
+  if (*version == 1) {
+    // Migrated in place: version 2 only adds the remote_write cursor table.
+    ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateRemoteWriteCursor));
+    ETCDMON_RETURN_IF_ERROR(db.Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
+    return txn->Commit();
   }
   if (*version != kSchemaVersion) {
     return Status::FailedPrecondition(

@@ -9,8 +9,9 @@
 
 namespace etcdmon::aggregator::detail {
 
-/// PRAGMA user_version of the schema this build writes. Open refuses any other version.
-inline constexpr int64_t kSchemaVersion = 1;
+/// PRAGMA user_version of the schema this build writes. Version 1 (no remote_write_cursor) is
+/// migrated in place; Open refuses any other version.
+inline constexpr int64_t kSchemaVersion = 2;
 
 /// PRAGMA application_id of a history file ("EMHS"), so another SQLite file is never mistaken for
 /// one.

@@ -78,6 +78,8 @@ struct AggregatorService::Impl {
   // everything that writes to it, and the lock (one process per history file) the store.
   std::unique_ptr<files::DirectoryLock> history_lock;
   std::unique_ptr<HistoryStore> store;
+  // Reads the history on its own connection; stopped before the store closes. Null: off.
+  std::unique_ptr<RemoteWriteSender> remote_write;
   std::unique_ptr<ClusterModel> model;
   std::unique_ptr<transport::SnapshotPublisher> publisher;
   std::unique_ptr<transport::BatchReceiver> receiver;
@@ -593,6 +595,14 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
     return store.status();
   }
   impl->store = std::move(store).value();
+  if (!c.remote_write.url.empty()) {
+    Result<std::unique_ptr<RemoteWriteSender>> sender = RemoteWriteSender::Create(
+        c.remote_write, c.history.path, c.model.cluster, impl->logger, clock);
+    if (!sender.ok()) {
+      return sender.status();
+    }
+    impl->remote_write = std::move(sender).value();
+  }
   // A watermark no genuine collector can have reached (they number from their clock in µs; see
   // transport::BatchLimits) was forged before batches were checked: forget it, or that
   // collector's batches stay "duplicates" for good.
@@ -696,6 +706,9 @@ Status AggregatorService::Start() {
   ETCDMON_RETURN_IF_ERROR(impl_->receiver->Start());
   impl_->started = true;
   impl_->tick_thread = std::thread([this] { impl_->TickLoop(); });
+  if (impl_->remote_write) {
+    ETCDMON_RETURN_IF_ERROR(impl_->remote_write->Start());
+  }
   impl_->logger->info(
       "aggregator_started ingest={} publish={} grpc={} grpc_auth={} db={} tick_ms={} curve={} "
       "collector_keys={}",
@@ -722,6 +735,9 @@ void AggregatorService::Stop() {
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kGrpcShutdownGrace);
   if (impl_->tick_thread.joinable()) {
     impl_->tick_thread.join();
+  }
+  if (impl_->remote_write) {
+    impl_->remote_write->Stop();  // a request in flight ends within its timeout
   }
   const AggregatorStats s = Stats();
   impl_->logger->info("aggregator_stopped batches_stored={} duplicates={} ticks={}",
@@ -772,6 +788,9 @@ AggregatorStats AggregatorService::Stats() const {
   s.tick_store_failures = impl_->tick_store_failures.load();
   s.last_tick =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(impl_->last_tick_ms.load()));
+  if (impl_->remote_write) {
+    s.remote_write = impl_->remote_write->Stats();
+  }
   return s;
 }
 

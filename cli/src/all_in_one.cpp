@@ -119,6 +119,7 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   agg.model.expected_interval = m.metrics_interval;
   agg.history.path = m.data_dir + "/history.db";
   agg.zmq_context = p.context;
+  agg.remote_write = c.remote_write;
   Result<std::unique_ptr<aggregator::AggregatorService>> aggregator =
       aggregator::AggregatorService::Create(agg, logger);
   ETCDMON_RETURN_IF_ERROR(aggregator.status());

@@ -6,6 +6,7 @@
 
 #include <ostream>
 
+#include "etcdmon/aggregator/remote_write_sender.h"
 #include "etcdmon/alerter/channels.h"
 #include "etcdmon/alerter/service.h"
 #include "monitor_flags.h"
@@ -20,6 +21,8 @@ struct AllInOneConfig {
   alerter::AlerterConfig alerter;
   std::string tls_cert_file;  // HTTPS for the REST API (both or neither)
   std::string tls_key_file;
+  /// The embedded aggregator's remote_write (aggregator::RemoteWriteFlags); off without a URL.
+  aggregator::RemoteWriteConfig remote_write;
 };
 
 /// Runs until SIGTERM or SIGINT, then stops every part (collectors first, so nothing is sampled

@@ -11,6 +11,7 @@
 #include <ostream>
 
 #include "all_in_one.h"
+#include "etcdmon/aggregator/flags.h"
 #include "etcdmon/alerter/channel_flags.h"
 #include "etcdmon/alerter/flags.h"
 #include "etcdmon/cli/benchmark_command.h"
@@ -201,6 +202,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   MonitorFlags monitor_flags(app);
   alerter::ChannelFlags channel_flags(app);
   alerter::AlertRuleFlags rule_flags(app);
+  aggregator::RemoteWriteFlags remote_write_flags(app);
   config::FlagValue tls_cert = config::FlagValue::AddOption(
       app, "tls-cert-file", "", "",
       "certificate (PEM) to serve the REST API over HTTPS. Not recommended: the TLS handshake "
@@ -393,6 +395,7 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       // Checked even when other flags are bad, so that every problem shows at once.
       errors.Add(rule_flags.Build(monitor.ok() ? monitor->thresholds : config::AlertThresholds{},
                                   inv.all_in_one.alerter));
+      inv.all_in_one.remote_write = remote_write_flags.Build(errors);
       inv.all_in_one.tls_cert_file = tls_cert.AsReadableFile(errors);
       inv.all_in_one.tls_key_file = tls_key.AsPrivateKeyFile(errors);
       if (inv.all_in_one.tls_cert_file.empty() != inv.all_in_one.tls_key_file.empty()) {

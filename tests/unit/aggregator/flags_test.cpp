@@ -40,7 +40,10 @@ Parsed Parse(const std::vector<std::string>& args) {
 class AggregatorFlagsTest : public ::testing::Test {
  protected:
   // Every variable the aggregator reads, cleared for each test and restored afterwards.
-  etcdmon::testing::ScopedEnv env_{"LOG_LEVEL", "LOG_FORMAT", "CLUSTER", "METRICS_INTERVAL"};
+  etcdmon::testing::ScopedEnv env_{
+      "LOG_LEVEL",           "LOG_FORMAT",       "CLUSTER",
+      "METRICS_INTERVAL",    "REMOTE_WRITE_URL", "REMOTE_WRITE_TOKEN_FILE",
+      "REMOTE_WRITE_CA_FILE"};
   etcdmon::testing::TempDir dir_;
 };
 
@@ -176,8 +179,52 @@ TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
       {{"--max-peers=0"}, "--max-peers", "\"0\""},
       {{"--collector-keys=/no/such/keys"}, "--collector-keys", "\"/no/such/keys\""},
+      {{"--remote-write-url=prometheus:9090"}, "--remote-write-url", "http://"},
+      {{"--remote-write-token-file=/no/such/token"}, "--remote-write-token-file", "/no/such"},
+      {{"--remote-write-ca-file=/no/such/ca"}, "--remote-write-ca-file", "/no/such/ca"},
+      {{"--external-label=region"}, "--external-label", "NAME=VALUE"},
+      {{"--external-label=bad-name=x"}, "--external-label", "[a-zA-Z_]"},
+      {{"--external-label=__name__=x"}, "--external-label", "__"},
+      {{"--external-label=region="}, "--external-label", "empty value"},
+      {{"--external-label=a=1", "--external-label=a=2"}, "--external-label", "twice"},
+      {{"--remote-write-interval=0s"}, "--remote-write-interval", "\"0s\""},
+      {{"--remote-write-max-samples=0"}, "--remote-write-max-samples", "\"0\""},
   };
   testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
+}
+
+// The remote_write flags: off by default; the URL, the token read from its file (never
+// printed), the CA file, the external labels in order, the interval and the request cap.
+TEST_F(AggregatorFlagsTest, RemoteWriteFlags) {
+  Parsed defaults = Parse({});
+  ASSERT_TRUE(defaults.result.ok()) << defaults.err;
+  const RemoteWriteConfig& off = defaults.result.value().aggregator.remote_write;
+  EXPECT_TRUE(off.url.empty());
+  EXPECT_EQ(off.interval, 5s);
+  EXPECT_EQ(off.max_samples, 2000u);
+  EXPECT_TRUE(off.external_labels.empty());
+
+  const std::string token = dir_.File("token");
+  std::ofstream(token) << "s3cret\n";
+  std::filesystem::permissions(token, std::filesystem::perms::owner_read);
+  const std::string ca = dir_.File("ca.pem");
+  std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
+  env_.Set("REMOTE_WRITE_URL", "https://prom:9090/api/v1/write");
+  Parsed parsed = Parse({"--remote-write-token-file", token, "--remote-write-ca-file", ca,
+                         "--external-label", "region=eu-1", "--external-label=env=prod",
+                         "--remote-write-interval=2s", "--remote-write-max-samples=500"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  const RemoteWriteConfig& c = parsed.result.value().aggregator.remote_write;
+  EXPECT_EQ(c.url, "https://prom:9090/api/v1/write");
+  EXPECT_EQ(c.bearer_token.Reveal(), "s3cret");
+  EXPECT_EQ(c.tls.ca_file, ca);
+  EXPECT_FALSE(c.tls.insecure_skip_verify);
+  const std::vector<std::pair<std::string, std::string>> labels = {{"region", "eu-1"},
+                                                                   {"env", "prod"}};
+  EXPECT_EQ(c.external_labels, labels);
+  EXPECT_EQ(c.interval, 2s);
+  EXPECT_EQ(c.max_samples, 500u);
+  EXPECT_THAT(parsed.err, ::testing::Not(HasSubstr("s3cret")));
 }
 
 // CURVE moves the default endpoints to every interface and allows --collector-keys, which is

@@ -679,6 +679,30 @@ TEST_F(HistoryStoreTest, QueryErrors) {
   EXPECT_NE(unknown.status().message().find("nope"), std::string::npos);
 }
 
+// A version 1 file (before the remote_write cursor) is migrated in place to version 2: its
+// points stay, and the cursor table exists afterwards.
+TEST_F(HistoryStoreTest, MigratesVersionOneInPlace) {
+  auto id = store_->Series("m", "etcd-1");
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(store_->Write({{{*id, kT0, 4}}, {}}).ok());
+  store_.reset();
+  {
+    auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DROP TABLE remote_write_cursor; PRAGMA user_version=1").ok());
+  }
+  auto reopened = HistoryStore::Open(config_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto result = (*reopened)->Query({"m", "etcd-1", kT0, kT0, 0});
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->points.size(), 1u);
+  reopened->reset();
+  auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*(*db)->QueryInt64("PRAGMA user_version"), 2);
+  EXPECT_EQ(*(*db)->QueryInt64("SELECT COUNT(*) FROM remote_write_cursor"), 0);
+}
+
 // A file with a newer (or older) schema version, or one that is not a history file, is refused
 // with a clear error instead of being guessed at.
 TEST_F(HistoryStoreTest, OpenRefusesOtherSchemasAndFiles) {
@@ -686,12 +710,12 @@ TEST_F(HistoryStoreTest, OpenRefusesOtherSchemasAndFiles) {
   {
     auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=2").ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=3").ok());
   }
   auto newer = HistoryStore::Open(config_);
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(newer.status().message().find("schema version 2, newer than"), std::string::npos)
+  EXPECT_NE(newer.status().message().find("schema version 3, newer than"), std::string::npos)
       << newer.status().message();
 
   HistoryConfig other = config_;

@@ -100,10 +100,11 @@ TEST(AppTest, HelpExitsZero) {
 TEST(AppTest, AllInOneReportsEveryBadFlagBeforeStarting) {
   RunResult r = RunArgs({"--endpoints=localhost:2379", "--repeat-interval=soon",
                          "--rules-file=/nonexistent/rules.yaml", "--tls-cert-file=/etc/hostname",
-                         "--webhook-url=ftp://example.com/hook", "--max-latency-ms=0"});
+                         "--webhook-url=ftp://example.com/hook", "--max-latency-ms=0",
+                         "--remote-write-url=prometheus:9090", "--external-label=bad-name=x"});
   EXPECT_EQ(r.code, 2);
   for (const char* flag : {"--repeat-interval", "--rules-file", "--tls-cert-file", "--webhook-url",
-                           "--max-latency-ms"}) {
+                           "--max-latency-ms", "--remote-write-url", "--external-label"}) {
     EXPECT_NE(r.err.find(flag), std::string::npos) << flag << "\n" << r.err;
   }
 }

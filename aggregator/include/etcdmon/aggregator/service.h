@@ -12,6 +12,7 @@
 
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
+#include "etcdmon/aggregator/remote_write_sender.h"
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/rpc/security.h"
 #include "etcdmon/status/status.h"
@@ -58,6 +59,9 @@ struct AggregatorConfig {
   /// Shared with in-process collectors and subscribers (the all-in-one binary, with inproc://
   /// endpoints); null: a context of its own.
   std::shared_ptr<transport::SharedContext> zmq_context;
+  /// Ships the history's raw points to a remote_write receiver (remote_write_sender.h); off
+  /// while remote_write.url is empty.
+  RemoteWriteConfig remote_write;
 };
 
 /// Counters and state of a running aggregator, for tests and for its own health.
@@ -74,6 +78,7 @@ struct AggregatorStats {
   uint64_t ticks = 0;
   uint64_t tick_store_failures = 0;
   std::chrono::system_clock::time_point last_tick;
+  RemoteWriteStats remote_write;  // all zero when remote_write is off
 };
 
 /// One aggregator. Threads: the ingest receiver's I/O thread (validates and stages batches,
