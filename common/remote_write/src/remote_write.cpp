@@ -158,6 +158,15 @@ Result<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
     return Status::InvalidArgument("the remote_write URL must start with http:// or https://");
   }
+  // Credentials in the URL would be written wherever the URL is (errors, logs): refused, and
+  // the message does not repeat them.
+  const size_t authority = options.url.find("//") + 2;
+  const size_t authority_end = options.url.find_first_of("/?#", authority);
+  if (options.url.substr(authority, authority_end - authority).find('@') != std::string::npos) {
+    return Status::InvalidArgument(
+        "the remote_write URL must not carry credentials (user:password@); give a bearer token "
+        "in a file instead (--remote-write-token-file)");
+  }
   http::FetcherOptions fetcher_options;
   fetcher_options.tls = options.tls;
   fetcher_options.timeout = options.timeout;

@@ -113,5 +113,21 @@ TEST(RemoteWriteClientTest, RefusesUrlsThatAreNotHttp) {
   EXPECT_EQ(Client::Create(options).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Credentials in the URL would end up in error messages and logs: refused, without echoing them.
+TEST(RemoteWriteClientTest, RefusesCredentialsInTheUrl) {
+  ClientOptions options;
+  for (const char* url : {"https://alice:s3cret@mimir.example/api/v1/push",
+                          "http://token@127.0.0.1:9090/api/v1/write"}) {
+    SCOPED_TRACE(url);
+    options.url = url;
+    const Status refused = Client::Create(options).status();
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(refused.message().find("s3cret"), std::string::npos) << refused.message();
+  }
+  // An '@' after the host (in the path or query) is not a credential.
+  options.url = "http://127.0.0.1:9090/api/v1/write?tenant=a@b";
+  EXPECT_TRUE(Client::Create(options).ok());
+}
+
 }  // namespace
 }  // namespace etcdmon::remote_write
