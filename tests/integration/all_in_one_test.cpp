@@ -440,7 +440,17 @@ TEST_F(AllInOneTest, RemoteWritesTheHistoryToPrometheus) {
 
   prometheus.Stop();
   const int64_t down_from = UnixSeconds();
-  std::this_thread::sleep_for(5s);  // an outage the history has to bridge (real time on purpose)
+  // An outage the history has to bridge: it lasts until the monitor has stored 3 points of the
+  // series since the receiver went away.
+  const std::string stored_since = "/api/v1/metrics/history?metric=etcd_cluster_has_leader&from=" +
+                                   std::to_string(down_from + 1);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const nlohmann::json h = GetJson(stored_since);
+        return h.is_object() && h.contains("points") && h["points"].size() >= 3;
+      },
+      30s))
+      << GetJson(stored_since).dump();
   const int64_t down_until = UnixSeconds();
   ASSERT_TRUE(prometheus.Start(*http_));
   const std::string during = "count_over_time(etcd_cluster_has_leader{cluster=\"default\"}[" +
