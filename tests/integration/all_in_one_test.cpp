@@ -24,6 +24,7 @@
 #include "etcdmon/testing/etcd_cluster_suite.h"
 #include "etcdmon/testing/ports.h"
 #include "etcdmon/testing/process.h"
+#include "etcdmon/testing/prometheus_receiver.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon {
@@ -354,70 +355,6 @@ TEST_F(AllInOneTest, PeriodicBenchmarkReachesMetrics) {
   EXPECT_NE(body.find("etcd_benchmark_latency_p99_milliseconds{"), std::string::npos);
 }
 
-// A Prometheus with --web.enable-remote-write-receiver (Debian's /usr/bin/prometheus) on a free
-// loopback port and a data directory of the test's; Start() again reuses both.
-class PrometheusReceiver {
- public:
-  explicit PrometheusReceiver(const testing::TempDir& dir) : dir_(dir) {
-    auto ports = testing::PickFreeLoopbackPorts(1);
-    if (ports.ok()) address_ = "127.0.0.1:" + std::to_string((*ports)[0]);
-    std::ofstream(dir_.File("prometheus.yml")) << "global:\n  scrape_interval: 1m\n";
-  }
-  ~PrometheusReceiver() { Stop(); }
-
-  bool Start(http::HttpFetcher& http) {
-    Result<pid_t> pid = testing::Spawn(
-        {"/usr/bin/prometheus", "--config.file=" + dir_.File("prometheus.yml"),
-         "--storage.tsdb.path=" + dir_.File("tsdb"), "--web.listen-address=" + address_,
-         "--web.enable-remote-write-receiver", "--log.level=warn"},
-        dir_.File("prometheus-" + std::to_string(++starts_) + ".log"));
-    if (!pid.ok()) return false;
-    pid_ = *pid;
-    return WaitFor(
-        [&] {
-          Result<http::HttpResponse> r = http.Get(Url("/-/ready"));
-          return r.ok() && r->status_code == 200;
-        },
-        60s);
-  }
-
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      (void)testing::WaitForExit(pid_, 30s);
-      pid_ = -1;
-    }
-  }
-
-  std::string Url(const std::string& path) const { return "http://" + address_ + path; }
-
-  // The value of the instant query `promql` (at `time`, Unix seconds, when not empty); "" when
-  // it has no single result.
-  std::string QueryOne(http::HttpFetcher& http, const std::string& promql,
-                       const std::string& time = "") {
-    std::string encoded;
-    for (char c : promql) {
-      char hex[4];
-      std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(c));
-      encoded += std::isalnum(static_cast<unsigned char>(c)) ? std::string(1, c) : hex;
-    }
-    Result<http::HttpResponse> r =
-        http.Get(Url("/api/v1/query?query=" + encoded + (time.empty() ? "" : "&time=" + time)));
-    if (!r.ok()) return "";
-    nlohmann::json answer = nlohmann::json::parse(r->body, nullptr, false);
-    if (!answer.is_object() || answer.value("status", "") != "success") return "";
-    const nlohmann::json& result = answer["data"]["result"];
-    if (!result.is_array() || result.size() != 1) return "";
-    return result[0]["value"][1].get<std::string>();
-  }
-
- private:
-  const testing::TempDir& dir_;
-  std::string address_;
-  pid_t pid_ = -1;
-  int starts_ = 0;
-};
-
 int64_t UnixSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -428,15 +365,14 @@ int64_t UnixSeconds() {
 // the external label; while the receiver is down the points wait in the history, and once it is
 // back on the same data the outage's points arrive.
 TEST_F(AllInOneTest, RemoteWritesTheHistoryToPrometheus) {
-  PrometheusReceiver prometheus(dir_);
-  ASSERT_TRUE(prometheus.Start(*http_));
+  testing::PrometheusReceiver prometheus(dir_.path());
+  ASSERT_TRUE(prometheus.Start().ok());
   StartMonitor({}, "",
-               {"--remote-write-url=" + prometheus.Url("/api/v1/write"),
-                "--external-label=region=eu-1", "--remote-write-interval=500ms"});
+               {"--remote-write-url=" + prometheus.WriteUrl(), "--external-label=region=eu-1",
+                "--remote-write-interval=500ms"});
   const std::string has_leader = "etcd_cluster_has_leader{cluster=\"default\",region=\"eu-1\"}";
-  ASSERT_TRUE(WaitFor([&] { return prometheus.QueryOne(*http_, has_leader) == "1"; }, 120s))
-      << Log();
-  EXPECT_EQ(prometheus.QueryOne(*http_, "count(etcd_member_up{cluster=\"default\"} == 1)"), "3");
+  ASSERT_TRUE(WaitFor([&] { return prometheus.QueryOne(has_leader) == "1"; }, 120s)) << Log();
+  EXPECT_EQ(prometheus.QueryOne("count(etcd_member_up{cluster=\"default\"} == 1)"), "3");
 
   prometheus.Stop();
   const int64_t down_from = UnixSeconds();
@@ -452,16 +388,16 @@ TEST_F(AllInOneTest, RemoteWritesTheHistoryToPrometheus) {
       30s))
       << GetJson(stored_since).dump();
   const int64_t down_until = UnixSeconds();
-  ASSERT_TRUE(prometheus.Start(*http_));
+  ASSERT_TRUE(prometheus.Start().ok());
   const std::string during = "count_over_time(etcd_cluster_has_leader{cluster=\"default\"}[" +
                              std::to_string(down_until - down_from) + "s])";
   EXPECT_TRUE(WaitFor(
       [&] {
-        const std::string n = prometheus.QueryOne(*http_, during, std::to_string(down_until));
+        const std::string n = prometheus.QueryOne(during, std::to_string(down_until));
         return !n.empty() && std::stoi(n) >= 2;
       },
       60s))
-      << prometheus.QueryOne(*http_, during, std::to_string(down_until)) << "\n"
+      << prometheus.QueryOne(during, std::to_string(down_until)) << "\n"
       << Log();
 }
 

@@ -7,20 +7,15 @@
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "etcdmon/aggregator/history_store.h"
-#include "etcdmon/testing/http_client.h"
-#include "etcdmon/testing/ports.h"
-#include "etcdmon/testing/process.h"
+#include "etcdmon/testing/prometheus_receiver.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::aggregator {
@@ -28,8 +23,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-const std::string kPrometheus = "/usr/bin/prometheus";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<milliseconds>(
@@ -40,50 +33,12 @@ int64_t NowMs() {
 class RemoteWriteSenderIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<std::vector<uint16_t>> ports = testing::PickFreeLoopbackPorts(1);
-    ASSERT_TRUE(ports.ok()) << ports.status().ToString();
-    base_ = "http://127.0.0.1:" + std::to_string((*ports)[0]);
-    FILE* f = std::fopen(dir_.File("prometheus.yml").c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs("global:\n  scrape_interval: 1m\n", f);  // no scrape jobs
-    ASSERT_EQ(std::fclose(f), 0);
-    StartReceiver("prometheus-1.log");
+    ASSERT_TRUE(receiver_.Start().ok());
     HistoryConfig history;
     history.path = dir_.File("history.db");
     Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(history);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-  }
-
-  void StartReceiver(const std::string& log_name) {
-    log_ = dir_.File(log_name);
-    receiver_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{kPrometheus, "--config.file=" + dir_.File("prometheus.yml"),
-                                 "--storage.tsdb.path=" + dir_.File("tsdb"),
-                                 "--web.listen-address=" + base_.substr(7),
-                                 "--web.enable-remote-write-receiver", "--log.level=warn"},
-        log_);
-    ASSERT_TRUE(receiver_->ok()) << receiver_->status().ToString();
-    ASSERT_TRUE(testing::WaitFor(
-        [&] { return testing::Http("GET", base_ + "/-/ready").status == 200; }, seconds(60)))
-        << testing::TailOfFile(log_, 20);
-  }
-
-  // The value of the instant query `promql`, "" when it has no single result.
-  std::string QueryOne(const std::string& promql, nlohmann::json* metric = nullptr) {
-    std::string encoded;
-    for (char c : promql) {
-      char hex[4];
-      std::snprintf(hex, sizeof(hex), "%%%02X", static_cast<unsigned char>(c));
-      encoded += std::isalnum(static_cast<unsigned char>(c)) ? std::string(1, c) : hex;
-    }
-    const nlohmann::json answer =
-        testing::Http("GET", base_ + "/api/v1/query?query=" + encoded).Json();
-    if (!answer.is_object() || answer.value("status", "") != "success") return "";
-    const nlohmann::json& result = answer["data"]["result"];
-    if (!result.is_array() || result.size() != 1) return "";
-    if (metric != nullptr) *metric = result[0]["metric"];
-    return result[0]["value"][1].get<std::string>();
   }
 
   void Write(const std::string& metric, const std::string& member, int64_t ts, double value) {
@@ -93,9 +48,7 @@ class RemoteWriteSenderIntegrationTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::string base_;
-  std::string log_;
-  std::unique_ptr<testing::ChildProcess> receiver_;
+  testing::PrometheusReceiver receiver_{dir_.path()};
   std::unique_ptr<HistoryStore> store_;
 };
 
@@ -106,7 +59,7 @@ TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfter
     Write("etcd_server_has_leader", "etcd-1", t0 + i * 1000, 1);
   }
   RemoteWriteConfig config;
-  config.url = base_ + "/api/v1/write";
+  config.url = receiver_.WriteUrl();
   config.external_labels = {{"region", "eu-1"}};
   config.interval = milliseconds(200);
   config.min_backoff = milliseconds(100);
@@ -120,17 +73,17 @@ TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfter
   nlohmann::json metric;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
-        return QueryOne("etcd_cluster_has_leader{cluster=\"prod\",region=\"eu-1\"}", &metric) ==
-               "1";
+        return receiver_.QueryOne("etcd_cluster_has_leader{cluster=\"prod\",region=\"eu-1\"}", "",
+                                  &metric) == "1";
       },
       seconds(30)))
-      << testing::TailOfFile(log_, 20);
+      << "not in Prometheus";
   EXPECT_FALSE(metric.contains("member"));
-  EXPECT_EQ(QueryOne("etcd_server_has_leader{cluster=\"prod\",member=\"etcd-1\"}"), "1");
+  EXPECT_EQ(receiver_.QueryOne("etcd_server_has_leader{cluster=\"prod\",member=\"etcd-1\"}"), "1");
   EXPECT_TRUE(testing::WaitFor([&] { return (*sender)->Stats().samples_sent == 10; }));
 
   // The receiver goes away; points keep being stored and wait in the history.
-  ASSERT_TRUE(receiver_->Stop(SIGTERM, seconds(30)).ok());
+  receiver_.Stop();
   const int64_t t1 = t0 + 10000;
   for (int i = 0; i < 5; ++i) {
     Write("etcd_cluster_has_leader", "", t1 + i * 1000, 0);
@@ -140,15 +93,16 @@ TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfter
   EXPECT_GT((*sender)->Stats().lag_seconds, 0);
 
   // Back on the same data: the gap's points arrive, the lag returns to 0.
-  StartReceiver("prometheus-2.log");
+  ASSERT_TRUE(receiver_.Start().ok());
   ASSERT_TRUE(testing::WaitFor(
       [&] {
         const RemoteWriteStats s = (*sender)->Stats();
         return s.samples_sent == 15 && s.lag_seconds == 0;
       },
       seconds(30)));
-  EXPECT_EQ(QueryOne("etcd_cluster_has_leader{cluster=\"prod\"}"), "0");
-  EXPECT_EQ(QueryOne("count_over_time(etcd_cluster_has_leader{cluster=\"prod\"}[10m])"), "10");
+  EXPECT_EQ(receiver_.QueryOne("etcd_cluster_has_leader{cluster=\"prod\"}"), "0");
+  EXPECT_EQ(receiver_.QueryOne("count_over_time(etcd_cluster_has_leader{cluster=\"prod\"}[10m])"),
+            "10");
   EXPECT_EQ((*sender)->Stats().samples_rejected, 0u);
   EXPECT_EQ((*sender)->Stats().samples_dropped, 0u);
   (*sender)->Stop();
