@@ -24,12 +24,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class RemoteWriteSenderIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,7 +47,7 @@ class RemoteWriteSenderIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfterAnOutage) {
-  const int64_t t0 = NowMs() - 20000;
+  const int64_t t0 = testing::NowUnixMs() - 20000;
   for (int i = 0; i < 5; ++i) {
     Write("etcd_cluster_has_leader", "", t0 + i * 1000, 1);
     Write("etcd_server_has_leader", "etcd-1", t0 + i * 1000, 1);

@@ -22,12 +22,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class RemoteWriteTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(receiver_.Start().ok()); }
@@ -44,7 +38,7 @@ TEST_F(RemoteWriteTest, SeriesAreQueriedBackWithTheirLabelsAndResumeAfterARestar
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   const Labels external = {{"region", "eu-1"}};
 
-  const int64_t t0 = NowMs() - 10000;
+  const int64_t t0 = testing::NowUnixMs() - 10000;
   Result<std::string> body =
       EncodeWriteRequest({Series{"etcd_server_has_leader",
                                  {{"cluster", "prod"}, {"member", "etcd1"}},
@@ -80,7 +74,7 @@ TEST_F(RemoteWriteTest, SeriesAreQueriedBackWithTheirLabelsAndResumeAfterARestar
 
   // The receiver goes away: retry later; it comes back on the same data: writes resume.
   receiver_.Stop();
-  const int64_t t1 = NowMs() - 2000;
+  const int64_t t1 = testing::NowUnixMs() - 2000;
   Result<std::string> later = EncodeWriteRequest(
       {Series{"etcd_server_has_leader", {{"cluster", "prod"}, {"member", "etcd1"}}, {{t1, 0}}}},
       external);

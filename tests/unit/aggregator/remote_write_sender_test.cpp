@@ -28,13 +28,6 @@ using etcdmon::testing::TempDir;
 constexpr int64_t kT0 = 1699999200000;  // a whole hour
 constexpr char kPath[] = "/api/v1/write";
 
-CannedResponse Answer(int status, std::string body = "") {
-  CannedResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 class RemoteWriteSenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,7 +37,7 @@ class RemoteWriteSenderTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     ASSERT_TRUE(server_.Start().ok());
-    server_.Set(kPath, Answer(200));
+    server_.Set(kPath, CannedResponse::With(200));
     config_.url = server_.Url(kPath);
     config_.external_labels = {{"region", "eu-1"}};
   }
@@ -138,7 +131,7 @@ TEST_F(RemoteWriteSenderTest, SendsStoredPointsWithLabels) {
 
 // A retryable answer (503) advances nothing: the next round sends the very same samples.
 TEST_F(RemoteWriteSenderTest, ResendsTheSameSamplesAfterARetryableFailure) {
-  server_.SetSequence(kPath, {Answer(503, "busy"), Answer(200)});
+  server_.SetSequence(kPath, {CannedResponse::With(503, "busy"), CannedResponse::With(200)});
   Write("m", "etcd-1", {{kT0, 1}, {kT0 + 1000, 2}});
   auto sender = NewSender();
   ASSERT_NE(sender, nullptr);
@@ -159,7 +152,8 @@ TEST_F(RemoteWriteSenderTest, ResendsTheSameSamplesAfterARetryableFailure) {
 // A refused request (400, e.g. out of order) is counted as rejected and passed over: the next
 // round sends only newer points.
 TEST_F(RemoteWriteSenderTest, CountsARejectedRequestAndMovesOn) {
-  server_.SetSequence(kPath, {Answer(400, "out of order sample"), Answer(200)});
+  server_.SetSequence(
+      kPath, {CannedResponse::With(400, "out of order sample"), CannedResponse::With(200)});
   Write("m", "etcd-1", {{kT0, 1}, {kT0 + 1000, 2}, {kT0 + 2000, 3}});
   auto sender = NewSender();
   ASSERT_NE(sender, nullptr);

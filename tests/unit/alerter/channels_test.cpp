@@ -39,14 +39,6 @@ std::string HmacSha256Hex(const std::string& key, const std::string& body) {
   return hex;
 }
 
-CannedResponse Respond(int status, std::string body = "") {
-  CannedResponse r;
-  r.status = status;
-  r.content_type = "text/plain";
-  r.body = std::move(body);
-  return r;
-}
-
 class HttpChannelTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start().ok()); }
@@ -67,7 +59,7 @@ class HttpChannelTest : public ::testing::Test {
 
 // The webhook document carries every field of the contract, with RFC 3339 UTC times.
 TEST_F(HttpChannelTest, WebhookFiringDocument) {
-  server_.Set("/hook", Respond(200));
+  server_.Set("/hook", CannedResponse::With(200));
   auto notifier = NewWebhookNotifier({config::Secret(server_.Url("/hook")), {}, {}}, 5s, clock_);
   ASSERT_TRUE(notifier.ok()) << notifier.status().ToString();
   EXPECT_EQ((*notifier)->name(), "webhook");
@@ -105,7 +97,7 @@ TEST_F(HttpChannelTest, WebhookFiringDocument) {
 // A resolved notification says so and carries ends_at; a pending-only alert starts at
 // pending_since; a repeat is "firing" with kind "repeat".
 TEST_F(HttpChannelTest, WebhookResolvedAndRepeat) {
-  server_.Set("/hook", Respond(204));
+  server_.Set("/hook", CannedResponse::With(204));
   auto notifier = NewWebhookNotifier({config::Secret(server_.Url("/hook")), {}, {}}, 5s, clock_);
   ASSERT_TRUE(notifier.ok());
   ASSERT_TRUE((*notifier)->Send(MakeNotification(NotificationKind::kResolved)).ok());
@@ -128,7 +120,7 @@ TEST_F(HttpChannelTest, WebhookResolvedAndRepeat) {
 
 // The bearer token goes in Authorization; the signature is HMAC-SHA256 of the exact body.
 TEST_F(HttpChannelTest, WebhookBearerTokenAndHmac) {
-  server_.Set("/hook", Respond(200));
+  server_.Set("/hook", CannedResponse::With(200));
   const std::string token = "tok-123";
   const std::string key = "hmac-key-456";
   auto notifier = NewWebhookNotifier(
@@ -164,7 +156,7 @@ TEST_F(HttpChannelTest, WebhookStatusMapping) {
   auto notifier = NewWebhookNotifier({config::Secret(server_.Url("/hook")), {}, {}}, 5s, clock_);
   ASSERT_TRUE(notifier.ok());
   for (const auto& c : cases) {
-    server_.Set("/hook", Respond(c.status, "reason"));
+    server_.Set("/hook", CannedResponse::With(c.status, "reason"));
     const Status status = (*notifier)->Send(MakeNotification());
     EXPECT_EQ(status.code(), c.expected) << c.status << ": " << status.ToString();
     if (!status.ok()) {
@@ -199,7 +191,7 @@ TEST_F(HttpChannelTest, WebhookRejectsOtherSchemes) {
 
 // Slack: a text line plus one attachment coloured by severity whose blocks hold the details.
 TEST_F(HttpChannelTest, SlackMessage) {
-  server_.Set("/services/T0/B0/xyz", Respond(200, "ok"));
+  server_.Set("/services/T0/B0/xyz", CannedResponse::With(200, "ok"));
   auto notifier = NewSlackNotifier({config::Secret(server_.Url("/services/T0/B0/xyz"))}, 5s);
   ASSERT_TRUE(notifier.ok()) << notifier.status().ToString();
   EXPECT_EQ((*notifier)->name(), "slack");
@@ -243,7 +235,7 @@ TEST_F(HttpChannelTest, SlackMessage) {
 
 // PagerDuty: trigger, then resolve with the same dedup_key; 202 is success.
 TEST_F(HttpChannelTest, PagerDutyTriggerThenResolve) {
-  server_.Set("/v2/enqueue", Respond(202, "{\"status\":\"success\"}"));
+  server_.Set("/v2/enqueue", CannedResponse::With(202, "{\"status\":\"success\"}"));
   auto notifier =
       NewPagerDutyNotifier({config::Secret("R0UTINGKEY"), server_.Url("/v2/enqueue")}, 5s);
   ASSERT_TRUE(notifier.ok()) << notifier.status().ToString();
@@ -279,7 +271,7 @@ TEST_F(HttpChannelTest, PagerDutyTriggerThenResolve) {
 
 // A cluster-wide warning alert is sent with the cluster as source and severity warning.
 TEST_F(HttpChannelTest, PagerDutyClusterWideWarning) {
-  server_.Set("/v2/enqueue", Respond(202));
+  server_.Set("/v2/enqueue", CannedResponse::With(202));
   auto notifier = NewPagerDutyNotifier({config::Secret("key"), server_.Url("/v2/enqueue")}, 5s);
   ASSERT_TRUE(notifier.ok());
   Notification n = MakeNotification();
@@ -295,9 +287,9 @@ TEST_F(HttpChannelTest, PagerDutyClusterWideWarning) {
 TEST_F(HttpChannelTest, PagerDutyRejectionIsPermanent) {
   auto notifier = NewPagerDutyNotifier({config::Secret("key"), server_.Url("/v2/enqueue")}, 5s);
   ASSERT_TRUE(notifier.ok());
-  server_.Set("/v2/enqueue", Respond(400, "{\"status\":\"invalid event\"}"));
+  server_.Set("/v2/enqueue", CannedResponse::With(400, "{\"status\":\"invalid event\"}"));
   EXPECT_FALSE(IsRetryable((*notifier)->Send(MakeNotification())));
-  server_.Set("/v2/enqueue", Respond(429));
+  server_.Set("/v2/enqueue", CannedResponse::With(429));
   EXPECT_TRUE(IsRetryable((*notifier)->Send(MakeNotification())));
 }
 

@@ -11,6 +11,7 @@ namespace etcdmon::cli {
 namespace {
 
 using testing::FakeEtcdClient;
+using testing::HashKVOf;
 
 etcd::EndpointStatus MakeStatus(uint64_t id, uint64_t leader) {
   etcd::EndpointStatus s;
@@ -179,15 +180,6 @@ TEST(CtlTest, EndpointHealth) {
       << simple.str();
 }
 
-etcd::HashKVResult Hash(uint64_t member, uint32_t hash, int64_t compact_revision = 0) {
-  etcd::HashKVResult r;
-  r.header.member_id = member;
-  r.header.revision = 9;
-  r.hash = hash;
-  r.compact_revision = compact_revision;
-  return r;
-}
-
 // check consistency (the check itself: tests/unit/etcd/consistency_test.cpp): the report as
 // JSON, and only "consistent" exits 0, an inconsistent or unknown verdict with one error line.
 TEST(CtlTest, CheckConsistencyPrintsReportAndExitCode) {
@@ -195,15 +187,15 @@ TEST(CtlTest, CheckConsistencyPrintsReportAndExitCode) {
   client.SetStatus("a:1", MakeStatus(1, 1));
   client.SetStatus("b:2", MakeStatus(2, 1));
   client.SetStatus("c:3", MakeStatus(3, 1));
-  client.SetHashKV("a:1", Hash(1, 777));
-  client.SetHashKV("b:2", Hash(2, 777));
-  client.SetHashKV("c:3", Hash(3, 777));
+  client.SetHashKV("a:1", HashKVOf(1, 777));
+  client.SetHashKV("b:2", HashKVOf(2, 777));
+  client.SetHashKV("c:3", HashKVOf(3, 777));
   std::ostringstream ok_out, ok_err;
   EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kJson, ok_out, ok_err), kExitOk);
   EXPECT_EQ(nlohmann::json::parse(ok_out.str())["verdict"], "consistent") << ok_out.str();
   EXPECT_EQ(ok_err.str(), "");
 
-  client.SetHashKV("c:3", Hash(3, 778));
+  client.SetHashKV("c:3", HashKVOf(3, 778));
   std::ostringstream out, err;
   EXPECT_EQ(RunCheckConsistency(client, OutputFormat::kJson, out, err), kExitFailed);
   auto j = nlohmann::json::parse(out.str());

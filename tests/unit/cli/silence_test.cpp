@@ -23,12 +23,8 @@ constexpr char kExpired[] =
     R"("created_at":"2024-05-01T09:59:00.000Z","expires_at":"2024-05-01T10:00:00.000Z",)"
     R"("state":"expired"})";
 
-CannedResponse Json(int status, std::string body) {
-  CannedResponse r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = std::move(body);
-  return r;
+CannedResponse JsonAnswer(int status, std::string body) {
+  return CannedResponse::With(status, std::move(body), "application/json");
 }
 
 class SilenceCommandTest : public ::testing::Test {
@@ -47,7 +43,7 @@ class SilenceCommandTest : public ::testing::Test {
 // expire sends DELETE /api/v1/alerts/silences/{id} with the bearer token and prints the silence
 // with its state.
 TEST_F(SilenceCommandTest, ExpireDeletesWithTheTokenAndPrintsTheSilence) {
-  server_.Set("/api/v1/alerts/silences/0123456789abcdef", Json(200, kExpired));
+  server_.Set("/api/v1/alerts/silences/0123456789abcdef", JsonAnswer(200, kExpired));
   options_.id = "0123456789abcdef";
   ASSERT_EQ(RunSilenceExpire(options_, out_, err_), 0) << err_.str();
   const auto requests = server_.requests();
@@ -67,7 +63,7 @@ TEST_F(SilenceCommandTest, ExpireDeletesWithTheTokenAndPrintsTheSilence) {
 // An unknown id is one error line with the API's message, exit 1.
 TEST_F(SilenceCommandTest, ExpireReportsTheApisError) {
   server_.Set("/api/v1/alerts/silences/fedcba9876543210",
-              Json(404, R"({"error":{"code":404,"message":"no silence with id"}})"));
+              JsonAnswer(404, R"({"error":{"code":404,"message":"no silence with id"}})"));
   options_.id = "fedcba9876543210";
   EXPECT_EQ(RunSilenceExpire(options_, out_, err_), config::kExitFailed);
   EXPECT_EQ(err_.str(), "error: the silence was not expired: no silence with id (HTTP 404)\n");
@@ -103,7 +99,7 @@ TEST_F(SilenceCommandTest, ExpireChecksItsArgumentsBeforeSending) {
 // list --all asks for ?state=all and shows each silence's state.
 TEST_F(SilenceCommandTest, ListAllAsksForExpiredSilencesToo) {
   server_.Set("/api/v1/alerts/silences?state=all",
-              Json(200, std::string(R"({"silences":[)") + kExpired + "]}"));
+              JsonAnswer(200, std::string(R"({"silences":[)") + kExpired + "]}"));
   options_.all = true;
   ASSERT_EQ(RunSilenceList(options_, out_, err_), 0) << err_.str();
   EXPECT_NE(out_.str().find("STATE"), std::string::npos) << out_.str();

@@ -14,6 +14,7 @@ namespace etcdmon::etcd {
 namespace {
 
 using testing::FakeEtcdClient;
+using testing::HashKVOf;
 
 EndpointStatus StatusAt(uint64_t id, int64_t revision) {
   EndpointStatus s;
@@ -24,23 +25,14 @@ EndpointStatus StatusAt(uint64_t id, int64_t revision) {
   return s;
 }
 
-HashKVResult Hash(uint64_t member, uint32_t hash, int64_t compact_revision = 0) {
-  HashKVResult r;
-  r.header.member_id = member;
-  r.header.revision = 9;
-  r.hash = hash;
-  r.compact_revision = compact_revision;
-  return r;
-}
-
 // Three members with their statuses (b:2 the lowest revision) and equal hashes.
 FakeEtcdClient& Agreeing(FakeEtcdClient& client) {
   client.SetStatus("a:1", StatusAt(1, 12));
   client.SetStatus("b:2", StatusAt(2, 10));
   client.SetStatus("c:3", StatusAt(3, 11));
-  client.SetHashKV("a:1", Hash(1, 777));
-  client.SetHashKV("b:2", Hash(2, 777));
-  client.SetHashKV("c:3", Hash(3, 777));
+  client.SetHashKV("a:1", HashKVOf(1, 777));
+  client.SetHashKV("b:2", HashKVOf(2, 777));
+  client.SetHashKV("c:3", HashKVOf(3, 777));
   return client;
 }
 
@@ -65,13 +57,13 @@ TEST(ConsistencyTest, Verdicts) {
   FakeEtcdClient client({"a:1", "b:2", "c:3"});
   Agreeing(client);
 
-  client.SetHashKV("c:3", Hash(3, 778));
+  client.SetHashKV("c:3", HashKVOf(3, 778));
   ConsistencyReport differs = CheckConsistency(client);
   EXPECT_EQ(differs.verdict, Consistency::kInconsistent);
   EXPECT_NE(differs.reason.find("c:3 hash 778"), std::string::npos) << differs.reason;
   EXPECT_NE(differs.reason.find("a:1, b:2 hash 777"), std::string::npos) << differs.reason;
 
-  client.SetHashKV("c:3", Hash(3, 778, 5));
+  client.SetHashKV("c:3", HashKVOf(3, 778, 5));
   EXPECT_EQ(CheckConsistency(client).verdict, Consistency::kUnknown);
 
   client.SetHashKV("c:3", Status::Unavailable("endpoint c:3: connection refused"));
@@ -105,7 +97,7 @@ TEST(ConsistencyTest, Json) {
   FakeEtcdClient client({"a:1", "b:2"});
   client.SetStatus("a:1", StatusAt(0xab, 10));
   client.SetStatus("b:2", StatusAt(2, 10));
-  client.SetHashKV("a:1", Hash(0xab, 777, 3));
+  client.SetHashKV("a:1", HashKVOf(0xab, 777, 3));
   client.SetHashKV("b:2", Status::Unavailable("endpoint b:2: connection refused"));
   const nlohmann::json j = nlohmann::json::parse(ConsistencyReportJson(CheckConsistency(client)));
   const nlohmann::json want = {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -17,6 +18,16 @@ namespace etcdmon::testing {
 /// the calls and keeps the last Range and Put request (copied into reused storage, so steady use
 /// allocates nothing of its own), and records the maintenance calls in order. Safe for
 /// concurrent use.
+/// A HashKV answer of member `member` (at revision 9): `hash`, compacted at `compact_revision`.
+inline etcd::HashKVResult HashKVOf(uint64_t member, uint32_t hash, int64_t compact_revision = 0) {
+  etcd::HashKVResult r;
+  r.header.member_id = member;
+  r.header.revision = 9;
+  r.hash = hash;
+  r.compact_revision = compact_revision;
+  return r;
+}
+
 class FakeEtcdClient final : public etcd::EtcdClient {
  public:
   explicit FakeEtcdClient(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {}

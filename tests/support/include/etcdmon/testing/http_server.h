@@ -49,6 +49,16 @@ struct CannedResponse {
   bool send_content_length = true;
   /// Wait this long after reading the request before acting on it.
   std::chrono::milliseconds delay{0};
+
+  /// `status` with `body` of `content_type`: the usual answer a test scripts.
+  static CannedResponse With(int status, std::string body = "",
+                             std::string content_type = "text/plain") {
+    CannedResponse r;
+    r.status = status;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+  }
 };
 
 /// Serves canned responses; unknown paths get a 404. Connections are kept alive and each is

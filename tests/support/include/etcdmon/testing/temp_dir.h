@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -49,6 +50,13 @@ bool WaitFor(Condition condition, std::chrono::milliseconds timeout = std::chron
     std::this_thread::sleep_for(period);
   }
   return true;
+}
+
+/// The wall clock in Unix milliseconds (the time remote receivers and the history speak).
+inline int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace etcdmon::testing
