@@ -8,8 +8,10 @@ namespace etcdmon::transport {
 
 namespace {
 
-// Snapshots are small and only the newest matters: keep few in flight.
-constexpr int kPublisherHighWaterMark = 16;
+// Every cluster's snapshot goes out each tick, so a queue must hold a few ticks of the largest
+// fleet (kMaxClusters) without dropping one cluster's news for another's; beyond it a
+// subscriber that stopped reading loses messages, and a live one catches up at the next tick.
+constexpr int kHighWaterMark = 4 * 1024;
 
 }  // namespace
 
@@ -35,8 +37,7 @@ Result<std::unique_ptr<SnapshotPublisher>> SnapshotPublisher::Create(
   impl->socket = std::move(zmq->socket);
   void* s = impl->socket.get();
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
-  ETCDMON_RETURN_IF_ERROR(
-      detail::SetIntOption(s, ZMQ_SNDHWM, kPublisherHighWaterMark, "ZMQ_SNDHWM"));
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_SNDHWM, kHighWaterMark, "ZMQ_SNDHWM"));
   if (!options.curve_secret_key.empty()) {
     if (!IsValidCurveKey(options.curve_secret_key)) {
       return Status::InvalidArgument(
@@ -89,8 +90,9 @@ Result<std::unique_ptr<SnapshotSubscriber>> SnapshotSubscriber::Create(
   impl->socket = std::move(zmq->socket);
   void* s = impl->socket.get();
   ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_LINGER, 0, "ZMQ_LINGER"));
-  // Keep only the newest snapshot: a subscriber that fell behind needs the current state.
-  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_CONFLATE, 1, "ZMQ_CONFLATE"));
+  // No ZMQ_CONFLATE: it keeps one message, and with several clusters on the stream that would
+  // drop every cluster's snapshot but one. Readers drain the queue and keep the newest of each.
+  ETCDMON_RETURN_IF_ERROR(detail::SetIntOption(s, ZMQ_RCVHWM, kHighWaterMark, "ZMQ_RCVHWM"));
   const int64_t max_size = static_cast<int64_t>(options.max_frame_bytes);
   if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_size, sizeof(max_size)) != 0) {
     return detail::ZmqError("setting ZMQ_MAXMSGSIZE");

@@ -1,9 +1,10 @@
 #pragma once
 
-// The aggregator's live stream: a ZeroMQ PUB socket sending one ClusterSnapshot per tick, and the
-// SUB side the alerter and the gateway read it with. Only the latest snapshot matters, so a slow
-// subscriber sees the newest one and skips the rest (the publisher never blocks, the subscriber
-// keeps one message: ZMQ_CONFLATE).
+// The aggregator's live stream: a ZeroMQ PUB socket sending one ClusterSnapshot per cluster per
+// tick, and the SUB side the alerter and the gateway read it with. Snapshots arrive in order; a
+// reader drains what is queued and keeps the newest of each cluster. The publisher never blocks:
+// past a high-water mark of a few thousand messages a subscriber that stopped reading loses
+// messages (a live one has every cluster's newest state again at the next tick).
 
 #include <chrono>
 #include <cstddef>
@@ -36,7 +37,7 @@ class SnapshotPublisher final {
   SnapshotPublisher(const SnapshotPublisher&) = delete;
   SnapshotPublisher& operator=(const SnapshotPublisher&) = delete;
 
-  /// Stamps schema_version and sends; a subscriber that is behind loses older snapshots.
+  /// Stamps schema_version and sends; a subscriber whose queue is full loses this one.
   Status Publish(etcdmonitor::v1::ClusterSnapshot& snapshot);
 
   /// The bound endpoint, e.g. "tcp://127.0.0.1:40123".
@@ -59,7 +60,7 @@ struct SnapshotSubscriberOptions {
   std::size_t max_frame_bytes = 16u << 20;
 };
 
-/// Reads the latest snapshot. Single-threaded. Connects in the background and reconnects by
+/// Reads the snapshots in order. Single-threaded. Connects in the background and reconnects by
 /// itself when the publisher restarts.
 class SnapshotSubscriber final {
  public:
@@ -68,7 +69,8 @@ class SnapshotSubscriber final {
   SnapshotSubscriber(const SnapshotSubscriber&) = delete;
   SnapshotSubscriber& operator=(const SnapshotSubscriber&) = delete;
 
-  /// Waits up to `timeout` for a snapshot. true: `out` holds the newest one; false: none came.
+  /// Waits up to `timeout` for a snapshot. true: `out` holds the oldest queued one (call again
+  /// with a zero timeout to drain); false: none came.
   /// InvalidArgument for a frame that is not a ClusterSnapshot of this schema version (the caller
   /// counts it and goes on; `out` is then unspecified).
   Result<bool> Receive(etcdmonitor::v1::ClusterSnapshot& out, std::chrono::milliseconds timeout);
