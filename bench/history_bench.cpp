@@ -91,7 +91,7 @@ struct WriteWorkload {
     std::vector<SeriesId> ids;
     for (int member = 0; member < kMembers; ++member) {
       for (int metric = 0; metric < kMetricsPerMember; ++metric) {
-        ids.push_back(Unwrap(store->Series("etcd_metric_" + std::to_string(metric),
+        ids.push_back(Unwrap(store->Series("default", "etcd_metric_" + std::to_string(metric),
                                            "etcd-" + std::to_string(member)),
                              "series"));
       }
@@ -232,9 +232,10 @@ class QueryFixture {
     store_ = Unwrap(HistoryStore::Open(config), "open");
     std::vector<SeriesId> ids;
     for (int member = 0; member < kMembers; ++member) {
-      ids.push_back(Unwrap(store_->Series("etcd_disk_wal_fsync_duration_p99_milliseconds",
-                                          "etcd-" + std::to_string(member)),
-                           "series"));
+      ids.push_back(
+          Unwrap(store_->Series("default", "etcd_disk_wal_fsync_duration_p99_milliseconds",
+                                "etcd-" + std::to_string(member)),
+                 "series"));
     }
     const auto start = std::chrono::steady_clock::now();
     const int64_t seconds = 7 * 24 * 3600;

@@ -238,7 +238,7 @@ std::vector<std::vector<Row>> CollectorRows(HistoryStore& store, int collectors)
     points.clear();
     ClusterModel::SamplePoints(MakeSample(c, FirstSampleMs()), points);
     for (const DerivedPoint& p : points) {
-      auto series = store.Series(p.metric, p.member);
+      auto series = store.Series("default", p.metric, p.member);
       if (!series.ok()) {
         std::abort();
       }

@@ -80,7 +80,8 @@ Status HistoryReader::Prepare() {
   ETCDMON_RETURN_IF_ERROR(prepare(metric_id_, "SELECT id FROM metrics WHERE name = ?1"));
   ETCDMON_RETURN_IF_ERROR(prepare(series_id_,
                                   "SELECT s.id FROM series s JOIN members m ON m.id = s.member_id"
-                                  " WHERE s.metric_id = ?1 AND m.name = ?2"));
+                                  " JOIN clusters c ON c.id = s.cluster_id"
+                                  " WHERE s.metric_id = ?1 AND m.name = ?2 AND c.name = ?3"));
   ETCDMON_RETURN_IF_ERROR(
       prepare(level_state_, "SELECT level, rolled_below, pruned_below FROM level_state"));
   ETCDMON_RETURN_IF_ERROR(prepare(select_raw_,
@@ -96,7 +97,12 @@ Status HistoryReader::Prepare() {
   ETCDMON_RETURN_IF_ERROR(prepare(metrics_, "SELECT name FROM metrics ORDER BY name"));
   ETCDMON_RETURN_IF_ERROR(prepare(members_,
                                   "SELECT m.name FROM series s JOIN members m ON m.id = s.member_id"
-                                  " WHERE s.metric_id = ?1 ORDER BY m.name"));
+                                  " JOIN clusters c ON c.id = s.cluster_id"
+                                  " WHERE s.metric_id = ?1 AND c.name = ?2 ORDER BY m.name"));
+  ETCDMON_RETURN_IF_ERROR(prepare(clusters_,
+                                  "SELECT name FROM clusters c WHERE EXISTS"
+                                  " (SELECT 1 FROM series s WHERE s.cluster_id = c.id)"
+                                  " ORDER BY name"));
   return Status::Ok();
 }
 
@@ -128,14 +134,14 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
   int64_t series = 0;
   {
     sqlite::ResetGuard reset(series_id_);
-    ETCDMON_RETURN_IF_ERROR(series_id_.BindAll(*metric, query.member));
+    ETCDMON_RETURN_IF_ERROR(series_id_.BindAll(*metric, query.member, query.cluster));
     Result<bool> row = series_id_.Step();
     if (!row.ok()) {
       return row.status();
     }
     if (!*row) {
       return Status::NotFound("metric \"" + query.metric + "\" has no series for member \"" +
-                              query.member + "\"");
+                              query.member + "\" in cluster \"" + query.cluster + "\"");
     }
     series = series_id_.ColumnInt64(0);
   }
@@ -269,7 +275,23 @@ Result<std::vector<std::string>> HistoryReader::Metrics() {
   }
 }
 
-Result<std::vector<std::string>> HistoryReader::Members(std::string_view metric) {
+Result<std::vector<std::string>> HistoryReader::Clusters() {
+  sqlite::ResetGuard reset(clusters_);
+  std::vector<std::string> names;
+  for (;;) {
+    Result<bool> row = clusters_.Step();
+    if (!row.ok()) {
+      return row.status();
+    }
+    if (!*row) {
+      return names;
+    }
+    names.emplace_back(clusters_.ColumnText(0));
+  }
+}
+
+Result<std::vector<std::string>> HistoryReader::Members(std::string_view cluster,
+                                                        std::string_view metric) {
   Result<sqlite::Transaction> txn =
       sqlite::Transaction::Begin(*db_, sqlite::TransactionMode::kDeferred);
   if (!txn.ok()) {
@@ -280,7 +302,7 @@ Result<std::vector<std::string>> HistoryReader::Members(std::string_view metric)
     return id.status();
   }
   sqlite::ResetGuard reset(members_);
-  ETCDMON_RETURN_IF_ERROR(members_.BindAll(*id));
+  ETCDMON_RETURN_IF_ERROR(members_.BindAll(*id, cluster));
   std::vector<std::string> names;
   for (;;) {
     Result<bool> row = members_.Step();

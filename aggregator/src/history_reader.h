@@ -27,7 +27,8 @@ class HistoryReader final {
   /// HistoryStore::Query for a validated query (from <= to, step >= 0), max_points >= 2.
   Result<HistoryResult> Query(const HistoryQuery& query, uint32_t max_points);
   Result<std::vector<std::string>> Metrics();
-  Result<std::vector<std::string>> Members(std::string_view metric);
+  Result<std::vector<std::string>> Members(std::string_view cluster, std::string_view metric);
+  Result<std::vector<std::string>> Clusters();
 
  private:
   HistoryReader() = default;
@@ -43,6 +44,7 @@ class HistoryReader final {
   sqlite::Statement select_level_[3];  // [1]: points_1m, [2]: points_1h
   sqlite::Statement metrics_;
   sqlite::Statement members_;
+  sqlite::Statement clusters_;
 };
 
 /// Idle readers for reuse; a query takes one (opening a new one when none is idle) and gives

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "etcdmon/sqlite/statement.h"
 #include "etcdmon/sqlite/transaction.h"
 
 namespace etcdmon::aggregator::detail {
@@ -18,12 +19,6 @@ CREATE TABLE metrics (
 CREATE TABLE members (
   id   INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE
-);
-CREATE TABLE series (
-  id        INTEGER PRIMARY KEY,
-  metric_id INTEGER NOT NULL REFERENCES metrics (id),
-  member_id INTEGER NOT NULL REFERENCES members (id),
-  UNIQUE (metric_id, member_id)
 );
 CREATE TABLE points_raw (
   series INTEGER NOT NULL,
@@ -72,6 +67,27 @@ CREATE TABLE rollup_dirty (
 INSERT INTO level_state VALUES (0, 0, 0, 0, 0, 0), (1, 0, 0, 0, 0, 0), (2, 0, 0, 0, 0, 0);
 )sql";
 
+// Version 3: series are keyed by cluster too (one aggregator, many clusters). A series' id is
+// its points' key, so a migration keeps every id.
+constexpr const char* kCreateClusterSeries = R"sql(
+CREATE TABLE clusters (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE series (
+  id         INTEGER PRIMARY KEY,
+  metric_id  INTEGER NOT NULL REFERENCES metrics (id),
+  member_id  INTEGER NOT NULL REFERENCES members (id),
+  cluster_id INTEGER NOT NULL REFERENCES clusters (id),
+  UNIQUE (cluster_id, metric_id, member_id)
+);
+)sql";
+
+// Version 2 → 3: every existing series belongs to the cluster the file served (`?1`).
+constexpr const char* kMigrateSeriesToClusters = R"sql(
+ALTER TABLE series RENAME TO series_v2;
+)sql";
+
 // Version 2: the remote_write sender's progress, per series the newest point the receiver has
 // (or refused). A series without a row has sent nothing yet.
 constexpr const char* kCreateRemoteWriteCursor = R"sql(
@@ -83,7 +99,7 @@ CREATE TABLE remote_write_cursor (
 
 }  // namespace
 
-Status EnsureSchema(sqlite::Connection& db) {
+Status EnsureSchema(sqlite::Connection& db, std::string_view legacy_cluster) {
   // Under the write lock, so two processes opening a new file cannot both create the schema.
   Result<sqlite::Transaction> txn = sqlite::Transaction::Begin(db);
   if (!txn.ok()) {
@@ -99,6 +115,7 @@ Status EnsureSchema(sqlite::Connection& db) {
   }
   if (*version == 0 && *application == 0 && *objects == 0) {
     ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateSchema));
+    ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateClusterSeries));
     ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateRemoteWriteCursor));
     ETCDMON_RETURN_IF_ERROR(db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId) +
                                     ";PRAGMA user_version=" + std::to_string(kSchemaVersion)));
@@ -109,9 +126,25 @@ Status EnsureSchema(sqlite::Connection& db) {
         "history " + db.path() + ": not an etcd-monitor history file (application_id " +
         std::to_string(*application) + ", " + std::to_string(*objects) + " schema objects)");
   }
-  if (*version == 1) {
-    // Migrated in place: version 2 only adds the remote_write cursor table.
-    ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateRemoteWriteCursor));
+  if (*version == 1 || *version == 2) {
+    // Migrated in place, in this transaction: version 2 adds the remote_write cursor table,
+    // version 3 the cluster of every series (the one this file served until now).
+    if (*version == 1) {
+      ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateRemoteWriteCursor));
+    }
+    ETCDMON_RETURN_IF_ERROR(db.Exec(kMigrateSeriesToClusters));
+    ETCDMON_RETURN_IF_ERROR(db.Exec(kCreateClusterSeries));
+    {
+      Result<sqlite::Statement> copy = db.Prepare("INSERT INTO clusters (id, name) VALUES (1, ?1)");
+      if (!copy.ok()) {
+        return copy.status();
+      }
+      ETCDMON_RETURN_IF_ERROR(copy->BindAll(legacy_cluster));
+      ETCDMON_RETURN_IF_ERROR(copy->Run());
+    }
+    ETCDMON_RETURN_IF_ERROR(
+        db.Exec("INSERT INTO series (id, metric_id, member_id, cluster_id)"
+                " SELECT id, metric_id, member_id, 1 FROM series_v2; DROP TABLE series_v2;"));
     ETCDMON_RETURN_IF_ERROR(db.Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion)));
     return txn->Commit();
   }

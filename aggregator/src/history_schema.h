@@ -3,15 +3,16 @@
 // The history file's schema and its levels. See docs/architecture.md, "History".
 
 #include <cstdint>
+#include <string_view>
 
 #include "etcdmon/sqlite/connection.h"
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::aggregator::detail {
 
-/// PRAGMA user_version of the schema this build writes. Version 1 (no remote_write_cursor) is
-/// migrated in place; Open refuses any other version.
-inline constexpr int64_t kSchemaVersion = 2;
+/// PRAGMA user_version of the schema this build writes. Versions 1 (no remote_write_cursor) and
+/// 2 (series without a cluster) are migrated in place; Open refuses any other version.
+inline constexpr int64_t kSchemaVersion = 3;
 
 /// PRAGMA application_id of a history file ("EMHS"), so another SQLite file is never mistaken for
 /// one.
@@ -33,8 +34,9 @@ inline constexpr size_t kMaxNameBytes = 200;
 
 /// Creates the schema in an empty file, or checks an existing file's application id and schema
 /// version. FailedPrecondition, saying what was found, for a file that is not a history file or
-/// has another schema version.
-Status EnsureSchema(sqlite::Connection& db);
+/// has another schema version. A file of version 1 or 2 is migrated; its series become series of
+/// `legacy_cluster`, the cluster it served.
+Status EnsureSchema(sqlite::Connection& db, std::string_view legacy_cluster);
 
 /// `value` rounded down to a multiple of `step` (> 0), also for negative values.
 inline int64_t AlignDown(int64_t value, int64_t step) {

@@ -80,7 +80,8 @@ struct HistoryStore::Impl {
   explicit Impl(HistoryConfig c) : config(std::move(c)), readers(config.path, kMaxIdleReaders) {}
 
   Status Load();
-  Result<SeriesId> CreateSeries(std::string_view metric, std::string_view member);
+  Result<SeriesId> CreateSeries(std::string_view cluster, std::string_view metric,
+                                std::string_view member);
   // Forgets (in memory only: rows, ids and points stay) the series without a point newer than
   // the raw retention, and the names no remaining series uses. A forgotten series that comes
   // back gets its old id again. Caller holds mu.
@@ -95,12 +96,14 @@ struct HistoryStore::Impl {
   sqlite::Statement insert_point;                  // guarded by mu
   sqlite::Statement upsert_committed;              // guarded by mu
   std::unique_ptr<detail::Maintainer> maintainer;  // guarded by mu
-  // metric -> member -> id; std::less<> finds by string_view without a copy.
-  std::map<std::string, std::map<std::string, SeriesId, std::less<>>, std::less<>>
-      series_ids;                                          // guarded by mu
-  std::map<std::string, int64_t, std::less<>> metric_ids;  // guarded by mu
-  std::map<std::string, int64_t, std::less<>> member_ids;  // guarded by mu
-  SeriesId max_series_id = 0;                              // guarded by mu
+  // cluster -> metric -> member -> id; std::less<> finds by string_view without a copy.
+  using MemberIds = std::map<std::string, SeriesId, std::less<>>;
+  using MetricIds = std::map<std::string, MemberIds, std::less<>>;
+  std::map<std::string, MetricIds, std::less<>> series_ids;  // guarded by mu
+  std::map<std::string, int64_t, std::less<>> metric_ids;    // guarded by mu
+  std::map<std::string, int64_t, std::less<>> member_ids;    // guarded by mu
+  std::map<std::string, int64_t, std::less<>> cluster_ids;   // guarded by mu
+  SeriesId max_series_id = 0;                                // guarded by mu
   // Per series id: the newest point written (or when the series was made), unix ms; 0: not
   // known yet (loaded at Open: taken as in use until the next EvictUnused). Guarded by mu.
   std::vector<int64_t> last_used_ms;
@@ -138,7 +141,7 @@ Status HistoryStore::Impl::Load() {
     return db.status().WithContext("history");
   }
   writer = std::move(*db);
-  ETCDMON_RETURN_IF_ERROR(detail::EnsureSchema(*writer));
+  ETCDMON_RETURN_IF_ERROR(detail::EnsureSchema(*writer, config.legacy_cluster));
 
   Result<sqlite::Statement> statement = writer->Prepare(
       "INSERT INTO points_raw (series, ts, value) VALUES (?1, ?2, ?3)"
@@ -178,17 +181,23 @@ Status HistoryStore::Impl::Load() {
   ETCDMON_RETURN_IF_ERROR(load("SELECT id, name FROM members", [this](sqlite::Statement& s) {
     member_ids.emplace(std::string(s.ColumnText(1)), s.ColumnInt64(0));
   }));
+  ETCDMON_RETURN_IF_ERROR(load("SELECT id, name FROM clusters", [this](sqlite::Statement& s) {
+    cluster_ids.emplace(std::string(s.ColumnText(1)), s.ColumnInt64(0));
+  }));
   ETCDMON_RETURN_IF_ERROR(
-      load("SELECT s.id, m.name, b.name FROM series s JOIN metrics m ON m.id = s.metric_id"
-           " JOIN members b ON b.id = s.member_id",
+      load("SELECT s.id, c.name, m.name, b.name FROM series s JOIN metrics m ON m.id = s.metric_id"
+           " JOIN members b ON b.id = s.member_id JOIN clusters c ON c.id = s.cluster_id",
            [this](sqlite::Statement& s) {
              const auto id = static_cast<SeriesId>(s.ColumnInt64(0));
-             series_ids[std::string(s.ColumnText(1))].emplace(std::string(s.ColumnText(2)), id);
+             series_ids[std::string(s.ColumnText(1))][std::string(s.ColumnText(2))].emplace(
+                 std::string(s.ColumnText(3)), id);
              max_series_id = std::max(max_series_id, id);
            }));
   uint64_t count = 0;
-  for (const auto& [metric, members] : series_ids) {
-    count += members.size();
+  for (const auto& [cluster, metrics] : series_ids) {
+    for (const auto& [metric, members] : metrics) {
+      count += members.size();
+    }
   }
   // Ids are handed out densely from 1 and never deleted; Maintain walks 1..max_series_id.
   if (count != max_series_id) {
@@ -217,15 +226,16 @@ Status HistoryStore::Impl::Load() {
   return lease.status();
 }
 
-Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
+Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view cluster, std::string_view metric,
                                                   std::string_view member) {
   if (live_series >= config.max_series && maintain_now_ms > 0) {
     EvictUnused(maintain_now_ms);
   }
   if (live_series >= config.max_series) {
-    return Status::ResourceExhausted(
-        "history: series limit of " + std::to_string(config.max_series) + " reached; not adding " +
-        std::string(metric) + "{member=\"" + std::string(member) + "\"}");
+    return Status::ResourceExhausted("history: series limit of " +
+                                     std::to_string(config.max_series) + " reached; not adding " +
+                                     std::string(metric) + "{cluster=\"" + std::string(cluster) +
+                                     "\",member=\"" + std::string(member) + "\"}");
   }
   Result<sqlite::Transaction> txn = sqlite::Transaction::Begin(*writer);
   if (!txn.ok()) {
@@ -265,6 +275,11 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
   };
   bool new_metric = false;
   bool new_member = false;
+  bool new_cluster = false;
+  Result<int64_t> cluster_id = name_id(cluster_ids, "clusters", cluster, &new_cluster);
+  if (!cluster_id.ok()) {
+    return cluster_id.status();
+  }
   Result<int64_t> metric_id = name_id(metric_ids, "metrics", metric, &new_metric);
   if (!metric_id.ok()) {
     return metric_id.status();
@@ -274,12 +289,13 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
     return member_id.status();
   }
   // A series EvictUnused forgot keeps its id.
-  Result<sqlite::Statement> existing =
-      writer->Prepare("SELECT id FROM series WHERE metric_id = ?1 AND member_id = ?2");
+  Result<sqlite::Statement> existing = writer->Prepare(
+      "SELECT id FROM series WHERE metric_id = ?1 AND member_id = ?2"
+      " AND cluster_id = ?3");
   if (!existing.ok()) {
     return existing.status();
   }
-  ETCDMON_RETURN_IF_ERROR(existing->BindAll(*metric_id, *member_id));
+  ETCDMON_RETURN_IF_ERROR(existing->BindAll(*metric_id, *member_id, *cluster_id));
   Result<bool> found = existing->Step();
   if (!found.ok()) {
     return found.status();
@@ -288,12 +304,12 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
   if (*found) {
     id = static_cast<SeriesId>(existing->ColumnInt64(0));
   } else {
-    Result<sqlite::Statement> insert =
-        writer->Prepare("INSERT INTO series (metric_id, member_id) VALUES (?1, ?2)");
+    Result<sqlite::Statement> insert = writer->Prepare(
+        "INSERT INTO series (metric_id, member_id, cluster_id) VALUES (?1, ?2, ?3)");
     if (!insert.ok()) {
       return insert.status();
     }
-    ETCDMON_RETURN_IF_ERROR(insert->BindAll(*metric_id, *member_id));
+    ETCDMON_RETURN_IF_ERROR(insert->BindAll(*metric_id, *member_id, *cluster_id));
     ETCDMON_RETURN_IF_ERROR(insert->Run());
     id = static_cast<SeriesId>(writer->LastInsertRowId());
   }
@@ -306,11 +322,16 @@ Result<SeriesId> HistoryStore::Impl::CreateSeries(std::string_view metric,
   if (new_member) {
     member_ids.emplace(std::string(member), *member_id);
   }
-  auto metric_it = series_ids.find(metric);
-  if (metric_it == series_ids.end()) {
-    metric_it =
-        series_ids.emplace(std::string(metric), std::map<std::string, SeriesId, std::less<>>())
-            .first;
+  if (new_cluster) {
+    cluster_ids.emplace(std::string(cluster), *cluster_id);
+  }
+  auto cluster_it = series_ids.find(cluster);
+  if (cluster_it == series_ids.end()) {
+    cluster_it = series_ids.emplace(std::string(cluster), MetricIds()).first;
+  }
+  auto metric_it = cluster_it->second.find(metric);
+  if (metric_it == cluster_it->second.end()) {
+    metric_it = cluster_it->second.emplace(std::string(metric), MemberIds()).first;
   }
   metric_it->second.emplace(std::string(member), id);
   ++live_series;
@@ -329,25 +350,38 @@ void HistoryStore::Impl::EvictUnused(int64_t now_ms) {
   evicted_at_ms = now_ms;
   const int64_t unused_before = now_ms - config.raw_retention.count();
   std::map<std::string_view, bool> members_in_use;
-  for (auto metric_it = series_ids.begin(); metric_it != series_ids.end();) {
-    auto& members = metric_it->second;
-    for (auto it = members.begin(); it != members.end();) {
-      int64_t& used = last_used_ms[it->second];
-      if (used == 0) {
-        used = now_ms;  // loaded at Open: its age counts from now
+  std::map<std::string_view, bool> metrics_in_use;
+  for (auto cluster_it = series_ids.begin(); cluster_it != series_ids.end();) {
+    MetricIds& metrics = cluster_it->second;
+    for (auto metric_it = metrics.begin(); metric_it != metrics.end();) {
+      auto& members = metric_it->second;
+      for (auto it = members.begin(); it != members.end();) {
+        int64_t& used = last_used_ms[it->second];
+        if (used == 0) {
+          used = now_ms;  // loaded at Open: its age counts from now
+        }
+        if (used < unused_before) {
+          it = members.erase(it);
+          --live_series;
+        } else {
+          members_in_use[it->first] = true;
+          ++it;
+        }
       }
-      if (used < unused_before) {
-        it = members.erase(it);
-        --live_series;
+      if (members.empty()) {
+        metric_it = metrics.erase(metric_it);
       } else {
-        members_in_use[it->first] = true;
-        ++it;
+        metrics_in_use[metric_it->first] = true;
+        ++metric_it;
       }
     }
-    metric_it = members.empty() ? series_ids.erase(metric_it) : std::next(metric_it);
+    cluster_it = metrics.empty() ? series_ids.erase(cluster_it) : std::next(cluster_it);
   }
   for (auto it = metric_ids.begin(); it != metric_ids.end();) {
-    it = series_ids.count(it->first) == 0 ? metric_ids.erase(it) : std::next(it);
+    it = metrics_in_use.count(it->first) == 0 ? metric_ids.erase(it) : std::next(it);
+  }
+  for (auto it = cluster_ids.begin(); it != cluster_ids.end();) {
+    it = series_ids.count(it->first) == 0 ? cluster_ids.erase(it) : std::next(it);
   }
   for (auto it = member_ids.begin(); it != member_ids.end();) {
     it = members_in_use.count(it->first) == 0 ? member_ids.erase(it) : std::next(it);
@@ -365,18 +399,23 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(HistoryConfig config) {
   return std::unique_ptr<HistoryStore>(new HistoryStore(std::move(impl)));
 }
 
-Result<SeriesId> HistoryStore::Series(std::string_view metric, std::string_view member) {
+Result<SeriesId> HistoryStore::Series(std::string_view cluster, std::string_view metric,
+                                      std::string_view member) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto metric_it = impl_->series_ids.find(metric);
-  if (metric_it != impl_->series_ids.end()) {
-    auto member_it = metric_it->second.find(member);
-    if (member_it != metric_it->second.end()) {
-      return member_it->second;
+  auto cluster_it = impl_->series_ids.find(cluster);
+  if (cluster_it != impl_->series_ids.end()) {
+    auto metric_it = cluster_it->second.find(metric);
+    if (metric_it != cluster_it->second.end()) {
+      auto member_it = metric_it->second.find(member);
+      if (member_it != metric_it->second.end()) {
+        return member_it->second;
+      }
     }
   }
+  ETCDMON_RETURN_IF_ERROR(CheckName("cluster", cluster, /*may_be_empty=*/false));
   ETCDMON_RETURN_IF_ERROR(CheckName("metric", metric, /*may_be_empty=*/false));
   ETCDMON_RETURN_IF_ERROR(CheckName("member", member, /*may_be_empty=*/true));
-  return impl_->CreateSeries(metric, member);
+  return impl_->CreateSeries(cluster, metric, member);
 }
 
 Status HistoryStore::Write(const WriteBatch& batch) {
@@ -539,12 +578,21 @@ Result<std::vector<std::string>> HistoryStore::Metrics() const {
   return (*reader)->Metrics();
 }
 
-Result<std::vector<std::string>> HistoryStore::Members(std::string_view metric) const {
+Result<std::vector<std::string>> HistoryStore::Members(std::string_view cluster,
+                                                       std::string_view metric) const {
   Result<detail::ReaderPool::Lease> reader = impl_->readers.Acquire();
   if (!reader.ok()) {
     return reader.status();
   }
-  return (*reader)->Members(metric);
+  return (*reader)->Members(cluster, metric);
+}
+
+Result<std::vector<std::string>> HistoryStore::Clusters() const {
+  Result<detail::ReaderPool::Lease> reader = impl_->readers.Acquire();
+  if (!reader.ok()) {
+    return reader.status();
+  }
+  return (*reader)->Clusters();
 }
 
 HistoryStats HistoryStore::Stats() const {

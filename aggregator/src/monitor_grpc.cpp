@@ -5,18 +5,31 @@
 namespace etcdmon::aggregator::detail {
 
 grpc::Status MonitorGrpcService::GetSnapshot(grpc::ServerContext* /*context*/,
-                                             const etcdmonitor::v1::GetSnapshotRequest* /*request*/,
+                                             const etcdmonitor::v1::GetSnapshotRequest* request,
                                              etcdmonitor::v1::ClusterSnapshot* response) {
-  if (!snapshot_(*response)) {
-    return rpc::ToGrpcStatus(Status::Unavailable("no snapshot yet: the aggregator has not ticked"));
+  Result<std::string> cluster = clusters_.resolve(request->cluster());
+  if (!cluster.ok()) {
+    return rpc::ToGrpcStatus(cluster.status());
   }
+  return rpc::ToGrpcStatus(clusters_.snapshot(*cluster, *response));
+}
+
+grpc::Status MonitorGrpcService::ListClusters(
+    grpc::ServerContext* /*context*/, const etcdmonitor::v1::ListClustersRequest* /*request*/,
+    etcdmonitor::v1::ListClustersResponse* response) {
+  clusters_.list(*response);
   return grpc::Status::OK;
 }
 
 grpc::Status MonitorGrpcService::QueryHistory(grpc::ServerContext* /*context*/,
                                               const etcdmonitor::v1::HistoryQuery* request,
                                               etcdmonitor::v1::HistoryResponse* response) {
+  Result<std::string> cluster = clusters_.resolve(request->cluster());
+  if (!cluster.ok()) {
+    return rpc::ToGrpcStatus(cluster.status());
+  }
   HistoryQuery query;
+  query.cluster = std::move(cluster).value();
   query.metric = request->metric();
   query.member = request->member();
   query.from_unix_ms = request->from_unix_ms();

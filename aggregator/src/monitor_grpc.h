@@ -11,13 +11,22 @@ namespace etcdmon::aggregator::detail {
 
 class MonitorGrpcService final : public etcdmonitor::v1::MonitorService::Service {
  public:
-  /// Fills the latest snapshot; false before the first tick.
-  using SnapshotSource = std::function<bool(etcdmonitor::v1::ClusterSnapshot&)>;
+  /// The clusters the aggregator models, as the requests name them.
+  struct ClusterSource {
+    /// The name a request means: `name` itself, or for an empty one the only cluster
+    /// (FailedPrecondition naming them when there are several).
+    std::function<Result<std::string>(const std::string& name)> resolve;
+    /// Fills the latest snapshot of `name`: NotFound for a cluster not modelled, Unavailable
+    /// before its first tick.
+    std::function<Status(const std::string& name, etcdmonitor::v1::ClusterSnapshot&)> snapshot;
+    /// Every cluster's latest snapshot, by name.
+    std::function<void(etcdmonitor::v1::ListClustersResponse&)> list;
+  };
   using HealthSource = std::function<void(etcdmonitor::v1::ServiceHealth&)>;
 
   /// `store` and the sources must outlive the service; they are called from gRPC threads.
-  MonitorGrpcService(const HistoryStore& store, SnapshotSource snapshot, HealthSource health)
-      : store_(store), snapshot_(std::move(snapshot)), health_(std::move(health)) {}
+  MonitorGrpcService(const HistoryStore& store, ClusterSource clusters, HealthSource health)
+      : store_(store), clusters_(std::move(clusters)), health_(std::move(health)) {}
 
   grpc::Status GetSnapshot(grpc::ServerContext* context,
                            const etcdmonitor::v1::GetSnapshotRequest* request,
@@ -31,10 +40,13 @@ class MonitorGrpcService final : public etcdmonitor::v1::MonitorService::Service
   grpc::Status GetHealth(grpc::ServerContext* context,
                          const etcdmonitor::v1::GetSnapshotRequest* request,
                          etcdmonitor::v1::ServiceHealth* response) override;
+  grpc::Status ListClusters(grpc::ServerContext* context,
+                            const etcdmonitor::v1::ListClustersRequest* request,
+                            etcdmonitor::v1::ListClustersResponse* response) override;
 
  private:
   const HistoryStore& store_;
-  SnapshotSource snapshot_;
+  ClusterSource clusters_;
   HealthSource health_;
 };
 

@@ -54,6 +54,7 @@ int64_t UnixMs(std::chrono::system_clock::time_point t) {
 
 struct SeriesInfo {
   SeriesId id;
+  std::string cluster;
   std::string metric;
   std::string member;  // "" = cluster-wide
 };
@@ -62,7 +63,6 @@ struct SeriesInfo {
 
 struct RemoteWriteSender::Impl {
   RemoteWriteConfig config;
-  std::string cluster;
   std::shared_ptr<spdlog::logger> logger;
   Clock& clock;
 
@@ -93,8 +93,8 @@ struct RemoteWriteSender::Impl {
   bool started = false;
   std::thread thread;
 
-  Impl(RemoteWriteConfig c, std::string k, std::shared_ptr<spdlog::logger> l, Clock& cl)
-      : config(std::move(c)), cluster(std::move(k)), logger(std::move(l)), clock(cl) {}
+  Impl(RemoteWriteConfig c, std::shared_ptr<spdlog::logger> l, Clock& cl)
+      : config(std::move(c)), logger(std::move(l)), clock(cl) {}
 
   Status Prepare() {
     auto prepare = [this](sqlite::Statement& stmt, std::string_view sql) -> Status {
@@ -106,9 +106,10 @@ struct RemoteWriteSender::Impl {
       return Status::Ok();
     };
     ETCDMON_RETURN_IF_ERROR(prepare(select_new_series,
-                                    "SELECT s.id, m.name, b.name FROM series s"
+                                    "SELECT s.id, c.name, m.name, b.name FROM series s"
                                     " JOIN metrics m ON m.id = s.metric_id"
                                     " JOIN members b ON b.id = s.member_id"
+                                    " JOIN clusters c ON c.id = s.cluster_id"
                                     " WHERE s.id > ?1 ORDER BY s.id"));
     ETCDMON_RETURN_IF_ERROR(prepare(select_page,
                                     "SELECT ts, value FROM points_raw WHERE series = ?1"
@@ -154,7 +155,8 @@ struct RemoteWriteSender::Impl {
       }
       series.push_back({static_cast<SeriesId>(select_new_series.ColumnInt64(0)),
                         std::string(select_new_series.ColumnText(1)),
-                        std::string(select_new_series.ColumnText(2))});
+                        std::string(select_new_series.ColumnText(2)),
+                        std::string(select_new_series.ColumnText(3))});
     }
   }
 
@@ -283,9 +285,7 @@ struct RemoteWriteSender::Impl {
       advanced.emplace_back(s.id, samples.back().timestamp_ms);
       remote_write::Series out;
       out.name = s.metric;
-      if (!cluster.empty()) {
-        out.labels.emplace_back("cluster", cluster);
-      }
+      out.labels.emplace_back("cluster", s.cluster);
       if (!s.member.empty()) {
         out.labels.emplace_back("member", s.member);
       }
@@ -388,8 +388,8 @@ struct RemoteWriteSender::Impl {
 };
 
 Result<std::unique_ptr<RemoteWriteSender>> RemoteWriteSender::Create(
-    RemoteWriteConfig config, std::string history_path, std::string cluster,
-    std::shared_ptr<spdlog::logger> logger, Clock& clock) {
+    RemoteWriteConfig config, std::string history_path, std::shared_ptr<spdlog::logger> logger,
+    Clock& clock) {
   if (config.max_samples == 0) {
     return Status::InvalidArgument("remote_write: max_samples must be at least 1");
   }
@@ -407,8 +407,7 @@ Result<std::unique_ptr<RemoteWriteSender>> RemoteWriteSender::Create(
   if (!logger) {
     logger = spdlog::default_logger();
   }
-  auto impl =
-      std::make_unique<Impl>(std::move(config), std::move(cluster), std::move(logger), clock);
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(logger), clock);
   impl->external_labels = std::move(external);
   remote_write::ClientOptions options;
   options.url = impl->config.url;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cluster_identity.h"
 #include "etcdmon/aggregator/startup.h"
 #include "etcdmon/files/directory_lock.h"
 #include "etcdmon/files/private_files.h"
@@ -42,6 +43,13 @@ constexpr int64_t kCacheSweepEveryMs = 60 * 1000;
 constexpr int64_t kStorageFailingForTicks = 30;
 // Collectors whose latest taken sequence the ingest path remembers at once (model_taken).
 constexpr std::size_t kMaxModelTakenCollectors = 4096;
+// How long an identity binding (a cluster name's etcd cluster id, a member's cluster) holds
+// without a sample confirming it; see ClusterIdentity.
+constexpr std::chrono::minutes kIdentityHold{5};
+// Identity conflicts a snapshot lists: those refused this recently.
+constexpr int64_t kConflictListMs = 10 * 60 * 1000;
+// At most this many cluster names in an error message.
+constexpr std::size_t kMaxNamesInError = 20;
 
 // Says loudly, once at start, when anyone who reaches the ingest socket can send as any collector.
 void WarnAboutOpenIngest(const AggregatorConfig& c, spdlog::logger& logger) {
@@ -80,7 +88,39 @@ struct AggregatorService::Impl {
   std::unique_ptr<HistoryStore> store;
   // Reads the history on its own connection; stopped before the store closes. Null: off.
   std::unique_ptr<RemoteWriteSender> remote_write;
-  std::unique_ptr<ClusterModel> model;
+  // One model per cluster. The map is guarded by clusters_mu; an entry is shared so that the
+  // ingest and gRPC threads can use one the tick thread forgets meanwhile.
+  struct ClusterEntry {
+    ClusterEntry(std::string n, const ModelConfig& model_config, Clock& clock)
+        : name(std::move(n)), model(WithName(model_config, name), clock) {}
+    static ModelConfig WithName(ModelConfig c, const std::string& name) {
+      c.cluster = name;
+      return c;
+    }
+    const std::string name;
+    ClusterModel model;  // thread-safe
+    // The aggregator's clock when a batch of this cluster last came (or the entry was made
+    // from the history); the cluster is forgotten after the raw retention without one.
+    std::atomic<int64_t> last_heard_ms{0};
+    std::atomic<bool> ever_heard{false};  // a batch came (the default cluster may never hear)
+    bool from_history = false;            // set before the entry is shared
+
+    // Tick state: touched only by the tick thread.
+    etcdmonitor::v1::ClusterSnapshot tick_snapshot;
+    bool was_starting_up = true;
+
+    // Guarded by Impl::snapshot_mu.
+    etcdmonitor::v1::ClusterSnapshot latest;
+    bool have_latest = false;
+    etcdmonitor::v1::BenchmarkSummary last_benchmark;
+    bool have_benchmark = false;
+    bool new_benchmark = false;  // its points are not in history yet
+  };
+  mutable std::mutex clusters_mu;
+  std::map<std::string, std::shared_ptr<ClusterEntry>, std::less<>> clusters;  // clusters_mu
+  detail::ClusterIdentity identity{kIdentityHold};
+  std::atomic<uint64_t> clusters_refused{0};
+  std::atomic<uint64_t> identity_conflicts{0};
   std::unique_ptr<transport::SnapshotPublisher> publisher;
   std::unique_ptr<transport::BatchReceiver> receiver;
   std::unique_ptr<detail::MonitorGrpcService> grpc_service;
@@ -101,9 +141,12 @@ struct AggregatorService::Impl {
     std::vector<std::pair<std::string, SeriesId>> ids;  // (metric, id)
     int64_t used_ms = 0;                                // the aggregator's clock, last sample
   };
-  std::unordered_map<std::string, CachedSeries> sample_series;
-  std::size_t sample_series_entries = 0;  // ids over every member of sample_series
-  int64_t stage_now_ms = 0;               // the clock when the batch in hand was staged
+  using ClusterSeriesCache = std::unordered_map<std::string, CachedSeries>;  // by member label
+  std::unordered_map<std::string, ClusterSeriesCache> sample_series;         // by cluster
+  std::size_t sample_series_members = 0;       // member labels over every cluster of sample_series
+  std::size_t sample_series_entries = 0;       // ids over every member of sample_series
+  const std::string* stage_cluster = nullptr;  // the cluster of the batch being staged
+  int64_t stage_now_ms = 0;                    // the clock when the batch in hand was staged
   int64_t last_cache_sweep_ms = 0;
   WriteBatch pending_write;         // the group's points, and one marker per collector: its highest
   std::size_t pending_count = 0;    // batches staged for storing
@@ -114,17 +157,12 @@ struct AggregatorService::Impl {
   std::unordered_map<std::string, uint64_t> model_taken;
 
   // Tick state: touched only by the tick thread.
-  etcdmonitor::v1::ClusterSnapshot tick_snapshot;
   std::vector<DerivedPoint> tick_points;
   WriteBatch tick_write;
-  bool was_starting_up = true;
+  std::vector<std::shared_ptr<ClusterEntry>> tick_clusters;
 
+  // Guards every ClusterEntry's latest snapshot and benchmark.
   mutable std::mutex snapshot_mu;
-  etcdmonitor::v1::ClusterSnapshot latest;           // guarded by snapshot_mu
-  bool have_latest = false;                          // guarded by snapshot_mu
-  etcdmonitor::v1::BenchmarkSummary last_benchmark;  // guarded by snapshot_mu
-  bool have_benchmark = false;                       // guarded by snapshot_mu
-  bool new_benchmark = false;  // guarded by snapshot_mu; its points are not in history yet
 
   std::mutex mu;
   std::condition_variable cv;
@@ -157,9 +195,10 @@ struct AggregatorService::Impl {
 
   // Appends derived points to `out` as stored records; a point whose series cannot be created
   // (bounds) is skipped with one warning per failure, never failing the batch.
-  void AppendRecords(const std::vector<DerivedPoint>& points, WriteBatch& out) {
+  void AppendRecords(const std::string& cluster, const std::vector<DerivedPoint>& points,
+                     WriteBatch& out) {
     for (const DerivedPoint& p : points) {
-      Result<SeriesId> series = store->Series(p.metric, p.member);
+      Result<SeriesId> series = store->Series(cluster, p.metric, p.member);
       if (!series.ok()) {
         SeriesRefused(series.status());
         continue;
@@ -186,13 +225,18 @@ struct AggregatorService::Impl {
     }
     last_cache_sweep_ms = stage_now_ms;
     const int64_t unused_before = stage_now_ms - config.history.raw_retention.count();
-    for (auto it = sample_series.begin(); it != sample_series.end();) {
-      if (it->second.used_ms < unused_before) {
-        sample_series_entries -= it->second.ids.size();
-        it = sample_series.erase(it);
-      } else {
-        ++it;
+    for (auto cluster = sample_series.begin(); cluster != sample_series.end();) {
+      ClusterSeriesCache& members = cluster->second;
+      for (auto it = members.begin(); it != members.end();) {
+        if (it->second.used_ms < unused_before) {
+          sample_series_entries -= it->second.ids.size();
+          --sample_series_members;
+          it = members.erase(it);
+        } else {
+          ++it;
+        }
       }
+      cluster = members.empty() ? sample_series.erase(cluster) : std::next(cluster);
     }
     series_cached.store(sample_series_entries, std::memory_order_relaxed);
   }
@@ -208,13 +252,21 @@ struct AggregatorService::Impl {
       member_ = &label;
       at_ = unix_ms;
       position_ = 0;
-      auto cached = impl_.sample_series.find(label);
-      if (cached == impl_.sample_series.end()) {
-        if (impl_.sample_series.size() >= kMaxCachedMembers) {
+      const std::string& cluster = *impl_.stage_cluster;
+      auto members = impl_.sample_series.find(cluster);
+      if (members == impl_.sample_series.end() ||
+          members->second.find(label) == members->second.end()) {
+        if (impl_.sample_series_members >= kMaxCachedMembers) {
           impl_.sample_series.clear();  // many members come and go: start over, not grow
           impl_.sample_series_entries = 0;
+          impl_.sample_series_members = 0;
         }
-        cached = impl_.sample_series.emplace(label, CachedSeries()).first;
+        members = impl_.sample_series.try_emplace(cluster).first;
+      }
+      auto cached = members->second.find(label);
+      if (cached == members->second.end()) {
+        cached = members->second.emplace(label, CachedSeries()).first;
+        ++impl_.sample_series_members;
       }
       cached->second.used_ms = impl_.stage_now_ms;
       ids_ = &cached->second.ids;
@@ -236,7 +288,7 @@ struct AggregatorService::Impl {
         }
       }
       if (id == 0) {
-        Result<SeriesId> series = impl_.store->Series(metric, *member_);
+        Result<SeriesId> series = impl_.store->Series(*impl_.stage_cluster, metric, *member_);
         if (!series.ok()) {
           impl_.SeriesRefused(series.status());
           return;
@@ -267,6 +319,115 @@ struct AggregatorService::Impl {
       }
     }
     return nullptr;
+  }
+
+  // The cluster a batch belongs to: its own name, or the default cluster's for collectors that
+  // name none (the receiver's checks refused bad names).
+  const std::string& ClusterOf(const etcdmonitor::v1::SampleBatch& batch) const {
+    return batch.cluster().empty() ? config.model.cluster : batch.cluster();
+  }
+
+  std::shared_ptr<ClusterEntry> FindCluster(std::string_view name) const {
+    std::lock_guard<std::mutex> lock(clusters_mu);
+    auto it = clusters.find(name);
+    return it == clusters.end() ? nullptr : it->second;
+  }
+
+  // Creates the entry of a cluster on its first batch; null beyond kMaxClusters (counted, the
+  // first refusal warned).
+  std::shared_ptr<ClusterEntry> FindOrAddCluster(const std::string& name, int64_t now_ms) {
+    std::lock_guard<std::mutex> lock(clusters_mu);
+    auto it = clusters.find(name);
+    if (it != clusters.end()) {
+      return it->second;
+    }
+    if (clusters.size() >= kMaxClusters) {
+      if (clusters_refused.fetch_add(1, std::memory_order_relaxed) == 0) {
+        logger->warn(
+            "cluster_refused cluster={} limit={} (samples of clusters beyond the limit are "
+            "dropped; later refusals are counted)",
+            name, kMaxClusters);
+      }
+      return nullptr;
+    }
+    auto entry = std::make_shared<ClusterEntry>(name, config.model, clock);
+    entry->last_heard_ms.store(now_ms, std::memory_order_relaxed);
+    clusters.emplace(name, entry);
+    logger->info("cluster_added cluster={} clusters={}", name, clusters.size());
+    return entry;
+  }
+
+  // The names of the clusters, for errors: at most kMaxNamesInError, then how many more.
+  std::string ClusterNames() const {
+    std::lock_guard<std::mutex> lock(clusters_mu);
+    std::string names;
+    std::size_t listed = 0;
+    for (const auto& [name, entry] : clusters) {
+      if (listed == kMaxNamesInError) {
+        names += " and " + std::to_string(clusters.size() - listed) + " more";
+        break;
+      }
+      names += (listed++ == 0 ? "" : ", ") + name;
+    }
+    return names;
+  }
+
+  // What an empty cluster name in a request means: the only cluster.
+  Result<std::string> ResolveCluster(const std::string& name) const {
+    if (!name.empty()) {
+      return name;
+    }
+    {
+      std::lock_guard<std::mutex> lock(clusters_mu);
+      if (clusters.size() == 1) {
+        return clusters.begin()->first;
+      }
+    }
+    return Status::FailedPrecondition("several clusters are monitored (" + ClusterNames() +
+                                      "): name one");
+  }
+
+  Status LatestSnapshot(const std::string& name, etcdmonitor::v1::ClusterSnapshot& out) const {
+    std::shared_ptr<ClusterEntry> entry = FindCluster(name);
+    if (!entry) {
+      return Status::NotFound("no cluster named \"" + name.substr(0, 64) +
+                              "\" is monitored (clusters: " + ClusterNames() + ")");
+    }
+    std::lock_guard<std::mutex> lock(snapshot_mu);
+    if (!entry->have_latest) {
+      return Status::Unavailable("no snapshot yet: the aggregator has not ticked");
+    }
+    out = entry->latest;
+    return Status::Ok();
+  }
+
+  void ListLatest(etcdmonitor::v1::ListClustersResponse& out) const {
+    std::vector<std::shared_ptr<ClusterEntry>> entries;
+    {
+      std::lock_guard<std::mutex> lock(clusters_mu);
+      for (const auto& [name, entry] : clusters) {
+        entries.push_back(entry);
+      }
+    }
+    std::lock_guard<std::mutex> lock(snapshot_mu);
+    for (const auto& entry : entries) {
+      if (entry->have_latest) {
+        *out.add_clusters() = entry->latest;
+      }
+    }
+  }
+
+  // A sample refused for its identity: counted; the first refusal per aggregator run is a
+  // warning (the alert says the rest).
+  void IdentityRefused(const std::string& cluster, const std::string& collector,
+                       const etcdmonitor::v1::MemberSample& sample) {
+    if (identity_conflicts.fetch_add(1, std::memory_order_relaxed) == 0) {
+      logger->warn(
+          "identity_conflict cluster={} collector={} endpoint={} (samples whose etcd cluster id "
+          "or member id contradicts their cluster name are refused; see the "
+          "ClusterIdentityConflict alert)",
+          cluster, collector.substr(0, 64), sample.endpoint().substr(0, 128));
+    }
   }
 
   // What the history store would refuse of a batch, checked before anything of it is staged:
@@ -313,10 +474,18 @@ struct AggregatorService::Impl {
     const std::size_t points_before = pending_write.points.size();
     stage_now_ms = UnixMs(clock.Now());
     SweepSeriesCache();
+    const std::string& cluster = ClusterOf(batch);
+    // The model judged the batch first (TakeIntoModel): a cluster it could not take, or a
+    // sample whose identity it refused, is not stored either; the batch is still acknowledged.
+    const bool modelled = FindCluster(cluster) != nullptr;
+    stage_cluster = &cluster;
     try {
       SampleRecorder recorder(*this);
       for (const auto& sample : batch.samples()) {
-        detail::VisitSamplePoints(sample, recorder);
+        if (modelled && identity.Accept(cluster, collector, sample, stage_now_ms,
+                                        /*record=*/false)) {
+          detail::VisitSamplePoints(sample, recorder);
+        }
       }
       if (marker != nullptr) {
         marker->sequence = sequence;
@@ -344,12 +513,22 @@ struct AggregatorService::Impl {
     if (batch.sequence() <= seen) {
       return;
     }
+    const int64_t now_ms = UnixMs(clock.Now());
+    std::shared_ptr<ClusterEntry> entry = FindOrAddCluster(ClusterOf(batch), now_ms);
     bool leadership_changed = false;
-    for (const auto& sample : batch.samples()) {
-      leadership_changed = model->Ingest(collector, sample) || leadership_changed;
-    }
-    if (batch.has_stats()) {
-      model->IngestStats(collector, batch.stats());
+    if (entry) {
+      entry->last_heard_ms.store(now_ms, std::memory_order_relaxed);
+      entry->ever_heard.store(true, std::memory_order_relaxed);
+      for (const auto& sample : batch.samples()) {
+        if (identity.Accept(entry->name, collector, sample, now_ms, /*record=*/true)) {
+          leadership_changed = entry->model.Ingest(collector, sample) || leadership_changed;
+        } else {
+          IdentityRefused(entry->name, collector, sample);
+        }
+      }
+      if (batch.has_stats()) {
+        entry->model.IngestStats(collector, batch.stats());
+      }
     }
     if (leadership_changed) {
       // A member went down or came back, or names another leader: publish now rather than at
@@ -446,58 +625,124 @@ struct AggregatorService::Impl {
     return Status::Ok();
   }
 
-  void Tick() {
-    tick_points.clear();
-    model->Tick(tick_snapshot, tick_points);
-    tick_snapshot.set_tick_interval_ms(config.tick.count());
-    if (tick_snapshot.starting_up()) {
-      // The cluster-wide values describe the part of the cluster sampled so far: not history.
-      tick_points.erase(std::remove_if(tick_points.begin(), tick_points.end(),
-                                       [](const DerivedPoint& p) { return p.member.empty(); }),
-                        tick_points.end());
-    } else if (was_starting_up) {
-      was_starting_up = false;
-      logger->info("model_started_up members={} fresh={}", tick_snapshot.member_count(),
-                   tick_snapshot.fresh_members());
+  // The clusters to tick now. Forgets a cluster unheard of for the raw retention (its history
+  // stays), and the default cluster while it never heard from a collector and others exist (a
+  // fleet whose collectors all name their cluster has no "default").
+  void ClustersToTick(int64_t now_ms) {
+    tick_clusters.clear();
+    std::vector<std::string> forgotten;
+    {
+      std::lock_guard<std::mutex> lock(clusters_mu);
+      for (auto it = clusters.begin(); it != clusters.end();) {
+        const ClusterEntry& e = *it->second;
+        const bool unused_default =
+            !e.ever_heard.load(std::memory_order_relaxed) && !e.from_history;
+        const bool silent = now_ms - e.last_heard_ms.load(std::memory_order_relaxed) >
+                            config.history.raw_retention.count();
+        if (clusters.size() > 1 && (unused_default || silent)) {
+          forgotten.push_back(it->first);
+          it = clusters.erase(it);
+          continue;
+        }
+        tick_clusters.push_back(it->second);
+        ++it;
+      }
     }
-    auto& rejected = *tick_snapshot.mutable_ingest_rejected();
-    rejected.clear();
+    for (const std::string& name : forgotten) {
+      identity.Forget(name);
+      logger->info("cluster_forgotten cluster={}", name);
+    }
+  }
+
+  void Tick() {
+    const int64_t now_ms = UnixMs(clock.Now());
+    ClustersToTick(now_ms);
+    // What every cluster's snapshot shares: the aggregator's own state.
+    google::protobuf::Map<std::string, uint64_t> rejected;
     for (const auto& [reason, count] : receiver->Stats().RejectedByReason()) {
       rejected[std::string(reason)] = count;
     }
     // Points whose new series was refused (the series limit, or a name the store refuses).
     rejected["series_limit"] = series_refused.load(std::memory_order_relaxed);
-    FillStorageState(*tick_snapshot.mutable_storage());
+    rejected["cluster_limit"] = clusters_refused.load(std::memory_order_relaxed);
+    etcdmonitor::v1::StorageState storage;
+    FillStorageState(storage);
+    etcdmonitor::v1::RemoteWriteState remote;
+    if (remote_write) {
+      const RemoteWriteStats rw = remote_write->Stats();
+      remote.set_samples_sent_total(rw.samples_sent);
+      remote.set_samples_rejected_total(rw.samples_rejected);
+      remote.set_samples_dropped_total(rw.samples_dropped);
+      remote.set_failures_total(rw.failures);
+      remote.set_lag_seconds(rw.lag_seconds);
+      remote.set_last_success_unix_ms(rw.last_success_unix_ms);
+    }
+    for (const auto& entry : tick_clusters) {
+      TickCluster(*entry, rejected, storage, remote, now_ms);
+    }
+    tick_clusters.clear();
+    Result<bool> more = store->Maintain(clock.Now());
+    if (!more.ok()) {
+      StorageFailed("maintenance", more.status());
+    }
+    ticks.fetch_add(1, std::memory_order_relaxed);
+    last_tick_ms.store(UnixMs(clock.Now()), std::memory_order_relaxed);
+  }
+
+  void TickCluster(ClusterEntry& entry,
+                   const google::protobuf::Map<std::string, uint64_t>& rejected,
+                   const etcdmonitor::v1::StorageState& storage,
+                   const etcdmonitor::v1::RemoteWriteState& remote, int64_t now_ms) {
+    etcdmonitor::v1::ClusterSnapshot& snapshot = entry.tick_snapshot;
+    tick_points.clear();
+    entry.model.Tick(snapshot, tick_points);
+    snapshot.set_tick_interval_ms(config.tick.count());
+    if (snapshot.starting_up()) {
+      // The cluster-wide values describe the part of the cluster sampled so far: not history.
+      tick_points.erase(std::remove_if(tick_points.begin(), tick_points.end(),
+                                       [](const DerivedPoint& p) { return p.member.empty(); }),
+                        tick_points.end());
+    } else if (entry.was_starting_up) {
+      entry.was_starting_up = false;
+      logger->info("model_started_up cluster={} members={} fresh={}", entry.name,
+                   snapshot.member_count(), snapshot.fresh_members());
+    }
+    *snapshot.mutable_ingest_rejected() = rejected;
+    *snapshot.mutable_storage() = storage;
+    if (remote_write) {
+      *snapshot.mutable_remote_write() = remote;
+    }
+    identity.Fill(entry.name, now_ms - kConflictListMs, snapshot);
     {
       std::lock_guard<std::mutex> lock(snapshot_mu);
-      if (have_benchmark) {
-        *tick_snapshot.mutable_last_benchmark() = last_benchmark;
+      if (entry.have_benchmark) {
+        *snapshot.mutable_last_benchmark() = entry.last_benchmark;
       }
-      if (new_benchmark) {
-        new_benchmark = false;
-        const int64_t at = last_benchmark.finished_unix_ms();
+      if (entry.new_benchmark) {
+        entry.new_benchmark = false;
+        const etcdmonitor::v1::BenchmarkSummary& b = entry.last_benchmark;
+        const int64_t at = b.finished_unix_ms();
+        tick_points.push_back({metrics::kBenchmarkOpsPerSecond, "", at, b.ops_per_second()});
+        tick_points.push_back({metrics::kBenchmarkLatencyP50, "", at, b.p50_ms()});
+        tick_points.push_back({metrics::kBenchmarkLatencyP99, "", at, b.p99_ms()});
         tick_points.push_back(
-            {metrics::kBenchmarkOpsPerSecond, "", at, last_benchmark.ops_per_second()});
-        tick_points.push_back({metrics::kBenchmarkLatencyP50, "", at, last_benchmark.p50_ms()});
-        tick_points.push_back({metrics::kBenchmarkLatencyP99, "", at, last_benchmark.p99_ms()});
-        tick_points.push_back(
-            {metrics::kBenchmarkFailedOps, "", at, static_cast<double>(last_benchmark.failed())});
+            {metrics::kBenchmarkFailedOps, "", at, static_cast<double>(b.failed())});
       }
     }
-    if (Status s = publisher->Publish(tick_snapshot); !s.ok()) {
-      logger->warn("publish_failed error=\"{}\"", s.message());
+    if (Status s = publisher->Publish(snapshot); !s.ok()) {
+      logger->warn("publish_failed cluster={} error=\"{}\"", entry.name, s.message());
     }
     {
       std::lock_guard<std::mutex> lock(snapshot_mu);
-      latest = tick_snapshot;
-      have_latest = true;
+      entry.latest = snapshot;
+      entry.have_latest = true;
     }
     // While blind (no fresh sample from any member: just started, or every collector gone) the
     // tick's cluster values say "unknown", not "no leader, zero members": they are published
     // (the snapshot says it is blind) but not written to history as if measured.
-    if (tick_snapshot.fresh_members() > 0) {
+    if (snapshot.fresh_members() > 0) {
       tick_write.points.clear();
-      AppendRecords(tick_points, tick_write);
+      AppendRecords(entry.name, tick_points, tick_write);
       tick_write.committed.clear();
       if (Status s = store->Write(tick_write); !s.ok()) {
         tick_store_failures.fetch_add(1, std::memory_order_relaxed);
@@ -506,12 +751,6 @@ struct AggregatorService::Impl {
         StorageSucceeded();
       }
     }
-    Result<bool> more = store->Maintain(clock.Now());
-    if (!more.ok()) {
-      StorageFailed("maintenance", more.status());
-    }
-    ticks.fetch_add(1, std::memory_order_relaxed);
-    last_tick_ms.store(UnixMs(clock.Now()), std::memory_order_relaxed);
   }
 
   void TickLoop() {
@@ -590,14 +829,16 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
     return lock.status();
   }
   impl->history_lock = std::move(lock).value();
+  // A history file from before clusters had names served this aggregator's default cluster.
+  c.history.legacy_cluster = c.model.cluster;
   Result<std::unique_ptr<HistoryStore>> store = HistoryStore::Open(c.history);
   if (!store.ok()) {
     return store.status();
   }
   impl->store = std::move(store).value();
   if (!c.remote_write.url.empty()) {
-    Result<std::unique_ptr<RemoteWriteSender>> sender = RemoteWriteSender::Create(
-        c.remote_write, c.history.path, c.model.cluster, impl->logger, clock);
+    Result<std::unique_ptr<RemoteWriteSender>> sender =
+        RemoteWriteSender::Create(c.remote_write, c.history.path, impl->logger, clock);
     if (!sender.ok()) {
       return sender.status();
     }
@@ -622,18 +863,38 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   // and ignores samples the ingest checks would refuse as from the future.
   c.model.forget_after = c.history.raw_retention;
   c.model.max_clock_skew = c.max_clock_skew;
-  impl->model = std::make_unique<ClusterModel>(c.model, clock);
-  // After a restart the model waits for the members the previous run sampled last (start-up).
-  Result<std::vector<std::string>> expected =
-      MembersSampledLast(*impl->store, clock.Now(), c.model.expected_interval);
-  if (expected.ok()) {
-    impl->logger->info("model_expects_members count={}", expected->size());
-    impl->model->ExpectMembers(std::move(expected).value());
+  // The default cluster from the start, and every cluster the previous run was still sampling:
+  // after a restart each model waits for the members sampled last (start-up).
+  std::vector<std::string> names{c.model.cluster};
+  if (Result<std::vector<std::string>> stored = impl->store->Clusters(); stored.ok()) {
+    for (std::string& name : *stored) {
+      if (name != c.model.cluster && names.size() < kMaxClusters) {
+        names.push_back(std::move(name));
+      }
+    }
   } else {
-    impl->logger->warn(
-        "model_expected_members_unknown error=\"{}\" (the start-up waits for the "
-        "member lists only)",
-        expected.status().message());
+    impl->logger->warn("history_clusters_unknown error=\"{}\"", stored.status().message());
+  }
+  const int64_t now_ms = UnixMs(clock.Now());
+  for (const std::string& name : names) {
+    Result<std::vector<std::string>> expected =
+        MembersSampledLast(*impl->store, name, clock.Now(), c.model.expected_interval);
+    if (!expected.ok()) {
+      impl->logger->warn(
+          "model_expected_members_unknown cluster={} error=\"{}\" (the start-up waits for the "
+          "member lists only)",
+          name, expected.status().message());
+    } else if (expected->empty() && name != c.model.cluster) {
+      continue;  // not sampled lately: it comes back with its next batch
+    }
+    auto entry = std::make_shared<Impl::ClusterEntry>(name, c.model, clock);
+    entry->last_heard_ms.store(now_ms, std::memory_order_relaxed);
+    if (expected.ok()) {
+      impl->logger->info("model_expects_members cluster={} count={}", name, expected->size());
+      entry->from_history = !expected->empty();
+      entry->model.ExpectMembers(std::move(expected).value());
+    }
+    impl->clusters.emplace(name, std::move(entry));
   }
 
   transport::SnapshotPublisherOptions pub;
@@ -677,16 +938,14 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   }
   impl->receiver = std::move(receiver).value();
 
+  detail::MonitorGrpcService::ClusterSource source;
+  source.resolve = [raw](const std::string& name) { return raw->ResolveCluster(name); };
+  source.snapshot = [raw](const std::string& name, etcdmonitor::v1::ClusterSnapshot& out) {
+    return raw->LatestSnapshot(name, out);
+  };
+  source.list = [raw](etcdmonitor::v1::ListClustersResponse& out) { raw->ListLatest(out); };
   impl->grpc_service = std::make_unique<detail::MonitorGrpcService>(
-      *impl->store,
-      [raw](etcdmonitor::v1::ClusterSnapshot& out) {
-        std::lock_guard<std::mutex> lock(raw->snapshot_mu);
-        if (!raw->have_latest) {
-          return false;
-        }
-        out = raw->latest;
-        return true;
-      },
+      *impl->store, std::move(source),
       [raw](etcdmonitor::v1::ServiceHealth& out) { raw->FillHealth(out); });
   Result<rpc::StartedServer> server =
       rpc::StartServer(c.grpc_address, *impl->grpc_service, c.grpc_security);
@@ -764,11 +1023,18 @@ Status AggregatorService::ReloadCollectorKeys() {
   return Status::Ok();
 }
 
-void AggregatorService::RecordBenchmark(const etcdmonitor::v1::BenchmarkSummary& summary) {
+void AggregatorService::RecordBenchmark(const std::string& cluster,
+                                        const etcdmonitor::v1::BenchmarkSummary& summary) {
+  std::shared_ptr<Impl::ClusterEntry> entry = impl_->FindCluster(cluster);
+  if (!entry) {
+    impl_->logger->warn("benchmark_ignored cluster={} reason=\"no such cluster is monitored\"",
+                        cluster.substr(0, 64));
+    return;
+  }
   std::lock_guard<std::mutex> lock(impl_->snapshot_mu);
-  impl_->last_benchmark = summary;
-  impl_->have_benchmark = true;
-  impl_->new_benchmark = true;
+  entry->last_benchmark = summary;
+  entry->have_benchmark = true;
+  entry->new_benchmark = true;
 }
 
 AggregatorStats AggregatorService::Stats() const {
@@ -784,6 +1050,12 @@ AggregatorStats AggregatorService::Stats() const {
   }
   s.series_refused = impl_->series_refused.load();
   s.series_cached = impl_->series_cached.load();
+  {
+    std::lock_guard<std::mutex> lock(impl_->clusters_mu);
+    s.clusters = impl_->clusters.size();
+  }
+  s.clusters_refused = impl_->clusters_refused.load();
+  s.identity_conflicts = impl_->identity_conflicts.load();
   s.ticks = impl_->ticks.load();
   s.tick_store_failures = impl_->tick_store_failures.load();
   s.last_tick =

@@ -19,11 +19,12 @@ constexpr int64_t kMinRecentMs = 30 * 1000;
 }  // namespace
 
 Result<std::vector<std::string>> MembersSampledLast(const HistoryStore& store,
+                                                    std::string_view cluster,
                                                     std::chrono::system_clock::time_point now,
                                                     std::chrono::milliseconds interval) {
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  Result<std::vector<std::string>> members = store.Members(metrics::kMemberUp);
+  Result<std::vector<std::string>> members = store.Members(cluster, metrics::kMemberUp);
   if (!members.ok()) {
     if (members.status().code() == StatusCode::kNotFound) {
       return std::vector<std::string>();  // a new file: nothing sampled yet
@@ -37,6 +38,7 @@ Result<std::vector<std::string>> MembersSampledLast(const HistoryStore& store,
       continue;  // the cluster-wide series, if any
     }
     HistoryQuery query;
+    query.cluster = std::string(cluster);
     query.metric = std::string(metrics::kMemberUp);
     query.member = member;
     query.from_unix_ms = std::max<int64_t>(0, now_ms - kLookBackMs);

@@ -151,8 +151,10 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.feed = std::move(feed).value();
   aggregator::AggregatorService* aggregator_service = p.aggregator.get();
   p.benchmarks = std::make_unique<gateway::BackgroundBenchmarks>(
-      m.etcd, logger, [aggregator_service](const etcdmonitor::v1::BenchmarkSummary& summary) {
-        aggregator_service->RecordBenchmark(summary);
+      m.etcd, logger,
+      [aggregator_service,
+       cluster = agg.model.cluster](const etcdmonitor::v1::BenchmarkSummary& summary) {
+        aggregator_service->RecordBenchmark(cluster, summary);
       });
   if (m.benchmark.periodic) {
     p.benchmarks->StartPeriodic(gateway::BackgroundBenchmarks::PeriodicSpec(m.benchmark),

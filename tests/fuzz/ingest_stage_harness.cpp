@@ -58,7 +58,7 @@ class Recorder final : public aggregator::detail::SamplePointVisitor {
     at_ = unix_ms;
   }
   void Point(std::string_view metric, double value) override {
-    Result<SeriesId> series = store_.Series(metric, member_);
+    Result<SeriesId> series = store_.Series("default", metric, member_);
     if (series.ok()) {
       out_.points.push_back({*series, at_, value});
     }
@@ -181,7 +181,7 @@ class Harness {
     model_->Tick(snapshot, points);
     WriteBatch tick;
     for (const DerivedPoint& p : points) {
-      Result<SeriesId> series = store_->Series(p.metric, p.member);
+      Result<SeriesId> series = store_->Series("default", p.metric, p.member);
       if (series.ok()) {
         tick.points.push_back({*series, p.unix_ms, p.value});
       }

@@ -59,7 +59,7 @@ WriteBatch MakeBatch(int64_t b) {
     _exit(2);
   }
   for (int s = 1; s <= kSeries; ++s) {
-    auto id = (*store)->Series("metric_" + std::to_string(s), "etcd-1");
+    auto id = (*store)->Series("default", "metric_" + std::to_string(s), "etcd-1");
     if (!id.ok() || *id != static_cast<SeriesId>(s)) {
       _exit(3);
     }

@@ -36,7 +36,7 @@ class RemoteWriteSenderIntegrationTest : public ::testing::Test {
   }
 
   void Write(const std::string& metric, const std::string& member, int64_t ts, double value) {
-    Result<SeriesId> id = store_->Series(metric, member);
+    Result<SeriesId> id = store_->Series("prod", metric, member);
     ASSERT_TRUE(id.ok());
     ASSERT_TRUE(store_->Write({{{*id, ts, value}}, {}}).ok());
   }
@@ -60,7 +60,7 @@ TEST_F(RemoteWriteSenderIntegrationTest, HistoryReachesPrometheusAndResumesAfter
   config.max_backoff = milliseconds(1000);
   config.timeout = seconds(5);
   Result<std::unique_ptr<RemoteWriteSender>> sender =
-      RemoteWriteSender::Create(config, dir_.File("history.db"), "prod", nullptr);
+      RemoteWriteSender::Create(config, dir_.File("history.db"), nullptr);
   ASSERT_TRUE(sender.ok()) << sender.status().ToString();
   ASSERT_TRUE((*sender)->Start().ok());
 

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "etcdmon/config/cluster_name.h"
+
 namespace etcdmon::transport {
 namespace {
 
@@ -75,6 +77,16 @@ class Checker {
              "collector_id \"" + Printable(id) + "\" has a character outside [A-Za-z0-9_.:-]");
         return;
       }
+    }
+  }
+
+  // Empty is the aggregator's default cluster; a name becomes a history key and a label.
+  void Cluster(std::string_view name) {
+    if (name.empty()) {
+      return;
+    }
+    if (Status s = config::ValidateClusterName(name); !s.ok()) {
+      Fail(BatchProblem::kBadName, "cluster: " + s.message());
     }
   }
 
@@ -288,6 +300,7 @@ BatchVerdict ValidateBatch(const v1::SampleBatch& batch, const BatchLimits& limi
                            int64_t now_unix_ms) {
   Checker check(limits, now_unix_ms);
   check.CollectorId(batch.collector_id());
+  check.Cluster(batch.cluster());
   check.Sequence(batch.sequence());
   check.Time("sent_at_unix_ms", batch.sent_at_unix_ms(), /*is_sent_at=*/true);
   check.Count("samples", static_cast<std::size_t>(batch.samples_size()), limits.max_samples);

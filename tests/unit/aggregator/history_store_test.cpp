@@ -55,7 +55,7 @@ class HistoryStoreTest : public ::testing::Test {
   }
 
   SeriesId MustSeries(const std::string& metric, const std::string& member) {
-    auto id = store_->Series(metric, member);
+    auto id = store_->Series("default", metric, member);
     EXPECT_TRUE(id.ok()) << id.status().ToString();
     return id.ok() ? *id : 0;
   }
@@ -151,11 +151,11 @@ TEST_F(HistoryStoreTest, SeriesIdsAreStableAcrossReopen) {
   auto metrics = store_->Metrics();
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(*metrics, (std::vector<std::string>{"m1", "m2", "m3"}));
-  auto members = store_->Members("m1");
+  auto members = store_->Members("default", "m1");
   ASSERT_TRUE(members.ok());
   EXPECT_EQ(*members, (std::vector<std::string>{"etcd-1", "etcd-2"}));
-  EXPECT_EQ(*store_->Members("m2"), (std::vector<std::string>{""}));
-  EXPECT_EQ(store_->Members("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*store_->Members("default", "m2"), (std::vector<std::string>{""}));
+  EXPECT_EQ(store_->Members("default", "nope").status().code(), StatusCode::kNotFound);
 }
 
 // Names are bounded and validated; the number of series is bounded.
@@ -175,18 +175,18 @@ TEST_F(HistoryStoreTest, SeriesRejectsBadNamesAndTooManySeries) {
       {"empty member is the cluster series", "m", "", StatusCode::kOk},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(store_->Series(c.metric, c.member).status().code(), c.code) << c.name;
+    EXPECT_EQ(store_->Series("default", c.metric, c.member).status().code(), c.code) << c.name;
   }
 
   config_.path = dir_.File("small.db");
   config_.max_series = 3;
   Reopen();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(store_->Series("m", "e" + std::to_string(i)).ok());
+    EXPECT_TRUE(store_->Series("default", "m", "e" + std::to_string(i)).ok());
   }
-  auto over = store_->Series("m", "e3");
+  auto over = store_->Series("default", "m", "e3");
   EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted) << over.status().ToString();
-  EXPECT_TRUE(store_->Series("m", "e1").ok());  // known pairs still resolve
+  EXPECT_TRUE(store_->Series("default", "m", "e1").ok());  // known pairs still resolve
 }
 
 // Bounded series in memory: a series without a point for the raw retention is forgotten by
@@ -209,25 +209,25 @@ TEST_F(HistoryStoreTest, SeriesUnusedForTheRawRetentionAreEvictedFromTheLimit) {
   }
   MustWrite(batch);
   ASSERT_TRUE(store_->Maintain(at(kT0)).ok());
-  EXPECT_EQ(store_->Series("m", "e3").status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(store_->Series("default", "m", "e3").status().code(), StatusCode::kResourceExhausted);
 
   // e2 keeps being written; e0 and e1 are not.
   const int64_t later = kT0 + 3600 * 1000 + 60 * 1000;
   MustWrite(WriteBatch{{{ids[2], later - 1000, 2.0}}, {}});
   ASSERT_TRUE(store_->Maintain(at(later)).ok());
   EXPECT_EQ(store_->Stats().live_series, 1u);
-  Result<SeriesId> e3 = store_->Series("m", "e3");
+  Result<SeriesId> e3 = store_->Series("default", "m", "e3");
   ASSERT_TRUE(e3.ok()) << e3.status().ToString();
   EXPECT_EQ(*e3, 4u);
   // e0 comes back with its id; the file still knows every series.
-  Result<SeriesId> e0 = store_->Series("m", "e0");
+  Result<SeriesId> e0 = store_->Series("default", "m", "e0");
   ASSERT_TRUE(e0.ok()) << e0.status().ToString();
   EXPECT_EQ(*e0, ids[0]);
-  EXPECT_EQ(store_->Series("m", "e2").value(), ids[2]);
+  EXPECT_EQ(store_->Series("default", "m", "e2").value(), ids[2]);
   EXPECT_EQ(store_->Stats().live_series, 3u);
   EXPECT_EQ(store_->Stats().series, 4u);
   // Full again: e1 is refused until something else goes unused.
-  EXPECT_EQ(store_->Series("m", "e1").status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(store_->Series("default", "m", "e1").status().code(), StatusCode::kResourceExhausted);
   auto old = store_->Query({"m", "e1", kT0, kT0, 0});
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ(old->points.size(), 1u);
@@ -238,7 +238,7 @@ TEST_F(HistoryStoreTest, SeriesUnusedForTheRawRetentionAreEvictedFromTheLimit) {
   EXPECT_EQ(store_->Stats().live_series, 4u);
   ASSERT_TRUE(store_->Maintain(at(later + 3600 * 1000 + 120 * 1000)).ok());
   EXPECT_EQ(store_->Stats().live_series, 0u);
-  EXPECT_EQ(store_->Series("m", "e1").value(), ids[1]);
+  EXPECT_EQ(store_->Series("default", "m", "e1").value(), ids[1]);
 }
 
 // A watermark above a bound is forgotten, in memory and in the file; the others stay.
@@ -679,28 +679,99 @@ TEST_F(HistoryStoreTest, QueryErrors) {
   EXPECT_NE(unknown.status().message().find("nope"), std::string::npos);
 }
 
-// A version 1 file (before the remote_write cursor) is migrated in place to version 2: its
-// points stay, and the cursor table exists afterwards.
-TEST_F(HistoryStoreTest, MigratesVersionOneInPlace) {
-  auto id = store_->Series("m", "etcd-1");
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(store_->Write({{{*id, kT0, 4}}, {}}).ok());
-  store_.reset();
-  {
-    auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
+// Files of versions 1 (before the remote_write cursor) and 2 (before series had a cluster)
+// are migrated in place to version 3: their series keep their ids and points and belong to the
+// cluster the file served (HistoryConfig::legacy_cluster); a query for another cluster finds
+// none of them.
+TEST_F(HistoryStoreTest, MigratesOlderVersionsInPlace) {
+  for (const int version : {1, 2}) {
+    SCOPED_TRACE("version " + std::to_string(version));
+    HistoryConfig config = config_;
+    config.path = dir_.File("v" + std::to_string(version) + ".db");
+    {
+      auto store = HistoryStore::Open(config);
+      ASSERT_TRUE(store.ok());
+      auto a = (*store)->Series("default", "m", "etcd-1");
+      auto b = (*store)->Series("default", "m", "");
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_TRUE((*store)->Write({{{*a, kT0, 4}, {*b, kT0, 5}}, {}}).ok());
+    }
+    {
+      // Back to the older layout: series without a cluster, no clusters table.
+      auto db = sqlite::Connection::Open(config.path, sqlite::ConnectionOptions{});
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)
+                      ->Exec("CREATE TABLE series_old (id INTEGER PRIMARY KEY, metric_id INTEGER "
+                             "NOT NULL, member_id INTEGER NOT NULL, UNIQUE (metric_id, "
+                             "member_id));"
+                             "INSERT INTO series_old SELECT id, metric_id, member_id FROM series;"
+                             "DROP TABLE series; DROP TABLE clusters;"
+                             "ALTER TABLE series_old RENAME TO series;")
+                      .ok());
+      if (version == 1) {
+        ASSERT_TRUE((*db)->Exec("DROP TABLE remote_write_cursor").ok());
+      } else {
+        ASSERT_TRUE((*db)->Exec("INSERT INTO remote_write_cursor VALUES (1, 7)").ok());
+      }
+      ASSERT_TRUE((*db)->Exec("PRAGMA user_version=" + std::to_string(version)).ok());
+    }
+    config.legacy_cluster = "prod";
+    auto reopened = HistoryStore::Open(config);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    HistoryQuery query{"m", "etcd-1", kT0, kT0, 0, "prod"};
+    auto result = (*reopened)->Query(query);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->points.size(), 1u);
+    EXPECT_EQ(result->points[0].value, 4);
+    query.cluster = "default";
+    EXPECT_EQ((*reopened)->Query(query).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(*(*reopened)->Clusters(), (std::vector<std::string>{"prod"}));
+    EXPECT_EQ(*(*reopened)->Members("prod", "m"), (std::vector<std::string>{"", "etcd-1"}));
+    // The same ids: a new series of the migrated cluster reuses nothing.
+    EXPECT_EQ((*reopened)->Series("prod", "m", "etcd-1").value(), 1u);
+    EXPECT_EQ((*reopened)->Series("prod", "m", "etcd-2").value(), 3u);
+    reopened->reset();
+    auto db = sqlite::Connection::Open(config.path, sqlite::ConnectionOptions{});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DROP TABLE remote_write_cursor; PRAGMA user_version=1").ok());
+    EXPECT_EQ(*(*db)->QueryInt64("PRAGMA user_version"), 3);
+    EXPECT_EQ(*(*db)->QueryInt64("SELECT COUNT(*) FROM remote_write_cursor"), version == 1 ? 0 : 1);
+    EXPECT_EQ(*(*db)->QueryInt64("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'series_v2'"), 0);
   }
+}
+
+// One file, two clusters with the same member and metric names: each query answers with its
+// own cluster's points only, and the listings keep them apart.
+TEST_F(HistoryStoreTest, ClustersNeverShareSeries) {
+  const SeriesId prod = store_->Series("prod", "m", "etcd-1").value();
+  const SeriesId staging = store_->Series("staging", "m", "etcd-1").value();
+  const SeriesId staging_only = store_->Series("staging", "m", "etcd-9").value();
+  ASSERT_NE(prod, staging);
+  EXPECT_EQ(store_->Series("prod", "m", "etcd-1").value(), prod);
+  ASSERT_TRUE(
+      store_->Write({{{prod, kT0, 1}, {staging, kT0, 2}, {staging_only, kT0, 3}}, {}}).ok());
+  for (const auto& [cluster, want] :
+       {std::pair<std::string, double>{"prod", 1}, std::pair<std::string, double>{"staging", 2}}) {
+    auto result = store_->Query({"m", "etcd-1", kT0 - 1000, kT0 + 1000, 0, cluster});
+    ASSERT_TRUE(result.ok()) << cluster;
+    ASSERT_EQ(result->points.size(), 1u) << cluster;
+    EXPECT_EQ(result->points[0].value, want) << cluster;
+  }
+  EXPECT_EQ(store_->Query({"m", "etcd-9", kT0, kT0, 0, "prod"}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->Query({"m", "etcd-1", kT0, kT0, 0, "other"}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(*store_->Members("prod", "m"), (std::vector<std::string>{"etcd-1"}));
+  EXPECT_EQ(*store_->Members("staging", "m"), (std::vector<std::string>{"etcd-1", "etcd-9"}));
+  EXPECT_TRUE(store_->Members("other", "m")->empty());
+  EXPECT_EQ(*store_->Clusters(), (std::vector<std::string>{"prod", "staging"}));
+  EXPECT_EQ(store_->Series("", "m", "etcd-1").status().code(), StatusCode::kInvalidArgument);
+
+  // After a reopen the ids come back from the file.
+  store_.reset();
   auto reopened = HistoryStore::Open(config_);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  auto result = (*reopened)->Query({"m", "etcd-1", kT0, kT0, 0});
-  ASSERT_TRUE(result.ok());
-  ASSERT_EQ(result->points.size(), 1u);
-  reopened->reset();
-  auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
-  ASSERT_TRUE(db.ok());
-  EXPECT_EQ(*(*db)->QueryInt64("PRAGMA user_version"), 2);
-  EXPECT_EQ(*(*db)->QueryInt64("SELECT COUNT(*) FROM remote_write_cursor"), 0);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->Series("staging", "m", "etcd-1").value(), staging);
+  EXPECT_EQ((*reopened)->Series("prod", "m", "etcd-1").value(), prod);
 }
 
 // A file with a newer (or older) schema version, or one that is not a history file, is refused
@@ -710,12 +781,12 @@ TEST_F(HistoryStoreTest, OpenRefusesOtherSchemasAndFiles) {
   {
     auto db = sqlite::Connection::Open(config_.path, sqlite::ConnectionOptions{});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=3").ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=4").ok());
   }
   auto newer = HistoryStore::Open(config_);
   ASSERT_FALSE(newer.ok());
   EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(newer.status().message().find("schema version 3, newer than"), std::string::npos)
+  EXPECT_NE(newer.status().message().find("schema version 4, newer than"), std::string::npos)
       << newer.status().message();
 
   HistoryConfig other = config_;

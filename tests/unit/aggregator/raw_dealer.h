@@ -15,12 +15,15 @@
 
 namespace etcdmon::aggregator::raw_ingest {
 
-/// The serialized batch `sequence` of `collector` holding `samples`.
+/// The serialized batch `sequence` of `collector` holding `samples`, sent for `cluster` (empty:
+/// the aggregator's default cluster).
 inline std::string Frame(const std::string& collector, uint64_t sequence,
-                         const std::vector<etcdmonitor::v1::MemberSample>& samples) {
+                         const std::vector<etcdmonitor::v1::MemberSample>& samples,
+                         const std::string& cluster = "") {
   etcdmonitor::v1::SampleBatch batch;
   batch.set_schema_version(proto::kSchemaVersion);
   batch.set_collector_id(collector);
+  batch.set_cluster(cluster);
   batch.set_sequence(sequence);
   for (const etcdmonitor::v1::MemberSample& s : samples) {
     *batch.add_samples() = s;

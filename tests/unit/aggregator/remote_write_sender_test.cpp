@@ -43,14 +43,14 @@ class RemoteWriteSenderTest : public ::testing::Test {
   }
 
   std::unique_ptr<RemoteWriteSender> NewSender() {
-    auto sender = RemoteWriteSender::Create(config_, history_.path, "prod", nullptr, clock_);
+    auto sender = RemoteWriteSender::Create(config_, history_.path, nullptr, clock_);
     EXPECT_TRUE(sender.ok()) << sender.status().ToString();
     return sender.ok() ? std::move(sender).value() : nullptr;
   }
 
   void Write(const std::string& metric, const std::string& member,
              std::vector<std::pair<int64_t, double>> points) {
-    auto id = store_->Series(metric, member);
+    auto id = store_->Series("prod", metric, member);
     ASSERT_TRUE(id.ok());
     WriteBatch batch;
     for (const auto& [ts, value] : points) {
@@ -246,7 +246,7 @@ TEST_F(RemoteWriteSenderTest, CountsPointsPrunedBeforeTheyWereSentAsDropped) {
       break;
     }
   }
-  auto raw = store_->Query({"m", "etcd-1", kT0 + 60000, kT0 + 60000, 0});
+  auto raw = store_->Query({"m", "etcd-1", kT0 + 60000, kT0 + 60000, 0, "prod"});
   ASSERT_TRUE(raw.ok());
   ASSERT_NE(raw->resolution, "raw") << "retention has not pruned the raw points";
 
@@ -280,7 +280,7 @@ TEST_F(RemoteWriteSenderTest, RefusesBadConfiguration) {
   RemoteWriteConfig bad_url = config_;
   bad_url.url = "ftp://example";
   for (const RemoteWriteConfig& c : {bad_label, no_samples, bad_url}) {
-    auto sender = RemoteWriteSender::Create(c, history_.path, "prod", nullptr, clock_);
+    auto sender = RemoteWriteSender::Create(c, history_.path, nullptr, clock_);
     EXPECT_EQ(sender.status().code(), StatusCode::kInvalidArgument) << c.url;
   }
 }

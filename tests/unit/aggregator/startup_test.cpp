@@ -35,7 +35,7 @@ class MembersSampledLastTest : public ::testing::Test {
 
   // etcd_member_up of `member` sampled every 10 s in [from, to].
   void Sampled(const std::string& member, int64_t from, int64_t to) {
-    auto series = store_->Series(metrics::kMemberUp, member);
+    auto series = store_->Series("default", metrics::kMemberUp, member);
     ASSERT_TRUE(series.ok());
     WriteBatch batch;
     for (int64_t t = from; t <= to; t += 10'000) {
@@ -45,7 +45,7 @@ class MembersSampledLastTest : public ::testing::Test {
   }
 
   std::vector<std::string> Expected(int64_t now) {
-    auto members = MembersSampledLast(*store_, At(now), 10s);
+    auto members = MembersSampledLast(*store_, "default", At(now), 10s);
     EXPECT_TRUE(members.ok()) << members.status().ToString();
     return members.ok() ? *members : std::vector<std::string>{"<error>"};
   }

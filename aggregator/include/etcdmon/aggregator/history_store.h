@@ -26,7 +26,7 @@ struct HistoryConfig {
   std::chrono::milliseconds hour_retention{std::chrono::hours(365 * 24)};
   /// Upper bound on the points one query returns (at least 2).
   uint32_t max_points = 11000;
-  /// Upper bound on the (metric, member) series in use; Series() beyond it is
+  /// Upper bound on the (cluster, metric, member) series in use; Series() beyond it is
   /// ResourceExhausted. A series without a point for raw_retention is forgotten in memory by
   /// Maintain (within a minute) and no longer counts; its rows stay, and it gets its old id back
   /// when it is used again.
@@ -34,9 +34,13 @@ struct HistoryConfig {
   /// A bucket is rolled up once `now` is this far past its end, so points that arrive a little
   /// late land before the roll-up. Later points still count: their bucket is recomputed.
   std::chrono::milliseconds rollup_delay{std::chrono::seconds(10)};
+  /// The cluster the series of a file written before series had a cluster (schema 1 and 2)
+  /// belong to: the one cluster that aggregator served (its --cluster).
+  std::string legacy_cluster = "default";
 };
 
-/// Identifies one (metric, member) pair in a history file; dense, starting at 1, never reused.
+/// Identifies one (cluster, metric, member) series in a history file; dense, starting at 1,
+/// never reused.
 using SeriesId = uint32_t;
 
 /// One raw point. `unix_ms` is milliseconds since the Unix epoch, in [0, 253402300799999].
@@ -64,6 +68,7 @@ struct HistoryQuery {
   int64_t from_unix_ms = 0;
   int64_t to_unix_ms = 0;  // inclusive
   int64_t step_ms = 0;     // 0: the finest resolution that fits max_points
+  std::string cluster = "default";  // a query never returns another cluster's points
 };
 
 /// One point of a query answer. A raw point has min == max == value and count 1; an aggregated
@@ -118,10 +123,12 @@ class HistoryStore final {
   HistoryStore(HistoryStore&&) = delete;
   HistoryStore& operator=(HistoryStore&&) = delete;
 
-  /// The id of (metric, member), created on first use and stable for the file's life. Cached in
-  /// memory: after the first call for a pair no SQL runs. InvalidArgument for an empty metric, a
-  /// name over 200 bytes or one containing NUL; ResourceExhausted beyond max_series.
-  Result<SeriesId> Series(std::string_view metric, std::string_view member);
+  /// The id of (cluster, metric, member), created on first use and stable for the file's life.
+  /// Cached in memory: after the first call for a series no SQL runs. InvalidArgument for an
+  /// empty cluster or metric, a name over 200 bytes or one containing NUL; ResourceExhausted
+  /// beyond max_series.
+  Result<SeriesId> Series(std::string_view cluster, std::string_view metric,
+                          std::string_view member);
 
   /// Stores every point and every committed marker in one transaction, or nothing. Points are
   /// keyed by (series, unix_ms): rewriting a point keeps one row holding the latest value.
@@ -156,16 +163,20 @@ class HistoryStore final {
   /// are merged into step-wide buckets so the answer never exceeds max_points. With step_ms 0
   /// and few enough raw points, the raw points come back as stored. Not yet rolled-up recent data
   /// is read from the finer levels, so the answer reaches up to the latest write.
-  /// NotFound for an unknown metric or a member the metric has no series for; InvalidArgument
+  /// NotFound for an unknown metric, or a cluster and member the metric has no series for;
+  /// InvalidArgument
   /// for from > to or a negative step.
   Result<HistoryResult> Query(const HistoryQuery& query) const;
 
   /// Metric names that have a series, sorted (for the REST listing).
   Result<std::vector<std::string>> Metrics() const;
 
-  /// The members `metric` has series for, sorted ("" is the cluster-wide series). NotFound for
-  /// an unknown metric.
-  Result<std::vector<std::string>> Members(std::string_view metric) const;
+  /// The members `metric` has series for in `cluster`, sorted ("" is the cluster-wide series).
+  /// NotFound for an unknown metric; empty for a cluster without series of it.
+  Result<std::vector<std::string>> Members(std::string_view cluster, std::string_view metric) const;
+
+  /// The clusters that have series, sorted.
+  Result<std::vector<std::string>> Clusters() const;
 
   HistoryStats Stats() const;
 

@@ -82,11 +82,10 @@ std::chrono::milliseconds RetryBackoff(int failures, std::chrono::milliseconds m
 class RemoteWriteSender final {
  public:
   /// `history_path`: an existing history file (HistoryStore::Open has created or migrated its
-  /// schema). `cluster` is the cluster label on every series. InvalidArgument for a bad URL,
-  /// bad external labels or max_samples 0; Unavailable/FailedPrecondition for the file.
+  /// schema). Every series carries its cluster's name as the `cluster` label. InvalidArgument for a
+  /// bad URL, bad external labels or max_samples 0; Unavailable/FailedPrecondition for the file.
   static Result<std::unique_ptr<RemoteWriteSender>> Create(RemoteWriteConfig config,
                                                            std::string history_path,
-                                                           std::string cluster,
                                                            std::shared_ptr<spdlog::logger> logger,
                                                            Clock& clock = SystemClock::Instance());
   ~RemoteWriteSender();

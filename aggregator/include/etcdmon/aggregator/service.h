@@ -66,26 +66,33 @@ struct AggregatorConfig {
 
 /// Counters and state of a running aggregator, for tests and for its own health.
 struct AggregatorStats {
-  uint64_t batches_stored = 0;     // batches written (duplicates excluded)
-  uint64_t batches_duplicate = 0;  // resent batches acknowledged without storing again
-  uint64_t store_failures = 0;     // batches whose write failed (not acknowledged)
-  uint64_t ingest_commits = 0;     // ingest transactions (groups of batches) committed
-  uint64_t frames_rejected = 0;    // garbage frames on the ingest socket
-  uint64_t batches_invalid = 0;    // well-formed batches refused by the per-batch checks
-  uint64_t series_refused = 0;     // points dropped because their new series was refused
-                                   // (the series limit, or a bad name): `series_limit`
-  uint64_t series_cached = 0;      // (member, metric) entries of the ingest path's id cache
+  uint64_t batches_stored = 0;      // batches written (duplicates excluded)
+  uint64_t batches_duplicate = 0;   // resent batches acknowledged without storing again
+  uint64_t store_failures = 0;      // batches whose write failed (not acknowledged)
+  uint64_t ingest_commits = 0;      // ingest transactions (groups of batches) committed
+  uint64_t frames_rejected = 0;     // garbage frames on the ingest socket
+  uint64_t batches_invalid = 0;     // well-formed batches refused by the per-batch checks
+  uint64_t series_refused = 0;      // points dropped because their new series was refused
+                                    // (the series limit, or a bad name): `series_limit`
+  uint64_t series_cached = 0;       // (member, metric) entries of the ingest path's id cache
+  uint64_t clusters = 0;            // clusters modelled now
+  uint64_t clusters_refused = 0;    // samples of new clusters beyond kMaxClusters
+  uint64_t identity_conflicts = 0;  // samples refused for their identity (every cluster)
   uint64_t ticks = 0;
   uint64_t tick_store_failures = 0;
   std::chrono::system_clock::time_point last_tick;
   RemoteWriteStats remote_write;  // all zero when remote_write is off
 };
 
-/// One aggregator. Threads: the ingest receiver's I/O thread (validates and stages batches,
-/// stores what each read round brought in one transaction, then acks those batches), the tick
-/// thread (model → snapshot → PUB, derived points → history, incremental maintenance) and
-/// gRPC's own. Start() once; Stop() stops accepting (ingest, gRPC), finishes the current tick and
-/// closes the store; idempotent, safe without Start(), called by the destructor.
+/// The most clusters one aggregator models; samples of more are refused (counted).
+inline constexpr std::size_t kMaxClusters = 1000;
+
+/// One aggregator, one model per cluster (the batches' `cluster`; empty: config.model.cluster,
+/// the default cluster, which exists from the start). Threads: the ingest receiver's I/O thread
+/// (validates and stages batches, stores what each read round brought in one transaction, then acks
+/// those batches), the tick thread (model → snapshot → PUB, derived points → history, incremental
+/// maintenance) and gRPC's own. Start() once; Stop() stops accepting (ingest, gRPC), finishes the
+/// current tick and closes the store; idempotent, safe without Start(), called by the destructor.
 class AggregatorService final {
  public:
   /// Opens the store and binds the sockets (so a port in use fails here, before Start()).
@@ -109,9 +116,11 @@ class AggregatorService final {
   /// Thread-safe.
   Status ReloadCollectorKeys();
 
-  /// A benchmark run against the cluster finished: it goes into every snapshot from the next
-  /// tick on (`last_benchmark`) and its figures into the history. Thread-safe.
-  void RecordBenchmark(const etcdmonitor::v1::BenchmarkSummary& summary);
+  /// A benchmark run against `cluster` finished: it goes into that cluster's snapshots from the
+  /// next tick on (`last_benchmark`) and its figures into its history. Ignored for a cluster the
+  /// aggregator has no model of. Thread-safe.
+  void RecordBenchmark(const std::string& cluster,
+                       const etcdmonitor::v1::BenchmarkSummary& summary);
   /// The bound endpoints (useful with port 0).
   std::string ingest_endpoint() const;
   std::string publish_endpoint() const;
