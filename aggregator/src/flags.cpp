@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/rpc/flags.h"
 #include "etcdmon/transport/collector_keys.h"
 #include "etcdmon/transport/curve.h"
@@ -130,7 +131,10 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
                                         "recomputed and published",
                                         "DURATION");
   FlagValue cluster = FlagValue::AddOption(app, "cluster", "CLUSTER", d.model.cluster,
-                                           "the cluster label on every series", "NAME");
+                                           "the default cluster: the one of collectors that "
+                                           "name none (and of a history file written before "
+                                           "clusters had names)",
+                                           "NAME");
   FlagValue metrics_interval = FlagValue::AddOption(
       app, "metrics-interval", "METRICS_INTERVAL", "10s",
       "the collectors' interval: a member without a sample for 3 of them is stale", "DURATION");
@@ -186,6 +190,10 @@ config::ParseResult<AggregatorCommandLine> ParseAggregatorCommandLine(int argc,
     c.history.path = db.AsNonEmpty(errors);
     c.tick = tick.AsPositiveDuration(errors);
     c.model.cluster = cluster.AsNonEmpty(errors);
+    if (Status valid = config::ValidateClusterName(c.model.cluster);
+        !c.model.cluster.empty() && !valid.ok()) {
+      errors.Add(cluster.Error(valid.message()));
+    }
     c.model.expected_interval = metrics_interval.AsPositiveDuration(errors);
     c.model.latency_window = latency_window.AsPositiveDuration(errors);
     c.history.raw_retention = raw_retention.AsPositiveDuration(errors);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -181,6 +182,9 @@ struct AggregatorService::Impl {
   std::atomic<uint64_t> ticks{0};
   std::atomic<uint64_t> tick_store_failures{0};
   std::atomic<int64_t> last_tick_ms{0};
+  mutable std::mutex tick_cost_mu;
+  std::array<int64_t, 512> tick_cost_us{};  // guarded by tick_cost_mu; a ring
+  std::size_t tick_cost_next = 0;           // guarded by tick_cost_mu
 
   // The history writes' outcome (ingest groups, tick points, maintenance), for the snapshot's
   // `storage` and the health detail. Written by the ingest and the tick threads.
@@ -753,6 +757,32 @@ struct AggregatorService::Impl {
     }
   }
 
+  // The cost of the latest ticks, on the real steady clock (a measurement, not a decision: a
+  // fake clock would say 0), for Stats() and the health detail.
+  void RecordTickDuration(std::chrono::steady_clock::duration d) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    std::lock_guard<std::mutex> lock(tick_cost_mu);
+    tick_cost_us[tick_cost_next++ % tick_cost_us.size()] = us;
+  }
+
+  // (p50, p99, max) of the recorded tick durations in µs; zeros before the first tick.
+  std::array<int64_t, 3> TickCost() const {
+    std::vector<int64_t> recent;
+    {
+      std::lock_guard<std::mutex> lock(tick_cost_mu);
+      const std::size_t n = std::min<std::size_t>(tick_cost_next, tick_cost_us.size());
+      recent.assign(tick_cost_us.begin(), tick_cost_us.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    if (recent.empty()) {
+      return {0, 0, 0};
+    }
+    std::sort(recent.begin(), recent.end());
+    auto at = [&](double q) {
+      return recent[std::min(recent.size() - 1, static_cast<std::size_t>(q * recent.size()))];
+    };
+    return {at(0.5), at(0.99), recent.back()};
+  }
+
   void TickLoop() {
     auto next = clock.SteadyNow();
     while (true) {
@@ -767,7 +797,9 @@ struct AggregatorService::Impl {
         }
         tick_soon = false;
       }
+      const auto tick_start = std::chrono::steady_clock::now();
       Tick();
+      RecordTickDuration(std::chrono::steady_clock::now() - tick_start);
       if (early) {
         continue;  // an extra tick: the regular ones keep their schedule
       }
@@ -796,6 +828,13 @@ struct AggregatorService::Impl {
       detail += " storage=failing (\"" + storage.last_error() + "\")";
     }
     detail += " frames_rejected=" + std::to_string(receiver->Stats().rejected_total());
+    const std::array<int64_t, 3> cost = TickCost();
+    {
+      std::lock_guard<std::mutex> lock(clusters_mu);
+      detail += " clusters=" + std::to_string(clusters.size());
+    }
+    detail += " tick_p50_us=" + std::to_string(cost[0]) +
+              " tick_p99_us=" + std::to_string(cost[1]) + " tick_max_us=" + std::to_string(cost[2]);
     health.set_detail(detail);
   }
 };
@@ -1058,6 +1097,10 @@ AggregatorStats AggregatorService::Stats() const {
   s.identity_conflicts = impl_->identity_conflicts.load();
   s.ticks = impl_->ticks.load();
   s.tick_store_failures = impl_->tick_store_failures.load();
+  const std::array<int64_t, 3> cost = impl_->TickCost();
+  s.tick_p50_us = cost[0];
+  s.tick_p99_us = cost[1];
+  s.tick_max_us = cost[2];
   s.last_tick =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(impl_->last_tick_ms.load()));
   if (impl_->remote_write) {

@@ -194,7 +194,7 @@ class Harness {
       return;
     }
     const std::string& metric = (*metrics)[batch.sequence() % metrics->size()];
-    Result<std::vector<std::string>> members = store_->Members(metric);
+    Result<std::vector<std::string>> members = store_->Members("default", metric);
     aggregator::HistoryQuery query;
     query.metric = metric;
     query.member = members.ok() && !members->empty() ? members->front() : "";

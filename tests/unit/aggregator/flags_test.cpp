@@ -163,6 +163,7 @@ TEST_F(AggregatorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--tick=fast"}, "--tick", "\"fast\""},
       {{"--tick=0s"}, "--tick", "\"0s\""},
       {{"--cluster", ""}, "--cluster", "must not be empty"},
+      {{"--cluster", "a b"}, "--cluster", "invalid cluster name"},
       {{"--metrics-interval=10"}, "--metrics-interval", "\"10\""},
       {{"--latency-window=1y"}, "--latency-window", "\"1y\""},
       {{"--raw-retention=-1h"}, "--raw-retention", "\"-1h\""},

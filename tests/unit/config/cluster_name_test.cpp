@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace etcdmon::config {
 namespace {
@@ -11,8 +12,9 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ClusterNameTest, AcceptsPlainNames) {
-  for (const std::string name : {"default", "prod", "eu-1", "k8s_prod.eu-west-1", "0", "A9",
-                                 std::string(kMaxClusterNameBytes, 'a')}) {
+  for (const std::string& name :
+       std::vector<std::string>{"default", "prod", "eu-1", "k8s_prod.eu-west-1", "0", "A9",
+                                std::string(kMaxClusterNameBytes, 'a')}) {
     EXPECT_TRUE(ValidateClusterName(name).ok()) << name;
   }
 }

@@ -80,6 +80,11 @@ struct AggregatorStats {
   uint64_t identity_conflicts = 0;  // samples refused for their identity (every cluster)
   uint64_t ticks = 0;
   uint64_t tick_store_failures = 0;
+  // The cost of the latest 512 ticks (every cluster's model, publish, history writes,
+  // maintenance), on the real clock: median, 99th percentile and most, in µs.
+  int64_t tick_p50_us = 0;
+  int64_t tick_p99_us = 0;
+  int64_t tick_max_us = 0;
   std::chrono::system_clock::time_point last_tick;
   RemoteWriteStats remote_write;  // all zero when remote_write is off
 };
