@@ -120,16 +120,16 @@ struct AlerterService::Impl {
     }
     if (attempt.status.ok()) {
       logger->info(
-          "notification_delivered notification={} channel={} rule={} member={} kind={} "
-          "attempt={} took_ms={}",
-          attempt.notification_id, attempt.channel, n.alert.key.rule, n.alert.key.member,
-          NotificationKindName(n.kind), attempt.attempt, attempt.took.count());
+          "notification_delivered notification={} channel={} rule={} cluster={} member={} "
+          "kind={} attempt={} took_ms={}",
+          attempt.notification_id, attempt.channel, n.alert.key.rule, n.alert.key.cluster,
+          n.alert.key.member, NotificationKindName(n.kind), attempt.attempt, attempt.took.count());
     } else {
       logger->warn(
-          "notification_failed notification={} channel={} rule={} attempt={} final={} "
-          "error=\"{}\"",
-          attempt.notification_id, attempt.channel, n.alert.key.rule, attempt.attempt,
-          attempt.final, attempt.status.message());
+          "notification_failed notification={} channel={} rule={} cluster={} attempt={} "
+          "final={} error=\"{}\"",
+          attempt.notification_id, attempt.channel, n.alert.key.rule, n.alert.key.cluster,
+          attempt.attempt, attempt.final, attempt.status.message());
     }
   }
 
