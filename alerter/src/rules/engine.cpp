@@ -32,7 +32,8 @@ bool SameValues(const std::vector<AlertValue>& a, const std::vector<AlertValue>&
 
 bool Silence::Matches(const AlertKey& key, int64_t now_unix_ms) const {
   return (rule.empty() || rule == key.rule) && (member.empty() || member == key.member) &&
-         created_unix_ms <= now_unix_ms && now_unix_ms < expires_unix_ms;
+         (cluster.empty() || cluster == key.cluster) && created_unix_ms <= now_unix_ms &&
+         now_unix_ms < expires_unix_ms;
 }
 
 AlertEngine::AlertEngine(RuleSet rules, EngineOptions options)

@@ -494,6 +494,54 @@ class MonitorStorageFailingRule final : public Rule {
   Severity severity_;
 };
 
+// Samples refused because their identity contradicts the cluster's (a collector pointed at
+// another etcd cluster under this name, or a member already seen under another name): fires
+// while the aggregator refused one within the last 3 of its tick intervals.
+class ClusterIdentityConflictRule final : public Rule {
+ public:
+  explicit ClusterIdentityConflictRule(const RuleSpec& spec) : severity_(spec.severity) {}
+  // The refusals are the aggregator's own figures: a cluster whose every sample is refused is
+  // blind, and that is when this matters most.
+  bool EvaluatesWhenBlind() const override { return true; }
+  void Evaluate(const v1::ClusterSnapshot& snapshot, int64_t,
+                std::vector<Observation>& out) override {
+    const int64_t interval_ms =
+        snapshot.tick_interval_ms() > 0 ? snapshot.tick_interval_ms() : kDefaultTickIntervalMs;
+    const int64_t recent_from = snapshot.tick_unix_ms() - kRecentTicks * interval_ms;
+    const v1::IdentityConflict* newest = nullptr;
+    int recent = 0;
+    double refused = 0;
+    for (const auto& conflict : snapshot.identity_conflicts()) {
+      if (conflict.last_unix_ms() < recent_from) {
+        continue;
+      }
+      ++recent;
+      refused += static_cast<double>(conflict.count());
+      if (newest == nullptr || conflict.last_unix_ms() > newest->last_unix_ms()) {
+        newest = &conflict;
+      }
+    }
+    if (newest == nullptr) {
+      return;  // none recent: cleared
+    }
+    Observation& o = out.emplace_back();
+    o.verdict = Verdict::kFiring;
+    o.severity = severity_;
+    o.summary =
+        "samples refused from collector " +
+        (newest->collector_id().empty() ? std::string("(unnamed)") : newest->collector_id()) +
+        " for " + (newest->endpoint().empty() ? std::string("(no endpoint)") : newest->endpoint()) +
+        ": " + newest->reason() +
+        (recent > 1 ? " (and " + std::to_string(recent - 1) + " more)" : std::string());
+    o.values = {{"refused_samples", refused}, {"conflicts", static_cast<double>(recent)}};
+  }
+
+ private:
+  static constexpr int64_t kDefaultTickIntervalMs = 1000;  // a snapshot that does not say
+  static constexpr int64_t kRecentTicks = 3;
+  Severity severity_;
+};
+
 }  // namespace
 
 std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec) {
@@ -507,6 +555,7 @@ std::unique_ptr<Rule> MakeClusterRule(const RuleSpec& spec) {
   if (id == kRevisionDivergence) return std::make_unique<RevisionDivergenceRule>(spec);
   if (id == kCollectorStale) return std::make_unique<CollectorStaleRule>(spec);
   if (id == kMonitorStorageFailing) return std::make_unique<MonitorStorageFailingRule>(spec);
+  if (id == kClusterIdentityConflict) return std::make_unique<ClusterIdentityConflictRule>(spec);
   return nullptr;
 }
 

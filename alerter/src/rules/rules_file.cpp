@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "etcdmon/alerter/rules.h"
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/strings/strings.h"
 
@@ -220,68 +221,225 @@ void ParseRule(const YAML::Node& node, RuleSpec& spec, FileErrors& errors) {
   }
 }
 
-// Applies a parsed document to `rules`; every problem goes to `errors`.
-void ApplyDocument(const YAML::Node& root, std::vector<RuleSpec>& rules, FileErrors& errors) {
-  if (root.IsNull()) {
-    return;  // an empty file changes nothing
-  }
-  if (!root.IsMap()) {
-    errors.Add(root, "want a mapping with \"rules\" and optionally \"defaults\"");
+// Applies a `defaults` mapping to every rule. `prefix` places the errors ("" at the top level,
+// "clusters: prod: " in a cluster's section).
+void ApplyDefaults(const YAML::Node& defaults, const std::string& prefix,
+                   std::vector<RuleSpec>& rules, FileErrors& errors) {
+  if (!defaults || defaults.IsNull()) {
     return;
   }
-  YAML::Node defaults, rules_node;
-  for (const auto& [key_node, value] : Entries(root, errors)) {
+  if (!defaults.IsMap()) {
+    errors.Add(defaults, prefix + "defaults: want a mapping with for and channels");
+    return;
+  }
+  for (const auto& [key_node, value] : Entries(defaults, errors)) {
+    const std::string& key = key_node.Scalar();
+    if (key == "for") {
+      milliseconds duration{0};
+      ParseFor(value, errors, &duration);
+      for (auto& spec : rules) {
+        spec.for_duration = duration;
+      }
+    } else if (key == "channels") {
+      std::vector<std::string> channels;
+      ParseChannels(value, errors, &channels);
+      for (auto& spec : rules) {
+        spec.channels = channels;
+      }
+    } else {
+      errors.Add(key_node, prefix + "defaults: unknown key \"" + key + "\" (known: for, channels)");
+    }
+  }
+}
+
+// Applies a `rules` mapping (rule id to settings).
+void ApplyRules(const YAML::Node& rules_node, const std::string& prefix,
+                std::vector<RuleSpec>& rules, FileErrors& errors) {
+  if (!rules_node || rules_node.IsNull()) {
+    return;
+  }
+  if (!rules_node.IsMap()) {
+    errors.Add(rules_node, prefix + "rules: want a mapping of rule id to settings");
+    return;
+  }
+  for (const auto& [key_node, value] : Entries(rules_node, errors)) {
+    // A copy of the name: C++17 lambdas cannot capture a structured binding (clang refuses).
+    const std::string id = key_node.Scalar();
+    auto spec =
+        std::find_if(rules.begin(), rules.end(), [&](const RuleSpec& s) { return s.id == id; });
+    if (spec == rules.end()) {
+      errors.Add(key_node, prefix + "unknown rule \"" + key_node.Scalar() + "\"");
+      continue;
+    }
+    ParseRule(value, *spec, errors);
+  }
+}
+
+// The settings of one level: the file's top level or one cluster's section.
+struct Section {
+  YAML::Node defaults, rules;
+  std::string prefix;  // where its errors are: "" or "clusters: prod: "
+};
+
+struct Document {
+  Section top;
+  std::vector<std::pair<std::string, Section>> clusters;  // in file order
+};
+
+// Splits `node` (a mapping) into its defaults and rules, plus the clusters at the top level.
+void SplitSection(const YAML::Node& node, bool top, Section& section, Document& document,
+                  FileErrors& errors);
+
+void ParseClusters(const YAML::Node& node, Document& document, FileErrors& errors) {
+  if (!node || node.IsNull()) {
+    return;
+  }
+  if (!node.IsMap()) {
+    errors.Add(node, "clusters: want a mapping of cluster name to settings");
+    return;
+  }
+  if (node.size() > kMaxRulesFileClusters) {
+    errors.Add(node, "clusters: at most " + std::to_string(kMaxRulesFileClusters) + " clusters");
+    return;
+  }
+  for (const auto& [key_node, value] : Entries(node, errors)) {
+    const std::string& name = key_node.Scalar();
+    if (Status valid = config::ValidateClusterName(name); !valid.ok()) {
+      errors.Add(key_node, "clusters: " + valid.message());
+      continue;
+    }
+    Section section;
+    section.prefix = "clusters: " + name + ": ";
+    if (!value.IsNull() && !value.IsMap()) {
+      errors.Add(value,
+                 section.prefix + "want a mapping with \"rules\" and optionally \"defaults\"");
+      continue;
+    }
+    if (value.IsMap()) {
+      SplitSection(value, /*top=*/false, section, document, errors);
+    }
+    document.clusters.emplace_back(name, std::move(section));
+  }
+}
+
+void SplitSection(const YAML::Node& node, bool top, Section& section, Document& document,
+                  FileErrors& errors) {
+  for (const auto& [key_node, value] : Entries(node, errors)) {
     const std::string& key = key_node.Scalar();
     if (key == "defaults") {
-      defaults = value;
+      section.defaults = value;
     } else if (key == "rules") {
-      rules_node = value;
+      section.rules = value;
+    } else if (top && key == "clusters") {
+      ParseClusters(value, document, errors);
     } else {
-      errors.Add(key_node, "unknown key \"" + key + "\" (known: rules, defaults)");
+      errors.Add(key_node, section.prefix + "unknown key \"" + key + "\" (known: rules, defaults" +
+                               (top ? ", clusters)" : ")"));
     }
   }
-  // Defaults first: a rule's own setting beats them wherever it is written.
-  if (defaults && !defaults.IsNull()) {
-    if (!defaults.IsMap()) {
-      errors.Add(defaults, "defaults: want a mapping with for and channels");
-    } else {
-      for (const auto& [key_node, value] : Entries(defaults, errors)) {
-        const std::string& key = key_node.Scalar();
-        if (key == "for") {
-          milliseconds duration{0};
-          ParseFor(value, errors, &duration);
-          for (auto& spec : rules) {
-            spec.for_duration = duration;
-          }
-        } else if (key == "channels") {
-          std::vector<std::string> channels;
-          ParseChannels(value, errors, &channels);
-          for (auto& spec : rules) {
-            spec.channels = channels;
-          }
-        } else {
-          errors.Add(key_node, "defaults: unknown key \"" + key + "\" (known: for, channels)");
-        }
+}
+
+// The parts of a parsed file; every problem of its shape goes to `errors`.
+Document ParseDocument(const YAML::Node& root, FileErrors& errors) {
+  Document document;
+  if (root.IsNull()) {
+    return document;  // an empty file changes nothing
+  }
+  if (!root.IsMap()) {
+    errors.Add(root, "want a mapping with \"rules\" and optionally \"defaults\" and \"clusters\"");
+    return document;
+  }
+  SplitSection(root, /*top=*/true, document.top, document, errors);
+  return document;
+}
+
+// The rules of the top level with `cluster` (null: none) over them: defaults first, so that a
+// rule's own setting beats them wherever it is written; the cluster's after the top level's.
+// Problems of the top level go to `top_errors`, those of the cluster's section to
+// `cluster_errors`.
+void ApplyLevels(const Document& document, const Section* cluster, std::vector<RuleSpec>& rules,
+                 FileErrors& top_errors, FileErrors& cluster_errors) {
+  ApplyDefaults(document.top.defaults, document.top.prefix, rules, top_errors);
+  if (cluster != nullptr) {
+    ApplyDefaults(cluster->defaults, cluster->prefix, rules, cluster_errors);
+  }
+  ApplyRules(document.top.rules, document.top.prefix, rules, top_errors);
+  if (cluster != nullptr) {
+    ApplyRules(cluster->rules, cluster->prefix, rules, cluster_errors);
+  }
+}
+
+// Applies `text` to `rules` for `cluster` (empty: the top level only), checking every cluster's
+// section; `cluster_names` (when not null) receives the names under `clusters:`.
+Status ApplyRulesText(std::string_view text, std::string_view source, std::string_view cluster,
+                      std::vector<RuleSpec>& rules, std::vector<std::string>* cluster_names) {
+  if (text.size() > kMaxRulesFileBytes) {
+    return Status::InvalidArgument(std::string(source) + ": larger than " +
+                                   std::to_string(kMaxRulesFileBytes) + " bytes");
+  }
+  FileErrors errors(source);
+  std::vector<RuleSpec> updated = rules;
+  // yaml-cpp reports errors by exception; none leaves this function.
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    const Document document = ParseDocument(root, errors);
+    const Section* selected = nullptr;
+    for (const auto& [name, section] : document.clusters) {
+      if (!cluster.empty() && name == cluster) {
+        selected = &section;
       }
     }
-  }
-  if (rules_node && !rules_node.IsNull()) {
-    if (!rules_node.IsMap()) {
-      errors.Add(rules_node, "rules: want a mapping of rule id to settings");
-      return;
-    }
-    for (const auto& [key_node, value] : Entries(rules_node, errors)) {
-      // A copy of the name: C++17 lambdas cannot capture a structured binding (clang refuses).
-      const std::string id = key_node.Scalar();
-      auto spec =
-          std::find_if(rules.begin(), rules.end(), [&](const RuleSpec& s) { return s.id == id; });
-      if (spec == rules.end()) {
-        errors.Add(key_node, "unknown rule \"" + key_node.Scalar() + "\"");
+    ApplyLevels(document, selected, updated, errors, errors);
+    // Every other cluster's section is checked on a scratch copy, so that a file is accepted or
+    // refused the same whichever cluster it is applied for (the top level's problems are
+    // reported once, above).
+    for (const auto& [name, section] : document.clusters) {
+      if (&section == selected) {
         continue;
       }
-      ParseRule(value, *spec, errors);
+      std::vector<RuleSpec> scratch = rules;
+      FileErrors ignored(source);
+      ApplyLevels(document, &section, scratch, ignored, errors);
     }
+    if (cluster_names != nullptr) {
+      cluster_names->clear();
+      for (const auto& entry : document.clusters) {
+        cluster_names->push_back(entry.first);
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(std::string(source) + ":" + std::to_string(e.mark.line + 1) +
+                                   ": " + e.msg);
   }
+  ETCDMON_RETURN_IF_ERROR(errors.ToStatus());
+  rules = std::move(updated);
+  return Status::Ok();
+}
+
+Result<std::string> ReadRulesFile(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return StatusFromErrno(errno, "rules file " + path);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return Status::InvalidArgument("rules file " + path + ": not a regular file");
+  }
+  if (static_cast<uint64_t>(info.st_size) > kMaxRulesFileBytes) {
+    return Status::InvalidArgument(path + ": larger than " + std::to_string(kMaxRulesFileBytes) +
+                                   " bytes");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return StatusFromErrno(errno, "rules file " + path);
+  }
+  // Read at most one byte more than allowed: the file may have grown since stat().
+  std::string text(kMaxRulesFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) {
+    return Status::Internal("rules file " + path + ": read failed");
+  }
+  return text;
 }
 
 }  // namespace
@@ -351,6 +509,7 @@ RuleSet RuleSet::Defaults(const config::AlertThresholds& thresholds) {
            {Duration("growing_for", minutes(5), 0, kDayMs)}),
       Spec(kCollectorStale, kWarning, minutes(1), {}),
       Spec(kMonitorStorageFailing, kWarning, minutes(1), {}),
+      Spec(kClusterIdentityConflict, kCritical, seconds(0), {}),
   };
   return set;
 }
@@ -364,50 +523,30 @@ const RuleSpec* RuleSet::Find(std::string_view id) const {
   return nullptr;
 }
 
-Status RuleSet::ApplyText(std::string_view text, std::string_view source) {
-  if (text.size() > kMaxRulesFileBytes) {
-    return Status::InvalidArgument(std::string(source) + ": larger than " +
-                                   std::to_string(kMaxRulesFileBytes) + " bytes");
-  }
-  FileErrors errors(source);
-  std::vector<RuleSpec> updated = rules_;
-  // yaml-cpp reports errors by exception; none leaves this function.
-  try {
-    const YAML::Node root = YAML::Load(std::string(text));
-    ApplyDocument(root, updated, errors);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(std::string(source) + ":" + std::to_string(e.mark.line + 1) +
-                                   ": " + e.msg);
-  }
-  ETCDMON_RETURN_IF_ERROR(errors.ToStatus());
-  rules_ = std::move(updated);
-  return Status::Ok();
+Status RuleSet::ApplyText(std::string_view text, std::string_view source,
+                          std::string_view cluster) {
+  return ApplyRulesText(text, source, cluster, rules_, nullptr);
 }
 
-Status RuleSet::ApplyFile(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    return StatusFromErrno(errno, "rules file " + path);
-  }
-  if (!S_ISREG(info.st_mode)) {
-    return Status::InvalidArgument("rules file " + path + ": not a regular file");
-  }
-  if (static_cast<uint64_t>(info.st_size) > kMaxRulesFileBytes) {
-    return Status::InvalidArgument(path + ": larger than " + std::to_string(kMaxRulesFileBytes) +
-                                   " bytes");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return StatusFromErrno(errno, "rules file " + path);
-  }
-  // Read at most one byte more than allowed: the file may have grown since stat().
-  std::string text(kMaxRulesFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.bad()) {
-    return Status::Internal("rules file " + path + ": read failed");
-  }
-  return ApplyText(text, path);
+Status RuleSet::ApplyFile(const std::string& path, std::string_view cluster) {
+  Result<std::string> text = ReadRulesFile(path);
+  ETCDMON_RETURN_IF_ERROR(text.status());
+  return ApplyText(*text, path, cluster);
+}
+
+Result<std::vector<std::string>> ClustersOfRulesText(std::string_view text,
+                                                     std::string_view source) {
+  // Checked against the built-in defaults: no parameter's range depends on the thresholds.
+  std::vector<RuleSpec> rules = RuleSet::Defaults({}).rules();
+  std::vector<std::string> names;
+  ETCDMON_RETURN_IF_ERROR(ApplyRulesText(text, source, {}, rules, &names));
+  return names;
+}
+
+Result<std::vector<std::string>> ClustersOfRulesFile(const std::string& path) {
+  Result<std::string> text = ReadRulesFile(path);
+  ETCDMON_RETURN_IF_ERROR(text.status());
+  return ClustersOfRulesText(*text, path);
 }
 
 }  // namespace etcdmon::alerter

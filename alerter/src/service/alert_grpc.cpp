@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/rpc/grpc_status.h"
 #include "etcdmon/rpc/security.h"
 
@@ -39,6 +40,15 @@ grpc::Status Invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
 }
 
+// OK for an empty name (no filter, or every cluster); otherwise ValidateClusterName's verdict.
+grpc::Status CheckClusterName(const std::string& name) {
+  if (name.empty()) {
+    return grpc::Status::OK;
+  }
+  Status valid = config::ValidateClusterName(name);
+  return valid.ok() ? grpc::Status::OK : Invalid("cluster: " + std::string(valid.message()));
+}
+
 std::string RandomId() {
   unsigned char bytes[8];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
@@ -60,6 +70,7 @@ void ToProto(const Silence& s, v1::Silence* out) {
   out->set_comment(s.comment);
   out->set_expires_unix_ms(s.expires_unix_ms);
   out->set_created_unix_ms(s.created_unix_ms);
+  out->set_cluster(s.cluster);
 }
 
 }  // namespace
@@ -98,10 +109,16 @@ AlertGrpcService::AlertGrpcService(AlertStore& store, Clock& clock,
       health_(std::move(health)),
       silences_changed_(std::move(silences_changed)) {}
 
-grpc::Status AlertGrpcService::ListActiveAlerts(grpc::ServerContext*, const v1::ListAlertsRequest*,
+grpc::Status AlertGrpcService::ListActiveAlerts(grpc::ServerContext*,
+                                                const v1::ListAlertsRequest* request,
                                                 v1::ListAlertsResponse* response) {
+  if (grpc::Status valid = CheckClusterName(request->cluster()); !valid.ok()) {
+    return valid;
+  }
   for (const Alert& a : active_()) {
-    ToProto(a, response->add_alerts());
+    if (request->cluster().empty() || a.key.cluster == request->cluster()) {
+      ToProto(a, response->add_alerts());
+    }
   }
   return grpc::Status::OK;
 }
@@ -112,6 +129,12 @@ grpc::Status AlertGrpcService::QueryHistory(grpc::ServerContext*,
   AlertHistoryFilter filter;
   filter.rule = request->rule();
   filter.member = request->member();
+  // The page token is an alert id: with the cluster in the query, the next page continues
+  // within the same cluster's alerts.
+  if (grpc::Status valid = CheckClusterName(request->cluster()); !valid.ok()) {
+    return valid;
+  }
+  filter.cluster = request->cluster();
   if (!request->severity().empty()) {
     Result<Severity> severity = ParseSeverity(request->severity());
     if (!severity.ok()) return Invalid(std::string(severity.status().message()));
@@ -197,6 +220,9 @@ grpc::Status AlertGrpcService::CreateSilence(grpc::ServerContext* context,
   if (request->comment().size() > kMaxCommentBytes || request->member().size() > kMaxNameBytes) {
     return Invalid("comment (1024 bytes) or member (256 bytes) too long");
   }
+  if (grpc::Status valid = CheckClusterName(request->cluster()); !valid.ok()) {
+    return valid;
+  }
   if (!request->rule().empty() &&
       std::find(rule_ids_.begin(), rule_ids_.end(), request->rule()) == rule_ids_.end()) {
     return Invalid("unknown rule \"" + request->rule().substr(0, kMaxNameBytes) + "\"");
@@ -208,6 +234,7 @@ grpc::Status AlertGrpcService::CreateSilence(grpc::ServerContext* context,
   }
   silence.rule = request->rule();
   silence.member = request->member();
+  silence.cluster = request->cluster();
   silence.comment = request->comment();
   silence.created_unix_ms = now;
   silence.expires_unix_ms = request->expires_unix_ms();
@@ -222,9 +249,12 @@ grpc::Status AlertGrpcService::CreateSilence(grpc::ServerContext* context,
 grpc::Status AlertGrpcService::ListSilences(grpc::ServerContext*,
                                             const v1::ListSilencesRequest* request,
                                             v1::ListSilencesResponse* response) {
-  Result<std::vector<Silence>> silences = request->include_expired()
-                                              ? store_.AllSilences(kMaxListedSilences)
-                                              : store_.ActiveSilences(UnixMs(clock_.Now()));
+  if (grpc::Status valid = CheckClusterName(request->cluster()); !valid.ok()) {
+    return valid;
+  }
+  Result<std::vector<Silence>> silences =
+      request->include_expired() ? store_.AllSilences(kMaxListedSilences, request->cluster())
+                                 : store_.ActiveSilences(UnixMs(clock_.Now()), request->cluster());
   if (!silences.ok()) {
     return rpc::ToGrpcStatus(silences.status());
   }

@@ -13,7 +13,8 @@ namespace etcdmon::alerter {
 namespace {
 
 // Bump on any incompatible change; a file with a newer version is refused rather than misread.
-constexpr int64_t kSchemaVersion = 1;
+// 2: silences and rule states have a cluster (Migrate() brings version 1 files up to it).
+constexpr int64_t kSchemaVersion = 2;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS alerts(
@@ -61,18 +62,80 @@ CREATE TABLE IF NOT EXISTS delivery_attempts(
   error TEXT NOT NULL,
   took_ms INTEGER NOT NULL,
   PRIMARY KEY(notification_id, channel, attempt)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_by_cluster ON alerts(cluster, id);
+-- cluster '': every cluster (the silences made before clusters had names).
 CREATE TABLE IF NOT EXISTS silences(
   id TEXT PRIMARY KEY,
   rule TEXT NOT NULL,
   member TEXT NOT NULL,
   comment TEXT NOT NULL,
   created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+  expires_ms INTEGER NOT NULL,
+  cluster TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+-- cluster '': saved before clusters had names (see AlertStore::LoadRuleStates).
 CREATE TABLE IF NOT EXISTS rule_state(
-  rule TEXT PRIMARY KEY,
+  cluster TEXT NOT NULL,
+  rule TEXT NOT NULL,
   state TEXT NOT NULL,
-  saved_ms INTEGER NOT NULL) WITHOUT ROWID;
+  saved_ms INTEGER NOT NULL,
+  PRIMARY KEY(cluster, rule)) WITHOUT ROWID;
 )sql";
+
+// Version 1 to 2, before kSchema runs: silences get a cluster column (existing rows: '', every
+// cluster, which is what they meant), rule states a cluster in their key (existing rows: '',
+// restored by the service as the state of a single unnamed cluster). Safe on any older file:
+// each step looks at what the table has.
+Status Migrate(sqlite::Connection& db) {
+  auto has_column = [&](std::string_view table, std::string_view column) -> Result<bool> {
+    Result<sqlite::Statement> q = db.Prepare("SELECT COUNT(*) FROM pragma_table_info('" +
+                                             std::string(table) + "') WHERE name = ?");
+    ETCDMON_RETURN_IF_ERROR(q.status());
+    ETCDMON_RETURN_IF_ERROR(q->BindAll(std::string(column)));
+    Result<bool> row = q->Step();
+    ETCDMON_RETURN_IF_ERROR(row.status());
+    return *row && q->ColumnInt64(0) > 0;
+  };
+  auto has_table = [&](std::string_view table) -> Result<bool> {
+    Result<sqlite::Statement> q =
+        db.Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    ETCDMON_RETURN_IF_ERROR(q.status());
+    ETCDMON_RETURN_IF_ERROR(q->BindAll(std::string(table)));
+    Result<bool> row = q->Step();
+    ETCDMON_RETURN_IF_ERROR(row.status());
+    return *row && q->ColumnInt64(0) > 0;
+  };
+  Result<sqlite::Transaction> tx =
+      sqlite::Transaction::Begin(db, sqlite::TransactionMode::kImmediate);
+  ETCDMON_RETURN_IF_ERROR(tx.status());
+  Result<bool> silences = has_table("silences");
+  ETCDMON_RETURN_IF_ERROR(silences.status());
+  if (*silences) {
+    Result<bool> migrated = has_column("silences", "cluster");
+    ETCDMON_RETURN_IF_ERROR(migrated.status());
+    if (!*migrated) {
+      ETCDMON_RETURN_IF_ERROR(
+          db.Exec("ALTER TABLE silences ADD COLUMN cluster TEXT NOT NULL DEFAULT ''"));
+    }
+  }
+  Result<bool> rule_state = has_table("rule_state");
+  ETCDMON_RETURN_IF_ERROR(rule_state.status());
+  if (*rule_state) {
+    Result<bool> migrated = has_column("rule_state", "cluster");
+    ETCDMON_RETURN_IF_ERROR(migrated.status());
+    if (!*migrated) {
+      // The key changes: SQLite cannot alter a primary key, so the table is rebuilt.
+      ETCDMON_RETURN_IF_ERROR(
+          db.Exec("ALTER TABLE rule_state RENAME TO rule_state_v1;"
+                  "CREATE TABLE rule_state(cluster TEXT NOT NULL, rule TEXT NOT NULL, "
+                  "state TEXT NOT NULL, saved_ms INTEGER NOT NULL, PRIMARY KEY(cluster, rule)) "
+                  "WITHOUT ROWID;"
+                  "INSERT INTO rule_state(cluster, rule, state, saved_ms) "
+                  "SELECT '', rule, state, saved_ms FROM rule_state_v1;"
+                  "DROP TABLE rule_state_v1;"));
+    }
+  }
+  return tx->Commit();
+}
 
 // Columns of `alerts` in the order AlertFromRow reads them.
 constexpr std::string_view kAlertColumns =
@@ -195,7 +258,8 @@ Alert AlertFromRow(const sqlite::Statement& row, int64_t* id) {
 }
 
 // Columns of `silences` in the order SilencesFromRows reads them.
-constexpr std::string_view kSilenceColumns = "id, rule, member, comment, created_ms, expires_ms";
+constexpr std::string_view kSilenceColumns =
+    "id, rule, member, comment, created_ms, expires_ms, cluster";
 
 // Steps `q` (selecting kSilenceColumns) to its end.
 Result<std::vector<Silence>> SilencesFromRows(sqlite::Statement& q) {
@@ -211,6 +275,7 @@ Result<std::vector<Silence>> SilencesFromRows(sqlite::Statement& q) {
     s.comment = std::string(q.ColumnText(3));
     s.created_unix_ms = q.ColumnInt64(4);
     s.expires_unix_ms = q.ColumnInt64(5);
+    s.cluster = std::string(q.ColumnText(6));
     out.push_back(std::move(s));
   }
   return out;
@@ -388,6 +453,7 @@ Result<std::unique_ptr<AlertStore>> AlertStore::Open(const std::string& path,
                                       std::to_string(*version) + " is newer than this alerter's " +
                                       std::to_string(kSchemaVersion));
   }
+  ETCDMON_RETURN_IF_ERROR(Migrate(*impl->db));
   ETCDMON_RETURN_IF_ERROR(impl->db->Exec(kSchema));
   ETCDMON_RETURN_IF_ERROR(
       impl->db->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
@@ -411,33 +477,44 @@ Result<std::vector<Alert>> AlertStore::LoadActive() {
   return alerts;
 }
 
-Status AlertStore::SaveRuleStates(const std::vector<RuleState>& states, int64_t now_unix_ms) {
+Status AlertStore::SaveRuleStates(const std::map<std::string, std::vector<RuleState>>& by_cluster,
+                                  int64_t now_unix_ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Result<sqlite::Transaction> tx =
       sqlite::Transaction::Begin(*impl_->db, sqlite::TransactionMode::kImmediate);
   ETCDMON_RETURN_IF_ERROR(tx.status());
-  ETCDMON_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM rule_state"));
-  Result<sqlite::Statement> q =
-      impl_->db->Prepare("INSERT OR REPLACE INTO rule_state(rule, state, saved_ms) VALUES(?,?,?)");
+  Result<sqlite::Statement> clear = impl_->db->Prepare("DELETE FROM rule_state WHERE cluster = ?");
+  ETCDMON_RETURN_IF_ERROR(clear.status());
+  Result<sqlite::Statement> q = impl_->db->Prepare(
+      "INSERT OR REPLACE INTO rule_state(cluster, rule, state, saved_ms) VALUES(?,?,?,?)");
   ETCDMON_RETURN_IF_ERROR(q.status());
-  for (const RuleState& s : states) {
-    ETCDMON_RETURN_IF_ERROR(q->BindAll(s.rule, s.state, now_unix_ms));
-    ETCDMON_RETURN_IF_ERROR(q->Run());
+  for (const auto& [cluster, states] : by_cluster) {
+    {
+      sqlite::ResetGuard reset(*clear);
+      ETCDMON_RETURN_IF_ERROR(clear->BindAll(cluster));
+      ETCDMON_RETURN_IF_ERROR(clear->Run());
+    }
+    for (const RuleState& s : states) {
+      sqlite::ResetGuard reset(*q);
+      ETCDMON_RETURN_IF_ERROR(q->BindAll(cluster, s.rule, s.state, now_unix_ms));
+      ETCDMON_RETURN_IF_ERROR(q->Run());
+    }
   }
   return tx->Commit();
 }
 
-Result<std::vector<RuleState>> AlertStore::LoadRuleStates() {
+Result<std::map<std::string, std::vector<RuleState>>> AlertStore::LoadRuleStates() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Result<sqlite::Statement> q =
-      impl_->db->Prepare("SELECT rule, state FROM rule_state ORDER BY rule");
+      impl_->db->Prepare("SELECT cluster, rule, state FROM rule_state ORDER BY cluster, rule");
   ETCDMON_RETURN_IF_ERROR(q.status());
-  std::vector<RuleState> out;
+  std::map<std::string, std::vector<RuleState>> out;
   while (true) {
     Result<bool> row = q->Step();
     ETCDMON_RETURN_IF_ERROR(row.status());
     if (!*row) break;
-    out.push_back(RuleState{std::string(q->ColumnText(0)), std::string(q->ColumnText(1))});
+    out[std::string(q->ColumnText(0))].push_back(
+        RuleState{std::string(q->ColumnText(1)), std::string(q->ColumnText(2))});
   }
   return out;
 }
@@ -535,6 +612,7 @@ Result<AlertHistoryPage> AlertStore::QueryHistory(const AlertHistoryFilter& filt
   if (!filter.rule.empty()) sql += " AND rule = :rule";
   if (!filter.severity.empty()) sql += " AND severity = :severity";
   if (!filter.member.empty()) sql += " AND member = :member";
+  if (!filter.cluster.empty()) sql += " AND cluster = :cluster";
   if (!filter.state.empty()) sql += " AND state = :state";
   // Active at some point in [from, to]: began before `to`, and still open or resolved after `from`.
   if (filter.to_unix_ms != 0) sql += " AND pending_since_ms <= :to";
@@ -550,6 +628,7 @@ Result<AlertHistoryPage> AlertStore::QueryHistory(const AlertHistoryFilter& filt
   if (!filter.rule.empty()) ETCDMON_RETURN_IF_ERROR(bind(filter.rule));
   if (!filter.severity.empty()) ETCDMON_RETURN_IF_ERROR(bind(filter.severity));
   if (!filter.member.empty()) ETCDMON_RETURN_IF_ERROR(bind(filter.member));
+  if (!filter.cluster.empty()) ETCDMON_RETURN_IF_ERROR(bind(filter.cluster));
   if (!filter.state.empty()) ETCDMON_RETURN_IF_ERROR(bind(filter.state));
   if (filter.to_unix_ms != 0) ETCDMON_RETURN_IF_ERROR(bind(filter.to_unix_ms));
   if (filter.from_unix_ms != 0) ETCDMON_RETURN_IF_ERROR(bind(filter.from_unix_ms));
@@ -585,31 +664,36 @@ Result<AlertHistoryPage> AlertStore::QueryHistory(const AlertHistoryFilter& filt
 Status AlertStore::AddSilence(const Silence& silence) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Result<sqlite::Statement> q = impl_->db->Prepare(
-      "INSERT INTO silences(id, rule, member, comment, created_ms, expires_ms) "
-      "VALUES(?,?,?,?,?,?)");
+      "INSERT INTO silences(id, rule, member, comment, created_ms, expires_ms, cluster) "
+      "VALUES(?,?,?,?,?,?,?)");
   ETCDMON_RETURN_IF_ERROR(q.status());
   ETCDMON_RETURN_IF_ERROR(q->BindAll(silence.id, silence.rule, silence.member, silence.comment,
-                                     silence.created_unix_ms, silence.expires_unix_ms));
+                                     silence.created_unix_ms, silence.expires_unix_ms,
+                                     silence.cluster));
   return q->Run();
 }
 
-Result<std::vector<Silence>> AlertStore::ActiveSilences(int64_t now_unix_ms) {
+Result<std::vector<Silence>> AlertStore::ActiveSilences(int64_t now_unix_ms,
+                                                        std::string_view cluster) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Result<sqlite::Statement> q =
-      impl_->db->Prepare("SELECT " + std::string(kSilenceColumns) +
-                         " FROM silences WHERE expires_ms > ? ORDER BY expires_ms, id");
+  // ?2 '': every silence; otherwise the cluster's own and the every-cluster ones.
+  Result<sqlite::Statement> q = impl_->db->Prepare(
+      "SELECT " + std::string(kSilenceColumns) +
+      " FROM silences WHERE expires_ms > ?1 AND (?2 = '' OR cluster = '' OR cluster = ?2) "
+      "ORDER BY expires_ms, id");
   ETCDMON_RETURN_IF_ERROR(q.status());
-  ETCDMON_RETURN_IF_ERROR(q->BindAll(now_unix_ms));
+  ETCDMON_RETURN_IF_ERROR(q->BindAll(now_unix_ms, std::string(cluster)));
   return SilencesFromRows(*q);
 }
 
-Result<std::vector<Silence>> AlertStore::AllSilences(int64_t limit) {
+Result<std::vector<Silence>> AlertStore::AllSilences(int64_t limit, std::string_view cluster) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Result<sqlite::Statement> q =
       impl_->db->Prepare("SELECT " + std::string(kSilenceColumns) +
-                         " FROM silences ORDER BY created_ms DESC, id LIMIT ?");
+                         " FROM silences WHERE (?2 = '' OR cluster = '' OR cluster = ?2) "
+                         "ORDER BY created_ms DESC, id LIMIT ?1");
   ETCDMON_RETURN_IF_ERROR(q.status());
-  ETCDMON_RETURN_IF_ERROR(q->BindAll(limit));
+  ETCDMON_RETURN_IF_ERROR(q->BindAll(limit, std::string(cluster)));
   return SilencesFromRows(*q);
 }
 

@@ -29,10 +29,26 @@ Status AlertRuleFlags::Build(const config::AlertThresholds& thresholds,
                              AlerterConfig& config) const {
   config::FlagErrors errors;
   config.rules = RuleSet::Defaults(thresholds);
+  config.cluster_rules.clear();
   const std::string rules_file = rules_file_.AsReadableFile(errors);
   if (!rules_file.empty()) {
-    // The rules file's own errors name the file and line already.
-    errors.Add(config.rules.ApplyFile(rules_file));
+    // The rules file's own errors name the file and line already (once: every cluster's
+    // section is checked by this first read).
+    const Status applied = config.rules.ApplyFile(rules_file);
+    errors.Add(applied);
+    Result<std::vector<std::string>> clusters =
+        applied.ok() ? ClustersOfRulesFile(rules_file) : std::vector<std::string>();
+    errors.Add(clusters.status());
+    if (clusters.ok()) {
+      for (const std::string& name : *clusters) {
+        RuleSet rules = RuleSet::Defaults(thresholds);
+        if (Status s = rules.ApplyFile(rules_file, name); !s.ok()) {
+          errors.Add(s);  // the file changed between the reads
+          break;
+        }
+        config.cluster_rules.emplace(name, std::move(rules));
+      }
+    }
   }
   config.repeat_interval = repeat_interval_.AsPositiveDuration(errors);
   const std::string token_file = api_token_file_.AsReadableFile(errors);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "etcdmon/sqlite/connection.h"
 #include "etcdmon/testing/temp_dir.h"
 
@@ -282,22 +284,198 @@ TEST_F(AlertStoreTest, RefusesANewerSchema) {
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
 }
 
-// The rules' histories survive reopening the file; a save replaces the previous one whole.
+// The rules' histories survive reopening the file; a save replaces the previous one of each
+// cluster it names whole, and leaves the other clusters' alone.
 TEST_F(AlertStoreTest, RuleStatesSurviveReopenAndReplaceTheLastSave) {
-  ASSERT_TRUE(store_->SaveRuleStates({{"A", "1 2 3"}, {"B", "1 6:x y:z"}}, 1000).ok());
+  ASSERT_TRUE(
+      store_
+          ->SaveRuleStates(
+              {{"prod", {{"A", "1 2 3"}, {"B", "1 6:x y:z"}}}, {"staging", {{"A", "9"}}}}, 1000)
+          .ok());
   Reopen();
   auto loaded = store_->LoadRuleStates();
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ASSERT_EQ(loaded->size(), 2u);
-  EXPECT_EQ((*loaded)[0].rule, "A");
-  EXPECT_EQ((*loaded)[0].state, "1 2 3");
-  EXPECT_EQ((*loaded)[1].state, "1 6:x y:z");
-  ASSERT_TRUE(store_->SaveRuleStates({{"B", "2"}}, 2000).ok());
+  const std::vector<RuleState>& prod = loaded->at("prod");
+  ASSERT_EQ(prod.size(), 2u);
+  EXPECT_EQ(prod[0].rule, "A");
+  EXPECT_EQ(prod[0].state, "1 2 3");
+  EXPECT_EQ(prod[1].state, "1 6:x y:z");
+  ASSERT_TRUE(store_->SaveRuleStates({{"prod", {{"B", "2"}}}}, 2000).ok());
   loaded = store_->LoadRuleStates();
   ASSERT_TRUE(loaded.ok());
-  ASSERT_EQ(loaded->size(), 1u);
-  EXPECT_EQ((*loaded)[0].rule, "B");
-  EXPECT_EQ((*loaded)[0].state, "2");
+  ASSERT_EQ(loaded->at("prod").size(), 1u);
+  EXPECT_EQ(loaded->at("prod")[0].rule, "B");
+  EXPECT_EQ(loaded->at("prod")[0].state, "2");
+  ASSERT_EQ(loaded->at("staging").size(), 1u) << "a cluster not named keeps its states";
+  ASSERT_TRUE(store_->SaveRuleStates({{"staging", {}}}, 3000).ok());
+  EXPECT_EQ(store_->LoadRuleStates()->count("staging"), 0u);
+}
+
+// The schema before clusters had names, as version 1 of the store wrote it.
+constexpr std::string_view kSchemaVersion1 = R"sql(
+CREATE TABLE IF NOT EXISTS alerts(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  fingerprint TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  member TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  state TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  values_json TEXT NOT NULL,
+  channels TEXT NOT NULL,
+  pending_since_ms INTEGER NOT NULL,
+  firing_since_ms INTEGER NOT NULL,
+  resolved_ms INTEGER NOT NULL,
+  last_notified_ms INTEGER NOT NULL);
+-- At most one open instance per alert key.
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(fingerprint) WHERE resolved_ms = 0;
+CREATE INDEX IF NOT EXISTS alerts_resolved ON alerts(resolved_ms) WHERE resolved_ms != 0;
+CREATE TABLE IF NOT EXISTS notifications(
+  -- AUTOINCREMENT: an id is never reused after pruning, so receivers can deduplicate on it.
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  silenced INTEGER NOT NULL,
+  alert_json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notifications_by_alert ON notifications(alert_id);
+CREATE TABLE IF NOT EXISTS deliveries(
+  notification_id INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  PRIMARY KEY(notification_id, channel)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(notification_id) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS delivery_attempts(
+  notification_id INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  unix_ms INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  took_ms INTEGER NOT NULL,
+  PRIMARY KEY(notification_id, channel, attempt)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS silences(
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  member TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_state(
+  rule TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  saved_ms INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+// A version 1 file opens as version 2: its silences apply to every cluster, its rule states
+// come back under the unnamed cluster "", its alerts keep their cluster; the file is marked
+// version 2 and opens again unchanged.
+TEST_F(AlertStoreTest, MigratesAVersion1File) {
+  store_.reset();
+  const std::string path = dir_.File("v1.db");
+  {
+    auto db = sqlite::Connection::Open(path, {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(kSchemaVersion1).ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 1").ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO silences VALUES('s1', 'NoLeader', '', 'old', 1000, "
+                           "10000); INSERT INTO rule_state VALUES('FrequentLeaderElections', "
+                           "'1 2', 500); INSERT INTO alerts(fingerprint, rule, cluster, member, "
+                           "severity, state, summary, values_json, channels, pending_since_ms, "
+                           "firing_since_ms, resolved_ms, last_notified_ms) VALUES('f', "
+                           "'NoLeader', 'prod', '', 'critical', 'firing', 'no leader', '[]', '', "
+                           "1000, 1000, 0, 1000)")
+                    .ok());
+  }
+  for (int open = 0; open < 2; ++open) {
+    SCOPED_TRACE(open);
+    auto store = AlertStore::Open(path);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto silences = (*store)->ActiveSilences(2000, "staging");
+    ASSERT_TRUE(silences.ok()) << silences.status().message();
+    ASSERT_EQ(silences->size(), 1u) << "an old silence applies to every cluster";
+    EXPECT_EQ((*silences)[0].cluster, "");
+    EXPECT_EQ((*silences)[0].comment, "old");
+    auto states = (*store)->LoadRuleStates();
+    ASSERT_TRUE(states.ok()) << states.status().message();
+    ASSERT_EQ(states->size(), 1u);
+    ASSERT_EQ(states->at("").size(), 1u);
+    EXPECT_EQ(states->at("")[0].rule, "FrequentLeaderElections");
+    EXPECT_EQ(states->at("")[0].state, "1 2");
+    auto active = (*store)->LoadActive();
+    ASSERT_TRUE(active.ok());
+    ASSERT_EQ(active->size(), 1u);
+    EXPECT_EQ((*active)[0].key.cluster, "prod");
+    Silence mine{"s2", "", "", "new", 1000, 10'000};
+    mine.cluster = "prod";
+    if (open == 0) {
+      ASSERT_TRUE((*store)->AddSilence(mine).ok());
+    }
+  }
+  auto db = sqlite::Connection::Open(path, {});
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*(*db)->QueryInt64("PRAGMA user_version"), 2);
+}
+
+// Silences of one cluster apply to it only; those without a cluster to every one.
+TEST_F(AlertStoreTest, SilencesByCluster) {
+  Silence a{"a", "", "", "", 1000, 10'000};
+  a.cluster = "prod";
+  Silence b{"b", "", "", "", 1100, 10'000};
+  b.cluster = "staging";
+  Silence every{"e", "", "", "", 1200, 10'000};
+  for (const Silence& s : {a, b, every}) {
+    ASSERT_TRUE(store_->AddSilence(s).ok());
+  }
+  auto ids = [](const Result<std::vector<Silence>>& silences) {
+    std::set<std::string> out;
+    for (const Silence& s : *silences) {
+      out.insert(s.id + "/" + s.cluster);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(store_->ActiveSilences(2000)),
+            (std::set<std::string>{"a/prod", "b/staging", "e/"}));
+  EXPECT_EQ(ids(store_->ActiveSilences(2000, "prod")), (std::set<std::string>{"a/prod", "e/"}));
+  EXPECT_EQ(ids(store_->AllSilences(10, "staging")), (std::set<std::string>{"b/staging", "e/"}));
+  EXPECT_EQ(ids(store_->AllSilences(10, "other")), (std::set<std::string>{"e/"}));
+}
+
+// The history filters by cluster, and its pages stay within the cluster.
+TEST_F(AlertStoreTest, HistoryFiltersByClusterAcrossPages) {
+  Evaluation e;
+  for (int i = 0; i < 6; ++i) {
+    Alert a = MakeAlert("NoLeader", "etcd-" + std::to_string(i), AlertState::kFiring, 1000 + i);
+    a.key.cluster = i % 2 == 0 ? "prod" : "staging";
+    a.fingerprint = Fingerprint(a.key);
+    e.changed.push_back(a);
+  }
+  ASSERT_TRUE(store_->Record(e, channels_).ok());
+  AlertHistoryFilter filter;
+  filter.cluster = "staging";
+  filter.page_size = 2;
+  std::vector<std::string> members;
+  for (int page_number = 0; page_number < 5; ++page_number) {
+    auto page = store_->QueryHistory(filter);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    for (const AlertHistoryEntry& entry : page->entries) {
+      EXPECT_EQ(entry.alert.key.cluster, "staging");
+      members.push_back(entry.alert.key.member);
+    }
+    if (page->next_before_id == 0) {
+      break;
+    }
+    filter.before_id = page->next_before_id;
+  }
+  EXPECT_EQ(members, (std::vector<std::string>{"etcd-5", "etcd-3", "etcd-1"}));
+  filter = AlertHistoryFilter{};
+  EXPECT_EQ(store_->QueryHistory(filter)->entries.size(), 6u);
 }
 
 }  // namespace

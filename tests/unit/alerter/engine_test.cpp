@@ -361,5 +361,34 @@ TEST(AlertEngineTest, AlertsCarryRuleChannels) {
   EXPECT_EQ(e.notifications[0].alert.channels, std::vector<std::string>{"pagerduty"});
 }
 
+// A silence with a cluster covers that cluster's alerts only; one without covers every
+// cluster's (as silences stored before clusters had names do).
+TEST(AlertEngineTest, SilenceMatchesItsClusterOrEvery) {
+  const AlertKey in_a{std::string(kWalFsyncSlow), "a", "etcd-2"};
+  const AlertKey in_b{std::string(kWalFsyncSlow), "b", "etcd-2"};
+  Silence of_a{"s", "", "", "", UnixMs(0), UnixMs(600)};
+  of_a.cluster = "a";
+  EXPECT_TRUE(of_a.Matches(in_a, UnixMs(10)));
+  EXPECT_FALSE(of_a.Matches(in_b, UnixMs(10)));
+  const Silence every{"s", "", "etcd-2", "", UnixMs(0), UnixMs(600)};
+  EXPECT_TRUE(every.Matches(in_a, UnixMs(10)));
+  EXPECT_TRUE(every.Matches(in_b, UnixMs(10)));
+
+  // Two engines, one per cluster, with the same silences: only b's alert is notified.
+  AlertEngine engine_a(RulesWithoutFor(), EngineOptions{});
+  AlertEngine engine_b(RulesWithoutFor(), EngineOptions{});
+  v1::ClusterSnapshot a = SlowFsync(10);
+  a.set_cluster("a");
+  v1::ClusterSnapshot b = SlowFsync(10);
+  b.set_cluster("b");
+  const Evaluation muted = engine_a.Evaluate(a, At(10), {of_a});
+  const Evaluation sent = engine_b.Evaluate(b, At(10), {of_a});
+  EXPECT_TRUE(muted.notifications.empty());
+  ASSERT_EQ(muted.silenced.size(), 1u);
+  EXPECT_EQ(muted.silenced[0].alert.key.cluster, "a");
+  ASSERT_EQ(sent.notifications.size(), 1u);
+  EXPECT_EQ(sent.notifications[0].alert.key.cluster, "b");
+}
+
 }  // namespace
 }  // namespace etcdmon::alerter

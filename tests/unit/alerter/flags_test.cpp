@@ -216,6 +216,34 @@ TEST_F(AlerterFlagsTest, BadRulesFileNamesItsLine) {
   EXPECT_THAT(parsed.err, HasSubstr("NoSuchRule"));
 }
 
+// --rules-file with a clusters: section gives each cluster named there its own RuleSet: the
+// thresholds, then the file's top level, then the cluster's section.
+TEST_F(AlerterFlagsTest, RulesFileClustersFillClusterRules) {
+  const std::string rules =
+      WriteFile("rules.yaml",
+                "rules:\n  WalFsyncSlow: {threshold_ms: 200}\n"
+                "clusters:\n"
+                "  prod:\n    rules:\n      WalFsyncSlow: {threshold_ms: 500}\n"
+                "  staging:\n    defaults: {for: 2m}\n");
+  Parsed parsed = Parse({"--rules-file=" + rules, "--max-latency-ms=250"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  const AlerterConfig& c = parsed.result.value().alerter;
+  EXPECT_EQ(c.rules.Find(kWalFsyncSlow)->Parameter("threshold_ms"), 200);
+  ASSERT_EQ(c.cluster_rules.size(), 2u);
+  const RuleSet& prod = c.cluster_rules.at("prod");
+  EXPECT_EQ(prod.Find(kWalFsyncSlow)->Parameter("threshold_ms"), 500);
+  EXPECT_EQ(prod.Find(kRequestLatencyDegraded)->Parameter("threshold_ms"), 250) << "thresholds";
+  const RuleSet& staging = c.cluster_rules.at("staging");
+  EXPECT_EQ(staging.Find(kWalFsyncSlow)->Parameter("threshold_ms"), 200);
+  EXPECT_EQ(staging.Find(kNoLeader)->for_duration, 2min);
+
+  const std::string bad = WriteFile("bad.yaml", "clusters:\n  prod:\n    rules: {Nope: {}}\n");
+  Parsed refused = Parse({"--rules-file=" + bad});
+  EXPECT_EQ(refused.result.exit_code(), config::kExitUsage);
+  ASSERT_THAT(Lines(refused.err), SizeIs(1)) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr(bad + ":3: clusters: prod: unknown rule \"Nope\""));
+}
+
 // API_TOKEN's value is never printed, nor is a token file's content.
 TEST_F(AlerterFlagsTest, TokenNeverPrinted) {
   env_.Set("API_TOKEN", "very-secret");

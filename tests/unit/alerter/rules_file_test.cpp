@@ -43,7 +43,8 @@ TEST(RuleSetTest, DefaultsListEveryRule) {
                                   kRevisionDivergence,
                                   kGrpcErrorRateHigh,
                                   kCollectorStale,
-                                  kMonitorStorageFailing};
+                                  kMonitorStorageFailing,
+                                  kClusterIdentityConflict};
   EXPECT_EQ(set.rules().size(), std::size(ids));
   for (std::string_view id : ids) {
     EXPECT_TRUE(Get(set, id).enabled) << id;
@@ -144,7 +145,7 @@ alerts: {}
       "rules.yaml:11: severity: invalid severity \"urgent\"",
       "rules.yaml:12: channels: unknown channel \"carrier-pigeon\"",
       "rules.yaml:13: duplicate key \"WalFsyncSlow\"",
-      "rules.yaml:14: unknown key \"alerts\" (known: rules, defaults)",
+      "rules.yaml:14: unknown key \"alerts\" (known: rules, defaults, clusters)",
   };
   for (const char* line : expected) {
     EXPECT_NE(m.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << m;
@@ -214,6 +215,124 @@ TEST(RuleSetTest, ApplyFileReadsAndBoundsSize) {
   EXPECT_NE(too_big.message().find("larger than"), std::string::npos);
   EXPECT_EQ(set.ApplyText(std::string(kMaxRulesFileBytes + 1, '#'), "t").code(),
             StatusCode::kInvalidArgument);
+}
+
+// A `clusters:` section changes one cluster's rules over the top level's: its defaults come
+// before any rule's own setting, its rules after the top level's; other clusters and the top
+// level are unchanged.
+TEST(RuleSetTest, ClusterSectionAppliesToItsClusterOnly) {
+  const std::string text = R"(defaults:
+  for: 1m
+rules:
+  WalFsyncSlow: {threshold_ms: 200, for: 10m}
+  DiskUsageHigh: {threshold_percent: 85}
+clusters:
+  prod:
+    defaults: {for: 2m}
+    rules:
+      WalFsyncSlow: {threshold_ms: 500}
+      DatabaseFragmented: {enabled: false}
+  staging:
+)";
+  RuleSet top = RuleSet::Defaults({});
+  ASSERT_TRUE(top.ApplyText(text, "r.yaml").ok());
+  RuleSet prod = RuleSet::Defaults({});
+  const Status applied = prod.ApplyText(text, "r.yaml", "prod");
+  ASSERT_TRUE(applied.ok()) << applied.ToString();
+  RuleSet staging = RuleSet::Defaults({});
+  ASSERT_TRUE(staging.ApplyText(text, "r.yaml", "staging").ok());
+  RuleSet unknown = RuleSet::Defaults({});
+  ASSERT_TRUE(unknown.ApplyText(text, "r.yaml", "elsewhere").ok());
+
+  EXPECT_EQ(Get(prod, kWalFsyncSlow).Parameter("threshold_ms"), 500);
+  EXPECT_EQ(Get(prod, kWalFsyncSlow).for_duration, milliseconds(600000)) << "the rule's own for";
+  EXPECT_EQ(Get(prod, kNoLeader).for_duration, milliseconds(120000)) << "the cluster's default";
+  EXPECT_EQ(Get(prod, kDiskUsageHigh).Parameter("threshold_percent"), 85);
+  EXPECT_FALSE(Get(prod, kDatabaseFragmented).enabled);
+  for (const RuleSet* other : {&top, &staging, &unknown}) {
+    EXPECT_EQ(Get(*other, kWalFsyncSlow).Parameter("threshold_ms"), 200);
+    EXPECT_EQ(Get(*other, kNoLeader).for_duration, milliseconds(60000));
+    EXPECT_TRUE(Get(*other, kDatabaseFragmented).enabled);
+  }
+
+  auto names = ClustersOfRulesText(text, "r.yaml");
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  EXPECT_EQ(*names, (std::vector<std::string>{"prod", "staging"})) << "in file order";
+  auto none = ClustersOfRulesText("rules: {}\n", "r.yaml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  testing::TempDir dir;
+  const std::string path = dir.File("rules.yaml");
+  std::ofstream(path) << text;
+  RuleSet from_file = RuleSet::Defaults({});
+  ASSERT_TRUE(from_file.ApplyFile(path, "prod").ok());
+  EXPECT_EQ(Get(from_file, kWalFsyncSlow).Parameter("threshold_ms"), 500);
+  auto file_names = ClustersOfRulesFile(path);
+  ASSERT_TRUE(file_names.ok());
+  EXPECT_EQ(file_names->size(), 2u);
+  EXPECT_EQ(ClustersOfRulesFile(dir.File("missing.yaml")).status().code(), StatusCode::kNotFound);
+}
+
+// Errors in the clusters section name their line, whichever cluster the file is applied for
+// (every section is checked), and nothing is applied.
+TEST(RuleSetTest, ClusterSectionErrors) {
+  const std::string text = R"(clusters:
+  prod:
+    rules:
+      WalFsyncSlow: {threshold_ms: fast}
+      NoSuchRule: {}
+    alerts: {}
+  "bad name":
+    rules: {}
+  staging:
+    defaults: {severity: critical}
+  qa: [1]
+  dev:
+    rules:
+      CertificateExpiringSoon: {critical_days: 20}
+)";
+  const char* expected[] = {
+      "r.yaml:4: threshold_ms: \"fast\" is not a number",
+      "r.yaml:5: clusters: prod: unknown rule \"NoSuchRule\"",
+      "r.yaml:6: clusters: prod: unknown key \"alerts\" (known: rules, defaults)",
+      "r.yaml:7: clusters: invalid cluster name",
+      "r.yaml:10: clusters: staging: defaults: unknown key \"severity\"",
+      "r.yaml:11: clusters: qa: want a mapping",
+      "critical_days must not exceed warning_days",
+  };
+  for (std::string_view cluster : {"", "prod", "staging", "other"}) {
+    SCOPED_TRACE(std::string(cluster));
+    RuleSet set = RuleSet::Defaults({});
+    const Status status = set.ApplyText(text, "r.yaml", cluster);
+    ASSERT_EQ(status.code(), StatusCode::kInvalidArgument);
+    for (const char* line : expected) {
+      EXPECT_NE(status.message().find(line), std::string::npos) << "missing: " << line << "\nin:\n"
+                                                                << status.message();
+    }
+    EXPECT_EQ(Get(set, kWalFsyncSlow).Parameter("threshold_ms"), 100) << "nothing applied";
+  }
+  EXPECT_EQ(ClustersOfRulesText(text, "r.yaml").status().code(), StatusCode::kInvalidArgument);
+
+  RuleSet set = RuleSet::Defaults({});
+  EXPECT_NE(
+      set.ApplyText("clusters: [prod]\n", "r.yaml").message().find("clusters: want a mapping"),
+      std::string::npos);
+  std::string many = "clusters:\n";
+  for (std::size_t i = 0; i <= kMaxRulesFileClusters; ++i) {
+    many += "  c" + std::to_string(i) + ":\n";
+  }
+  const Status too_many = set.ApplyText(many, "r.yaml");
+  EXPECT_EQ(too_many.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(too_many.message().find("at most 1000 clusters"), std::string::npos)
+      << too_many.message();
+  std::string enough = "clusters:\n";
+  for (std::size_t i = 0; i < kMaxRulesFileClusters; ++i) {
+    enough += "  c" + std::to_string(i) + ":\n";
+  }
+  auto names = ClustersOfRulesText(enough, "r.yaml");
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  EXPECT_EQ(names->size(), kMaxRulesFileClusters);
 }
 
 }  // namespace

@@ -156,6 +156,18 @@ std::vector<RuleCase> Cases() {
                      s.mutable_storage()->set_last_error("database or disk is full");
                    },
                    nullptr, Noop(), "history writes fail (12 failures: database or disk is full)"});
+  cases.push_back({kClusterIdentityConflict, "", Severity::kCritical,
+                   [](v1::ClusterSnapshot& s, double) {
+                     v1::IdentityConflict* c = s.add_identity_conflicts();
+                     c->set_collector_id("c9");
+                     c->set_endpoint("https://10.0.0.9:2379");
+                     c->set_reason("etcd cluster id 0x1 is not this cluster's 0xc1");
+                     c->set_last_unix_ms(s.tick_unix_ms());
+                     c->set_count(4);
+                   },
+                   nullptr, Noop(),
+                   "collector c9 for https://10.0.0.9:2379: etcd cluster id 0x1 is not this "
+                   "cluster's 0xc1"});
   return cases;
 }
 
@@ -678,6 +690,56 @@ TEST(RulesTest, GrpcErrorRateNeedsMinimumRequestRate) {
   Member(s, "etcd-2").mutable_rates()->set_grpc_error_ratio(1.0);
   engine.Evaluate(s, At(10), {});
   EXPECT_TRUE(engine.Active().empty());
+}
+
+// ClusterIdentityConflict fires while a refusal is at most 3 tick intervals old (1 s when the
+// snapshot does not give its interval), on blind snapshots too, with the count in its values;
+// it resolves when the newest refusal is older than that.
+TEST(RulesTest, ClusterIdentityConflictFiresWhileRecentThenResolves) {
+  AlertEngine engine(RuleSet::Defaults({}), EngineOptions{});  // for: 0 by default
+  auto snapshot = [](double t, double conflict_at, int64_t interval_ms, uint64_t count) {
+    v1::ClusterSnapshot s = HealthyCluster(t);
+    s.set_tick_interval_ms(interval_ms);
+    v1::IdentityConflict* c = s.add_identity_conflicts();
+    c->set_collector_id("c9");
+    c->set_endpoint("https://10.0.0.9:2379");
+    c->set_member_id(0x99);
+    c->set_cluster_id(0x1);
+    c->set_reason("etcd cluster id 0x1 is not this cluster's 0xc1");
+    c->set_last_unix_ms(UnixMs(conflict_at));
+    c->set_count(count);
+    return s;
+  };
+  // A refusal 4 s old with a 1 s tick: too old to start anything.
+  EXPECT_TRUE(engine.Evaluate(snapshot(10, 6, 1000, 1), At(10), {}).changed.empty());
+
+  Evaluation fired = engine.Evaluate(snapshot(20, 19, 1000, 2), At(20), {});
+  ASSERT_EQ(fired.notifications.size(), 1u);
+  const Alert& alert = fired.notifications[0].alert;
+  EXPECT_EQ(alert.key.rule, kClusterIdentityConflict);
+  EXPECT_EQ(alert.key.member, "");
+  EXPECT_EQ(alert.severity, Severity::kCritical);
+  EXPECT_NE(alert.summary.find("c9"), std::string::npos) << alert.summary;
+  EXPECT_NE(alert.summary.find("https://10.0.0.9:2379"), std::string::npos) << alert.summary;
+  EXPECT_NE(alert.summary.find("is not this cluster's"), std::string::npos) << alert.summary;
+  ASSERT_FALSE(alert.values.empty());
+  EXPECT_EQ(alert.values[0].name, "refused_samples");
+  EXPECT_EQ(alert.values[0].value, 2);
+
+  // Blind (every sample refused): still judged; 3 s old with no interval given (1 s): recent.
+  v1::ClusterSnapshot blind = snapshot(23, 20, 0, 5);
+  blind.set_fresh_members(0);
+  Evaluation held = engine.Evaluate(blind, At(23), {});
+  EXPECT_TRUE(held.notifications.empty());
+  ASSERT_TRUE(ActiveAlert(engine, kClusterIdentityConflict, "").has_value());
+  EXPECT_EQ(ActiveAlert(engine, kClusterIdentityConflict, "")->values[0].value, 5);
+
+  // 10 s old with a 5 s tick is recent (3 intervals = 15 s); 16 s old is not.
+  EXPECT_TRUE(engine.Evaluate(snapshot(30, 20, 5000, 5), At(30), {}).notifications.empty());
+  Evaluation resolved = engine.Evaluate(snapshot(36, 20, 5000, 5), At(36), {});
+  ASSERT_EQ(resolved.notifications.size(), 1u);
+  EXPECT_EQ(resolved.notifications[0].kind, NotificationKind::kResolved);
+  EXPECT_FALSE(ActiveAlert(engine, kClusterIdentityConflict, "").has_value());
 }
 
 }  // namespace

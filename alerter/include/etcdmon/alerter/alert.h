@@ -3,6 +3,7 @@
 // The alerter's vocabulary, shared by the rules engine, the notification channels, the store and
 // the gRPC service: what an alert is, and what a notification about it carries.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@
 #include "etcdmon/status/status.h"
 
 namespace etcdmon::alerter {
+
+/// The most clusters the alerter keeps apart (one engine each; sections of a rules file), as
+/// the aggregator keeps at most this many cluster models.
+inline constexpr std::size_t kMaxClusters = 1000;
 
 enum class Severity { kWarning, kCritical };
 

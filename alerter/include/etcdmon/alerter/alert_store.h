@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "etcdmon/alerter/alert.h"
@@ -60,6 +62,7 @@ struct AlertHistoryFilter {
   std::string rule;          // empty: any
   std::string severity;      // "warning" | "critical"; empty: any
   std::string member;        // empty: any
+  std::string cluster;       // empty: any
   std::string state;         // "pending" | "firing" | "resolved"; empty: any
   int64_t from_unix_ms = 0;  // alerts active at some point in [from, to]; 0: unbounded
   int64_t to_unix_ms = 0;
@@ -87,11 +90,16 @@ class AlertStore final {
   /// The open (pending and firing) alerts, for AlertEngine::Restore after a restart.
   Result<std::vector<Alert>> LoadActive();
 
-  /// Replaces the saved rule histories with `states` (AlertEngine::SaveRuleStates), in one
-  /// transaction.
-  Status SaveRuleStates(const std::vector<RuleState>& states, int64_t now_unix_ms);
-  /// The rule histories saved last, for AlertEngine::RestoreRuleStates after a restart.
-  Result<std::vector<RuleState>> LoadRuleStates();
+  /// Replaces the saved rule histories of each cluster in `by_cluster` (each cluster's
+  /// AlertEngine::SaveRuleStates; an empty list deletes that cluster's), in one transaction.
+  /// Clusters not named keep theirs: an engine not created since the start (no snapshot of its
+  /// cluster yet) must not lose what it will restore.
+  Status SaveRuleStates(const std::map<std::string, std::vector<RuleState>>& by_cluster,
+                        int64_t now_unix_ms);
+  /// The rule histories saved last, by cluster, for AlertEngine::RestoreRuleStates after a
+  /// restart. Cluster "": the histories a version before clusters had names saved (schema 1),
+  /// of the one cluster it watched; the service decides whose they are.
+  Result<std::map<std::string, std::vector<RuleState>>> LoadRuleStates();
 
   /// Persists one evaluation in one transaction: the changed alerts, the dropped pending ones,
   /// the notifications (their ids assigned in place) with a pending delivery for each channel
@@ -111,11 +119,12 @@ class AlertStore final {
 
   /// Adds a silence (its id and created time set by the caller).
   Status AddSilence(const Silence& silence);
-  /// Silences not yet expired at `now_unix_ms`, soonest expiry first.
-  Result<std::vector<Silence>> ActiveSilences(int64_t now_unix_ms);
+  /// Silences not yet expired at `now_unix_ms`, soonest expiry first. A non-empty `cluster`:
+  /// only those that apply to it (its own and the every-cluster ones).
+  Result<std::vector<Silence>> ActiveSilences(int64_t now_unix_ms, std::string_view cluster = {});
   /// Every stored silence, expired ones too (until Prune deletes them), newest created first
-  /// (ties: by id), at most `limit`.
-  Result<std::vector<Silence>> AllSilences(int64_t limit);
+  /// (ties: by id), at most `limit`; `cluster` as for ActiveSilences.
+  Result<std::vector<Silence>> AllSilences(int64_t limit, std::string_view cluster = {});
   /// Ends silence `id` at `now_unix_ms`: its expiry becomes `now_unix_ms` and the row stays, for
   /// the record. One already expired is left as it is. Returns the silence as stored afterwards;
   /// NotFound for an unknown id.

@@ -25,11 +25,12 @@ namespace detail {
 class Rule;
 }  // namespace detail
 
-/// Mutes notifications of matching alerts until it expires. An empty rule or member matches
-/// every rule or member.
+/// Mutes notifications of matching alerts until it expires. An empty rule, member or cluster
+/// matches every rule, member or cluster (silences stored before clusters had names have none).
 struct Silence {
   std::string id, rule, member, comment;
   int64_t created_unix_ms = 0, expires_unix_ms = 0;
+  std::string cluster;  // last, so that {id, rule, member, comment, created, expires} still reads
 
   /// True when it covers `key` at `now_unix_ms` (created at or before it, not yet expired).
   bool Matches(const AlertKey& key, int64_t now_unix_ms) const;

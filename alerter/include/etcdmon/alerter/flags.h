@@ -29,7 +29,9 @@ config::ParseResult<AlerterCommandLine> ParseAlerterCommandLine(int argc, const 
 
 /// The flags the all-in-one binary shares with the alerter: --rules-file, --repeat-interval and
 /// --api-token-file (API_TOKEN). Build() fills `config.rules` from `thresholds` and the rules
-/// file, `config.repeat_interval` and `config.api_token`.
+/// file, `config.cluster_rules` with one RuleSet per name under the file's `clusters:`
+/// (Defaults(thresholds) + ApplyFile(path, name)), `config.repeat_interval` and
+/// `config.api_token`.
 class AlertRuleFlags {
  public:
   explicit AlertRuleFlags(CLI::App& app);

@@ -11,6 +11,15 @@
 //   rules:
 //     WalFsyncSlow: {threshold_ms: 200, for: 10m, channels: [pagerduty]}
 //     DatabaseFragmented: {enabled: false}
+//   clusters:                  # optional: settings of one cluster (by name) over the above
+//     prod:
+//       defaults: {for: 2m}
+//       rules:
+//         WalFsyncSlow: {threshold_ms: 500}
+//
+// A cluster's set is built in this order: the top-level defaults, the cluster's defaults, the
+// top-level rules, the cluster's rules. So a rule's own setting beats any defaults wherever it
+// is written, and the cluster's beats the top level's at the same level.
 //
 // Every rule's parameters are listed in docs/architecture.md ("The alert rules").
 
@@ -47,9 +56,12 @@ inline constexpr std::string_view kRevisionDivergence = "RevisionDivergence";
 inline constexpr std::string_view kGrpcErrorRateHigh = "GrpcErrorRateHigh";
 inline constexpr std::string_view kCollectorStale = "CollectorStale";
 inline constexpr std::string_view kMonitorStorageFailing = "MonitorStorageFailing";
+inline constexpr std::string_view kClusterIdentityConflict = "ClusterIdentityConflict";
 
 /// A rules file larger than this is refused unread.
 inline constexpr std::size_t kMaxRulesFileBytes = 1024 * 1024;
+/// A rules file's `clusters:` section names at most this many clusters (kMaxClusters).
+inline constexpr std::size_t kMaxRulesFileClusters = kMaxClusters;
 
 /// How a rule parameter is written in a rules file.
 enum class ParameterKind {
@@ -97,12 +109,15 @@ class RuleSet {
   /// (FrequentLeaderElections max_changes).
   static RuleSet Defaults(const config::AlertThresholds& thresholds);
 
-  /// Applies a rules file (YAML or JSON). On error nothing is changed and the status
+  /// Applies a rules file (YAML or JSON): its top-level defaults and rules, then, when
+  /// `cluster` is not empty and the file has a section for it under `clusters:`, that section
+  /// on top (in the order the header comment gives). The whole file is checked whatever
+  /// `cluster` is, every cluster's section included. On error nothing is changed and the status
   /// (InvalidArgument; NotFound/PermissionDenied when unreadable) lists every problem, one line
   /// each: "path:line: reason". Files over kMaxRulesFileBytes are refused.
-  Status ApplyFile(const std::string& path);
+  Status ApplyFile(const std::string& path, std::string_view cluster = {});
   /// The same for text; `source` names it in the errors.
-  Status ApplyText(std::string_view text, std::string_view source);
+  Status ApplyText(std::string_view text, std::string_view source, std::string_view cluster = {});
 
   const std::vector<RuleSpec>& rules() const { return rules_; }
   /// The rule `id`, or nullptr.
@@ -111,5 +126,12 @@ class RuleSet {
  private:
   std::vector<RuleSpec> rules_;
 };
+
+/// The cluster names under a rules file's `clusters:` section, in file order (empty without
+/// one). The whole file is checked as RuleSet::ApplyFile does; its errors are returned the same.
+Result<std::vector<std::string>> ClustersOfRulesFile(const std::string& path);
+/// The same for text; `source` names it in the errors.
+Result<std::vector<std::string>> ClustersOfRulesText(std::string_view text,
+                                                     std::string_view source);
 
 }  // namespace etcdmon::alerter

@@ -1,13 +1,15 @@
 #pragma once
 
-// The alerter service: reads the aggregator's snapshots, runs the alert engine on each, stores
-// what changed, hands notifications to the channels, and serves AlertService over gRPC.
+// The alerter service: reads the aggregator's snapshots (one per cluster per tick), runs each
+// cluster's alert engine on its cluster's snapshots, stores what changed, hands notifications to
+// the channels, and serves AlertService over gRPC.
 
 #include <spdlog/fwd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +54,9 @@ struct AlerterConfig {
   std::string db_path = "etcd-monitor-data/alerts.db";
   AlertStoreOptions store;
   RuleSet rules = RuleSet::Defaults(config::AlertThresholds{});
+  /// A cluster named here is evaluated with its own RuleSet instead of `rules` (a rules file's
+  /// `clusters:` section: RuleSet::Defaults + ApplyFile(path, name)).
+  std::map<std::string, RuleSet> cluster_rules;
   std::chrono::milliseconds repeat_interval{std::chrono::hours(4)};
   DispatcherOptions dispatcher;
   /// Bearer token CreateSilence and ExpireSilence require; empty: silences cannot be created or
@@ -70,6 +75,8 @@ struct AlerterStats {
   uint64_t deliveries_failed = 0;  // failed attempts (retried or final)
   uint64_t store_failures = 0;
   int64_t last_snapshot_unix_ms = 0;  // tick time of the newest snapshot evaluated
+  std::size_t clusters = 0;           // clusters with an engine (at most kMaxClusters)
+  uint64_t dropped_snapshots = 0;     // of clusters beyond kMaxClusters, not evaluated
 };
 
 /// One alerter. Threads: the evaluation loop, one per channel (the dispatcher), gRPC's own.
