@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -46,11 +47,10 @@ class FileErrors {
   void Add(const YAML::Node& at, std::string_view reason) {
     lines_.push_back(Where(at) + std::string(reason));
   }
-  std::string Where(const YAML::Node& at) const {
-    return source_ + ":" + std::to_string(at.Mark().line + 1) + ": ";
-  }
+  std::string Where(const YAML::Node& at) const { return Line(at) + ": "; }
+  // "source:line"; line 1 for a node without a position (the empty document).
   std::string Line(const YAML::Node& at) const {
-    return source_ + ":" + std::to_string(at.Mark().line + 1);
+    return source_ + ":" + std::to_string(std::max(at.Mark().line, 0) + 1);
   }
   bool empty() const { return lines_.empty(); }
   Status ToStatus() const {
@@ -159,16 +159,17 @@ void ParseTls(const YAML::Node& node, const std::string& base_dir, FileErrors& e
     errors.Add(node, "tls: want a mapping of ca_file, cert_file, key_file, insecure_skip_tls");
     return;
   }
-  YAML::Node cert_node, key_node;
+  // Optional rather than empty nodes: a default YAML::Node counts as defined.
+  std::optional<YAML::Node> cert_node, key_node;
   for (const auto& [key, value] : Entries(node, errors)) {
     const std::string& k = key.Scalar();
     if (k == "ca_file") {
       tls.ca_file = FilePath(value, "tls.ca_file", base_dir, errors).value_or("");
     } else if (k == "cert_file") {
-      cert_node = key;
+      cert_node.emplace(key);
       tls.cert_file = FilePath(value, "tls.cert_file", base_dir, errors).value_or("");
     } else if (k == "key_file") {
-      key_node = key;
+      key_node.emplace(key);
       tls.key_file =
           FilePath(value, "tls.key_file", base_dir, errors, /*private_key=*/true).value_or("");
     } else if (k == "insecure_skip_tls") {
@@ -185,10 +186,10 @@ void ParseTls(const YAML::Node& node, const std::string& base_dir, FileErrors& e
     }
   }
   if (cert_node && !key_node) {
-    errors.Add(cert_node, "tls.cert_file: a client certificate needs its key_file");
+    errors.Add(*cert_node, "tls.cert_file: a client certificate needs its key_file");
   }
   if (key_node && !cert_node) {
-    errors.Add(key_node, "tls.key_file: a client key needs its cert_file");
+    errors.Add(*key_node, "tls.key_file: a client key needs its cert_file");
   }
 }
 
@@ -204,15 +205,15 @@ void ParseAuth(const YAML::Node& node, const std::string& base_dir, FileErrors& 
     errors.Add(node, "auth: want a mapping of username and password_file or password_env");
     return;
   }
-  YAML::Node username_node, file_node, env_node;
+  std::optional<YAML::Node> username_node, file_node, env_node;
   for (const auto& [key, value] : Entries(node, errors)) {
     const std::string& k = key.Scalar();
     if (k == "username") {
-      username_node = value;
+      username_node.emplace(value);
     } else if (k == "password_file") {
-      file_node = value;
+      file_node.emplace(value);
     } else if (k == "password_env") {
-      env_node = value;
+      env_node.emplace(value);
     } else {
       UnknownKey(key, "auth: ", "username, password_file, password_env", errors);
     }
@@ -223,31 +224,31 @@ void ParseAuth(const YAML::Node& node, const std::string& base_dir, FileErrors& 
     }
     return;
   }
-  std::optional<std::string> username = String(username_node, "auth.username", errors);
+  std::optional<std::string> username = String(*username_node, "auth.username", errors);
   if (!username) {
     return;
   }
   if (username->find(':') != std::string::npos) {
     // Passwords live in files or variables only, never in the clusters file.
-    errors.Add(username_node,
+    errors.Add(*username_node,
                "auth.username: a name without ':' (give the password with "
                "password_file or password_env)");
     return;
   }
   etcd.username = *username;
-  if (static_cast<bool>(file_node) == static_cast<bool>(env_node)) {
+  if (file_node.has_value() == env_node.has_value()) {
     errors.Add(node, "auth: user " + Quote(*username) +
                          " needs exactly one of password_file and password_env");
     return;
   }
   if (file_node) {
-    std::optional<std::string> path = FilePath(file_node, "auth.password_file", base_dir, errors);
+    std::optional<std::string> path = FilePath(*file_node, "auth.password_file", base_dir, errors);
     if (!path) {
       return;
     }
     Result<std::string> password = config::ReadSecretFile(*path);
     if (!password.ok()) {
-      errors.Add(file_node,
+      errors.Add(*file_node,
                  "auth.password_file " + Quote(*path) + ": " + password.status().message());
       return;
     }
@@ -255,13 +256,13 @@ void ParseAuth(const YAML::Node& node, const std::string& base_dir, FileErrors& 
     return;
   }
   std::optional<std::string> variable =
-      String(env_node, "auth.password_env", errors, "the name of an environment variable");
+      String(*env_node, "auth.password_env", errors, "the name of an environment variable");
   if (!variable) {
     return;
   }
   const char* value = std::getenv(variable->c_str());
   if (value == nullptr || *value == '\0') {
-    errors.Add(env_node,
+    errors.Add(*env_node,
                "auth.password_env: environment variable " + Quote(*variable) + " is not set");
     return;
   }
@@ -469,28 +470,30 @@ Result<std::vector<ClusterSpec>> ParseClustersText(std::string_view text, std::s
   // yaml-cpp reports errors by exception; none leaves this function.
   try {
     const YAML::Node root = YAML::Load(std::string(text));
-    YAML::Node list;
+    std::optional<YAML::Node> list;  // a default YAML::Node would count as defined
     if (!root.IsMap()) {
       errors.Add(root, "want a mapping with \"clusters\", a list of clusters");
     } else {
+      bool unknown = false;  // a misspelt "clusters" is reported once, as unknown
       for (const auto& [key, value] : Entries(root, errors)) {
         if (key.Scalar() == "clusters") {
-          list = value;
+          list.emplace(value);
         } else {
+          unknown = true;
           UnknownKey(key, "", "clusters", errors);
         }
       }
-      if (!list) {
+      if (!list && !unknown) {
         errors.Add(root, "\"clusters\" is missing");
       }
     }
-    if (list && (!list.IsSequence() || list.size() == 0)) {
-      errors.Add(list, "clusters: want a list of at least one cluster");
-    } else if (list && list.size() > kMaxClusters) {
-      errors.Add(list, "clusters: more than " + std::to_string(kMaxClusters) + " clusters");
+    if (list && (!list->IsSequence() || list->size() == 0)) {
+      errors.Add(*list, "clusters: want a list of at least one cluster");
+    } else if (list && list->size() > kMaxClusters) {
+      errors.Add(*list, "clusters: more than " + std::to_string(kMaxClusters) + " clusters");
     } else if (list) {
       std::map<std::string, std::string> first_seen;  // name -> "source:line"
-      for (const YAML::Node& item : list) {
+      for (const YAML::Node& item : *list) {
         std::optional<ClusterSpec> spec = ParseCluster(item, base_dir, defaults, errors);
         if (!spec) {
           continue;
