@@ -224,8 +224,9 @@ Result<MonitorConfig> MonitorFlags::Build() const {
   if (Status valid = config::ValidateClusterName(config.cluster_name); !valid.ok()) {
     errors.Add(cluster_name_.Source() + ": " + valid.message());
   }
-  if (etcd.ok() && thresholds.ok()) {
-    config.clusters = BuildClusters(config, errors);
+  // Built even when the connection flags are bad, so that every problem shows at once.
+  config.clusters = BuildClusters(config, errors);
+  if (etcd.ok()) {
     // The primary cluster: the gateway's benchmarks and consistency check, --run-benchmark.
     const ClusterSpec* primary = config.clusters.empty() ? nullptr : &config.clusters.front();
     for (const ClusterSpec& spec : config.clusters) {

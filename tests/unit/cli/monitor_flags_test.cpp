@@ -575,6 +575,19 @@ TEST_F(MonitorFlagsTest, RejectsBadClusters) {
   EXPECT_EQ(parsed.result.exit_code(), kExitUsage);
 }
 
+// Bad --cluster values are reported together with the other flags' problems.
+TEST_F(MonitorFlagsTest, ClusterErrorsComeWithTheOthers) {
+  Parsed parsed = RunMonitor({"--endpoints=nohost", "--cluster=prod", "--api-port=0"});
+  ASSERT_FALSE(parsed.result.ok());
+  const std::vector<std::string> expected = {
+      "error: --endpoints \"nohost\": missing port",
+      "error: --api-port \"0\": out of range 1..65535",
+      "error: --cluster \"prod\": want NAME=ENDPOINT[,ENDPOINT...]",
+  };
+  EXPECT_EQ(Lines(parsed.err), expected);
+  EXPECT_EQ(parsed.result.exit_code(), kExitUsage);
+}
+
 // More than kMaxClusters clusters in all is refused.
 TEST_F(MonitorFlagsTest, RejectsTooManyClusters) {
   std::vector<std::string> args;
