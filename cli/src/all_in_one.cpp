@@ -195,7 +195,8 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   // Benchmarks are refused near the quota the alerter also knows (--max-db-size-mb).
   gw.max_db_size_bytes = m.thresholds.max_db_size_bytes;
   // TODO(#17): per-cluster benchmarks and consistency checks. The gateway's etcd backends serve
-  // the primary cluster (m.etcd: the cluster named --cluster-name, else the first); every
+  // the primary cluster (m.etcd, named m.primary_cluster: the cluster named --cluster-name, else
+  // the first; its benchmark summaries belong to that cluster); every
   // cluster's endpoints, TLS and auth are in m.clusters, for GatewayBackends::etcd_clusters once
   // the gateway has it.
   gateway::GatewayBackends backends;

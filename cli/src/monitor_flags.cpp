@@ -236,6 +236,7 @@ Result<MonitorConfig> MonitorFlags::Build() const {
     }
     if (primary != nullptr) {
       config.etcd = primary->etcd;
+      config.primary_cluster = primary->name;
     }
     std::vector<config::Endpoint> endpoints;
     for (const ClusterSpec& spec : config.clusters) {

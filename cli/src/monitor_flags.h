@@ -36,6 +36,9 @@ struct MonitorConfig {
   /// The primary cluster's connection: the cluster named cluster_name if there is one, else the
   /// first of `clusters`. With only --endpoints, exactly the quickstart's connection flags.
   config::EtcdConnectionConfig etcd;
+  /// The primary cluster's name (whose connection `etcd` is): what the single-cluster gateway
+  /// backends (benchmarks, consistency check) and --run-benchmark act on.
+  std::string primary_cluster = "default";
   config::LogConfig log;
   std::string api_host = "0.0.0.0";  // REST/metrics listen address
   uint16_t api_port = 8080;          // 1..65535

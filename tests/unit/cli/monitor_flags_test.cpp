@@ -104,6 +104,7 @@ TEST_F(MonitorFlagsTest, Defaults) {
   EXPECT_EQ(config.data_dir, "./etcd-monitor-data");
   // One cluster, "default", on localhost:2379, with the flags' connection and thresholds.
   EXPECT_EQ(config.cluster_name, "default");
+  EXPECT_EQ(config.primary_cluster, "default");
   ASSERT_THAT(config.clusters, SizeIs(1));
   EXPECT_EQ(config.clusters[0].name, "default");
   EXPECT_EQ(config.clusters[0].etcd.endpoints, config.etcd.endpoints);
@@ -462,6 +463,7 @@ TEST_F(MonitorFlagsTest, ClusterFlagsReplaceTheDefaultEndpoint) {
     EXPECT_EQ(spec.etcd.dial_timeout, 2s) << spec.name;
   }
   EXPECT_EQ(config.etcd.endpoints, prod.etcd.endpoints) << "the primary: the first cluster";
+  EXPECT_EQ(config.primary_cluster, "prod");
 
   // --cluster-name picks the primary among them.
   SetEnv("ETCD_PASSWORD", "");
@@ -469,6 +471,7 @@ TEST_F(MonitorFlagsTest, ClusterFlagsReplaceTheDefaultEndpoint) {
   ASSERT_TRUE(parsed.result.ok()) << parsed.err;
   EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"prod", "stg"}));
   EXPECT_EQ(parsed.result.value().etcd.endpoints[0].Authority(), "s:1");
+  EXPECT_EQ(parsed.result.value().primary_cluster, "stg");
 }
 
 // --endpoints (or ENDPOINTS) given too: one more cluster, first, named by --cluster-name
