@@ -45,6 +45,28 @@ std::string CollectorName(const config::Endpoint& endpoint) {
   return name;
 }
 
+// The clusters to watch: MonitorFlags always fills them; a config made in code without them
+// watches its `etcd` as the one cluster.
+std::vector<ClusterSpec> WatchedClusters(const MonitorConfig& m) {
+  if (!m.clusters.empty()) {
+    return m.clusters;
+  }
+  ClusterSpec only;
+  only.name = m.cluster_name;
+  only.etcd = m.etcd;
+  only.thresholds = m.thresholds;
+  return {only};
+}
+
+// A collector's id, also its sequence file's name: today's name for the cluster named by
+// --cluster-name, so an existing data dir keeps its sequence state; others prefixed with their
+// cluster and ':', which neither a cluster name nor CollectorName() contains, so no two
+// collectors of the process share an id or a file.
+std::string CollectorId(const std::string& cluster, const std::string& primary,
+                        const config::Endpoint& endpoint) {
+  return cluster == primary ? CollectorName(endpoint) : cluster + ":" + CollectorName(endpoint);
+}
+
 // Everything the process runs, in the order it starts; Stop() goes in reverse.
 struct Parts {
   // The data directory's lock, taken before anything in it is opened and released last.
@@ -117,6 +139,8 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   agg.publish_endpoint = kSnapshotEndpoint;
   agg.grpc_address = "";  // the gateway reaches it in-process; no port to open
   agg.model.expected_interval = m.metrics_interval;
+  // Samples that name no cluster, and the quickstart's single cluster, are --cluster-name's.
+  agg.model.cluster = m.cluster_name;
   agg.history.path = m.data_dir + "/history.db";
   agg.zmq_context = p.context;
   agg.remote_write = c.remote_write;
@@ -126,6 +150,9 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.aggregator = std::move(aggregator).value();
   ETCDMON_RETURN_IF_ERROR(p.aggregator->Start());
 
+  // TODO(#17): per-cluster alert thresholds. The alerter's rules come from the flags' thresholds
+  // today; the clusters' own (ClusterSpec::thresholds, where thresholds_given) are in
+  // m.clusters, for AlerterConfig::cluster_rules once the alerter has it.
   alerter::AlerterConfig alert_config = c.alerter;
   alert_config.snapshot_endpoint = kSnapshotEndpoint;
   alert_config.zmq_context = p.context;
@@ -169,6 +196,11 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   gw.tls_key_file = c.tls_key_file;
   // Benchmarks are refused near the quota the alerter also knows (--max-db-size-mb).
   gw.max_db_size_bytes = m.thresholds.max_db_size_bytes;
+  // TODO(#17): per-cluster benchmarks and consistency checks. The gateway's etcd backends serve
+  // the primary cluster (m.etcd, named m.primary_cluster: the cluster named --cluster-name, else
+  // the first; its benchmark summaries belong to that cluster); every
+  // cluster's endpoints, TLS and auth are in m.clusters, for GatewayBackends::etcd_clusters once
+  // the gateway has it.
   gateway::GatewayBackends backends;
   backends.monitor = p.monitor_backend.get();
   backends.alerts = p.alert_backend.get();
@@ -184,29 +216,34 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.gateway = std::move(gateway).value();
   ETCDMON_RETURN_IF_ERROR(p.gateway->Start());
 
-  for (const config::Endpoint& endpoint : m.etcd.endpoints) {
-    collector::CollectorConfig cc;
-    cc.etcd = m.etcd;
-    cc.etcd.endpoints = {endpoint};
-    cc.aggregator = kIngestEndpoint;
-    cc.zmq_context = p.context;
-    cc.collector_id = CollectorName(endpoint);
-    cc.metrics_interval = m.metrics_interval;
-    cc.health_check_interval = m.health_check_interval;
-    cc.sequence_state_file = m.data_dir + "/" + cc.collector_id + ".seq";
-    // Disk usage: the data dir given for this member, else the one found from /proc.
-    for (const MemberDataDir& dir : m.member_data_dirs) {
-      if (dir.endpoint.Authority() == endpoint.Authority()) {
-        cc.data_dir = dir.path;
+  // One collector per endpoint of every cluster, each naming its cluster and using its TLS and
+  // auth.
+  for (const ClusterSpec& cluster : WatchedClusters(m)) {
+    for (const config::Endpoint& endpoint : cluster.etcd.endpoints) {
+      collector::CollectorConfig cc;
+      cc.etcd = cluster.etcd;
+      cc.etcd.endpoints = {endpoint};
+      cc.cluster = cluster.name;
+      cc.aggregator = kIngestEndpoint;
+      cc.zmq_context = p.context;
+      cc.collector_id = CollectorId(cluster.name, m.cluster_name, endpoint);
+      cc.metrics_interval = m.metrics_interval;
+      cc.health_check_interval = m.health_check_interval;
+      cc.sequence_state_file = m.data_dir + "/" + cc.collector_id + ".seq";
+      // Disk usage: the data dir given for this member, else the one found from /proc.
+      for (const MemberDataDir& dir : m.member_data_dirs) {
+        if (dir.endpoint.Authority() == endpoint.Authority()) {
+          cc.data_dir = dir.path;
+        }
       }
+      cc.data_dir_hint = "give --member-data-dir=" + endpoint.Authority() + "=DIR";
+      Result<std::unique_ptr<collector::CollectorService>> collector =
+          collector::CollectorService::Create(cc, logger);
+      ETCDMON_RETURN_IF_ERROR(collector.status().WithContext(
+          "collector for " + endpoint.Authority() + " of cluster " + cluster.name));
+      p.collectors.push_back(std::move(collector).value());
+      ETCDMON_RETURN_IF_ERROR(p.collectors.back()->Start());
     }
-    cc.data_dir_hint = "give --member-data-dir=" + endpoint.Authority() + "=DIR";
-    Result<std::unique_ptr<collector::CollectorService>> collector =
-        collector::CollectorService::Create(cc, logger);
-    ETCDMON_RETURN_IF_ERROR(
-        collector.status().WithContext("collector for " + endpoint.Authority()));
-    p.collectors.push_back(std::move(collector).value());
-    ETCDMON_RETURN_IF_ERROR(p.collectors.back()->Start());
   }
   return Status::Ok();
 }
@@ -237,8 +274,14 @@ int RunAllInOne(const AllInOneConfig& config, std::ostream& out, std::ostream& e
   const std::string host =
       config.monitor.api_host == "0.0.0.0" ? "localhost" : config.monitor.api_host;
   const std::string base = scheme + "://" + host + ":" + std::to_string(parts.gateway->port());
-  out << "etcd-monitor is running: " << config.monitor.etcd.endpoints.size()
-      << " endpoint(s), data in " << config.monitor.data_dir << "\n"
+  const std::vector<ClusterSpec> clusters = WatchedClusters(config.monitor);
+  size_t endpoints = 0;
+  for (const ClusterSpec& cluster : clusters) {
+    endpoints += cluster.etcd.endpoints.size();
+  }
+  out << "etcd-monitor is running: " << endpoints << " endpoint(s)"
+      << (clusters.size() > 1 ? " in " + std::to_string(clusters.size()) + " clusters" : "")
+      << ", data in " << config.monitor.data_dir << "\n"
       << "  dashboard       " << base << "/\n"
       << "  cluster status  " << base << "/api/v1/cluster/status\n"
       << "  metrics         " << base << "/metrics\n"

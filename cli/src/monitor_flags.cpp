@@ -2,8 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <map>
 #include <system_error>
 #include <utility>
+
+#include "etcdmon/config/cluster_name.h"
 
 namespace etcdmon::cli {
 
@@ -110,7 +113,74 @@ MonitorFlags::MonitorFlags(CLI::App& app)
           "a member's data dir, for its disk usage: ENDPOINT=DIR (repeat per member), or DIR "
           "with a single endpoint (default: found from /proc when the member runs on this host)",
           "ENDPOINT=DIR")),
+      cluster_(FlagValue::AddRepeatedOption(
+          app, "cluster",
+          "another cluster to watch, NAME=ENDPOINT[,ENDPOINT...] (repeatable); the TLS and auth "
+          "flags apply to it. Without --endpoints or ENDPOINTS, localhost:2379 is then not "
+          "watched",
+          "NAME=LIST")),
+      clusters_file_(FlagValue::AddOption(
+          app, "clusters-file", "", "",
+          "YAML file of clusters to watch (name, endpoints, and optionally tls, auth, "
+          "thresholds each; see README). Without --endpoints or ENDPOINTS, localhost:2379 is "
+          "then not watched",
+          "FILE")),
+      cluster_name_(FlagValue::AddOption(
+          app, "cluster-name", "CLUSTER_NAME", std::string(config::kDefaultClusterName),
+          "name of the --endpoints cluster, and the cluster of samples that name none", "NAME")),
       api_security_(app) {}
+
+std::vector<ClusterSpec> MonitorFlags::BuildClusters(const MonitorConfig& config,
+                                                     FlagErrors& errors) const {
+  std::vector<ClusterSpec> clusters;
+  std::map<std::string, std::string> sources;  // name -> where it was defined
+  auto add = [&](ClusterSpec&& spec, auto&& report) {
+    const auto [it, inserted] = sources.emplace(spec.name, spec.source);
+    if (!inserted) {
+      report("cluster \"" + spec.name + "\" is also given by " + it->second);
+      return;
+    }
+    clusters.push_back(std::move(spec));
+  };
+  const bool others = !cluster_.values().empty() || clusters_file_.given();
+  if (!others || connection_.endpoints_given()) {
+    ClusterSpec primary;
+    primary.name = config.cluster_name;
+    primary.etcd = config.etcd;
+    primary.thresholds = config.thresholds;
+    primary.source = "--endpoints (named by --cluster-name)";
+    add(std::move(primary), [](const std::string&) {});
+  }
+  ClusterDefaults defaults;
+  defaults.etcd = config.etcd;
+  defaults.etcd.endpoints.clear();
+  defaults.thresholds = config.thresholds;
+  for (const std::string& value : cluster_.values()) {
+    Result<ClusterSpec> spec = ParseClusterFlag(value, defaults);
+    if (!spec.ok()) {
+      errors.Add(cluster_.ValueError(value, spec.status().message()));
+      continue;
+    }
+    add(*std::move(spec),
+        [&](const std::string& reason) { errors.Add(cluster_.ValueError(value, reason)); });
+  }
+  const std::string file = clusters_file_.AsReadableFile(errors);
+  if (!file.empty()) {
+    Result<std::vector<ClusterSpec>> loaded = LoadClustersFile(file, defaults);
+    errors.Add(loaded.status());
+    if (loaded.ok()) {
+      for (ClusterSpec& spec : *loaded) {
+        const std::string where = spec.source;
+        add(std::move(spec), [&](const std::string& reason) { errors.Add(where + ": " + reason); });
+      }
+    }
+  }
+  if (clusters.size() > kMaxClusters) {
+    errors.Add("--cluster, --clusters-file: " + std::to_string(clusters.size()) +
+               " clusters, more than " + std::to_string(kMaxClusters));
+  }
+  return clusters;
+}
 
 Result<MonitorConfig> MonitorFlags::Build() const {
   FlagErrors errors;
@@ -149,8 +219,30 @@ Result<MonitorConfig> MonitorFlags::Build() const {
 
   config.data_dir = data_dir_.AsNonEmpty(errors);
   api_security_.Build(errors, config.api_security);
+
+  config.cluster_name = cluster_name_.AsString();
+  if (Status valid = config::ValidateClusterName(config.cluster_name); !valid.ok()) {
+    errors.Add(cluster_name_.Source() + ": " + valid.message());
+  }
+  // Built even when the connection flags are bad, so that every problem shows at once.
+  config.clusters = BuildClusters(config, errors);
   if (etcd.ok()) {
-    config.member_data_dirs = BuildMemberDataDirs(member_data_dir_, config.etcd.endpoints, errors);
+    // The primary cluster: the gateway's benchmarks and consistency check, --run-benchmark.
+    const ClusterSpec* primary = config.clusters.empty() ? nullptr : &config.clusters.front();
+    for (const ClusterSpec& spec : config.clusters) {
+      if (spec.name == config.cluster_name) {
+        primary = &spec;
+      }
+    }
+    if (primary != nullptr) {
+      config.etcd = primary->etcd;
+      config.primary_cluster = primary->name;
+    }
+    std::vector<config::Endpoint> endpoints;
+    for (const ClusterSpec& spec : config.clusters) {
+      endpoints.insert(endpoints.end(), spec.etcd.endpoints.begin(), spec.etcd.endpoints.end());
+    }
+    config.member_data_dirs = BuildMemberDataDirs(member_data_dir_, endpoints, errors);
   }
 
   if (!errors.empty()) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_specs.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/config/types.h"
 #include "etcdmon/gateway/flags.h"
@@ -32,7 +33,12 @@ struct MemberDataDir {
 
 /// Everything the all-in-one `etcd-monitor` binary is configured with (QUICKSTART-SPEC.md).
 struct MonitorConfig {
+  /// The primary cluster's connection: the cluster named cluster_name if there is one, else the
+  /// first of `clusters`. With only --endpoints, exactly the quickstart's connection flags.
   config::EtcdConnectionConfig etcd;
+  /// The primary cluster's name (whose connection `etcd` is): what the single-cluster gateway
+  /// backends (benchmarks, consistency check) and --run-benchmark act on.
+  std::string primary_cluster = "default";
   config::LogConfig log;
   std::string api_host = "0.0.0.0";  // REST/metrics listen address
   uint16_t api_port = 8080;          // 1..65535
@@ -44,6 +50,13 @@ struct MonitorConfig {
   /// --member-data-dir: at most one per endpoint. A member without one has its data dir found
   /// from /proc when it runs on this host.
   std::vector<MemberDataDir> member_data_dirs;
+  /// --cluster-name (CLUSTER_NAME, default "default"): the name of the --endpoints cluster, and
+  /// the aggregator's default cluster (samples that name none are counted in it).
+  std::string cluster_name = "default";
+  /// Every cluster watched (at least one; distinct names): the --endpoints cluster named
+  /// cluster_name (left out when --cluster or --clusters-file is given without --endpoints or
+  /// ENDPOINTS), then each --cluster in order, then the clusters file's.
+  std::vector<ClusterSpec> clusters;
   /// The REST API's request safety (gateway::ApiSecurityFlags: --api-auth, --benchmark-token-file,
   /// --benchmark-max-bytes, --post-rate-limit); only those fields are set.
   gateway::GatewayConfig api_security;
@@ -56,7 +69,10 @@ struct MonitorConfig {
 /// --run-benchmark, --benchmark-type, --benchmark-ops, --benchmark-enabled (BENCHMARK_ENABLED),
 /// --benchmark-interval (BENCHMARK_INTERVAL) and --data-dir; and --member-data-dir
 /// (repeatable: ENDPOINT=DIR, ENDPOINT one of --endpoints as written; or DIR alone with a single
-/// endpoint; DIR an existing directory, made absolute); and gateway::ApiSecurityFlags.
+/// endpoint; DIR an existing directory, made absolute; ENDPOINT of any cluster); --cluster
+/// (repeatable: NAME=ENDPOINT[,ENDPOINT...]), --clusters-file (LoadClustersFile), --cluster-name
+/// (CLUSTER_NAME); and gateway::ApiSecurityFlags. A cluster name given twice, in one source or
+/// two, is an error naming both.
 class MonitorFlags final {
  public:
   /// Registers the flags on `app`, which must outlive this object.
@@ -66,6 +82,11 @@ class MonitorFlags final {
   Result<MonitorConfig> Build() const;
 
  private:
+  // The clusters of --endpoints, --cluster and --clusters-file, from `config`'s connection,
+  // thresholds and cluster name; problems go to `errors`.
+  std::vector<ClusterSpec> BuildClusters(const MonitorConfig& config,
+                                         config::FlagErrors& errors) const;
+
   config::ConnectionFlags connection_;
   config::LogFlags log_;
   config::FlagValue api_host_;
@@ -80,6 +101,9 @@ class MonitorFlags final {
   config::FlagValue benchmark_interval_;
   config::FlagValue data_dir_;
   config::FlagValue member_data_dir_;
+  config::FlagValue cluster_;
+  config::FlagValue clusters_file_;
+  config::FlagValue cluster_name_;
   gateway::ApiSecurityFlags api_security_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/runtime/signals.h"
 #include "etcdmon/transport/curve.h"
 
@@ -23,6 +24,11 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
   FlagValue collector_id =
       FlagValue::AddOption(app, "collector-id", "COLLECTOR_ID", runtime::HostName(),
                            "this collector's unique id (default: the host name)", "ID");
+  FlagValue cluster = FlagValue::AddOption(
+      app, "cluster", "CLUSTER", "",
+      "the cluster this member belongs to, sent with every sample (1..63 of A-Z a-z 0-9 _ - ., "
+      "starting with a letter or digit; default: the aggregator's --cluster)",
+      "NAME");
   FlagValue metrics_interval = FlagValue::AddOption(app, "metrics-interval", "METRICS_INTERVAL",
                                                     "10s", "how often to sample", "DURATION");
   FlagValue health_interval = FlagValue::AddOption(
@@ -78,6 +84,16 @@ config::ParseResult<CollectorCommandLine> ParseCollectorCommandLine(int argc,
       errors.Add(aggregator.Error("want tcp://host:port"));
     }
     c.collector_id = collector_id.AsNonEmpty(errors);
+    c.cluster = cluster.AsString();
+    if (cluster.given()) {
+      // ValidateClusterName names the input; the flag's line names the flag instead.
+      if (Status valid = config::ValidateClusterName(c.cluster); !valid.ok()) {
+        const std::string& message = valid.message();
+        const auto reason = message.find("\": ");
+        errors.Add(
+            cluster.Error(reason == std::string::npos ? message : message.substr(reason + 3)));
+      }
+    }
     c.metrics_interval = metrics_interval.AsPositiveDuration(errors);
     c.health_check_interval = health_interval.AsPositiveDuration(errors);
     c.write_probe = write_probe.AsBool(errors);

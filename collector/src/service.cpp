@@ -13,6 +13,7 @@
 #include "etcdmon/collector/host_probe.h"
 #include "etcdmon/collector/metrics_source.h"
 #include "etcdmon/collector/sampler.h"
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/etcd/gateway_client.h"
 #include "etcdmon/http/cancellation.h"
@@ -187,11 +188,16 @@ Result<std::unique_ptr<CollectorService>> CollectorService::Create(
   if (config.collector_id.empty()) {
     return Status::InvalidArgument("the collector id must not be empty");
   }
+  if (!config.cluster.empty()) {
+    ETCDMON_RETURN_IF_ERROR(config::ValidateClusterName(config.cluster));
+  }
   if (!logger) {
     logger = spdlog::default_logger();
   }
   auto impl = std::make_unique<Impl>(std::move(config), std::move(logger), clock);
   const CollectorConfig& c = impl->config;
+  // Set once: the batch is reused for every sample, and the sender leaves this field alone.
+  impl->batch.set_cluster(c.cluster);
   const config::Endpoint& endpoint = c.etcd.endpoints.front();
   const bool tls = c.etcd.UsesTls(endpoint);
 
@@ -276,10 +282,11 @@ Status CollectorService::Start() {
   impl_->sampling_thread = std::thread([impl = impl_.get()] { impl->RunSampling(); });
   const CollectorConfig& c = impl_->config;
   impl_->logger->info(
-      "collector_started id={} endpoint={} aggregator={} interval_ms={} health_interval_ms={} "
-      "write_probe={} tls={} curve={} curve_key={}",
-      c.collector_id, c.etcd.endpoints.front().Authority(), c.aggregator,
-      c.metrics_interval.count(), c.health_check_interval.count(), c.write_probe,
+      "collector_started id={} cluster={} endpoint={} aggregator={} interval_ms={} "
+      "health_interval_ms={} write_probe={} tls={} curve={} curve_key={}",
+      c.collector_id, c.cluster.empty() ? "(aggregator-default)" : c.cluster,
+      c.etcd.endpoints.front().Authority(), c.aggregator, c.metrics_interval.count(),
+      c.health_check_interval.count(), c.write_probe,
       c.etcd.UsesTls(c.etcd.endpoints.front()) ? "on" : "off",
       c.curve_server_key.empty() ? "off" : "on",
       c.curve_server_key.empty()   ? "none"

@@ -38,6 +38,7 @@ const char* const kEnvVars[] = {
     "LOG_FORMAT",       "API_HOST",          "API_PORT",
     "API_AUTH",         "BENCHMARK_TOKEN",   "HEALTH_CHECK_INTERVAL",
     "METRICS_INTERVAL", "BENCHMARK_ENABLED", "BENCHMARK_INTERVAL",
+    "CLUSTER_NAME",
 };
 
 struct Parsed {
@@ -101,6 +102,14 @@ TEST_F(MonitorFlagsTest, Defaults) {
   EXPECT_FALSE(config.benchmark.periodic);
   EXPECT_EQ(config.benchmark.interval, 1h);
   EXPECT_EQ(config.data_dir, "./etcd-monitor-data");
+  // One cluster, "default", on localhost:2379, with the flags' connection and thresholds.
+  EXPECT_EQ(config.cluster_name, "default");
+  EXPECT_EQ(config.primary_cluster, "default");
+  ASSERT_THAT(config.clusters, SizeIs(1));
+  EXPECT_EQ(config.clusters[0].name, "default");
+  EXPECT_EQ(config.clusters[0].etcd.endpoints, config.etcd.endpoints);
+  EXPECT_EQ(config.clusters[0].thresholds.max_latency, 100ms);
+  EXPECT_FALSE(config.clusters[0].thresholds_given);
 }
 
 // The quickstart's "Command Line Flags" example parses as written.
@@ -421,6 +430,189 @@ TEST_F(ParseCommandLineTest, MonitorCommandLine) {
   EXPECT_FALSE(failed.ok());
   EXPECT_EQ(failed.exit_code(), kExitUsage);
   EXPECT_EQ(err.str(), "error: --endpoints \"etcd1\": missing port\n");
+}
+
+// The names of a MonitorConfig's clusters, in order.
+std::vector<std::string> Names(const MonitorConfig& config) {
+  std::vector<std::string> names;
+  for (const ClusterSpec& spec : config.clusters) {
+    names.push_back(spec.name);
+  }
+  return names;
+}
+
+// --cluster without --endpoints: those clusters only (localhost:2379 is not added), each with
+// the TLS and auth flags; the primary connection is the first cluster's, as none is named
+// "default".
+TEST_F(MonitorFlagsTest, ClusterFlagsReplaceTheDefaultEndpoint) {
+  const std::string ca = WriteFile("ca.pem", "ca");
+  SetEnv("ETCD_PASSWORD", "pw");
+  Parsed parsed = RunMonitor({"--cluster", "prod=10.0.0.1:2379,10.0.0.2:2379", "--cluster=stg=s:1",
+                              "--cacert=" + ca, "--user=monitor", "--dial-timeout=2s"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  const MonitorConfig& config = parsed.result.value();
+  EXPECT_EQ(Names(config), (std::vector<std::string>{"prod", "stg"}));
+  EXPECT_EQ(config.cluster_name, "default");
+  const ClusterSpec& prod = config.clusters[0];
+  ASSERT_THAT(prod.etcd.endpoints, SizeIs(2));
+  EXPECT_EQ(prod.etcd.endpoints[1].Authority(), "10.0.0.2:2379");
+  for (const ClusterSpec& spec : config.clusters) {
+    EXPECT_EQ(spec.etcd.tls.ca_file, ca) << spec.name;
+    EXPECT_EQ(spec.etcd.username, "monitor") << spec.name;
+    EXPECT_EQ(spec.etcd.password.Reveal(), "pw") << spec.name;
+    EXPECT_EQ(spec.etcd.dial_timeout, 2s) << spec.name;
+  }
+  EXPECT_EQ(config.etcd.endpoints, prod.etcd.endpoints) << "the primary: the first cluster";
+  EXPECT_EQ(config.primary_cluster, "prod");
+
+  // --cluster-name picks the primary among them.
+  SetEnv("ETCD_PASSWORD", "");
+  parsed = RunMonitor({"--cluster=prod=p:1", "--cluster=stg=s:1", "--cluster-name=stg"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"prod", "stg"}));
+  EXPECT_EQ(parsed.result.value().etcd.endpoints[0].Authority(), "s:1");
+  EXPECT_EQ(parsed.result.value().primary_cluster, "stg");
+}
+
+// --endpoints (or ENDPOINTS) given too: one more cluster, first, named by --cluster-name
+// (CLUSTER_NAME; the flag beats the variable).
+TEST_F(MonitorFlagsTest, ExplicitEndpointsAreOneMoreCluster) {
+  Parsed parsed = RunMonitor({"--endpoints=e:1", "--cluster=prod=p:1"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"default", "prod"}));
+  EXPECT_EQ(parsed.result.value().etcd.endpoints[0].Authority(), "e:1");
+
+  SetEnv("ENDPOINTS", "env:1");
+  SetEnv("CLUSTER_NAME", "local");
+  parsed = RunMonitor({"--cluster=prod=p:1"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"local", "prod"}));
+  EXPECT_EQ(parsed.result.value().cluster_name, "local");
+  EXPECT_EQ(parsed.result.value().clusters[0].etcd.endpoints[0].Authority(), "env:1");
+
+  parsed = RunMonitor({"--cluster=prod=p:1", "--cluster-name=mine"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"mine", "prod"}));
+
+  // Only --cluster-name: the quickstart's single cluster, renamed.
+  SetEnv("ENDPOINTS", "");
+  parsed = RunMonitor({"--cluster-name=solo"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"solo"}));
+  EXPECT_EQ(parsed.result.value().clusters[0].etcd.endpoints[0].Authority(), "localhost:2379");
+}
+
+// --clusters-file alone replaces the default endpoint; with --cluster and --endpoints, the order
+// is --endpoints, --cluster, then the file. --member-data-dir may name any cluster's endpoint.
+TEST_F(MonitorFlagsTest, ClustersFileJoinsTheOtherSources) {
+  const std::string file = WriteFile("clusters.yaml", R"(clusters:
+  - name: f1
+    endpoints: [f:1]
+    thresholds: {max_latency_ms: 7}
+  - {name: f2, endpoints: ["f:2"]}
+)");
+  Parsed parsed = RunMonitor({"--clusters-file=" + file, "--max-latency-ms=300"});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"f1", "f2"}));
+  EXPECT_EQ(parsed.result.value().clusters[0].thresholds.max_latency, 7ms);
+  EXPECT_TRUE(parsed.result.value().clusters[0].thresholds_given);
+  EXPECT_EQ(parsed.result.value().clusters[1].thresholds.max_latency, 300ms);
+
+  std::filesystem::create_directories(dir_ / "d");
+  parsed = RunMonitor({"--clusters-file", file, "--cluster=c=c:1", "--endpoints=e:1",
+                       "--member-data-dir=f:2=" + (dir_ / "d").string()});
+  ASSERT_TRUE(parsed.result.ok()) << parsed.err;
+  EXPECT_EQ(Names(parsed.result.value()), (std::vector<std::string>{"default", "c", "f1", "f2"}));
+  ASSERT_THAT(parsed.result.value().member_data_dirs, SizeIs(1));
+  EXPECT_EQ(parsed.result.value().member_data_dirs[0].endpoint.Authority(), "f:2");
+}
+
+// Each bad --cluster, --cluster-name or --clusters-file, and a name given twice (in one source
+// or across two, naming both), is one error line and exit code 2.
+TEST_F(MonitorFlagsTest, RejectsBadClusters) {
+  const std::string file =
+      WriteFile("clusters.yaml", "clusters:\n  - {name: f, endpoints: [f:1]}\n");
+  const std::string bad_file =
+      WriteFile("bad.yaml", "clusters:\n  - {name: f, endpoints: [f:1], port: 1}\n");
+  const std::string missing = (dir_ / "missing.yaml").string();
+  const BadValueCase cases[] = {
+      {{"--cluster=prod"}, "--cluster \"prod\": want NAME=ENDPOINT[,ENDPOINT...]"},
+      {{"--cluster==a:1"}, "--cluster \"=a:1\": want NAME=ENDPOINT[,ENDPOINT...]"},
+      {{"--cluster=a b=a:1"},
+       "--cluster \"a b=a:1\": invalid cluster name \"a b\": use only letters, digits, '_', "
+       "'-' and '.'"},
+      {{"--cluster=prod=nohost"}, "--cluster \"prod=nohost\": endpoint \"nohost\": missing port"},
+      {{"--cluster=prod=a:1,a:1"}, "--cluster \"prod=a:1,a:1\": endpoint \"a:1\": listed twice"},
+      {{"--cluster=prod=a:1", "--cluster=prod=b:1"},
+       "--cluster \"prod=b:1\": cluster \"prod\" is also given by --cluster \"prod=a:1\""},
+      {{"--endpoints=e:1", "--cluster=default=b:1"},
+       "--cluster \"default=b:1\": cluster \"default\" is also given by --endpoints (named by "
+       "--cluster-name)"},
+      {{"--cluster=f=b:1", "--clusters-file=" + file},
+       file + ":2: cluster \"f\" is also given by --cluster \"f=b:1\""},
+      {{"--endpoints=e:1", "--cluster-name=f", "--clusters-file=" + file},
+       file + ":2: cluster \"f\" is also given by --endpoints (named by --cluster-name)"},
+      {{"--clusters-file=" + bad_file},
+       bad_file + ":2: unknown key \"port\" (known: name, endpoints, tls, auth, thresholds)"},
+      {{"--clusters-file=" + missing}, "--clusters-file \"" + missing + "\": no such file"},
+      {{"--cluster-name=a/b"},
+       "--cluster-name: invalid cluster name \"a/b\": use only letters, digits, '_', '-' and "
+       "'.'"},
+      {{"--cluster-name", ""}, "--cluster-name: invalid cluster name \"\": it is empty"},
+  };
+  for (const BadValueCase& c : cases) {
+    Parsed parsed = RunMonitor(c.args);
+    ASSERT_FALSE(parsed.result.ok()) << c.expected;
+    EXPECT_EQ(parsed.result.status().message(), c.expected);
+    EXPECT_EQ(parsed.err, "error: " + c.expected + "\n") << c.expected;
+    EXPECT_EQ(parsed.result.exit_code(), kExitUsage) << c.expected;
+  }
+
+  // A bad CLUSTER_NAME names the variable.
+  SetEnv("CLUSTER_NAME", "no way");
+  Parsed parsed = RunMonitor({});
+  ASSERT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.status().message(),
+            "env CLUSTER_NAME: invalid cluster name \"no way\": use only letters, digits, '_', "
+            "'-' and '.'");
+  EXPECT_EQ(parsed.result.exit_code(), kExitUsage);
+}
+
+// Bad --cluster values are reported together with the other flags' problems.
+TEST_F(MonitorFlagsTest, ClusterErrorsComeWithTheOthers) {
+  Parsed parsed = RunMonitor({"--endpoints=nohost", "--cluster=prod", "--api-port=0"});
+  ASSERT_FALSE(parsed.result.ok());
+  const std::vector<std::string> expected = {
+      "error: --endpoints \"nohost\": missing port",
+      "error: --api-port \"0\": out of range 1..65535",
+      "error: --cluster \"prod\": want NAME=ENDPOINT[,ENDPOINT...]",
+  };
+  EXPECT_EQ(Lines(parsed.err), expected);
+  EXPECT_EQ(parsed.result.exit_code(), kExitUsage);
+}
+
+// More than kMaxClusters clusters in all is refused.
+TEST_F(MonitorFlagsTest, RejectsTooManyClusters) {
+  std::vector<std::string> args;
+  for (size_t i = 0; i <= kMaxClusters; ++i) {
+    args.push_back("--cluster=c" + std::to_string(i) + "=h:1");
+  }
+  Parsed parsed = RunMonitor(args);
+  ASSERT_FALSE(parsed.result.ok());
+  EXPECT_EQ(parsed.result.status().message(),
+            "--cluster, --clusters-file: 101 clusters, more than 100");
+  EXPECT_EQ(parsed.result.exit_code(), kExitUsage);
+  args.pop_back();
+  EXPECT_TRUE(RunMonitor(args).result.ok()) << "exactly 100 is fine";
+}
+
+// --help names the cluster flags.
+TEST_F(ParseCommandLineTest, HelpNamesTheClusterFlags) {
+  Parsed parsed = RunMonitor({"--help"});
+  EXPECT_EQ(parsed.result.exit_code(), 0);
+  EXPECT_THAT(parsed.out,
+              AllOf(HasSubstr("--cluster "), HasSubstr("NAME=LIST"), HasSubstr("--clusters-file"),
+                    HasSubstr("--cluster-name"), HasSubstr("CLUSTER_NAME")));
 }
 
 }  // namespace

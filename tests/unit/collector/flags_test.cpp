@@ -48,7 +48,8 @@ class CollectorFlagsTest : public ::testing::Test {
                                    "LOG_LEVEL",        "LOG_FORMAT",
                                    "AGGREGATOR",       "COLLECTOR_ID",
                                    "METRICS_INTERVAL", "HEALTH_CHECK_INTERVAL",
-                                   "CURVE_SERVER_KEY", "CURVE_KEY_DIR"};
+                                   "CURVE_SERVER_KEY", "CURVE_KEY_DIR",
+                                   "CLUSTER"};
   etcdmon::testing::TempDir dir_;
 };
 
@@ -63,6 +64,7 @@ TEST_F(CollectorFlagsTest, Defaults) {
   EXPECT_EQ(c.etcd.endpoints[0].Authority(), "localhost:2379");
   EXPECT_EQ(c.aggregator, "tcp://127.0.0.1:5555");
   EXPECT_FALSE(c.collector_id.empty()) << "the host name";
+  EXPECT_EQ(c.cluster, "") << "the aggregator's default cluster";
   EXPECT_EQ(c.metrics_interval, 10s);
   EXPECT_EQ(c.health_check_interval, 30s);
   EXPECT_TRUE(c.write_probe);
@@ -101,6 +103,10 @@ TEST_F(CollectorFlagsTest, EveryFlagSetsItsField) {
        [](const auto& l) { return l.collector.aggregator; },
        "ipc:///tmp/agg"},
       {{"--collector-id=c7"}, [](const auto& l) { return l.collector.collector_id; }, "c7"},
+      {{"--cluster=prod-eu.1"}, [](const auto& l) { return l.collector.cluster; }, "prod-eu.1"},
+      {{"--cluster", std::string(63, 'c')},
+       [](const auto& l) { return l.collector.cluster; },
+       std::string(63, 'c')},
       {{"--metrics-interval=250ms"},
        [](const auto& l) { return Millis(l.collector.metrics_interval); },
        "250ms"},
@@ -156,6 +162,8 @@ TEST_F(CollectorFlagsTest, FlagBeatsVariable) {
        [](const auto& l) { return l.collector.aggregator; }},
       {"COLLECTOR_ID", "from-env", "--collector-id", "from-flag",
        [](const auto& l) { return l.collector.collector_id; }},
+      {"CLUSTER", "staging", "--cluster", "prod",
+       [](const auto& l) { return l.collector.cluster; }},
       {"METRICS_INTERVAL", "3000ms", "--metrics-interval", "4000ms",
        [](const auto& l) { return Millis(l.collector.metrics_interval); }},
       {"HEALTH_CHECK_INTERVAL", "5000ms", "--health-check-interval", "6000ms",
@@ -226,6 +234,11 @@ TEST_F(CollectorFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--aggregator=http://agg:5555"}, "--aggregator", "\"http://agg:5555\""},
       {{"--aggregator", ""}, "--aggregator", "must not be empty"},
       {{"--collector-id", ""}, "--collector-id", "must not be empty"},
+      {{"--cluster=a b"}, "--cluster", "\"a b\": use only letters"},
+      {{"--cluster=-prod"}, "--cluster", "start with a letter or a digit"},
+      {{"--cluster=prod/eu"}, "--cluster", "use only letters"},
+      {{"--cluster", std::string(64, 'c')}, "--cluster", "longer than 63 bytes"},
+      {{"--cluster", ""}, "--cluster", "it is empty"},
       {{"--metrics-interval=soon"}, "--metrics-interval", "\"soon\""},
       {{"--metrics-interval=0s"}, "--metrics-interval", "\"0s\""},
       {{"--health-check-interval=-1s"}, "--health-check-interval", "\"-1s\""},
@@ -247,6 +260,12 @@ TEST_F(CollectorFlagsTest, BadVariableIsNamed) {
   EXPECT_EQ(parsed.result.exit_code(), config::kExitUsage);
   EXPECT_EQ(parsed.err.rfind("error: env METRICS_INTERVAL \"often\": ", 0), 0u) << parsed.err;
   EXPECT_THAT(Lines(parsed.err), SizeIs(1));
+  env_.Set("METRICS_INTERVAL", "");
+  env_.Set("CLUSTER", "prod eu");
+  Parsed cluster = Parse({});
+  EXPECT_EQ(cluster.result.exit_code(), config::kExitUsage);
+  EXPECT_EQ(cluster.err.rfind("error: env CLUSTER \"prod eu\": ", 0), 0u) << cluster.err;
+  EXPECT_THAT(Lines(cluster.err), SizeIs(1));
 }
 
 // Several bad values are all reported, one line each.
@@ -265,7 +284,7 @@ TEST_F(CollectorFlagsTest, UnknownFlagIsAUsageError) {
 TEST_F(CollectorFlagsTest, HelpExitsZero) {
   testing::ExpectHelpNamesFlags(
       Parse,
-      {"--endpoints", "--aggregator", "--collector-id", "--metrics-interval",
+      {"--endpoints", "--aggregator", "--collector-id", "--cluster", "--metrics-interval",
        "--health-check-interval", "--write-probe", "--metrics-url", "--member-name", "--data-dir",
        "--state-file", "--max-buffer", "--curve-server-key", "--curve-key-dir", "--log-level"});
 }

@@ -5,11 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "etcdmon/testing/http_server.h"
 #include "etcdmon/testing/temp_dir.h"
+#include "etcdmon/transport/batch_receiver.h"
+#include "etcdmonitor/v1/samples.pb.h"
 
 namespace etcdmon::collector {
 namespace {
@@ -117,6 +121,89 @@ TEST_F(CollectorServiceStopTest, StopStop) {
   service->Stop(500ms);
   EXPECT_TRUE(service->Stop(500ms));
   EXPECT_EQ(service->Start().code(), StatusCode::kFailedPrecondition);
+}
+
+// A collector against a local HTTP member and a real batch receiver standing in for the
+// aggregator: what goes on the wire.
+class CollectorServiceClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(member_.Start().ok());
+    transport::BatchReceiverOptions options;
+    options.endpoint = "tcp://127.0.0.1:0";
+    auto receiver = transport::BatchReceiver::Create(
+        options, [this](const etcdmonitor::v1::SampleBatch& batch) {
+          std::lock_guard<std::mutex> lock(mu_);
+          clusters_.push_back(batch.cluster());
+          return Status::Ok();
+        });
+    ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+    receiver_ = std::move(receiver).value();
+    ASSERT_TRUE(receiver_->Start().ok());
+  }
+
+  CollectorConfig Config(const std::string& cluster) {
+    CollectorConfig c;
+    Result<config::Endpoint> endpoint =
+        config::ParseEndpoint("127.0.0.1:" + std::to_string(member_.port()));
+    EXPECT_TRUE(endpoint.ok());
+    c.etcd.endpoints.push_back(*endpoint);
+    c.aggregator = receiver_->endpoint();
+    c.collector_id = "cluster-test";
+    c.cluster = cluster;
+    c.metrics_interval = 50ms;
+    c.health_check_interval = 1s;
+    c.metrics_url = member_.Url("/metrics");
+    c.sequence_state_file = dir_.File("collector-" + cluster + ".seq");
+    return c;
+  }
+
+  // The cluster field of the first `n` batches received (fewer if they do not come in time).
+  std::vector<std::string> Receive(CollectorService& service, size_t n) {
+    EXPECT_TRUE(service.Start().ok());
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          std::lock_guard<std::mutex> lock(mu_);
+          return clusters_.size() >= n;
+        },
+        10s))
+        << "fewer than " << n << " batches received";
+    service.Stop(500ms);
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::vector<std::string>(clusters_.begin(),
+                                    clusters_.begin() + std::min(n, clusters_.size()));
+  }
+
+  testing::TempDir dir_;
+  HttpServer member_;
+  std::mutex mu_;
+  std::vector<std::string> clusters_;  // guarded by mu_; SampleBatch.cluster in arrival order
+  std::unique_ptr<transport::BatchReceiver> receiver_;
+};
+
+// Every batch carries the collector's cluster name, not only the first (the batch is reused).
+TEST_F(CollectorServiceClusterTest, EveryBatchCarriesTheClusterName) {
+  auto service = CollectorService::Create(Config("prod-eu"), nullptr);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  EXPECT_EQ(Receive(**service, 3), std::vector<std::string>(3, "prod-eu"));
+}
+
+// No name: the field stays empty, which the aggregator reads as its own default cluster.
+TEST_F(CollectorServiceClusterTest, NoNameSendsAnEmptyCluster) {
+  auto service = CollectorService::Create(Config(""), nullptr);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  EXPECT_EQ(Receive(**service, 2), std::vector<std::string>(2, ""));
+}
+
+// A name the aggregator would refuse is refused before anything starts.
+TEST_F(CollectorServiceClusterTest, InvalidNameIsRefusedAtCreate) {
+  for (const std::string& bad : std::vector<std::string>{"a b", "-x", std::string(64, 'c')}) {
+    auto service = CollectorService::Create(Config(bad), nullptr);
+    ASSERT_FALSE(service.ok()) << bad;
+    EXPECT_EQ(service.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(service.status().message().find("invalid cluster name"), std::string::npos)
+        << service.status().message();
+  }
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ struct CollectorCommandLine {
 
 /// Parses the collector's flags and environment variables: the shared etcd connection flags
 /// (exactly one endpoint), the log flags, and --aggregator (AGGREGATOR), --collector-id
-/// (COLLECTOR_ID, default the host name), --metrics-interval (METRICS_INTERVAL),
+/// (COLLECTOR_ID, default the host name), --cluster (CLUSTER, default empty: the aggregator's
+/// default cluster; else config::ValidateClusterName), --metrics-interval (METRICS_INTERVAL),
 /// --health-check-interval (HEALTH_CHECK_INTERVAL), --write-probe, --metrics-url,
 /// --member-name, --data-dir, --state-file, --max-buffer, --curve-server-key (a Z85 key or a
 /// file holding one), --curve-key-dir (CURVE_KEY_DIR: this collector's key pair; its secret key

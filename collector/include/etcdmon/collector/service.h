@@ -27,6 +27,10 @@ struct CollectorConfig {
   config::EtcdConnectionConfig etcd;
   std::string aggregator = "tcp://127.0.0.1:5555";  // ZeroMQ endpoint of the aggregator
   std::string collector_id;                         // unique per collector; default host name
+  /// The cluster this member belongs to, sent in every batch (SampleBatch.cluster). Empty: the
+  /// aggregator's default cluster (its own --cluster), so deployments that name the cluster on
+  /// the aggregator only keep working. Otherwise config::ValidateClusterName holds.
+  std::string cluster;
   std::chrono::milliseconds metrics_interval{std::chrono::seconds(10)};
   std::chrono::milliseconds health_check_interval{std::chrono::seconds(30)};
   bool write_probe = true;
@@ -79,7 +83,8 @@ struct CollectorStats {
 class CollectorService final {
  public:
   /// Validates `config`, connects nothing yet. Errors: InvalidArgument naming the problem
-  /// (no or several endpoints, non-positive intervals, an unreadable state file, a bad key).
+  /// (no or several endpoints, non-positive intervals, a bad cluster name, an unreadable state
+  /// file, a bad key).
   static Result<std::unique_ptr<CollectorService>> Create(CollectorConfig config,
                                                           std::shared_ptr<spdlog::logger> logger,
                                                           Clock& clock = SystemClock::Instance());

@@ -179,6 +179,9 @@ class ConnectionFlags {
   /// Every problem, one line each, as InvalidArgument.
   Result<EtcdConnectionConfig> Build() const;
 
+  /// True when --endpoints or ENDPOINTS gave the endpoints (rather than the default).
+  bool endpoints_given() const { return endpoints_.given(); }
+
  private:
   bool endpoints_required_;
   FlagValue endpoints_;
