@@ -150,10 +150,19 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.aggregator = std::move(aggregator).value();
   ETCDMON_RETURN_IF_ERROR(p.aggregator->Start());
 
-  // TODO(#17): per-cluster alert thresholds. The alerter's rules come from the flags' thresholds
-  // today; the clusters' own (ClusterSpec::thresholds, where thresholds_given) are in
-  // m.clusters, for AlerterConfig::cluster_rules once the alerter has it.
+  // A cluster with thresholds of its own (a clusters file's `thresholds:`) is evaluated with
+  // them, the rules file applied over them as over the flags' (its `clusters:` section too).
   alerter::AlerterConfig alert_config = c.alerter;
+  for (const ClusterSpec& spec : m.clusters) {
+    if (!spec.thresholds_given) {
+      continue;
+    }
+    alerter::RuleSet rules = alerter::RuleSet::Defaults(spec.thresholds);
+    if (!alert_config.rules_file.empty()) {
+      ETCDMON_RETURN_IF_ERROR(rules.ApplyFile(alert_config.rules_file, spec.name));
+    }
+    alert_config.cluster_rules.insert_or_assign(spec.name, std::move(rules));
+  }
   alert_config.snapshot_endpoint = kSnapshotEndpoint;
   alert_config.zmq_context = p.context;
   alert_config.grpc_address = "";
@@ -180,7 +189,7 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   p.benchmarks = std::make_unique<gateway::BackgroundBenchmarks>(
       m.etcd, logger,
       [aggregator_service,
-       cluster = agg.model.cluster](const etcdmonitor::v1::BenchmarkSummary& summary) {
+       cluster = m.primary_cluster](const etcdmonitor::v1::BenchmarkSummary& summary) {
         aggregator_service->RecordBenchmark(cluster, summary);
       });
   if (m.benchmark.periodic) {

@@ -31,6 +31,7 @@ Status AlertRuleFlags::Build(const config::AlertThresholds& thresholds,
   config.rules = RuleSet::Defaults(thresholds);
   config.cluster_rules.clear();
   const std::string rules_file = rules_file_.AsReadableFile(errors);
+  config.rules_file = rules_file;
   if (!rules_file.empty()) {
     // The rules file's own errors name the file and line already (once: every cluster's
     // section is checked by this first read).

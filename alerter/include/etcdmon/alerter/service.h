@@ -57,6 +57,9 @@ struct AlerterConfig {
   /// A cluster named here is evaluated with its own RuleSet instead of `rules` (a rules file's
   /// `clusters:` section: RuleSet::Defaults + ApplyFile(path, name)).
   std::map<std::string, RuleSet> cluster_rules;
+  /// The rules file `rules` and `cluster_rules` were read from; empty: none. The all-in-one
+  /// applies it again over each cluster's own thresholds.
+  std::string rules_file;
   std::chrono::milliseconds repeat_interval{std::chrono::hours(4)};
   DispatcherOptions dispatcher;
   /// Bearer token CreateSilence and ExpireSilence require; empty: silences cannot be created or
