@@ -92,7 +92,10 @@ v1::ClusterSnapshot DegradedSnapshot() {
 class FakeMonitor final : public MonitorBackend {
  public:
   explicit FakeMonitor(v1::ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) {}
-  Result<v1::ClusterSnapshot> GetSnapshot() override { return snapshot_; }
+  Result<v1::ClusterSnapshot> GetSnapshot(const std::string&) override { return snapshot_; }
+  Result<std::vector<v1::ClusterSnapshot>> ListClusters() override {
+    return std::vector<v1::ClusterSnapshot>{snapshot_};
+  }
   Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery&) override {
     return v1::HistoryResponse();
   }
@@ -110,7 +113,7 @@ class FakeMonitor final : public MonitorBackend {
 
 class FakeAlerts final : public AlertBackend {
  public:
-  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+  Result<v1::ListAlertsResponse> ListActiveAlerts(const std::string&) override {
     v1::ListAlertsResponse r;
     v1::AlertRecord* firing = r.add_alerts();
     firing->set_fingerprint("f1");
@@ -134,7 +137,7 @@ class FakeAlerts final : public AlertBackend {
   Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest&) override {
     return v1::AlertHistoryResponse();
   }
-  Result<v1::ListSilencesResponse> ListSilences(bool) override {
+  Result<v1::ListSilencesResponse> ListSilences(bool, const std::string&) override {
     return v1::ListSilencesResponse();
   }
   Result<v1::Silence> CreateSilence(const v1::Silence&, const config::Secret&) override {

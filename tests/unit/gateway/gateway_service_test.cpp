@@ -78,7 +78,7 @@ class GatewayServiceTest : public ::testing::Test {
     GatewayBackends backends;
     backends.monitor = &monitor_;
     backends.alerts = &alerts_;
-    backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
+    backends.etcd_clusters["prod"].benchmark = with_benchmark ? &benchmark_ : nullptr;
     auto logger = spdlog::default_logger()->clone("gateway-test");
     logger->set_level(spdlog::level::warn);
     auto service = GatewayService::Create(config, backends, logger, clock_);
