@@ -114,8 +114,17 @@ bool GatewayService::Impl::Take(v1::ClusterSnapshot&& incoming) {
     incoming.set_cluster(std::string(config::kDefaultClusterName));
   }
   auto it = clusters.find(incoming.cluster());
-  if (it != clusters.end() && incoming.tick_unix_ms() == it->second.snapshot->tick_unix_ms()) {
-    return false;  // the same tick again (the feed and a poll)
+  if (it != clusters.end()) {
+    // The same tick again (the feed and a poll), or a little older (a poll answered before the
+    // feed delivered what it had queued): not news. Much older: the aggregator restarted with
+    // its clock behind, and its snapshots are the news from now on.
+    const int64_t kept = it->second.snapshot->tick_unix_ms();
+    const int64_t reorder_window = incoming.tick_interval_ms() > 0
+                                       ? 3 * incoming.tick_interval_ms()
+                                       : static_cast<int64_t>(config.stale_after.count());
+    if (incoming.tick_unix_ms() <= kept && kept - incoming.tick_unix_ms() <= reorder_window) {
+      return false;
+    }
   }
   if (it == clusters.end() && clusters.size() >= kMaxClusters) {
     if (dropped_clusters++ % 1000 == 0) {
