@@ -436,5 +436,36 @@ TEST_F(FleetApiTest, MetricsHoldEveryClusterFamilyByFamily) {
   EXPECT_EQ(Get("/metrics").Body().find("etcd_monitor_remote_write_"), std::string::npos);
 }
 
+// /health over several clusters: the data check holds for every one and names the stale ones;
+// the etcd check names a cluster whose monitor reaches no member.
+TEST_F(FleetApiTest, HealthJudgesEveryCluster) {
+  detail::DependencyState deps;
+  deps.aggregator_checked = deps.aggregator_ok = true;
+  deps.alerter_checked = deps.alerter_ok = true;
+  api_->SetDependencies(deps);
+  ApiResponse fresh = Get("/health");
+  EXPECT_EQ(fresh.status, 200) << fresh.Body();
+  EXPECT_EQ(Parse(fresh)["checks"]["data"]["detail"], "fresh (2 clusters)");
+
+  v1::ClusterSnapshot stale = StagingSnapshot();
+  stale.set_tick_unix_ms(kTick - 60 * 1000);
+  v1::ClusterSnapshot blind = Named("dev");
+  for (v1::MemberState& m : *blind.mutable_members()) {
+    m.set_reachable(false);
+    m.set_health(v1::UNREACHABLE);
+  }
+  PublishFleet({ThreeMemberSnapshot(), stale, blind});
+  ApiResponse r = Get("/health");
+  EXPECT_EQ(r.status, 503) << r.Body();
+  const json health = Parse(r);
+  EXPECT_EQ(health["stale"], true);
+  EXPECT_EQ(health["checks"]["data"]["detail"],
+            "1 of 3 clusters stale (no snapshot for 3 ticks): staging");
+  EXPECT_EQ(health["checks"]["etcd"]["ok"], false);
+  EXPECT_NE(health["checks"]["etcd"]["detail"].get<std::string>().find("dev: no etcd member"),
+            std::string::npos)
+      << health;
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway
