@@ -62,6 +62,7 @@ struct GatewayService::Impl {
     // The documents of `snapshot` but its status (which shows the age, so is rendered at every
     // render); null until rendered.
     std::shared_ptr<const RenderedState> rendered;
+    std::vector<detail::Series> series;  // of `snapshot`, for /metrics; set with `rendered`
   };
 
   void Run();
@@ -253,14 +254,14 @@ void GatewayService::Impl::Render() {
       // Once per snapshot: what does not show the snapshot's age.
       auto documents = std::make_shared<RenderedState>();
       documents->snapshot = c.snapshot;
-      std::vector<detail::Series> series;
-      detail::SnapshotSeries(s, series);
+      c.series.clear();
+      detail::SnapshotSeries(s, c.series);
       for (const v1::MemberState& m : s.members()) {
         documents->member_labels.push_back(detail::MemberLabel(m));
       }
       documents->members = Share(detail::RenderMembersJson(s));
       documents->leader = Share(detail::RenderLeaderJson(s));
-      documents->current = Share(detail::RenderCurrentJson(s, series));
+      documents->current = Share(detail::RenderCurrentJson(s, c.series));
       documents->latency = Share(detail::RenderLatencyJson(s));
       c.rendered = std::move(documents);
     }
@@ -277,6 +278,7 @@ void GatewayService::Impl::Render() {
     }
     detail::ClusterExport e;
     e.snapshot = c.snapshot.get();
+    e.series = &c.series;
     e.name = name;
     e.stale = freshness.stale;
     e.age_seconds = freshness.age_seconds;

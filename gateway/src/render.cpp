@@ -128,10 +128,14 @@ class FamilyBuilder {
 
 // Every current value of one cluster's snapshot, with its cluster label.
 void AddSnapshotSeries(FamilyBuilder& b, const std::string& cluster,
-                       const v1::ClusterSnapshot& snapshot) {
-  std::vector<Series> series;
-  series.reserve(64 + 48 * static_cast<size_t>(snapshot.members_size()));
-  SnapshotSeries(snapshot, series);
+                       const v1::ClusterSnapshot& snapshot,
+                       const std::vector<Series>* kept_series = nullptr) {
+  std::vector<Series> computed;
+  if (kept_series == nullptr) {
+    computed.reserve(64 + 48 * static_cast<size_t>(snapshot.members_size()));
+    SnapshotSeries(snapshot, computed);
+  }
+  const std::vector<Series>& series = kept_series != nullptr ? *kept_series : computed;
   for (const Series& s : series) {
     if (s.member.empty()) {
       b.Add(cluster, s.name, s.help, s.counter, s.value);
@@ -358,7 +362,7 @@ std::string RenderFleetPrometheus(
   FamilyBuilder b;
   for (const ClusterExport& c : clusters) {
     if (!c.stale) {
-      AddSnapshotSeries(b, c.name, *c.snapshot);
+      AddSnapshotSeries(b, c.name, *c.snapshot, c.series);
     }
   }
   for (const ClusterExport& c : clusters) {

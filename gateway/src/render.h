@@ -95,6 +95,9 @@ std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
 /// One cluster as the fleet's /metrics shows it.
 struct ClusterExport {
   const etcdmonitor::v1::ClusterSnapshot* snapshot = nullptr;  // not null
+  // SnapshotSeries(*snapshot), when the caller keeps it (computed once per snapshot); null: the
+  // renderer computes it.
+  const std::vector<Series>* series = nullptr;
   std::string name;  // the `cluster` label (the snapshot's name)
   // Stale (Freshness): its values are left out, the age and etcd_monitor_snapshot_stale say why.
   bool stale = false;

@@ -520,5 +520,25 @@ TEST_F(FleetServiceTest, ClusterTheAggregatorNoLongerListsIsForgotten) {
   EXPECT_EQ(metrics.find("cluster=\"staging\""), std::string::npos) << metrics;
 }
 
+// At most kMaxClusters are kept: the snapshots of more are dropped, not grown into.
+TEST_F(FleetServiceTest, KeepsAtMostAThousandClusters) {
+  for (size_t i = 0; i <= kMaxClusters; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "c%04zu", i);
+    v1::ClusterSnapshot s = At(name, kTick + 1000);
+    s.clear_members();  // light: the test is about the count
+    s.clear_collectors();
+    monitor_.AddSnapshot(std::move(s));
+  }
+  Start(/*feed=*/nullptr);
+  ASSERT_TRUE(WaitFor([&] {
+    return Http("GET", base_ + "/api/v1/clusters").Json().value("count", 0) ==
+           static_cast<int>(kMaxClusters);
+  }));
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=c0999").status, 200);
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=c1000").status, 404);
+  EXPECT_EQ(service_->Stats().snapshots_received, kMaxClusters);
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway
