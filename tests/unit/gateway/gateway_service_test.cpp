@@ -540,5 +540,42 @@ TEST_F(FleetServiceTest, KeepsAtMostAThousandClusters) {
   EXPECT_EQ(service_->Stats().snapshots_received, kMaxClusters);
 }
 
+// promtool over two clusters and the remote_write figures: the same complaints only as for one
+// cluster (the quickstart's names), so the families are well formed across clusters.
+TEST_F(FleetServiceTest, PromtoolAcceptsTheFleetExposition) {
+  ASSERT_TRUE(OnPath("promtool")) << "promtool not found: install Debian's prometheus package";
+  monitor_.AddSnapshot(At("prod", kTick + 1000));
+  v1::ClusterSnapshot staging = At("staging", kTick + 1000);
+  staging.mutable_remote_write()->set_samples_sent_total(10);
+  staging.mutable_remote_write()->set_last_success_unix_ms(kTick);
+  staging.set_identity_conflicts_total(2);
+  monitor_.AddSnapshot(staging);
+  Start(/*feed=*/nullptr);
+  // A request first, so the gateway's own counters have series too.
+  ASSERT_TRUE(WaitFor(
+      [&] { return Http("GET", base_ + "/api/v1/cluster/status?cluster=prod").status == 200; }));
+  std::string text;
+  ASSERT_TRUE(WaitFor([&] {
+    text = Http("GET", base_ + "/metrics").body;
+    return text.find("etcd_monitor_gateway_http_requests_total{") != std::string::npos &&
+           text.find("etcd_monitor_remote_write_samples_sent_total 10") != std::string::npos;
+  }));
+  EXPECT_NE(text.find("etcd_monitor_cluster_identity_conflicts_total{cluster=\"staging\"} 2"),
+            std::string::npos);
+  testing::TempDir dir;
+  auto [rc, output] = Promtool(text, dir.path());
+  ASSERT_TRUE(rc == 0 || rc == 3) << "promtool failed (" << rc << "): " << output;
+  std::istringstream problems(output);
+  std::string problem;
+  while (std::getline(problems, problem)) {
+    if (problem.empty()) {
+      continue;
+    }
+    const bool unit = problem.find("_milliseconds use base unit") != std::string::npos;
+    const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
+    EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
+  }
+}
+
 }  // namespace
 }  // namespace etcdmon::gateway
