@@ -87,7 +87,8 @@ struct ServiceState {
 /// collectors in the snapshot and `own` (the gateway's counters), with a `cluster` label on
 /// every series and a `member` label on per-member ones. `snapshot` may be null (no data yet):
 /// then only the service series are exported, labelled with `cluster_fallback`; so they are when
-/// `state.snapshot_stale` (labelled with the snapshot's cluster).
+/// `state.snapshot_stale` (labelled with the snapshot's cluster). One cluster's exposition, as
+/// RenderFleetPrometheus renders it (the gateway itself renders the fleet's).
 std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
                              const ServiceState& state, std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback);
