@@ -51,11 +51,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<etcdmon::etcd::EtcdClient> etcd;  // the consistency check's
   if (!c.etcd.endpoints.empty()) {
     benchmarks = std::make_unique<etcdmon::gateway::BackgroundBenchmarks>(c.etcd, *logger, nullptr);
-    backends.benchmark = benchmarks.get();
     auto client = etcdmon::etcd::NewEtcdClient(c.etcd);
     if (!client.ok()) return fail(client.status());
     etcd = std::move(client).value();
-    backends.etcd = etcd.get();
+    backends.etcd_clusters[c.cluster_name] = {benchmarks.get(), etcd.get()};
   }
   auto service = etcdmon::gateway::GatewayService::Create(c.gateway, backends, *logger);
   if (!service.ok()) return fail(service.status());

@@ -214,11 +214,11 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   backends.monitor = p.monitor_backend.get();
   backends.alerts = p.alert_backend.get();
   backends.feed = p.feed.get();
-  backends.benchmark = p.benchmarks.get();
   Result<std::unique_ptr<etcd::EtcdClient>> etcd_client = etcd::NewEtcdClient(m.etcd);
   ETCDMON_RETURN_IF_ERROR(etcd_client.status());
   p.etcd_client = std::move(etcd_client).value();
-  backends.etcd = p.etcd_client.get();
+  // The one cluster's, under the name the aggregator gives it.
+  backends.etcd_clusters[agg.model.cluster] = {p.benchmarks.get(), p.etcd_client.get()};
   Result<std::unique_ptr<gateway::GatewayService>> gateway =
       gateway::GatewayService::Create(gw, backends, logger);
   ETCDMON_RETURN_IF_ERROR(gateway.status());

@@ -10,7 +10,9 @@
 
 #include "api_response.h"
 #include "consistency_cache.h"
+#include "etcdmon/config/cluster_name.h"
 #include "http_errors.h"
+#include "query.h"
 #include "web_assets.h"
 
 namespace etcdmon::gateway::detail {
@@ -40,6 +42,7 @@ constexpr RouteInfo kRoutes[] = {
     {"/api/v1/cluster/members", Route::kClusterMembers, "GET"},
     {"/api/v1/cluster/leader", Route::kClusterLeader, "GET"},
     {"/api/v1/cluster/consistency", Route::kClusterConsistency, "GET"},
+    {"/api/v1/clusters", Route::kClusters, "GET"},
     {"/api/v1/metrics/current", Route::kMetricsCurrent, "GET"},
     {"/api/v1/metrics/history", Route::kMetricsHistory, "GET"},
     {"/api/v1/metrics/latency", Route::kMetricsLatency, "GET"},
@@ -72,6 +75,8 @@ const char* RouteName(Route route) {
       return "cluster_leader";
     case Route::kClusterConsistency:
       return "cluster_consistency";
+    case Route::kClusters:
+      return "clusters";
     case Route::kMetricsCurrent:
       return "metrics_current";
     case Route::kMetricsHistory:
@@ -217,7 +222,7 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
     : config_(config),
       backends_(backends),
       clock_(clock),
-      state_(std::make_shared<RenderedState>()),
+      state_(std::make_shared<FleetState>()),
       request_family_(prometheus::BuildCounter()
                           .Name("etcd_monitor_gateway_http_requests_total")
                           .Help("HTTP requests the gateway answered, by handler and status code")
@@ -229,24 +234,27 @@ Api::Api(const GatewayConfig& config, GatewayBackends backends, prometheus::Regi
               .Help("POST and DELETE requests refused with 429: over the per-client rate limit")
               .Register(registry)
               .Add({})) {
-  auto empty = std::make_shared<RenderedState>();
+  auto empty = std::make_shared<FleetState>();
   empty->metrics_text = std::make_shared<const std::string>();
+  empty->clusters_json = std::make_shared<const std::string>(R"({"clusters":[],"count":0})");
   state_ = std::move(empty);
-  if (backends.etcd != nullptr) {
-    consistency_ = std::make_unique<ConsistencyCache>(
-        *backends.etcd, clock, config.consistency_min_interval, config.consistency_wait);
+  for (const auto& [name, etcd_backends] : backends.etcd_clusters) {
+    if (etcd_backends.etcd != nullptr) {
+      consistency_[name] = std::make_unique<ConsistencyCache>(
+          *etcd_backends.etcd, clock, config.consistency_min_interval, config.consistency_wait);
+    }
   }
 }
 
 Api::~Api() { Stop(); }
 
 void Api::Stop() {
-  if (consistency_ != nullptr) {
-    consistency_->Stop();
+  for (auto& [name, cache] : consistency_) {
+    cache->Stop();
   }
 }
 
-void Api::Publish(std::shared_ptr<const RenderedState> state) {
+void Api::Publish(std::shared_ptr<const FleetState> state) {
   std::lock_guard<std::mutex> lock(mu_);
   state_ = std::move(state);
 }
@@ -256,7 +264,7 @@ void Api::SetDependencies(DependencyState state) {
   dependencies_ = std::move(state);
 }
 
-std::shared_ptr<const RenderedState> Api::Current() const {
+std::shared_ptr<const FleetState> Api::Current() const {
   std::lock_guard<std::mutex> lock(mu_);
   return state_;
 }
@@ -368,6 +376,18 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
         return Cached(request, &RenderedState::leader);
       case Route::kClusterConsistency:
         return ClusterConsistency(request);
+      case Route::kClusters: {
+        Result<QueryParams> params = QueryParams::Parse(request.query);
+        if (!params.ok()) {
+          return ErrorResponse(params.status());
+        }
+        if (Status s = params->OnlyKnown({}); !s.ok()) {
+          return ErrorResponse(s);
+        }
+        ApiResponse r;
+        r.shared_body = Current()->clusters_json;
+        return r;
+      }
       case Route::kMetricsCurrent:
         return Cached(request, &RenderedState::current);
       case Route::kMetricsLatency:
@@ -437,6 +457,60 @@ ApiResponse Api::Dispatch(const ApiRequest& request, Route& route) {
   route = Route::kUnknown;
   std::string shown(path.substr(0, 200));
   return ErrorResponse(Status::NotFound("no such path: " + shown));
+}
+
+Result<SelectedCluster> Api::SelectCluster(const std::optional<std::string>& requested) const {
+  std::shared_ptr<const FleetState> fleet = Current();
+  SelectedCluster selected;
+  if (requested.has_value()) {
+    ETCDMON_RETURN_IF_ERROR(config::ValidateClusterName(*requested));
+    selected.name = *requested;
+    selected.named = true;
+    auto it = fleet->clusters.find(selected.name);
+    if (it != fleet->clusters.end()) {
+      selected.state = it->second;
+    } else if (!fleet->clusters.empty()) {
+      return Status::NotFound("unknown cluster \"" + selected.name +
+                              "\": not monitored (GET /api/v1/clusters lists them)");
+    }
+    return selected;
+  }
+  if (fleet->clusters.size() == 1) {
+    selected.name = fleet->clusters.begin()->first;
+    selected.state = fleet->clusters.begin()->second;
+    return selected;
+  }
+  if (fleet->clusters.empty()) {
+    return selected;  // nothing known yet: the backends answer for "the only one"
+  }
+  constexpr size_t kMaxNamesListed = 20;
+  std::string names;
+  size_t listed = 0;
+  for (const auto& [name, state] : fleet->clusters) {
+    if (listed == kMaxNamesListed) {
+      names += " and " + std::to_string(fleet->clusters.size() - listed) + " more";
+      break;
+    }
+    names += (listed == 0 ? "" : ", ") + name;
+    ++listed;
+  }
+  return Status::InvalidArgument(std::to_string(fleet->clusters.size()) +
+                                 " clusters are monitored (" + names + "): add ?cluster=NAME");
+}
+
+Result<SelectedCluster> Api::SelectCluster(const QueryParams& params) const {
+  return SelectCluster(params.Get("cluster"));
+}
+
+const ClusterEtcdBackends* Api::EtcdBackendsOf(const SelectedCluster& cluster) const {
+  auto it = backends_.etcd_clusters.find(cluster.name);
+  if (it != backends_.etcd_clusters.end()) {
+    return &it->second;
+  }
+  if (!cluster.named && backends_.etcd_clusters.size() == 1) {
+    return &backends_.etcd_clusters.begin()->second;
+  }
+  return nullptr;
 }
 
 Status Api::CheckToken(std::string_view authorization) const {

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@
 namespace etcdmon::gateway::detail {
 
 class ConsistencyCache;
+class QueryParams;
 
 struct ApiRequest {
   std::string_view method;         // "GET", "POST", "DELETE", ...
@@ -51,17 +53,31 @@ struct ApiResponse {
   const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
 
-/// Everything derived from one snapshot, rendered once by the refresher and shared read-only by
-/// every request until the next one.
+/// Everything derived from one cluster's newest snapshot, rendered once by the refresher and
+/// shared read-only by every request until the next one.
 struct RenderedState {
-  std::shared_ptr<const etcdmonitor::v1::ClusterSnapshot> snapshot;  // null: no data yet
+  std::shared_ptr<const etcdmonitor::v1::ClusterSnapshot> snapshot;  // never null
   std::vector<std::string> member_labels;                            // of snapshot
-  std::shared_ptr<const std::string> metrics_text;                   // always set
-  std::shared_ptr<const std::string> status;                         // these: set with snapshot
+  std::shared_ptr<const std::string> status;                         // all set
   std::shared_ptr<const std::string> members;
   std::shared_ptr<const std::string> leader;
   std::shared_ptr<const std::string> current;
   std::shared_ptr<const std::string> latency;
+};
+
+/// What the refresher publishes: every cluster's documents, and the fleet-wide ones.
+struct FleetState {
+  // By cluster name; empty: no snapshot yet. Entries are never null.
+  std::map<std::string, std::shared_ptr<const RenderedState>> clusters;
+  std::shared_ptr<const std::string> metrics_text;   // always set
+  std::shared_ptr<const std::string> clusters_json;  // GET /api/v1/clusters; always set
+};
+
+/// The cluster a request is about (Api::SelectCluster).
+struct SelectedCluster {
+  std::string name;    // "" only when no cluster is known yet and the request named none
+  bool named = false;  // given as ?cluster= (or in a POST body)
+  std::shared_ptr<const RenderedState> state;  // null: no snapshot of it yet
 };
 
 /// The refresher's view of the services, for /health (guarded by Api's mutex).
@@ -87,6 +103,7 @@ enum class Route : uint8_t {
   kClusterMember,
   kClusterLeader,
   kClusterConsistency,
+  kClusters,
   kMetricsCurrent,
   kMetricsHistory,
   kMetricsLatency,
@@ -118,9 +135,9 @@ class Api {
   /// for). Call after the server stopped taking requests; idempotent.
   void Stop();
 
-  void Publish(std::shared_ptr<const RenderedState> state);
+  void Publish(std::shared_ptr<const FleetState> state);
   void SetDependencies(DependencyState state);
-  std::shared_ptr<const RenderedState> Current() const;
+  std::shared_ptr<const FleetState> Current() const;
 
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
@@ -129,6 +146,16 @@ class Api {
   ApiResponse Health();
   ApiResponse Cached(const ApiRequest& request,
                      std::shared_ptr<const std::string> RenderedState::*document);
+  /// The cluster of `requested` (a ?cluster= value, nullopt when absent): InvalidArgument for a
+  /// bad name, or for none while several clusters are monitored (naming them); NotFound for a
+  /// name not monitored. While no cluster is known yet any valid name is taken as it is.
+  Result<SelectedCluster> SelectCluster(const std::optional<std::string>& requested) const;
+  /// SelectCluster of the request's ?cluster=.
+  Result<SelectedCluster> SelectCluster(const QueryParams& params) const;
+  /// The etcd backends of `cluster`; null when it has none. A cluster the request did not name
+  /// falls back to the only entry, so that one gateway with one --endpoints keeps working
+  /// whatever the aggregator calls its one cluster.
+  const ClusterEtcdBackends* EtcdBackendsOf(const SelectedCluster& cluster) const;
   ApiResponse Member(const ApiRequest& request, std::string_view name);
   ApiResponse History(const ApiRequest& request);
   ApiResponse Alerts(const ApiRequest& request);
@@ -143,7 +170,7 @@ class Api {
   // POST benchmark's safety checks: the run's bytes within the budget, and the target's
   // database not near its quota (from the newest snapshot).
   Status CheckBenchmarkBudget(const BenchmarkSpec& spec) const;
-  Status CheckBenchmarkQuota(const BenchmarkSpec& spec) const;
+  Status CheckBenchmarkQuota(const BenchmarkSpec& spec, const SelectedCluster& cluster) const;
   ApiResponse BenchmarkGet(const ApiRequest& request, std::string_view id);
   ApiResponse BenchmarkList(const ApiRequest& request);
   // Under --api-auth=all, reading benchmarks takes the API token or the benchmark token.
@@ -162,10 +189,11 @@ class Api {
   Clock& clock_;
 
   mutable std::mutex mu_;
-  std::shared_ptr<const RenderedState> state_;  // guarded by mu_; never null
-  DependencyState dependencies_;                // guarded by mu_
-  // GET /api/v1/cluster/consistency's checks; null without an etcd client (then 501).
-  std::unique_ptr<ConsistencyCache> consistency_;
+  std::shared_ptr<const FleetState> state_;  // guarded by mu_; never null
+  DependencyState dependencies_;             // guarded by mu_
+  // GET /api/v1/cluster/consistency's checks, by cluster name: one per cluster with an etcd
+  // client (the others answer 501). Set in the constructor.
+  std::map<std::string, std::unique_ptr<ConsistencyCache>> consistency_;
 
   std::atomic<uint64_t> requests_{0};
   // Counters per route and status, created on first use (so /metrics lists only pairs that

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,10 +38,17 @@ json AlertsJson(const google::protobuf::RepeatedPtrField<v1::AlertRecord>& alert
 
 constexpr size_t kMaxSilenceIdBytes = 128;
 
+// The alerter's cluster filter: the name a request gave, else empty (every cluster, which while
+// one is monitored is that one; and the alerts recorded before clusters had names).
+std::string AlerterFilter(const SelectedCluster& cluster) {
+  return cluster.named ? cluster.name : std::string();
+}
+
 // `state` is "active" or "expired" as of `now_unix_ms` (the gateway's clock).
 json SilenceJson(const v1::Silence& s, int64_t now_unix_ms) {
   return {{"id", s.id()},
           {"rule", s.rule()},
+          {"cluster", s.cluster()},
           {"member", s.member()},
           {"comment", s.comment()},
           {"created_at", TimeOrNull(s.created_unix_ms())},
@@ -66,13 +74,18 @@ ApiResponse Api::Alerts(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({"rule", "severity", "member", "state"}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"rule", "severity", "member", "state", "cluster"}); !s.ok()) {
     return ErrorResponse(s);
+  }
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
   if (backends_.alerts == nullptr) {
     return ErrorResponse(Status::Unavailable("no alerter configured"));
   }
-  Result<v1::ListAlertsResponse> alerts = backends_.alerts->ListActiveAlerts();
+  Result<v1::ListAlertsResponse> alerts =
+      backends_.alerts->ListActiveAlerts(AlerterFilter(*cluster));
   if (!alerts.ok()) {
     return ErrorResponse(alerts.status());
   }
@@ -96,9 +109,13 @@ ApiResponse Api::AlertsHistory(const ApiRequest& request) {
     return ErrorResponse(params.status());
   }
   if (Status s = params->OnlyKnown(
-          {"rule", "severity", "member", "from", "to", "page_size", "page_token"});
+          {"rule", "severity", "member", "from", "to", "page_size", "page_token", "cluster"});
       !s.ok()) {
     return ErrorResponse(s);
+  }
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
   if (backends_.alerts == nullptr) {
     return ErrorResponse(Status::Unavailable("no alerter configured"));
@@ -109,6 +126,7 @@ ApiResponse Api::AlertsHistory(const ApiRequest& request) {
   query.set_severity(params->Get("severity").value_or(""));
   query.set_member(params->Get("member").value_or(""));
   query.set_page_token(params->Get("page_token").value_or(""));
+  query.set_cluster(AlerterFilter(*cluster));
   if (auto text = params->Get("from")) {
     Result<int64_t> t = ParseTime("from", *text, now);
     if (!t.ok()) {
@@ -146,8 +164,12 @@ ApiResponse Api::Silences(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({"state"}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"state", "cluster"}); !s.ok()) {
     return ErrorResponse(s);
+  }
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
   const std::string state = params->Get("state").value_or("active");
   if (state != "active" && state != "all") {
@@ -158,7 +180,7 @@ ApiResponse Api::Silences(const ApiRequest& request) {
     return ErrorResponse(Status::Unavailable("no alerter configured"));
   }
   Result<v1::ListSilencesResponse> silences =
-      backends_.alerts->ListSilences(/*include_expired=*/state == "all");
+      backends_.alerts->ListSilences(/*include_expired=*/state == "all", AlerterFilter(*cluster));
   if (!silences.ok()) {
     return ErrorResponse(silences.status());
   }
@@ -182,6 +204,7 @@ ApiResponse Api::SilenceCreate(const ApiRequest& request) {
   const json& body = *parsed;
   v1::Silence silence;
   std::string duration;
+  std::optional<std::string> body_cluster;
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& key = it.key();
     if (!it->is_string()) {
@@ -195,11 +218,35 @@ ApiResponse Api::SilenceCreate(const ApiRequest& request) {
       silence.set_comment(it->get<std::string>());
     } else if (key == "duration") {
       duration = it->get<std::string>();
+    } else if (key == "cluster") {
+      body_cluster = it->get<std::string>();
     } else {
-      return ErrorResponse(Status::InvalidArgument("unknown field \"" + key.substr(0, 64) +
-                                                   "\" (known: rule, member, comment, duration)"));
+      return ErrorResponse(
+          Status::InvalidArgument("unknown field \"" + key.substr(0, 64) +
+                                  "\" (known: rule, member, comment, duration, cluster)"));
     }
   }
+  // The cluster as ?cluster= or in the body; both may be given when they agree.
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  std::optional<std::string> requested = params->Get("cluster");
+  if (requested.has_value() && body_cluster.has_value() && *requested != *body_cluster) {
+    return ErrorResponse(Status::InvalidArgument(
+        "the body's cluster \"" + body_cluster->substr(0, 64) + "\" is not ?cluster=\"" +
+        requested->substr(0, 64) + "\": give one, or the same in both"));
+  }
+  Result<SelectedCluster> cluster = SelectCluster(requested ? requested : body_cluster);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
+  }
+  // The silence is for the cluster selected (the only one when none was named), so that a
+  // cluster added later is not silenced too; empty (every cluster) only while none is known.
+  silence.set_cluster(cluster->name);
   Result<std::chrono::milliseconds> length = config::ParseDuration(duration);
   if (duration.empty() || !length.ok() || length->count() <= 0) {
     return ErrorResponse(Status::InvalidArgument(

@@ -35,10 +35,13 @@ uint64_t RunBytes(const BenchmarkSpec& spec) {
   return spec.ops * (static_cast<uint64_t>(spec.key_size) + spec.value_size);
 }
 
-Status NoRunner() {
+Status NoRunner(const SelectedCluster& cluster) {
+  const std::string which =
+      cluster.name.empty() ? std::string() : " for cluster \"" + cluster.name + "\"";
   return Status::Unimplemented(
-      "benchmarks are not available in this gateway: start it with --endpoints (or ENDPOINTS) "
-      "naming the etcd cluster to run them against");
+      "benchmarks are not available in this gateway" + which +
+      ": start it with --endpoints (or ENDPOINTS) naming the etcd cluster to run them against "
+      "(and --cluster-name naming the cluster they belong to)");
 }
 
 bool ValidId(std::string_view id) {
@@ -88,6 +91,17 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   Result<json> parsed = ParseJsonBody(request, R"({"type": "write", "ops": 10000})");
   if (!parsed.ok()) {
     return ErrorResponse(parsed.status());
+  }
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return ErrorResponse(params.status());
+  }
+  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
   const json& body = *parsed;
   for (auto it = body.begin(); it != body.end(); ++it) {
@@ -152,13 +166,14 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   if (Status s = CheckBenchmarkBudget(spec); !s.ok()) {
     return ErrorResponse(s);
   }
-  if (backends_.benchmark == nullptr) {
-    return ErrorResponse(NoRunner());
+  const ClusterEtcdBackends* target = EtcdBackendsOf(*cluster);
+  if (target == nullptr || target->benchmark == nullptr) {
+    return ErrorResponse(NoRunner(*cluster));
   }
-  if (Status s = CheckBenchmarkQuota(spec); !s.ok()) {
+  if (Status s = CheckBenchmarkQuota(spec, *cluster); !s.ok()) {
     return ErrorResponse(s);
   }
-  Result<std::string> id = backends_.benchmark->Start(spec);
+  Result<std::string> id = target->benchmark->Start(spec);
   if (!id.ok()) {
     return ErrorResponse(id.status());
   }
@@ -194,9 +209,9 @@ Status Api::CheckBenchmarkBudget(const BenchmarkSpec& spec) const {
       std::to_string(config_.benchmark_max_bytes) + " bytes per run (--benchmark-max-bytes)");
 }
 
-Status Api::CheckBenchmarkQuota(const BenchmarkSpec& spec) const {
-  const std::shared_ptr<const RenderedState> state = Current();
-  if (state->snapshot == nullptr) {
+Status Api::CheckBenchmarkQuota(const BenchmarkSpec& spec, const SelectedCluster& cluster) const {
+  const std::shared_ptr<const RenderedState>& state = cluster.state;
+  if (state == nullptr) {
     return Status::Unavailable(
         "cannot run a benchmark yet: the target's database size is not known (no cluster "
         "snapshot so far); retry in a few seconds");
@@ -232,10 +247,17 @@ ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {
   if (!ValidId(id)) {
     return ErrorResponse(Status::NotFound("unknown benchmark id"));
   }
-  if (backends_.benchmark == nullptr) {
-    return ErrorResponse(NoRunner());
+  // A run's id is unique to its runner; the runner of any cluster may have it.
+  Result<std::string> result = NoRunner(SelectedCluster{});
+  for (const auto& [name, target] : backends_.etcd_clusters) {
+    if (target.benchmark == nullptr) {
+      continue;
+    }
+    result = target.benchmark->Get(std::string(id));
+    if (result.ok() || result.status().code() != StatusCode::kNotFound) {
+      break;
+    }
   }
-  Result<std::string> result = backends_.benchmark->Get(std::string(id));
   if (!result.ok()) {
     return ErrorResponse(result.status());
   }
@@ -248,13 +270,18 @@ ApiResponse Api::BenchmarkList(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
     return ErrorResponse(s);
   }
-  if (backends_.benchmark == nullptr) {
-    return ErrorResponse(NoRunner());
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
-  Result<std::string> result = backends_.benchmark->List();
+  const ClusterEtcdBackends* target = EtcdBackendsOf(*cluster);
+  if (target == nullptr || target->benchmark == nullptr) {
+    return ErrorResponse(NoRunner(*cluster));
+  }
+  Result<std::string> result = target->benchmark->List();
   if (!result.ok()) {
     return ErrorResponse(result.status());
   }

@@ -28,15 +28,32 @@ ApiResponse Api::ClusterConsistency(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
     return ErrorResponse(s);
   }
-  if (consistency_ == nullptr) {
-    return ErrorResponse(Status::Unimplemented(
-        "the consistency check is not available in this gateway: start it with --endpoints (or "
-        "ENDPOINTS) naming the etcd cluster to check"));
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
-  const ConsistencyCache::Answer answer = consistency_->Get();
+  // The cache of the cluster's etcd client (EtcdBackendsOf's choice, found by its name).
+  ConsistencyCache* cache = nullptr;
+  if (const ClusterEtcdBackends* target = EtcdBackendsOf(*cluster); target != nullptr) {
+    for (const auto& [name, backends] : backends_.etcd_clusters) {
+      if (&backends == target) {
+        auto it = consistency_.find(name);
+        cache = it != consistency_.end() ? it->second.get() : nullptr;
+      }
+    }
+  }
+  if (cache == nullptr) {
+    const std::string which =
+        cluster->name.empty() ? std::string() : " for cluster \"" + cluster->name + "\"";
+    return ErrorResponse(Status::Unimplemented(
+        "the consistency check is not available in this gateway" + which +
+        ": start it with --endpoints (or ENDPOINTS) naming the etcd cluster to check (and "
+        "--cluster-name naming the cluster they belong to)"));
+  }
+  const ConsistencyCache::Answer answer = cache->Get();
   if (answer.checked == nullptr) {
     ApiResponse r = ErrorResponse(Status::Unavailable(
         answer.in_progress ? "a consistency check is in progress; retry in a few seconds"

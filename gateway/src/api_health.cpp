@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "api.h"
 #include "api_response.h"
@@ -34,10 +35,22 @@ bool StorageCheck(const etcdmonitor::v1::StorageState& storage, json& check) {
   return false;
 }
 
+// At most 20 names, comma-separated, then how many more.
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i == 20) {
+      return out + " and " + std::to_string(names.size() - i) + " more";
+    }
+    out += (i == 0 ? "" : ", ") + names[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 ApiResponse Api::Health() {
-  std::shared_ptr<const RenderedState> state;
+  std::shared_ptr<const FleetState> state;
   DependencyState deps;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -71,15 +84,16 @@ ApiResponse Api::Health() {
   json data = json::object();
   bool stale = false;
   bool storage_ok = true;
-  if (state->snapshot == nullptr) {
+  if (state->clusters.empty()) {
     data = {{"ok", false},
             {"detail", "no cluster snapshot yet" + (deps.last_snapshot_error.empty()
                                                         ? std::string()
                                                         : ": " + deps.last_snapshot_error)}};
     ok = false;
-  } else {
-    const int64_t tick = state->snapshot->tick_unix_ms();
-    const Freshness freshness = FreshnessOf(*state->snapshot, now, config_.stale_after);
+  } else if (state->clusters.size() == 1) {
+    const etcdmonitor::v1::ClusterSnapshot& snapshot = *state->clusters.begin()->second->snapshot;
+    const int64_t tick = snapshot.tick_unix_ms();
+    const Freshness freshness = FreshnessOf(snapshot, now, config_.stale_after);
     stale = freshness.stale;
     data = {{"ok", !freshness.stale},
             {"stale", freshness.stale},
@@ -94,10 +108,54 @@ ApiResponse Api::Health() {
     }
     ok = ok && !freshness.stale;
     // A monitor that reaches no etcd member is not ok, whatever else works.
-    const EtcdReachability etcd = ReachabilityOf(*state->snapshot);
+    const EtcdReachability etcd = ReachabilityOf(snapshot);
     checks["etcd"] = {{"ok", etcd.ok}, {"detail", etcd.detail}};
     ok = ok && etcd.ok;
-    storage_ok = StorageCheck(state->snapshot->storage(), checks["storage"]);
+    storage_ok = StorageCheck(snapshot.storage(), checks["storage"]);
+  } else {
+    // Several clusters: each check holds for every one, and names those it fails for. The
+    // storage is the aggregator's, one for all: the newest snapshot tells it.
+    std::vector<std::string> stale_names;
+    std::vector<std::string> unreachable;
+    std::string first_unreachable_detail;
+    int64_t newest_tick = 0;
+    const etcdmonitor::v1::ClusterSnapshot* newest = nullptr;
+    for (const auto& [name, cluster] : state->clusters) {
+      const etcdmonitor::v1::ClusterSnapshot& snapshot = *cluster->snapshot;
+      if (FreshnessOf(snapshot, now, config_.stale_after).stale) {
+        stale_names.push_back(name);
+      }
+      const EtcdReachability etcd = ReachabilityOf(snapshot);
+      if (!etcd.ok) {
+        unreachable.push_back(name);
+        if (first_unreachable_detail.empty()) {
+          first_unreachable_detail = name + ": " + etcd.detail;
+        }
+      }
+      if (newest == nullptr || snapshot.tick_unix_ms() > newest_tick) {
+        newest = &snapshot;
+        newest_tick = snapshot.tick_unix_ms();
+      }
+    }
+    const std::string total = std::to_string(state->clusters.size());
+    stale = !stale_names.empty();
+    data = {{"ok", !stale},
+            {"stale", stale},
+            {"clusters", state->clusters.size()},
+            {"last_update", FormatRfc3339(newest_tick)},
+            {"detail",
+             !stale ? "fresh (" + total + " clusters)"
+                    : std::to_string(stale_names.size()) + " of " + total +
+                          " clusters stale (no snapshot for 3 ticks): " + JoinNames(stale_names)}};
+    ok = ok && !stale;
+    checks["etcd"] = {
+        {"ok", unreachable.empty()},
+        {"detail", unreachable.empty()
+                       ? "every cluster's monitor reaches an etcd member (" + total + " clusters)"
+                       : std::to_string(unreachable.size()) + " of " + total +
+                             " clusters reach no etcd member (" + first_unreachable_detail + ")"}};
+    ok = ok && unreachable.empty();
+    storage_ok = StorageCheck(newest->storage(), checks["storage"]);
   }
   checks["data"] = data;
   // Stale data answers 503 like any failed check (a load balancer takes the gateway out rather

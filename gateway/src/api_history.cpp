@@ -41,8 +41,13 @@ ApiResponse Api::History(const ApiRequest& request) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({"metric", "member", "from", "to", "step"}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"metric", "member", "from", "to", "step", "cluster"});
+      !s.ok()) {
     return ErrorResponse(s);
+  }
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
   const std::optional<std::string> metric = params->Get("metric");
   const std::optional<std::string> member = params->Get("member");
@@ -85,10 +90,9 @@ ApiResponse Api::History(const ApiRequest& request) {
         Status::InvalidArgument("metric \"" + *metric + "\" is cluster-wide: leave member out"));
   }
   if (!member_label.empty()) {
-    std::shared_ptr<const RenderedState> state = Current();
-    if (state->snapshot != nullptr &&
-        std::find(state->member_labels.begin(), state->member_labels.end(), member_label) ==
-            state->member_labels.end()) {
+    const std::shared_ptr<const RenderedState>& state = cluster->state;
+    if (state != nullptr && std::find(state->member_labels.begin(), state->member_labels.end(),
+                                      member_label) == state->member_labels.end()) {
       return ErrorResponse(Status::NotFound("unknown member \"" + member_label + "\""));
     }
   }
@@ -96,6 +100,8 @@ ApiResponse Api::History(const ApiRequest& request) {
   v1::HistoryQuery query;
   query.set_metric(*metric);
   query.set_member(member_label);
+  // The cluster selected (empty only while none is known: the aggregator's "the only one").
+  query.set_cluster(cluster->name);
   int64_t from = now - 3600 * 1000;
   int64_t to = now;
   if (auto text = params->Get("from")) {

@@ -14,22 +14,32 @@ namespace etcdmon::gateway::detail {
 namespace v1 = etcdmonitor::v1;
 using nlohmann::json;
 
+namespace {
+
+Status NoSnapshotYet() {
+  return Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one");
+}
+
+}  // namespace
+
 ApiResponse Api::Cached(const ApiRequest& request,
                         std::shared_ptr<const std::string> RenderedState::*document) {
   Result<QueryParams> params = QueryParams::Parse(request.query);
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  if (Status s = params->OnlyKnown({}); !s.ok()) {
+  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
     return ErrorResponse(s);
   }
-  std::shared_ptr<const RenderedState> state = Current();
-  if (state->snapshot == nullptr) {
-    return ErrorResponse(
-        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
+  }
+  if (cluster->state == nullptr) {
+    return ErrorResponse(NoSnapshotYet());
   }
   ApiResponse r;
-  r.shared_body = (*state).*document;
+  r.shared_body = (*cluster->state).*document;
   return r;
 }
 
@@ -38,11 +48,14 @@ ApiResponse Api::Member(const ApiRequest& request, std::string_view name) {
   if (!params.ok()) {
     return ErrorResponse(params.status());
   }
-  std::shared_ptr<const RenderedState> state = Current();
-  if (state->snapshot == nullptr) {
-    return ErrorResponse(
-        Status::Unavailable("no cluster snapshot yet: the aggregator has not delivered one"));
+  Result<SelectedCluster> cluster = SelectCluster(*params);
+  if (!cluster.ok()) {
+    return ErrorResponse(cluster.status());
   }
+  if (cluster->state == nullptr) {
+    return ErrorResponse(NoSnapshotYet());
+  }
+  const std::shared_ptr<const RenderedState>& state = cluster->state;
   for (const v1::MemberState& m : state->snapshot->members()) {
     if (MemberLabel(m) == name || (m.id() != 0 && HexId(m.id()) == name)) {
       json member = MemberJson(m);

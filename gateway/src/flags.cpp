@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/rpc/flags.h"
 #include "etcdmon/strings/strings.h"
 #include "etcdmon/transport/curve.h"
@@ -133,6 +134,11 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
       "DURATION");
   FlagValue max_ops = FlagValue::AddOption(app, "max-benchmark-ops", "", "1000000",
                                            "largest ops a POST benchmark may ask for", "N");
+  FlagValue cluster_name = FlagValue::AddOption(
+      app, "cluster-name", "CLUSTER_NAME", std::string(config::kDefaultClusterName),
+      "the cluster (as the aggregator names it) that --endpoints belong to: its benchmarks and "
+      "consistency check",
+      "NAME");
 
   auto build = [&]() -> Result<GatewayCommandLine> {
     config::FlagErrors errors;
@@ -148,6 +154,10 @@ config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const 
     g.stale_after = stale_after.AsPositiveDuration(errors);
     g.max_benchmark_ops = static_cast<uint64_t>(max_ops.AsInt(errors, 1, 100'000'000));
     line.backend_timeout = backend_timeout.AsPositiveDuration(errors);
+    line.cluster_name = cluster_name.AsString();
+    if (Status valid = config::ValidateClusterName(line.cluster_name); !valid.ok()) {
+      errors.Add(cluster_name.Source() + ": " + valid.message());
+    }
     line.aggregator_address = aggregator.AsNonEmpty(errors);
     if (line.aggregator_address.find(':') == std::string::npos) {
       errors.Add(aggregator.Error("want host:port"));

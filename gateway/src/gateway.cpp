@@ -11,9 +11,12 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "api.h"
+#include "etcdmon/config/cluster_name.h"
 #include "http_server.h"
 #include "render.h"
 
@@ -53,8 +56,25 @@ struct GatewayService::Impl {
         api(config, backends, registry, clock),
         server(config, api, logger) {}
 
+  // One cluster the refresher knows.
+  struct Cluster {
+    std::shared_ptr<const v1::ClusterSnapshot> snapshot;  // never null
+    // The documents of `snapshot` but its status (which shows the age, so is rendered at every
+    // render); null until rendered.
+    std::shared_ptr<const RenderedState> rendered;
+    std::vector<detail::Series> series;  // of `snapshot`, for /metrics; set with `rendered`
+  };
+
   void Run();
-  bool PollSnapshot(v1::ClusterSnapshot& out);
+  // Keeps `incoming` when it is newer than its cluster's snapshot; returns whether it did.
+  bool Take(v1::ClusterSnapshot&& incoming);
+  // Every snapshot the feed has ready, after waiting up to `wait` for the first; whether any
+  // was new.
+  bool DrainFeed(std::chrono::milliseconds wait);
+  // The aggregator's clusters: their snapshots taken, the clusters it no longer lists
+  // forgotten; whether any snapshot was new. An aggregator without ListClusters (older) is
+  // asked GetSnapshot of its only cluster.
+  bool PollClusters();
   void AddOwnBenchmark(v1::ClusterSnapshot& s) const;
   void PollDependencies();
   void Render();
@@ -71,9 +91,13 @@ struct GatewayService::Impl {
   detail::HttpServer server;
 
   // Owned by the refresher thread.
-  std::shared_ptr<const v1::ClusterSnapshot> snapshot;
-  detail::ServiceState services;
+  std::map<std::string, Cluster> clusters;  // by name; at most kMaxClusters
+  bool clusters_changed = false;            // one was forgotten since the last render
+  detail::FleetServices services;
+  // Firing alerts by cluster and severity; nullopt while the alerter is unknown or down.
+  std::optional<std::map<std::string, std::map<std::string, uint64_t>>> firing;
   detail::DependencyState dependencies;
+  uint64_t dropped_clusters = 0;  // snapshots refused beyond kMaxClusters
 
   std::atomic<uint64_t> snapshots_received{0};
   std::atomic<uint64_t> snapshot_errors{0};
@@ -86,16 +110,93 @@ struct GatewayService::Impl {
   std::thread refresher;
 };
 
-bool GatewayService::Impl::PollSnapshot(v1::ClusterSnapshot& out) {
-  Result<v1::ClusterSnapshot> polled = backends.monitor->GetSnapshot();
-  if (!polled.ok()) {
-    snapshot_errors.fetch_add(1, std::memory_order_relaxed);
-    snapshot_errors_counter.Increment();
-    dependencies.last_snapshot_error = polled.status().message();
+bool GatewayService::Impl::Take(v1::ClusterSnapshot&& incoming) {
+  if (incoming.cluster().empty()) {
+    incoming.set_cluster(std::string(config::kDefaultClusterName));
+  }
+  auto it = clusters.find(incoming.cluster());
+  if (it != clusters.end()) {
+    // The same tick again (the feed and a poll), or a little older (a poll answered before the
+    // feed delivered what it had queued): not news. Much older: the aggregator restarted with
+    // its clock behind, and its snapshots are the news from now on.
+    const int64_t kept = it->second.snapshot->tick_unix_ms();
+    const int64_t reorder_window = incoming.tick_interval_ms() > 0
+                                       ? 3 * incoming.tick_interval_ms()
+                                       : static_cast<int64_t>(config.stale_after.count());
+    if (incoming.tick_unix_ms() <= kept && kept - incoming.tick_unix_ms() <= reorder_window) {
+      return false;
+    }
+  }
+  if (it == clusters.end() && clusters.size() >= kMaxClusters) {
+    if (dropped_clusters++ % 1000 == 0) {
+      logger->warn("too_many_clusters limit={} dropped_snapshots={} cluster={}", kMaxClusters,
+                   dropped_clusters, incoming.cluster());
+    }
     return false;
   }
-  out = std::move(polled).value();
+  AddOwnBenchmark(incoming);
+  const std::string name = incoming.cluster();
+  Cluster& c = clusters[name];
+  c.snapshot = std::make_shared<const v1::ClusterSnapshot>(std::move(incoming));
+  c.rendered = nullptr;
+  snapshots_received.fetch_add(1, std::memory_order_relaxed);
+  snapshots_counter.Increment();
+  dependencies.last_snapshot_error.clear();
   return true;
+}
+
+bool GatewayService::Impl::DrainFeed(std::chrono::milliseconds wait) {
+  // Bounded, so that a flood cannot keep the refresher from rendering: one tick of every
+  // cluster the gateway keeps, and more.
+  constexpr int kMostPerDrain = 4 * static_cast<int>(kMaxClusters);
+  bool any = false;
+  v1::ClusterSnapshot incoming;
+  for (int i = 0; i < kMostPerDrain; ++i) {
+    Result<bool> next = backends.feed->Next(incoming, i == 0 ? wait : std::chrono::milliseconds(0));
+    if (!next.ok()) {
+      snapshot_errors.fetch_add(1, std::memory_order_relaxed);
+      snapshot_errors_counter.Increment();
+      logger->warn("bad_snapshot_frame error=\"{}\"", next.status().message());
+      continue;
+    }
+    if (!*next) {
+      break;
+    }
+    any = Take(std::move(incoming)) || any;
+    incoming.Clear();
+  }
+  return any;
+}
+
+bool GatewayService::Impl::PollClusters() {
+  Result<std::vector<v1::ClusterSnapshot>> listed = backends.monitor->ListClusters();
+  if (!listed.ok()) {
+    Result<v1::ClusterSnapshot> only = backends.monitor->GetSnapshot("");
+    if (!only.ok()) {
+      snapshot_errors.fetch_add(1, std::memory_order_relaxed);
+      snapshot_errors_counter.Increment();
+      dependencies.last_snapshot_error = only.status().message();
+      return false;
+    }
+    return Take(std::move(only).value());
+  }
+  std::set<std::string> names;
+  bool any = false;
+  for (v1::ClusterSnapshot& s : *listed) {
+    names.insert(s.cluster().empty() ? std::string(config::kDefaultClusterName) : s.cluster());
+    any = Take(std::move(s)) || any;
+  }
+  for (auto it = clusters.begin(); it != clusters.end();) {
+    if (names.count(it->first) == 0) {
+      logger->info("cluster_forgotten cluster={} reason=\"the aggregator no longer lists it\"",
+                   it->first);
+      it = clusters.erase(it);
+      clusters_changed = true;
+    } else {
+      ++it;
+    }
+  }
+  return any;
 }
 
 void GatewayService::Impl::PollDependencies() {
@@ -111,55 +212,108 @@ void GatewayService::Impl::PollDependencies() {
   }
   services.aggregator_up = dependencies.aggregator_ok;
   services.alerter_configured = backends.alerts != nullptr;
-  services.firing_by_severity.clear();
+  firing.reset();
   if (backends.alerts != nullptr) {
-    Result<v1::ListAlertsResponse> alerts = backends.alerts->ListActiveAlerts();
+    // Every cluster's at once, grouped here: one call per refresh whatever the fleet's size.
+    Result<v1::ListAlertsResponse> alerts = backends.alerts->ListActiveAlerts("");
     dependencies.alerter_checked = true;
     dependencies.alerter_ok = alerts.ok();
     dependencies.alerter_detail = alerts.ok() ? "ok" : alerts.status().message();
     services.alerter_up = alerts.ok();
     if (alerts.ok()) {
-      std::map<std::string, uint64_t> firing;
+      firing.emplace();
       for (const v1::AlertRecord& a : alerts->alerts()) {
-        if (a.state() == "firing") {
-          ++firing[a.severity().empty() ? "unknown" : a.severity()];
+        if (a.state() != "firing") {
+          continue;
         }
+        // An alert without a cluster (recorded before clusters had names) is the only
+        // cluster's, else the default one's.
+        std::string cluster = a.cluster();
+        if (cluster.empty()) {
+          cluster = clusters.size() == 1 ? clusters.begin()->first
+                                         : std::string(config::kDefaultClusterName);
+        }
+        ++(*firing)[cluster][a.severity().empty() ? "unknown" : a.severity()];
       }
-      for (const char* severity : {"critical", "warning"}) {
-        firing.try_emplace(severity, 0);  // both series always exist, 0 when none fire
-      }
-      services.firing_by_severity.assign(firing.begin(), firing.end());
     }
   }
   api.SetDependencies(dependencies);
 }
 
 void GatewayService::Impl::Render() {
-  auto state = std::make_shared<RenderedState>();
-  services.has_snapshot = snapshot != nullptr;
-  services.snapshot_stale = false;
-  if (snapshot != nullptr) {
-    const detail::Freshness freshness =
-        detail::FreshnessOf(*snapshot, UnixMs(clock.Now()), config.stale_after);
-    services.snapshot_age_seconds = freshness.age_seconds;
-    services.snapshot_stale = freshness.stale;
-    state->snapshot = snapshot;
-    std::vector<detail::Series> series;
-    detail::SnapshotSeries(*snapshot, series);
-    for (const v1::MemberState& m : snapshot->members()) {
-      state->member_labels.push_back(detail::MemberLabel(m));
+  auto fleet = std::make_shared<detail::FleetState>();
+  const int64_t now = UnixMs(clock.Now());
+  std::vector<detail::ClusterExport> exports;
+  std::vector<detail::ClusterSummary> summaries;
+  exports.reserve(clusters.size());
+  summaries.reserve(clusters.size());
+  for (auto& [name, c] : clusters) {
+    const v1::ClusterSnapshot& s = *c.snapshot;
+    const detail::Freshness freshness = detail::FreshnessOf(s, now, config.stale_after);
+    if (c.rendered == nullptr) {
+      // Once per snapshot: what does not show the snapshot's age.
+      auto documents = std::make_shared<RenderedState>();
+      documents->snapshot = c.snapshot;
+      c.series.clear();
+      detail::SnapshotSeries(s, c.series);
+      for (const v1::MemberState& m : s.members()) {
+        documents->member_labels.push_back(detail::MemberLabel(m));
+      }
+      documents->members = Share(detail::RenderMembersJson(s));
+      documents->leader = Share(detail::RenderLeaderJson(s));
+      documents->current = Share(detail::RenderCurrentJson(s, c.series));
+      documents->latency = Share(detail::RenderLatencyJson(s));
+      c.rendered = std::move(documents);
     }
-    state->status = Share(detail::RenderStatusJson(*snapshot, freshness));
-    state->members = Share(detail::RenderMembersJson(*snapshot));
-    state->leader = Share(detail::RenderLeaderJson(*snapshot));
-    state->current = Share(detail::RenderCurrentJson(*snapshot, series));
-    state->latency = Share(detail::RenderLatencyJson(*snapshot));
+    // The status shows the age, so it is rendered every time; the rest is shared.
+    auto state = std::make_shared<RenderedState>(*c.rendered);
+    state->status = Share(detail::RenderStatusJson(s, freshness));
+    fleet->clusters.emplace(name, std::move(state));
+
+    // Firing alerts: known (0 when none) while the alerter answers, else unknown.
+    std::optional<std::map<std::string, uint64_t>> cluster_firing;
+    if (firing.has_value()) {
+      auto it = firing->find(name);
+      cluster_firing = it != firing->end() ? it->second : std::map<std::string, uint64_t>{};
+    }
+    detail::ClusterExport e;
+    e.snapshot = c.snapshot.get();
+    e.series = &c.series;
+    e.name = name;
+    e.stale = freshness.stale;
+    e.age_seconds = freshness.age_seconds;
+    if (cluster_firing.has_value()) {
+      std::map<std::string, uint64_t> by_severity = *cluster_firing;
+      for (const char* severity : {"critical", "warning"}) {
+        by_severity.try_emplace(severity, 0);  // both series always exist, 0 when none fire
+      }
+      e.firing_by_severity.emplace(by_severity.begin(), by_severity.end());
+    }
+    exports.push_back(std::move(e));
+    summaries.push_back(
+        detail::ClusterSummary{c.snapshot.get(), name, freshness, std::move(cluster_firing)});
+  }
+  fleet->clusters_json = Share(detail::RenderClustersJson(summaries));
+  // Before any snapshot: the firing alerts as the alerter tells them, under the fallback label.
+  std::vector<std::pair<std::string, uint64_t>> fallback_firing;
+  if (clusters.empty() && firing.has_value()) {
+    std::map<std::string, uint64_t> all;
+    for (const auto& [cluster, by_severity] : *firing) {
+      for (const auto& [severity, count] : by_severity) {
+        all[severity] += count;
+      }
+    }
+    for (const char* severity : {"critical", "warning"}) {
+      all.try_emplace(severity, 0);
+    }
+    fallback_firing.assign(all.begin(), all.end());
   }
   // Rendered once here, whatever the request rate; re-rendered at least every refresh interval,
   // so the age and staleness on /metrics lag by at most that.
-  state->metrics_text =
-      Share(detail::RenderPrometheus(snapshot.get(), services, registry.Collect(), "unknown"));
-  api.Publish(std::move(state));
+  fleet->metrics_text = Share(detail::RenderFleetPrometheus(exports, services, registry.Collect(),
+                                                            "unknown", fallback_firing));
+  api.Publish(std::move(fleet));
+  clusters_changed = false;
   renders.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -171,10 +325,15 @@ void GatewayService::Impl::WaitForPollTurn(std::chrono::milliseconds timeout) {
 // A standalone gateway runs REST benchmarks itself: the aggregator never hears of them, so the
 // newest one's figures are added to the snapshot here (in the all-in-one both know the same run).
 void GatewayService::Impl::AddOwnBenchmark(v1::ClusterSnapshot& s) const {
-  if (backends.benchmark == nullptr) {
+  auto it = backends.etcd_clusters.find(s.cluster());
+  if (it == backends.etcd_clusters.end() && backends.etcd_clusters.size() == 1 &&
+      clusters.size() <= 1 && (clusters.empty() || clusters.count(s.cluster()) == 1)) {
+    it = backends.etcd_clusters.begin();  // the one runner of the one cluster, whatever its name
+  }
+  if (it == backends.etcd_clusters.end() || it->second.benchmark == nullptr) {
     return;
   }
-  std::optional<v1::BenchmarkSummary> own = backends.benchmark->LastFinished();
+  std::optional<v1::BenchmarkSummary> own = it->second.benchmark->LastFinished();
   if (own && (!s.has_last_benchmark() ||
               s.last_benchmark().finished_unix_ms() < own->finished_unix_ms())) {
     *s.mutable_last_benchmark() = *std::move(own);
@@ -192,8 +351,8 @@ void GatewayService::Impl::Run() {
       std::min<std::chrono::milliseconds>(interval, std::chrono::milliseconds(250));
   SteadyClock::time_point last_snapshot{};  // when the newest distinct snapshot was taken
   SteadyClock::time_point next_poll{};
+  SteadyClock::time_point next_list{};  // the next ListClusters (at start, then every 30 s)
   SteadyClock::time_point next_render{};
-  v1::ClusterSnapshot incoming;
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -203,14 +362,7 @@ void GatewayService::Impl::Run() {
     }
     bool got = false;
     if (backends.feed != nullptr) {
-      Result<bool> next = backends.feed->Next(incoming, feed_wait);
-      if (!next.ok()) {
-        snapshot_errors.fetch_add(1, std::memory_order_relaxed);
-        snapshot_errors_counter.Increment();
-        logger->warn("bad_snapshot_frame error=\"{}\"", next.status().message());
-      } else {
-        got = *next;
-      }
+      got = DrainFeed(feed_wait);
     } else {
       const auto now = SteadyClock::now();
       if (now < next_poll) {
@@ -219,27 +371,24 @@ void GatewayService::Impl::Run() {
       }
     }
     auto now = SteadyClock::now();
+    if (got) {
+      last_snapshot = now;
+    }
     const bool feed_silent = backends.feed == nullptr || now - last_snapshot > 3 * interval;
     if (now >= next_poll) {
       next_poll = now + interval;
-      if (!got && feed_silent) {
-        got = PollSnapshot(incoming);
+      // Without a feed (or while it is silent) the clusters are polled every refresh.
+      if ((!got && feed_silent) || now >= next_list) {
+        next_list = now + kListClustersInterval;
+        if (PollClusters()) {
+          got = true;
+          last_snapshot = backends.feed == nullptr ? now : last_snapshot;
+        }
       }
       PollDependencies();
       now = SteadyClock::now();
     }
-    const bool is_new =
-        got && (snapshot == nullptr || incoming.tick_unix_ms() != snapshot->tick_unix_ms() ||
-                incoming.cluster() != snapshot->cluster());
-    if (is_new) {
-      AddOwnBenchmark(incoming);
-      snapshot = std::make_shared<const v1::ClusterSnapshot>(incoming);
-      last_snapshot = now;
-      snapshots_received.fetch_add(1, std::memory_order_relaxed);
-      snapshots_counter.Increment();
-      dependencies.last_snapshot_error.clear();
-    }
-    if (is_new || now >= next_render) {
+    if (got || clusters_changed || now >= next_render) {
       Render();
       next_render = now + interval;
     }

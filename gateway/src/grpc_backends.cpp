@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <iterator>
+#include <vector>
+
 #include "etcdmon/rpc/grpc_status.h"
 #include "etcdmon/rpc/security.h"
 #include "etcdmon/transport/snapshot_channel.h"
@@ -45,15 +48,30 @@ class GrpcMonitorBackend final : public MonitorBackend, private GrpcClient<v1::M
  public:
   using GrpcClient::GrpcClient;
 
-  Result<v1::ClusterSnapshot> GetSnapshot() override {
+  Result<v1::ClusterSnapshot> GetSnapshot(const std::string& cluster) override {
     grpc::ClientContext context;
     Prepare(context);
+    v1::GetSnapshotRequest request;
+    request.set_cluster(cluster);
     v1::ClusterSnapshot out;
-    grpc::Status s = stub_->GetSnapshot(&context, v1::GetSnapshotRequest(), &out);
+    grpc::Status s = stub_->GetSnapshot(&context, request, &out);
     if (!s.ok()) {
       return FromGrpc("aggregator", "GetSnapshot", s);
     }
     return out;
+  }
+
+  Result<std::vector<v1::ClusterSnapshot>> ListClusters() override {
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::ListClustersResponse out;
+    grpc::Status s = stub_->ListClusters(&context, v1::ListClustersRequest(), &out);
+    if (!s.ok()) {
+      return FromGrpc("aggregator", "ListClusters", s);
+    }
+    return std::vector<v1::ClusterSnapshot>(
+        std::make_move_iterator(out.mutable_clusters()->begin()),
+        std::make_move_iterator(out.mutable_clusters()->end()));
   }
 
   Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery& query) override {
@@ -94,11 +112,13 @@ class GrpcAlertBackend final : public AlertBackend, private GrpcClient<v1::Alert
  public:
   using GrpcClient::GrpcClient;
 
-  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+  Result<v1::ListAlertsResponse> ListActiveAlerts(const std::string& cluster) override {
     grpc::ClientContext context;
     Prepare(context);
+    v1::ListAlertsRequest request;
+    request.set_cluster(cluster);
     v1::ListAlertsResponse out;
-    grpc::Status s = stub_->ListActiveAlerts(&context, v1::ListAlertsRequest(), &out);
+    grpc::Status s = stub_->ListActiveAlerts(&context, request, &out);
     if (!s.ok()) {
       return FromGrpc("alerter", "ListActiveAlerts", s);
     }
@@ -144,11 +164,13 @@ class GrpcAlertBackend final : public AlertBackend, private GrpcClient<v1::Alert
     return out;
   }
 
-  Result<v1::ListSilencesResponse> ListSilences(bool include_expired) override {
+  Result<v1::ListSilencesResponse> ListSilences(bool include_expired,
+                                                const std::string& cluster) override {
     grpc::ClientContext context;
     Prepare(context);
     v1::ListSilencesRequest request;
     request.set_include_expired(include_expired);
+    request.set_cluster(cluster);
     v1::ListSilencesResponse out;
     grpc::Status s = stub_->ListSilences(&context, request, &out);
     if (!s.ok()) {

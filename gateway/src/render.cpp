@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -22,6 +23,11 @@ namespace v1 = etcdmonitor::v1;
 using nlohmann::json;
 
 double Flag(bool b) { return b ? 1.0 : 0.0; }
+
+constexpr std::string_view kIdentityConflicts = "etcd_monitor_cluster_identity_conflicts_total";
+constexpr std::string_view kIdentityConflictsHelp =
+    "Samples the aggregator refused because their identity contradicts the cluster's (another "
+    "etcd cluster id, or a member seen under another cluster name)";
 
 // The catalogue entry of one of the services' own metrics, found at compile time.
 template <const std::string_view& kName>
@@ -56,11 +62,11 @@ class SeriesCollector final : public metrics::SnapshotVisitor {
   std::string member_;  // "" for the cluster's values
 };
 
-// Groups series into families (one per name, in order of first appearance).
+// Groups series into families (one per name, in order of first appearance), whatever order
+// the series come in: the samples of one family stay together across clusters, as the text
+// format requires.
 class FamilyBuilder {
  public:
-  explicit FamilyBuilder(std::string cluster) : cluster_(std::move(cluster)) {}
-
   prometheus::MetricFamily& Family(std::string_view name, std::string_view help, bool counter) {
     auto [it, inserted] = index_.try_emplace(std::string(name), families_.size());
     if (inserted) {
@@ -73,12 +79,15 @@ class FamilyBuilder {
     return families_[it->second];
   }
 
-  void Add(std::string_view name, std::string_view help, bool counter, double value,
-           std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
+  // `cluster` empty: no cluster label (the aggregator-wide series).
+  void Add(const std::string& cluster, std::string_view name, std::string_view help, bool counter,
+           double value, std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
     prometheus::MetricFamily& f = Family(name, help, counter);
     prometheus::ClientMetric m;
     m.label.reserve(labels.size() + 1);
-    m.label.push_back({"cluster", cluster_});
+    if (!cluster.empty()) {
+      m.label.push_back({"cluster", cluster});
+    }
     for (const auto& [label, label_value] : labels) {
       m.label.push_back({label, label_value});
     }
@@ -90,15 +99,18 @@ class FamilyBuilder {
     f.metric.push_back(std::move(m));
   }
 
-  void Add(const metrics::MetricInfo& metric, double value,
+  void Add(const std::string& cluster, const metrics::MetricInfo& metric, double value,
            std::initializer_list<std::pair<const char*, std::string>> labels = {}) {
-    Add(metric.name, metric.help, metric.kind == metrics::MetricKind::kCounter, value, labels);
+    Add(cluster, metric.name, metric.help, metric.kind == metrics::MetricKind::kCounter, value,
+        labels);
   }
 
-  // Families collected from a prometheus::Registry get the cluster label too.
-  void AddForeign(prometheus::MetricFamily&& family) {
-    for (prometheus::ClientMetric& m : family.metric) {
-      m.label.insert(m.label.begin(), {"cluster", cluster_});
+  // Families collected from a prometheus::Registry, with the cluster label when not empty.
+  void AddForeign(prometheus::MetricFamily&& family, const std::string& cluster) {
+    if (!cluster.empty()) {
+      for (prometheus::ClientMetric& m : family.metric) {
+        m.label.insert(m.label.begin(), {"cluster", cluster});
+      }
     }
     families_.push_back(std::move(family));
   }
@@ -110,10 +122,83 @@ class FamilyBuilder {
   }
 
  private:
-  std::string cluster_;
   std::vector<prometheus::MetricFamily> families_;
   std::unordered_map<std::string, size_t> index_;
 };
+
+// Every current value of one cluster's snapshot, with its cluster label.
+void AddSnapshotSeries(FamilyBuilder& b, const std::string& cluster,
+                       const v1::ClusterSnapshot& snapshot,
+                       const std::vector<Series>* kept_series = nullptr) {
+  std::vector<Series> computed;
+  if (kept_series == nullptr) {
+    computed.reserve(64 + 48 * static_cast<size_t>(snapshot.members_size()));
+    SnapshotSeries(snapshot, computed);
+  }
+  const std::vector<Series>& series = kept_series != nullptr ? *kept_series : computed;
+  for (const Series& s : series) {
+    if (s.member.empty()) {
+      b.Add(cluster, s.name, s.help, s.counter, s.value);
+    } else {
+      b.Add(cluster, s.name, s.help, s.counter, s.value, {{"member", s.member}});
+    }
+  }
+  for (const v1::AlarmState& alarm : snapshot.alarm_details()) {
+    const std::string member =
+        alarm.member_name().empty() ? HexId(alarm.member_id()) : alarm.member_name();
+    b.Add(cluster, Own<metrics::kMemberAlarm>(), 1.0, {{"member", member}, {"type", alarm.type()}});
+  }
+  for (const v1::CollectorState& c : snapshot.collectors()) {
+    b.Add(cluster, Own<metrics::kCollectorUp>(), Flag(!c.stale()), {{"collector", c.id()}});
+    b.Add(cluster, Own<metrics::kCollectorSamples>(), static_cast<double>(c.samples_received()),
+          {{"collector", c.id()}});
+    if (c.has_stats()) {
+      b.Add(cluster, Own<metrics::kCollectorQueue>(), static_cast<double>(c.queue_depth()),
+            {{"collector", c.id()}});
+      b.Add(cluster, Own<metrics::kCollectorDropped>(),
+            static_cast<double>(c.dropped_batches_total()), {{"collector", c.id()}});
+      b.Add(cluster, Own<metrics::kCollectorResent>(),
+            static_cast<double>(c.resent_batches_total()), {{"collector", c.id()}});
+      b.Add(cluster, Own<metrics::kCollectorErrors>(), static_cast<double>(c.errors_total()),
+            {{"collector", c.id()}});
+    }
+  }
+  // Sorted: a protobuf map has no stable order, a scrape should.
+  const std::map<std::string, uint64_t> rejected(snapshot.ingest_rejected().begin(),
+                                                 snapshot.ingest_rejected().end());
+  for (const auto& [reason, count] : rejected) {
+    b.Add(cluster, Own<metrics::kIngestRejected>(), static_cast<double>(count),
+          {{"reason", reason}});
+  }
+  b.Add(cluster, Own<metrics::kStorageFailures>(),
+        static_cast<double>(snapshot.storage().failures_total()));
+  b.Add(cluster, Own<metrics::kStorageFailing>(), Flag(snapshot.storage().failing()));
+  b.Add(cluster, kIdentityConflicts, kIdentityConflictsHelp, /*counter=*/true,
+        static_cast<double>(snapshot.identity_conflicts_total()));
+}
+
+// The remote_write sender's figures: aggregator-wide, so without a cluster label.
+void AddRemoteWrite(FamilyBuilder& b, const v1::RemoteWriteState& rw) {
+  const std::string none;
+  b.Add(none, "etcd_monitor_remote_write_samples_sent_total",
+        "Samples the aggregator's remote_write sender delivered", true,
+        static_cast<double>(rw.samples_sent_total()));
+  b.Add(none, "etcd_monitor_remote_write_samples_rejected_total",
+        "Samples the remote_write receiver refused (4xx)", true,
+        static_cast<double>(rw.samples_rejected_total()));
+  b.Add(none, "etcd_monitor_remote_write_samples_dropped_total",
+        "Samples pruned by retention before the remote_write sender sent them", true,
+        static_cast<double>(rw.samples_dropped_total()));
+  b.Add(none, "etcd_monitor_remote_write_failures_total",
+        "remote_write requests that failed and are retried", true,
+        static_cast<double>(rw.failures_total()));
+  b.Add(none, "etcd_monitor_remote_write_lag_seconds",
+        "Seconds between now and the oldest point not yet sent (0: caught up)", false,
+        rw.lag_seconds());
+  b.Add(none, "etcd_monitor_remote_write_last_success_timestamp_seconds",
+        "Unix time of the newest successful remote_write request (0: none since start)", false,
+        static_cast<double>(rw.last_success_unix_ms()) / 1000.0);
+}
 
 json Latency(bool present, const v1::LatencyPercentiles& p, bool with_p50 = true) {
   if (!present) {
@@ -270,67 +355,112 @@ void SnapshotSeries(const v1::ClusterSnapshot& snapshot, std::vector<Series>& ou
   metrics::VisitSnapshot(snapshot, collector);
 }
 
+std::string RenderFleetPrometheus(
+    const std::vector<ClusterExport>& clusters, const FleetServices& services,
+    std::vector<prometheus::MetricFamily> own, const std::string& cluster_fallback,
+    const std::vector<std::pair<std::string, uint64_t>>& fallback_firing) {
+  FamilyBuilder b;
+  for (const ClusterExport& c : clusters) {
+    if (!c.stale) {
+      AddSnapshotSeries(b, c.name, *c.snapshot, c.series);
+    }
+  }
+  for (const ClusterExport& c : clusters) {
+    b.Add(c.name, Own<metrics::kSnapshotAge>(), c.age_seconds);
+    b.Add(c.name, Own<metrics::kSnapshotStale>(), Flag(c.stale));
+  }
+  // The services' series, per cluster (a dashboard filters them by its cluster).
+  std::vector<const std::string*> labels;
+  for (const ClusterExport& c : clusters) {
+    labels.push_back(&c.name);
+  }
+  if (clusters.empty()) {
+    labels.push_back(&cluster_fallback);
+  }
+  for (const std::string* label : labels) {
+    b.Add(*label, Own<metrics::kAggregatorUp>(), Flag(services.aggregator_up));
+  }
+  if (services.alerter_configured) {
+    for (const std::string* label : labels) {
+      b.Add(*label, Own<metrics::kAlerterUp>(), Flag(services.alerter_up));
+    }
+    for (const ClusterExport& c : clusters) {
+      for (const auto& [severity, count] :
+           c.firing_by_severity.value_or(std::vector<std::pair<std::string, uint64_t>>{})) {
+        b.Add(c.name, Own<metrics::kAlertsFiring>(), static_cast<double>(count),
+              {{"severity", severity}});
+      }
+    }
+    if (clusters.empty()) {
+      for (const auto& [severity, count] : fallback_firing) {
+        b.Add(cluster_fallback, Own<metrics::kAlertsFiring>(), static_cast<double>(count),
+              {{"severity", severity}});
+      }
+    }
+  }
+  // The sender serves every cluster: its figures once, from the newest snapshot carrying them.
+  const v1::ClusterSnapshot* remote_write = nullptr;
+  for (const ClusterExport& c : clusters) {
+    if (c.snapshot->has_remote_write() &&
+        (remote_write == nullptr || c.snapshot->tick_unix_ms() > remote_write->tick_unix_ms())) {
+      remote_write = c.snapshot;
+    }
+  }
+  if (remote_write != nullptr) {
+    AddRemoteWrite(b, remote_write->remote_write());
+  }
+  const std::string& own_label = clusters.size() == 1 ? clusters.front().name
+                                 : clusters.empty()   ? cluster_fallback
+                                                      : std::string();
+  for (prometheus::MetricFamily& f : own) {
+    b.AddForeign(std::move(f), own_label);
+  }
+  return b.Serialize();
+}
+
 std::string RenderPrometheus(const v1::ClusterSnapshot* snapshot, const ServiceState& state,
                              std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback) {
-  FamilyBuilder b(snapshot != nullptr && !snapshot->cluster().empty() ? snapshot->cluster()
-                                                                      : cluster_fallback);
-  if (snapshot != nullptr && !state.snapshot_stale) {
-    std::vector<Series> series;
-    series.reserve(64 + 48 * static_cast<size_t>(snapshot->members_size()));
-    SnapshotSeries(*snapshot, series);
-    for (const Series& s : series) {
-      if (s.member.empty()) {
-        b.Add(s.name, s.help, s.counter, s.value);
-      } else {
-        b.Add(s.name, s.help, s.counter, s.value, {{"member", s.member}});
+  FleetServices services;
+  services.aggregator_up = state.aggregator_up;
+  services.alerter_configured = state.alerter_configured;
+  services.alerter_up = state.alerter_up;
+  std::vector<ClusterExport> clusters;
+  if (snapshot != nullptr && state.has_snapshot) {
+    ClusterExport c;
+    c.snapshot = snapshot;
+    c.name = !snapshot->cluster().empty() ? snapshot->cluster() : cluster_fallback;
+    c.stale = state.snapshot_stale;
+    c.age_seconds = state.snapshot_age_seconds;
+    c.firing_by_severity = state.firing_by_severity;
+    clusters.push_back(std::move(c));
+    return RenderFleetPrometheus(clusters, services, std::move(own), cluster_fallback);
+  }
+  if (snapshot != nullptr) {
+    // A snapshot without its age (the renderer's tests): its values, no age series.
+    FamilyBuilder b;
+    const std::string name = !snapshot->cluster().empty() ? snapshot->cluster() : cluster_fallback;
+    if (!state.snapshot_stale) {
+      AddSnapshotSeries(b, name, *snapshot);
+    }
+    b.Add(name, Own<metrics::kAggregatorUp>(), Flag(state.aggregator_up));
+    if (state.alerter_configured) {
+      b.Add(name, Own<metrics::kAlerterUp>(), Flag(state.alerter_up));
+      for (const auto& [severity, count] : state.firing_by_severity) {
+        b.Add(name, Own<metrics::kAlertsFiring>(), static_cast<double>(count),
+              {{"severity", severity}});
       }
     }
-    for (const v1::AlarmState& alarm : snapshot->alarm_details()) {
-      const std::string member =
-          alarm.member_name().empty() ? HexId(alarm.member_id()) : alarm.member_name();
-      b.Add(Own<metrics::kMemberAlarm>(), 1.0, {{"member", member}, {"type", alarm.type()}});
+    if (snapshot->has_remote_write()) {
+      AddRemoteWrite(b, snapshot->remote_write());
     }
-    for (const v1::CollectorState& c : snapshot->collectors()) {
-      b.Add(Own<metrics::kCollectorUp>(), Flag(!c.stale()), {{"collector", c.id()}});
-      b.Add(Own<metrics::kCollectorSamples>(), static_cast<double>(c.samples_received()),
-            {{"collector", c.id()}});
-      if (c.has_stats()) {
-        b.Add(Own<metrics::kCollectorQueue>(), static_cast<double>(c.queue_depth()),
-              {{"collector", c.id()}});
-        b.Add(Own<metrics::kCollectorDropped>(), static_cast<double>(c.dropped_batches_total()),
-              {{"collector", c.id()}});
-        b.Add(Own<metrics::kCollectorResent>(), static_cast<double>(c.resent_batches_total()),
-              {{"collector", c.id()}});
-        b.Add(Own<metrics::kCollectorErrors>(), static_cast<double>(c.errors_total()),
-              {{"collector", c.id()}});
-      }
+    for (prometheus::MetricFamily& f : own) {
+      b.AddForeign(std::move(f), name);
     }
-    // Sorted: a protobuf map has no stable order, a scrape should.
-    const std::map<std::string, uint64_t> rejected(snapshot->ingest_rejected().begin(),
-                                                   snapshot->ingest_rejected().end());
-    for (const auto& [reason, count] : rejected) {
-      b.Add(Own<metrics::kIngestRejected>(), static_cast<double>(count), {{"reason", reason}});
-    }
-    b.Add(Own<metrics::kStorageFailures>(),
-          static_cast<double>(snapshot->storage().failures_total()));
-    b.Add(Own<metrics::kStorageFailing>(), Flag(snapshot->storage().failing()));
+    return b.Serialize();
   }
-  if (state.has_snapshot) {
-    b.Add(Own<metrics::kSnapshotAge>(), state.snapshot_age_seconds);
-    b.Add(Own<metrics::kSnapshotStale>(), Flag(state.snapshot_stale));
-  }
-  b.Add(Own<metrics::kAggregatorUp>(), Flag(state.aggregator_up));
-  if (state.alerter_configured) {
-    b.Add(Own<metrics::kAlerterUp>(), Flag(state.alerter_up));
-    for (const auto& [severity, count] : state.firing_by_severity) {
-      b.Add(Own<metrics::kAlertsFiring>(), static_cast<double>(count), {{"severity", severity}});
-    }
-  }
-  for (prometheus::MetricFamily& f : own) {
-    b.AddForeign(std::move(f));
-  }
-  return b.Serialize();
+  return RenderFleetPrometheus(clusters, services, std::move(own), cluster_fallback,
+                               state.firing_by_severity);
 }
 
 Freshness FreshnessOf(const v1::ClusterSnapshot& snapshot, int64_t now_unix_ms,
@@ -499,6 +629,87 @@ std::string RenderLatencyJson(const v1::ClusterSnapshot& s) {
             {"backend_commit", Latency(s.has_backend_commit(), s.backend_commit(), false)},
             {"members", members},
             {"last_update", FormatRfc3339(s.tick_unix_ms())}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string ClusterStateWord(const v1::ClusterSnapshot& snapshot, const Freshness& freshness) {
+  return freshness.stale ? "stale" : ClusterStateName(snapshot.state());
+}
+
+namespace {
+
+// The order of GET /api/v1/clusters: the worst state first.
+int StateRank(const std::string& state) {
+  if (state == "no_quorum" || state == "split_brain") {
+    return 0;
+  }
+  if (state == "no_leader") {
+    return 1;
+  }
+  if (state == "stale") {
+    return 2;
+  }
+  if (state == "degraded") {
+    return 3;
+  }
+  if (state == "healthy") {
+    return 5;
+  }
+  return 4;  // unknown
+}
+
+}  // namespace
+
+std::string RenderClustersJson(const std::vector<ClusterSummary>& clusters) {
+  struct Row {
+    int rank;
+    uint64_t critical;
+    const std::string* name;
+    json document;
+  };
+  std::vector<Row> rows;
+  rows.reserve(clusters.size());
+  for (const ClusterSummary& c : clusters) {
+    const v1::ClusterSnapshot& s = *c.snapshot;
+    const std::string state = ClusterStateWord(s, c.freshness);
+    json firing = nullptr;
+    uint64_t critical = 0;
+    if (c.firing.has_value()) {
+      firing = json::object();
+      for (const char* severity : {"critical", "warning", "info"}) {
+        auto it = c.firing->find(severity);
+        firing[severity] = it != c.firing->end() ? it->second : 0;
+      }
+      critical = firing["critical"].get<uint64_t>();
+    }
+    json row = {{"name", c.name},
+                {"state", state},
+                {"healthy", s.healthy() && !c.freshness.stale},
+                {"cluster_id", HexId(s.cluster_id())},
+                {"leader", s.has_leader() ? json(s.leader_name()) : json(nullptr)},
+                {"members_up", s.healthy_members()},
+                {"members_total", s.member_count()},
+                {"quorum_ok", s.quorum_ok()},
+                {"alerts_firing", firing},
+                {"last_update_unix_ms", s.tick_unix_ms()},
+                {"last_update", FormatRfc3339(s.tick_unix_ms())}};
+    rows.push_back(Row{StateRank(state), critical, &c.name, std::move(row)});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.rank != b.rank) {
+      return a.rank < b.rank;
+    }
+    if (a.critical != b.critical) {
+      return a.critical > b.critical;
+    }
+    return *a.name < *b.name;
+  });
+  json list = json::array();
+  for (Row& r : rows) {
+    list.push_back(std::move(r.document));
+  }
+  const size_t count = list.size();
+  json j = {{"clusters", std::move(list)}, {"count", count}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

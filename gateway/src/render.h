@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "etcdmon/metrics/member.h"
@@ -84,10 +87,62 @@ struct ServiceState {
 /// collectors in the snapshot and `own` (the gateway's counters), with a `cluster` label on
 /// every series and a `member` label on per-member ones. `snapshot` may be null (no data yet):
 /// then only the service series are exported, labelled with `cluster_fallback`; so they are when
-/// `state.snapshot_stale` (labelled with the snapshot's cluster).
+/// `state.snapshot_stale` (labelled with the snapshot's cluster). One cluster's exposition, as
+/// RenderFleetPrometheus renders it (the gateway itself renders the fleet's).
 std::string RenderPrometheus(const etcdmonitor::v1::ClusterSnapshot* snapshot,
                              const ServiceState& state, std::vector<prometheus::MetricFamily> own,
                              const std::string& cluster_fallback);
+
+/// One cluster as the fleet's /metrics shows it.
+struct ClusterExport {
+  const etcdmonitor::v1::ClusterSnapshot* snapshot = nullptr;  // not null
+  // SnapshotSeries(*snapshot), when the caller keeps it (computed once per snapshot); null: the
+  // renderer computes it.
+  const std::vector<Series>* series = nullptr;
+  std::string name;  // the `cluster` label (the snapshot's name)
+  // Stale (Freshness): its values are left out, the age and etcd_monitor_snapshot_stale say why.
+  bool stale = false;
+  double age_seconds = 0;
+  // Firing alerts by severity; nullopt: not known (no alerter, or it does not answer).
+  std::optional<std::vector<std::pair<std::string, uint64_t>>> firing_by_severity;
+};
+
+/// The services' state, the same for every cluster.
+struct FleetServices {
+  bool aggregator_up = false;
+  bool alerter_configured = false;
+  bool alerter_up = false;
+};
+
+/// The Prometheus text of every cluster: each metric family once, with the samples of every
+/// cluster in it (each with its `cluster` label), as the text format requires. The services'
+/// series are repeated per cluster; the remote_write sender's (aggregator-wide) come once,
+/// without a cluster label, from the newest snapshot that has them. `own` (the gateway's
+/// counters) is labelled with the cluster when there is one (`cluster_fallback` when there is
+/// none yet), and has no cluster label when there are several. Without clusters, the services'
+/// series are labelled `cluster_fallback` and `fallback_firing` are the firing alerts.
+std::string RenderFleetPrometheus(
+    const std::vector<ClusterExport>& clusters, const FleetServices& services,
+    std::vector<prometheus::MetricFamily> own, const std::string& cluster_fallback,
+    const std::vector<std::pair<std::string, uint64_t>>& fallback_firing = {});
+
+/// One row of GET /api/v1/clusters.
+struct ClusterSummary {
+  const etcdmonitor::v1::ClusterSnapshot* snapshot = nullptr;  // not null
+  std::string name;
+  Freshness freshness;
+  // Firing alerts by severity; nullopt: unknown (rendered null, not zero).
+  std::optional<std::map<std::string, uint64_t>> firing;
+};
+
+/// GET /api/v1/clusters: {"clusters": [...], "count": n}, worst first (no_quorum and
+/// split_brain, no_leader, stale, degraded, unknown, healthy; then more critical alerts; then
+/// the name).
+std::string RenderClustersJson(const std::vector<ClusterSummary>& clusters);
+
+/// The state word of the status endpoint ("healthy", "no_quorum", ..., "stale" when stale).
+std::string ClusterStateWord(const etcdmonitor::v1::ClusterSnapshot& snapshot,
+                             const Freshness& freshness);
 
 // The JSON documents of the snapshot endpoints (snake_case keys, RFC 3339 UTC times).
 // The status says whether the snapshot is stale (`stale`, `stale_since`,

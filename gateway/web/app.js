@@ -9,6 +9,8 @@
 // - #members rows have data-member and data-health; #alerts lists firing alerts, #pending the
 //   pending ones; #silences rows have data-silence (the id).
 // - A value the API reports as unknown (null) shows as an en dash, never 0.
+// - With several clusters: #fleet rows have data-cluster and data-state, worst first (the API's
+//   order); #cluster-picker is the header's <select>; both are hidden with one cluster.
 "use strict";
 
 (() => {
@@ -30,7 +32,8 @@
   const OVERVIEW_PERIOD_MS = 2000;
 
   // With several clusters (the fleet), the one shown is named in the address: ?cluster=NAME.
-  const selectedCluster = new URLSearchParams(location.search).get("cluster");
+  // Without one there, the first (worst) cluster is chosen once the list is known.
+  let selectedCluster = new URLSearchParams(location.search).get("cluster");
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
@@ -97,12 +100,13 @@
   }
   // A JSON call; throws an Error naming the path and the API's message. The API token, when
   // the user gave one, goes with every call (needed for reading under --api-auth=all).
-  async function api(path, { method = "GET", body, token } = {}) {
+  // `fleet`: a call about every cluster, which takes no ?cluster=.
+  async function api(path, { method = "GET", body, token, fleet = false } = {}) {
     const headers = {};
     const bearer = token !== undefined ? token : storedToken(TOKEN_KEY);
     if (bearer) headers.Authorization = "Bearer " + bearer;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(withCluster(path), {
+    const response = await fetch(fleet ? path : withCluster(path), {
       method, headers, cache: "no-store",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -128,6 +132,62 @@
     }
     await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
     return results;
+  }
+
+  // ---- the fleet: the cluster picker and the list of clusters ----
+  // This page's address for cluster `name` (the other parameters and the fragment kept).
+  function clusterHref(name) {
+    const params = new URLSearchParams(location.search);
+    params.set("cluster", name);
+    return "?" + params.toString() + location.hash;
+  }
+  function fleetRow(c) {
+    const level = STATES[c.state] || "bad";
+    const f = c.alerts_firing;
+    const firing = !f ? DASH : ["critical", "warning", "info"].filter((s) => f[s] > 0)
+      .map((s) => severity(s) + " " + f[s]).join(", ") || "none";
+    const current = c.name === selectedCluster;
+    return "<tr data-cluster='" + esc(c.name) + "' data-state='" + esc(c.state) + "'" +
+      (current ? " class='current' aria-current='true'" : "") + ">" +
+      "<th scope='row'><a href='" + esc(clusterHref(c.name)) + "'>" + esc(c.name) + "</a></th>" +
+      "<td>" + marked(level, c.state.replace(/_/g, " ")) + "</td>" +
+      "<td>" + (c.leader ? esc(c.leader) : marked("bad", "none")) + "</td>" +
+      "<td class='num'>" + fmt(c.members_up) + "/" + fmt(c.members_total) + "</td>" +
+      "<td>" + firing + "</td><td>" + when(c.last_update) + "</td></tr>";
+  }
+  let pickerNames = "";
+  // Shows the picker and the list while several clusters are monitored. With several and none
+  // named in the address, the first (the worst) is chosen, in the address too, so that no call
+  // goes without ?cluster= (which the API refuses then).
+  function renderFleet(list) {
+    const clusters = list.clusters || [];
+    const several = clusters.length > 1;
+    if (several && !selectedCluster) {
+      selectedCluster = clusters[0].name;
+      history.replaceState(null, "", clusterHref(selectedCluster));
+    }
+    $("#fleet-section").hidden = !several;
+    $("#cluster-picker-label").hidden = !several;
+    if (!several) return;
+    $("#fleet-count").textContent = "(" + clusters.length + ")";
+    $("#fleet tbody").innerHTML = clusters.map(fleetRow).join("");
+    const names = clusters.map((c) => c.name).sort();
+    if (selectedCluster && !names.includes(selectedCluster)) names.unshift(selectedCluster);
+    if (names.join("\n") !== pickerNames) {
+      pickerNames = names.join("\n");
+      $("#cluster-picker").innerHTML = names.map((n) => "<option>" + esc(n) + "</option>").join("");
+    }
+    $("#cluster-picker").value = selectedCluster;
+    // The footer's links to the raw documents: the cluster shown.
+    for (const a of $$("footer a")) {
+      const base = a.dataset.path || (a.dataset.path = a.getAttribute("href"));
+      if (base.startsWith("api/")) a.setAttribute("href", withCluster(base));
+    }
+  }
+  // The list of clusters; a gateway that does not answer it (older, or the token missing under
+  // --api-auth=all) is taken as one of a single cluster.
+  async function refreshFleet() {
+    try { renderFleet(await api("api/v1/clusters", { fleet: true })); } catch (e) { /* one cluster */ }
   }
 
   // ---- overview: header, members, latency, admin ----
@@ -535,6 +595,7 @@
     const note = (e) => {
       errors.push(e.status === 401 ? e.message + " (enter the API token at the top)" : e.message);
     };
+    await refreshFleet();
     try { renderStatus(await api("api/v1/cluster/status")); } catch (e) { note(e); }
     try {
       members = (await api("api/v1/cluster/members")).members;
@@ -589,6 +650,8 @@
       refresh();
     });
     $("#forget-token").addEventListener("click", () => { storeToken(TOKEN_KEY, ""); renderAuthState(); });
+    // Another cluster: the page again for it (every section starts over with its data).
+    $("#cluster-picker").addEventListener("change", (ev) => { location.assign(clusterHref(ev.target.value)); });
 
     for (const radio of $$("input[name=range]")) radio.addEventListener("change", refreshCharts);
     if ("ResizeObserver" in window) new ResizeObserver(resizeCharts).observe($("#chart-grid"));
@@ -668,6 +731,7 @@
 
   buildChartBoxes();
   wire();
+  // refresh() settles the cluster (refreshFleet) before the first call that needs it.
   refresh().then(() => loadAlertHistory(false)).catch(() => {}).then(() => {
     if (!lastMemberNames) refreshCharts();
   });

@@ -2,19 +2,25 @@
 // over fake backends that serve one crafted snapshot and a firing and a pending alert; headless
 // chromium loads the page, lets its script fetch and render, and the tests read the DOM it built.
 // Set ETCDMON_DASHBOARD_SCREENSHOT=/tmp/dashboard.png to also get a picture of the page.
+// FleetDashboardBrowserTest serves two clusters and drives the page with fleet.test.mjs.
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "etcdmon/gateway/gateway.h"
+#include "etcdmon/testing/fake_etcd_client.h"
 #include "etcdmon/testing/headless_browser.h"
 #include "etcdmon/testing/http_client.h"
+#include "etcdmon/testing/process.h"
 #include "etcdmon/testing/temp_dir.h"
 
 namespace etcdmon::gateway {
@@ -89,10 +95,20 @@ v1::ClusterSnapshot DegradedSnapshot() {
   return s;
 }
 
+// The aggregator of these clusters (one snapshot each).
 class FakeMonitor final : public MonitorBackend {
  public:
-  explicit FakeMonitor(v1::ClusterSnapshot snapshot) : snapshot_(std::move(snapshot)) {}
-  Result<v1::ClusterSnapshot> GetSnapshot() override { return snapshot_; }
+  explicit FakeMonitor(std::vector<v1::ClusterSnapshot> snapshots)
+      : snapshots_(std::move(snapshots)) {}
+  Result<v1::ClusterSnapshot> GetSnapshot(const std::string& cluster) override {
+    for (const v1::ClusterSnapshot& s : snapshots_) {
+      if (cluster.empty() || s.cluster() == cluster) {
+        return s;
+      }
+    }
+    return Status::NotFound("no cluster " + cluster);
+  }
+  Result<std::vector<v1::ClusterSnapshot>> ListClusters() override { return snapshots_; }
   Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery&) override {
     return v1::HistoryResponse();
   }
@@ -105,12 +121,12 @@ class FakeMonitor final : public MonitorBackend {
   }
 
  private:
-  const v1::ClusterSnapshot snapshot_;
+  const std::vector<v1::ClusterSnapshot> snapshots_;
 };
 
 class FakeAlerts final : public AlertBackend {
  public:
-  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+  Result<v1::ListAlertsResponse> ListActiveAlerts(const std::string&) override {
     v1::ListAlertsResponse r;
     v1::AlertRecord* firing = r.add_alerts();
     firing->set_fingerprint("f1");
@@ -134,7 +150,7 @@ class FakeAlerts final : public AlertBackend {
   Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest&) override {
     return v1::AlertHistoryResponse();
   }
-  Result<v1::ListSilencesResponse> ListSilences(bool) override {
+  Result<v1::ListSilencesResponse> ListSilences(bool, const std::string&) override {
     return v1::ListSilencesResponse();
   }
   Result<v1::Silence> CreateSilence(const v1::Silence&, const config::Secret&) override {
@@ -218,7 +234,7 @@ class DashboardBrowserTest : public ::testing::Test {
   static void SetUpTestSuite() {
     Result<HeadlessBrowser> browser = HeadlessBrowser::Find();
     ASSERT_TRUE(browser.ok()) << browser.status().ToString();
-    monitor_ = std::make_unique<FakeMonitor>(DegradedSnapshot());
+    monitor_ = std::make_unique<FakeMonitor>(std::vector<v1::ClusterSnapshot>{DegradedSnapshot()});
     alerts_ = std::make_unique<FakeAlerts>();
     GatewayConfig config;
     config.host = "127.0.0.1";
@@ -379,9 +395,91 @@ TEST_F(DashboardBrowserTest, SeverityIsAWordAndASymbolNotOnlyAColour) {
   EXPECT_NE(Text(cell).find("\u2716"), std::string::npos) << cell;
 }
 
+// One cluster: no picker, no fleet table (the page is as it was before clusters had names).
+TEST_F(DashboardBrowserTest, OneClusterShowsNoPickerAndNoFleet) {
+  const std::string picker = Element(*dom_, "<label id=\"cluster-picker-label\"", ">");
+  ASSERT_FALSE(picker.empty()) << *dom_;
+  EXPECT_NE(picker.find("hidden"), std::string::npos) << picker;
+  const std::string fleet = Element(*dom_, "<section id=\"fleet-section\"", ">");
+  ASSERT_FALSE(fleet.empty()) << *dom_;
+  EXPECT_NE(fleet.find("hidden"), std::string::npos) << fleet;
+}
+
 TEST_F(DashboardBrowserTest, EveryLoadCompletesARefresh) {
   // body[data-refreshes] is how a browser test knows the script finished (issue #18 builds on it).
   EXPECT_NE(dom_->find("<body data-refreshes=\""), std::string::npos) << *dom_;
+}
+
+// A second cluster for the fleet: no quorum (worse than prod's degraded), its own members.
+v1::ClusterSnapshot StagingSnapshot() {
+  v1::ClusterSnapshot s = DegradedSnapshot();
+  s.set_cluster("staging");
+  s.set_cluster_id(0xdef);
+  s.set_state(v1::CLUSTER_NO_QUORUM);
+  s.set_degraded(false);
+  s.set_healthy(false);
+  s.set_quorum_ok(false);
+  s.set_healthy_members(1);
+  s.set_health_reason("2 of 3 members unreachable");
+  for (int i = 0; i < s.members_size(); ++i) {
+    s.mutable_members(i)->set_name("stage-" + std::to_string(i + 1));
+  }
+  return s;
+}
+
+// A benchmark runner with no runs, so that the page's benchmark section answers 200.
+class IdleRunner final : public BenchmarkBackend {
+ public:
+  Result<std::string> Start(const BenchmarkSpec&) override {
+    return Status::Unavailable("no runs in this test");
+  }
+  Result<std::string> Get(const std::string& id) override {
+    return Status::NotFound("unknown benchmark " + id);
+  }
+  Result<std::string> List() override { return std::string(R"({"runs":[]})"); }
+  std::optional<v1::BenchmarkSummary> LastFinished() override { return std::nullopt; }
+};
+
+// Two clusters: fleet.test.mjs drives the page in chromium (puppeteer-core): the worst cluster
+// chosen, the fleet table in order, the picker switching the member table, no console error and
+// no answer >= 400.
+TEST(FleetDashboardBrowserTest, PicksTheWorstClusterListsTheFleetAndSwitches) {
+  FakeMonitor monitor({DegradedSnapshot(), StagingSnapshot()});
+  FakeAlerts alerts;
+  IdleRunner prod_runner;
+  IdleRunner staging_runner;
+  // The consistency check's etcd clients: no member answers (a verdict of "unknown", 200).
+  testing::FakeEtcdClient prod_etcd({"p:1"});
+  testing::FakeEtcdClient staging_etcd({"s:1"});
+  GatewayConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.refresh_interval = std::chrono::milliseconds(50);
+  config.stale_after = std::chrono::hours(24 * 365 * 100);  // the fixed 2024 snapshots are fresh
+  GatewayBackends backends;
+  backends.monitor = &monitor;
+  backends.alerts = &alerts;
+  backends.etcd_clusters["prod"] = {&prod_runner, &prod_etcd};
+  backends.etcd_clusters["staging"] = {&staging_runner, &staging_etcd};
+  auto logger = spdlog::default_logger()->clone("fleet-browser-test");
+  logger->set_level(spdlog::level::warn);
+  auto service = GatewayService::Create(config, backends, logger);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  ASSERT_TRUE((*service)->Start().ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string((*service)->port());
+  ASSERT_TRUE(WaitFor([&] {
+    const nlohmann::json list = Http("GET", base + "/api/v1/clusters").Json();
+    return list.is_object() && list.value("count", 0) == 2;
+  }));
+  testing::TempDir dir;
+  const std::string driver_log = dir.File("fleet.test.log");
+  Result<std::string> run = testing::RunCommand(
+      {ETCDMON_NODE, std::string(ETCDMON_SOURCE_DIR) + "/tests/browser/fleet.test.mjs"}, driver_log,
+      std::chrono::seconds(120), {"CONSOLE_URL=" + base + "/"});
+  EXPECT_TRUE(run.ok()) << run.status().message();
+  // The driver's checks, passed or not, in the test's output.
+  std::cout << testing::ReadWholeFile(driver_log);
+  (*service)->Stop();
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ class Harness {
     gateway::GatewayBackends backends;
     backends.monitor = &monitor_;
     backends.alerts = &alerts_;
-    backends.benchmark = &benchmark_;
+    backends.etcd_clusters["prod"].benchmark = &benchmark_;
     api_ = std::make_unique<gateway::detail::Api>(config_, backends, registry_, clock_);
     // What the refresher publishes (as tests/unit/gateway/api_fixture.h does).
     const etcdmonitor::v1::ClusterSnapshot snapshot = gateway::ThreeMemberSnapshot();
@@ -67,9 +67,12 @@ class Harness {
     gateway::detail::ServiceState services;
     services.has_snapshot = true;
     services.aggregator_up = true;
-    state->metrics_text =
+    auto fleet = std::make_shared<gateway::detail::FleetState>();
+    fleet->clusters[snapshot.cluster()] = std::move(state);
+    fleet->metrics_text =
         Share(gateway::detail::RenderPrometheus(shared.get(), services, {}, "unknown"));
-    api_->Publish(std::move(state));
+    fleet->clusters_json = Share("{\"clusters\":[],\"count\":0}");
+    api_->Publish(std::move(fleet));
   }
 
   void Run(const std::uint8_t* data, std::size_t size) {

@@ -302,7 +302,7 @@ TEST_F(GrpcSecurityTest, WithTheTokenOverTlsEveryMethodIsServed) {
   EXPECT_TRUE(health.ok()) << health.status().message();
   auto alerts = gateway::NewGrpcAlertBackend(alerter_->grpc_address(), 10s, client);
   ASSERT_TRUE(alerts.ok()) << alerts.status().message();
-  EXPECT_TRUE((*alerts)->ListSilences(/*include_expired=*/false).ok());
+  EXPECT_TRUE((*alerts)->ListSilences(/*include_expired=*/false, "").ok());
   etcdmonitor::v1::Silence silence;
   silence.set_comment("maintenance");
   silence.set_expires_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -9,8 +9,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,33 +46,70 @@ class ApiFixture : public ::testing::Test {
     GatewayBackends backends;
     backends.monitor = &monitor_;
     backends.alerts = &alerts_;
-    backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
-    backends.etcd = with_etcd ? (etcd != nullptr ? etcd : &etcd_) : nullptr;
+    ClusterEtcdBackends prod;
+    prod.benchmark = with_benchmark ? &benchmark_ : nullptr;
+    prod.etcd = with_etcd ? (etcd != nullptr ? etcd : &etcd_) : nullptr;
+    backends.etcd_clusters["prod"] = prod;
+    BuildWith(std::move(backends));
+  }
+
+  // A fresh Api on config_ with `backends`.
+  void BuildWith(GatewayBackends backends) {
     api_.reset();
     registry_ = std::make_unique<prometheus::Registry>();
     api_ = std::make_unique<detail::Api>(config_, backends, *registry_, clock_);
   }
 
   // What the refresher publishes for `snapshot`: the cached documents and the /metrics text.
-  void Publish(const etcdmonitor::v1::ClusterSnapshot& snapshot) {
-    auto state = std::make_shared<detail::RenderedState>();
-    auto shared = std::make_shared<const etcdmonitor::v1::ClusterSnapshot>(snapshot);
-    state->snapshot = shared;
-    std::vector<detail::Series> series;
-    detail::SnapshotSeries(*shared, series);
-    for (const etcdmonitor::v1::MemberState& m : shared->members()) {
-      state->member_labels.push_back(detail::MemberLabel(m));
+  void Publish(const etcdmonitor::v1::ClusterSnapshot& snapshot) { PublishFleet({snapshot}); }
+
+  // What the refresher publishes for these clusters (one snapshot each), with `firing` (by
+  // cluster and severity; nullopt: the alerter is down) for /api/v1/clusters and /metrics.
+  using Firing = std::map<std::string, std::map<std::string, uint64_t>>;
+  void PublishFleet(const std::vector<etcdmonitor::v1::ClusterSnapshot>& snapshots,
+                    const std::optional<Firing>& firing = std::nullopt) {
+    auto fleet = std::make_shared<detail::FleetState>();
+    std::vector<detail::ClusterExport> exports;
+    std::vector<detail::ClusterSummary> summaries;
+    const int64_t now = UnixMs(clock_.Now());
+    for (const etcdmonitor::v1::ClusterSnapshot& snapshot : snapshots) {
+      auto state = std::make_shared<detail::RenderedState>();
+      auto shared = std::make_shared<const etcdmonitor::v1::ClusterSnapshot>(snapshot);
+      state->snapshot = shared;
+      std::vector<detail::Series> series;
+      detail::SnapshotSeries(*shared, series);
+      for (const etcdmonitor::v1::MemberState& m : shared->members()) {
+        state->member_labels.push_back(detail::MemberLabel(m));
+      }
+      state->status = Share(detail::RenderStatusJson(*shared));
+      state->members = Share(detail::RenderMembersJson(*shared));
+      state->leader = Share(detail::RenderLeaderJson(*shared));
+      state->current = Share(detail::RenderCurrentJson(*shared, series));
+      state->latency = Share(detail::RenderLatencyJson(*shared));
+      fleet->clusters[snapshot.cluster()] = state;
+      const detail::Freshness freshness = detail::FreshnessOf(*shared, now, config_.stale_after);
+      std::optional<std::map<std::string, uint64_t>> cluster_firing;
+      if (firing.has_value()) {
+        auto it = firing->find(snapshot.cluster());
+        cluster_firing = it != firing->end() ? it->second : std::map<std::string, uint64_t>{};
+      }
+      detail::ClusterExport e;
+      e.snapshot = shared.get();
+      e.name = snapshot.cluster();
+      if (cluster_firing.has_value()) {
+        e.firing_by_severity.emplace(cluster_firing->begin(), cluster_firing->end());
+      }
+      exports.push_back(e);
+      summaries.push_back({shared.get(), snapshot.cluster(), freshness, cluster_firing});
+      kept_.push_back(shared);
     }
-    state->status = Share(detail::RenderStatusJson(*shared));
-    state->members = Share(detail::RenderMembersJson(*shared));
-    state->leader = Share(detail::RenderLeaderJson(*shared));
-    state->current = Share(detail::RenderCurrentJson(*shared, series));
-    state->latency = Share(detail::RenderLatencyJson(*shared));
-    detail::ServiceState services;
-    services.has_snapshot = true;
+    detail::FleetServices services;
     services.aggregator_up = true;
-    state->metrics_text = Share(detail::RenderPrometheus(shared.get(), services, {}, "unknown"));
-    api_->Publish(std::move(state));
+    services.alerter_configured = firing.has_value();
+    services.alerter_up = firing.has_value();
+    fleet->metrics_text = Share(detail::RenderFleetPrometheus(exports, services, {}, "unknown"));
+    fleet->clusters_json = Share(detail::RenderClustersJson(summaries));
+    api_->Publish(std::move(fleet));
   }
 
   // `target` is the path with an optional "?query"; `client` the peer's address.
@@ -118,6 +157,8 @@ class ApiFixture : public ::testing::Test {
   testing::FakeEtcdClient etcd_{{"a:1", "b:2", "c:3"}};
   std::unique_ptr<prometheus::Registry> registry_;
   std::unique_ptr<detail::Api> api_;
+  // The snapshots published (the exports point into them).
+  std::vector<std::shared_ptr<const etcdmonitor::v1::ClusterSnapshot>> kept_;
 
  private:
   static std::shared_ptr<const std::string> Share(std::string text) {

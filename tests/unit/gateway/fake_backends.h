@@ -4,6 +4,7 @@
 // snapshots the gateway's tests serve, shared by api_test.cpp and gateway_service_test.cpp.
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -75,19 +76,53 @@ inline v1::ClusterSnapshot ThreeMemberSnapshot() {
   return s;
 }
 
+// The aggregator: one snapshot per cluster, answered as MonitorService does.
 class FakeMonitor final : public MonitorBackend {
  public:
+  // The aggregator knows this one cluster only.
   void SetSnapshot(v1::ClusterSnapshot s) {
     std::lock_guard<std::mutex> lock(mu_);
-    snapshot_ = std::move(s);
-    has_snapshot_ = true;
+    snapshots_.clear();
+    snapshots_[s.cluster()] = std::move(s);
   }
-  Result<v1::ClusterSnapshot> GetSnapshot() override {
+  // Adds (or replaces) the snapshot of s.cluster().
+  void AddSnapshot(v1::ClusterSnapshot s) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!has_snapshot_) {
+    snapshots_[s.cluster()] = std::move(s);
+  }
+  void RemoveCluster(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshots_.erase(name);
+  }
+  Result<v1::ClusterSnapshot> GetSnapshot(const std::string& cluster) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (snapshots_.empty()) {
       return Status::Unavailable("aggregator GetSnapshot: no snapshot yet");
     }
-    return snapshot_;
+    if (cluster.empty()) {
+      if (snapshots_.size() > 1) {
+        return Status::FailedPrecondition("aggregator GetSnapshot: several clusters");
+      }
+      return snapshots_.begin()->second;
+    }
+    auto it = snapshots_.find(cluster);
+    if (it == snapshots_.end()) {
+      return Status::NotFound("aggregator GetSnapshot: unknown cluster " + cluster);
+    }
+    return it->second;
+  }
+  // Unavailable before any snapshot, as an aggregator that is not up (so that a test's feed
+  // alone decides which clusters exist).
+  Result<std::vector<v1::ClusterSnapshot>> ListClusters() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (snapshots_.empty()) {
+      return Status::Unavailable("aggregator ListClusters: not up");
+    }
+    std::vector<v1::ClusterSnapshot> out;
+    for (const auto& [name, s] : snapshots_) {
+      out.push_back(s);
+    }
+    return out;
   }
   Result<v1::HistoryResponse> QueryHistory(const v1::HistoryQuery& query) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -121,15 +156,42 @@ class FakeMonitor final : public MonitorBackend {
 
  private:
   std::mutex mu_;
-  bool has_snapshot_ = false;
-  v1::ClusterSnapshot snapshot_;
+  std::map<std::string, v1::ClusterSnapshot> snapshots_;  // by cluster
   v1::HistoryQuery last_query_;
 };
 
 class FakeAlerts final : public AlertBackend {
  public:
-  Result<v1::ListAlertsResponse> ListActiveAlerts() override {
+  // From now on ListActiveAlerts answers these (filtered by cluster as the alerter does).
+  void SetAlerts(std::vector<v1::AlertRecord> alerts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    alerts_ = std::move(alerts);
+  }
+  // The cluster filter of the newest ListActiveAlerts, QueryHistory and ListSilences.
+  std::string LastAlertsCluster() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return alerts_cluster_;
+  }
+  std::string LastHistoryCluster() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return history_cluster_;
+  }
+  std::string LastSilencesCluster() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return silences_cluster_;
+  }
+  Result<v1::ListAlertsResponse> ListActiveAlerts(const std::string& cluster) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    alerts_cluster_ = cluster;
     v1::ListAlertsResponse r;
+    if (alerts_.has_value()) {
+      for (const v1::AlertRecord& a : *alerts_) {
+        if (cluster.empty() || a.cluster() == cluster) {
+          *r.add_alerts() = a;
+        }
+      }
+      return r;
+    }
     auto* a = r.add_alerts();
     a->set_fingerprint("f1");
     a->set_rule("member_down");
@@ -145,6 +207,10 @@ class FakeAlerts final : public AlertBackend {
     return r;
   }
   Result<v1::AlertHistoryResponse> QueryHistory(const v1::AlertHistoryRequest& request) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      history_cluster_ = request.cluster();
+    }
     if (request.page_token() == "bad") {
       return Status::InvalidArgument("alerter QueryHistory: bad page token");
     }
@@ -157,7 +223,12 @@ class FakeAlerts final : public AlertBackend {
     return r;
   }
   // One active silence "s1"; with include_expired also "s0", expired at kTick.
-  Result<v1::ListSilencesResponse> ListSilences(bool include_expired) override {
+  Result<v1::ListSilencesResponse> ListSilences(bool include_expired,
+                                                const std::string& cluster) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      silences_cluster_ = cluster;
+    }
     v1::ListSilencesResponse r;
     v1::Silence* active = r.add_silences();
     active->set_id("s1");
@@ -220,24 +291,34 @@ class FakeAlerts final : public AlertBackend {
   v1::Silence created_;
   std::string token_;
   std::vector<std::string> expired_ids_;
+  std::optional<std::vector<v1::AlertRecord>> alerts_;  // nullopt: the two built-in ones
+  std::string alerts_cluster_;
+  std::string history_cluster_;
+  std::string silences_cluster_;
 };
 
+// One runner: its one run is `id` ("bench-1" unless told).
 class FakeBenchmark final : public BenchmarkBackend {
  public:
+  explicit FakeBenchmark(std::string id = "bench-1") : id_(std::move(id)) {}
   Result<std::string> Start(const BenchmarkSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (running_) {
-      return Status::FailedPrecondition("a benchmark is already running: bench-1");
+      return Status::FailedPrecondition("a benchmark is already running: " + id_);
     }
     running_ = true;
     last_spec_ = spec;
-    return std::string("bench-1");
+    return id_;
   }
   Result<std::string> Get(const std::string& id) override {
-    if (id != "bench-1") {
+    if (id != id_) {
       return Status::NotFound("unknown benchmark " + id);
     }
-    return std::string(R"({"id":"bench-1","state":"running","done_ops":5})");
+    return std::string(R"({"id":")" + id_ + R"(","state":"running","done_ops":5})");
+  }
+  bool Started() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return running_;
   }
   Result<std::string> List() override {
     return std::string(
@@ -250,6 +331,7 @@ class FakeBenchmark final : public BenchmarkBackend {
   }
 
  private:
+  const std::string id_;
   std::mutex mu_;
   bool running_ = false;
   BenchmarkSpec last_spec_;

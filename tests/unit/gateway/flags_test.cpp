@@ -51,9 +51,10 @@ class GatewayFlagsTest : public ::testing::Test {
  protected:
   // Every variable the gateway reads, cleared for each test and restored afterwards.
   etcdmon::testing::ScopedEnv env_{
-      "ENDPOINTS",         "DIAL_TIMEOUT", "CA_FILE",       "CERT_FILE", "KEY_FILE",
-      "INSECURE_SKIP_TLS", "ETCD_USER",    "ETCD_PASSWORD", "LOG_LEVEL", "LOG_FORMAT",
-      "API_HOST",          "API_PORT",     "API_TOKEN",     "API_AUTH",  "BENCHMARK_TOKEN"};
+      "ENDPOINTS", "DIAL_TIMEOUT",      "CA_FILE",         "CERT_FILE",
+      "KEY_FILE",  "INSECURE_SKIP_TLS", "ETCD_USER",       "ETCD_PASSWORD",
+      "LOG_LEVEL", "LOG_FORMAT",        "API_HOST",        "API_PORT",
+      "API_TOKEN", "API_AUTH",          "BENCHMARK_TOKEN", "CLUSTER_NAME"};
 
   std::string WriteFile(const std::string& name, const std::string& content) {
     const std::string path = dir_.File(name);
@@ -91,6 +92,7 @@ TEST_F(GatewayFlagsTest, Defaults) {
   EXPECT_EQ(line.curve_server_key, "");
   EXPECT_EQ(line.backend_timeout, 2s);
   EXPECT_THAT(line.etcd.endpoints, IsEmpty());
+  EXPECT_EQ(line.cluster_name, "default");
   EXPECT_EQ(line.log.level, "info");
   EXPECT_EQ(line.log.format, "text");
 }
@@ -197,6 +199,8 @@ TEST_F(GatewayFlagsTest, FlagBeatsVariable) {
       {"ENDPOINTS", "10.0.0.1:2379", "--endpoints=10.0.0.2:2379", "10.0.0.2:2379", Endpoints},
       {"LOG_LEVEL", "warn", "--log-level=error", "error",
        [](const auto& l) { return l.log.level; }},
+      {"CLUSTER_NAME", "staging", "--cluster-name=prod", "prod",
+       [](const auto& l) { return l.cluster_name; }},
   };
   testing::ExpectFlagBeatsVariable(env_, Parse, cases, [](const Case& c) { return c.arg; });
 }
@@ -247,6 +251,8 @@ TEST_F(GatewayFlagsTest, EachBadValueIsOneErrorLine) {
       {{"--trusted-proxy=proxy.example"}, "--trusted-proxy", "IP addresses"},
       {{"--endpoints=10.0.0.1:2379", "--dial-timeout=5x"}, "--dial-timeout", "\"5x\""},
       {{"--log-level=loud"}, "--log-level", "\"loud\""},
+      {{"--cluster-name=-prod"}, "--cluster-name", "invalid cluster name \"-prod\""},
+      {{"--cluster-name=a b"}, "--cluster-name", "invalid cluster name"},
   };
   testing::ExpectEachBadValueIsOneErrorLine(Parse, cases);
 }

@@ -7,11 +7,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "etcdmon/clock/clock.h"
 #include "etcdmon/gateway/gateway.h"
@@ -78,7 +82,7 @@ class GatewayServiceTest : public ::testing::Test {
     GatewayBackends backends;
     backends.monitor = &monitor_;
     backends.alerts = &alerts_;
-    backends.benchmark = with_benchmark ? &benchmark_ : nullptr;
+    backends.etcd_clusters["prod"].benchmark = with_benchmark ? &benchmark_ : nullptr;
     auto logger = spdlog::default_logger()->clone("gateway-test");
     logger->set_level(spdlog::level::warn);
     auto service = GatewayService::Create(config, backends, logger, clock_);
@@ -386,6 +390,191 @@ TEST_F(GatewayServiceTest, SnapshotOlderThanThreeTicksIsReportedStale) {
   EXPECT_NE(metrics.find("etcd_monitor_snapshot_age_seconds{cluster=\"prod\"} 3.001"),
             std::string::npos)
       << metrics;
+}
+
+// The aggregator's stream: snapshots queued by the test, delivered in order.
+class FakeFeed final : public SnapshotFeed {
+ public:
+  void Push(v1::ClusterSnapshot s) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(s));
+    }
+    ready_.notify_all();
+  }
+  Result<bool> Next(v1::ClusterSnapshot& out, std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!ready_.wait_for(lock, timeout, [&] { return !queue_.empty(); })) {
+      return false;
+    }
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<v1::ClusterSnapshot> queue_;
+};
+
+v1::ClusterSnapshot At(const std::string& cluster, int64_t tick) {
+  v1::ClusterSnapshot s = ThreeMemberSnapshot();
+  s.set_cluster(cluster);
+  s.set_tick_unix_ms(tick);
+  s.set_tick_interval_ms(1000);
+  return s;
+}
+
+class FleetServiceTest : public ::testing::Test {
+ protected:
+  void Start(SnapshotFeed* feed) {
+    GatewayConfig config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.refresh_interval = std::chrono::milliseconds(50);
+    GatewayBackends backends;
+    backends.monitor = &monitor_;
+    backends.alerts = &alerts_;
+    backends.feed = feed;
+    auto logger = spdlog::default_logger()->clone("gateway-fleet-test");
+    logger->set_level(spdlog::level::err);
+    auto service = GatewayService::Create(config, backends, logger, clock_);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(service).value();
+    ASSERT_TRUE(service_->Start().ok());
+    base_ = "http://127.0.0.1:" + std::to_string(service_->port());
+  }
+
+  // The names in /api/v1/clusters, in its order.
+  std::vector<std::string> Names() {
+    std::vector<std::string> names;
+    const json list = Http("GET", base_ + "/api/v1/clusters").Json();
+    if (list.is_object()) {
+      for (const json& c : list["clusters"]) {
+        names.push_back(c["name"]);
+      }
+    }
+    return names;
+  }
+
+  FakeClock clock_{std::chrono::system_clock::time_point(std::chrono::milliseconds(kTick + 2000))};
+  FakeMonitor monitor_;
+  FakeAlerts alerts_;
+  FakeFeed feed_;  // outlives the service, which reads it until stopped
+  std::unique_ptr<GatewayService> service_;
+  std::string base_;
+};
+
+// The stream delivers one snapshot per cluster per tick, in order: the refresher drains it and
+// keeps the newest of each cluster; the aggregator's list (a little older) does not undo that.
+TEST_F(FleetServiceTest, FeedIsDrainedKeepingTheNewestOfEachCluster) {
+  monitor_.AddSnapshot(At("prod", kTick));
+  monitor_.AddSnapshot(At("staging", kTick));
+  feed_.Push(At("prod", kTick + 1000));
+  feed_.Push(At("staging", kTick + 1000));
+  feed_.Push(At("prod", kTick + 2000));
+  Start(&feed_);
+  ASSERT_TRUE(WaitFor([&] {
+    return Http("GET", base_ + "/api/v1/cluster/status?cluster=prod")
+               .Json()
+               .value("last_update", "") == "2024-05-01T10:00:02.000Z";
+  }));
+  EXPECT_EQ(Names(), (std::vector<std::string>{"prod", "staging"}));
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=staging").Json()["last_update"],
+            "2024-05-01T10:00:01.000Z");
+  EXPECT_EQ(service_->Stats().snapshots_received, 3u);
+  // Several clusters: a request must name one.
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status").status, 400);
+  // A new cluster (which the aggregator lists too, or the next poll would forget it) appears.
+  monitor_.AddSnapshot(At("dev", kTick + 2000));
+  feed_.Push(At("dev", kTick + 2000));
+  ASSERT_TRUE(WaitFor([&] { return Names().size() == 3; }));
+  EXPECT_EQ(service_->Stats().snapshots_received, 4u) << "taken once, from either path";
+}
+
+// A cluster the aggregator no longer lists is forgotten; with one left, requests need no name.
+TEST_F(FleetServiceTest, ClusterTheAggregatorNoLongerListsIsForgotten) {
+  monitor_.AddSnapshot(At("prod", kTick + 1000));
+  monitor_.AddSnapshot(At("staging", kTick + 1000));
+  v1::AlertRecord firing;
+  firing.set_cluster("staging");
+  firing.set_state("firing");
+  firing.set_severity("critical");
+  alerts_.SetAlerts({firing});
+  Start(/*feed=*/nullptr);
+  ASSERT_TRUE(WaitFor([&] { return Names().size() == 2; }));
+  const json list = Http("GET", base_ + "/api/v1/clusters").Json();
+  // Same state: more critical alerts first.
+  EXPECT_EQ(list["clusters"][0]["name"], "staging") << list;
+  EXPECT_EQ(list["clusters"][0]["alerts_firing"]["critical"], 1) << list;
+  EXPECT_EQ(list["clusters"][1]["alerts_firing"]["critical"], 0) << list;
+  EXPECT_EQ(alerts_.LastAlertsCluster(), "") << "one call for every cluster's alerts";
+
+  monitor_.RemoveCluster("staging");
+  ASSERT_TRUE(WaitFor([&] { return Names() == std::vector<std::string>{"prod"}; }));
+  const HttpResult status = Http("GET", base_ + "/api/v1/cluster/status");
+  EXPECT_EQ(status.status, 200) << status.body;
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=staging").status, 404);
+  const std::string metrics = Http("GET", base_ + "/metrics").body;
+  EXPECT_EQ(metrics.find("cluster=\"staging\""), std::string::npos) << metrics;
+}
+
+// At most kMaxClusters are kept: the snapshots of more are dropped, not grown into.
+TEST_F(FleetServiceTest, KeepsAtMostAThousandClusters) {
+  for (size_t i = 0; i <= kMaxClusters; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "c%04zu", i);
+    v1::ClusterSnapshot s = At(name, kTick + 1000);
+    s.clear_members();  // light: the test is about the count
+    s.clear_collectors();
+    monitor_.AddSnapshot(std::move(s));
+  }
+  Start(/*feed=*/nullptr);
+  ASSERT_TRUE(WaitFor([&] {
+    return Http("GET", base_ + "/api/v1/clusters").Json().value("count", 0) ==
+           static_cast<int>(kMaxClusters);
+  }));
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=c0999").status, 200);
+  EXPECT_EQ(Http("GET", base_ + "/api/v1/cluster/status?cluster=c1000").status, 404);
+  EXPECT_EQ(service_->Stats().snapshots_received, kMaxClusters);
+}
+
+// promtool over two clusters and the remote_write figures: the same complaints only as for one
+// cluster (the quickstart's names), so the families are well formed across clusters.
+TEST_F(FleetServiceTest, PromtoolAcceptsTheFleetExposition) {
+  ASSERT_TRUE(OnPath("promtool")) << "promtool not found: install Debian's prometheus package";
+  monitor_.AddSnapshot(At("prod", kTick + 1000));
+  v1::ClusterSnapshot staging = At("staging", kTick + 1000);
+  staging.mutable_remote_write()->set_samples_sent_total(10);
+  staging.mutable_remote_write()->set_last_success_unix_ms(kTick);
+  staging.set_identity_conflicts_total(2);
+  monitor_.AddSnapshot(staging);
+  Start(/*feed=*/nullptr);
+  // A request first, so the gateway's own counters have series too.
+  ASSERT_TRUE(WaitFor(
+      [&] { return Http("GET", base_ + "/api/v1/cluster/status?cluster=prod").status == 200; }));
+  std::string text;
+  ASSERT_TRUE(WaitFor([&] {
+    text = Http("GET", base_ + "/metrics").body;
+    return text.find("etcd_monitor_gateway_http_requests_total{") != std::string::npos &&
+           text.find("etcd_monitor_remote_write_samples_sent_total 10") != std::string::npos;
+  }));
+  EXPECT_NE(text.find("etcd_monitor_cluster_identity_conflicts_total{cluster=\"staging\"} 2"),
+            std::string::npos);
+  testing::TempDir dir;
+  auto [rc, output] = Promtool(text, dir.path());
+  ASSERT_TRUE(rc == 0 || rc == 3) << "promtool failed (" << rc << "): " << output;
+  std::istringstream problems(output);
+  std::string problem;
+  while (std::getline(problems, problem)) {
+    if (problem.empty()) {
+      continue;
+    }
+    const bool unit = problem.find("_milliseconds use base unit") != std::string::npos;
+    const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
+    EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
+  }
 }
 
 }  // namespace

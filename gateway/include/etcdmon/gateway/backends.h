@@ -23,12 +23,16 @@
 namespace etcdmon::gateway {
 
 /// The aggregator's MonitorService. Errors: Unavailable when the aggregator cannot be reached
-/// (or has not ticked yet, for GetSnapshot), DeadlineExceeded, NotFound for an unknown metric,
-/// InvalidArgument for a bad range.
+/// (or has not ticked yet, for GetSnapshot), DeadlineExceeded, NotFound for an unknown metric
+/// or cluster, InvalidArgument for a bad range.
 class MonitorBackend {
  public:
   virtual ~MonitorBackend() = default;
-  virtual Result<etcdmonitor::v1::ClusterSnapshot> GetSnapshot() = 0;
+  /// The newest snapshot of `cluster`; empty: of the only cluster (FailedPrecondition naming
+  /// them when the aggregator has several).
+  virtual Result<etcdmonitor::v1::ClusterSnapshot> GetSnapshot(const std::string& cluster) = 0;
+  /// The newest snapshot of every cluster the aggregator has a model of.
+  virtual Result<std::vector<etcdmonitor::v1::ClusterSnapshot>> ListClusters() = 0;
   virtual Result<etcdmonitor::v1::HistoryResponse> QueryHistory(
       const etcdmonitor::v1::HistoryQuery& query) = 0;
   virtual Result<std::vector<std::string>> ListMetrics() = 0;
@@ -39,8 +43,9 @@ class MonitorBackend {
 class SnapshotFeed {
  public:
   virtual ~SnapshotFeed() = default;
-  /// Waits up to `timeout`. true: `out` holds the newest snapshot; false: none came. A non-OK
-  /// status is a bad frame: the gateway counts it and goes on.
+  /// Waits up to `timeout`. true: `out` holds the next snapshot (of the cluster it names; one
+  /// per cluster per tick, in order); false: none came. A non-OK status is a bad frame: the
+  /// gateway counts it and goes on.
   virtual Result<bool> Next(etcdmonitor::v1::ClusterSnapshot& out,
                             std::chrono::milliseconds timeout) = 0;
 };
@@ -50,12 +55,16 @@ class SnapshotFeed {
 class AlertBackend {
  public:
   virtual ~AlertBackend() = default;
-  virtual Result<etcdmonitor::v1::ListAlertsResponse> ListActiveAlerts() = 0;
+  /// The active alerts of `cluster`; empty: of every cluster.
+  virtual Result<etcdmonitor::v1::ListAlertsResponse> ListActiveAlerts(
+      const std::string& cluster) = 0;
   virtual Result<etcdmonitor::v1::AlertHistoryResponse> QueryHistory(
       const etcdmonitor::v1::AlertHistoryRequest& request) = 0;
   /// The active silences, soonest expiry first; with `include_expired`, expired ones too,
-  /// newest created first (the alerter bounds the list).
-  virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences(bool include_expired) = 0;
+  /// newest created first (the alerter bounds the list). A non-empty `cluster`: only the
+  /// silences that apply to it (its own and the every-cluster ones).
+  virtual Result<etcdmonitor::v1::ListSilencesResponse> ListSilences(
+      bool include_expired, const std::string& cluster) = 0;
   /// Creates a silence, authorizing with `bearer_token` (the alerter's API token).
   virtual Result<etcdmonitor::v1::Silence> CreateSilence(const etcdmonitor::v1::Silence& silence,
                                                          const config::Secret& bearer_token) = 0;

@@ -23,6 +23,8 @@ struct GatewayCommandLine {
   std::chrono::milliseconds backend_timeout{std::chrono::seconds(2)};
   // etcd, for POST /api/v1/performance/benchmark; no endpoints: benchmarks answer 501.
   config::EtcdConnectionConfig etcd;
+  // The cluster `etcd` belongs to, as the aggregator names it (--cluster-name, CLUSTER_NAME).
+  std::string cluster_name = "default";
 };
 
 /// The REST API's request-safety flags, shared by `etcd-monitor-gateway` and the all-in-one
@@ -54,9 +56,10 @@ class ApiSecurityFlags final {
 /// --tls-cert-file and --tls-key-file (HTTPS), the gRPC client flags of rpc::GrpcClientFlags
 /// (--grpc-ca-file, --grpc-cert-file, --grpc-key-file, --grpc-token-file; a token never goes in
 /// clear to a non-loopback --aggregator or --alerter), --backend-timeout (2s), --threads (2),
-/// --stale-after (30s), --max-benchmark-ops (1000000), the etcd connection flags of
-/// config::ConnectionFlags with --endpoints (ENDPOINTS) optional, and the log flags. Prints help or
-/// every error, as config::ParseCommandLine does.
+/// --stale-after (30s), --max-benchmark-ops (1000000), --cluster-name (CLUSTER_NAME, "default";
+/// the cluster --endpoints belong to, checked by config::ValidateClusterName), the etcd connection
+/// flags of config::ConnectionFlags with --endpoints (ENDPOINTS) optional, and the log flags.
+/// Prints help or every error, as config::ParseCommandLine does.
 config::ParseResult<GatewayCommandLine> ParseGatewayCommandLine(int argc, const char* const* argv,
                                                                 std::ostream& out = std::cout,
                                                                 std::ostream& err = std::cerr);

@@ -6,15 +6,19 @@
 // all-in-one binary.
 //
 // Threads: Pistache's I/O threads (`threads`), and one refresher that keeps the newest snapshot
-// (from the feed, else by polling MonitorBackend::GetSnapshot), polls the alerter's active
-// alerts, and renders every snapshot-derived answer (/metrics text, status, members, leader,
-// current metrics, latency) once per new snapshot; a request for them copies a cached string.
+// of every cluster (from the feed, else by polling MonitorBackend::ListClusters; at most
+// kMaxClusters, forgotten when the aggregator no longer lists them), polls the alerter's active
+// alerts, and renders every snapshot-derived answer (/metrics text, the cluster list, and per
+// cluster status, members, leader, current metrics, latency) once per new snapshot and refresh;
+// a request for them copies a cached string. A request names its cluster with ?cluster=NAME,
+// which may be left out while only one cluster is monitored.
 
 #include <spdlog/fwd.h>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +35,10 @@ class EtcdClient;
 namespace etcdmon::gateway {
 
 inline constexpr uint16_t kDefaultApiPort = 8080;
+/// Clusters the gateway keeps at most (as the aggregator): snapshots of more are dropped.
+inline constexpr std::size_t kMaxClusters = 1000;
+/// How often the gateway asks the aggregator which clusters exist (to forget removed ones).
+inline constexpr std::chrono::seconds kListClustersInterval{30};
 
 /// Which endpoints need the API token.
 enum class ApiAuth {
@@ -81,14 +89,21 @@ struct GatewayConfig {
   std::vector<std::string> trusted_proxies;
 };
 
+/// What the gateway reaches of one monitored etcd cluster directly (not through the aggregator).
+struct ClusterEtcdBackends {
+  BenchmarkBackend* benchmark = nullptr;  // null: its benchmark endpoints answer 501
+  // For GET /api/v1/cluster/consistency; null: it answers 501.
+  etcd::EtcdClient* etcd = nullptr;
+};
+
 /// Backends the gateway reads; all but `monitor` are optional. They must outlive the service.
 struct GatewayBackends {
-  MonitorBackend* monitor = nullptr;      // required
-  SnapshotFeed* feed = nullptr;           // null: poll monitor->GetSnapshot()
-  AlertBackend* alerts = nullptr;         // null: alert endpoints answer 503
-  BenchmarkBackend* benchmark = nullptr;  // null: the benchmark endpoints answer 501
-  // The monitored cluster, for GET /api/v1/cluster/consistency; null: it answers 501.
-  etcd::EtcdClient* etcd = nullptr;
+  MonitorBackend* monitor = nullptr;  // required
+  SnapshotFeed* feed = nullptr;       // null: poll monitor->ListClusters()
+  AlertBackend* alerts = nullptr;     // null: alert endpoints answer 503
+  // By cluster name (as the aggregator names it); a cluster without an entry answers 501 on the
+  // benchmark and consistency endpoints.
+  std::map<std::string, ClusterEtcdBackends> etcd_clusters;
 };
 
 /// Counters of a running gateway (also exported on /metrics).
