@@ -653,6 +653,62 @@ TEST_F(HistoryStoreTest, QueryNeverExceedsMaxPoints) {
   }
 }
 
+// Raw points merged into buckets (no step asked, more points than max_points, so the points
+// read as stored are merged when they overflow; and an asked step): every bucket's average, min,
+// max and count are those of the points it covers, computed here point by point.
+TEST_F(HistoryStoreTest, RawBucketsHoldExactlyTheirPoints) {
+  config_.path = dir_.File("buckets.db");
+  config_.max_points = 50;
+  Reopen();
+  SeriesId s = MustSeries("m", "etcd-1");
+  std::vector<std::pair<int64_t, double>> written;
+  WriteBatch batch;
+  for (int64_t i = 0; i < 1000; ++i) {
+    // Irregular spacing and values, so buckets hold different numbers of points.
+    const int64_t ts = kT0 + i * 1000 + (i * 7919) % 700;
+    const double value = static_cast<double>((i * 104729) % 1013) / 7.0;
+    batch.points.push_back({s, ts, value});
+    written.emplace_back(ts, value);
+  }
+  MustWrite(batch);
+  const int64_t ranges[][3] = {
+      {kT0, kT0 + 1000 * 1000, 0},          // overflows max_points while read as stored
+      {kT0 + 12'345, kT0 + 600'000, 0},     // starts mid-bucket
+      {kT0 + 5000, kT0 + 800'000, 30'000},  // an asked step
+      {kT0, kT0 + 40'000, 0},               // fits: as stored
+  };
+  for (const auto& r : ranges) {
+    HistoryResult result = MustQuery("m", "etcd-1", r[0], r[1], r[2]);
+    ASSERT_EQ(result.resolution, "raw");
+    ASSERT_LE(result.points.size(), config_.max_points);
+    std::vector<HistoryPoint> expected;
+    for (const auto& [ts, value] : written) {
+      if (ts < r[0] || ts > r[1]) {
+        continue;
+      }
+      const int64_t start = result.step_ms == 0 ? ts : ts - ts % result.step_ms;
+      if (expected.empty() || expected.back().unix_ms != start) {
+        expected.push_back({start, 0.0, value, value, 0});
+      }
+      HistoryPoint& b = expected.back();
+      b.value += value;
+      b.min = std::min(b.min, value);
+      b.max = std::max(b.max, value);
+      ++b.count;
+    }
+    ASSERT_EQ(result.points.size(), expected.size()) << r[0] << ".." << r[1];
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const HistoryPoint& got = result.points[i];
+      const HistoryPoint& want = expected[i];
+      EXPECT_EQ(got.unix_ms, want.unix_ms) << i;
+      EXPECT_DOUBLE_EQ(got.value, want.value / static_cast<double>(want.count)) << i;
+      EXPECT_EQ(got.min, want.min) << i;
+      EXPECT_EQ(got.max, want.max) << i;
+      EXPECT_EQ(got.count, want.count) << i;
+    }
+  }
+}
+
 // Bad queries get clear errors.
 TEST_F(HistoryStoreTest, QueryErrors) {
   SeriesId s = MustSeries("m", "etcd-1");
