@@ -480,6 +480,48 @@ TEST_F(HistoryStoreTest, RollUpsComputeAggregates) {
   }
 }
 
+// A backlog of late points (a collector catching up) in one write: each rolled minute of each
+// series is marked once, every point counts in the recomputed roll-ups, and a minute recomputed
+// once is marked again by the next write's late point into it.
+TEST_F(HistoryStoreTest, LateBacklogMarksEachMinuteAndEveryPointCounts) {
+  SeriesId a = MustSeries("m", "etcd-1");
+  SeriesId b = MustSeries("m", "etcd-2");
+  WriteBatch batch;
+  batch.points = {{a, kT0, 1.0}, {b, kT0, 1.0}, {a, kT0 + 3 * kMinute, 1.0}};
+  MustWrite(batch);
+  MaintainAll(kT0 + 2 * kHour);
+
+  // 20 s of late points of both series, interleaved as a group of batches arrives, over minutes
+  // 0..2: 3 rolled minutes per series.
+  batch.points.clear();
+  for (int64_t ts = 2 * kMinute - 10'000; ts < 2 * kMinute + 10'000; ts += 1000) {
+    batch.points.push_back({a, kT0 + ts - kMinute, 2.0});
+    batch.points.push_back({b, kT0 + ts, 3.0});
+  }
+  MustWrite(batch);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 4);  // a: minutes 0, 1; b: 1, 2
+  MaintainAll(kT0 + 2 * kHour);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 0);
+  auto count_in = [&](const std::string& member, int64_t from, int64_t to) {
+    uint64_t covered = 0;
+    for (const HistoryPoint& p : MustQuery("m", member, from, to, kMinute).points) {
+      covered += p.count;
+    }
+    return covered;
+  };
+  EXPECT_EQ(count_in("etcd-1", kT0, kT0 + kHour - 1), 2u + 20u);
+  EXPECT_EQ(count_in("etcd-2", kT0, kT0 + kHour - 1), 1u + 20u);
+
+  // The next write's late point into the minute the previous write marked last (just
+  // recomputed) marks it again.
+  batch.points = {{b, kT0 + 2 * kMinute + 30'000, 5.0}};
+  MustWrite(batch);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 1);
+  MaintainAll(kT0 + 2 * kHour);
+  EXPECT_EQ(count_in("etcd-2", kT0 + 2 * kMinute, kT0 + 3 * kMinute - 1), 10u + 1u);
+  EXPECT_EQ(MustQuery("m", "etcd-2", kT0, kT0 + kHour - 1, kHour).points.at(0).count, 22u);
+}
+
 // A point that arrives after its minute was rolled up is not lost from the roll-ups: its minute
 // and then its hour are recomputed.
 TEST_F(HistoryStoreTest, LatePointRecomputesRolledBuckets) {
