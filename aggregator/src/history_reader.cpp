@@ -242,8 +242,11 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
   Downsampler downsampler(out_step, out);
   bool as_stored = level == kRaw && query.step_ms == 0;
   // The answer's size is bounded (buckets: by the step; raw as stored: by max_points), so one
-  // allocation holds it: no regrowth and no copies while rows stream in.
-  out.reserve(as_stored ? max_points : std::min<uint64_t>(max_points, CeilDiv(span, out_step) + 1));
+  // allocation holds it at the default max_points: no regrowth and no copies while rows stream
+  // in. Capped, so that a large --max-points does not reserve megabytes for a short answer.
+  constexpr uint64_t kReserveCap = 16384;
+  out.reserve(std::min<uint64_t>(
+      {as_stored ? max_points : CeilDiv(span, out_step) + 1, max_points, kReserveCap}));
   int64_t covered_until = INT64_MIN;  // what lies before is answered by a coarser level
   for (int l = level; l >= kMinute; --l) {
     const int64_t lo = std::max(AlignDown(from, kBucketMs[l]), covered_until);
