@@ -9,8 +9,15 @@
 //
 // Query: one metric of 5 members sampled every second, written through the store for 7 days
 // with maintenance running as it does in the aggregator (roll-ups, raw kept 24 h). One
-// iteration queries all 5 members: over the last 24 h (raw, ≈ 430k stored points, merged into
-// ≤ max_points buckets) and over 7 days (the 1 min roll-ups).
+// iteration queries all 5 members: over the last 24 h without a step (the REST API without
+// `step`: raw, ≈ 430k stored points, merged into ≤ max_points buckets), over the last 24 h at
+// the console's step (5 min: the 1 min roll-ups) and over 7 days (the 1 min roll-ups).
+// s_per_query is the time of one series' query.
+//
+// Fleet: 100 clusters of 5 members, each with 2 cluster-wide series and a per-member one,
+// a point every 10 min for 7 days, written through the store and rolled up by Maintain (one call
+// per simulated hour, until no work is left). One iteration is a fleet overview: per cluster its
+// cluster-wide etcd_cluster_healthy over 7 days at step 1 h (the 1 h roll-ups), 100 queries.
 //   history_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
@@ -265,7 +272,7 @@ class QueryFixture {
   int64_t end_ms_ = 0;
 };
 
-void QueryAllMembers(benchmark::State& state, int64_t range_ms) {
+void QueryAllMembers(benchmark::State& state, int64_t range_ms, int64_t step_ms) {
   const QueryFixture& fixture = QueryFixture::Get();
   size_t points = 0;
   uint64_t covered = 0;
@@ -279,6 +286,7 @@ void QueryAllMembers(benchmark::State& state, int64_t range_ms) {
       query.member = "etcd-" + std::to_string(member);
       query.from_unix_ms = fixture.end_ms() - range_ms;
       query.to_unix_ms = fixture.end_ms();
+      query.step_ms = step_ms;
       HistoryResult result = Unwrap(fixture.store().Query(query), "query");
       points += result.points.size();
       for (const auto& p : result.points) {
@@ -290,16 +298,126 @@ void QueryAllMembers(benchmark::State& state, int64_t range_ms) {
   }
   state.counters["points_returned"] = static_cast<double>(points);
   state.counters["stored_points_covered"] = static_cast<double>(covered);
+  state.counters["s_per_query"] = benchmark::Counter(
+      kMembers, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.SetLabel("5 queries, resolution " + resolution);
 }
 
-void BM_Query24hFiveMembers(benchmark::State& state) { QueryAllMembers(state, 24 * 3600 * 1000LL); }
-void BM_Query7dFiveMembers(benchmark::State& state) {
-  QueryAllMembers(state, 7 * 24 * 3600 * 1000LL);
+constexpr int64_t kHourMs = 3600 * 1000LL;
+
+void BM_Query24hFiveMembers(benchmark::State& state) { QueryAllMembers(state, 24 * kHourMs, 0); }
+// gateway/web/app.js asks 24 h at step 5m.
+void BM_Query24hFiveMembersStep5m(benchmark::State& state) {
+  QueryAllMembers(state, 24 * kHourMs, 5 * 60 * 1000);
 }
+void BM_Query7dFiveMembers(benchmark::State& state) { QueryAllMembers(state, 7 * 24 * kHourMs, 0); }
 
 BENCHMARK(BM_Query24hFiveMembers)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Query24hFiveMembersStep5m)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Query7dFiveMembers)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+constexpr int kFleetClusters = 100;
+constexpr int64_t kFleetIntervalMs = 10 * 60 * 1000;
+constexpr const char* kFleetHealthy = "etcd_cluster_healthy";
+constexpr const char* kFleetDbSize = "etcd_mvcc_db_total_size_in_bytes";
+
+std::string FleetCluster(int cluster) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "fleet-%03d", cluster);
+  return name;
+}
+
+// Seven days of 100 clusters (2 cluster-wide series and one per member each), a point every
+// 10 min, built once per process through Write and Maintain.
+class FleetFixture {
+ public:
+  static FleetFixture& Get() {
+    static FleetFixture fixture;
+    return fixture;
+  }
+
+  const HistoryStore& store() const { return *store_; }
+  int64_t end_ms() const { return end_ms_; }
+
+ private:
+  FleetFixture() {
+    HistoryConfig config;
+    config.path = dir_.File("history.db");
+    store_ = Unwrap(HistoryStore::Open(config), "open");
+    struct Series {
+      SeriesId id;
+      int kind;  // 0: healthy, 1: cluster db size, 2: member db size
+    };
+    std::vector<Series> series;
+    for (int cluster = 0; cluster < kFleetClusters; ++cluster) {
+      const std::string name = FleetCluster(cluster);
+      series.push_back({Unwrap(store_->Series(name, kFleetHealthy, ""), "series"), 0});
+      series.push_back({Unwrap(store_->Series(name, kFleetDbSize, ""), "series"), 1});
+      for (int member = 0; member < kMembers; ++member) {
+        series.push_back(
+            {Unwrap(store_->Series(name, kFleetDbSize, "etcd-" + std::to_string(member)), "series"),
+             2});
+      }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t hours = 7 * 24;
+    const int64_t per_hour = kHourMs / kFleetIntervalMs;
+    WriteBatch batch;
+    for (int64_t hour = 0; hour < hours; ++hour) {
+      batch.points.clear();
+      for (int64_t i = hour * per_hour; i < (hour + 1) * per_hour; ++i) {
+        for (size_t s = 0; s < series.size(); ++s) {
+          const double value = series[s].kind == 0
+                                   ? ((i + static_cast<int64_t>(s)) % 97 == 0 ? 0.0 : 1.0)
+                                   : 1e8 + static_cast<double>(((i + 1) * (s + 13)) % 5000) * 1e4;
+          batch.points.push_back({series[s].id, kStartMs + i * kFleetIntervalMs, value});
+        }
+      }
+      Check(store_->Write(batch), "write");
+      const auto now = std::chrono::system_clock::time_point(
+          std::chrono::milliseconds(kStartMs + (hour + 1) * kHourMs));
+      while (Unwrap(store_->Maintain(now), "maintain")) {
+      }
+    }
+    end_ms_ = kStartMs + hours * kHourMs;
+    std::fprintf(stderr, "fleet fixture: 7 days x %d clusters (%zu series) written in %.1f s\n",
+                 kFleetClusters, series.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  ScratchDir dir_;
+  std::unique_ptr<HistoryStore> store_;
+  int64_t end_ms_ = 0;
+};
+
+// A fleet overview: every cluster's health over 7 days at step 1 h.
+void BM_Fleet7dHealthy100Clusters(benchmark::State& state) {
+  const FleetFixture& fixture = FleetFixture::Get();
+  size_t points = 0;
+  std::string resolution;
+  for (auto _ : state) {
+    points = 0;
+    for (int cluster = 0; cluster < kFleetClusters; ++cluster) {
+      HistoryQuery query;
+      query.cluster = FleetCluster(cluster);
+      query.metric = kFleetHealthy;
+      query.member = "";
+      query.from_unix_ms = fixture.end_ms() - 7 * 24 * kHourMs;
+      query.to_unix_ms = fixture.end_ms();
+      query.step_ms = kHourMs;
+      HistoryResult result = Unwrap(fixture.store().Query(query), "query");
+      points += result.points.size();
+      resolution = result.resolution;
+      benchmark::DoNotOptimize(result);
+    }
+  }
+  state.counters["points_returned"] = static_cast<double>(points);
+  state.counters["s_per_query"] = benchmark::Counter(
+      kFleetClusters, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.SetLabel("100 queries, resolution " + resolution);
+}
+
+BENCHMARK(BM_Fleet7dHealthy100Clusters)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

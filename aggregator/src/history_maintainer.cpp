@@ -152,7 +152,14 @@ Status Maintainer::NoteWrite(SeriesId series, int64_t unix_ms) {
   if (!state_[kMinute].IsRolled(series, unix_ms)) {
     return Status::Ok();
   }
-  return MarkDirty(kMinute, series, AlignDown(unix_ms, kBucketMs[kMinute]));
+  const int64_t bucket = AlignDown(unix_ms, kBucketMs[kMinute]);
+  if (series == marked_series_ && bucket == marked_bucket_) {
+    return Status::Ok();
+  }
+  ETCDMON_RETURN_IF_ERROR(MarkDirty(kMinute, series, bucket));
+  marked_series_ = series;
+  marked_bucket_ = bucket;
+  return Status::Ok();
 }
 
 Result<bool> Maintainer::Run(int64_t now_ms, size_t budget, SeriesId max_series) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <string>
 
 #include "etcdmon/sqlite/transaction.h"
@@ -23,14 +24,23 @@ sqlite::ConnectionOptions ReaderOptions() {
 }
 
 /// Merges rows into step-wide buckets, appended in time order. While a bucket is open its
-/// `value` holds the sum; Finish turns sums into averages.
+/// `value` holds the sum; Finish turns sums into averages. Rows come in time order, so the open
+/// bucket's end is kept and only a row past it pays for the alignment (a division).
 class Downsampler {
  public:
   Downsampler(int64_t step, std::vector<HistoryPoint>& out) : step_(step), out_(out) {}
 
   void Add(int64_t unix_ms, double min, double max, double sum, uint64_t count) {
+    if (open_ && unix_ms < open_end_ && unix_ms >= out_.back().unix_ms) {
+      HistoryPoint& p = out_.back();
+      p.value += sum;
+      p.min = std::min(p.min, min);
+      p.max = std::max(p.max, max);
+      p.count += count;
+      return;
+    }
     const int64_t start = AlignDown(unix_ms, step_);
-    if (!out_.empty() && out_.back().unix_ms == start) {
+    if (open_ && out_.back().unix_ms == start) {  // only for rows out of time order
       HistoryPoint& p = out_.back();
       p.value += sum;
       p.min = std::min(p.min, min);
@@ -39,6 +49,39 @@ class Downsampler {
       return;
     }
     out_.push_back({start, sum, min, max, count});
+    open_ = true;
+    // Saturates: the last bucket before kMaxUnixMs + 1 may end beyond int64 for a huge step.
+    open_end_ = start > std::numeric_limits<int64_t>::max() - step_
+                    ? std::numeric_limits<int64_t>::max()
+                    : start + step_;
+  }
+
+  /// Merges the raw points out[0, n) (as stored: value = min = max, count 1) into buckets in
+  /// place: a bucket never lands after the first point it holds, so writing never overtakes
+  /// reading. `out` must hold nothing else.
+  void MergeStoredInPlace() {
+    const size_t n = out_.size();
+    size_t w = 0;
+    int64_t end = 0;
+    for (size_t r = 0; r < n; ++r) {
+      const HistoryPoint p = out_[r];
+      if (w > 0 && p.unix_ms < end) {
+        HistoryPoint& b = out_[w - 1];
+        b.value += p.value;
+        b.min = std::min(b.min, p.min);
+        b.max = std::max(b.max, p.max);
+        b.count += p.count;
+        continue;
+      }
+      const int64_t start = AlignDown(p.unix_ms, step_);
+      out_[w++] = {start, p.value, p.min, p.max, p.count};
+      end = start > std::numeric_limits<int64_t>::max() - step_
+                ? std::numeric_limits<int64_t>::max()
+                : start + step_;
+    }
+    out_.resize(w);
+    open_ = w > 0;
+    open_end_ = end;
   }
 
   void Finish() {
@@ -50,6 +93,8 @@ class Downsampler {
  private:
   const int64_t step_;
   std::vector<HistoryPoint>& out_;
+  bool open_ = false;     // out_.back() is a bucket of this downsampler
+  int64_t open_end_ = 0;  // the end of out_.back()'s bucket when open_
 };
 
 // ceil(a / b) for a >= 0, b > 0, without overflow.
@@ -195,6 +240,13 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
       level == kRaw ? step
                     : static_cast<int64_t>(CeilDiv(step, kBucketMs[level])) * kBucketMs[level];
   Downsampler downsampler(out_step, out);
+  bool as_stored = level == kRaw && query.step_ms == 0;
+  // The answer's size is bounded (buckets: by the step; raw as stored: by max_points), so one
+  // allocation holds it at the default max_points: no regrowth and no copies while rows stream
+  // in. Capped, so that a large --max-points does not reserve megabytes for a short answer.
+  constexpr uint64_t kReserveCap = 16384;
+  out.reserve(std::min<uint64_t>(
+      {as_stored ? max_points : CeilDiv(span, out_step) + 1, max_points, kReserveCap}));
   int64_t covered_until = INT64_MIN;  // what lies before is answered by a coarser level
   for (int l = level; l >= kMinute; --l) {
     const int64_t lo = std::max(AlignDown(from, kBucketMs[l]), covered_until);
@@ -221,7 +273,6 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
 
   // Raw points. With no step asked and few enough of them they come back as stored; past
   // max_points the ones read so far are merged and the rest follow into buckets.
-  bool as_stored = level == kRaw && query.step_ms == 0;
   if (raw_from <= to) {
     sqlite::ResetGuard reset(select_raw_);
     ETCDMON_RETURN_IF_ERROR(select_raw_.BindAll(series, raw_from, to));
@@ -241,11 +292,7 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
           continue;
         }
         as_stored = false;
-        std::vector<HistoryPoint> stored;
-        stored.swap(out);
-        for (const HistoryPoint& p : stored) {
-          downsampler.Add(p.unix_ms, p.value, p.value, p.value, 1);
-        }
+        downsampler.MergeStoredInPlace();
       }
       downsampler.Add(ts, value, value, value, 1);
     }

@@ -451,6 +451,7 @@ Status HistoryStore::Write(const WriteBatch& batch) {
   if (!txn.ok()) {
     return txn.status();
   }
+  impl_->maintainer->BeginWrite();
   // Points go in in key order (series, time), not in arrival order: a group of collectors'
   // batches interleaves every series, and in key order consecutive inserts land on the same
   // b-tree leaf, which made ingest with 16 collectors about a fifth faster. Equal keys keep their

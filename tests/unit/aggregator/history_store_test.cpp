@@ -480,6 +480,48 @@ TEST_F(HistoryStoreTest, RollUpsComputeAggregates) {
   }
 }
 
+// A backlog of late points (a collector catching up) in one write: each rolled minute of each
+// series is marked once, every point counts in the recomputed roll-ups, and a minute recomputed
+// once is marked again by the next write's late point into it.
+TEST_F(HistoryStoreTest, LateBacklogMarksEachMinuteAndEveryPointCounts) {
+  SeriesId a = MustSeries("m", "etcd-1");
+  SeriesId b = MustSeries("m", "etcd-2");
+  WriteBatch batch;
+  batch.points = {{a, kT0, 1.0}, {b, kT0, 1.0}, {a, kT0 + 3 * kMinute, 1.0}};
+  MustWrite(batch);
+  MaintainAll(kT0 + 2 * kHour);
+
+  // 20 s of late points of both series, interleaved as a group of batches arrives, over minutes
+  // 0..2: 3 rolled minutes per series.
+  batch.points.clear();
+  for (int64_t ts = 2 * kMinute - 10'000; ts < 2 * kMinute + 10'000; ts += 1000) {
+    batch.points.push_back({a, kT0 + ts - kMinute, 2.0});
+    batch.points.push_back({b, kT0 + ts, 3.0});
+  }
+  MustWrite(batch);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 4);  // a: minutes 0, 1; b: 1, 2
+  MaintainAll(kT0 + 2 * kHour);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 0);
+  auto count_in = [&](const std::string& member, int64_t from, int64_t to) {
+    uint64_t covered = 0;
+    for (const HistoryPoint& p : MustQuery("m", member, from, to, kMinute).points) {
+      covered += p.count;
+    }
+    return covered;
+  };
+  EXPECT_EQ(count_in("etcd-1", kT0, kT0 + kHour - 1), 2u + 20u);
+  EXPECT_EQ(count_in("etcd-2", kT0, kT0 + kHour - 1), 1u + 20u);
+
+  // The next write's late point into the minute the previous write marked last (just
+  // recomputed) marks it again.
+  batch.points = {{b, kT0 + 2 * kMinute + 30'000, 5.0}};
+  MustWrite(batch);
+  EXPECT_EQ(Sql("SELECT COUNT(*) FROM rollup_dirty"), 1);
+  MaintainAll(kT0 + 2 * kHour);
+  EXPECT_EQ(count_in("etcd-2", kT0 + 2 * kMinute, kT0 + 3 * kMinute - 1), 10u + 1u);
+  EXPECT_EQ(MustQuery("m", "etcd-2", kT0, kT0 + kHour - 1, kHour).points.at(0).count, 22u);
+}
+
 // A point that arrives after its minute was rolled up is not lost from the roll-ups: its minute
 // and then its hour are recomputed.
 TEST_F(HistoryStoreTest, LatePointRecomputesRolledBuckets) {
@@ -650,6 +692,62 @@ TEST_F(HistoryStoreTest, QueryNeverExceedsMaxPoints) {
     // Raw buckets start at the first point inside the range: they hold exactly its points.
     EXPECT_EQ(covered, StoredIn(r[0], r[1], kT0, 1000, 2 * 3600))
         << r[0] << ".." << r[1] << " step " << r[2];
+  }
+}
+
+// Raw points merged into buckets (no step asked, more points than max_points, so the points
+// read as stored are merged when they overflow; and an asked step): every bucket's average, min,
+// max and count are those of the points it covers, computed here point by point.
+TEST_F(HistoryStoreTest, RawBucketsHoldExactlyTheirPoints) {
+  config_.path = dir_.File("buckets.db");
+  config_.max_points = 50;
+  Reopen();
+  SeriesId s = MustSeries("m", "etcd-1");
+  std::vector<std::pair<int64_t, double>> written;
+  WriteBatch batch;
+  for (int64_t i = 0; i < 1000; ++i) {
+    // Irregular spacing and values, so buckets hold different numbers of points.
+    const int64_t ts = kT0 + i * 1000 + (i * 7919) % 700;
+    const double value = static_cast<double>((i * 104729) % 1013) / 7.0;
+    batch.points.push_back({s, ts, value});
+    written.emplace_back(ts, value);
+  }
+  MustWrite(batch);
+  const int64_t ranges[][3] = {
+      {kT0, kT0 + 1000 * 1000, 0},          // overflows max_points while read as stored
+      {kT0 + 12'345, kT0 + 600'000, 0},     // starts mid-bucket
+      {kT0 + 5000, kT0 + 800'000, 30'000},  // an asked step
+      {kT0, kT0 + 40'000, 0},               // fits: as stored
+  };
+  for (const auto& r : ranges) {
+    HistoryResult result = MustQuery("m", "etcd-1", r[0], r[1], r[2]);
+    ASSERT_EQ(result.resolution, "raw");
+    ASSERT_LE(result.points.size(), config_.max_points);
+    std::vector<HistoryPoint> expected;
+    for (const auto& [ts, value] : written) {
+      if (ts < r[0] || ts > r[1]) {
+        continue;
+      }
+      const int64_t start = result.step_ms == 0 ? ts : ts - ts % result.step_ms;
+      if (expected.empty() || expected.back().unix_ms != start) {
+        expected.push_back({start, 0.0, value, value, 0});
+      }
+      HistoryPoint& b = expected.back();
+      b.value += value;
+      b.min = std::min(b.min, value);
+      b.max = std::max(b.max, value);
+      ++b.count;
+    }
+    ASSERT_EQ(result.points.size(), expected.size()) << r[0] << ".." << r[1];
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const HistoryPoint& got = result.points[i];
+      const HistoryPoint& want = expected[i];
+      EXPECT_EQ(got.unix_ms, want.unix_ms) << i;
+      EXPECT_DOUBLE_EQ(got.value, want.value / static_cast<double>(want.count)) << i;
+      EXPECT_EQ(got.min, want.min) << i;
+      EXPECT_EQ(got.max, want.max) << i;
+      EXPECT_EQ(got.count, want.count) << i;
+    }
   }
 }
 
