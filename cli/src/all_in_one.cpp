@@ -77,8 +77,9 @@ struct Parts {
   std::unique_ptr<gateway::MonitorBackend> monitor_backend;
   std::unique_ptr<gateway::AlertBackend> alert_backend;
   std::unique_ptr<gateway::SnapshotFeed> feed;
-  std::unique_ptr<gateway::BackgroundBenchmarks> benchmarks;
-  std::unique_ptr<etcd::EtcdClient> etcd_client;  // the gateway's consistency check
+  // Per watched cluster: its benchmark runner and the etcd client of its consistency check.
+  std::vector<std::unique_ptr<gateway::BackgroundBenchmarks>> benchmarks;
+  std::vector<std::unique_ptr<etcd::EtcdClient>> etcd_clients;
   std::unique_ptr<gateway::GatewayService> gateway;
   std::vector<std::unique_ptr<collector::CollectorService>> collectors;
 
@@ -89,7 +90,9 @@ struct Parts {
     for (auto& c : collectors) {
       c->Stop(kCollectorFlush);
     }
-    if (benchmarks) benchmarks->Stop();
+    for (auto& b : benchmarks) {
+      b->Stop();
+    }
     if (gateway) gateway->Stop();
     if (alerter) alerter->Stop();
     if (aggregator) aggregator->Stop();
@@ -108,8 +111,8 @@ struct Parts {
     };
     for (auto& c : collectors) timed("collector", c);
     timed("gateway", gateway);
-    timed("etcd_client", etcd_client);
-    timed("benchmarks", benchmarks);
+    for (auto& e : etcd_clients) timed("etcd_client", e);
+    for (auto& b : benchmarks) timed("benchmarks", b);
     timed("feed", feed);
     timed("alert_backend", alert_backend);
     timed("monitor_backend", monitor_backend);
@@ -185,17 +188,6 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
       gateway::NewZmqSnapshotFeed(kSnapshotEndpoint, "", p.context);
   ETCDMON_RETURN_IF_ERROR(feed.status());
   p.feed = std::move(feed).value();
-  aggregator::AggregatorService* aggregator_service = p.aggregator.get();
-  p.benchmarks = std::make_unique<gateway::BackgroundBenchmarks>(
-      m.etcd, logger,
-      [aggregator_service,
-       cluster = m.primary_cluster](const etcdmonitor::v1::BenchmarkSummary& summary) {
-        aggregator_service->RecordBenchmark(cluster, summary);
-      });
-  if (m.benchmark.periodic) {
-    p.benchmarks->StartPeriodic(gateway::BackgroundBenchmarks::PeriodicSpec(m.benchmark),
-                                m.benchmark.interval);
-  }
 
   gateway::GatewayConfig gw = m.api_security;
   gw.host = m.api_host;
@@ -205,20 +197,29 @@ Status Start(const AllInOneConfig& c, Parts& p, std::shared_ptr<spdlog::logger> 
   gw.tls_key_file = c.tls_key_file;
   // Benchmarks are refused near the quota the alerter also knows (--max-db-size-mb).
   gw.max_db_size_bytes = m.thresholds.max_db_size_bytes;
-  // TODO(#17): per-cluster benchmarks and consistency checks. The gateway's etcd backends serve
-  // the primary cluster (m.etcd, named m.primary_cluster: the cluster named --cluster-name, else
-  // the first; its benchmark summaries belong to that cluster); every
-  // cluster's endpoints, TLS and auth are in m.clusters, for GatewayBackends::etcd_clusters once
-  // the gateway has it.
   gateway::GatewayBackends backends;
   backends.monitor = p.monitor_backend.get();
   backends.alerts = p.alert_backend.get();
   backends.feed = p.feed.get();
-  Result<std::unique_ptr<etcd::EtcdClient>> etcd_client = etcd::NewEtcdClient(m.etcd);
-  ETCDMON_RETURN_IF_ERROR(etcd_client.status());
-  p.etcd_client = std::move(etcd_client).value();
-  // The one cluster's, under the name the aggregator gives it.
-  backends.etcd_clusters[agg.model.cluster] = {p.benchmarks.get(), p.etcd_client.get()};
+  // Benchmarks and consistency checks per cluster, each with that cluster's connection; a run's
+  // figures go into its cluster's snapshot and history. The periodic benchmark
+  // (--run-benchmark) runs on the primary cluster (--cluster-name's, else the first).
+  aggregator::AggregatorService* aggregator_service = p.aggregator.get();
+  for (const ClusterSpec& cluster : WatchedClusters(m)) {
+    p.benchmarks.push_back(std::make_unique<gateway::BackgroundBenchmarks>(
+        cluster.etcd, logger,
+        [aggregator_service, name = cluster.name](const etcdmonitor::v1::BenchmarkSummary& s) {
+          aggregator_service->RecordBenchmark(name, s);
+        }));
+    if (m.benchmark.periodic && cluster.name == m.primary_cluster) {
+      p.benchmarks.back()->StartPeriodic(gateway::BackgroundBenchmarks::PeriodicSpec(m.benchmark),
+                                         m.benchmark.interval);
+    }
+    Result<std::unique_ptr<etcd::EtcdClient>> etcd_client = etcd::NewEtcdClient(cluster.etcd);
+    ETCDMON_RETURN_IF_ERROR(etcd_client.status().WithContext("cluster " + cluster.name));
+    p.etcd_clients.push_back(std::move(etcd_client).value());
+    backends.etcd_clusters[cluster.name] = {p.benchmarks.back().get(), p.etcd_clients.back().get()};
+  }
   Result<std::unique_ptr<gateway::GatewayService>> gateway =
       gateway::GatewayService::Create(gw, backends, logger);
   ETCDMON_RETURN_IF_ERROR(gateway.status());

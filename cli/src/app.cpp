@@ -20,6 +20,7 @@
 #include "etcdmon/cli/grpc_tls_keygen.h"
 #include "etcdmon/cli/keygen.h"
 #include "etcdmon/cli/silence.h"
+#include "etcdmon/config/cluster_name.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/etcd/client.h"
 #include "etcdmon/logging/logging.h"
@@ -247,6 +248,9 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
   config::FlagValue silence_api_url =
       config::FlagValue::AddOption(*silence, "api-url", "API_URL", "http://localhost:8080",
                                    "base URL of the REST API (gateway or all-in-one)", "URL");
+  config::FlagValue silence_cluster = config::FlagValue::AddOption(
+      *silence, "cluster", "", "",
+      "the cluster (?cluster=) when the API monitors several; default: its only one", "NAME");
   config::FlagValue silence_token_file = config::FlagValue::AddOption(
       *silence, "api-token-file", "", "", "file holding the API token (or env API_TOKEN)", "FILE");
   std::string silence_write_out = "table";
@@ -342,6 +346,11 @@ int RunEtcdMonitor(int argc, const char* const* argv, std::istream& in, bool in_
       o.api_url = silence_api_url.AsNonEmpty(errors);
       if (o.api_url.rfind("http://", 0) != 0 && o.api_url.rfind("https://", 0) != 0) {
         errors.Add(silence_api_url.Error("want http:// or https://"));
+      }
+      o.cluster = silence_cluster.AsString();
+      if (Status valid = config::ValidateClusterName(o.cluster);
+          !o.cluster.empty() && !valid.ok()) {
+        errors.Add(silence_cluster.Error(valid.message()));
       }
       const std::string token_file = silence_token_file.AsReadableFile(errors);
       if (!token_file.empty()) {

@@ -20,6 +20,18 @@ std::string Trimmed(std::string url) {
   return url;
 }
 
+// The silences' URL (`suffix`: "" or "/ID"), with the cluster and `query` ("state=all").
+std::string SilencesUrl(const SilenceOptions& options, const std::string& suffix,
+                        const std::string& query = "") {
+  std::string url = Trimmed(options.api_url) + "/api/v1/alerts/silences" + suffix;
+  std::string params = query;
+  if (!options.cluster.empty()) {
+    // A validated name: letters, digits, '_', '-', '.': nothing to escape.
+    params += (params.empty() ? "" : "&") + std::string("cluster=") + options.cluster;
+  }
+  return params.empty() ? url : url + "?" + params;
+}
+
 // The API's own error message, or the status line when the body is not the API's JSON.
 std::string ErrorOf(const http::HttpResponse& response) {
   json body = json::parse(response.body, nullptr, false);
@@ -76,7 +88,7 @@ int RunSilenceCreate(const SilenceOptions& options, std::ostream& out, std::ostr
   if (!options.rule.empty()) body["rule"] = options.rule;
   if (!options.member.empty()) body["member"] = options.member;
   Result<http::HttpResponse> response =
-      (*fetcher)->Post(Trimmed(options.api_url) + "/api/v1/alerts/silences", body.dump(),
+      (*fetcher)->Post(SilencesUrl(options, ""), body.dump(),
                        {{"Content-Type", "application/json"},
                         {"Authorization", "Bearer " + options.api_token.Reveal()}});
   if (!response.ok()) {
@@ -106,8 +118,8 @@ int RunSilenceList(const SilenceOptions& options, std::ostream& out, std::ostrea
     err << "error: " << fetcher.status().message() << "\n";
     return kExitFailed;
   }
-  Result<http::HttpResponse> response = (*fetcher)->Get(
-      Trimmed(options.api_url) + "/api/v1/alerts/silences" + (options.all ? "?state=all" : ""));
+  Result<http::HttpResponse> response =
+      (*fetcher)->Get(SilencesUrl(options, "", options.all ? "state=all" : ""));
   if (!response.ok()) {
     err << "error: " << response.status().message() << "\n";
     return kExitFailed;
@@ -157,7 +169,7 @@ int RunSilenceExpire(const SilenceOptions& options, std::ostream& out, std::ostr
     return kExitFailed;
   }
   Result<http::HttpResponse> response =
-      (*fetcher)->Delete(Trimmed(options.api_url) + "/api/v1/alerts/silences/" + options.id,
+      (*fetcher)->Delete(SilencesUrl(options, "/" + options.id),
                          {{"Authorization", "Bearer " + options.api_token.Reveal()}});
   if (!response.ok()) {
     err << "error: " << response.status().message() << "\n";

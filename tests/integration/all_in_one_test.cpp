@@ -399,6 +399,22 @@ TEST_F(AllInOneTest, RemoteWritesTheHistoryToPrometheus) {
       60s))
       << prometheus.QueryOne(during, std::to_string(down_until)) << "\n"
       << Log();
+
+  // The sender's own figures on /metrics: what it sent, the requests the outage failed.
+  auto metric = [&](const std::string& name) {
+    Result<http::HttpResponse> page = http_->Get(Url("/metrics"));
+    if (!page.ok()) return -1.0;
+    std::istringstream lines(page->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+    }
+    return -1.0;
+  };
+  EXPECT_TRUE(WaitFor([&] { return metric("etcd_monitor_remote_write_samples_sent_total") > 0; }))
+      << metric("etcd_monitor_remote_write_samples_sent_total");
+  EXPECT_GT(metric("etcd_monitor_remote_write_failures_total"), 0);
+  EXPECT_EQ(metric("etcd_monitor_remote_write_samples_dropped_total"), 0);
+  EXPECT_GT(metric("etcd_monitor_remote_write_last_success_timestamp_seconds"), down_until - 60);
 }
 
 // The used share of the file system holding `path`, as df counts it (root's reserve as used).

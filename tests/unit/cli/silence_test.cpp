@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
 #include <string>
 
@@ -104,6 +105,28 @@ TEST_F(SilenceCommandTest, ListAllAsksForExpiredSilencesToo) {
   ASSERT_EQ(RunSilenceList(options_, out_, err_), 0) << err_.str();
   EXPECT_NE(out_.str().find("STATE"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("expired"), std::string::npos) << out_.str();
+}
+
+// --cluster adds ?cluster= to every call (after the list's own parameter), for an API that
+// monitors several clusters.
+TEST_F(SilenceCommandTest, EveryCallNamesTheClusterWhenGivenOne) {
+  options_.cluster = "prod";
+  server_.Set("/api/v1/alerts/silences?state=all&cluster=prod",
+              JsonAnswer(200, std::string(R"({"silences":[)") + kExpired + "]}"));
+  server_.Set("/api/v1/alerts/silences/0123456789abcdef?cluster=prod", JsonAnswer(200, kExpired));
+  server_.Set("/api/v1/alerts/silences?cluster=prod", JsonAnswer(201, kExpired));
+  options_.all = true;
+  ASSERT_EQ(RunSilenceList(options_, out_, err_), 0) << err_.str();
+  options_.id = "0123456789abcdef";
+  ASSERT_EQ(RunSilenceExpire(options_, out_, err_), 0) << err_.str();
+  options_.duration = std::chrono::hours(1);
+  ASSERT_EQ(RunSilenceCreate(options_, out_, err_), 0) << err_.str();
+  const auto requests = server_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].path, "/api/v1/alerts/silences?state=all&cluster=prod");
+  EXPECT_EQ(requests[1].path, "/api/v1/alerts/silences/0123456789abcdef?cluster=prod");
+  EXPECT_EQ(requests[2].method, "POST");
+  EXPECT_EQ(requests[2].path, "/api/v1/alerts/silences?cluster=prod");
 }
 
 }  // namespace

@@ -14,9 +14,10 @@ namespace etcdmon::cli {
 
 struct SilenceOptions {
   std::string api_url = "http://localhost:8080";  // the REST API's base URL
-  config::Secret api_token;                       // creating and expiring need it; listing does not
-  std::string rule;                               // empty: every rule
-  std::string member;                             // empty: every member
+  std::string cluster;       // ?cluster= of every call; empty: the API's only cluster
+  config::Secret api_token;  // creating and expiring need it; listing does not
+  std::string rule;          // empty: every rule
+  std::string member;        // empty: every member
   std::string comment;
   std::chrono::milliseconds duration{0};  // how long the silence lasts (create)
   std::string id;                         // the silence to end (expire)
