@@ -23,7 +23,10 @@ BASE=${BASE_PORT:-$((20000 + RANDOM % 20000))}
 INGEST=$BASE; PUB=$((BASE + 1)); GRPC=$((BASE + 2)); API=$((BASE + 3))
 DIR=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$DIR"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null
+  [ -n "${KEEP:-}" ] && echo "kept $DIR" || rm -rf "$DIR"
+}
 trap cleanup EXIT
 
 "$BUILD/aggregator/etcd-monitor-aggregator" --listen="tcp://127.0.0.1:$INGEST" \
@@ -38,6 +41,13 @@ mkdir -p "$DIR/senders"
   "$DIR/senders" >"$DIR/sender.log" 2>&1 & pids+=($!)
 SENDER=$!
 
+# Clusters listed, and those whose snapshot is under 3 s old (their model ticked lately).
+COUNT_FRESH='
+import json, sys, time
+d = json.load(sys.stdin)
+now = time.time() * 1000
+fresh = sum(1 for c in d["clusters"] if now - c.get("last_update_unix_ms", 0) < 3000)
+print("clusters=%d fresh=%d" % (d["count"], fresh))'
 ticks() { awk '{print $14 + $15}' "/proc/$AGG/stat"; }  # utime + stime, clock ticks
 hz=$(getconf CLK_TCK)
 report() {  # $1: seconds since the last report, $2: ticks then
@@ -46,12 +56,7 @@ report() {  # $1: seconds since the last report, $2: ticks then
   used=$(awk -v a="$2" -v b="$now" -v s="$1" -v hz="$hz" 'BEGIN{printf "%.1f", 100*(b-a)/hz/s}')
   rss=$(awk '/VmRSS/{printf "%.0f MB", $2/1024}' "/proc/$AGG/status")
   health=$(curl -sf "http://127.0.0.1:$API/health" | grep -o 'tick_p50_us=[0-9]* tick_p99_us=[0-9]* tick_max_us=[0-9]*' || true)
-  clusters=$(curl -sf "http://127.0.0.1:$API/api/v1/clusters" | python3 -c '
-import json, sys, time
-d = json.load(sys.stdin)
-now = time.time() * 1000
-fresh = sum(1 for c in d["clusters"] if now - c.get("last_update_unix_ms", 0) < 3000)
-print(f"clusters={d[\"count\"]} fresh={fresh}")' 2>/dev/null || echo "clusters=?")
+  clusters=$(curl -sf "http://127.0.0.1:$API/api/v1/clusters" | python3 -c "$COUNT_FRESH" 2>/dev/null || echo "clusters=?")
   echo "t=${SECONDS}s cpu=${used}% rss=${rss} ${health} ${clusters} $(tail -n1 "$DIR/sender.log")"
   LAST=$now
 }

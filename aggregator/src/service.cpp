@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <mutex>
@@ -44,6 +45,10 @@ constexpr int64_t kCacheSweepEveryMs = 60 * 1000;
 constexpr int64_t kStorageFailingForTicks = 30;
 // Collectors whose latest taken sequence the ingest path remembers at once (model_taken).
 constexpr std::size_t kMaxModelTakenCollectors = 4096;
+// Ticks whose points may wait for the store; beyond, the oldest tick's are dropped (counted).
+constexpr size_t kMaxTicksToStore = 120;
+// Rows of roll-up and retention work per maintenance step (HistoryStore::Maintain's budget).
+constexpr size_t kMaintenanceStepRows = 2000;
 // How long an identity binding (a cluster name's etcd cluster id, a member's cluster) holds
 // without a sample confirming it; see ClusterIdentity.
 constexpr std::chrono::minutes kIdentityHold{5};
@@ -159,7 +164,18 @@ struct AggregatorService::Impl {
 
   // Tick state: touched only by the tick thread.
   std::vector<DerivedPoint> tick_points;
-  WriteBatch tick_write;
+  // The tick's derived points, per cluster, handed to the maintenance thread to store: the tick
+  // never waits for the store (a WAL checkpoint or a long ingest commit can hold it for 100s
+  // of ms), so a snapshot goes out on time whatever the disk does.
+  struct ClusterPoints {
+    std::string cluster;
+    std::vector<DerivedPoint> points;
+  };
+  std::vector<ClusterPoints> tick_out;  // being filled by the tick in progress
+  // Guarded by mu: ticks' points waiting for the maintenance thread; a bounded backlog.
+  std::deque<std::vector<ClusterPoints>> points_to_store;
+  uint64_t tick_points_dropped = 0;  // guarded by mu: ticks whose points were not stored
+  WriteBatch tick_write;             // the maintenance thread's
   std::vector<std::shared_ptr<ClusterEntry>> tick_clusters;
 
   // Guards every ClusterEntry's latest snapshot and benchmark.
@@ -172,6 +188,9 @@ struct AggregatorService::Impl {
   bool started = false;         // guarded by mu
   bool stopped = false;         // guarded by mu
   std::thread tick_thread;
+  // Roll-ups and retention, and the ticks' points: on a thread of their own, so neither a
+  // fleet's maintenance (it can need most of a core) nor a slow store delays a tick.
+  std::thread maintenance_thread;
 
   std::atomic<uint64_t> batches_stored{0};
   std::atomic<uint64_t> series_refused{0};
@@ -180,6 +199,7 @@ struct AggregatorService::Impl {
   std::atomic<uint64_t> store_failures{0};
   std::atomic<uint64_t> ingest_commits{0};
   std::atomic<uint64_t> ticks{0};
+  std::atomic<uint64_t> maintenance_steps{0};
   std::atomic<uint64_t> tick_store_failures{0};
   std::atomic<int64_t> last_tick_ms{0};
   mutable std::mutex tick_cost_mu;
@@ -681,13 +701,29 @@ struct AggregatorService::Impl {
       remote.set_lag_seconds(rw.lag_seconds);
       remote.set_last_success_unix_ms(rw.last_success_unix_ms);
     }
+    tick_out.clear();
     for (const auto& entry : tick_clusters) {
       TickCluster(*entry, rejected, storage, remote, now_ms);
     }
     tick_clusters.clear();
-    Result<bool> more = store->Maintain(clock.Now());
-    if (!more.ok()) {
-      StorageFailed("maintenance", more.status());
+    if (!tick_out.empty()) {
+      bool dropped = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (points_to_store.size() >= kMaxTicksToStore) {
+          points_to_store.pop_front();  // the store is far behind: the oldest tick's go
+          dropped = ++tick_points_dropped == 1;
+        }
+        points_to_store.push_back(std::move(tick_out));
+      }
+      tick_out = {};
+      cv.notify_all();
+      if (dropped) {
+        logger->warn(
+            "tick_points_dropped reason=\"the history store is {} ticks behind\" (later drops "
+            "are counted in tick_store_failures)",
+            kMaxTicksToStore);
+      }
     }
     ticks.fetch_add(1, std::memory_order_relaxed);
     last_tick_ms.store(UnixMs(clock.Now()), std::memory_order_relaxed);
@@ -744,16 +780,8 @@ struct AggregatorService::Impl {
     // While blind (no fresh sample from any member: just started, or every collector gone) the
     // tick's cluster values say "unknown", not "no leader, zero members": they are published
     // (the snapshot says it is blind) but not written to history as if measured.
-    if (snapshot.fresh_members() > 0) {
-      tick_write.points.clear();
-      AppendRecords(entry.name, tick_points, tick_write);
-      tick_write.committed.clear();
-      if (Status s = store->Write(tick_write); !s.ok()) {
-        tick_store_failures.fetch_add(1, std::memory_order_relaxed);
-        StorageFailed("tick", s);
-      } else if (!tick_write.points.empty()) {
-        StorageSucceeded();
-      }
+    if (snapshot.fresh_members() > 0 && !tick_points.empty()) {
+      tick_out.push_back({entry.name, tick_points});
     }
   }
 
@@ -781,6 +809,60 @@ struct AggregatorService::Impl {
       return recent[std::min(recent.size() - 1, static_cast<std::size_t>(q * recent.size()))];
     };
     return {at(0.5), at(0.99), recent.back()};
+  }
+
+  // The ticks' points, every cluster's of every waiting tick in one transaction.
+  void StoreTickPoints(const std::deque<std::vector<ClusterPoints>>& ticks_points) {
+    tick_write.points.clear();
+    tick_write.committed.clear();
+    for (const std::vector<ClusterPoints>& tick : ticks_points) {
+      for (const ClusterPoints& c : tick) {
+        AppendRecords(c.cluster, c.points, tick_write);
+      }
+    }
+    if (tick_write.points.empty()) {
+      return;
+    }
+    if (Status s = store->Write(tick_write); !s.ok()) {
+      tick_store_failures.fetch_add(ticks_points.size(), std::memory_order_relaxed);
+      StorageFailed("tick", s);
+    } else {
+      StorageSucceeded();
+    }
+  }
+
+  // Maintenance in small steps (each holds the store's writer for a few ms at most, so ingest
+  // commits and tick writes interleave), back to back while work is left, else once a tick.
+  void MaintenanceLoop() {
+    auto next = clock.SteadyNow();
+    std::deque<std::vector<ClusterPoints>> to_store;
+    while (true) {
+      bool due = false;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        // Stop only once the ticks' points are stored.
+        due = !clock.WaitUntil(lock, cv, next,
+                               [this] { return stop_requested || !points_to_store.empty(); });
+        to_store.swap(points_to_store);
+        if (to_store.empty() && stop_requested) {
+          return;
+        }
+      }
+      if (!to_store.empty()) {
+        StoreTickPoints(to_store);
+        to_store.clear();
+        if (!due) {
+          continue;  // maintenance keeps its own schedule
+        }
+      }
+      Result<bool> more = store->Maintain(clock.Now(), kMaintenanceStepRows);
+      if (!more.ok()) {
+        StorageFailed("maintenance", more.status());
+      }
+      maintenance_steps.fetch_add(1, std::memory_order_relaxed);
+      const auto now = clock.SteadyNow();
+      next = more.ok() && *more ? now : now + config.tick;
+    }
   }
 
   void TickLoop() {
@@ -1004,6 +1086,7 @@ Status AggregatorService::Start() {
   ETCDMON_RETURN_IF_ERROR(impl_->receiver->Start());
   impl_->started = true;
   impl_->tick_thread = std::thread([this] { impl_->TickLoop(); });
+  impl_->maintenance_thread = std::thread([this] { impl_->MaintenanceLoop(); });
   if (impl_->remote_write) {
     ETCDMON_RETURN_IF_ERROR(impl_->remote_write->Start());
   }
@@ -1033,6 +1116,18 @@ void AggregatorService::Stop() {
   impl_->grpc_server->Shutdown(std::chrono::system_clock::now() + kGrpcShutdownGrace);
   if (impl_->tick_thread.joinable()) {
     impl_->tick_thread.join();
+  }
+  if (impl_->maintenance_thread.joinable()) {
+    impl_->maintenance_thread.join();  // a step in progress ends within its budget
+  }
+  {
+    // Points of a tick that ended after the maintenance thread's last look.
+    std::deque<std::vector<Impl::ClusterPoints>> left;
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      left.swap(impl_->points_to_store);
+    }
+    impl_->StoreTickPoints(left);
   }
   if (impl_->remote_write) {
     impl_->remote_write->Stop();  // a request in flight ends within its timeout

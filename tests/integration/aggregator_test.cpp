@@ -137,10 +137,13 @@ TEST_F(AggregatorClusterTest, LeaderKilled) {
   ASSERT_TRUE(cluster_->Kill(old_leader).ok());
   const auto killed_at = std::chrono::steady_clock::now();
   etcdmonitor::v1::ClusterSnapshot after;
+  // The first snapshot naming the new leader may still count a follower that has not heard of
+  // it yet as without a leader: wait for the quorum too.
   ASSERT_TRUE(WaitFor([&] {
     return stack_->Snapshot(after) && after.has_leader() && LeaderIndex(after) < 3 &&
-           LeaderIndex(after) != old_leader;
-  })) << "no new leader reported";
+           LeaderIndex(after) != old_leader && after.quorum_ok();
+  })) << "no new leader with a quorum reported: "
+      << after.health_reason();
   // Informational (timings are measured, not asserted): kill → new leader in the snapshot,
   // which includes etcd's own election (election timeout 500 ms in the fixture).
   RecordProperty("kill_to_new_leader_ms",
@@ -148,7 +151,6 @@ TEST_F(AggregatorClusterTest, LeaderKilled) {
                                       std::chrono::steady_clock::now() - killed_at)
                                       .count()));
   EXPECT_GE(after.leader_changes_total(), before.leader_changes_total() + 1);
-  EXPECT_TRUE(after.quorum_ok());
 }
 
 // Two of three members stopped: no leader, quorum lost; back again: recovered.
