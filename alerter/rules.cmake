@@ -8,4 +8,4 @@ target_sources(etcdmon_alerter PRIVATE
 )
 target_link_libraries(etcdmon_alerter
   PUBLIC etcdmon::config
-  PRIVATE etcdmon::proto etcdmon::metrics yaml-cpp)
+  PRIVATE etcdmon::proto etcdmon::metrics etcdmon::yaml)

@@ -307,35 +307,29 @@ Result<HistoryResult> HistoryReader::Query(const HistoryQuery& query, uint32_t m
   return result;
 }
 
-Result<std::vector<std::string>> HistoryReader::Metrics() {
-  sqlite::ResetGuard reset(metrics_);
+namespace {
+
+// The first column of every row of `statement` (bound already), as text; resets it.
+Result<std::vector<std::string>> ReadNames(sqlite::Statement& statement) {
+  sqlite::ResetGuard reset(statement);
   std::vector<std::string> names;
   for (;;) {
-    Result<bool> row = metrics_.Step();
+    Result<bool> row = statement.Step();
     if (!row.ok()) {
       return row.status();
     }
     if (!*row) {
       return names;
     }
-    names.emplace_back(metrics_.ColumnText(0));
+    names.emplace_back(statement.ColumnText(0));
   }
 }
 
-Result<std::vector<std::string>> HistoryReader::Clusters() {
-  sqlite::ResetGuard reset(clusters_);
-  std::vector<std::string> names;
-  for (;;) {
-    Result<bool> row = clusters_.Step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      return names;
-    }
-    names.emplace_back(clusters_.ColumnText(0));
-  }
-}
+}  // namespace
+
+Result<std::vector<std::string>> HistoryReader::Metrics() { return ReadNames(metrics_); }
+
+Result<std::vector<std::string>> HistoryReader::Clusters() { return ReadNames(clusters_); }
 
 Result<std::vector<std::string>> HistoryReader::Members(std::string_view cluster,
                                                         std::string_view metric) {
@@ -348,19 +342,9 @@ Result<std::vector<std::string>> HistoryReader::Members(std::string_view cluster
   if (!id.ok()) {
     return id.status();
   }
-  sqlite::ResetGuard reset(members_);
+  sqlite::ResetGuard reset(members_);  // a failed bind leaves it reset too
   ETCDMON_RETURN_IF_ERROR(members_.BindAll(*id, cluster));
-  std::vector<std::string> names;
-  for (;;) {
-    Result<bool> row = members_.Step();
-    if (!row.ok()) {
-      return row.status();
-    }
-    if (!*row) {
-      return names;
-    }
-    names.emplace_back(members_.ColumnText(0));
-  }
+  return ReadNames(members_);
 }
 
 ReaderPool::Lease::~Lease() {

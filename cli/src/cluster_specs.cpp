@@ -20,65 +20,14 @@
 #include "etcdmon/config/flags.h"
 #include "etcdmon/files/private_files.h"
 #include "etcdmon/strings/strings.h"
+#include "etcdmon/yaml/file_errors.h"
 
 namespace etcdmon::cli {
 namespace {
 
-// `"text"`, with what would break the line or the quoting escaped: error lines show user input.
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text.substr(0, 256)) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  return out + (text.size() > 256 ? "...\"" : "\"");
-}
-
-// Collects the problems of one file, each "source:line: reason" (as rules files report them).
-class FileErrors {
- public:
-  explicit FileErrors(std::string_view source) : source_(source) {}
-  void Add(const YAML::Node& at, std::string_view reason) {
-    lines_.push_back(Where(at) + std::string(reason));
-  }
-  std::string Where(const YAML::Node& at) const { return Line(at) + ": "; }
-  // "source:line"; line 1 for a node without a position (the empty document).
-  std::string Line(const YAML::Node& at) const {
-    return source_ + ":" + std::to_string(std::max(at.Mark().line, 0) + 1);
-  }
-  bool empty() const { return lines_.empty(); }
-  Status ToStatus() const {
-    return lines_.empty() ? Status::Ok() : Status::InvalidArgument(strings::Join(lines_, "\n"));
-  }
-
- private:
-  std::string source_;
-  std::vector<std::string> lines_;
-};
-
-// The entries of a mapping in file order; non-scalar and duplicate keys are reported.
-std::vector<std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Node& map, FileErrors& errors) {
-  std::vector<std::pair<YAML::Node, YAML::Node>> entries;
-  std::set<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it->first.IsScalar()) {
-      errors.Add(it->first, "keys must be names");
-      continue;
-    }
-    if (!seen.insert(it->first.Scalar()).second) {
-      errors.Add(it->first, "duplicate key " + Quote(it->first.Scalar()));
-      continue;
-    }
-    entries.emplace_back(it->first, it->second);
-  }
-  return entries;
-}
+using yaml::Entries;
+using yaml::FileErrors;
+using yaml::Quote;
 
 void UnknownKey(const YAML::Node& key, std::string_view where, std::string_view known,
                 FileErrors& errors) {

@@ -502,6 +502,15 @@ Result<SelectedCluster> Api::SelectCluster(const QueryParams& params) const {
   return SelectCluster(params.Get("cluster"));
 }
 
+Result<SelectedCluster> Api::SelectCluster(const ApiRequest& request) const {
+  Result<QueryParams> params = QueryParams::Parse(request.query);
+  if (!params.ok()) {
+    return params.status();
+  }
+  ETCDMON_RETURN_IF_ERROR(params->OnlyKnown({"cluster"}));
+  return SelectCluster(*params);
+}
+
 const ClusterEtcdBackends* Api::EtcdBackendsOf(const SelectedCluster& cluster) const {
   auto it = backends_.etcd_clusters.find(cluster.name);
   if (it != backends_.etcd_clusters.end()) {

@@ -152,6 +152,9 @@ class Api {
   Result<SelectedCluster> SelectCluster(const std::optional<std::string>& requested) const;
   /// SelectCluster of the request's ?cluster=.
   Result<SelectedCluster> SelectCluster(const QueryParams& params) const;
+  /// SelectCluster of a request whose only query parameter is ?cluster= (a bad query or another
+  /// parameter is InvalidArgument).
+  Result<SelectedCluster> SelectCluster(const ApiRequest& request) const;
   /// The etcd backends of `cluster`; null when it has none. A cluster the request did not name
   /// falls back to the only entry, so that one gateway with one --endpoints keeps working
   /// whatever the aggregator calls its one cluster.

@@ -92,14 +92,7 @@ ApiResponse Api::BenchmarkStart(const ApiRequest& request) {
   if (!parsed.ok()) {
     return ErrorResponse(parsed.status());
   }
-  Result<QueryParams> params = QueryParams::Parse(request.query);
-  if (!params.ok()) {
-    return ErrorResponse(params.status());
-  }
-  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
-    return ErrorResponse(s);
-  }
-  Result<SelectedCluster> cluster = SelectCluster(*params);
+  Result<SelectedCluster> cluster = SelectCluster(request);
   if (!cluster.ok()) {
     return ErrorResponse(cluster.status());
   }
@@ -266,14 +259,7 @@ ApiResponse Api::BenchmarkGet(const ApiRequest& request, std::string_view id) {
 }
 
 ApiResponse Api::BenchmarkList(const ApiRequest& request) {
-  Result<QueryParams> params = QueryParams::Parse(request.query);
-  if (!params.ok()) {
-    return ErrorResponse(params.status());
-  }
-  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
-    return ErrorResponse(s);
-  }
-  Result<SelectedCluster> cluster = SelectCluster(*params);
+  Result<SelectedCluster> cluster = SelectCluster(request);
   if (!cluster.ok()) {
     return ErrorResponse(cluster.status());
   }

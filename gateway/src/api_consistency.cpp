@@ -24,14 +24,7 @@ constexpr int64_t kRetryAfterSeconds = 5;
 }  // namespace
 
 ApiResponse Api::ClusterConsistency(const ApiRequest& request) {
-  Result<QueryParams> params = QueryParams::Parse(request.query);
-  if (!params.ok()) {
-    return ErrorResponse(params.status());
-  }
-  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
-    return ErrorResponse(s);
-  }
-  Result<SelectedCluster> cluster = SelectCluster(*params);
+  Result<SelectedCluster> cluster = SelectCluster(request);
   if (!cluster.ok()) {
     return ErrorResponse(cluster.status());
   }

@@ -24,14 +24,7 @@ Status NoSnapshotYet() {
 
 ApiResponse Api::Cached(const ApiRequest& request,
                         std::shared_ptr<const std::string> RenderedState::*document) {
-  Result<QueryParams> params = QueryParams::Parse(request.query);
-  if (!params.ok()) {
-    return ErrorResponse(params.status());
-  }
-  if (Status s = params->OnlyKnown({"cluster"}); !s.ok()) {
-    return ErrorResponse(s);
-  }
-  Result<SelectedCluster> cluster = SelectCluster(*params);
+  Result<SelectedCluster> cluster = SelectCluster(request);
   if (!cluster.ok()) {
     return ErrorResponse(cluster.status());
   }

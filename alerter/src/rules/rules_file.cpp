@@ -16,6 +16,7 @@
 #include "etcdmon/config/cluster_name.h"
 #include "etcdmon/config/flags.h"
 #include "etcdmon/strings/strings.h"
+#include "etcdmon/yaml/file_errors.h"
 
 namespace etcdmon::alerter {
 namespace {
@@ -52,44 +53,8 @@ RuleSpec Spec(std::string_view id, Severity severity, milliseconds for_duration,
   return spec;
 }
 
-std::string Where(std::string_view source, const YAML::Node& node) {
-  return std::string(source) + ":" + std::to_string(node.Mark().line + 1) + ": ";
-}
-
-// Collects the problems of one file, each "source:line: reason".
-class FileErrors {
- public:
-  explicit FileErrors(std::string_view source) : source_(source) {}
-  void Add(const YAML::Node& at, std::string_view reason) {
-    lines_.push_back(Where(source_, at) + std::string(reason));
-  }
-  bool empty() const { return lines_.empty(); }
-  Status ToStatus() const {
-    return lines_.empty() ? Status::Ok() : Status::InvalidArgument(strings::Join(lines_, "\n"));
-  }
-
- private:
-  std::string source_;
-  std::vector<std::string> lines_;
-};
-
-// The keys of a mapping in file order; duplicates are reported.
-std::vector<std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Node& map, FileErrors& errors) {
-  std::vector<std::pair<YAML::Node, YAML::Node>> entries;
-  std::set<std::string> seen;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it->first.IsScalar()) {
-      errors.Add(it->first, "keys must be names");
-      continue;
-    }
-    if (!seen.insert(it->first.Scalar()).second) {
-      errors.Add(it->first, "duplicate key \"" + it->first.Scalar() + "\"");
-      continue;
-    }
-    entries.emplace_back(it->first, it->second);
-  }
-  return entries;
-}
+using yaml::Entries;
+using yaml::FileErrors;
 
 void ParseFor(const YAML::Node& node, FileErrors& errors, milliseconds* out) {
   if (!node.IsScalar()) {

@@ -66,8 +66,8 @@ struct HistoryQuery {
   std::string metric;
   std::string member;  // "" = the cluster-wide series of the metric
   int64_t from_unix_ms = 0;
-  int64_t to_unix_ms = 0;  // inclusive
-  int64_t step_ms = 0;     // 0: the finest resolution that fits max_points
+  int64_t to_unix_ms = 0;           // inclusive
+  int64_t step_ms = 0;              // 0: the finest resolution that fits max_points
   std::string cluster = "default";  // a query never returns another cluster's points
 };
 

@@ -30,7 +30,8 @@ class Rule;
 struct Silence {
   std::string id, rule, member, comment;
   int64_t created_unix_ms = 0, expires_unix_ms = 0;
-  std::string cluster;  // last, so that {id, rule, member, comment, created, expires} still reads
+  std::string cluster =
+      {};  // last, so that {id, rule, member, comment, created, expires} still reads
 
   /// True when it covers `key` at `now_unix_ms` (created at or before it, not yet expired).
   bool Matches(const AlertKey& key, int64_t now_unix_ms) const;
