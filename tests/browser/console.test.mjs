@@ -121,13 +121,19 @@ try {
   check(chartState.length === 8, `8 charts have points: ${chartState.join(", ")}`);
 
   // Hovering a chart shows the values under the cursor in its legend.
+  // The page can move under the cursor (an alert that appears above the charts on a loaded
+  // machine): the box is measured again before each of a few bounded attempts.
   const over = await page.$("#chart-write-latency .u-over");
-  await over.hover(); // scrolls it into view
-  const box = await over.boundingBox();
-  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
   const legend = "#chart-write-latency .u-legend .u-series .u-value";
-  await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].slice(1).some((v) => /\d/.test(v.textContent)),
-    { timeout: 5000 }, legend).catch(() => {});
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await over.hover(); // scrolls it into view
+    const box = await over.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+    const shown = await page.waitForFunction(
+      (sel) => [...document.querySelectorAll(sel)].slice(1).some((v) => /\d/.test(v.textContent)),
+      { timeout: 2000 }, legend).then(() => true, () => false);
+    if (shown) break;
+  }
   const hovered = await page.$$eval(legend, (vs) => vs.map((v) => v.textContent));
   check(hovered.length >= 4 && hovered.slice(1).some((v) => /\d/.test(v)), `hovering shows values (${hovered.join(" | ")})`);
 
