@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "cluster_identity.h"
 #include "etcdmon/aggregator/startup.h"
@@ -157,6 +158,14 @@ struct AggregatorService::Impl {
   WriteBatch pending_write;         // the group's points, and one marker per collector: its highest
   std::size_t pending_count = 0;    // batches staged for storing
   uint64_t pending_duplicates = 0;  // batches of the group acked without storing
+  // The group being committed (the receiver commits in the background: Seal, Commit, Discard).
+  // sealed_write and its counts are the committer's from Seal() until Commit() returns; the
+  // receiver never seals again before that. sealed_markers, the I/O thread's copy of the sealed
+  // group's markers, makes a batch resent while its first copy is being committed a duplicate.
+  WriteBatch sealed_write;
+  std::size_t sealed_count = 0;
+  uint64_t sealed_duplicates = 0;
+  std::vector<WriteBatch::Committed> sealed_markers;
   // Per collector, the highest sequence the model took (it takes a batch when it arrives, before
   // its commit): a batch resent because its commit failed is stored, but not taken twice.
   // Touched only by the receiver's I/O thread.
@@ -334,10 +343,11 @@ struct AggregatorService::Impl {
     std::size_t position_ = 0;
   };
 
-  // The group's marker of `collector`, or null. A group holds few collectors, so a scan beats a
-  // map that would allocate per group.
-  WriteBatch::Committed* PendingMarker(const std::string& collector) {
-    for (WriteBatch::Committed& c : pending_write.committed) {
+  // The marker of `collector` in `markers` (a group's), or null. A group holds few collectors,
+  // so a scan beats a map that would allocate per group.
+  static WriteBatch::Committed* MarkerOf(std::vector<WriteBatch::Committed>& markers,
+                                         const std::string& collector) {
+    for (WriteBatch::Committed& c : markers) {
       if (c.collector_id == collector) {
         return &c;
       }
@@ -489,8 +499,10 @@ struct AggregatorService::Impl {
     ETCDMON_RETURN_IF_ERROR(CheckStorable(batch));
     const std::string& collector = batch.collector_id();
     const uint64_t sequence = batch.sequence();
-    WriteBatch::Committed* marker = PendingMarker(collector);
-    const uint64_t staged = marker == nullptr ? 0 : marker->sequence;
+    WriteBatch::Committed* marker = MarkerOf(pending_write.committed, collector);
+    const WriteBatch::Committed* being_committed = MarkerOf(sealed_markers, collector);
+    const uint64_t staged = std::max(marker == nullptr ? 0 : marker->sequence,
+                                     being_committed == nullptr ? 0 : being_committed->sequence);
     if (sequence <= std::max(store->HighestCommitted(collector), staged)) {
       ++pending_duplicates;
       return Status::Ok();
@@ -622,29 +634,45 @@ struct AggregatorService::Impl {
                     now - last_storage_failure_ms <= kStorageFailingForTicks * config.tick.count());
   }
 
-  // The receiver's commit callback: the group in one transaction. OK means durably stored (the
-  // receiver then acks every staged batch); on failure nothing is acked and the group is
-  // dropped (the collectors resend; the model took its samples already).
-  Status Commit() {
-    const std::size_t count = pending_count;
-    const uint64_t duplicates = pending_duplicates;
-    pending_count = 0;
-    pending_duplicates = 0;
-    const bool writes = !pending_write.points.empty() || !pending_write.committed.empty();
-    const Status s = store->Write(pending_write);
+  // The receiver's seal (its I/O thread): the staged group becomes the one Commit() writes, and
+  // the next batch starts a new group. No commit is in flight.
+  void Seal() {
+    std::swap(sealed_write, pending_write);
+    pending_write.points.clear();  // the previous sealed group's, written already
+    pending_write.committed.clear();
+    sealed_markers.assign(sealed_write.committed.begin(), sealed_write.committed.end());
+    sealed_count = std::exchange(pending_count, 0);
+    sealed_duplicates = std::exchange(pending_duplicates, 0);
+    series_cached.store(sample_series_entries, std::memory_order_relaxed);
+  }
+
+  // The receiver's discard (its I/O thread), after a failed commit: the group staged since the
+  // seal is dropped unacknowledged, and the failed group's markers no longer make its batches
+  // duplicates (they are resent and must be stored then). The model took their samples already.
+  void Discard() {
     pending_write.points.clear();
     pending_write.committed.clear();
-    series_cached.store(sample_series_entries, std::memory_order_relaxed);
+    pending_count = 0;
+    pending_duplicates = 0;
+    sealed_markers.clear();
+  }
+
+  // The receiver's commit callback (its committer thread): the sealed group in one transaction.
+  // OK means durably stored (the receiver then acks every batch of the group); on failure
+  // nothing is acked and the group is dropped (the collectors resend).
+  Status Commit() {
+    const bool writes = !sealed_write.points.empty() || !sealed_write.committed.empty();
+    const Status s = store->Write(sealed_write);
     if (!s.ok()) {
-      store_failures.fetch_add(count, std::memory_order_relaxed);
+      store_failures.fetch_add(sealed_count, std::memory_order_relaxed);
       StorageFailed("ingest", s);
       return s;
     }
     if (writes) {
       StorageSucceeded();
     }
-    batches_stored.fetch_add(count, std::memory_order_relaxed);
-    batches_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
+    batches_stored.fetch_add(sealed_count, std::memory_order_relaxed);
+    batches_duplicate.fetch_add(sealed_duplicates, std::memory_order_relaxed);
     ingest_commits.fetch_add(1, std::memory_order_relaxed);
     return Status::Ok();
   }
@@ -1049,8 +1077,11 @@ Result<std::unique_ptr<AggregatorService>> AggregatorService::Create(
   ingest.limits.max_clock_skew = c.max_clock_skew;
   ingest.limits.max_sample_age = c.history.raw_retention;
   Impl* raw = impl.get();
-  // Group commit: each read round's batches share one transaction.
+  // Group commit in the background: the batches that arrive while a group is being written
+  // share the next transaction, and are read, checked, modelled and staged meanwhile.
+  ingest.seal = [raw] { raw->Seal(); };
   ingest.commit = [raw] { return raw->Commit(); };
+  ingest.discard = [raw] { raw->Discard(); };
   ingest.observe = [raw](const etcdmonitor::v1::SampleBatch& batch) { raw->TakeIntoModel(batch); };
   Result<std::unique_ptr<transport::BatchReceiver>> receiver = transport::BatchReceiver::Create(
       ingest, [raw](etcdmonitor::v1::SampleBatch& batch) { return raw->Stage(batch); });

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -29,6 +30,10 @@ constexpr std::chrono::milliseconds kMaxPollWait{100};
 // Messages handled per loop iteration before the stop flag is looked at again; in group mode
 // also the bound on the batches of one group.
 constexpr int kMaxMessagesPerIteration = 256;
+// Background group commit: batches staged while a commit is in flight, at most. Beyond, the
+// I/O thread stops reading until the commit ends, and ZMQ_RCVHWM pushes back on the senders: a
+// stalled disk cannot make the group grow without bound.
+constexpr std::size_t kMaxStagedBatches = 4 * kMaxMessagesPerIteration;
 // libzmq drops a connection whose frame exceeds this multiple of max_frame_bytes before the
 // frame is buffered whole; between 1x and this, the frame is read and rejected as oversized.
 constexpr int64_t kHardFrameLimitFactor = 4;
@@ -96,7 +101,24 @@ struct BatchReceiver::Impl {
   bool Valid(std::size_t size);
   void Handle(std::string_view peer);
   void Stage(std::string_view peer, const std::string& collector_id, uint64_t sequence);
+  struct StagedBatch;
+  // options.commit(), with an exception turned into an error.
+  Status RunCommit();
+  // Group mode on the I/O thread: commits the staged group, then acks it or holds it back.
   void CommitGroup();
+  // The outcome of a group's commit: its acks, or its collectors held back (newest first, so
+  // call it for a newer group before an older one).
+  void Committed(const std::vector<StagedBatch>& group, std::size_t count);
+  void NotCommitted(const std::vector<StagedBatch>& group, std::size_t count);
+  void CountCommit(const Status& status, std::size_t batches);
+  // Background group commit (options.seal set), on the I/O thread: seal the staged group and
+  // hand it to the committer; take the committer's outcome; before stopping, wait for every
+  // commit in flight and commit what is staged.
+  bool background() const { return static_cast<bool>(options.seal); }
+  void StartCommit();
+  void TakeCommitOutcome(bool wait);
+  void FinishCommits();
+  void CommitterRun();
   void SendAck(std::string_view peer, const std::string& collector_id, uint64_t sequence);
 
   // Set once in Create().
@@ -150,8 +172,20 @@ struct BatchReceiver::Impl {
   std::vector<StagedBatch> staged;
   std::size_t staged_count = 0;
   bool last_commit_failed = false;  // logs a run of commit failures once at warn
-  SampleBatch batch;                // parse buffer, reused (the handler may swap its contents out)
-  std::string collector_scratch;    // the batch's collector id while it is handled
+  // Background group commit. The sealed group is the one the committer writes; owned by the
+  // I/O thread, like commit_in_flight.
+  std::vector<StagedBatch> sealed;
+  std::size_t sealed_count = 0;
+  bool commit_in_flight = false;
+  std::thread committer;  // started by Start(), joined by Stop() after the I/O thread
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  bool commit_requested = false;  // guarded by commit_mu: the sealed group waits to be written
+  bool commit_done = false;       // guarded by commit_mu: commit_status is its outcome
+  bool committer_stop = false;    // guarded by commit_mu
+  Status commit_status;           // guarded by commit_mu
+  SampleBatch batch;              // parse buffer, reused (the handler may swap its contents out)
+  std::string collector_scratch;  // the batch's collector id while it is handled
   Ack ack;
   std::string ack_frame;
 };
@@ -169,6 +203,11 @@ Status BatchReceiver::Impl::Setup() {
   if (options.receive_hwm <= 0 || options.max_peers == 0 || options.max_held_back == 0) {
     return Status::InvalidArgument(
         "batch receiver: receive HWM, max peers and max held back must be positive");
+  }
+  if (static_cast<bool>(options.seal) != static_cast<bool>(options.discard) ||
+      (options.seal && !options.commit)) {
+    return Status::InvalidArgument(
+        "batch receiver: background commit needs seal, discard and commit together");
   }
   if (options.collector_keys != nullptr && options.curve_secret_key.empty()) {
     return Status::InvalidArgument(
@@ -433,50 +472,129 @@ void BatchReceiver::Impl::Stage(std::string_view peer, const std::string& collec
   entry.sequence = sequence;
 }
 
-void BatchReceiver::Impl::CommitGroup() {
-  Status status;
+Status BatchReceiver::Impl::RunCommit() {
   try {
-    status = options.commit();
+    return options.commit();
   } catch (const std::exception& e) {
-    status = Status::Internal(std::string("commit threw: ") + e.what());
+    return Status::Internal(std::string("commit threw: ") + e.what());
   } catch (...) {
-    status = Status::Internal("commit threw a non-standard exception");
+    return Status::Internal("commit threw a non-standard exception");
   }
+}
+
+void BatchReceiver::Impl::CommitGroup() {
+  const Status status = RunCommit();
   const std::size_t count = staged_count;
   staged_count = 0;
+  CountCommit(status, count);
   if (status.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      ++stats.commits;
-    }
-    last_commit_failed = false;
-    for (std::size_t i = 0; i < count; ++i) {
-      SendAck(staged[i].peer, staged[i].collector_id, staged[i].sequence);
-    }
-    return;
+    Committed(staged, count);
+  } else {
+    NotCommitted(staged, count);
   }
+}
+
+void BatchReceiver::Impl::CountCommit(const Status& status, std::size_t batches) {
   {
     std::lock_guard<std::mutex> lock(mu);
-    ++stats.commit_failures;
+    ++(status.ok() ? stats.commits : stats.commit_failures);
   }
-  if (options.logger) {
+  if (!status.ok() && options.logger) {
     const auto level = last_commit_failed ? spdlog::level::debug : spdlog::level::warn;
-    options.logger->log(level, "group_not_stored batches={} error=\"{}\"", count,
+    options.logger->log(level, "group_not_stored batches={} error=\"{}\"", batches,
                         status.ToString());
   }
-  last_commit_failed = true;
+  last_commit_failed = !status.ok();
+}
+
+void BatchReceiver::Impl::Committed(const std::vector<StagedBatch>& group, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    SendAck(group[i].peer, group[i].collector_id, group[i].sequence);
+  }
+}
+
+void BatchReceiver::Impl::NotCommitted(const std::vector<StagedBatch>& group, std::size_t count) {
   // Newest first: a collector not held back yet gets its entry from its latest batch (the
   // connection and sequence a new resend round is recognized against, as after a handler
-  // failure); older staged batches only lower the sequence it is held back from. A collector
-  // already held back (a handler failure later in the group) keeps its newer connection data.
+  // failure); older batches only lower the sequence it is held back from. A collector already
+  // held back (a handler failure later in the group) keeps its newer connection data.
   for (std::size_t i = count; i-- > 0;) {
-    const StagedBatch& entry = staged[i];
+    const StagedBatch& entry = group[i];
     auto held = held_back.find(entry.collector_id);
     if (held == held_back.end()) {
       HoldBack(entry.collector_id, HeldBack{entry.sequence, entry.peer, entry.sequence, 0});
     } else if (entry.sequence < held->second.failed_sequence) {
       held->second.failed_sequence = entry.sequence;
     }
+  }
+}
+
+void BatchReceiver::Impl::StartCommit() {
+  options.seal();
+  std::swap(sealed, staged);
+  sealed_count = staged_count;
+  staged_count = 0;
+  commit_in_flight = true;
+  {
+    std::lock_guard<std::mutex> lock(commit_mu);
+    commit_requested = true;
+  }
+  commit_cv.notify_all();
+}
+
+void BatchReceiver::Impl::TakeCommitOutcome(bool wait) {
+  Status status;
+  {
+    std::unique_lock<std::mutex> lock(commit_mu);
+    if (wait) {
+      commit_cv.wait(lock, [this] { return commit_done; });
+    } else if (!commit_done) {
+      return;
+    }
+    commit_done = false;
+    status = std::move(commit_status);
+  }
+  commit_in_flight = false;
+  if (status.ok()) {
+    CountCommit(status, sealed_count);
+    Committed(sealed, sealed_count);
+  } else {
+    // The group staged meanwhile goes too: the newer batches of the failed group's collectors
+    // must not be committed ahead of the failed ones.
+    options.discard();
+    CountCommit(status, sealed_count + staged_count);
+    NotCommitted(staged, staged_count);
+    NotCommitted(sealed, sealed_count);
+    staged_count = 0;
+  }
+  sealed_count = 0;
+}
+
+void BatchReceiver::Impl::FinishCommits() {
+  while (commit_in_flight || staged_count > 0) {
+    if (!commit_in_flight) {
+      StartCommit();
+    }
+    TakeCommitOutcome(/*wait=*/true);
+  }
+}
+
+void BatchReceiver::Impl::CommitterRun() {
+  pthread_setname_np(pthread_self(), "batch-committer");
+  std::unique_lock<std::mutex> lock(commit_mu);
+  while (true) {
+    commit_cv.wait(lock, [this] { return commit_requested || committer_stop; });
+    if (!commit_requested) {
+      return;  // stopping, and nothing waits to be written
+    }
+    commit_requested = false;
+    lock.unlock();
+    Status status = RunCommit();
+    lock.lock();
+    commit_status = std::move(status);
+    commit_done = true;
+    commit_cv.notify_all();  // FinishCommits() may be waiting
+    waker->Notify();         // the I/O thread may be in zmq_poll
   }
 }
 
@@ -535,28 +653,40 @@ void BatchReceiver::Impl::Run() {
       }
     }
     int handled = 0;
-    while (handled < kMaxMessagesPerIteration && ReadOne()) {
+    while (handled < kMaxMessagesPerIteration && staged_count < kMaxStagedBatches && ReadOne()) {
       ++handled;
     }
-    if (staged_count > 0) {
+    if (background()) {
+      if (commit_in_flight) {
+        TakeCommitOutcome(/*wait=*/false);
+      }
+      if (!commit_in_flight && staged_count > 0) {
+        StartCommit();
+      }
+    } else if (staged_count > 0) {
       CommitGroup();  // the group is what this round read: the stop flag never strands it
     }
-    if (handled == kMaxMessagesPerIteration) {
+    // Staging is full while a commit is in flight: only the committer's outcome is awaited.
+    const bool can_read = staged_count < kMaxStagedBatches;
+    if (handled == kMaxMessagesPerIteration && can_read) {
       continue;  // more may be waiting; look at the stop flag, then read on without polling
     }
     zmq_pollitem_t items[2] = {
-        {socket.get(), 0, ZMQ_POLLIN, 0},
         {nullptr, waker->fd(), ZMQ_POLLIN, 0},
+        {socket.get(), 0, ZMQ_POLLIN, 0},
     };
-    if (detail::Poll(items, 2, kMaxPollWait) < 0) {
+    if (detail::Poll(items, can_read ? 2 : 1, kMaxPollWait) < 0) {
       if (options.logger) {
         options.logger->error("batch_receiver_poll_failed error=\"{}\"", zmq_strerror(errno));
       }
       break;
     }
-    if ((items[1].revents & ZMQ_POLLIN) != 0) {
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
       waker->Drain();
     }
+  }
+  if (background()) {
+    FinishCommits();  // what was read is committed and acked, or held back: never stranded
   }
 }
 
@@ -589,6 +719,9 @@ Status BatchReceiver::Start() {
   }
   impl_->started = true;
   impl_->zap->Start();
+  if (impl_->background()) {
+    impl_->committer = std::thread([impl = impl_.get()] { impl->CommitterRun(); });
+  }
   impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
   return Status::Ok();
 }
@@ -605,7 +738,15 @@ void BatchReceiver::Stop() {
   }
   impl_->waker->Notify();
   if (impl_->thread.joinable()) {
-    impl_->thread.join();
+    impl_->thread.join();  // with background commit, after every group read is committed
+  }
+  if (impl_->committer.joinable()) {
+    {
+      std::lock_guard<std::mutex> commit_lock(impl_->commit_mu);
+      impl_->committer_stop = true;
+    }
+    impl_->commit_cv.notify_all();
+    impl_->committer.join();
   }
   // Terminating the context waits until libzmq has closed the listener, so the port is free
   // for a successor as soon as Stop() returns. The ZAP handler goes after the ROUTER, whose

@@ -95,9 +95,9 @@ SampleBatch ValidBatch(uint64_t sequence, const std::string& collector = "c1") {
 using Key = std::pair<std::string, uint64_t>;
 
 // The owner's side of group mode, deduplicating the way the aggregator does: a sequence at or
-// below the collector's highest committed or staged one is acked with the group, not stored.
-// The commit can be held (to let frames queue up behind it) and made to fail once.
-// Safe for concurrent use (the receiver calls it on its thread, the test reads it).
+// below the collector's highest committed, staged or being committed one is acked with the
+// group, not stored. The commit can be held (to let frames queue up behind it) and made to
+// fail once. Safe for concurrent use (the receiver calls it on its threads, the test reads it).
 class GroupStore {
  public:
   BatchHandler Handler() {
@@ -105,6 +105,15 @@ class GroupStore {
   }
   std::function<Status()> Commit() {
     return [this] { return CommitGroup(); };
+  }
+  /// Background group commit: the receiver seals each group before committing it.
+  BatchReceiverOptions BackgroundOptions() {
+    BatchReceiverOptions options;
+    options.endpoint = "tcp://127.0.0.1:0";
+    options.commit = Commit();
+    options.seal = [this] { Seal(); };
+    options.discard = [this] { Discard(); };
+    return options;
   }
 
   /// Commits wait until Release() (at most 10 s, so a failed test cannot hang).
@@ -145,7 +154,8 @@ class GroupStore {
   Status Stage(const SampleBatch& batch) {
     std::lock_guard<std::mutex> lock(mu_);
     const std::string& collector = batch.collector_id();
-    const uint64_t high = std::max(committed_[collector], staged_high_[collector]);
+    const uint64_t high =
+        std::max({committed_[collector], staged_high_[collector], sealed_high_[collector]});
     const bool duplicate = batch.sequence() <= high;
     if (!duplicate) {
       staged_high_[collector] = batch.sequence();
@@ -154,19 +164,40 @@ class GroupStore {
     return Status::Ok();
   }
 
+  void Seal() {
+    std::lock_guard<std::mutex> lock(mu_);
+    sealed_ = std::move(group_);
+    group_.clear();
+    sealed_high_ = std::move(staged_high_);
+    staged_high_.clear();
+    background_ = true;
+  }
+
+  void Discard() {
+    std::lock_guard<std::mutex> lock(mu_);
+    discarded_ += group_.size();
+    group_.clear();
+    staged_high_.clear();
+    sealed_high_.clear();
+  }
+
   Status CommitGroup() {
     std::unique_lock<std::mutex> lock(mu_);
     held_ = true;
     cv_.notify_all();
     cv_.wait_for(lock, 10s, [this] { return !hold_; });
     held_ = false;
+    // Per I/O-thread commit the open group is the one to write; in the background, the sealed.
+    std::vector<std::pair<Key, bool>>& group = background_ ? sealed_ : group_;
     if (++commits_ == fail_commit_) {
-      group_.clear();
-      staged_high_.clear();
+      group.clear();
+      if (!background_) {
+        staged_high_.clear();
+      }
       return Status::Unavailable("injected commit failure");
     }
     std::vector<Key> handed;
-    for (const auto& [key, duplicate] : group_) {
+    for (const auto& [key, duplicate] : group) {
       handed.push_back(key);
       if (!duplicate) {
         stored_.push_back(key);
@@ -174,11 +205,21 @@ class GroupStore {
       }
     }
     groups_.push_back(std::move(handed));
-    group_.clear();
-    staged_high_.clear();
+    group.clear();
+    if (!background_) {
+      staged_high_.clear();
+    }
     return Status::Ok();
   }
 
+ public:
+  /// Background mode: batches of open groups a failed commit made the receiver drop.
+  std::size_t Discarded() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return discarded_;
+  }
+
+ private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool hold_ = false;                            // guarded by mu_
@@ -188,6 +229,10 @@ class GroupStore {
   std::map<std::string, uint64_t> committed_;    // guarded by mu_
   std::map<std::string, uint64_t> staged_high_;  // guarded by mu_
   std::vector<std::pair<Key, bool>> group_;      // staged, with "duplicate"; guarded by mu_
+  std::vector<std::pair<Key, bool>> sealed_;     // background: being committed; guarded by mu_
+  std::map<std::string, uint64_t> sealed_high_;  // guarded by mu_
+  bool background_ = false;                      // guarded by mu_
+  std::size_t discarded_ = 0;                    // guarded by mu_
   std::vector<Key> stored_;                      // guarded by mu_
   std::vector<std::vector<Key>> groups_;         // guarded by mu_
 };
@@ -429,6 +474,18 @@ TEST_F(BatchReceiverTest, RejectsBadOptions) {
             StatusCode::kInvalidArgument);
   options.max_held_back = 1;
   EXPECT_EQ(BatchReceiver::Create(options, nullptr).status().code(), StatusCode::kInvalidArgument);
+  // Background commit needs seal, discard and commit together.
+  options.seal = [] {};
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.discard = [] {};
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.seal = nullptr;
+  options.commit = [] { return Status::Ok(); };
+  EXPECT_EQ(BatchReceiver::Create(options, recorder.Handler()).status().code(),
+            StatusCode::kInvalidArgument);
+  options.discard = nullptr;
   options.endpoint = "nonsense";
   EXPECT_FALSE(BatchReceiver::Create(options, recorder.Handler()).ok());
 }
@@ -669,6 +726,112 @@ TEST_F(BatchReceiverTest, InvalidBatchIsRefusedAloneAndCounted) {
   EXPECT_EQ(stats.accepted, 2u);
   EXPECT_EQ(stats.deferred, 0u);
   EXPECT_EQ(stats.rejected_total(), 2u);
+}
+
+// Background commit: while a group is being written, the next batches are read, handed over
+// and staged (the I/O thread does not wait for the disk), and acked only after their own
+// group's commit, in arrival order.
+TEST_F(BatchReceiverTest, BackgroundCommitStagesTheNextGroupMeanwhile) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1, "c0"));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  peer.SendBatch(ValidBatch(1));
+  peer.SendBatch(ValidBatch(2));
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 3; }));
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  EXPECT_TRUE(store.Stored().empty());
+
+  store.Release();
+  EXPECT_EQ(ReceiveAcks(peer, 3), (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c1", 2}}));
+  EXPECT_EQ(store.Groups(), (std::vector<std::vector<Key>>{{{"c0", 1}}, {{"c1", 1}, {"c1", 2}}}));
+  const BatchReceiverStats stats = (*receiver)->Stats();
+  EXPECT_EQ(stats.commits, 2u);
+  EXPECT_EQ(stats.acked, 3u);
+}
+
+// A batch resent while its first copy is being committed is a duplicate: both copies are
+// acked, the batch is stored once.
+TEST_F(BatchReceiverTest, BackgroundCommitResendDuringCommitIsADuplicate) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 2; }));
+  store.Release();
+  EXPECT_EQ(ReceiveAcks(peer, 2), (std::vector<Key>{{"c1", 1}, {"c1", 1}}));
+  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c1", 1}}));
+}
+
+// A failed background commit takes the group staged meanwhile down with it: nothing of either
+// is acked, and both groups' collectors are held back from their lowest sequence, so that a
+// later batch is never committed ahead of a failed one. The resend rounds are stored once each.
+TEST_F(BatchReceiverTest, BackgroundCommitFailureDropsTheGroupStagedMeanwhile) {
+  GroupStore store;
+  store.Hold();
+  store.FailCommit(1);
+  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  RawPeer other((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  peer.SendBatch(ValidBatch(2));  // staged while 1 is being committed
+  other.SendBatch(ValidBatch(7, "c2"));
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 3; }));
+  store.Release();
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().commit_failures == 1; }));
+  EXPECT_EQ(store.Discarded(), 2u);
+  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  EXPECT_FALSE(other.ReceiveAck(1ms).has_value());
+  EXPECT_TRUE(store.Stored().empty());
+
+  peer.SendBatch(ValidBatch(3));         // held back from 1: deferred
+  other.SendBatch(ValidBatch(8, "c2"));  // held back from 7: deferred
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().deferred == 2; }));
+
+  for (uint64_t s = 1; s <= 3; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  other.SendBatch(ValidBatch(7, "c2"));
+  other.SendBatch(ValidBatch(8, "c2"));
+  EXPECT_EQ(ReceiveAcks(peer, 3), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}}));
+  EXPECT_EQ(ReceiveAcks(other, 2), (std::vector<Key>{{"c2", 7}, {"c2", 8}}));
+  EXPECT_THAT(store.Stored(),
+              ::testing::UnorderedElementsAre(Key{"c1", 1}, Key{"c1", 2}, Key{"c1", 3},
+                                              Key{"c2", 7}, Key{"c2", 8}));
+  EXPECT_EQ((*receiver)->Stats().commit_failures, 1u);
+}
+
+// Stop() while a commit is in flight and another group is staged: both are committed and
+// acked before the I/O thread ends; nothing read is stranded.
+TEST_F(BatchReceiverTest, BackgroundCommitStopCommitsWhatWasRead) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  peer.SendBatch(ValidBatch(2));
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 2; }));
+  store.Release();
+  (*receiver)->Stop();
+  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c1", 1}, {"c1", 2}}));
+  const BatchReceiverStats stats = (*receiver)->Stats();
+  EXPECT_EQ(stats.commits, 2u);
+  EXPECT_EQ(stats.acked, 2u);
 }
 
 // The held-back set is bounded: beyond max_held_back the oldest entry is forgotten (counted)

@@ -23,6 +23,14 @@
 //    and every collector with a batch in the group is held back from its lowest staged sequence,
 //    exactly as if the handler had failed that batch. A handler error fails that batch alone
 //    (it was not staged). Either way, an ack never covers a batch that is not committed.
+//    With BatchReceiverOptions::seal and discard as well, the commit runs in the background:
+//    the receiver seals the staged group and commits it on a thread of its own while the I/O
+//    thread reads, checks, observes and stages the next group (one commit at a time). The acks
+//    still wait for the commit. Should it fail, the group staged meanwhile is given up too
+//    (discard): nothing of either is acked, and every collector with a batch in either is held
+//    back from its lowest sequence. Committing that later group alone would record its
+//    collectors' newer sequences ahead of the failed ones, which would then look like
+//    duplicates when resent, and be lost.
 //
 // Who may send. A ZAP handler (zap_authenticator.h) answers every handshake: with an allow-list
 // of collector keys (BatchReceiverOptions::collector_keys, CURVE only) an unknown client key is
@@ -112,6 +120,13 @@ struct BatchReceiverOptions {
   /// is staged; whatever it returns, the next handler call starts a new, empty group. Must not
   /// call Stop() or destroy the receiver.
   std::function<Status()> commit;
+  /// Background group commit (see the file comment): both set, or neither. `seal` runs on the
+  /// I/O thread and closes the staged group: commit() then writes that sealed group on the
+  /// receiver's committer thread, while the handler stages the next group. `discard` runs on
+  /// the I/O thread after a failed commit: it drops the group staged since the seal, which will
+  /// not be committed either. Neither may throw, call Stop() or destroy the receiver.
+  std::function<void()> seal;
+  std::function<void()> discard;
   /// Optional: sees every batch that passed the checks, as it arrives and before the handler,
   /// including a batch held back behind a failed one (which the handler does not get until the
   /// failed one is resent): what the owner must learn whether or not it can store (its live
@@ -170,7 +185,8 @@ using BatchHandler = std::function<Status(etcdmonitor::v1::SampleBatch& batch)>;
 
 /// Receives SampleBatches from any number of BatchSenders (see the file comment).
 ///
-/// Owns one I/O thread (Start() to Stop()); the handler and the commit callback run on it.
+/// Owns one I/O thread (Start() to Stop()); the handler and the commit callback run on it (with
+/// background group commit, the commit callback runs on a second thread the receiver owns).
 /// Stats(), endpoint() and port() are safe from any thread; Start() and Stop() are for the owner
 /// and serialized.
 class BatchReceiver final {
