@@ -13,9 +13,9 @@
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import puppeteer from "puppeteer-core";
+
+import { launchChromium, openWatchedPage } from "./browser_session.mjs";
 
 const env = (name) => {
   const v = process.env[name];
@@ -51,26 +51,12 @@ function etcdctlView() {
   return { leader: names.get(leaderId), followers: [...names.entries()].filter(([id]) => id !== leaderId).map(([, n]) => n) };
 }
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "etcdmon-chromium-"));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  userDataDir: profile,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-  protocolTimeout: 60000,
-});
+const chromium = await launchChromium();
 const consoleErrors = [];
 let page;
 let exitCode = 1;
 try {
-  page = await browser.newPage();
-  page.setDefaultTimeout(30000);
-  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
-  page.on("pageerror", (e) => consoleErrors.push("uncaught: " + e.message));
-  page.on("requestfailed", (r) => consoleErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  // The page asks only for what exists: any answer >= 400 is an error, named with its URL.
-  page.on("response", (r) => { if (r.status() >= 400) consoleErrors.push(`${r.status()} for ${r.request().method()} ${r.url()}`); });
-  await page.setViewport({ width: 1280, height: 900 });
+  page = await openWatchedPage(chromium.browser, consoleErrors);
 
   // ---- the page loads, with its versioned assets cached for a year and itself never ----
   const response = await page.goto(url, { waitUntil: "load" });
@@ -224,7 +210,6 @@ try {
     if (err) console.log(`the page's error line: ${err}`);
   }
 } finally {
-  await browser.close().catch(() => {});
-  fs.rmSync(profile, { recursive: true, force: true });
+  await chromium.close();
 }
 process.exit(exitCode);

@@ -8,10 +8,7 @@
 // and choosing prod shows prod's; no console error and no answer >= 400 on the way. Prints one
 // line per check; the first failure ends the run with exit code 1.
 
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import puppeteer from "puppeteer-core";
+import { launchChromium, openWatchedPage } from "./browser_session.mjs";
 
 const url = process.env.CONSOLE_URL;
 if (!url) throw new Error("CONSOLE_URL is not set");
@@ -24,25 +21,12 @@ const check = (ok, what) => {
   log(`ok: ${what}`);
 };
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "etcdmon-chromium-"));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  userDataDir: profile,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-  protocolTimeout: 60000,
-});
+const chromium = await launchChromium();
 const problems = [];
 let page;
 let exitCode = 1;
 try {
-  page = await browser.newPage();
-  page.setDefaultTimeout(30000);
-  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
-  page.on("pageerror", (e) => problems.push("uncaught: " + e.message));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => { if (r.status() >= 400) problems.push(`${r.status()} for ${r.request().method()} ${r.url()}`); });
-  await page.setViewport({ width: 1280, height: 900 });
+  page = await openWatchedPage(chromium.browser, problems);
 
   const response = await page.goto(url, { waitUntil: "load" });
   check(response.status() === 200, "the page answers 200");
@@ -89,7 +73,6 @@ try {
     if (err) console.log(`the page's error line: ${err}`);
   }
 } finally {
-  await browser.close().catch(() => {});
-  fs.rmSync(profile, { recursive: true, force: true });
+  await chromium.close();
 }
 process.exit(exitCode);

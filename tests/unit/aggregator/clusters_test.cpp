@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregator_fixture.h"
 #include "etcdmon/aggregator/service.h"
 #include "etcdmon/metrics/catalogue.h"
 #include "etcdmon/testing/temp_dir.h"
@@ -25,8 +26,6 @@ namespace {
 
 namespace v1 = etcdmonitor::v1;
 using etcdmon::aggregator::raw_ingest::Frame;
-using etcdmon::aggregator::raw_ingest::RawDealer;
-using etcdmon::testing::TempDir;
 using etcdmon::testing::WaitFor;
 
 int64_t NowMs() {
@@ -63,22 +62,12 @@ v1::MemberSample Sample(const std::string& member, uint64_t member_id, uint64_t 
   return s;
 }
 
-class AggregatorClustersTest : public ::testing::Test {
+class AggregatorClustersTest : public AggregatorFixture {
  protected:
   void SetUp() override {
-    config_.ingest_endpoint = "tcp://127.0.0.1:0";
-    config_.publish_endpoint = "tcp://127.0.0.1:0";
-    config_.grpc_address = "";
     config_.tick = std::chrono::milliseconds(50);
     config_.model.expected_interval = std::chrono::seconds(10);
-    config_.history.path = dir_.File("history.db");
-    auto service = AggregatorService::Create(config_, nullptr);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-    ASSERT_TRUE(service_->Start().ok());
-    monitor_ = v1::MonitorService::NewStub(service_->InProcessChannel());
-    collector_ = std::make_unique<RawDealer>(service_->ingest_endpoint());
-    ASSERT_TRUE(collector_->connected());
+    ASSERT_NO_FATAL_FAILURE(StartAggregator());
   }
 
   bool Send(const std::string& collector, const std::string& cluster,
@@ -133,11 +122,6 @@ class AggregatorClustersTest : public ::testing::Test {
     return monitor_->QueryHistory(&context, query, &out);
   }
 
-  TempDir dir_;
-  AggregatorConfig config_;
-  std::unique_ptr<AggregatorService> service_;
-  std::unique_ptr<v1::MonitorService::Stub> monitor_;
-  std::unique_ptr<RawDealer> collector_;
   uint64_t sequence_ = 0;
 };
 

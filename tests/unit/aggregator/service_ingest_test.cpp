@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "aggregator_fixture.h"
 #include "etcdmon/aggregator/cluster_model.h"
 #include "etcdmon/aggregator/history_store.h"
 #include "etcdmon/aggregator/service.h"
@@ -21,14 +22,11 @@
 #include "etcdmon/testing/temp_dir.h"
 #include "etcdmonitor/v1/samples.pb.h"
 #include "etcdmonitor/v1/services.grpc.pb.h"
-#include "raw_dealer.h"
 
 namespace etcdmon::aggregator {
 namespace {
 
 namespace v1 = etcdmonitor::v1;
-using etcdmon::aggregator::raw_ingest::RawDealer;
-using etcdmon::testing::TempDir;
 using etcdmon::testing::WaitFor;
 
 // Recent times (ten minutes ago, on a minute), so that queries answer from the raw points.
@@ -92,35 +90,22 @@ void ExpectStoredOnce(HistoryStore& store, const v1::MemberSample& sample) {
   }
 }
 
-class ServiceIngestTest : public ::testing::Test {
+class ServiceIngestTest : public AggregatorFixture {
  protected:
   void SetUp() override {
-    config_.ingest_endpoint = "tcp://127.0.0.1:0";
-    config_.publish_endpoint = "tcp://127.0.0.1:0";
-    config_.grpc_address = "";
     config_.tick = std::chrono::hours(1);  // ticks are not what this test looks at
-    config_.history.path = dir_.File("history.db");
-    auto service = AggregatorService::Create(config_, nullptr);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-    ASSERT_TRUE(service_->Start().ok());
-    collector_ = std::make_unique<RawDealer>(service_->ingest_endpoint());
-    ASSERT_TRUE(collector_->connected());
+    ASSERT_NO_FATAL_FAILURE(StartAggregator());
   }
 
   // Stops the service and opens its history file.
   std::unique_ptr<HistoryStore> StopAndOpenHistory() {
     collector_.reset();
+    monitor_.reset();
     service_.reset();
     auto store = HistoryStore::Open(config_.history);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     return store.ok() ? std::move(*store) : nullptr;
   }
-
-  TempDir dir_;
-  AggregatorConfig config_;
-  std::unique_ptr<AggregatorService> service_;
-  std::unique_ptr<RawDealer> collector_;
 };
 
 // Samples of one member whose point layout changes (status missing, probes failing, then back)
@@ -184,23 +169,13 @@ TEST_F(ServiceIngestTest, ResentSequencesAreAckedNotStored) {
 // (Unavailable, "database is locked", after the busy timeout) until the test lets go. Ticks
 // come only early (a sample that changes a member's reachability), so each snapshot follows a
 // sample the test sent.
-class ServiceStorageFailureTest : public ::testing::Test {
+class ServiceStorageFailureTest : public AggregatorFixture {
  protected:
   void SetUp() override {
-    config_.ingest_endpoint = "tcp://127.0.0.1:0";
-    config_.publish_endpoint = "tcp://127.0.0.1:0";
-    config_.grpc_address = "";
     config_.tick = std::chrono::hours(1);
     // Failing writes take seconds each (the busy timeout): no member may turn stale meanwhile.
     config_.model.expected_interval = std::chrono::hours(1);
-    config_.history.path = dir_.File("history.db");
-    auto service = AggregatorService::Create(config_, nullptr);
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-    ASSERT_TRUE(service_->Start().ok());
-    monitor_ = v1::MonitorService::NewStub(service_->InProcessChannel());
-    collector_ = std::make_unique<RawDealer>(service_->ingest_endpoint());
-    ASSERT_TRUE(collector_->connected());
+    ASSERT_NO_FATAL_FAILURE(StartAggregator());
   }
 
   // The store fails from now on: another connection holds the write lock.
@@ -243,11 +218,6 @@ class ServiceStorageFailureTest : public ::testing::Test {
     return 0;
   }
 
-  TempDir dir_;
-  AggregatorConfig config_;
-  std::unique_ptr<AggregatorService> service_;
-  std::unique_ptr<v1::MonitorService::Stub> monitor_;
-  std::unique_ptr<RawDealer> collector_;
   std::unique_ptr<sqlite::Connection> lock_holder_;
 };
 

@@ -53,6 +53,27 @@ std::pair<int, std::string> Promtool(const std::string& text, const std::string&
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, output};
 }
 
+// Runs promtool check metrics on the exposition `text` (its files in `dir`) and fails the calling
+// test on a parse error or on any complaint but the lint rules the quickstart's names break on
+// purpose: the unit of the *_milliseconds names (the lint wants seconds) and the "_count" suffix
+// of etcd_cluster_member_count.
+void ExpectPromtoolAccepts(const std::string& text, const std::string& dir) {
+  auto [rc, output] = Promtool(text, dir);
+  ASSERT_TRUE(rc == 0 || rc == 3) << "promtool failed (" << rc << "): " << output;
+  std::istringstream problems(output);
+  std::string problem;
+  while (std::getline(problems, problem)) {
+    if (problem.empty()) {
+      continue;
+    }
+    const bool unit = problem.find(
+                          "_milliseconds use base unit \"seconds\" instead of "
+                          "\"milliseconds\"") != std::string::npos;
+    const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
+    EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
+  }
+}
+
 bool OnPath(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path != nullptr ? path : "");
@@ -293,9 +314,7 @@ TEST_F(GatewayServiceTest, MetricsHaveTheQuickstartNamesAndLabels) {
 }
 
 // promtool must be installed (Debian's prometheus package): a missing promtool fails the test.
-// The only complaints accepted are the lint rules the quickstart's names break on purpose: the
-// unit of the *_milliseconds names (the lint wants seconds) and the "_count" suffix of
-// etcd_cluster_member_count. Any other complaint, or a parse error, fails.
+// Only the complaints about the quickstart's names are accepted (ExpectPromtoolAccepts).
 TEST_F(GatewayServiceTest, PromtoolAcceptsTheExposition) {
   ASSERT_TRUE(OnPath("promtool")) << "promtool not found: install Debian's prometheus package";
   Start();
@@ -307,20 +326,7 @@ TEST_F(GatewayServiceTest, PromtoolAcceptsTheExposition) {
     return text.find("etcd_monitor_gateway_http_requests_total{") != std::string::npos;
   }));
   testing::TempDir dir;
-  auto [rc, output] = Promtool(text, dir.path());
-  ASSERT_TRUE(rc == 0 || rc == 3) << "promtool failed (" << rc << "): " << output;
-  std::istringstream problems(output);
-  std::string problem;
-  while (std::getline(problems, problem)) {
-    if (problem.empty()) {
-      continue;
-    }
-    const bool unit = problem.find(
-                          "_milliseconds use base unit \"seconds\" instead of "
-                          "\"milliseconds\"") != std::string::npos;
-    const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
-    EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectPromtoolAccepts(text, dir.path()));
   // A damaged exposition is refused: the check can fail.
   auto [bad_rc, bad_output] = Promtool("# TYPE x gauge\nx{cluster=\"a\" 1\n", dir.path());
   EXPECT_EQ(bad_rc, 1) << bad_output;
@@ -563,18 +569,7 @@ TEST_F(FleetServiceTest, PromtoolAcceptsTheFleetExposition) {
   EXPECT_NE(text.find("etcd_monitor_cluster_identity_conflicts_total{cluster=\"staging\"} 2"),
             std::string::npos);
   testing::TempDir dir;
-  auto [rc, output] = Promtool(text, dir.path());
-  ASSERT_TRUE(rc == 0 || rc == 3) << "promtool failed (" << rc << "): " << output;
-  std::istringstream problems(output);
-  std::string problem;
-  while (std::getline(problems, problem)) {
-    if (problem.empty()) {
-      continue;
-    }
-    const bool unit = problem.find("_milliseconds use base unit") != std::string::npos;
-    const bool member_count = problem.rfind("etcd_cluster_member_count non-histogram", 0) == 0;
-    EXPECT_TRUE(unit || member_count) << "unexpected promtool complaint: " << problem;
-  }
+  ExpectPromtoolAccepts(text, dir.path());
 }
 
 }  // namespace
