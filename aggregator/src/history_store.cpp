@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "etcdmon/sqlite/connection.h"
@@ -110,13 +111,20 @@ struct HistoryStore::Impl {
   std::atomic<uint64_t> live_series{0};  // entries of series_ids, what max_series bounds
   int64_t maintain_now_ms = 0;           // `now` of the latest Maintain; guarded by mu
   int64_t evicted_at_ms = 0;             // the latest EvictUnused; guarded by mu
-  // Write's insertion order, reused across writes (guarded by mu).
-  struct OrderedPoint {
-    SeriesId series;
-    uint32_t position;  // in the batch: breaks ties so a later point of the same key wins
-    int64_t unix_ms;
-  };
-  std::vector<OrderedPoint> write_order;
+  // Write's insertion order, reused across writes (guarded by mu): positions in the batch.
+  std::vector<uint32_t> write_order;
+  // Write's counting sort by series, reused across writes (guarded by mu): per series id, its
+  // points' count and then its next slot in write_order (zero between writes), and the ids the
+  // batch holds.
+  std::vector<uint32_t> series_slot;
+  std::vector<SeriesId> write_series;
+
+  // Fills write_order with the positions of `points` in key order (series, then time; equal
+  // keys in batch order, so the last one written wins). A group interleaves every series but
+  // holds each series' points mostly in time order already, so a counting sort by series and
+  // a check of each series' run (sorted only when out of order) do in two linear passes what
+  // a comparison sort of the whole group did in about a tenth of the write's time.
+  void OrderForWrite(const std::vector<PointRecord>& points);
 
   // Separate from mu so the ingest path's duplicate check never waits for a write or a
   // maintenance step. Lock order: mu, then committed_mu.
@@ -456,23 +464,11 @@ Status HistoryStore::Write(const WriteBatch& batch) {
   // batches interleaves every series, and in key order consecutive inserts land on the same
   // b-tree leaf, which made ingest with 16 collectors about a fifth faster. Equal keys keep their
   // order, so the last one written still wins.
-  std::vector<Impl::OrderedPoint>& order = impl_->write_order;
-  order.clear();
-  for (std::size_t i = 0; i < batch.points.size(); ++i) {
-    const PointRecord& p = batch.points[i];
-    order.push_back({p.series, static_cast<uint32_t>(i), p.unix_ms});
-  }
-  std::sort(order.begin(), order.end(),
-            [](const Impl::OrderedPoint& a, const Impl::OrderedPoint& b) {
-              if (a.series != b.series) {
-                return a.series < b.series;
-              }
-              return a.unix_ms != b.unix_ms ? a.unix_ms < b.unix_ms : a.position < b.position;
-            });
+  impl_->OrderForWrite(batch.points);
   sqlite::Statement& insert = impl_->insert_point;
   uint64_t written = 0;
-  for (const Impl::OrderedPoint& ordered : order) {
-    const PointRecord& p = batch.points[ordered.position];
+  for (const uint32_t position : impl_->write_order) {
+    const PointRecord& p = batch.points[position];
     // SQLite stores NaN as NULL, and an infinity would turn every sum it enters into one.
     if (!std::isfinite(p.value)) {
       continue;
@@ -504,6 +500,42 @@ Status HistoryStore::Write(const WriteBatch& batch) {
     }
   }
   return Status::Ok();
+}
+
+void HistoryStore::Impl::OrderForWrite(const std::vector<PointRecord>& points) {
+  // Series ids were checked against max_series_id, which only grows.
+  if (series_slot.size() <= max_series_id) {
+    series_slot.resize(static_cast<std::size_t>(max_series_id) + 1, 0);
+  }
+  write_series.clear();
+  for (const PointRecord& p : points) {
+    if (series_slot[p.series]++ == 0) {
+      write_series.push_back(p.series);
+    }
+  }
+  std::sort(write_series.begin(), write_series.end());
+  uint32_t next = 0;
+  for (const SeriesId id : write_series) {
+    next += std::exchange(series_slot[id], next);
+  }
+  write_order.resize(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    write_order[series_slot[points[i].series]++] = static_cast<uint32_t>(i);
+  }
+  // Each series' run, in batch order; sorted by time where it is not already (a stable sort
+  // keeps equal times in batch order).
+  auto run_begin = write_order.begin();
+  for (const SeriesId id : write_series) {
+    const auto run_end = write_order.begin() + series_slot[id];
+    series_slot[id] = 0;
+    auto by_time = [&points](uint32_t a, uint32_t b) {
+      return points[a].unix_ms < points[b].unix_ms;
+    };
+    if (!std::is_sorted(run_begin, run_end, by_time)) {
+      std::stable_sort(run_begin, run_end, by_time);
+    }
+    run_begin = run_end;
+  }
 }
 
 uint64_t HistoryStore::HighestCommitted(std::string_view collector_id) const {
