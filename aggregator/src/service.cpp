@@ -27,6 +27,7 @@
 #include "history_schema.h"
 #include "model_points.h"
 #include "monitor_grpc.h"
+#include "tick_points_hold.h"
 
 namespace etcdmon::aggregator {
 
@@ -183,6 +184,9 @@ struct AggregatorService::Impl {
   std::vector<ClusterPoints> tick_out;  // being filled by the tick in progress
   // Guarded by mu: ticks' points waiting for the maintenance thread; a bounded backlog.
   std::deque<std::vector<ClusterPoints>> points_to_store;
+  // Guarded by mu: when the maintenance thread writes points_to_store (while it is not empty);
+  // set by the tick that found it empty, see TickPointsHold.
+  std::chrono::steady_clock::time_point store_points_at;
   uint64_t tick_points_dropped = 0;  // guarded by mu: ticks whose points were not stored
   WriteBatch tick_write;             // the maintenance thread's
   std::vector<std::shared_ptr<ClusterEntry>> tick_clusters;
@@ -736,8 +740,16 @@ struct AggregatorService::Impl {
     tick_clusters.clear();
     if (!tick_out.empty()) {
       bool dropped = false;
+      std::size_t points = 0;
+      for (const ClusterPoints& c : tick_out) {
+        points += c.points.size();
+      }
+      const auto hold = detail::TickPointsHold(points, config.history.rollup_delay);
       {
         std::lock_guard<std::mutex> lock(mu);
+        if (points_to_store.empty()) {
+          store_points_at = clock.SteadyNow() + hold;
+        }
         if (points_to_store.size() >= kMaxTicksToStore) {
           points_to_store.pop_front();  // the store is far behind: the oldest tick's go
           dropped = ++tick_points_dropped == 1;
@@ -861,6 +873,8 @@ struct AggregatorService::Impl {
 
   // Maintenance in small steps (each holds the store's writer for a few ms at most, so ingest
   // commits and tick writes interleave), back to back while work is left, else once a tick.
+  // The ticks' points are written once store_points_at has come (a fleet's are held a few
+  // ticks: see TickPointsHold), and at stop.
   void MaintenanceLoop() {
     auto next = clock.SteadyNow();
     std::deque<std::vector<ClusterPoints>> to_store;
@@ -868,10 +882,24 @@ struct AggregatorService::Impl {
       bool due = false;
       {
         std::unique_lock<std::mutex> lock(mu);
-        // Stop only once the ticks' points are stored.
-        due = !clock.WaitUntil(lock, cv, next,
-                               [this] { return stop_requested || !points_to_store.empty(); });
-        to_store.swap(points_to_store);
+        for (;;) {
+          const auto now = clock.SteadyNow();
+          // Stop only once the ticks' points are stored.
+          if (!points_to_store.empty() && (stop_requested || now >= store_points_at)) {
+            to_store.swap(points_to_store);
+          }
+          due = !stop_requested && now >= next;
+          if (due || stop_requested || !to_store.empty()) {
+            break;
+          }
+          // Until the next step or write; a tick handing over the first points may bring the
+          // write forward.
+          const auto wake = points_to_store.empty() ? next : std::min(next, store_points_at);
+          const std::size_t waiting = points_to_store.size();
+          clock.WaitUntil(lock, cv, wake, [this, waiting] {
+            return stop_requested || points_to_store.size() != waiting;
+          });
+        }
         if (to_store.empty() && stop_requested) {
           return;
         }
