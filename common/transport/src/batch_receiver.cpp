@@ -30,10 +30,12 @@ constexpr std::chrono::milliseconds kMaxPollWait{100};
 // Messages handled per loop iteration before the stop flag is looked at again; in group mode
 // also the bound on the batches of one group.
 constexpr int kMaxMessagesPerIteration = 256;
-// Background group commit: batches staged while a commit is in flight, at most. Beyond, the
-// I/O thread stops reading until the commit ends, and ZMQ_RCVHWM pushes back on the senders: a
-// stalled disk cannot make the group grow without bound.
+// Background group commit: batches, and bytes of their frames, staged while a commit is in
+// flight, at most. Beyond, the I/O thread stops reading until the commit ends, and ZMQ_RCVHWM
+// pushes back on the senders: a stalled disk cannot make the group grow without bound, nor can
+// large batches (typical ones are a few KiB: the batch count binds first).
 constexpr std::size_t kMaxStagedBatches = 4 * kMaxMessagesPerIteration;
+constexpr std::size_t kMaxStagedBytes = std::size_t{32} << 20;
 // libzmq drops a connection whose frame exceeds this multiple of max_frame_bytes before the
 // frame is buffered whole; between 1x and this, the frame is read and rejected as oversized.
 constexpr int64_t kHardFrameLimitFactor = 4;
@@ -99,7 +101,7 @@ struct BatchReceiver::Impl {
   bool Authorized(detail::Message& payload, std::size_t size);
   // The per-batch checks of the parsed batch (batch_validation.h).
   bool Valid(std::size_t size);
-  void Handle(std::string_view peer);
+  void Handle(std::string_view peer, std::size_t size);
   void Stage(std::string_view peer, const std::string& collector_id, uint64_t sequence);
   struct StagedBatch;
   // options.commit(), with an exception turned into an error.
@@ -171,6 +173,10 @@ struct BatchReceiver::Impl {
   };
   std::vector<StagedBatch> staged;
   std::size_t staged_count = 0;
+  std::size_t staged_bytes = 0;  // the staged batches' frames
+  bool StagingFull() const {
+    return staged_count >= kMaxStagedBatches || staged_bytes >= kMaxStagedBytes;
+  }
   bool last_commit_failed = false;  // logs a run of commit failures once at warn
   // Background group commit. The sealed group is the one the committer writes; owned by the
   // I/O thread, like commit_in_flight.
@@ -383,11 +389,11 @@ bool BatchReceiver::Impl::ReadOne() {
   if (!Authorized(payload, size) || !Valid(size)) {
     return true;
   }
-  Handle(routing_id.view());
+  Handle(routing_id.view(), size);
   return true;
 }
 
-void BatchReceiver::Impl::Handle(std::string_view peer) {
+void BatchReceiver::Impl::Handle(std::string_view peer, std::size_t size) {
   // A copy (into reused storage): the handler may take the batch's contents.
   collector_scratch.assign(batch.collector_id());
   const std::string& collector_id = collector_scratch;
@@ -456,6 +462,7 @@ void BatchReceiver::Impl::Handle(std::string_view peer) {
   }
   if (options.commit) {
     Stage(peer, collector_id, sequence);
+    staged_bytes += size;
   } else {
     SendAck(peer, collector_id, sequence);
   }
@@ -486,6 +493,7 @@ void BatchReceiver::Impl::CommitGroup() {
   const Status status = RunCommit();
   const std::size_t count = staged_count;
   staged_count = 0;
+  staged_bytes = 0;
   CountCommit(status, count);
   if (status.ok()) {
     Committed(staged, count);
@@ -534,6 +542,7 @@ void BatchReceiver::Impl::StartCommit() {
   std::swap(sealed, staged);
   sealed_count = staged_count;
   staged_count = 0;
+  staged_bytes = 0;
   commit_in_flight = true;
   {
     std::lock_guard<std::mutex> lock(commit_mu);
@@ -566,6 +575,7 @@ void BatchReceiver::Impl::TakeCommitOutcome(bool wait) {
     NotCommitted(staged, staged_count);
     NotCommitted(sealed, sealed_count);
     staged_count = 0;
+    staged_bytes = 0;
   }
   sealed_count = 0;
 }
@@ -653,7 +663,7 @@ void BatchReceiver::Impl::Run() {
       }
     }
     int handled = 0;
-    while (handled < kMaxMessagesPerIteration && staged_count < kMaxStagedBatches && ReadOne()) {
+    while (handled < kMaxMessagesPerIteration && !StagingFull() && ReadOne()) {
       ++handled;
     }
     if (background()) {
@@ -667,7 +677,7 @@ void BatchReceiver::Impl::Run() {
       CommitGroup();  // the group is what this round read: the stop flag never strands it
     }
     // Staging is full while a commit is in flight: only the committer's outcome is awaited.
-    const bool can_read = staged_count < kMaxStagedBatches;
+    const bool can_read = !StagingFull();
     if (handled == kMaxMessagesPerIteration && can_read) {
       continue;  // more may be waiting; look at the stop flag, then read on without polling
     }

@@ -813,6 +813,36 @@ TEST_F(BatchReceiverTest, BackgroundCommitFailureDropsTheGroupStagedMeanwhile) {
   EXPECT_EQ((*receiver)->Stats().commit_failures, 1u);
 }
 
+// While a commit is in flight the next group grows to 1024 batches at most: then the I/O
+// thread stops reading (the rest waits in the sockets) until the commit ends.
+TEST_F(BatchReceiverTest, BackgroundCommitBoundsTheGroupStagedMeanwhile) {
+  GroupStore store;
+  store.Hold();
+  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
+  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
+  ASSERT_TRUE((*receiver)->Start().ok());
+  RawPeer peer((*receiver)->endpoint());
+  peer.SendBatch(ValidBatch(1));
+  ASSERT_TRUE(store.WaitUntilHeld());
+  constexpr uint64_t kLast = 1300;
+  for (uint64_t s = 2; s <= kLast; ++s) {
+    peer.SendBatch(ValidBatch(s));
+  }
+  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 1 + 1024; }));
+  store.Release();
+  // (The acks of a whole group go out at once, beyond what the sockets queue: not counted here.)
+  ASSERT_TRUE(WaitFor([&] { return store.Stored().size() == kLast; }));
+  const std::vector<std::vector<Key>> groups = store.Groups();
+  ASSERT_GE(groups.size(), 3u);
+  EXPECT_EQ(groups[1].size(), 1024u);
+  std::size_t total = 0;
+  for (const std::vector<Key>& group : groups) {
+    EXPECT_LE(group.size(), 1024u);
+    total += group.size();
+  }
+  EXPECT_EQ(total, kLast);
+}
+
 // Stop() while a commit is in flight and another group is staged: both are committed and
 // acked before the I/O thread ends; nothing read is stranded.
 TEST_F(BatchReceiverTest, BackgroundCommitStopCommitsWhatWasRead) {
