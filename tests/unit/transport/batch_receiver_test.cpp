@@ -252,13 +252,9 @@ std::vector<Key> ReceiveAcks(RawPeer& peer, std::size_t count) {
 
 class BatchReceiverTest : public ::testing::Test {
  protected:
-  std::unique_ptr<BatchReceiver> StartReceiver(BatchHandler handler,
-                                               std::size_t max_frame_bytes = 64 * 1024,
-                                               std::function<Status()> commit = nullptr) {
-    BatchReceiverOptions options;
-    options.endpoint = "tcp://127.0.0.1:0";
-    options.max_frame_bytes = max_frame_bytes;
-    options.commit = std::move(commit);
+  // Started with `options` (its endpoint and the rest as given); null, with a failure, when it
+  // cannot be.
+  std::unique_ptr<BatchReceiver> StartReceiver(BatchHandler handler, BatchReceiverOptions options) {
     Result<std::unique_ptr<BatchReceiver>> receiver =
         BatchReceiver::Create(options, std::move(handler));
     EXPECT_TRUE(receiver.ok()) << receiver.status().ToString();
@@ -267,6 +263,15 @@ class BatchReceiverTest : public ::testing::Test {
     }
     EXPECT_TRUE((*receiver)->Start().ok());
     return std::move(*receiver);
+  }
+  std::unique_ptr<BatchReceiver> StartReceiver(BatchHandler handler,
+                                               std::size_t max_frame_bytes = 64 * 1024,
+                                               std::function<Status()> commit = nullptr) {
+    BatchReceiverOptions options;
+    options.endpoint = "tcp://127.0.0.1:0";
+    options.max_frame_bytes = max_frame_bytes;
+    options.commit = std::move(commit);
+    return StartReceiver(std::move(handler), std::move(options));
   }
 };
 
@@ -728,111 +733,104 @@ TEST_F(BatchReceiverTest, InvalidBatchIsRefusedAloneAndCounted) {
   EXPECT_EQ(stats.rejected_total(), 2u);
 }
 
+// Background group commit, with every commit held until the test releases it.
+class BackgroundCommitTest : public BatchReceiverTest {
+ protected:
+  void SetUp() override {
+    store_.Hold();
+    receiver_ = StartReceiver(store_.Handler(), store_.BackgroundOptions());
+    ASSERT_NE(receiver_, nullptr);
+    peer_ = std::make_unique<RawPeer>(receiver_->endpoint());
+  }
+
+  // Sends `first` and waits until its commit is held: what comes next is staged meanwhile.
+  void HoldFirstCommit(const SampleBatch& first) {
+    peer_->SendBatch(first);
+    ASSERT_TRUE(store_.WaitUntilHeld());
+  }
+
+  GroupStore store_;  // declared first: the receiver calls it until it is destroyed
+  std::unique_ptr<BatchReceiver> receiver_;
+  std::unique_ptr<RawPeer> peer_;
+};
+
 // Background commit: while a group is being written, the next batches are read, handed over
 // and staged (the I/O thread does not wait for the disk), and acked only after their own
 // group's commit, in arrival order.
-TEST_F(BatchReceiverTest, BackgroundCommitStagesTheNextGroupMeanwhile) {
-  GroupStore store;
-  store.Hold();
-  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
-  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
-  ASSERT_TRUE((*receiver)->Start().ok());
-  RawPeer peer((*receiver)->endpoint());
-  peer.SendBatch(ValidBatch(1, "c0"));
-  ASSERT_TRUE(store.WaitUntilHeld());
-  peer.SendBatch(ValidBatch(1));
-  peer.SendBatch(ValidBatch(2));
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 3; }));
-  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
-  EXPECT_TRUE(store.Stored().empty());
+TEST_F(BackgroundCommitTest, StagesTheNextGroupMeanwhile) {
+  ASSERT_NO_FATAL_FAILURE(HoldFirstCommit(ValidBatch(1, "c0")));
+  peer_->SendBatch(ValidBatch(1));
+  peer_->SendBatch(ValidBatch(2));
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().accepted == 3; }));
+  EXPECT_FALSE(peer_->ReceiveAck(50ms).has_value());
+  EXPECT_TRUE(store_.Stored().empty());
 
-  store.Release();
-  EXPECT_EQ(ReceiveAcks(peer, 3), (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c1", 2}}));
-  EXPECT_EQ(store.Groups(), (std::vector<std::vector<Key>>{{{"c0", 1}}, {{"c1", 1}, {"c1", 2}}}));
-  const BatchReceiverStats stats = (*receiver)->Stats();
+  store_.Release();
+  EXPECT_EQ(ReceiveAcks(*peer_, 3), (std::vector<Key>{{"c0", 1}, {"c1", 1}, {"c1", 2}}));
+  EXPECT_EQ(store_.Groups(), (std::vector<std::vector<Key>>{{{"c0", 1}}, {{"c1", 1}, {"c1", 2}}}));
+  const BatchReceiverStats stats = receiver_->Stats();
   EXPECT_EQ(stats.commits, 2u);
   EXPECT_EQ(stats.acked, 3u);
 }
 
 // A batch resent while its first copy is being committed is a duplicate: both copies are
 // acked, the batch is stored once.
-TEST_F(BatchReceiverTest, BackgroundCommitResendDuringCommitIsADuplicate) {
-  GroupStore store;
-  store.Hold();
-  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
-  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
-  ASSERT_TRUE((*receiver)->Start().ok());
-  RawPeer peer((*receiver)->endpoint());
-  peer.SendBatch(ValidBatch(1));
-  ASSERT_TRUE(store.WaitUntilHeld());
-  peer.SendBatch(ValidBatch(1));
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 2; }));
-  store.Release();
-  EXPECT_EQ(ReceiveAcks(peer, 2), (std::vector<Key>{{"c1", 1}, {"c1", 1}}));
-  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c1", 1}}));
+TEST_F(BackgroundCommitTest, ResendDuringCommitIsADuplicate) {
+  ASSERT_NO_FATAL_FAILURE(HoldFirstCommit(ValidBatch(1)));
+  peer_->SendBatch(ValidBatch(1));
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().accepted == 2; }));
+  store_.Release();
+  EXPECT_EQ(ReceiveAcks(*peer_, 2), (std::vector<Key>{{"c1", 1}, {"c1", 1}}));
+  EXPECT_EQ(store_.Stored(), (std::vector<Key>{{"c1", 1}}));
 }
 
 // A failed background commit takes the group staged meanwhile down with it: nothing of either
 // is acked, and both groups' collectors are held back from their lowest sequence, so that a
 // later batch is never committed ahead of a failed one. The resend rounds are stored once each.
-TEST_F(BatchReceiverTest, BackgroundCommitFailureDropsTheGroupStagedMeanwhile) {
-  GroupStore store;
-  store.Hold();
-  store.FailCommit(1);
-  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
-  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
-  ASSERT_TRUE((*receiver)->Start().ok());
-  RawPeer peer((*receiver)->endpoint());
-  RawPeer other((*receiver)->endpoint());
-  peer.SendBatch(ValidBatch(1));
-  ASSERT_TRUE(store.WaitUntilHeld());
-  peer.SendBatch(ValidBatch(2));  // staged while 1 is being committed
+TEST_F(BackgroundCommitTest, FailureDropsTheGroupStagedMeanwhile) {
+  store_.FailCommit(1);
+  RawPeer other(receiver_->endpoint());
+  ASSERT_NO_FATAL_FAILURE(HoldFirstCommit(ValidBatch(1)));
+  peer_->SendBatch(ValidBatch(2));  // staged while 1 is being committed
   other.SendBatch(ValidBatch(7, "c2"));
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 3; }));
-  store.Release();
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().commit_failures == 1; }));
-  EXPECT_EQ(store.Discarded(), 2u);
-  EXPECT_FALSE(peer.ReceiveAck(50ms).has_value());
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().accepted == 3; }));
+  store_.Release();
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().commit_failures == 1; }));
+  EXPECT_EQ(store_.Discarded(), 2u);
+  EXPECT_FALSE(peer_->ReceiveAck(50ms).has_value());
   EXPECT_FALSE(other.ReceiveAck(1ms).has_value());
-  EXPECT_TRUE(store.Stored().empty());
+  EXPECT_TRUE(store_.Stored().empty());
 
-  peer.SendBatch(ValidBatch(3));         // held back from 1: deferred
+  peer_->SendBatch(ValidBatch(3));       // held back from 1: deferred
   other.SendBatch(ValidBatch(8, "c2"));  // held back from 7: deferred
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().deferred == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().deferred == 2; }));
 
   for (uint64_t s = 1; s <= 3; ++s) {
-    peer.SendBatch(ValidBatch(s));
+    peer_->SendBatch(ValidBatch(s));
   }
   other.SendBatch(ValidBatch(7, "c2"));
   other.SendBatch(ValidBatch(8, "c2"));
-  EXPECT_EQ(ReceiveAcks(peer, 3), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}}));
+  EXPECT_EQ(ReceiveAcks(*peer_, 3), (std::vector<Key>{{"c1", 1}, {"c1", 2}, {"c1", 3}}));
   EXPECT_EQ(ReceiveAcks(other, 2), (std::vector<Key>{{"c2", 7}, {"c2", 8}}));
-  EXPECT_THAT(store.Stored(),
+  EXPECT_THAT(store_.Stored(),
               ::testing::UnorderedElementsAre(Key{"c1", 1}, Key{"c1", 2}, Key{"c1", 3},
                                               Key{"c2", 7}, Key{"c2", 8}));
-  EXPECT_EQ((*receiver)->Stats().commit_failures, 1u);
+  EXPECT_EQ(receiver_->Stats().commit_failures, 1u);
 }
 
 // While a commit is in flight the next group grows to 1024 batches at most: then the I/O
 // thread stops reading (the rest waits in the sockets) until the commit ends.
-TEST_F(BatchReceiverTest, BackgroundCommitBoundsTheGroupStagedMeanwhile) {
-  GroupStore store;
-  store.Hold();
-  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
-  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
-  ASSERT_TRUE((*receiver)->Start().ok());
-  RawPeer peer((*receiver)->endpoint());
-  peer.SendBatch(ValidBatch(1));
-  ASSERT_TRUE(store.WaitUntilHeld());
+TEST_F(BackgroundCommitTest, BoundsTheGroupStagedMeanwhile) {
+  ASSERT_NO_FATAL_FAILURE(HoldFirstCommit(ValidBatch(1)));
   constexpr uint64_t kLast = 1300;
   for (uint64_t s = 2; s <= kLast; ++s) {
-    peer.SendBatch(ValidBatch(s));
+    peer_->SendBatch(ValidBatch(s));
   }
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 1 + 1024; }));
-  store.Release();
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().accepted == 1 + 1024; }));
+  store_.Release();
   // (The acks of a whole group go out at once, beyond what the sockets queue: not counted here.)
-  ASSERT_TRUE(WaitFor([&] { return store.Stored().size() == kLast; }));
-  const std::vector<std::vector<Key>> groups = store.Groups();
+  ASSERT_TRUE(WaitFor([&] { return store_.Stored().size() == kLast; }));
+  const std::vector<std::vector<Key>> groups = store_.Groups();
   ASSERT_GE(groups.size(), 3u);
   EXPECT_EQ(groups[1].size(), 1024u);
   std::size_t total = 0;
@@ -845,21 +843,14 @@ TEST_F(BatchReceiverTest, BackgroundCommitBoundsTheGroupStagedMeanwhile) {
 
 // Stop() while a commit is in flight and another group is staged: both are committed and
 // acked before the I/O thread ends; nothing read is stranded.
-TEST_F(BatchReceiverTest, BackgroundCommitStopCommitsWhatWasRead) {
-  GroupStore store;
-  store.Hold();
-  auto receiver = BatchReceiver::Create(store.BackgroundOptions(), store.Handler());
-  ASSERT_TRUE(receiver.ok()) << receiver.status().ToString();
-  ASSERT_TRUE((*receiver)->Start().ok());
-  RawPeer peer((*receiver)->endpoint());
-  peer.SendBatch(ValidBatch(1));
-  ASSERT_TRUE(store.WaitUntilHeld());
-  peer.SendBatch(ValidBatch(2));
-  ASSERT_TRUE(WaitFor([&] { return (*receiver)->Stats().accepted == 2; }));
-  store.Release();
-  (*receiver)->Stop();
-  EXPECT_EQ(store.Stored(), (std::vector<Key>{{"c1", 1}, {"c1", 2}}));
-  const BatchReceiverStats stats = (*receiver)->Stats();
+TEST_F(BackgroundCommitTest, StopCommitsWhatWasRead) {
+  ASSERT_NO_FATAL_FAILURE(HoldFirstCommit(ValidBatch(1)));
+  peer_->SendBatch(ValidBatch(2));
+  ASSERT_TRUE(WaitFor([&] { return receiver_->Stats().accepted == 2; }));
+  store_.Release();
+  receiver_->Stop();
+  EXPECT_EQ(store_.Stored(), (std::vector<Key>{{"c1", 1}, {"c1", 2}}));
+  const BatchReceiverStats stats = receiver_->Stats();
   EXPECT_EQ(stats.commits, 2u);
   EXPECT_EQ(stats.acked, 2u);
 }
