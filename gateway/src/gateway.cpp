@@ -93,6 +93,11 @@ struct GatewayService::Impl {
   // Owned by the refresher thread.
   std::map<std::string, Cluster> clusters;  // by name; at most kMaxClusters
   bool clusters_changed = false;            // one was forgotten since the last render
+  // A snapshot of a cluster not kept before came: the aggregator's set of clusters changed, so
+  // it is listed again at the next refresh rather than within 30 s. Otherwise the default
+  // cluster, which the aggregator drops once named clusters report, would be listed (stale) for
+  // up to that long beside a fleet's clusters.
+  bool list_soon = false;
   detail::FleetServices services;
   // Firing alerts by cluster and severity; nullopt while the alerter is unknown or down.
   std::optional<std::map<std::string, std::map<std::string, uint64_t>>> firing;
@@ -134,6 +139,7 @@ bool GatewayService::Impl::Take(v1::ClusterSnapshot&& incoming) {
     }
     return false;
   }
+  list_soon = list_soon || it == clusters.end();
   AddOwnBenchmark(incoming);
   const std::string name = incoming.cluster();
   Cluster& c = clusters[name];
@@ -378,12 +384,13 @@ void GatewayService::Impl::Run() {
     if (now >= next_poll) {
       next_poll = now + interval;
       // Without a feed (or while it is silent) the clusters are polled every refresh.
-      if ((!got && feed_silent) || now >= next_list) {
+      if ((!got && feed_silent) || now >= next_list || list_soon) {
         next_list = now + kListClustersInterval;
         if (PollClusters()) {
           got = true;
           last_snapshot = backends.feed == nullptr ? now : last_snapshot;
         }
+        list_soon = false;  // what the list itself brought needs no second listing
       }
       PollDependencies();
       now = SteadyClock::now();

@@ -526,6 +526,26 @@ TEST_F(FleetServiceTest, ClusterTheAggregatorNoLongerListsIsForgotten) {
   EXPECT_EQ(metrics.find("cluster=\"staging\""), std::string::npos) << metrics;
 }
 
+// With the stream, the clusters are listed every 30 s, and at once when a cluster the gateway
+// did not keep reports: the default cluster, which the aggregator drops when a fleet's named
+// clusters come, goes from the list with it (not up to 30 s later). The stream delivers all
+// along, as an aggregator's does every tick: while it is silent the gateway lists the clusters
+// at every refresh anyway.
+TEST_F(FleetServiceTest, ANewClusterListsTheClustersAgainAtOnce) {
+  int64_t tick = kTick + 1000;
+  auto streaming = [&](const std::string& cluster, const std::vector<std::string>& listed) {
+    feed_.Push(At(cluster, tick += 1000));
+    return Names() == listed;
+  };
+  monitor_.AddSnapshot(At("default", tick));
+  Start(&feed_);
+  ASSERT_TRUE(WaitFor([&] { return streaming("default", {"default"}); }));
+  monitor_.RemoveCluster("default");
+  monitor_.AddSnapshot(At("prod", tick));
+  EXPECT_TRUE(WaitFor([&] { return streaming("prod", {"prod"}); }, std::chrono::seconds(10)))
+      << ::testing::PrintToString(Names());
+}
+
 // At most kMaxClusters are kept: the snapshots of more are dropped, not grown into.
 TEST_F(FleetServiceTest, KeepsAtMostAThousandClusters) {
   for (size_t i = 0; i <= kMaxClusters; ++i) {
