@@ -26,3 +26,24 @@ function(etcdmon_add_test)
       LABELS ${ARG_LABEL} TIMEOUT 600 RESOURCE_LOCK etcd)
   endif()
 endfunction()
+
+# A test that starts the product's binaries: for each target named, the test gets the binary's
+# path as a compile definition (etcd-monitor: ETCDMON_BINARY; etcd-monitor-NAME:
+# ETCDMON_NAME_BINARY) and is built after it. Does nothing when the test does not exist (tests
+# off).
+function(etcdmon_test_runs TEST)
+  if(NOT TARGET ${TEST})
+    return()
+  endif()
+  foreach(binary IN LISTS ARGN)
+    if(binary STREQUAL "etcd-monitor")
+      set(definition ETCDMON_BINARY)
+    else()
+      string(REPLACE "etcd-monitor-" "" name "${binary}")
+      string(TOUPPER "${name}" name)
+      set(definition ETCDMON_${name}_BINARY)
+    endif()
+    target_compile_definitions(${TEST} PRIVATE ${definition}="$<TARGET_FILE:${binary}>")
+  endforeach()
+  add_dependencies(${TEST} ${ARGN})
+endfunction()

@@ -85,6 +85,19 @@ class FleetTest : public testing::EtcdClusterSuite<FleetTest> {
     return rules;
   }
 
+  // Waits (60 s at most: a rule's `for` and the alerter's evaluation) until `rule` fires in
+  // `cluster`; fails naming what fires there instead.
+  void ExpectFiring(const std::string& cluster, const std::string& rule) {
+    std::set<std::string> firing;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          firing = Firing(cluster);
+          return firing.count(rule) == 1;
+        },
+        60s))
+        << cluster << " fires: " << json(firing).dump();
+  }
+
   // Waits until /api/v1/clusters lists exactly `names`, all with their members up.
   void ExpectClustersUp(const std::map<std::string, int>& members) {
     json clusters;
@@ -153,14 +166,7 @@ class FleetTest : public testing::EtcdClusterSuite<FleetTest> {
   // Quorum loss in solo fires for solo only.
   void ExpectQuorumLossInSoloOnly() {
     ASSERT_TRUE(solo_->Stop(0).ok());
-    std::set<std::string> firing;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          firing = Firing("solo");
-          return firing.count("QuorumLost") == 1;
-        },
-        60s))
-        << "solo fires: " << json(firing).dump();
+    ASSERT_NO_FATAL_FAILURE(ExpectFiring("solo", "QuorumLost"));
     const std::set<std::string> prod = Firing("prod");
     EXPECT_EQ(prod.count("QuorumLost"), 0u) << json(prod).dump();
     EXPECT_EQ(prod.count("NoLeader"), 0u) << json(prod).dump();
@@ -246,14 +252,7 @@ TEST_F(FleetTest, DistributedServicesKeepClustersApartAndRefuseAWrongCollector) 
   // A collector given the wrong --cluster: solo's member sent as "prod". Refused, never merged
   // (prod keeps 3 members), and alerted on for prod.
   collector("wrong", "prod", solo_->ClientEndpoint(0), solo_->MetricsUrl(0));
-  std::set<std::string> firing;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        firing = Firing("prod");
-        return firing.count("ClusterIdentityConflict") == 1;
-      },
-      60s))
-      << "prod fires: " << json(firing).dump();
+  ASSERT_NO_FATAL_FAILURE(ExpectFiring("prod", "ClusterIdentityConflict"));
   EXPECT_EQ(Get("/api/v1/cluster/status?cluster=prod").value("member_count", 0), 3);
   EXPECT_EQ(Firing("solo").count("ClusterIdentityConflict"), 0u);
   EXPECT_NE(Http("GET", Url("/metrics"))
